@@ -1,0 +1,113 @@
+# mlpipe — build, test, bench.  `make help` lists the targets.
+#
+#   make                      build ./mlpipe and the static library
+#   make test                 every Check suite and end-to-end test
+#   make SANITIZE=address,undefined test    the same under the sanitizers
+#   make bench                benchmarks, printed as ratios to their anchors
+#   make deps                 install the Debian packages a fresh machine lacks
+
+SANITIZE ?=
+PKGS := sqlite3 yaml-0.1 zlib openblas check
+DEB_PKGS := build-essential pkg-config libsqlite3-dev sqlite3 libyaml-dev zlib1g-dev \
+	libopenblas-dev check jq
+
+NODEPS_GOALS := deps help clean
+ifeq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+else
+MISSING := $(shell for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || echo $$p; done)
+ifneq ($(strip $(MISSING)),)
+$(error missing libraries: $(strip $(MISSING)); run 'make deps' to install them)
+endif
+endif
+
+CC ?= cc
+OPT ?= -O2
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wvla
+CPPFLAGS += -I. -D_XOPEN_SOURCE=700
+LIB_CFLAGS := $(shell pkg-config --cflags $(filter-out check,$(PKGS)) 2>/dev/null)
+LIB_LIBS := $(shell pkg-config --libs $(filter-out check,$(PKGS)) 2>/dev/null) -lpthread -lm
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+CFLAGS ?= -g
+CFLAGS += -std=c11 $(OPT) $(WARN) $(LIB_CFLAGS) -MMD -MP
+
+ifneq ($(SANITIZE),)
+BUILD := build/san
+CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+BIN := $(BUILD)/mlpipe
+else
+BUILD := build/rel
+BIN := mlpipe
+endif
+
+LIB_SRC := $(wildcard core/*.c) $(wildcard metadata/*.c) \
+	$(filter-out orchestrator/main.c,$(wildcard orchestrator/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB := $(BUILD)/libmlpipe.a
+CHECK_SRC := $(wildcard tests/check_*.c)
+CHECK_BIN := $(CHECK_SRC:tests/%.c=$(BUILD)/tests/%)
+HELPER_SRC := tests/mkfixture.c
+HELPER_BIN := $(BUILD)/tests/mkfixture
+E2E := $(sort $(wildcard tests/e2e/*.sh))
+BENCH_SRC := $(wildcard bench/bench_*.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all test check e2e bench deps clean help
+.DEFAULT_GOAL := all
+
+all: $(BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BIN): $(BUILD)/orchestrator/main.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS)
+
+$(BUILD)/tests/%: tests/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(CHECK_LIBS) $(LIB_LIBS)
+
+$(BUILD)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LIB_LIBS)
+
+# Each suite and script runs even when an earlier one failed; the summary
+# line says which failed and the exit status is non-zero.
+test: $(BIN) $(CHECK_BIN) $(HELPER_BIN)
+	@failed=""; \
+	for t in $(CHECK_BIN); do \
+		echo "== $$t"; CK_DEFAULT_TIMEOUT=60 $$t || failed="$$failed $$t"; \
+	done; \
+	for t in $(E2E); do \
+		echo "== $$t"; MLPIPE=$(abspath $(BIN)) HELPERS=$(abspath $(BUILD)/tests) \
+			bash $$t || failed="$$failed $$t"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi; \
+	echo "all tests passed"
+
+check: test
+
+bench: $(BIN) $(BENCH_BIN)
+	@mkdir -p bench/out
+	@for b in $(BENCH_BIN); do echo "== $$b"; $$b bench/out || exit 1; done
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "deps: everything is installed"; exit 0; fi; \
+	echo "deps: installing" $$missing; \
+	if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	$$sudo apt-get update && $$sudo apt-get install -y --no-install-recommends $$missing
+
+clean:
+	rm -rf build mlpipe bench/out
+
+help:
+	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/orchestrator/main.d

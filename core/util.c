@@ -1,0 +1,232 @@
+/* Numbers, time, growable strings. */
+#include "core.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int mp_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out,
+		 const char *what, mp_err *err)
+{
+	char *end;
+	long long v;
+
+	if (!s || !*s)
+		return mp_error(err, MP_EINVAL, "%s: expected an integer, got nothing", what);
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0' || end == s)
+		return mp_error(err, MP_EINVAL, "%s: '%s' is not an integer", what, s);
+	if (errno == ERANGE || v < lo || v > hi)
+		return mp_error(err, MP_EINVAL, "%s: %s is out of range [%lld, %lld]",
+				what, s, (long long)lo, (long long)hi);
+	*out = (int64_t)v;
+	return 0;
+}
+
+int mp_parse_double(const char *s, double lo, double hi, double *out,
+		    const char *what, mp_err *err)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return mp_error(err, MP_EINVAL, "%s: expected a number, got nothing", what);
+	errno = 0;
+	v = strtod(s, &end);
+	if (*end != '\0' || end == s)
+		return mp_error(err, MP_EINVAL, "%s: '%s' is not a number", what, s);
+	if (errno == ERANGE || !isfinite(v) || v < lo || v > hi)
+		return mp_error(err, MP_EINVAL, "%s: %s is out of range [%g, %g]",
+				what, s, lo, hi);
+	*out = v;
+	return 0;
+}
+
+int64_t mp_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t mp_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+char *mp_format_time(char *buf, size_t n, int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (!localtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(buf, n, "-");
+	return buf;
+}
+
+char *mp_format_duration(char *buf, size_t n, int64_t ms)
+{
+	if (ms < 0)
+		snprintf(buf, n, "-");
+	else if (ms < 60000)
+		snprintf(buf, n, "%.1fs", (double)ms / 1000.0);
+	else if (ms < 3600000)
+		snprintf(buf, n, "%lldm%02llds", (long long)(ms / 60000),
+			 (long long)(ms / 1000 % 60));
+	else
+		snprintf(buf, n, "%lldh%02lldm", (long long)(ms / 3600000),
+			 (long long)(ms / 60000 % 60));
+	return buf;
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t row[64];
+
+	if (la >= 63 || lb >= 63)
+		return (size_t)-1;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+const char *mp_closest(const char *word, const char *const *cands, size_t n)
+{
+	const char *best = NULL;
+	size_t best_d = (size_t)-1, i;
+
+	for (i = 0; i < n; i++) {
+		size_t d = edit_distance(word, cands[i]);
+
+		if (d < best_d) {
+			best_d = d;
+			best = cands[i];
+		}
+	}
+	/* A typo changes a character or two, not most of the word. */
+	if (best && best_d <= 2 && best_d * 2 < strlen(word) + 1)
+		return best;
+	return NULL;
+}
+
+char *mp_format_iso(char *buf, size_t n, int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, n, "-");
+	return buf;
+}
+
+/* ---- strbuf ------------------------------------------------------------ */
+
+void mp_strbuf_init(mp_strbuf *sb)
+{
+	memset(sb, 0, sizeof(*sb));
+}
+
+void mp_strbuf_release(mp_strbuf *sb)
+{
+	free(sb->buf);
+	mp_strbuf_init(sb);
+}
+
+void mp_strbuf_reset(mp_strbuf *sb)
+{
+	sb->len = 0;
+	sb->failed = 0;
+	if (sb->buf)
+		sb->buf[0] = '\0';
+}
+
+static int strbuf_grow(mp_strbuf *sb, size_t extra)
+{
+	size_t want = sb->len + extra + 1;
+	size_t alloc = sb->alloc ? sb->alloc : 64;
+	char *p;
+
+	if (sb->failed)
+		return -1;
+	if (want <= sb->alloc)
+		return 0;
+	while (alloc < want)
+		alloc *= 2;
+	if (!(p = mp_realloc(sb->buf, alloc))) {
+		sb->failed = 1;
+		return -1;
+	}
+	sb->buf = p;
+	sb->alloc = alloc;
+	return 0;
+}
+
+void mp_strbuf_add(mp_strbuf *sb, const char *s, size_t n)
+{
+	if (strbuf_grow(sb, n))
+		return;
+	memcpy(sb->buf + sb->len, s, n);
+	sb->len += n;
+	sb->buf[sb->len] = '\0';
+}
+
+void mp_strbuf_adds(mp_strbuf *sb, const char *s)
+{
+	mp_strbuf_add(sb, s, strlen(s));
+}
+
+void mp_strbuf_addf(mp_strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || strbuf_grow(sb, (size_t)n))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	sb->len += (size_t)n;
+}
+
+const char *mp_strbuf_str(const mp_strbuf *sb)
+{
+	return sb->buf ? sb->buf : "";
+}
+
+char *mp_strbuf_detach(mp_strbuf *sb)
+{
+	char *s = sb->failed ? NULL : sb->buf;
+
+	if (sb->failed)
+		free(sb->buf);
+	else if (!s)
+		s = mp_strdup("");
+	mp_strbuf_init(sb);
+	return s;
+}

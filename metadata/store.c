@@ -1,0 +1,1139 @@
+/* The metadata store: opening, the schema and its migrations, recording. */
+#include "metadata/store_int.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* 'mlpp': marks a database as an mlpipe store (PRAGMA application_id). */
+#define MP_APPLICATION_ID 0x6d6c7070
+
+/* Migration N brings the schema from version N to N + 1.  Never edit one that
+ * has shipped: add the next. */
+static const char *const migrations[] = {
+	/* 0 -> 1: the initial schema; see docs/metadata.md */
+	"CREATE TABLE type ("
+	"  id INTEGER PRIMARY KEY,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('artifact', 'execution', 'context')),"
+	"  name TEXT NOT NULL,"
+	"  version TEXT,"
+	"  UNIQUE (kind, name));"
+	"CREATE TABLE context ("
+	"  id INTEGER PRIMARY KEY,"
+	"  type_id INTEGER NOT NULL REFERENCES type(id),"
+	"  name TEXT NOT NULL,"
+	"  state TEXT CHECK (state IN ('RUNNING', 'COMPLETE', 'FAILED', 'CANCELED')),"
+	"  create_time_ms INTEGER NOT NULL,"
+	"  update_time_ms INTEGER NOT NULL,"
+	"  end_time_ms INTEGER,"
+	"  UNIQUE (type_id, name));"
+	"CREATE TABLE parent_context ("
+	"  context_id INTEGER NOT NULL REFERENCES context(id),"
+	"  parent_context_id INTEGER NOT NULL REFERENCES context(id),"
+	"  PRIMARY KEY (context_id, parent_context_id)) WITHOUT ROWID;"
+	"CREATE INDEX parent_context_parent ON parent_context(parent_context_id);"
+	"CREATE TABLE artifact ("
+	"  id INTEGER PRIMARY KEY,"
+	"  type_id INTEGER NOT NULL REFERENCES type(id),"
+	"  uri TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('PENDING', 'LIVE', 'MARKED_FOR_DELETION', 'DELETED')),"
+	"  fingerprint TEXT,"
+	"  create_time_ms INTEGER NOT NULL,"
+	"  update_time_ms INTEGER NOT NULL);"
+	"CREATE INDEX artifact_type ON artifact(type_id);"
+	"CREATE TABLE execution ("
+	"  id INTEGER PRIMARY KEY,"
+	"  type_id INTEGER NOT NULL REFERENCES type(id),"
+	"  component_id TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('NEW', 'RUNNING', 'COMPLETE', 'FAILED', 'CACHED', 'CANCELED')),"
+	"  cache_key TEXT,"
+	"  cached_from INTEGER REFERENCES execution(id),"
+	"  exit_reason TEXT,"
+	"  start_time_ms INTEGER,"
+	"  end_time_ms INTEGER,"
+	"  create_time_ms INTEGER NOT NULL,"
+	"  update_time_ms INTEGER NOT NULL);"
+	"CREATE INDEX execution_cache_key ON execution(cache_key) WHERE cache_key IS NOT NULL;"
+	"CREATE TABLE event ("
+	"  id INTEGER PRIMARY KEY,"
+	"  artifact_id INTEGER NOT NULL REFERENCES artifact(id),"
+	"  execution_id INTEGER NOT NULL REFERENCES execution(id),"
+	"  type TEXT NOT NULL CHECK (type IN ('INPUT', 'OUTPUT')),"
+	"  name TEXT NOT NULL,"
+	"  time_ms INTEGER NOT NULL);"
+	"CREATE INDEX event_artifact ON event(artifact_id, type);"
+	"CREATE INDEX event_execution ON event(execution_id, type);"
+	"CREATE TABLE attribution ("
+	"  context_id INTEGER NOT NULL REFERENCES context(id),"
+	"  artifact_id INTEGER NOT NULL REFERENCES artifact(id),"
+	"  PRIMARY KEY (context_id, artifact_id)) WITHOUT ROWID;"
+	"CREATE INDEX attribution_artifact ON attribution(artifact_id);"
+	"CREATE TABLE association ("
+	"  context_id INTEGER NOT NULL REFERENCES context(id),"
+	"  execution_id INTEGER NOT NULL REFERENCES execution(id),"
+	"  PRIMARY KEY (context_id, execution_id)) WITHOUT ROWID;"
+	"CREATE INDEX association_execution ON association(execution_id);"
+	"CREATE TABLE artifact_property ("
+	"  artifact_id INTEGER NOT NULL REFERENCES artifact(id),"
+	"  name TEXT NOT NULL,"
+	"  int_value INTEGER, double_value REAL, string_value TEXT,"
+	"  PRIMARY KEY (artifact_id, name)) WITHOUT ROWID;"
+	"CREATE TABLE execution_property ("
+	"  execution_id INTEGER NOT NULL REFERENCES execution(id),"
+	"  name TEXT NOT NULL,"
+	"  int_value INTEGER, double_value REAL, string_value TEXT,"
+	"  PRIMARY KEY (execution_id, name)) WITHOUT ROWID;"
+	"CREATE TABLE context_property ("
+	"  context_id INTEGER NOT NULL REFERENCES context(id),"
+	"  name TEXT NOT NULL,"
+	"  int_value INTEGER, double_value REAL, string_value TEXT,"
+	"  PRIMARY KEY (context_id, name)) WITHOUT ROWID;"
+	"CREATE TABLE metric ("
+	"  execution_id INTEGER NOT NULL REFERENCES execution(id),"
+	"  name TEXT NOT NULL,"
+	"  step INTEGER NOT NULL,"
+	"  value REAL,"
+	"  PRIMARY KEY (execution_id, name, step)) WITHOUT ROWID;"
+	"CREATE INDEX metric_name ON metric(name);",
+};
+
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+_Static_assert(NMIGRATIONS == MP_STORE_SCHEMA_VERSION,
+	       "one migration per schema version");
+
+static const char *const exec_state_names[] = {
+	"NEW", "RUNNING", "COMPLETE", "FAILED", "CACHED", "CANCELED",
+};
+
+const char *mp_exec_state_name(mp_exec_state s)
+{
+	return (unsigned)s < 6 ? exec_state_names[s] : "UNKNOWN";
+}
+
+int mp_exec_state_parse(const char *name, mp_exec_state *out)
+{
+	int i;
+
+	for (i = 0; i < 6; i++)
+		if (strcmp(name, exec_state_names[i]) == 0) {
+			*out = (mp_exec_state)i;
+			return 0;
+		}
+	return MP_EINVAL;
+}
+
+static const char *const type_kind_names[] = {"artifact", "execution", "context"};
+
+/* ---- helpers shared in metadata/ -------------------------------------- */
+
+int64_t mp__now(mp_store *st)
+{
+	return st->clock ? st->clock(st->clock_ud) : mp_now_ms();
+}
+
+int mp__db_error(mp_store *st, mp_err *err, const char *what)
+{
+	int rc = sqlite3_errcode(st->db);
+	int primary = rc & 0xff;
+
+	if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+		return mp_error(err, MP_EBUSY,
+				"cannot %s: metadata store '%s' stayed locked by another process for %d ms",
+				what, st->path, st->busy_ms);
+	if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB)
+		return mp_error(err, MP_ECORRUPT, "cannot %s: metadata store '%s' is damaged: %s",
+				what, st->path, sqlite3_errmsg(st->db));
+	if (primary == SQLITE_NOMEM)
+		return mp_error(err, MP_ENOMEM, "cannot %s: out of memory", what);
+	return mp_error(err, MP_EDB, "cannot %s in metadata store '%s': %s", what,
+			st->path, sqlite3_errmsg(st->db));
+}
+
+sqlite3_stmt *mp__stmt(mp_store *st, const char *sql, mp_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int i;
+
+	for (i = 0; i < st->nstmts; i++)
+		if (st->stmts[i].sql == sql) {
+			s = st->stmts[i].stmt;
+			sqlite3_reset(s);
+			sqlite3_clear_bindings(s);
+			return s;
+		}
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+		mp__db_error(st, err, "prepare a query");
+		sqlite3_finalize(s);
+		return NULL;
+	}
+	if (st->nstmts < MP__STMT_CACHE) {
+		st->stmts[st->nstmts].sql = sql;
+		st->stmts[st->nstmts].stmt = s;
+		st->nstmts++;
+	} else {
+		/* The cache is sized for every statement in metadata/. */
+		MP_NEVER(1);
+		sqlite3_finalize(s);
+		mp_error(err, MP_EDB, "statement cache is full");
+		return NULL;
+	}
+	return s;
+}
+
+static int exec_sql(mp_store *st, const char *sql, const char *what, mp_err *err)
+{
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return mp__db_error(st, err, what);
+	return 0;
+}
+
+int mp__begin(mp_store *st, mp_err *err)
+{
+	return exec_sql(st, "BEGIN IMMEDIATE", "start a transaction", err);
+}
+
+int mp__commit(mp_store *st, mp_err *err)
+{
+	int rc = exec_sql(st, "COMMIT", "commit", err);
+
+	if (rc)
+		mp__rollback(st);
+	return rc;
+}
+
+void mp__rollback(mp_store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+char *mp__col_text(sqlite3_stmt *s, int col, int *ok)
+{
+	const unsigned char *t = sqlite3_column_text(s, col);
+	char *d;
+
+	if (!t)
+		return NULL;
+	d = mp_strdup((const char *)t);
+	if (!d)
+		*ok = 0;
+	return d;
+}
+
+void mp__props_free(mp_prop *props, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && props; i++) {
+		free((char *)props[i].name);
+		free((char *)props[i].s);
+	}
+	free(props);
+}
+
+int mp__load_props(mp_store *st, const char *sql, int64_t owner, mp_prop **props,
+		   size_t *n, mp_err *err)
+{
+	sqlite3_stmt *s = mp__stmt(st, sql, err);
+	mp_prop *v = NULL;
+	size_t cnt = 0, alloc = 0;
+	int rc = 0, step, ok = 1;
+
+	*props = NULL;
+	*n = 0;
+	if (!s)
+		return err ? err->code : MP_EDB;
+	sqlite3_bind_int64(s, 1, owner);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		mp_prop *p;
+
+		if (cnt == alloc) {
+			size_t na = alloc ? alloc * 2 : 8;
+			mp_prop *nv = mp_realloc(v, na * sizeof(*nv));
+
+			if (!nv) {
+				ok = 0;
+				break;
+			}
+			v = nv;
+			alloc = na;
+		}
+		p = &v[cnt++];
+		memset(p, 0, sizeof(*p));
+		p->name = mp__col_text(s, 0, &ok);
+		if (sqlite3_column_type(s, 1) != SQLITE_NULL) {
+			p->kind = MP_PROP_INT;
+			p->i = sqlite3_column_int64(s, 1);
+		} else if (sqlite3_column_type(s, 2) != SQLITE_NULL) {
+			p->kind = MP_PROP_DOUBLE;
+			p->d = sqlite3_column_double(s, 2);
+		} else {
+			p->kind = MP_PROP_STRING;
+			p->s = mp__col_text(s, 3, &ok);
+			if (!p->s && ok && !(p->s = mp_strdup("")))
+				ok = 0;
+		}
+		if (!ok)
+			break;
+	}
+	if (!ok)
+		rc = mp_error(err, MP_ENOMEM, "out of memory reading properties");
+	else if (step != SQLITE_DONE)
+		rc = mp__db_error(st, err, "read properties");
+	sqlite3_reset(s);
+	if (rc) {
+		mp__props_free(v, cnt);
+		return rc;
+	}
+	*props = v;
+	*n = cnt;
+	return 0;
+}
+
+const char *mp_prop_format(const mp_prop *p, char *buf, size_t n)
+{
+	switch (p->kind) {
+	case MP_PROP_INT: snprintf(buf, n, "%lld", (long long)p->i); break;
+	case MP_PROP_DOUBLE: snprintf(buf, n, "%.6g", p->d); break;
+	case MP_PROP_STRING: snprintf(buf, n, "%s", p->s ? p->s : ""); break;
+	}
+	return buf;
+}
+
+const mp_prop *mp_prop_find(const mp_prop *props, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(props[i].name, name) == 0)
+			return &props[i];
+	return NULL;
+}
+
+/* ---- opening ----------------------------------------------------------- */
+
+static int pragma_int(mp_store *st, const char *sql, int *out, mp_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		goto fail;
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW)
+		goto fail;
+	*out = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return 0;
+fail:
+	rc = mp__db_error(st, err, "read the schema version");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Refuses anything that is not an SQLite file before SQLite touches it. */
+static int check_header(const char *path, int create, int *is_new, mp_err *err)
+{
+	static const char magic[16] = "SQLite format 3";
+	char head[16];
+	struct stat sb;
+	FILE *fp;
+	size_t got;
+
+	*is_new = 0;
+	if (stat(path, &sb) != 0) {
+		if (errno == ENOENT && create) {
+			*is_new = 1;
+			return 0;
+		}
+		return mp_error(err, errno == ENOENT ? MP_ENOTFOUND : MP_EIO,
+				"cannot open metadata store '%s': %s", path, strerror(errno));
+	}
+	if (S_ISDIR(sb.st_mode))
+		return mp_error(err, MP_EINVAL, "cannot open metadata store '%s': it is a directory", path);
+	if (sb.st_size == 0) {
+		if (create) {
+			*is_new = 1;
+			return 0;
+		}
+		return mp_error(err, MP_ECORRUPT, "'%s' is not an mlpipe metadata store: the file is empty", path);
+	}
+	if (!(fp = fopen(path, "rb")))
+		return mp_error(err, MP_EIO, "cannot open metadata store '%s': %s", path, strerror(errno));
+	got = fread(head, 1, sizeof(head), fp);
+	fclose(fp);
+	if (got < sizeof(head) || memcmp(head, magic, sizeof(magic)) != 0)
+		return mp_error(err, MP_ECORRUPT, "'%s' is not an SQLite database (bad header at offset 0)", path);
+	return 0;
+}
+
+static int count_tables(mp_store *st, int *n, mp_err *err)
+{
+	return pragma_int(st, "SELECT count(*) FROM sqlite_master", n, err);
+}
+
+static int migrate(mp_store *st, mp_err *err)
+{
+	int version, rc, i;
+
+	if ((rc = mp__begin(st, err)) != 0)
+		return rc;
+	/* Read again inside the write lock: another process may have migrated. */
+	if ((rc = pragma_int(st, "PRAGMA user_version", &version, err)) != 0)
+		goto fail;
+	if (version > MP_STORE_SCHEMA_VERSION) {
+		rc = mp_error(err, MP_EVERSION,
+			      "metadata store '%s' has schema version %d, newer than this mlpipe supports (%d): upgrade mlpipe",
+			      st->path, version, MP_STORE_SCHEMA_VERSION);
+		goto fail;
+	}
+	for (i = version; i < NMIGRATIONS; i++) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "migrate the schema to version %d", i + 1);
+		if ((rc = exec_sql(st, migrations[i], what, err)) != 0)
+			goto fail;
+	}
+	if (version < NMIGRATIONS) {
+		char sql[96];
+
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d; PRAGMA application_id = %d",
+			 NMIGRATIONS, MP_APPLICATION_ID);
+		if ((rc = exec_sql(st, sql, "set the schema version", err)) != 0)
+			goto fail;
+	}
+	return mp__commit(st, err);
+fail:
+	mp__rollback(st);
+	return rc;
+}
+
+int mp_store_open(mp_store **out, const char *path, unsigned flags, mp_err *err)
+{
+	mp_store *st;
+	int rc, is_new, version, appid, ntables;
+	int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+
+	*out = NULL;
+	if ((rc = check_header(path, flags & MP_STORE_CREATE, &is_new, err)) != 0)
+		return rc;
+	if (!(st = mp_calloc(1, sizeof(*st))) || !(st->path = mp_strdup(path))) {
+		free(st);
+		return mp_error(err, MP_ENOMEM, "out of memory opening '%s'", path);
+	}
+	st->busy_ms = 30000;
+	if (is_new)
+		oflags |= SQLITE_OPEN_CREATE;
+	if (sqlite3_open_v2(path, &st->db, oflags, NULL) != SQLITE_OK) {
+		rc = st->db ? mp__db_error(st, err, "open")
+			    : mp_error(err, MP_ENOMEM, "out of memory opening '%s'", path);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, st->busy_ms);
+	if ((rc = pragma_int(st, "PRAGMA user_version", &version, err)) != 0 ||
+	    (rc = pragma_int(st, "PRAGMA application_id", &appid, err)) != 0 ||
+	    (rc = count_tables(st, &ntables, err)) != 0)
+		goto fail;
+	if (appid != MP_APPLICATION_ID && (appid != 0 || version != 0 || ntables != 0)) {
+		rc = mp_error(err, MP_ECORRUPT, "'%s' is an SQLite database but not an mlpipe metadata store", path);
+		goto fail;
+	}
+	if (version > MP_STORE_SCHEMA_VERSION) {
+		rc = mp_error(err, MP_EVERSION,
+			      "metadata store '%s' has schema version %d, newer than this mlpipe supports (%d): upgrade mlpipe",
+			      path, version, MP_STORE_SCHEMA_VERSION);
+		goto fail;
+	}
+	if (version == 0 && !(flags & MP_STORE_CREATE)) {
+		rc = mp_error(err, MP_ECORRUPT, "'%s' is an empty SQLite database, not an mlpipe metadata store", path);
+		goto fail;
+	}
+	/* WAL lets a scheduler write while a person reads; NORMAL sync in WAL
+	 * never corrupts, a power cut may only lose the last commits. */
+	if ((rc = exec_sql(st, "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL;"
+			       " PRAGMA synchronous = NORMAL", "configure", err)) != 0)
+		goto fail;
+	if (version < MP_STORE_SCHEMA_VERSION && (rc = migrate(st, err)) != 0)
+		goto fail;
+	*out = st;
+	return 0;
+fail:
+	mp_store_close(st);
+	if (is_new)
+		unlink(path);
+	return rc;
+}
+
+void mp_store_close(mp_store *st)
+{
+	int i;
+
+	if (!st)
+		return;
+	for (i = 0; i < st->nstmts; i++)
+		sqlite3_finalize(st->stmts[i].stmt);
+	for (i = 0; i < st->ntypes; i++)
+		free(st->types[i].name);
+	sqlite3_close(st->db);
+	free(st->path);
+	free(st);
+}
+
+int mp_store_schema_version(mp_store *st)
+{
+	int v = -1;
+
+	pragma_int(st, "PRAGMA user_version", &v, NULL);
+	return v;
+}
+
+const char *mp_store_path(const mp_store *st)
+{
+	return st->path;
+}
+
+void mp_store_set_busy_timeout(mp_store *st, int ms)
+{
+	st->busy_ms = ms;
+	sqlite3_busy_timeout(st->db, ms);
+}
+
+void mp_store_set_clock(mp_store *st, int64_t (*now_ms)(void *ud), void *ud)
+{
+	st->clock = now_ms;
+	st->clock_ud = ud;
+}
+
+/* ---- recording --------------------------------------------------------- */
+
+static const char SQL_TYPE_INSERT[] =
+	"INSERT INTO type (kind, name, version) VALUES (?1, ?2, ?3)"
+	" ON CONFLICT (kind, name) DO NOTHING";
+static const char SQL_TYPE_SELECT[] = "SELECT id FROM type WHERE kind = ?1 AND name = ?2";
+
+/* Runs outside any transaction so a rollback never leaves a stale cache. */
+int mp_store_register_type(mp_store *st, mp_type_kind kind, const char *name,
+			   const char *version, int64_t *id, mp_err *err)
+{
+	sqlite3_stmt *s;
+	char *copy;
+	int i, rc = 0;
+
+	if (!name || !*name)
+		return mp_error(err, MP_EINVAL, "a type needs a name");
+	for (i = 0; i < st->ntypes; i++)
+		if (st->types[i].kind == kind && strcmp(st->types[i].name, name) == 0) {
+			*id = st->types[i].id;
+			return 0;
+		}
+	if (!(s = mp__stmt(st, SQL_TYPE_INSERT, err)))
+		return mp__code(err);
+	sqlite3_bind_text(s, 1, type_kind_names[kind], -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	if (version)
+		sqlite3_bind_text(s, 3, version, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		rc = mp__db_error(st, err, "register a type");
+	sqlite3_reset(s);
+	if (rc)
+		return rc;
+	if (!(s = mp__stmt(st, SQL_TYPE_SELECT, err)))
+		return mp__code(err);
+	sqlite3_bind_text(s, 1, type_kind_names[kind], -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		*id = sqlite3_column_int64(s, 0);
+	else
+		rc = mp__db_error(st, err, "register a type");
+	sqlite3_reset(s);
+	if (rc == 0 && st->ntypes < MP__TYPE_CACHE && (copy = mp_strdup(name))) {
+		st->types[st->ntypes].kind = kind;
+		st->types[st->ntypes].name = copy;
+		st->types[st->ntypes].id = *id;
+		st->ntypes++;
+	}
+	return rc;
+}
+
+static const char SQL_ARTIFACT_PROP[] =
+	"INSERT OR REPLACE INTO artifact_property (artifact_id, name, int_value, double_value, string_value)"
+	" VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char SQL_EXECUTION_PROP[] =
+	"INSERT OR REPLACE INTO execution_property (execution_id, name, int_value, double_value, string_value)"
+	" VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char SQL_CONTEXT_PROP[] =
+	"INSERT OR REPLACE INTO context_property (context_id, name, int_value, double_value, string_value)"
+	" VALUES (?1, ?2, ?3, ?4, ?5)";
+
+static int insert_props(mp_store *st, const char *sql, int64_t owner,
+			const mp_prop *props, size_t n, mp_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		sqlite3_stmt *s = mp__stmt(st, sql, err);
+		int rc = 0;
+
+		if (!s)
+			return mp__code(err);
+		if (!props[i].name || !*props[i].name)
+			return mp_error(err, MP_EINVAL, "a property needs a name");
+		sqlite3_bind_int64(s, 1, owner);
+		sqlite3_bind_text(s, 2, props[i].name, -1, SQLITE_STATIC);
+		switch (props[i].kind) {
+		case MP_PROP_INT: sqlite3_bind_int64(s, 3, props[i].i); break;
+		case MP_PROP_DOUBLE: sqlite3_bind_double(s, 4, props[i].d); break;
+		case MP_PROP_STRING: sqlite3_bind_text(s, 5, props[i].s ? props[i].s : "", -1, SQLITE_STATIC); break;
+		}
+		if (sqlite3_step(s) != SQLITE_DONE)
+			rc = mp__db_error(st, err, "record a property");
+		sqlite3_reset(s);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Runs one statement that returns no rows; binds are (int64...) then text. */
+static int run_stmt(mp_store *st, sqlite3_stmt *s, const char *what, mp_err *err)
+{
+	int rc = 0;
+
+	if (sqlite3_step(s) != SQLITE_DONE)
+		rc = mp__db_error(st, err, what);
+	sqlite3_reset(s);
+	return rc;
+}
+
+static const char SQL_CONTEXT_UPSERT[] =
+	"INSERT INTO context (type_id, name, create_time_ms, update_time_ms) VALUES (?1, ?2, ?3, ?3)"
+	" ON CONFLICT (type_id, name) DO UPDATE SET update_time_ms = excluded.update_time_ms";
+static const char SQL_CONTEXT_ID[] = "SELECT id FROM context WHERE type_id = ?1 AND name = ?2";
+static const char SQL_RUN_INSERT[] =
+	"INSERT INTO context (type_id, name, state, create_time_ms, update_time_ms) VALUES (?1, ?2, 'RUNNING', ?3, ?3)";
+static const char SQL_RUN_COUNT[] =
+	"SELECT count(*) FROM parent_context WHERE parent_context_id = ?1";
+static const char SQL_PARENT_INSERT[] =
+	"INSERT INTO parent_context (context_id, parent_context_id) VALUES (?1, ?2)";
+
+int mp_store_begin_run(mp_store *st, const char *pipeline, const char *root,
+		       const mp_prop *params, size_t nparams, int64_t *run_id,
+		       mp_err *err)
+{
+	int64_t ptype, rtype, pid = 0, rid, now = mp__now(st);
+	char name[256];
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!pipeline || !*pipeline)
+		return mp_error(err, MP_EINVAL, "a run needs a pipeline name");
+	if ((rc = mp_store_register_type(st, MP_TYPE_CONTEXT, "pipeline", NULL, &ptype, err)) ||
+	    (rc = mp_store_register_type(st, MP_TYPE_CONTEXT, "pipeline_run", NULL, &rtype, err)))
+		return rc;
+	if ((rc = mp__begin(st, err)) != 0)
+		return rc;
+	if (!(s = mp__stmt(st, SQL_CONTEXT_UPSERT, err)))
+		goto fail_code;
+	sqlite3_bind_int64(s, 1, ptype);
+	sqlite3_bind_text(s, 2, pipeline, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, now);
+	if ((rc = run_stmt(st, s, "record the pipeline", err)) != 0)
+		goto fail;
+	if (!(s = mp__stmt(st, SQL_CONTEXT_ID, err)))
+		goto fail_code;
+	sqlite3_bind_int64(s, 1, ptype);
+	sqlite3_bind_text(s, 2, pipeline, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		pid = sqlite3_column_int64(s, 0);
+	else
+		rc = mp__db_error(st, err, "record the pipeline");
+	sqlite3_reset(s);
+	if (rc)
+		goto fail;
+	if (root) {
+		mp_prop p = MP_PROP_S("root", root);
+
+		if ((rc = insert_props(st, SQL_CONTEXT_PROP, pid, &p, 1, err)) != 0)
+			goto fail;
+	}
+	/* "demo#3": the pipeline's third run.  Counted inside the write lock, so
+	 * unique; '#' cannot appear in a pipeline name. */
+	if (!(s = mp__stmt(st, SQL_RUN_COUNT, err)))
+		goto fail_code;
+	sqlite3_bind_int64(s, 1, pid);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		snprintf(name, sizeof(name), "%s#%lld", pipeline, (long long)sqlite3_column_int64(s, 0) + 1);
+	else
+		rc = mp__db_error(st, err, "count runs");
+	sqlite3_reset(s);
+	if (rc)
+		goto fail;
+	if (!(s = mp__stmt(st, SQL_RUN_INSERT, err)))
+		goto fail_code;
+	sqlite3_bind_int64(s, 1, rtype);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, now);
+	if ((rc = run_stmt(st, s, "record the run", err)) != 0)
+		goto fail;
+	rid = sqlite3_last_insert_rowid(st->db);
+	if (!(s = mp__stmt(st, SQL_PARENT_INSERT, err)))
+		goto fail_code;
+	sqlite3_bind_int64(s, 1, rid);
+	sqlite3_bind_int64(s, 2, pid);
+	if ((rc = run_stmt(st, s, "record the run", err)) != 0 ||
+	    (rc = insert_props(st, SQL_CONTEXT_PROP, rid, params, nparams, err)) != 0 ||
+	    (rc = mp__commit(st, err)) != 0)
+		goto fail;
+	*run_id = rid;
+	return 0;
+fail_code:
+	rc = mp__code(err);
+fail:
+	mp__rollback(st);
+	return rc;
+}
+
+static const char SQL_RUN_END[] =
+	"UPDATE context SET state = ?2, end_time_ms = ?3, update_time_ms = ?3"
+	" WHERE id = ?1 AND type_id = (SELECT id FROM type WHERE kind = 'context' AND name = 'pipeline_run')";
+
+int mp_store_end_run(mp_store *st, int64_t run_id, mp_exec_state state, mp_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (state != MP_EXEC_COMPLETE && state != MP_EXEC_FAILED && state != MP_EXEC_CANCELED)
+		return mp_error(err, MP_EINVAL, "a run cannot end as %s", mp_exec_state_name(state));
+	if (!(s = mp__stmt(st, SQL_RUN_END, err)))
+		return mp__code(err);
+	sqlite3_bind_int64(s, 1, run_id);
+	sqlite3_bind_text(s, 2, mp_exec_state_name(state), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, mp__now(st));
+	if ((rc = run_stmt(st, s, "end the run", err)) != 0)
+		return rc;
+	if (sqlite3_changes(st->db) != 1)
+		return mp_error(err, MP_ENOTFOUND, "no run %lld in '%s'", (long long)run_id, st->path);
+	return 0;
+}
+
+static const char SQL_RUN_PIPELINE[] =
+	"SELECT pc.parent_context_id, r.state FROM context r"
+	" JOIN parent_context pc ON pc.context_id = r.id WHERE r.id = ?1";
+
+/* The pipeline context of a RUNNING run. */
+static int running_run(mp_store *st, int64_t run_id, int64_t *pipeline_id, mp_err *err)
+{
+	sqlite3_stmt *s = mp__stmt(st, SQL_RUN_PIPELINE, err);
+	int rc = 0, step;
+
+	if (!s)
+		return mp__code(err);
+	sqlite3_bind_int64(s, 1, run_id);
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(s, 1);
+
+		*pipeline_id = sqlite3_column_int64(s, 0);
+		if (!state || strcmp(state, "RUNNING") != 0)
+			rc = mp_error(err, MP_EINVAL, "run %lld has ended (%s)", (long long)run_id,
+				      state ? state : "no state");
+	} else if (step == SQLITE_DONE) {
+		rc = mp_error(err, MP_ENOTFOUND, "no run %lld in '%s'", (long long)run_id, st->path);
+	} else {
+		rc = mp__db_error(st, err, "find the run");
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+static const char SQL_EXEC_INSERT[] =
+	"INSERT INTO execution (type_id, component_id, state, cache_key, cached_from,"
+	" start_time_ms, end_time_ms, create_time_ms, update_time_ms)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6, ?6)";
+static const char SQL_EVENT_INSERT[] =
+	"INSERT INTO event (artifact_id, execution_id, type, name, time_ms) VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char SQL_ASSOCIATION_INSERT[] =
+	"INSERT OR IGNORE INTO association (context_id, execution_id) VALUES (?1, ?2)";
+static const char SQL_ATTRIBUTION_INSERT[] =
+	"INSERT OR IGNORE INTO attribution (context_id, artifact_id) VALUES (?1, ?2)";
+static const char SQL_ARTIFACT_EXISTS[] = "SELECT state FROM artifact WHERE id = ?1";
+
+static int link2(mp_store *st, const char *sql, int64_t a, int64_t b, const char *what, mp_err *err)
+{
+	sqlite3_stmt *s = mp__stmt(st, sql, err);
+
+	if (!s)
+		return mp__code(err);
+	sqlite3_bind_int64(s, 1, a);
+	sqlite3_bind_int64(s, 2, b);
+	return run_stmt(st, s, what, err);
+}
+
+static int add_event(mp_store *st, int64_t artifact, int64_t exec, int output,
+		     const char *name, mp_err *err)
+{
+	sqlite3_stmt *s = mp__stmt(st, SQL_EVENT_INSERT, err);
+
+	if (!s)
+		return mp__code(err);
+	sqlite3_bind_int64(s, 1, artifact);
+	sqlite3_bind_int64(s, 2, exec);
+	sqlite3_bind_text(s, 3, output ? "OUTPUT" : "INPUT", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, mp__now(st));
+	return run_stmt(st, s, "record an event", err);
+}
+
+/* Inserts the execution row, its params, INPUT events and context links. */
+static int insert_execution(mp_store *st, const mp_exec_spec *spec, int64_t type_id,
+			    int64_t pipeline_id, mp_exec_state state, int64_t cached_from,
+			    int64_t *exec_id, mp_err *err)
+{
+	sqlite3_stmt *s = mp__stmt(st, SQL_EXEC_INSERT, err);
+	int64_t now = mp__now(st), id;
+	size_t i;
+	int rc;
+
+	if (!s)
+		return mp__code(err);
+	sqlite3_bind_int64(s, 1, type_id);
+	sqlite3_bind_text(s, 2, spec->component_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, mp_exec_state_name(state), -1, SQLITE_STATIC);
+	if (spec->cache_key)
+		sqlite3_bind_text(s, 4, spec->cache_key, -1, SQLITE_STATIC);
+	if (cached_from)
+		sqlite3_bind_int64(s, 5, cached_from);
+	sqlite3_bind_int64(s, 6, now);
+	if (state == MP_EXEC_CACHED)
+		sqlite3_bind_int64(s, 7, now);
+	if ((rc = run_stmt(st, s, "record the execution", err)) != 0)
+		return rc;
+	id = sqlite3_last_insert_rowid(st->db);
+	if ((rc = insert_props(st, SQL_EXECUTION_PROP, id, spec->params, spec->nparams, err)) != 0)
+		return rc;
+	for (i = 0; i < spec->ninputs; i++) {
+		const mp_input *in = &spec->inputs[i];
+		int step;
+
+		if (!(s = mp__stmt(st, SQL_ARTIFACT_EXISTS, err)))
+			return mp__code(err);
+		sqlite3_bind_int64(s, 1, in->artifact_id);
+		step = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (step == SQLITE_DONE)
+			return mp_error(err, MP_ENOTFOUND, "input '%s' of '%s': no artifact %lld",
+					in->name, spec->component_id, (long long)in->artifact_id);
+		if (step != SQLITE_ROW)
+			return mp__db_error(st, err, "find an input artifact");
+		if ((rc = add_event(st, in->artifact_id, id, 0, in->name, err)) != 0 ||
+		    (rc = link2(st, SQL_ATTRIBUTION_INSERT, spec->run_id, in->artifact_id, "record an attribution", err)) != 0)
+			return rc;
+	}
+	if ((rc = link2(st, SQL_ASSOCIATION_INSERT, spec->run_id, id, "record an association", err)) != 0 ||
+	    (rc = link2(st, SQL_ASSOCIATION_INSERT, pipeline_id, id, "record an association", err)) != 0)
+		return rc;
+	*exec_id = id;
+	return 0;
+}
+
+static int check_spec(const mp_exec_spec *spec, mp_err *err)
+{
+	if (!spec->component_id || !*spec->component_id)
+		return mp_error(err, MP_EINVAL, "an execution needs a component id");
+	if (!spec->component_type || !*spec->component_type)
+		return mp_error(err, MP_EINVAL, "execution of '%s' needs a component type", spec->component_id);
+	return 0;
+}
+
+int mp_store_begin_execution(mp_store *st, const mp_exec_spec *spec,
+			     int64_t *exec_id, mp_err *err)
+{
+	int64_t type_id, pid;
+	int rc;
+
+	if ((rc = check_spec(spec, err)) != 0 ||
+	    (rc = mp_store_register_type(st, MP_TYPE_EXECUTION, spec->component_type, NULL, &type_id, err)) != 0 ||
+	    (rc = mp__begin(st, err)) != 0)
+		return rc;
+	if ((rc = running_run(st, spec->run_id, &pid, err)) != 0 ||
+	    (rc = insert_execution(st, spec, type_id, pid, MP_EXEC_RUNNING, 0, exec_id, err)) != 0 ||
+	    (rc = mp__commit(st, err)) != 0) {
+		mp__rollback(st);
+		return rc;
+	}
+	return 0;
+}
+
+static const char SQL_EXEC_CONTEXTS[] =
+	"SELECT e.state, a.context_id, pc.parent_context_id FROM execution e"
+	" JOIN association a ON a.execution_id = e.id"
+	" JOIN parent_context pc ON pc.context_id = a.context_id"
+	" WHERE e.id = ?1";
+
+/* The state of an execution and the run and pipeline it belongs to. */
+static int exec_contexts(mp_store *st, int64_t exec_id, char *state, size_t n,
+			 int64_t *run_id, int64_t *pipeline_id, mp_err *err)
+{
+	sqlite3_stmt *s = mp__stmt(st, SQL_EXEC_CONTEXTS, err);
+	int step, rc = 0;
+
+	if (!s)
+		return mp__code(err);
+	sqlite3_bind_int64(s, 1, exec_id);
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		snprintf(state, n, "%s", (const char *)sqlite3_column_text(s, 0));
+		*run_id = sqlite3_column_int64(s, 1);
+		*pipeline_id = sqlite3_column_int64(s, 2);
+	} else if (step == SQLITE_DONE) {
+		rc = mp_error(err, MP_ENOTFOUND, "no execution %lld in '%s'", (long long)exec_id, st->path);
+	} else {
+		rc = mp__db_error(st, err, "find the execution");
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+static const char SQL_EXEC_FINISH[] =
+	"UPDATE execution SET state = ?2, exit_reason = ?3, end_time_ms = ?4, update_time_ms = ?4 WHERE id = ?1";
+static const char SQL_ARTIFACT_INSERT[] =
+	"INSERT INTO artifact (type_id, uri, state, fingerprint, create_time_ms, update_time_ms)"
+	" VALUES (?1, ?2, 'LIVE', ?3, ?4, ?4)";
+static const char SQL_METRIC_UPSERT[] =
+	"INSERT INTO metric (execution_id, name, step, value) VALUES (?1, ?2, ?3, ?4)"
+	" ON CONFLICT (execution_id, name, step) DO UPDATE SET value = excluded.value";
+
+static int insert_metric(mp_store *st, int64_t exec_id, const mp_metric *m, mp_err *err)
+{
+	sqlite3_stmt *s;
+
+	if (!m->name || !*m->name)
+		return mp_error(err, MP_EINVAL, "a metric needs a name");
+	if (!(s = mp__stmt(st, SQL_METRIC_UPSERT, err)))
+		return mp__code(err);
+	sqlite3_bind_int64(s, 1, exec_id);
+	sqlite3_bind_text(s, 2, m->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, m->step);
+	if (!isnan(m->value))
+		sqlite3_bind_double(s, 4, m->value);
+	return run_stmt(st, s, "record a metric", err);
+}
+
+static int insert_output(mp_store *st, int64_t exec_id, int64_t run_id, int64_t pipeline_id,
+			 int64_t type_id, mp_output *o, mp_err *err)
+{
+	sqlite3_stmt *s = mp__stmt(st, SQL_ARTIFACT_INSERT, err);
+	int rc;
+
+	if (!s)
+		return mp__code(err);
+	sqlite3_bind_int64(s, 1, type_id);
+	sqlite3_bind_text(s, 2, o->uri, -1, SQLITE_STATIC);
+	if (o->fingerprint)
+		sqlite3_bind_text(s, 3, o->fingerprint, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, mp__now(st));
+	if ((rc = run_stmt(st, s, "record an artifact", err)) != 0)
+		return rc;
+	o->id = sqlite3_last_insert_rowid(st->db);
+	if ((rc = insert_props(st, SQL_ARTIFACT_PROP, o->id, o->props, o->nprops, err)) != 0 ||
+	    (rc = add_event(st, o->id, exec_id, 1, o->name, err)) != 0 ||
+	    (rc = link2(st, SQL_ATTRIBUTION_INSERT, run_id, o->id, "record an attribution", err)) != 0 ||
+	    (rc = link2(st, SQL_ATTRIBUTION_INSERT, pipeline_id, o->id, "record an attribution", err)) != 0)
+		return rc;
+	return 0;
+}
+
+int mp_store_finish_execution(mp_store *st, int64_t exec_id, mp_exec_result *res,
+			      mp_err *err)
+{
+	int64_t run_id = 0, pid = 0, *type_ids = NULL;
+	char state[32];
+	sqlite3_stmt *s;
+	size_t i;
+	int rc = 0;
+
+	if (res->state != MP_EXEC_COMPLETE && res->state != MP_EXEC_FAILED &&
+	    res->state != MP_EXEC_CANCELED)
+		return mp_error(err, MP_EINVAL, "an execution cannot finish as %s",
+				mp_exec_state_name(res->state));
+	if (res->noutputs && res->state != MP_EXEC_COMPLETE)
+		return mp_error(err, MP_EINVAL, "a %s execution has no outputs",
+				mp_exec_state_name(res->state));
+	if (res->noutputs && !(type_ids = mp_calloc(res->noutputs, sizeof(*type_ids))))
+		return mp_error(err, MP_ENOMEM, "out of memory recording outputs");
+	for (i = 0; i < res->noutputs; i++) {
+		mp_output *o = &res->outputs[i];
+
+		if (!o->name || !*o->name || !o->uri || !*o->uri) {
+			rc = mp_error(err, MP_EINVAL, "output %zu of execution %lld needs a name and a uri",
+				      i, (long long)exec_id);
+			goto out;
+		}
+		if ((rc = mp_store_register_type(st, MP_TYPE_ARTIFACT, o->type, NULL, &type_ids[i], err)) != 0)
+			goto out;
+	}
+	if ((rc = mp__begin(st, err)) != 0)
+		goto out;
+	if ((rc = exec_contexts(st, exec_id, state, sizeof(state), &run_id, &pid, err)) != 0)
+		goto fail;
+	if (strcmp(state, "RUNNING") != 0) {
+		rc = mp_error(err, MP_EINVAL, "execution %lld is not running (%s)", (long long)exec_id, state);
+		goto fail;
+	}
+	if (!(s = mp__stmt(st, SQL_EXEC_FINISH, err))) {
+		rc = mp__code(err);
+		goto fail;
+	}
+	sqlite3_bind_int64(s, 1, exec_id);
+	sqlite3_bind_text(s, 2, mp_exec_state_name(res->state), -1, SQLITE_STATIC);
+	if (res->exit_reason)
+		sqlite3_bind_text(s, 3, res->exit_reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, mp__now(st));
+	if ((rc = run_stmt(st, s, "finish the execution", err)) != 0)
+		goto fail;
+	for (i = 0; i < res->noutputs; i++)
+		if ((rc = insert_output(st, exec_id, run_id, pid, type_ids[i], &res->outputs[i], err)) != 0)
+			goto fail;
+	for (i = 0; i < res->nmetrics; i++)
+		if ((rc = insert_metric(st, exec_id, &res->metrics[i], err)) != 0)
+			goto fail;
+	rc = mp__commit(st, err);
+	goto out;
+fail:
+	mp__rollback(st);
+out:
+	free(type_ids);
+	return rc;
+}
+
+static const char SQL_COPY_OUTPUTS[] =
+	"INSERT INTO event (artifact_id, execution_id, type, name, time_ms)"
+	" SELECT artifact_id, ?2, 'OUTPUT', name, ?3 FROM event"
+	" WHERE execution_id = ?1 AND type = 'OUTPUT' ORDER BY id";
+static const char SQL_ATTRIBUTE_OUTPUTS[] =
+	"INSERT OR IGNORE INTO attribution (context_id, artifact_id)"
+	" SELECT ?2, artifact_id FROM event WHERE execution_id = ?1 AND type = 'OUTPUT'";
+static const char SQL_EXEC_STATE[] = "SELECT state FROM execution WHERE id = ?1";
+
+int mp_store_record_cached(mp_store *st, const mp_exec_spec *spec,
+			   int64_t source_exec, int64_t *exec_id, mp_err *err)
+{
+	int64_t type_id, pid, id;
+	sqlite3_stmt *s;
+	int rc, step;
+
+	if ((rc = check_spec(spec, err)) != 0 ||
+	    (rc = mp_store_register_type(st, MP_TYPE_EXECUTION, spec->component_type, NULL, &type_id, err)) != 0 ||
+	    (rc = mp__begin(st, err)) != 0)
+		return rc;
+	if ((rc = running_run(st, spec->run_id, &pid, err)) != 0)
+		goto fail;
+	if (!(s = mp__stmt(st, SQL_EXEC_STATE, err)))
+		goto fail_code;
+	sqlite3_bind_int64(s, 1, source_exec);
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(s, 0), "COMPLETE") != 0)
+		rc = mp_error(err, MP_EINVAL, "execution %lld did not complete, its outputs cannot be reused",
+			      (long long)source_exec);
+	else if (step == SQLITE_DONE)
+		rc = mp_error(err, MP_ENOTFOUND, "no execution %lld in '%s'", (long long)source_exec, st->path);
+	else if (step != SQLITE_ROW)
+		rc = mp__db_error(st, err, "find the cached execution");
+	sqlite3_reset(s);
+	if (rc)
+		goto fail;
+	if ((rc = insert_execution(st, spec, type_id, pid, MP_EXEC_CACHED, source_exec, &id, err)) != 0)
+		goto fail;
+	if (!(s = mp__stmt(st, SQL_COPY_OUTPUTS, err)))
+		goto fail_code;
+	sqlite3_bind_int64(s, 1, source_exec);
+	sqlite3_bind_int64(s, 2, id);
+	sqlite3_bind_int64(s, 3, mp__now(st));
+	if ((rc = run_stmt(st, s, "record reused outputs", err)) != 0 ||
+	    (rc = link2(st, SQL_ATTRIBUTE_OUTPUTS, source_exec, spec->run_id, "record an attribution", err)) != 0 ||
+	    (rc = mp__commit(st, err)) != 0)
+		goto fail;
+	*exec_id = id;
+	return 0;
+fail_code:
+	rc = mp__code(err);
+fail:
+	mp__rollback(st);
+	return rc;
+}
+
+int mp_store_record_metric(mp_store *st, int64_t exec_id, const char *name,
+			   int64_t step, double value, mp_err *err)
+{
+	mp_metric m = {name, step, value};
+	sqlite3_stmt *s = mp__stmt(st, SQL_EXEC_STATE, err);
+	int found, rc;
+
+	if (!s)
+		return mp__code(err);
+	sqlite3_bind_int64(s, 1, exec_id);
+	found = sqlite3_step(s) == SQLITE_ROW;
+	sqlite3_reset(s);
+	if (!found)
+		return mp_error(err, MP_ENOTFOUND, "no execution %lld in '%s'", (long long)exec_id, st->path);
+	rc = insert_metric(st, exec_id, &m, err);
+	return rc;
+}
+
+static const char SQL_FIND_CACHED[] =
+	"SELECT e.id FROM execution e WHERE e.cache_key = ?1 AND e.state = 'COMPLETE'"
+	" AND NOT EXISTS (SELECT 1 FROM event ev JOIN artifact a ON a.id = ev.artifact_id"
+	"   WHERE ev.execution_id = e.id AND ev.type = 'OUTPUT' AND a.state <> 'LIVE')"
+	" ORDER BY e.id DESC LIMIT 1";
+
+int mp_store_find_cached(mp_store *st, const char *cache_key, int64_t *exec_id,
+			 mp_err *err)
+{
+	sqlite3_stmt *s = mp__stmt(st, SQL_FIND_CACHED, err);
+	int step, rc = 0;
+
+	if (!s)
+		return mp__code(err);
+	sqlite3_bind_text(s, 1, cache_key, -1, SQLITE_STATIC);
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW)
+		*exec_id = sqlite3_column_int64(s, 0);
+	else if (step == SQLITE_DONE)
+		rc = mp_error(err, MP_ENOTFOUND, "no reusable execution for cache key %s", cache_key);
+	else
+		rc = mp__db_error(st, err, "look up the cache");
+	sqlite3_reset(s);
+	return rc;
+}
+
+static const char SQL_ARTIFACT_STATE[] =
+	"UPDATE artifact SET state = ?2, update_time_ms = ?3 WHERE id = ?1";
+
+int mp_store_set_artifact_state(mp_store *st, int64_t artifact_id,
+				const char *state, mp_err *err)
+{
+	static const char *const ok[] = {"PENDING", "LIVE", "MARKED_FOR_DELETION", "DELETED"};
+	sqlite3_stmt *s;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < 4 && strcmp(state, ok[i]) != 0; i++)
+		;
+	if (i == 4)
+		return mp_error(err, MP_EINVAL, "unknown artifact state '%s'", state);
+	if (!(s = mp__stmt(st, SQL_ARTIFACT_STATE, err)))
+		return mp__code(err);
+	sqlite3_bind_int64(s, 1, artifact_id);
+	sqlite3_bind_text(s, 2, ok[i], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, mp__now(st));
+	if ((rc = run_stmt(st, s, "update the artifact", err)) != 0)
+		return rc;
+	if (sqlite3_changes(st->db) != 1)
+		return mp_error(err, MP_ENOTFOUND, "no artifact %lld in '%s'", (long long)artifact_id, st->path);
+	return 0;
+}

@@ -1,0 +1,175 @@
+/* Builds the metadata store the CLI tests read: two pipelines, four runs,
+ * cached, failed and running executions, metrics over steps.  A fake clock
+ * makes every time in it the same on every machine.
+ *
+ *   mkfixture DB ROOT    ROOT is recorded as the pipelines' artifact root;
+ *                        with --files the artifact directories are created
+ *   mkfixture --files DB ROOT
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "metadata/store.h"
+
+static int64_t clock_ms = 1793527200000LL; /* 2026-10-31 10:00:00 UTC */
+
+static int64_t fake_clock(void *ud)
+{
+	(void)ud;
+	clock_ms += 1500;
+	return clock_ms;
+}
+
+static mp_store *st;
+static const char *root;
+static int make_files;
+static mp_err err;
+
+static void die_if(int rc)
+{
+	if (rc) {
+		fprintf(stderr, "mkfixture: %s\n", err.msg);
+		exit(1);
+	}
+}
+
+/* Runs one execution: begin, then finish with outputs named in outs
+ * ("name:Type" pairs) and the given metrics. */
+static int64_t exec(int64_t run, const char *id, const char *type, const mp_prop *params,
+		    size_t np, const mp_input *in, size_t nin, const char *const *outs, size_t nout,
+		    const mp_metric *m, size_t nm, mp_exec_state state, const char *reason,
+		    int64_t *out_ids)
+{
+	mp_exec_spec spec = {run, id, type, "key", params, np, in, nin};
+	mp_output o[8];
+	char uris[8][512], names[8][64], types[8][64];
+	mp_exec_result res = {state, reason, o, state == MP_EXEC_COMPLETE ? nout : 0, m, nm};
+	char key[128];
+	int64_t eid;
+	size_t i;
+
+	snprintf(key, sizeof(key), "%s-%s-%zu", type, id, np ? (size_t)params[0].i : 0);
+	spec.cache_key = key;
+	die_if(mp_store_begin_execution(st, &spec, &eid, &err));
+	for (i = 0; i < res.noutputs; i++) {
+		const char *colon = strchr(outs[i], ':');
+
+		snprintf(names[i], sizeof(names[i]), "%.*s", (int)(colon - outs[i]), outs[i]);
+		snprintf(types[i], sizeof(types[i]), "%s", colon + 1);
+		snprintf(uris[i], sizeof(uris[i]), "%s/%s/%s/%lld", root, id, names[i], (long long)eid);
+		memset(&o[i], 0, sizeof(o[i]));
+		o[i].name = names[i];
+		o[i].type = types[i];
+		o[i].uri = uris[i];
+		if (make_files) {
+			char f[600];
+
+			die_if(mp_mkdirs(uris[i], 0755, &err));
+			snprintf(f, sizeof(f), "%s/data", uris[i]);
+			die_if(mp_write_file_atomic(f, "x", 1, &err));
+		}
+	}
+	die_if(mp_store_finish_execution(st, eid, &res, &err));
+	for (i = 0; i < res.noutputs && out_ids; i++)
+		out_ids[i] = o[i].id;
+	return eid;
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const ingest_out[] = {"examples:Examples"};
+	static const char *const train_out[] = {"model:Model"};
+	static const char *const eval_out[] = {"evaluation:ModelEvaluation", "blessing:ModelBlessing"};
+	static const char *const push_out[] = {"pushed_model:PushedModel"};
+	mp_prop seed42 = MP_PROP_I("seed", 42), seed7 = MP_PROP_I("seed", 7);
+	mp_prop train1[] = {MP_PROP_I("epochs", 2), MP_PROP_D("lr", 0.01), MP_PROP_S("optimizer", "adam")};
+	mp_prop train2[] = {MP_PROP_I("epochs", 4), MP_PROP_D("lr", 0.01), MP_PROP_S("optimizer", "sgd")};
+	mp_metric m1[] = {{"accuracy", 1, 0.71}, {"accuracy", 2, 0.8}, {"loss", 1, 0.9}, {"loss", 2, 0.6}};
+	mp_metric m2[] = {{"accuracy", 1, 0.75}, {"accuracy", 2, 0.84}, {"accuracy", 3, 0.87},
+			  {"accuracy", 4, 0.88}, {"loss", 4, 0.41}};
+	mp_metric e1[] = {{"accuracy", 0, 0.79}}, e2[] = {{"accuracy", 0, 0.86}};
+	int64_t run, ex, ing, train_id, examples, model[1], eval[2], ignored[2];
+	int argi = 1;
+
+	if (argc > 1 && strcmp(argv[1], "--files") == 0) {
+		make_files = 1;
+		argi++;
+	}
+	if (argc - argi != 2) {
+		fprintf(stderr, "usage: mkfixture [--files] DB ROOT\n");
+		return 2;
+	}
+	root = argv[argi + 1];
+	die_if(mp_store_open(&st, argv[argi], MP_STORE_CREATE, &err));
+	mp_store_set_clock(st, fake_clock, NULL);
+
+	/* run 1 of demo: everything runs and the model is pushed */
+	die_if(mp_store_begin_run(st, "demo", root, &seed42, 1, &run, &err));
+	ing = exec(run, "ingest", "ExampleGen", NULL, 0, NULL, 0, ingest_out, 1, NULL, 0,
+		   MP_EXEC_COMPLETE, NULL, &examples);
+	{
+		mp_input in[] = {{"examples", examples}};
+		mp_input ein[] = {{"examples", examples}, {"model", 0}};
+		mp_input pin[] = {{"model", 0}, {"blessing", 0}};
+
+		train_id = exec(run, "train", "Trainer", train1, 3, in, 1, train_out, 1, m1, 4,
+				MP_EXEC_COMPLETE, NULL, model);
+		ein[1].artifact_id = model[0];
+		exec(run, "eval", "Evaluator", NULL, 0, ein, 2, eval_out, 2, e1, 1, MP_EXEC_COMPLETE, NULL, eval);
+		pin[0].artifact_id = model[0];
+		pin[1].artifact_id = eval[1];
+		exec(run, "push", "Pusher", NULL, 0, pin, 2, push_out, 1, NULL, 0, MP_EXEC_COMPLETE, NULL, ignored);
+	}
+	die_if(mp_store_end_run(st, run, MP_EXEC_COMPLETE, &err));
+
+	/* run 2 of demo: ingest reused from the cache, a better model, the push fails */
+	die_if(mp_store_begin_run(st, "demo", root, &seed7, 1, &run, &err));
+	{
+		mp_exec_spec spec = {run, "ingest", "ExampleGen", "ExampleGen-ingest-0", NULL, 0, NULL, 0};
+		mp_input in[] = {{"examples", examples}};
+		mp_input ein[] = {{"examples", examples}, {"model", 0}};
+		mp_input pin[] = {{"model", 0}, {"blessing", 0}};
+
+		die_if(mp_store_record_cached(st, &spec, ing, &ex, &err));
+		exec(run, "train", "Trainer", train2, 3, in, 1, train_out, 1, m2, 5, MP_EXEC_COMPLETE, NULL, model);
+		ein[1].artifact_id = model[0];
+		exec(run, "eval", "Evaluator", NULL, 0, ein, 2, eval_out, 2, e2, 1, MP_EXEC_COMPLETE, NULL, eval);
+		pin[0].artifact_id = model[0];
+		pin[1].artifact_id = eval[1];
+		exec(run, "push", "Pusher", NULL, 0, pin, 2, push_out, 1, NULL, 0, MP_EXEC_FAILED,
+		     "killed by signal 9 (SIGKILL)", NULL);
+	}
+	die_if(mp_store_end_run(st, run, MP_EXEC_FAILED, &err));
+
+	/* run 3 of demo: nothing changed, so the first two steps come from the cache */
+	die_if(mp_store_begin_run(st, "demo", root, &seed7, 1, &run, &err));
+	{
+		mp_exec_spec s1 = {run, "ingest", "ExampleGen", "ExampleGen-ingest-0", NULL, 0, NULL, 0};
+		mp_exec_spec s2 = {run, "train", "Trainer", "Trainer-train-4", train2, 3, NULL, 0};
+		mp_input in[] = {{"examples", examples}};
+
+		s2.inputs = in;
+		s2.ninputs = 1;
+		die_if(mp_store_record_cached(st, &s1, ing, &ex, &err));
+		(void)train_id;
+		die_if(mp_store_find_cached(st, "Trainer-train-4", &ex, &err));
+		die_if(mp_store_record_cached(st, &s2, ex, &ex, &err));
+	}
+	die_if(mp_store_end_run(st, run, MP_EXEC_CANCELED, &err));
+
+	/* a second pipeline, still running */
+	die_if(mp_store_begin_run(st, "tiny", root, NULL, 0, &run, &err));
+	exec(run, "ingest", "ExampleGen", NULL, 0, NULL, 0, ingest_out, 1, NULL, 0, MP_EXEC_COMPLETE, NULL,
+	     &examples);
+	{
+		mp_exec_spec spec = {run, "train", "Trainer", NULL, NULL, 0, NULL, 0};
+		mp_input in[] = {{"examples", examples}};
+
+		spec.inputs = in;
+		spec.ninputs = 1;
+		die_if(mp_store_begin_execution(st, &spec, &ex, &err));
+		die_if(mp_store_record_metric(st, ex, "loss", 1, 1.25, &err));
+	}
+	mp_store_close(st);
+	return 0;
+}
