@@ -49,7 +49,7 @@ CHECK_SRC := $(wildcard tests/check_*.c)
 CHECK_BIN := $(CHECK_SRC:tests/%.c=$(BUILD)/tests/%)
 HELPER_SRC := tests/mkfixture.c
 HELPER_BIN := $(BUILD)/tests/mkfixture
-E2E := $(sort $(wildcard tests/e2e/*.sh))
+E2E := $(sort $(filter-out tests/e2e/lib.sh,$(wildcard tests/e2e/*.sh)))
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 

@@ -371,9 +371,26 @@ static int check_header(const char *path, int create, int *is_new, mp_err *err)
 	return 0;
 }
 
-static int count_tables(mp_store *st, int *n, mp_err *err)
+/* The three facts that identify a store, read in one snapshot: a store
+ * being created by another process is seen either before or after. */
+static int read_identity(mp_store *st, int *version, int *appid, int *ntables, mp_err *err)
 {
-	return pragma_int(st, "SELECT count(*) FROM sqlite_master", n, err);
+	static const char sql[] =
+		"SELECT (SELECT user_version FROM pragma_user_version),"
+		" (SELECT application_id FROM pragma_application_id),"
+		" (SELECT count(*) FROM sqlite_master)";
+	sqlite3_stmt *s = NULL;
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+		rc = mp__db_error(st, err, "read the schema version");
+	} else {
+		*version = sqlite3_column_int(s, 0);
+		*appid = sqlite3_column_int(s, 1);
+		*ntables = sqlite3_column_int(s, 2);
+	}
+	sqlite3_finalize(s);
+	return rc;
 }
 
 static int migrate(mp_store *st, mp_err *err)
@@ -412,22 +429,19 @@ fail:
 	return rc;
 }
 
-int mp_store_open(mp_store **out, const char *path, unsigned flags, mp_err *err)
+/* Opens an existing file (or, with init, an empty one) as a store. */
+static int open_db(mp_store **out, const char *path, int init, mp_err *err)
 {
 	mp_store *st;
-	int rc, is_new, version, appid, ntables;
+	int rc, version = 0, appid = 0, ntables = 0;
 	int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 
 	*out = NULL;
-	if ((rc = check_header(path, flags & MP_STORE_CREATE, &is_new, err)) != 0)
-		return rc;
 	if (!(st = mp_calloc(1, sizeof(*st))) || !(st->path = mp_strdup(path))) {
 		free(st);
 		return mp_error(err, MP_ENOMEM, "out of memory opening '%s'", path);
 	}
 	st->busy_ms = 30000;
-	if (is_new)
-		oflags |= SQLITE_OPEN_CREATE;
 	if (sqlite3_open_v2(path, &st->db, oflags, NULL) != SQLITE_OK) {
 		rc = st->db ? mp__db_error(st, err, "open")
 			    : mp_error(err, MP_ENOMEM, "out of memory opening '%s'", path);
@@ -435,9 +449,7 @@ int mp_store_open(mp_store **out, const char *path, unsigned flags, mp_err *err)
 	}
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, st->busy_ms);
-	if ((rc = pragma_int(st, "PRAGMA user_version", &version, err)) != 0 ||
-	    (rc = pragma_int(st, "PRAGMA application_id", &appid, err)) != 0 ||
-	    (rc = count_tables(st, &ntables, err)) != 0)
+	if ((rc = read_identity(st, &version, &appid, &ntables, err)) != 0)
 		goto fail;
 	if (appid != MP_APPLICATION_ID && (appid != 0 || version != 0 || ntables != 0)) {
 		rc = mp_error(err, MP_ECORRUPT, "'%s' is an SQLite database but not an mlpipe metadata store", path);
@@ -449,7 +461,7 @@ int mp_store_open(mp_store **out, const char *path, unsigned flags, mp_err *err)
 			      path, version, MP_STORE_SCHEMA_VERSION);
 		goto fail;
 	}
-	if (version == 0 && !(flags & MP_STORE_CREATE)) {
+	if (version == 0 && !init) {
 		rc = mp_error(err, MP_ECORRUPT, "'%s' is an empty SQLite database, not an mlpipe metadata store", path);
 		goto fail;
 	}
@@ -464,9 +476,46 @@ int mp_store_open(mp_store **out, const char *path, unsigned flags, mp_err *err)
 	return 0;
 fail:
 	mp_store_close(st);
-	if (is_new)
-		unlink(path);
 	return rc;
+}
+
+/* Builds a new store beside path and links it into place, so no process
+ * ever sees a half-made one.  Losing the race to another creator is fine. */
+static int create_store_file(const char *path, mp_err *err)
+{
+	char *tmp = mp_asprintf("%s.new.XXXXXX", path);
+	mp_store *st = NULL;
+	int fd, rc = 0;
+
+	if (!tmp)
+		return mp_error(err, MP_ENOMEM, "out of memory creating '%s'", path);
+	if ((fd = mkstemp(tmp)) < 0) {
+		rc = mp_error(err, MP_EIO, "cannot create metadata store '%s': %s", path, strerror(errno));
+		free(tmp);
+		return rc;
+	}
+	close(fd);
+	if ((rc = open_db(&st, tmp, 1, err)) == 0) {
+		mp_store_close(st); /* checkpoints and removes the -wal file */
+		if (link(tmp, path) != 0 && errno != EEXIST)
+			rc = mp_error(err, MP_EIO, "cannot create metadata store '%s': %s", path, strerror(errno));
+	}
+	unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+int mp_store_open(mp_store **out, const char *path, unsigned flags, mp_err *err)
+{
+	int rc, is_new;
+
+	*out = NULL;
+	if ((rc = check_header(path, flags & MP_STORE_CREATE, &is_new, err)) != 0)
+		return rc;
+	if (is_new && !mp_path_exists(path) && (rc = create_store_file(path, err)) != 0)
+		return rc;
+	/* An empty file the user made is initialised in place. */
+	return open_db(out, path, flags & MP_STORE_CREATE, err);
 }
 
 void mp_store_close(mp_store *st)
