@@ -95,7 +95,7 @@ check: test
 
 bench: $(BIN) $(BENCH_BIN)
 	@mkdir -p bench/out
-	@for b in $(BENCH_BIN); do echo "== $$b"; $$b bench/out || exit 1; done
+	@for b in $(BENCH_BIN); do echo "== $$b"; MLPIPE=$(abspath $(BIN)) $$b bench/out || exit 1; done
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

@@ -21,6 +21,7 @@ const char mp_meta_usage[] =
 	"                                       artifacts (--all: deleted ones too)\n"
 	"  lineage ARTIFACT_ID [--up|--down] [--depth N]\n"
 	"                                       what an artifact came from and what came of it\n"
+	"                                       (12 levels unless --depth; 0 for all)\n"
 	"  metrics [--name M] [--pipeline P] [--component C] [--all-steps]\n"
 	"                                       a metric across runs, oldest first\n"
 	"  diff RUN_A RUN_B [--all]             params and metrics side by side (--all:\n"
@@ -467,6 +468,20 @@ static int cmd_artifacts(meta_ctx *c, mp_err *err)
 
 /* ---- lineage ----------------------------------------------------------- */
 
+#define MAX_INDENT 20
+#define DEFAULT_DEPTH 12
+
+/* Whether a walk limited to depth stopped with more beyond it. */
+static int cut_short(const mp_lineage *l, int64_t depth)
+{
+	size_t i;
+
+	for (i = 0; depth && i < l->n; i++)
+		if (l->items[i].depth == depth && !l->items[i].repeated)
+			return 1;
+	return 0;
+}
+
 static void print_lineage(const mp_lineage *l, int up)
 {
 	size_t i;
@@ -478,7 +493,11 @@ static void print_lineage(const mp_lineage *l, int up)
 	for (i = 1; i < l->n; i++) {
 		const mp_lineage_node *n = &l->items[i];
 
-		printf("%*s%s ", n->depth * 3 - 1, "", up ? "<-" : "->");
+		/* Past MAX_INDENT levels the depth is written out instead of drawn. */
+		if (n->depth <= MAX_INDENT)
+			printf("%*s%s ", n->depth * 3 - 1, "", up ? "<-" : "->");
+		else
+			printf("%*s(%d) %s ", MAX_INDENT * 3 - 1, "", n->depth, up ? "<-" : "->");
 		if (n->is_execution)
 			printf("execution #%lld %s (%s) %s", (long long)n->id, n->label, n->detail, n->state);
 		else
@@ -524,14 +543,14 @@ static void json_lineage_level(mp_json *j, const mp_lineage *l, size_t *i, int d
 static int cmd_lineage(meta_ctx *c, mp_err *err)
 {
 	mp_lineage up = {0}, down = {0};
-	int64_t id, depth = 0;
+	int64_t id, depth = DEFAULT_DEPTH;
 	int want_up = c->up || !c->down, want_down = c->down || !c->up;
 	int rc;
 
 	if (c->npos != 1)
 		return mp_error(err, MP_EINVAL, "'meta lineage' needs one artifact id");
 	if ((rc = mp_parse_i64(c->pos[0], 1, INT64_MAX, &id, "artifact id", err)) != 0 ||
-	    (c->depth && (rc = mp_parse_i64(c->depth, 1, 1000, &depth, "--depth", err)) != 0))
+	    (c->depth && (rc = mp_parse_i64(c->depth, 0, INT32_MAX, &depth, "--depth", err)) != 0))
 		return rc;
 	if ((want_up && (rc = mp_store_lineage(c->st, id, MP_LINEAGE_UP, (int)depth, &up, err)) != 0) ||
 	    (want_down && (rc = mp_store_lineage(c->st, id, MP_LINEAGE_DOWN, (int)depth, &down, err)) != 0))
@@ -579,6 +598,9 @@ static int cmd_lineage(meta_ctx *c, mp_err *err)
 				printf("downstream (what was derived from it):\n");
 				print_lineage(&down, 0);
 			}
+			if ((want_up && cut_short(&up, depth)) || (want_down && cut_short(&down, depth)))
+				printf("(cut at depth %lld: --depth N goes further, --depth 0 shows all)\n",
+				       (long long)depth);
 		}
 	}
 out:
