@@ -7,9 +7,9 @@
 #   make deps                 install the Debian packages a fresh machine lacks
 
 SANITIZE ?=
-PKGS := sqlite3 yaml-0.1 zlib openblas check
+PKGS := sqlite3 yaml-0.1 zlib nettle openblas check
 DEB_PKGS := build-essential pkg-config libsqlite3-dev sqlite3 libyaml-dev zlib1g-dev \
-	libopenblas-dev check jq
+	nettle-dev libopenblas-dev check jq
 
 NODEPS_GOALS := deps help clean
 ifeq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
@@ -41,7 +41,7 @@ BUILD := build/rel
 BIN := mlpipe
 endif
 
-LIB_SRC := $(wildcard core/*.c) $(wildcard metadata/*.c) \
+LIB_SRC := $(wildcard core/*.c) $(wildcard metadata/*.c) $(wildcard components/*.c) \
 	$(filter-out orchestrator/main.c,$(wildcard orchestrator/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libmlpipe.a

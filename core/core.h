@@ -150,6 +150,18 @@ int mp_write_file_atomic(const char *path, const void *data, size_t n,
 /* Reads a whole file; *data is NUL-terminated and owned by the caller. */
 int mp_read_file(const char *path, char **data, size_t *n, mp_err *err);
 
+/* ---- content hashes (SHA-256, through nettle) ------------------------- */
+
+#define MP_HASH_HEX 65 /* 64 hex digits and a NUL */
+
+/* The SHA-256 of a buffer, as lowercase hex. */
+void mp_hash_buf(const void *data, size_t n, char hex[MP_HASH_HEX]);
+/* The SHA-256 of a file's content, or of a folder: its entries' relative
+ * names, kinds and contents in name order, so a copy of a folder hashes the
+ * same and any change to a name or byte changes the hash.  Symbolic links
+ * are hashed by their target path, not followed. */
+int mp_hash_path(const char *path, char hex[MP_HASH_HEX], mp_err *err);
+
 /* ---- growable string --------------------------------------------------- */
 
 typedef struct mp_strbuf {

@@ -253,7 +253,7 @@ static const char SQL_RUNS[] =
 static const char SQL_RUN_BY_ID[] = RUN_SELECT " WHERE r.id = ?1";
 static const char SQL_CONTEXT_PROPS[] =
 	"SELECT name, int_value, double_value, string_value FROM context_property"
-	" WHERE context_id = ?1 ORDER BY name";
+	" WHERE context_id = ?1 AND name NOT LIKE 'mlpipe.%' ORDER BY name";
 
 void mp_run_release(mp_run *r)
 {

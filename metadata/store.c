@@ -770,6 +770,88 @@ int mp_store_end_run(mp_store *st, int64_t run_id, mp_exec_state state, mp_err *
 	return 0;
 }
 
+int mp_store_set_run_owner(mp_store *st, int64_t run_id, int64_t pid, const char *host,
+			   mp_err *err)
+{
+	mp_prop props[] = {MP_PROP_I("mlpipe.pid", pid), MP_PROP_S("mlpipe.host", host)};
+	int rc;
+
+	if ((rc = mp__begin(st, err)) != 0)
+		return rc;
+	if ((rc = insert_props(st, SQL_CONTEXT_PROP, run_id, props, 2, err)) != 0 ||
+	    (rc = mp__commit(st, err)) != 0)
+		mp__rollback(st);
+	return rc;
+}
+
+static const char SQL_RUN_OWNER[] =
+	"SELECT name, int_value, string_value FROM context_property"
+	" WHERE context_id = ?1 AND name IN ('mlpipe.pid', 'mlpipe.host')";
+
+int mp_store_get_run_owner(mp_store *st, int64_t run_id, int64_t *pid, char *host,
+			   size_t hostsz, mp_err *err)
+{
+	sqlite3_stmt *s = mp__stmt(st, SQL_RUN_OWNER, err);
+	int step;
+
+	*pid = 0;
+	if (hostsz)
+		host[0] = '\0';
+	if (!s)
+		return mp__code(err);
+	sqlite3_bind_int64(s, 1, run_id);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		if (strcmp((const char *)sqlite3_column_text(s, 0), "mlpipe.pid") == 0)
+			*pid = sqlite3_column_int64(s, 1);
+		else if (sqlite3_column_text(s, 2))
+			snprintf(host, hostsz, "%s", (const char *)sqlite3_column_text(s, 2));
+	}
+	sqlite3_reset(s);
+	return step == SQLITE_DONE ? 0 : mp__db_error(st, err, "read the run's owner");
+}
+
+static const char SQL_RUN_REOPEN[] =
+	"UPDATE context SET state = 'RUNNING', end_time_ms = NULL, update_time_ms = ?2"
+	" WHERE id = ?1 AND state IS NOT NULL";
+
+int mp_store_reopen_run(mp_store *st, int64_t run_id, mp_err *err)
+{
+	sqlite3_stmt *s = mp__stmt(st, SQL_RUN_REOPEN, err);
+	int rc;
+
+	if (!s)
+		return mp__code(err);
+	sqlite3_bind_int64(s, 1, run_id);
+	sqlite3_bind_int64(s, 2, mp__now(st));
+	if ((rc = run_stmt(st, s, "reopen the run", err)) != 0)
+		return rc;
+	if (sqlite3_changes(st->db) != 1)
+		return mp_error(err, MP_ENOTFOUND, "no run %lld in '%s'", (long long)run_id, st->path);
+	return 0;
+}
+
+static const char SQL_FAIL_RUNNING[] =
+	"UPDATE execution SET state = 'FAILED', exit_reason = ?2, end_time_ms = ?3, update_time_ms = ?3"
+	" WHERE state = 'RUNNING' AND id IN (SELECT execution_id FROM association WHERE context_id = ?1)";
+
+int mp_store_fail_running(mp_store *st, int64_t run_id, const char *reason, int *n,
+			  mp_err *err)
+{
+	sqlite3_stmt *s = mp__stmt(st, SQL_FAIL_RUNNING, err);
+	int rc;
+
+	*n = 0;
+	if (!s)
+		return mp__code(err);
+	sqlite3_bind_int64(s, 1, run_id);
+	sqlite3_bind_text(s, 2, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, mp__now(st));
+	if ((rc = run_stmt(st, s, "mark stale executions", err)) != 0)
+		return rc;
+	*n = sqlite3_changes(st->db);
+	return 0;
+}
+
 static const char SQL_RUN_PIPELINE[] =
 	"SELECT pc.parent_context_id, r.state FROM context r"
 	" JOIN parent_context pc ON pc.context_id = r.id WHERE r.id = ?1";

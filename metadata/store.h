@@ -102,6 +102,20 @@ int mp_store_begin_run(mp_store *st, const char *pipeline, const char *root,
 /* state is MP_EXEC_COMPLETE, MP_EXEC_FAILED or MP_EXEC_CANCELED. */
 int mp_store_end_run(mp_store *st, int64_t run_id, mp_exec_state state, mp_err *err);
 
+/* Which process runs a run (properties mlpipe.pid and mlpipe.host, kept
+ * out of the run's params), so a later process can tell a live run from one
+ * whose orchestrator died. */
+int mp_store_set_run_owner(mp_store *st, int64_t run_id, int64_t pid, const char *host,
+			   mp_err *err);
+/* host gets "" and *pid 0 when none was recorded. */
+int mp_store_get_run_owner(mp_store *st, int64_t run_id, int64_t *pid, char *host,
+			   size_t hostsz, mp_err *err);
+/* Puts an ended run back in state RUNNING (for --resume). */
+int mp_store_reopen_run(mp_store *st, int64_t run_id, mp_err *err);
+/* Marks the run's RUNNING executions FAILED with reason; *n gets how many. */
+int mp_store_fail_running(mp_store *st, int64_t run_id, const char *reason, int *n,
+			  mp_err *err);
+
 typedef struct mp_input {
 	const char *name; /* the input's name in the component ("examples") */
 	int64_t artifact_id;

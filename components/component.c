@@ -1,0 +1,399 @@
+/* The component registry, param checking and the result of a run. */
+#include "components/component.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const mp_component_type *const registry[] = {
+	&mp_command_component,
+};
+
+#define NREGISTRY (sizeof(registry) / sizeof(registry[0]))
+
+const mp_component_type *mp_component_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NREGISTRY; i++)
+		if (strcmp(registry[i]->name, name) == 0)
+			return registry[i];
+	return NULL;
+}
+
+const mp_component_type *const *mp_component_types(size_t *n)
+{
+	*n = NREGISTRY;
+	return registry;
+}
+
+const mp_param_spec *mp_component_param(const mp_component_type *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < t->nparams; i++)
+		if (strcmp(t->params[i].name, name) == 0)
+			return &t->params[i];
+	return NULL;
+}
+
+const char *mp_param_type_name(mp_param_type t)
+{
+	static const char *const names[] = {"int", "float", "bool", "string", "path", "paths"};
+
+	return (unsigned)t < 6 ? names[t] : "?";
+}
+
+int mp_param_check(const mp_param_spec *spec, const char *value, char **canon, mp_err *err)
+{
+	char buf[64];
+	int64_t i;
+	double d;
+	int rc;
+
+	*canon = NULL;
+	switch (spec->type) {
+	case MP_PARAM_INT:
+		if ((rc = mp_parse_i64(value, spec->min < spec->max ? (int64_t)ceil(spec->min) : INT64_MIN,
+				       spec->min < spec->max ? (int64_t)floor(spec->max) : INT64_MAX, &i,
+				       spec->name, err)) != 0)
+			return rc;
+		snprintf(buf, sizeof(buf), "%lld", (long long)i);
+		break;
+	case MP_PARAM_FLOAT:
+		if ((rc = mp_parse_double(value, spec->min < spec->max ? spec->min : -HUGE_VAL,
+					  spec->min < spec->max ? spec->max : HUGE_VAL, &d, spec->name, err)) != 0)
+			return rc;
+		snprintf(buf, sizeof(buf), "%.17g", d);
+		/* the shortest form that reads back the same */
+		for (int p = 1; p <= 17; p++) {
+			char t[64];
+
+			snprintf(t, sizeof(t), "%.*g", p, d);
+			if (strtod(t, NULL) == d) {
+				memcpy(buf, t, strlen(t) + 1);
+				break;
+			}
+		}
+		break;
+	case MP_PARAM_BOOL:
+		if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "on"))
+			snprintf(buf, sizeof(buf), "true");
+		else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "off"))
+			snprintf(buf, sizeof(buf), "false");
+		else
+			return mp_error(err, MP_EINVAL, "%s: '%s' is not true or false", spec->name, value);
+		break;
+	case MP_PARAM_PATH:
+		if (!*value)
+			return mp_error(err, MP_EINVAL, "%s: expected a path, got nothing", spec->name);
+		if (strchr(value, '\n'))
+			return mp_error(err, MP_EINVAL, "%s: expected one path, got a list", spec->name);
+		/* fall through */
+	case MP_PARAM_PATHS:
+	case MP_PARAM_STRING:
+		if (!(*canon = mp_strdup(value)))
+			return mp_error(err, MP_ENOMEM, "out of memory");
+		return 0;
+	}
+	if (!(*canon = mp_strdup(buf)))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	return 0;
+}
+
+static const char *kv_find(const mp_kv *kv, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(kv[i].key, name) == 0)
+			return kv[i].value;
+	return NULL;
+}
+
+const char *mp_io_param(const mp_component_io *io, const char *name)
+{
+	return kv_find(io->params, io->nparams, name);
+}
+
+const char *mp_io_input(const mp_component_io *io, const char *name)
+{
+	return kv_find(io->inputs, io->ninputs, name);
+}
+
+const char *mp_io_output(const mp_component_io *io, const char *name)
+{
+	return kv_find(io->outputs, io->noutputs, name);
+}
+
+void mp_component_print_help(const mp_component_type *t, FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: mlpipe component %s [--input NAME=DIR]... [--output NAME=DIR]... [--param NAME=VALUE]...\n\n",
+		t->name);
+	fprintf(out, "%s (version %s)\n", t->summary, t->version);
+	fprintf(out, "\ninputs:%s\n", t->any_inputs ? " any names" : t->ninputs ? "" : " none");
+	for (i = 0; i < t->ninputs; i++)
+		fprintf(out, "  %-16s %s%s  %s\n", t->inputs[i].name, t->inputs[i].type ? t->inputs[i].type : "any",
+			t->inputs[i].optional ? " (optional)" : "", t->inputs[i].help);
+	fprintf(out, "\noutputs:%s\n", t->declared_outputs ? " named in the pipeline file ('outputs:')" : "");
+	for (i = 0; i < t->noutputs; i++)
+		fprintf(out, "  %-16s %s  %s\n", t->outputs[i].name, t->outputs[i].type, t->outputs[i].help);
+	fprintf(out, "\nparams:%s\n", t->any_params ? " (others are accepted as strings)" : "");
+	for (i = 0; i < t->nparams; i++) {
+		const mp_param_spec *p = &t->params[i];
+
+		fprintf(out, "  %-16s %-7s %s", p->name, mp_param_type_name(p->type), p->help);
+		if (p->def)
+			fprintf(out, " (default: %s)", *p->def ? p->def : "\"\"");
+		else
+			fprintf(out, " (required)");
+		fputc('\n', out);
+	}
+}
+
+/* ---- results ----------------------------------------------------------- */
+
+struct mp_result {
+	mp_result_metric_row *metrics;
+	size_t nmetrics, ametrics;
+	mp_result_prop_row *props;
+	size_t nprops, aprops;
+};
+
+mp_result *mp_result_new(void)
+{
+	return mp_calloc(1, sizeof(mp_result));
+}
+
+void mp_result_free(mp_result *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->nmetrics; i++)
+		free((char *)r->metrics[i].name);
+	for (i = 0; i < r->nprops; i++) {
+		free((char *)r->props[i].output);
+		free((char *)r->props[i].name);
+		free((char *)r->props[i].s);
+	}
+	free(r->metrics);
+	free(r->props);
+	free(r);
+}
+
+static int grow(void **p, size_t *alloc, size_t n, size_t size)
+{
+	void *np;
+	size_t na;
+
+	if (n < *alloc)
+		return 0;
+	na = *alloc ? *alloc * 2 : 8;
+	if (!(np = mp_realloc(*p, na * size)))
+		return MP_ENOMEM;
+	*p = np;
+	*alloc = na;
+	return 0;
+}
+
+int mp_result_metric(mp_result *r, const char *name, int64_t step, double value)
+{
+	mp_result_metric_row *m;
+	size_t i;
+
+	for (i = 0; i < r->nmetrics; i++)
+		if (r->metrics[i].step == step && strcmp(r->metrics[i].name, name) == 0) {
+			r->metrics[i].value = value;
+			return 0;
+		}
+	if (grow((void **)&r->metrics, &r->ametrics, r->nmetrics, sizeof(*m)))
+		return MP_ENOMEM;
+	m = &r->metrics[r->nmetrics];
+	if (!(m->name = mp_strdup(name)))
+		return MP_ENOMEM;
+	m->step = step;
+	m->value = value;
+	r->nmetrics++;
+	return 0;
+}
+
+static int add_prop(mp_result *r, const char *output, const char *name, int kind,
+		    int64_t i, double d, const char *s)
+{
+	mp_result_prop_row *p;
+
+	if (grow((void **)&r->props, &r->aprops, r->nprops, sizeof(*p)))
+		return MP_ENOMEM;
+	p = &r->props[r->nprops];
+	memset(p, 0, sizeof(*p));
+	p->output = mp_strdup(output);
+	p->name = mp_strdup(name);
+	p->s = s ? mp_strdup(s) : NULL;
+	p->kind = kind;
+	p->i = i;
+	p->d = d;
+	if (!p->output || !p->name || (s && !p->s)) {
+		free((char *)p->output);
+		free((char *)p->name);
+		free((char *)p->s);
+		return MP_ENOMEM;
+	}
+	r->nprops++;
+	return 0;
+}
+
+int mp_result_prop_int(mp_result *r, const char *output, const char *name, int64_t v)
+{
+	return add_prop(r, output, name, 0, v, 0, NULL);
+}
+
+int mp_result_prop_double(mp_result *r, const char *output, const char *name, double v)
+{
+	return add_prop(r, output, name, 1, 0, v, NULL);
+}
+
+int mp_result_prop_string(mp_result *r, const char *output, const char *name, const char *v)
+{
+	return add_prop(r, output, name, 2, 0, 0, v);
+}
+
+const mp_result_metric_row *mp_result_metrics(const mp_result *r, size_t *n)
+{
+	*n = r->nmetrics;
+	return r->metrics;
+}
+
+const mp_result_prop_row *mp_result_props(const mp_result *r, size_t *n)
+{
+	*n = r->nprops;
+	return r->props;
+}
+
+/* Tabs, newlines and backslashes in a field are escaped. */
+static void put_field(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\t')
+			fputs("\\t", f);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else if (*s == '\\')
+			fputs("\\\\", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+int mp_result_write(const mp_result *r, const char *path, mp_err *err)
+{
+	mp_afile af;
+	size_t i;
+	int rc;
+
+	if ((rc = mp_afile_open(&af, path, err)) != 0)
+		return rc;
+	for (i = 0; i < r->nmetrics; i++) {
+		fputs("metric\t", af.fp);
+		put_field(af.fp, r->metrics[i].name);
+		fprintf(af.fp, "\t%lld\t%.17g\n", (long long)r->metrics[i].step, r->metrics[i].value);
+	}
+	for (i = 0; i < r->nprops; i++) {
+		const mp_result_prop_row *p = &r->props[i];
+
+		fputs("prop\t", af.fp);
+		put_field(af.fp, p->output);
+		fputc('\t', af.fp);
+		put_field(af.fp, p->name);
+		if (p->kind == 0)
+			fprintf(af.fp, "\tint\t%lld\n", (long long)p->i);
+		else if (p->kind == 1)
+			fprintf(af.fp, "\tdouble\t%.17g\n", p->d);
+		else {
+			fputs("\tstring\t", af.fp);
+			put_field(af.fp, p->s);
+			fputc('\n', af.fp);
+		}
+	}
+	return mp_afile_commit(&af, err);
+}
+
+/* Splits line in place into at most max tab-separated, unescaped fields. */
+static int split_fields(char *line, char **f, int max)
+{
+	int n = 0;
+	char *w = line, *r = line;
+
+	f[n++] = w;
+	for (; *r; r++) {
+		if (*r == '\t') {
+			*w++ = '\0';
+			if (n == max)
+				return -1;
+			f[n++] = w;
+		} else if (*r == '\\' && r[1]) {
+			r++;
+			*w++ = *r == 't' ? '\t' : *r == 'n' ? '\n' : *r;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+	return n;
+}
+
+int mp_result_read(mp_result *r, const char *path, mp_err *err)
+{
+	char *data, *line, *next;
+	int lineno = 0, rc = 0;
+
+	if ((rc = mp_read_file(path, &data, NULL, err)) != 0)
+		return rc;
+	for (line = data; *line && !rc; line = next) {
+		char *f[6];
+		int n;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		lineno++;
+		n = split_fields(line, f, 6);
+		if (n == 4 && strcmp(f[0], "metric") == 0) {
+			int64_t step;
+			double v;
+			char *end;
+
+			errno = 0;
+			v = strtod(f[3], &end);
+			if (mp_parse_i64(f[2], INT64_MIN, INT64_MAX, &step, "step", err) != 0 || *end || end == f[3])
+				rc = mp_error(err, MP_ECORRUPT, "%s:%d: bad metric row", path, lineno);
+			else if (mp_result_metric(r, f[1], step, v) != 0)
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+		} else if (n == 5 && strcmp(f[0], "prop") == 0) {
+			int64_t i = 0;
+			double d = 0;
+			char *end = NULL;
+
+			if (strcmp(f[3], "int") == 0 && mp_parse_i64(f[4], INT64_MIN, INT64_MAX, &i, "prop", err) == 0)
+				rc = mp_result_prop_int(r, f[1], f[2], i);
+			else if (strcmp(f[3], "double") == 0 && (d = strtod(f[4], &end), end != f[4] && !*end))
+				rc = mp_result_prop_double(r, f[1], f[2], d);
+			else if (strcmp(f[3], "string") == 0)
+				rc = mp_result_prop_string(r, f[1], f[2], f[4]);
+			else
+				rc = mp_error(err, MP_ECORRUPT, "%s:%d: bad property row", path, lineno);
+			if (rc == MP_ENOMEM)
+				mp_error(err, rc, "out of memory");
+		} else if (n > 1 || *f[0]) {
+			rc = mp_error(err, MP_ECORRUPT, "%s:%d: unknown result row", path, lineno);
+		}
+	}
+	free(data);
+	return rc;
+}

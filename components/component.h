@@ -1,0 +1,137 @@
+/* components: the interface every component implements, and the registry.
+ *
+ * A component type declares its inputs, outputs and params (with types,
+ * defaults and help); the orchestrator validates a pipeline against those
+ * declarations, and `mlpipe component NAME --help` prints them.  Its run
+ * function gets everything resolved to plain strings — input artifact
+ * directories, empty output directories, validated params — and reports
+ * metrics and output properties through an mp_result.  It never touches the
+ * metadata store and never needs the orchestrator's process: `mlpipe
+ * component` runs it alone.
+ */
+#ifndef MP_COMPONENTS_COMPONENT_H
+#define MP_COMPONENTS_COMPONENT_H
+
+#include "core/core.h"
+
+typedef enum {
+	MP_PARAM_INT,
+	MP_PARAM_FLOAT,
+	MP_PARAM_BOOL,	   /* "true" or "false" */
+	MP_PARAM_STRING,
+	MP_PARAM_PATH,	   /* relative to the pipeline file; content is in the cache key */
+	MP_PARAM_PATHS,	   /* a list of paths, one per line in the value text */
+} mp_param_type;
+
+const char *mp_param_type_name(mp_param_type t);
+
+typedef struct mp_param_spec {
+	const char *name;
+	mp_param_type type;
+	const char *def; /* the default as text; NULL when the param is required */
+	double min, max; /* inclusive range for numbers, checked when min < max */
+	const char *help;
+} mp_param_spec;
+
+typedef struct mp_io_spec {
+	const char *name;
+	const char *type; /* artifact type ("Examples"); NULL accepts any */
+	int optional;
+	const char *help;
+} mp_io_spec;
+
+/* A name and a value, both borrowed. */
+typedef struct mp_kv {
+	const char *key;
+	const char *value;
+} mp_kv;
+
+/* ---- results ----------------------------------------------------------- */
+
+/* Metrics and output properties a run reports.  Strings are copied. */
+typedef struct mp_result mp_result;
+
+mp_result *mp_result_new(void);
+void mp_result_free(mp_result *r); /* accepts NULL */
+int mp_result_metric(mp_result *r, const char *name, int64_t step, double value);
+int mp_result_prop_int(mp_result *r, const char *output, const char *name, int64_t v);
+int mp_result_prop_double(mp_result *r, const char *output, const char *name, double v);
+int mp_result_prop_string(mp_result *r, const char *output, const char *name, const char *v);
+
+typedef struct mp_result_metric_row {
+	const char *name;
+	int64_t step;
+	double value;
+} mp_result_metric_row;
+
+typedef struct mp_result_prop_row {
+	const char *output;
+	const char *name;
+	int kind; /* 0 int, 1 double, 2 string */
+	int64_t i;
+	double d;
+	const char *s;
+} mp_result_prop_row;
+
+/* The rows recorded so far; valid until the next change to r. */
+const mp_result_metric_row *mp_result_metrics(const mp_result *r, size_t *n);
+const mp_result_prop_row *mp_result_props(const mp_result *r, size_t *n);
+
+/* The result as a small text file (one tab-separated row per line), how a
+ * component's child process hands it to the orchestrator. */
+int mp_result_write(const mp_result *r, const char *path, mp_err *err);
+int mp_result_read(mp_result *r, const char *path, mp_err *err);
+
+/* ---- the interface ----------------------------------------------------- */
+
+typedef struct mp_component_io {
+	const mp_kv *inputs; /* input name -> artifact directory (read only) */
+	size_t ninputs;
+	const mp_kv *outputs; /* output name -> empty directory to fill */
+	size_t noutputs;
+	const mp_kv *params; /* every declared param, defaults filled in */
+	size_t nparams;
+	const char *workdir; /* the pipeline file's folder; relative paths start here */
+	mp_result *result;
+} mp_component_io;
+
+/* The value of a param, input or output by name, or NULL. */
+const char *mp_io_param(const mp_component_io *io, const char *name);
+const char *mp_io_input(const mp_component_io *io, const char *name);
+const char *mp_io_output(const mp_component_io *io, const char *name);
+
+typedef struct mp_component_type {
+	const char *name;
+	const char *version; /* part of the cache key: bump it when outputs change */
+	const char *summary;
+	const mp_io_spec *inputs;
+	size_t ninputs;
+	int any_inputs; /* inputs of any name are accepted */
+	const mp_io_spec *outputs;
+	size_t noutputs;
+	int declared_outputs; /* the pipeline file names the outputs */
+	const mp_param_spec *params;
+	size_t nparams;
+	int any_params; /* params beyond the declared ones are accepted as strings */
+	/* Runs in the process it is called in; writes only into the output
+	 * directories.  Returns 0 or a negative MP_E* with err filled. */
+	int (*run)(const mp_component_io *io, mp_err *err);
+} mp_component_type;
+
+/* The registered type called name, or NULL. */
+const mp_component_type *mp_component_find(const char *name);
+/* Every registered type, in a stable order. */
+const mp_component_type *const *mp_component_types(size_t *n);
+const mp_param_spec *mp_component_param(const mp_component_type *t, const char *name);
+
+/* Checks value against spec; on success *canon gets the value in canonical
+ * form ("1e-3" -> "0.001", "yes" -> "true"), owned by the caller. */
+int mp_param_check(const mp_param_spec *spec, const char *value, char **canon, mp_err *err);
+
+/* Prints what NAME --help shows: summary, inputs, outputs, params. */
+void mp_component_print_help(const mp_component_type *t, FILE *out);
+
+/* The built-in types. */
+extern const mp_component_type mp_command_component;
+
+#endif

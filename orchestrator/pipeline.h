@@ -1,0 +1,90 @@
+/* The pipeline file: YAML in, a validated DAG out.
+ *
+ * mp_pipeline_load reads the whole file and checks everything before
+ * anything runs: unknown keys, wrong types, missing or unknown params,
+ * unknown component types, dangling references, duplicate ids and cycles.
+ * Every problem becomes one line "file:line:column: message" in diags; all
+ * are reported, not only the first.  Relative paths are relative to the
+ * pipeline file. */
+#ifndef MP_ORCHESTRATOR_PIPELINE_H
+#define MP_ORCHESTRATOR_PIPELINE_H
+
+#include "components/component.h"
+#include "core/core.h"
+
+/* A list of one-line problems, in the order found. */
+typedef struct mp_diags {
+	char **items;
+	size_t n, alloc;
+} mp_diags;
+
+void mp_diags_add(mp_diags *d, const char *fmt, ...) MP_PRINTF(2, 3);
+void mp_diags_release(mp_diags *d);
+
+typedef struct mp_pl_value {
+	char *name;
+	char *value; /* canonical text: what the component gets and the cache key hashes */
+	int line, col;
+} mp_pl_value;
+
+typedef struct mp_pl_input {
+	char *name;
+	int src;      /* index of the component it comes from */
+	char *output; /* that component's output */
+	int line, col;
+} mp_pl_input;
+
+typedef struct mp_pl_output {
+	char *name;
+	char *type;
+} mp_pl_output;
+
+typedef struct mp_pl_component {
+	char *id;
+	const mp_component_type *type;
+	int line, col;
+	mp_pl_value *params; /* every param, sorted by name, defaults filled in */
+	size_t nparams;
+	mp_pl_input *inputs;
+	size_t ninputs;
+	mp_pl_output *outputs;
+	size_t noutputs;
+	int *after; /* indices of components it must follow */
+	size_t nafter;
+	int retries;
+	int timeout_s; /* 0: none */
+	int cache;
+} mp_pl_component;
+
+typedef struct mp_pipeline {
+	char *file;	/* as given */
+	char *dir;	/* the file's folder, absolute */
+	char *name;
+	char *root;	/* artifact root, absolute */
+	char *metadata; /* the store, absolute */
+	mp_pl_value *params;
+	size_t nparams;
+	mp_pl_component *comps;
+	size_t ncomps;
+	int *order; /* component indices in an order that respects every edge */
+} mp_pipeline;
+
+/* Loads and validates path.  sets are "id.param=value" or
+ * "pipeline.param=value" overrides (from --set), typed like the param they
+ * replace.  On MP_EINVAL the problems are in diags (and the first in err);
+ * *out is NULL then.  Free the pipeline with mp_pipeline_free. */
+int mp_pipeline_load(const char *path, const char *const *sets, size_t nsets,
+		     mp_pipeline **out, mp_diags *diags, mp_err *err);
+/* The same, from a buffer; name is used in messages and dir for paths. */
+int mp_pipeline_parse(const char *name, const char *dir, const char *text, size_t len,
+		      const char *const *sets, size_t nsets, mp_pipeline **out,
+		      mp_diags *diags, mp_err *err);
+void mp_pipeline_free(mp_pipeline *p);
+
+/* Index of the component with id, or -1. */
+int mp_pipeline_find(const mp_pipeline *p, const char *id);
+const char *mp_pl_param(const mp_pl_component *c, const char *name);
+/* Whether component i depends on j, directly or not. */
+int mp_pipeline_depends(const mp_pipeline *p, int i, int j);
+
+#endif
