@@ -84,7 +84,8 @@ static int parse_metrics(const char *path, mp_result *r, mp_err *err)
 static int run_command(const mp_component_io *io, mp_err *err)
 {
 	const char *cmd = mp_io_param(io, "cmd");
-	char metrics[] = "/tmp/mlpipe-metrics.XXXXXX";
+	const char *tmpdir = getenv("TMPDIR");
+	char metrics[4096];
 	size_t nenv = 0, i, n;
 	char **env = NULL;
 	int rc = 0, fd, status;
@@ -92,6 +93,7 @@ static int run_command(const mp_component_io *io, mp_err *err)
 
 	if (!cmd || !*cmd)
 		return mp_error(err, MP_EINVAL, "Command needs a 'cmd' param");
+	snprintf(metrics, sizeof(metrics), "%s/mlpipe-metrics.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
 	if ((fd = mkstemp(metrics)) < 0)
 		return mp_error(err, MP_EIO, "cannot create a metrics file: %s", strerror(errno));
 	close(fd);

@@ -186,21 +186,6 @@ void mp_result_free(mp_result *r)
 	free(r);
 }
 
-static int grow(void **p, size_t *alloc, size_t n, size_t size)
-{
-	void *np;
-	size_t na;
-
-	if (n < *alloc)
-		return 0;
-	na = *alloc ? *alloc * 2 : 8;
-	if (!(np = mp_realloc(*p, na * size)))
-		return MP_ENOMEM;
-	*p = np;
-	*alloc = na;
-	return 0;
-}
-
 int mp_result_metric(mp_result *r, const char *name, int64_t step, double value)
 {
 	mp_result_metric_row *m;
@@ -211,7 +196,7 @@ int mp_result_metric(mp_result *r, const char *name, int64_t step, double value)
 			r->metrics[i].value = value;
 			return 0;
 		}
-	if (grow((void **)&r->metrics, &r->ametrics, r->nmetrics, sizeof(*m)))
+	if (mp_grow((void **)&r->metrics, &r->ametrics, r->nmetrics, sizeof(*m)))
 		return MP_ENOMEM;
 	m = &r->metrics[r->nmetrics];
 	if (!(m->name = mp_strdup(name)))
@@ -227,7 +212,7 @@ static int add_prop(mp_result *r, const char *output, const char *name, int kind
 {
 	mp_result_prop_row *p;
 
-	if (grow((void **)&r->props, &r->aprops, r->nprops, sizeof(*p)))
+	if (mp_grow((void **)&r->props, &r->aprops, r->nprops, sizeof(*p)))
 		return MP_ENOMEM;
 	p = &r->props[r->nprops];
 	memset(p, 0, sizeof(*p));

@@ -73,6 +73,9 @@ char *mp_strdup(const char *s);
 char *mp_strndup(const char *s, size_t n);
 char *mp_asprintf(const char *fmt, ...) MP_PRINTF(1, 2); /* NULL on failure */
 void mp_alloc_fail_after(long n);
+/* Makes room for element n of a growable array (*items, *alloc elements of
+ * size bytes), doubling as needed; MP_ENOMEM leaves the array as it was. */
+int mp_grow(void **items, size_t *alloc, size_t n, size_t size);
 
 /* ---- logging ----------------------------------------------------------- */
 

@@ -116,6 +116,23 @@ void *mp_realloc(void *p, size_t n)
 	return alloc_should_fail() ? NULL : realloc(p, n ? n : 1);
 }
 
+int mp_grow(void **items, size_t *alloc, size_t n, size_t size)
+{
+	size_t na;
+	void *p;
+
+	if (n < *alloc)
+		return 0;
+	na = *alloc ? *alloc * 2 : 16;
+	while (na <= n)
+		na *= 2;
+	if (!(p = mp_realloc(*items, na * size)))
+		return MP_ENOMEM;
+	*items = p;
+	*alloc = na;
+	return 0;
+}
+
 char *mp_strndup(const char *s, size_t n)
 {
 	size_t len = strnlen(s, n);

@@ -5,22 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A growable array of any element type. */
-static int grow(void **items, size_t *alloc, size_t n, size_t size)
-{
-	size_t na;
-	void *p;
-
-	if (n < *alloc)
-		return 0;
-	na = *alloc ? *alloc * 2 : 16;
-	if (!(p = mp_realloc(*items, na * size)))
-		return MP_ENOMEM;
-	*items = p;
-	*alloc = na;
-	return 0;
-}
-
 /* ---- artifacts --------------------------------------------------------- */
 
 #define ARTIFACT_SELECT                                                                     \
@@ -101,7 +85,7 @@ static int collect_artifacts(mp_store *st, sqlite3_stmt *s, mp_artifact_list *ou
 
 	memset(out, 0, sizeof(*out));
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		if (grow((void **)&out->items, &alloc, out->n, sizeof(*out->items)) ||
+		if (mp_grow((void **)&out->items, &alloc, out->n, sizeof(*out->items)) ||
 		    read_artifact(s, &out->items[out->n])) {
 			rc = mp_error(err, MP_ENOMEM, "out of memory listing artifacts");
 			break;
@@ -288,7 +272,7 @@ static int collect_runs(mp_store *st, sqlite3_stmt *s, mp_run_list *out, mp_err 
 		mp_run *r;
 		int ok = 1;
 
-		if (grow((void **)&out->items, &alloc, out->n, sizeof(*out->items))) {
+		if (mp_grow((void **)&out->items, &alloc, out->n, sizeof(*out->items))) {
 			rc = mp_error(err, MP_ENOMEM, "out of memory listing runs");
 			break;
 		}
@@ -460,7 +444,7 @@ static int load_events(mp_store *st, mp_execution *e, mp_err *err)
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		mp_event_row *ev;
 
-		if (grow((void **)&e->events, &alloc, e->nevents, sizeof(*e->events))) {
+		if (mp_grow((void **)&e->events, &alloc, e->nevents, sizeof(*e->events))) {
 			ok = 0;
 			break;
 		}
@@ -494,7 +478,7 @@ static int load_metrics(mp_store *st, mp_execution *e, mp_err *err)
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		mp_metric_row *m;
 
-		if (grow((void **)&e->metrics, &alloc, e->nmetrics, sizeof(*e->metrics))) {
+		if (mp_grow((void **)&e->metrics, &alloc, e->nmetrics, sizeof(*e->metrics))) {
 			ok = 0;
 			break;
 		}
@@ -524,7 +508,7 @@ static int collect_executions(mp_store *st, sqlite3_stmt *s, mp_execution_list *
 		mp_execution *e;
 		int ok = 1;
 
-		if (grow((void **)&out->items, &alloc, out->n, sizeof(*out->items))) {
+		if (mp_grow((void **)&out->items, &alloc, out->n, sizeof(*out->items))) {
 			rc = mp_error(err, MP_ENOMEM, "out of memory listing executions");
 			break;
 		}
@@ -646,7 +630,7 @@ int mp_store_metric_history(mp_store *st, const mp_metric_filter *f,
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		mp_metric_point *p;
 
-		if (grow((void **)&out->items, &alloc, out->n, sizeof(*out->items))) {
+		if (mp_grow((void **)&out->items, &alloc, out->n, sizeof(*out->items))) {
 			ok = 0;
 			break;
 		}
@@ -768,7 +752,7 @@ static int read_neighbours(lineage_walk *w, const char *sql, int64_t id, const c
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		mp_lineage_node *n;
 
-		if (grow((void **)&w->out->items, &w->alloc, w->out->n, sizeof(*n))) {
+		if (mp_grow((void **)&w->out->items, &w->alloc, w->out->n, sizeof(*n))) {
 			ok = 0;
 			break;
 		}
@@ -820,7 +804,7 @@ static int expand(lineage_walk *w, size_t i)
 		int seen = seen_add(w, children[c].id * 2 + children[c].is_execution);
 		size_t at = w->out->n;
 
-		if (seen < 0 || grow((void **)&w->out->items, &w->alloc, w->out->n, sizeof(*children))) {
+		if (seen < 0 || mp_grow((void **)&w->out->items, &w->alloc, w->out->n, sizeof(*children))) {
 			rc = mp_error(w->err, MP_ENOMEM, "out of memory tracing lineage");
 			break;
 		}
