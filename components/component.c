@@ -11,21 +11,51 @@ static const mp_component_type *const registry[] = {
 };
 
 #define NREGISTRY (sizeof(registry) / sizeof(registry[0]))
+#define MAX_TYPES 64
+
+/* The built-in types, then those a program embedding mlpipe registered. */
+static const mp_component_type *types[MAX_TYPES];
+static size_t ntypes;
+
+static void init_types(void)
+{
+	size_t i;
+
+	if (ntypes)
+		return;
+	for (i = 0; i < NREGISTRY; i++)
+		types[ntypes++] = registry[i];
+}
+
+int mp_component_register(const mp_component_type *t, mp_err *err)
+{
+	init_types();
+	if (!t->name || !t->version || !t->run)
+		return mp_error(err, MP_EINVAL, "a component type needs a name, a version and a run function");
+	if (mp_component_find(t->name))
+		return mp_error(err, MP_EEXIST, "component type '%s' is already registered", t->name);
+	if (ntypes == MAX_TYPES)
+		return mp_error(err, MP_EINVAL, "too many component types (at most %d)", MAX_TYPES);
+	types[ntypes++] = t;
+	return 0;
+}
 
 const mp_component_type *mp_component_find(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < NREGISTRY; i++)
-		if (strcmp(registry[i]->name, name) == 0)
-			return registry[i];
+	init_types();
+	for (i = 0; i < ntypes; i++)
+		if (strcmp(types[i]->name, name) == 0)
+			return types[i];
 	return NULL;
 }
 
 const mp_component_type *const *mp_component_types(size_t *n)
 {
-	*n = NREGISTRY;
-	return registry;
+	init_types();
+	*n = ntypes;
+	return types;
 }
 
 const mp_param_spec *mp_component_param(const mp_component_type *t, const char *name)

@@ -118,6 +118,9 @@ typedef struct mp_component_type {
 	int (*run)(const mp_component_io *io, mp_err *err);
 } mp_component_type;
 
+/* Adds a type (a program embedding mlpipe, or a test, brings its own);
+ * t must outlive every use.  Not thread-safe: register before running. */
+int mp_component_register(const mp_component_type *t, mp_err *err);
 /* The registered type called name, or NULL. */
 const mp_component_type *mp_component_find(const char *name);
 /* Every registered type, in a stable order. */

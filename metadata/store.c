@@ -840,7 +840,8 @@ int mp_store_fail_running(mp_store *st, int64_t run_id, const char *reason, int 
 	sqlite3_stmt *s = mp__stmt(st, SQL_FAIL_RUNNING, err);
 	int rc;
 
-	*n = 0;
+	if (n)
+		*n = 0;
 	if (!s)
 		return mp__code(err);
 	sqlite3_bind_int64(s, 1, run_id);
@@ -848,7 +849,8 @@ int mp_store_fail_running(mp_store *st, int64_t run_id, const char *reason, int 
 	sqlite3_bind_int64(s, 3, mp__now(st));
 	if ((rc = run_stmt(st, s, "mark stale executions", err)) != 0)
 		return rc;
-	*n = sqlite3_changes(st->db);
+	if (n)
+		*n = sqlite3_changes(st->db);
 	return 0;
 }
 

@@ -112,7 +112,8 @@ int mp_store_get_run_owner(mp_store *st, int64_t run_id, int64_t *pid, char *hos
 			   size_t hostsz, mp_err *err);
 /* Puts an ended run back in state RUNNING (for --resume). */
 int mp_store_reopen_run(mp_store *st, int64_t run_id, mp_err *err);
-/* Marks the run's RUNNING executions FAILED with reason; *n gets how many. */
+/* Marks the run's RUNNING executions FAILED with reason; *n (n may be NULL)
+ * gets how many. */
 int mp_store_fail_running(mp_store *st, int64_t run_id, const char *reason, int *n,
 			  mp_err *err);
 

@@ -38,7 +38,16 @@ int mp_cli_parse(int argc, char **argv, const mp_opt *opts, char **pos, int maxp
 			if (!(o = find_opt(opts, a, len)))
 				return mp_error(err, MP_EINVAL, "unknown option '%.*s' for '%s' (see 'mlpipe %s --help')",
 						(int)len, a, cmd, cmd);
-			if (!o->value) {
+			if (o->list) {
+				const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+
+				if (!v)
+					return mp_error(err, MP_EINVAL, "option '%s' of '%s' needs a value", o->name, cmd);
+				if (mp_grow((void **)&o->list->items, &o->list->alloc, o->list->n,
+					    sizeof(*o->list->items)) != 0)
+					return mp_error(err, MP_ENOMEM, "out of memory");
+				o->list->items[o->list->n++] = v;
+			} else if (!o->value) {
 				if (eq)
 					return mp_error(err, MP_EINVAL, "option '%s' of '%s' takes no value", o->name, cmd);
 				*o->flag = 1;
@@ -56,6 +65,12 @@ int mp_cli_parse(int argc, char **argv, const mp_opt *opts, char **pos, int maxp
 		}
 	}
 	return 0;
+}
+
+int mp_cli_fail(const mp_err *err)
+{
+	mp_log(MP_LOG_QUIET, "%s", err->msg);
+	return mp_cli_exit_code(err->code);
 }
 
 int mp_cli_exit_code(int code)

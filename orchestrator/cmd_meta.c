@@ -1030,22 +1030,22 @@ int mp_cmd_meta(int argc, char **argv)
 {
 	meta_ctx c;
 	const mp_opt opts[] = {
-		{"--db", NULL, &c.db, NULL},
-		{"--json", NULL, NULL, &c.json},
-		{"--pipeline", "-p", &c.pipeline, NULL},
-		{"--limit", "-n", &c.limit, NULL},
-		{"--type", NULL, &c.type, NULL},
-		{"--run", NULL, &c.run, NULL},
-		{"--name", NULL, &c.name, NULL},
-		{"--component", NULL, &c.component, NULL},
-		{"--depth", NULL, &c.depth, NULL},
-		{"--older-than", NULL, &c.older_than, NULL},
-		{"--all", NULL, NULL, &c.all},
-		{"--up", NULL, NULL, &c.up},
-		{"--down", NULL, NULL, &c.down},
-		{"--all-steps", NULL, NULL, &c.all_steps},
-		{"--dry-run", NULL, NULL, &c.dry_run},
-		{NULL, NULL, NULL, NULL},
+		{"--db", NULL, &c.db, NULL, NULL},
+		{"--json", NULL, NULL, &c.json, NULL},
+		{"--pipeline", "-p", &c.pipeline, NULL, NULL},
+		{"--limit", "-n", &c.limit, NULL, NULL},
+		{"--type", NULL, &c.type, NULL, NULL},
+		{"--run", NULL, &c.run, NULL, NULL},
+		{"--name", NULL, &c.name, NULL, NULL},
+		{"--component", NULL, &c.component, NULL, NULL},
+		{"--depth", NULL, &c.depth, NULL, NULL},
+		{"--older-than", NULL, &c.older_than, NULL, NULL},
+		{"--all", NULL, NULL, &c.all, NULL},
+		{"--up", NULL, NULL, &c.up, NULL},
+		{"--down", NULL, NULL, &c.down, NULL},
+		{"--all-steps", NULL, NULL, &c.all_steps, NULL},
+		{"--dry-run", NULL, NULL, &c.dry_run, NULL},
+		{NULL, NULL, NULL, NULL, NULL},
 	};
 	const char *names[NMETA_CMDS];
 	const meta_cmd *cmd = NULL;

@@ -12,6 +12,10 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+	{"run", mp_cmd_run, "validate a pipeline file and run it, recording everything", mp_run_usage},
+	{"dag", mp_cmd_dag, "draw a pipeline's components and their dependencies", mp_dag_usage},
+	{"component", mp_cmd_component, "run one component alone, or list and describe them",
+	 mp_component_usage},
 	{"meta", mp_cmd_meta, "inspect runs, artifacts, lineage and metrics in the metadata store",
 	 mp_meta_usage},
 };

@@ -412,8 +412,13 @@ static void comp_param(loader *L, const char *key, yaml_node_t *k, yaml_node_t *
 		snprintf(what, sizeof(what), "param '%s'", key);
 		if (!expect(L, v, YAML_SCALAR_NODE, what))
 			return;
-		if (!(text = substitute(L, v, scalar(v))))
+		if (!(text = substitute(L, v, scalar(v)))) {
+			/* reported; keep the raw text so the param does not
+			 * also look missing */
+			if ((text = dup_or_oom(L, scalar(v))))
+				add_value(L, &c->params, &c->nparams, &pc->alloc, key, text, v);
 			return;
+		}
 	}
 	if (!text) {
 		L->oom = 1;
@@ -680,6 +685,16 @@ static void resolve_refs(loader *L, raw_comp *r, mp_pl_component *c)
 
 			for (j = 0; j < c->ninputs; j++)
 				have |= strcmp(c->inputs[j].name, c->type->inputs[i].name) == 0;
+			/* one given but wrong was reported already */
+			if (r->inputs && r->inputs->type == YAML_MAPPING_NODE) {
+				yaml_node_pair_t *pr;
+
+				for (pr = r->inputs->data.mapping.pairs.start; pr < r->inputs->data.mapping.pairs.top; pr++) {
+					const char *kn = scalar(node_at(L, pr->key));
+
+					have |= kn && strcmp(kn, c->type->inputs[i].name) == 0;
+				}
+			}
 			if (!have && !c->type->inputs[i].optional)
 				problem(L, r->inputs ? r->inputs : r->node, "component '%s' (%s) needs input '%s'",
 					c->id ? c->id : "?", c->type->name, c->type->inputs[i].name);
@@ -879,7 +894,17 @@ static void apply_set(loader *L, const char *set, int pipeline_stage)
 			return;
 		spec = mp_component_param(c->type, name);
 		if (!spec && !c->type->any_params) {
-			mp_diags_add(L->diags, "--set %s: %s has no param '%s'", set, c->type->name, name);
+			const char *names[64], *near;
+			size_t n = 0;
+
+			for (i = 0; i < c->type->nparams && n < 64; i++)
+				names[n++] = c->type->params[i].name;
+			near = mp_closest(name, names, n);
+			if (near)
+				mp_diags_add(L->diags, "--set %s: %s has no param '%s' (did you mean '%s'?)", set,
+					     c->type->name, name, near);
+			else
+				mp_diags_add(L->diags, "--set %s: %s has no param '%s'", set, c->type->name, name);
 			return;
 		}
 		if (spec && mp_param_check(spec, eq + 1, &canon, &err) != 0) {
