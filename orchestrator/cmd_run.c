@@ -484,7 +484,7 @@ static int check_outputs(const mp_component_type *t, const kvlist *outs, mp_err 
 		if (k == t->noutputs && !t->declared_outputs)
 			return unknown_name("output", outs->items[i].key, t, names, nn, err);
 		if (mp_path_exists(outs->items[i].value))
-			return mp_error(err, MP_EEXIST, "output '%s': '%s' already exists", outs->items[i].key,
+			return mp_error(err, MP_EINVAL, "output '%s': '%s' already exists", outs->items[i].key,
 					outs->items[i].value);
 	}
 	for (i = 0; i < t->noutputs; i++)

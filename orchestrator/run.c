@@ -45,6 +45,7 @@ typedef struct node {
 	int timed_out, stopped;
 	char *staging; /* <pdir>/.staging/<exec id> */
 	char *log;     /* <pdir>/.logs/<exec id>-<component>.log */
+	off_t log_start; /* where this attempt's part of the log begins */
 	int64_t wall_start_ms;
 } node;
 
@@ -530,14 +531,25 @@ fail:
 	_exit(1);
 }
 
+static void log_note(const node *n, const char *msg);
+
 static int launch(runner *R, node *n, mp_err *err)
 {
 	pid_t pid, self = getpid();
 	int rc;
 
+	struct stat sb;
+
 	if ((rc = prepare_staging(n, err)) != 0)
 		return rc;
 	n->attempt++;
+	if (n->attempt > 1) {
+		char note[64];
+
+		snprintf(note, sizeof(note), "attempt %d of %d", n->attempt, n->c->retries + 1);
+		log_note(n, note);
+	}
+	n->log_start = stat(n->log, &sb) == 0 ? sb.st_size : 0;
 	n->timed_out = 0;
 	n->stopped = 0;
 	n->start_ns = mp_monotonic_ns();
@@ -560,7 +572,7 @@ static int launch(runner *R, node *n, mp_err *err)
 }
 
 /* The last lines of the log, for the exit reason. */
-static void log_tail(const char *log, mp_strbuf *sb)
+static void log_tail(const char *log, off_t from, mp_strbuf *sb)
 {
 	char buf[TAIL_BYTES + 1];
 	const char *start;
@@ -572,10 +584,10 @@ static void log_tail(const char *log, mp_strbuf *sb)
 	if ((fd = open(log, O_RDONLY)) < 0)
 		return;
 	size = lseek(fd, 0, SEEK_END);
-	if (size > TAIL_BYTES)
+	if (size - from > TAIL_BYTES)
 		lseek(fd, size - TAIL_BYTES, SEEK_SET);
 	else
-		lseek(fd, 0, SEEK_SET);
+		lseek(fd, from, SEEK_SET);
 	got = read(fd, buf, TAIL_BYTES);
 	close(fd);
 	if (got <= 0)
@@ -589,7 +601,7 @@ static void log_tail(const char *log, mp_strbuf *sb)
 			start = p;
 			break;
 		}
-	if (size > TAIL_BYTES && start == buf) {
+	if (size - from > TAIL_BYTES && start == buf) {
 		const char *nl = strchr(buf, '\n');
 
 		start = nl ? nl + 1 : buf; /* drop a cut first line */
@@ -636,7 +648,7 @@ static void failure_reason(runner *R, node *n, int status, char *line, size_t li
 	if (n->c->retries > 0)
 		mp_strbuf_addf(full, "attempt %d of %d: ", n->attempt, n->c->retries + 1);
 	mp_strbuf_adds(full, line);
-	log_tail(n->log, full);
+	log_tail(n->log, n->log_start, full);
 	log_note(n, line);
 }
 
@@ -766,12 +778,29 @@ static int record_end(runner *R, node *n, mp_exec_state state, const char *reaso
 	return mp_store_finish_execution(R->st, n->exec_id, &er, err);
 }
 
-static void print_failure(runner *R, node *n, const char *what, const char *line)
+/* The failure line, then the last few lines of the component's stderr
+ * (from the reason's "stderr tail:" part), indented. */
+static void print_failure(runner *R, node *n, const char *line, const char *full)
 {
+	const char *tail = strstr(full, "\nstderr tail:\n"), *p;
 	char d[32];
+	int lines = 0;
 
-	say(R, "  %-*s %s after %s: %s (log: %s)\n", R->idw, n->c->id, what,
+	say(R, "  %-*s failed after %s: %s (log: %s)\n", R->idw, n->c->id,
 	    mp_format_duration(d, sizeof(d), elapsed_ms(n)), line, n->log);
+	if (!tail)
+		return;
+	tail += strlen("\nstderr tail:\n");
+	for (p = tail + strlen(tail); p > tail; p--)
+		if (p[-1] == '\n' && ++lines == 3)
+			break;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		int len = nl ? (int)(nl - p) : (int)strlen(p);
+
+		say(R, "  %-*s | %.*s\n", R->idw, "", len, p);
+		p += len + (nl ? 1 : 0);
+	}
 }
 
 /* A child has ended with status: publish, retry or record the failure. */
@@ -811,7 +840,7 @@ static int reaped(runner *R, node *n, int status, mp_err *err)
 		failure_reason(R, n, status, line, sizeof(line), &full);
 	}
 	if (!n->stopped && !R->stopping && n->attempt <= n->c->retries) {
-		print_failure(R, n, "failed", line);
+		print_failure(R, n, line, mp_strbuf_str(&full));
 		say(R, "  %-*s retrying (attempt %d of %d)\n", R->idw, n->c->id, n->attempt + 1,
 		    n->c->retries + 1);
 		mp_strbuf_release(&full);
@@ -826,7 +855,7 @@ static int reaped(runner *R, node *n, int status, mp_err *err)
 	} else {
 		n->state = N_FAILED;
 		R->out->failed++;
-		print_failure(R, n, "failed", line);
+		print_failure(R, n, line, mp_strbuf_str(&full));
 		rc = record_end(R, n, MP_EXEC_FAILED, full.failed ? line : mp_strbuf_str(&full), err);
 	}
 	mp_strbuf_release(&full);

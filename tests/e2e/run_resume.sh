@@ -1,0 +1,106 @@
+# The orchestrator killed with SIGKILL mid-run, then --resume last: finished
+# components are not redone, the store ends consistent, nothing half written
+# stays.  SIGTERM: children stopped, the run CANCELED, then resumable.
+. "$(dirname "$0")/lib.sh"
+
+P=$TMP/proj
+mkdir -p "$P"
+MARK="mlpipe-e2e-$$"
+cat >"$P/pipe.yaml" <<YAML
+pipeline: { name: k, root: runs, metadata: runs/m.db }
+components:
+  - id: a
+    type: Command
+    outputs: [o]
+    params: { cmd: 'echo a >> $TMP/trace; echo A > "\$MLPIPE_OUTPUT_O/x"' }
+  - id: b
+    type: Command
+    inputs: { i: a.o }
+    outputs: [o]
+    params: { cmd: 'echo b >> $TMP/trace; echo half > "\$MLPIPE_OUTPUT_O/y"; touch $TMP/b_started; [ -e $TMP/release ] || sleep 60 # $MARK' }
+  - id: c
+    type: Command
+    inputs: { i: b.o }
+    params: { cmd: 'echo c >> $TMP/trace' }
+YAML
+meta() { "$MLPIPE" meta --db "$P/runs/m.db" "$@"; }
+wait_for() { local i; for i in $(seq 200); do [ -e "$1" ] && return 0; sleep 0.05; done; return 1; }
+count() { grep -c "^$1\$" "$TMP/trace"; }
+q() { sqlite3 "$P/runs/m.db" "$1"; }
+
+# SIGKILL the orchestrator while b runs
+"$MLPIPE" run "$P/pipe.yaml" >"$TMP/run1.out" 2>&1 &
+pid=$!
+wait_for "$TMP/b_started" && ok || not_ok "b never started"
+kill -KILL $pid
+wait $pid 2>/dev/null
+sleep 0.3
+pgrep -f "$MARK" >/dev/null && not_ok "b's command outlived the killed orchestrator" || ok
+[ "$(q "SELECT state FROM context WHERE name = 'k#1'")" = RUNNING ] && ok || not_ok "the killed run is not left RUNNING"
+[ -n "$(ls -A "$P/runs/k/.staging")" ] && ok || not_ok "expected b's staging folder after the kill"
+
+# resume: the dead owner is detected, b is marked FAILED, a is reused
+touch "$TMP/release"
+rm -f "$TMP/b_started"
+expect_exit 0 "$MLPIPE" run "$P/pipe.yaml" --resume last
+expect_out "resuming pipeline 'k'"
+expect_out "a done before (execution 1)"
+expect_out "b ran in"
+expect_out "k#1 COMPLETE"
+[ "$(count a) $(count b) $(count c)" = "1 2 1" ] && ok || not_ok "resume redid work: a=$(count a) b=$(count b) c=$(count c)"
+expect_exit 0 meta --json run k#1
+expect_jq '.state == "COMPLETE"'
+expect_jq '[.executions[] | .component + ":" + .state] == ["a:COMPLETE", "b:FAILED", "b:COMPLETE", "c:COMPLETE"]'
+expect_jq '.executions[1].exit_reason == "the orchestrator stopped before it finished"'
+[ -z "$(ls -A "$P/runs/k/.staging")" ] && ok || not_ok "staging not cleaned by the resume"
+[ "$(ls "$P/runs/k/b/o" | wc -l)" = 1 ] && ok || not_ok "more than one published output of b"
+[ "$(q "PRAGMA integrity_check")" = ok ] && ok || not_ok "integrity check"
+[ "$(q "SELECT count(*) FROM execution WHERE state = 'RUNNING'")" = 0 ] && ok || not_ok "executions left RUNNING"
+# c read b's new output, not the half written one
+expect_exit 0 meta --json run k#1
+expect_jq '(.executions[3].inputs[0].artifact_id) == (.executions[2].outputs[0].artifact_id)'
+
+# resuming a run that is still running elsewhere is refused
+rm -f "$TMP/release" "$TMP/b_started"
+"$MLPIPE" run "$P/pipe.yaml" --no-cache >"$TMP/run2.out" 2>&1 &
+pid=$!
+wait_for "$TMP/b_started" && ok || not_ok "b never started (second run)"
+expect_exit 1 "$MLPIPE" run "$P/pipe.yaml" --resume last
+expect_err "run k#2 is still running (process $pid)"
+
+# SIGTERM: b is stopped, c never starts, the run is CANCELED
+kill -TERM $pid
+wait $pid
+[ $? -eq 1 ] && ok || not_ok "a stopped run should exit 1"
+grep -q "stopping the run" "$TMP/run2.out" && ok || not_ok "no word about stopping"
+grep -q "b canceled: stopped by signal 15" "$TMP/run2.out" && ok || not_ok "b not reported as canceled"
+sleep 0.3
+pgrep -f "$MARK" >/dev/null && not_ok "b's command outlived SIGTERM" || ok
+[ "$(q "SELECT state FROM context WHERE name = 'k#2'")" = CANCELED ] && ok || not_ok "the run is not CANCELED"
+expect_exit 0 meta --json run k#2
+expect_jq '[.executions[] | .component + ":" + .state] == ["a:COMPLETE", "b:CANCELED", "c:CANCELED"]'
+[ -z "$(ls -A "$P/runs/k/.staging")" ] && ok || not_ok "staging not empty after SIGTERM"
+
+# and it can be finished
+touch "$TMP/release"
+expect_exit 0 "$MLPIPE" run "$P/pipe.yaml" --resume k#2
+expect_out "k#2 COMPLETE"
+
+# a changed component is not taken from the resumed run
+expect_exit 0 "$MLPIPE" run "$P/pipe.yaml" --resume k#2 --set c.note=changed
+expect_out "a done before"
+expect_out "c ran in"
+
+# wrong runs to resume
+expect_exit 2 "$MLPIPE" run "$P/pipe.yaml" --resume k#99
+expect_exit 2 "$MLPIPE" run "$P/pipe.yaml" --resume 12345
+cat >"$P/other.yaml" <<'YAML'
+pipeline: { name: other, root: runs, metadata: runs/m.db }
+components:
+  - { id: x, type: Command, params: { cmd: 'true' } }
+YAML
+expect_exit 2 "$MLPIPE" run "$P/other.yaml" --resume k#1
+expect_err "run k#1 belongs to pipeline 'k', not 'other'"
+expect_exit 2 "$MLPIPE" run "$P/other.yaml" --resume last
+expect_err "pipeline 'other' has no run to resume"
+finish
