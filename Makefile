@@ -5,13 +5,17 @@
 #   make SANITIZE=address,undefined test    the same under the sanitizers
 #   make bench                benchmarks, printed as ratios to their anchors
 #   make deps                 install the Debian packages a fresh machine lacks
+#   make demo                 install what is missing, build, run the demo pipeline
 
 SANITIZE ?=
 PKGS := sqlite3 yaml-0.1 zlib nettle openblas check
 DEB_PKGS := build-essential pkg-config libsqlite3-dev sqlite3 libyaml-dev zlib1g-dev \
 	nettle-dev libopenblas-dev check jq
+# the real data, for the demo and the benchmarks (not for the tests)
+DATA_PKGS := dataset-fashion-mnist
+DEMO_PIPELINE := pipelines/label_balance.yaml
 
-NODEPS_GOALS := deps help clean
+NODEPS_GOALS := deps help clean demo
 ifeq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 else
 MISSING := $(shell for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || echo $$p; done)
@@ -53,7 +57,7 @@ E2E := $(sort $(filter-out tests/e2e/lib.sh,$(wildcard tests/e2e/*.sh)))
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all test check e2e bench deps clean help
+.PHONY: all test check e2e bench deps demo clean help
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -97,8 +101,15 @@ bench: $(BIN) $(BENCH_BIN)
 	@mkdir -p bench/out
 	@for b in $(BENCH_BIN); do echo "== $$b"; MLPIPE=$(abspath $(BIN)) $$b bench/out || exit 1; done
 
+# make demo: everything from a fresh machine to a finished pipeline run.
+demo:
+	@$(MAKE) --no-print-directory deps EXTRA_PKGS="$(DATA_PKGS)"
+	@$(MAKE) --no-print-directory all
+	./mlpipe run $(DEMO_PIPELINE)
+	./mlpipe meta --db pipelines/runs/metadata.db run last
+
 deps:
-	@missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for p in $(DEB_PKGS) $(EXTRA_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -z "$$missing" ]; then echo "deps: everything is installed"; exit 0; fi; \
 	echo "deps: installing" $$missing; \
 	if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
@@ -108,6 +119,6 @@ clean:
 	rm -rf build mlpipe bench/out
 
 help:
-	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,8p' Makefile | sed 's/^# \{0,1\}//'
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/orchestrator/main.d

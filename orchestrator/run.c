@@ -783,11 +783,17 @@ static int record_end(runner *R, node *n, mp_exec_state state, const char *reaso
 static void print_failure(runner *R, node *n, const char *line, const char *full)
 {
 	const char *tail = strstr(full, "\nstderr tail:\n"), *p;
-	char d[32];
+	char d[32], cwd[4096];
+	const char *log = n->log;
+	size_t cwdlen;
 	int lines = 0;
 
+	/* the log as a relative path when it lies below the current folder */
+	if (getcwd(cwd, sizeof(cwd)) && (cwdlen = strlen(cwd)) > 1 && strncmp(log, cwd, cwdlen) == 0 &&
+	    log[cwdlen] == '/')
+		log += cwdlen + 1;
 	say(R, "  %-*s failed after %s: %s (log: %s)\n", R->idw, n->c->id,
-	    mp_format_duration(d, sizeof(d), elapsed_ms(n)), line, n->log);
+	    mp_format_duration(d, sizeof(d), elapsed_ms(n)), line, log);
 	if (!tail)
 		return;
 	tail += strlen("\nstderr tail:\n");

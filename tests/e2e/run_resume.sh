@@ -91,6 +91,19 @@ expect_exit 0 "$MLPIPE" run "$P/pipe.yaml" --resume k#2 --set c.note=changed
 expect_out "a done before"
 expect_out "c ran in"
 
+# a new run closes a run whose orchestrator died, instead of leaving it RUNNING
+rm -f "$TMP/release" "$TMP/b_started"
+"$MLPIPE" run "$P/pipe.yaml" --no-cache >"$TMP/run3.out" 2>&1 &
+pid=$!
+wait_for "$TMP/b_started" && ok || not_ok "b never started (third run)"
+kill -KILL $pid
+wait $pid 2>/dev/null
+touch "$TMP/release"
+expect_exit 0 "$MLPIPE" run "$P/pipe.yaml"
+[ "$(q "SELECT state FROM context WHERE name = 'k#3'")" = FAILED ] && ok || not_ok "the dead run k#3 was not closed as FAILED"
+[ "$(q "SELECT count(*) FROM execution WHERE state = 'RUNNING'")" = 0 ] && ok || not_ok "executions left RUNNING after the sweep"
+[ -z "$(ls -A "$P/runs/k/.staging")" ] && ok || not_ok "the dead run's staging was not removed"
+
 # wrong runs to resume
 expect_exit 2 "$MLPIPE" run "$P/pipe.yaml" --resume k#99
 expect_exit 2 "$MLPIPE" run "$P/pipe.yaml" --resume 12345
