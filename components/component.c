@@ -1,6 +1,7 @@
 /* The component registry, param checking and the result of a run. */
 #include "components/component.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -70,9 +71,76 @@ const mp_param_spec *mp_component_param(const mp_component_type *t, const char *
 
 const char *mp_param_type_name(mp_param_type t)
 {
-	static const char *const names[] = {"int", "float", "bool", "string", "path", "paths"};
+	static const char *const names[] = {"int", "float", "bool", "string", "path", "paths", "list", "map"};
 
-	return (unsigned)t < 6 ? names[t] : "?";
+	return (unsigned)t < 8 ? names[t] : "?";
+}
+
+int mp_param_lines(const char *value, char **buf, char ***items, size_t *n, mp_err *err)
+{
+	size_t alloc = 0;
+	char *p, *nl;
+
+	*items = NULL;
+	*n = 0;
+	if (!(*buf = mp_strdup(value)))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	for (p = *buf; *p; p = nl ? nl + 1 : p + strlen(p)) {
+		nl = strchr(p, '\n');
+		if (nl)
+			*nl = '\0';
+		if (!*p)
+			continue;
+		if (mp_grow((void **)items, &alloc, *n, sizeof(**items)) != 0) {
+			free(*items);
+			free(*buf);
+			*items = NULL;
+			*buf = NULL;
+			return mp_error(err, MP_ENOMEM, "out of memory");
+		}
+		(*items)[(*n)++] = p;
+		if (!nl)
+			break;
+	}
+	return 0;
+}
+
+/* A map: "name=path" items separated by newlines (from the file) or commas
+ * (from --set); canonical form has one per line. */
+static int check_map(const mp_param_spec *spec, const char *value, char **canon, mp_err *err)
+{
+	mp_strbuf sb = MP_STRBUF_INIT;
+	const char *p = value;
+	int sep = strchr(value, '\n') ? '\n' : ',';
+
+	while (*p) {
+		const char *end = strchr(p, sep), *eq;
+		size_t len = end ? (size_t)(end - p) : strlen(p), k;
+
+		eq = memchr(p, '=', len);
+		if (!eq || eq == p || eq == p + len - 1) {
+			mp_strbuf_release(&sb);
+			return mp_error(err, MP_EINVAL, "%s: expected NAME: PATH entries, got '%.*s'", spec->name,
+					(int)len, p);
+		}
+		for (k = 0; p + k < eq; k++)
+			if (!isalnum((unsigned char)p[k]) && p[k] != '_' && p[k] != '-') {
+				mp_strbuf_release(&sb);
+				return mp_error(err, MP_EINVAL, "%s: name '%.*s': use letters, digits, '_' and '-'",
+						spec->name, (int)(eq - p), p);
+			}
+		if (sb.len)
+			mp_strbuf_adds(&sb, "\n");
+		mp_strbuf_add(&sb, p, len);
+		p += len + (end ? 1 : 0);
+	}
+	if (!sb.len) {
+		mp_strbuf_release(&sb);
+		return mp_error(err, MP_EINVAL, "%s: expected at least one NAME: PATH entry", spec->name);
+	}
+	if (!(*canon = mp_strbuf_detach(&sb)))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	return 0;
 }
 
 int mp_param_check(const mp_param_spec *spec, const char *value, char **canon, mp_err *err)
@@ -122,10 +190,13 @@ int mp_param_check(const mp_param_spec *spec, const char *value, char **canon, m
 			return mp_error(err, MP_EINVAL, "%s: expected one path, got a list", spec->name);
 		/* fall through */
 	case MP_PARAM_PATHS:
+	case MP_PARAM_LIST:
 	case MP_PARAM_STRING:
 		if (!(*canon = mp_strdup(value)))
 			return mp_error(err, MP_ENOMEM, "out of memory");
 		return 0;
+	case MP_PARAM_PATH_MAP:
+		return check_map(spec, value, canon, err);
 	}
 	if (!(*canon = mp_strdup(buf)))
 		return mp_error(err, MP_ENOMEM, "out of memory");

@@ -21,6 +21,8 @@ typedef enum {
 	MP_PARAM_STRING,
 	MP_PARAM_PATH,	   /* relative to the pipeline file; content is in the cache key */
 	MP_PARAM_PATHS,	   /* a list of paths, one per line in the value text */
+	MP_PARAM_LIST,	   /* a list of strings, one per line in the value text */
+	MP_PARAM_PATH_MAP, /* names to paths ({train: a.csv}), "name=path" lines */
 } mp_param_type;
 
 const char *mp_param_type_name(mp_param_type t);
@@ -94,6 +96,19 @@ typedef struct mp_component_io {
 	const char *workdir; /* the pipeline file's folder; relative paths start here */
 	mp_result *result;
 } mp_component_io;
+
+/* Splits a list or map param's text into its lines: *items (free it, the
+ * strings point into *buf, free that too).  For a map each line is
+ * "name=value". */
+int mp_param_lines(const char *value, char **buf, char ***items, size_t *n, mp_err *err);
+
+/* A path that may hold {SPAN} and {VERSION} (data/span-{SPAN}/v{VERSION}.csv):
+ * the existing file with the highest span, then the highest version.
+ * Relative patterns start at workdir (NULL: the current folder).  *path is
+ * owned by the caller; *span and *version get -1 when the pattern has none.
+ * A pattern without them is returned as it is, whether or not it exists. */
+int mp_resolve_span(const char *pattern, const char *workdir, char **path, int64_t *span,
+		    int64_t *version, mp_err *err);
 
 /* The value of a param, input or output by name, or NULL. */
 const char *mp_io_param(const mp_component_io *io, const char *name);

@@ -388,7 +388,26 @@ static void comp_param(loader *L, const char *key, yaml_node_t *k, yaml_node_t *
 			problem(L, k, "unknown param '%s' for %s", key, c->type->name);
 		return;
 	}
-	if (v->type == YAML_SEQUENCE_NODE && spec && spec->type == MP_PARAM_PATHS) {
+	if (v->type == YAML_MAPPING_NODE && spec && spec->type == MP_PARAM_PATH_MAP) {
+		mp_strbuf sb = MP_STRBUF_INIT;
+		yaml_node_pair_t *pr;
+
+		for (pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top; pr++) {
+			yaml_node_t *mk = node_at(L, pr->key), *mv = node_at(L, pr->value);
+			char *sv;
+
+			if (!expect(L, mk, YAML_SCALAR_NODE, "a name") || !expect(L, mv, YAML_SCALAR_NODE, "a path"))
+				continue;
+			if (!(sv = substitute(L, mv, scalar(mv))))
+				continue;
+			if (sb.len)
+				mp_strbuf_adds(&sb, "\n");
+			mp_strbuf_addf(&sb, "%s=%s", scalar(mk), sv);
+			free(sv);
+		}
+		text = mp_strbuf_detach(&sb);
+	} else if (v->type == YAML_SEQUENCE_NODE && spec &&
+		   (spec->type == MP_PARAM_PATHS || spec->type == MP_PARAM_LIST)) {
 		mp_strbuf sb = MP_STRBUF_INIT;
 		yaml_node_item_t *it;
 

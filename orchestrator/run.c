@@ -96,34 +96,44 @@ static void add_field(mp_strbuf *sb, const char *tag, const char *s)
 	mp_strbuf_adds(sb, "\n");
 }
 
-/* Adds the content hash of every path a path param names. */
-static int add_path_contents(mp_strbuf *sb, const mp_pipeline *p, const char *value, mp_err *err)
+/* Adds the content hash of every path a path param names (for a map, the
+ * values); a {SPAN} pattern is resolved first, so new data changes the key. */
+static int add_path_contents(mp_strbuf *sb, const mp_pipeline *p, const char *value, int is_map,
+			     mp_err *err)
 {
-	const char *s = value, *nl;
+	char *buf, **items;
+	size_t n, i;
+	int rc;
 
-	for (; *s; s = *nl ? nl + 1 : nl) {
-		char path[4096], hex[MP_HASH_HEX];
-		size_t len;
+	if ((rc = mp_param_lines(value, &buf, &items, &n, err)) != 0)
+		return rc;
+	for (i = 0; i < n && rc == 0; i++) {
+		char hex[MP_HASH_HEX], *path = NULL, *item = items[i], *eq;
+		int64_t span, version;
 
-		nl = strchr(s, '\n');
-		if (!nl)
-			nl = s + strlen(s);
-		len = (size_t)(nl - s);
-		if (len == 0)
-			continue;
-		if (s[0] == '/')
-			snprintf(path, sizeof(path), "%.*s", (int)len, s);
-		else
-			snprintf(path, sizeof(path), "%s/%.*s", p->dir, (int)len, s);
-		if (!mp_path_exists(path)) {
-			add_field(sb, "absent", path);
+		if (is_map && (eq = strchr(item, '=')))
+			item = eq + 1;
+		if ((rc = mp_resolve_span(item, p->dir, &path, &span, &version, err)) == MP_ENOTFOUND) {
+			add_field(sb, "absent", item);
+			rc = 0;
 			continue;
 		}
-		if (mp_hash_path(path, hex, err) != 0)
-			return mp_error_wrap(err, "cache key");
-		add_field(sb, "content", hex);
+		if (rc != 0)
+			break;
+		if (!mp_path_exists(path)) {
+			add_field(sb, "absent", path);
+		} else if ((rc = mp_hash_path(path, hex, err)) != 0) {
+			rc = mp_error_wrap(err, "cache key");
+		} else {
+			if (span >= 0 || version >= 0)
+				mp_strbuf_addf(sb, "span %lld version %lld\n", (long long)span, (long long)version);
+			add_field(sb, "content", hex);
+		}
+		free(path);
 	}
-	return 0;
+	free(items);
+	free(buf);
+	return rc;
 }
 
 static int cmp_input(const void *a, const void *b)
@@ -151,8 +161,9 @@ int mp_cache_key(const mp_pipeline *p, const mp_pl_component *c,
 
 		add_field(&sb, "param", c->params[i].name);
 		add_field(&sb, "value", c->params[i].value);
-		if (spec && (spec->type == MP_PARAM_PATH || spec->type == MP_PARAM_PATHS))
-			rc = add_path_contents(&sb, p, c->params[i].value, err);
+		if (spec && (spec->type == MP_PARAM_PATH || spec->type == MP_PARAM_PATHS ||
+			     spec->type == MP_PARAM_PATH_MAP))
+			rc = add_path_contents(&sb, p, c->params[i].value, spec->type == MP_PARAM_PATH_MAP, err);
 	}
 	/* inputs by name, so their order in the file does not matter */
 	if (rc == 0 && c->ninputs && !(ins = mp_calloc(c->ninputs, sizeof(*ins))))
