@@ -9,6 +9,7 @@
 
 static const mp_component_type *const registry[] = {
 	&mp_command_component,
+	&mp_example_gen_component,
 };
 
 #define NREGISTRY (sizeof(registry) / sizeof(registry[0]))

@@ -151,5 +151,6 @@ void mp_component_print_help(const mp_component_type *t, FILE *out);
 
 /* The built-in types. */
 extern const mp_component_type mp_command_component;
+extern const mp_component_type mp_example_gen_component;
 
 #endif

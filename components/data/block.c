@@ -1,0 +1,303 @@
+/* Blocks of examples, and their encoding in a record.
+ *
+ * Encoded (before zlib), little-endian:
+ *   u32 magic "MPB1", u32 rows, u32 features
+ *   per feature: u8 type, then
+ *     float:  rows f32 values (NaN when missing)
+ *     string: rows u32 lengths (0xffffffff when missing), then the bytes
+ * The record is a u32 raw length followed by the zlib stream.
+ */
+#include "components/data/data.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "blocks store float32 in host order: a big-endian port must swap them"
+#endif
+
+#define BLOCK_MAGIC 0x3142504du /* "MPB1" */
+#define MISSING_LEN 0xffffffffu
+
+int mp_block_init(mp_block *b, const mp_feature *features, size_t nfeat, size_t cap,
+		  mp_err *err)
+{
+	memset(b, 0, sizeof(*b));
+	b->features = features;
+	b->nfeat = nfeat;
+	if (!(b->num = mp_calloc(nfeat + 1, sizeof(*b->num))) ||
+	    !(b->off = mp_calloc(nfeat + 1, sizeof(*b->off))) ||
+	    !(b->miss = mp_calloc(nfeat + 1, sizeof(*b->miss))) ||
+	    !(b->str = mp_calloc(nfeat + 1, sizeof(*b->str))) ||
+	    !(b->str_cap = mp_calloc(nfeat + 1, sizeof(*b->str_cap)))) {
+		mp_block_release(b);
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	}
+	return mp_block_reserve(b, cap ? cap : 1, err);
+}
+
+int mp_block_reserve(mp_block *b, size_t cap, mp_err *err)
+{
+	size_t f;
+
+	if (cap <= b->cap)
+		return 0;
+	for (f = 0; f < b->nfeat; f++) {
+		if (b->features[f].type == MP_FEAT_FLOAT) {
+			float *p = mp_realloc(b->num[f], cap * sizeof(float));
+
+			if (!p)
+				return mp_error(err, MP_ENOMEM, "out of memory");
+			b->num[f] = p;
+		} else {
+			uint64_t *o = mp_realloc(b->off[f], (cap + 1) * sizeof(uint64_t));
+			uint8_t *m;
+
+			if (!o)
+				return mp_error(err, MP_ENOMEM, "out of memory");
+			b->off[f] = o;
+			if (b->cap == 0)
+				o[0] = 0;
+			if (!(m = mp_realloc(b->miss[f], cap)))
+				return mp_error(err, MP_ENOMEM, "out of memory");
+			b->miss[f] = m;
+		}
+	}
+	b->cap = cap;
+	return 0;
+}
+
+void mp_block_release(mp_block *b)
+{
+	size_t f;
+
+	for (f = 0; f < b->nfeat; f++) {
+		if (b->num)
+			free(b->num[f]);
+		if (b->off)
+			free(b->off[f]);
+		if (b->miss)
+			free(b->miss[f]);
+		if (b->str)
+			free(b->str[f]);
+	}
+	free(b->num);
+	free(b->off);
+	free(b->miss);
+	free(b->str);
+	free(b->str_cap);
+	memset(b, 0, sizeof(*b));
+}
+
+void mp_block_clear(mp_block *b)
+{
+	size_t f;
+
+	b->rows = 0;
+	for (f = 0; f < b->nfeat; f++)
+		if (b->off[f])
+			b->off[f][0] = 0;
+}
+
+int mp_block_set_string(mp_block *b, size_t f, const char *s, size_t n, mp_err *err)
+{
+	uint64_t start = b->off[f][b->rows];
+
+	if (!s) {
+		b->miss[f][b->rows] = 1;
+		b->off[f][b->rows + 1] = start;
+		return 0;
+	}
+	if (start + n > b->str_cap[f]) {
+		size_t cap = b->str_cap[f] ? b->str_cap[f] : 256;
+		char *p;
+
+		while (cap < start + n)
+			cap *= 2;
+		if (!(p = mp_realloc(b->str[f], cap)))
+			return mp_error(err, MP_ENOMEM, "out of memory");
+		b->str[f] = p;
+		b->str_cap[f] = cap;
+	}
+	memcpy(b->str[f] + start, s, n);
+	b->miss[f][b->rows] = 0;
+	b->off[f][b->rows + 1] = start + n;
+	return 0;
+}
+
+/* ---- encoding ---------------------------------------------------------- */
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static size_t raw_size(const mp_block *b)
+{
+	size_t n = 12, f;
+
+	for (f = 0; f < b->nfeat; f++) {
+		n += 1;
+		if (b->features[f].type == MP_FEAT_FLOAT)
+			n += 4 * b->rows;
+		else
+			n += 4 * b->rows + (size_t)b->off[f][b->rows];
+	}
+	return n;
+}
+
+/* The raw layout into p (raw_size bytes). */
+static void encode_raw(const mp_block *b, uint8_t *p)
+{
+	size_t f, r;
+
+	put_u32(p, BLOCK_MAGIC);
+	put_u32(p + 4, (uint32_t)b->rows);
+	put_u32(p + 8, (uint32_t)b->nfeat);
+	p += 12;
+	for (f = 0; f < b->nfeat; f++) {
+		*p++ = (uint8_t)b->features[f].type;
+		if (b->features[f].type == MP_FEAT_FLOAT) {
+			memcpy(p, b->num[f], 4 * b->rows); /* little-endian hosts only: see mp_block_decode */
+			p += 4 * b->rows;
+		} else {
+			for (r = 0; r < b->rows; r++, p += 4)
+				put_u32(p, b->miss[f][r] ? MISSING_LEN : (uint32_t)(b->off[f][r + 1] - b->off[f][r]));
+			memcpy(p, b->str[f], (size_t)b->off[f][b->rows]);
+			p += b->off[f][b->rows];
+		}
+	}
+}
+
+int mp_block_encode(const mp_block *b, int level, uint8_t **out, size_t *outcap, size_t *outlen,
+		    mp_err *err)
+{
+	size_t raw = raw_size(b);
+	uLongf bound = compressBound((uLong)raw) + 4;
+	uint8_t *tmp;
+	int zrc;
+
+	if (raw > 0xfffffff0u)
+		return mp_error(err, MP_EINVAL, "a block of %zu bytes is too large", raw);
+	if (!(tmp = mp_malloc(raw)))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	encode_raw(b, tmp);
+	if (*outcap < bound) {
+		uint8_t *p = mp_realloc(*out, bound);
+
+		if (!p) {
+			free(tmp);
+			return mp_error(err, MP_ENOMEM, "out of memory");
+		}
+		*out = p;
+		*outcap = bound;
+	}
+	put_u32(*out, (uint32_t)raw);
+	bound -= 4;
+	zrc = compress2(*out + 4, &bound, tmp, (uLong)raw, level);
+	free(tmp);
+	if (zrc != Z_OK)
+		return mp_error(err, MP_EIO, "zlib could not compress a block (%d)", zrc);
+	*outlen = bound + 4;
+	return 0;
+}
+
+int mp_block_decode(mp_block *b, const uint8_t *data, size_t n, const char *where, mp_err *err)
+{
+	uLongf raw;
+	uint8_t *tmp, *p, *end;
+	uint32_t rows, nfeat;
+	size_t f, r;
+	int zrc, rc = 0;
+
+	if (n < 4)
+		return mp_error(err, MP_ECORRUPT, "%s: block too short", where);
+	raw = get_u32(data);
+	if (raw < 12 || !(tmp = mp_malloc(raw)))
+		return raw < 12 ? mp_error(err, MP_ECORRUPT, "%s: bad block size", where)
+				: mp_error(err, MP_ENOMEM, "out of memory");
+	zrc = uncompress(tmp, &raw, data + 4, (uLong)(n - 4));
+	if (zrc != Z_OK || raw != get_u32(data)) {
+		free(tmp);
+		return mp_error(err, MP_ECORRUPT, "%s: the block does not decompress (zlib %d)", where, zrc);
+	}
+	p = tmp;
+	end = tmp + raw;
+	rows = get_u32(p + 4);
+	nfeat = get_u32(p + 8);
+	if (get_u32(p) != BLOCK_MAGIC || nfeat != b->nfeat) {
+		rc = mp_error(err, MP_ECORRUPT, "%s: not a block of %zu features", where, b->nfeat);
+		goto out;
+	}
+	p += 12;
+	if ((rc = mp_block_reserve(b, rows, err)) != 0)
+		goto out;
+	mp_block_clear(b);
+	for (f = 0; f < nfeat; f++) {
+		if (p >= end || *p != (uint8_t)b->features[f].type) {
+			rc = mp_error(err, MP_ECORRUPT, "%s: feature '%s' has the wrong type", where,
+				      b->features[f].name);
+			goto out;
+		}
+		p++;
+		if (b->features[f].type == MP_FEAT_FLOAT) {
+			if ((size_t)(end - p) < 4 * (size_t)rows) {
+				rc = mp_error(err, MP_ECORRUPT, "%s: block truncated", where);
+				goto out;
+			}
+			memcpy(b->num[f], p, 4 * (size_t)rows);
+			p += 4 * (size_t)rows;
+		} else {
+			uint8_t *lens = p;
+			uint64_t total = 0;
+
+			if ((size_t)(end - p) < 4 * (size_t)rows) {
+				rc = mp_error(err, MP_ECORRUPT, "%s: block truncated", where);
+				goto out;
+			}
+			p += 4 * (size_t)rows;
+			for (r = 0; r < rows; r++) {
+				uint32_t len = get_u32(lens + 4 * r);
+
+				b->miss[f][r] = len == MISSING_LEN;
+				if (len != MISSING_LEN)
+					total += len;
+				b->off[f][r + 1] = total;
+			}
+			if ((uint64_t)(end - p) < total) {
+				rc = mp_error(err, MP_ECORRUPT, "%s: block truncated", where);
+				goto out;
+			}
+			if (total > b->str_cap[f]) {
+				char *s = mp_realloc(b->str[f], (size_t)total);
+
+				if (!s) {
+					rc = mp_error(err, MP_ENOMEM, "out of memory");
+					goto out;
+				}
+				b->str[f] = s;
+				b->str_cap[f] = (size_t)total;
+			}
+			memcpy(b->str[f], p, (size_t)total);
+			p += total;
+		}
+	}
+	if (p != end) {
+		rc = mp_error(err, MP_ECORRUPT, "%s: %zu stray bytes after the block", where, (size_t)(end - p));
+		goto out;
+	}
+	b->rows = rows;
+out:
+	free(tmp);
+	return rc;
+}

@@ -1,0 +1,229 @@
+/* components/data: how examples are stored and read back.
+ *
+ * An Examples artifact is a folder:
+ *
+ *   examples.meta             the feature list, the label, the span, the splits
+ *   <split>/shard-NNNNN.rec   record files, one folder per split
+ *
+ * A record file uses TFRecord's framing: for each record a u64 little-endian
+ * length, the masked CRC32C of those 8 bytes (u32), the data, and the masked
+ * CRC32C of the data (u32).  Each record holds one block of examples: a u32
+ * raw length followed by the zlib-compressed block, whose layout is columnar
+ * (see block.c).  Numbers are float32 (NaN when missing); strings are bytes
+ * (a missing string is distinct from an empty one).
+ *
+ * Readers and writers stream: memory holds one block at a time.
+ */
+#ifndef MP_COMPONENTS_DATA_H
+#define MP_COMPONENTS_DATA_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/core.h"
+
+/* ---- CRC32C (Castagnoli), as TFRecord uses it -------------------------- */
+
+uint32_t mp_crc32c(uint32_t crc, const void *data, size_t n);
+/* TFRecord's mask: rotate right by 15 and add 0xa282ead8. */
+uint32_t mp_crc32c_mask(uint32_t crc);
+
+/* ---- record files ------------------------------------------------------ */
+
+typedef struct mp_rec_writer {
+	FILE *fp;
+	char *path;
+	uint64_t bytes; /* written so far */
+} mp_rec_writer;
+
+int mp_rec_writer_open(mp_rec_writer *w, const char *path, mp_err *err);
+int mp_rec_write(mp_rec_writer *w, const void *data, size_t n, mp_err *err);
+/* Flushes and closes; always releases w. */
+int mp_rec_writer_close(mp_rec_writer *w, mp_err *err);
+
+typedef struct mp_rec_reader {
+	FILE *fp;
+	char *path;
+	uint64_t offset; /* of the next record */
+	uint8_t *buf;
+	size_t cap;
+} mp_rec_reader;
+
+int mp_rec_reader_open(mp_rec_reader *r, const char *path, mp_err *err);
+/* The next record: 1 with *data (valid until the next call) and *n, 0 at
+ * the end, or MP_ECORRUPT naming the file and byte offset. */
+int mp_rec_read(mp_rec_reader *r, const uint8_t **data, size_t *n, mp_err *err);
+void mp_rec_reader_close(mp_rec_reader *r);
+
+/* ---- features and the artifact's description --------------------------- */
+
+typedef enum { MP_FEAT_FLOAT = 0, MP_FEAT_STRING = 1 } mp_feat_type;
+
+typedef struct mp_feature {
+	char *name;
+	mp_feat_type type;
+} mp_feature;
+
+typedef struct mp_split_info {
+	char *name;
+	int64_t rows;
+	int shards;
+} mp_split_info;
+
+typedef struct mp_examples_meta {
+	mp_feature *features;
+	size_t nfeatures;
+	char *label; /* a feature name, or NULL */
+	int64_t span, version; /* -1 when the data has none */
+	mp_split_info *splits;
+	size_t nsplits;
+} mp_examples_meta;
+
+int mp_examples_meta_write(const mp_examples_meta *m, const char *dir, mp_err *err);
+int mp_examples_meta_read(mp_examples_meta *m, const char *dir, mp_err *err);
+void mp_examples_meta_release(mp_examples_meta *m);
+/* The index of the feature called name, or -1. */
+int mp_examples_feature(const mp_examples_meta *m, const char *name);
+const mp_split_info *mp_examples_split(const mp_examples_meta *m, const char *name);
+
+/* ---- blocks ------------------------------------------------------------ */
+
+/* A block of examples, columnar: for a float feature f, num[f][row]; for a
+ * string feature, the bytes of row r are str[f] + off[f][r] up to
+ * off[f][r + 1], and missing rows have miss[f][r] set. */
+typedef struct mp_block {
+	size_t rows, cap;
+	size_t nfeat;
+	const mp_feature *features; /* borrowed */
+	float **num;
+	uint64_t **off;
+	uint8_t **miss;
+	char **str;
+	size_t *str_cap;
+} mp_block;
+
+int mp_block_init(mp_block *b, const mp_feature *features, size_t nfeat, size_t cap,
+		  mp_err *err);
+/* Makes room for cap rows. */
+int mp_block_reserve(mp_block *b, size_t cap, mp_err *err);
+void mp_block_release(mp_block *b);
+void mp_block_clear(mp_block *b);
+/* Appends a string value to feature f of the row being built (the row is
+ * rows, which only mp_block_end_row advances).  NULL is missing. */
+int mp_block_set_string(mp_block *b, size_t f, const char *s, size_t n, mp_err *err);
+static inline void mp_block_set_float(mp_block *b, size_t f, float v)
+{
+	b->num[f][b->rows] = v;
+}
+static inline void mp_block_end_row(mp_block *b)
+{
+	b->rows++;
+}
+static inline int mp_block_full(const mp_block *b)
+{
+	return b->rows == b->cap;
+}
+
+/* Encodes (and compresses) the block into *out (grown as needed). */
+int mp_block_encode(const mp_block *b, int level, uint8_t **out, size_t *outcap, size_t *outlen,
+		    mp_err *err);
+/* Decodes a record into b, which must be initialised with the same features;
+ * b grows to the record's row count.  where names the record in errors. */
+int mp_block_decode(mp_block *b, const uint8_t *data, size_t n, const char *where, mp_err *err);
+
+/* ---- writing an Examples artifact -------------------------------------- */
+
+typedef struct mp_examples_writer mp_examples_writer;
+
+/* Writes into dir (which exists and is empty) the splits named, in shards of
+ * about shard_bytes of raw data, blocks of block_rows rows. */
+int mp_examples_writer_open(mp_examples_writer **out, const char *dir, const mp_feature *features,
+			    size_t nfeat, const char *const *splits, size_t nsplits, size_t block_rows,
+			    mp_err *err);
+/* The block to fill for split s; call mp_examples_writer_row after each
+ * row. */
+mp_block *mp_examples_writer_block(mp_examples_writer *w, size_t s);
+int mp_examples_writer_row(mp_examples_writer *w, size_t s, mp_err *err);
+/* Flushes everything and writes examples.meta (label and span from meta);
+ * always frees w.  With abort set, only frees. */
+int mp_examples_writer_close(mp_examples_writer *w, const char *label, int64_t span,
+			     int64_t version, int abort, mp_err *err);
+
+/* ---- reading a split, block by block ----------------------------------- */
+
+typedef struct mp_examples_reader {
+	const mp_examples_meta *meta;
+	char *dir;
+	const mp_split_info *split;
+	int shard;
+	mp_rec_reader rec;
+	int open;
+} mp_examples_reader;
+
+int mp_examples_reader_open(mp_examples_reader *r, const mp_examples_meta *m, const char *dir,
+			    const char *split, mp_err *err);
+/* Reads the next block into b: 1, 0 at the end, or a negative MP_E*. */
+int mp_examples_reader_next(mp_examples_reader *r, mp_block *b, mp_err *err);
+void mp_examples_reader_close(mp_examples_reader *r);
+/* The path of shard i of split in dir. */
+char *mp_examples_shard_path(const char *dir, const char *split, int i);
+
+/* ---- CSV (RFC 4180), plain or gzip ------------------------------------- */
+
+typedef struct mp_csv_field {
+	const char *s; /* not NUL-terminated; quotes removed, "" unescaped */
+	size_t n;
+	int col;    /* 1-based column of the field's first character */
+	int quoted;
+} mp_csv_field;
+
+typedef struct mp_csv mp_csv;
+
+/* Opens path (gzip or plain) with a one-character delimiter. */
+int mp_csv_open(mp_csv **out, const char *path, char delim, mp_err *err);
+/* Reads the next row (blank lines are skipped): 1, 0 at the end, or an
+ * error naming the file and line (an unterminated quote, a truncated gzip
+ * stream). */
+int mp_csv_next(mp_csv *c, mp_err *err);
+/* The current row's fields, valid until the next call. */
+const mp_csv_field *mp_csv_fields(const mp_csv *c, size_t *n);
+/* The line the current row starts on (1-based). */
+int64_t mp_csv_line(const mp_csv *c);
+const char *mp_csv_path(const mp_csv *c);
+/* Bytes of (decompressed) input consumed so far. */
+uint64_t mp_csv_bytes(const mp_csv *c);
+void mp_csv_close(mp_csv *c);
+
+/* ---- IDX (the MNIST format), plain or gzip ----------------------------- */
+
+typedef struct mp_idx {
+	void *gz;
+	char *path;
+	int dims;
+	uint32_t shape[4];
+	int64_t count;	  /* shape[0] */
+	size_t item_size; /* bytes per item: the product of the other dimensions */
+	uint64_t offset;  /* of the next byte */
+	int64_t read;	  /* items read */
+} mp_idx;
+
+/* Opens an unsigned-byte IDX file with dims dimensions (3 for images, 1
+ * for labels). */
+int mp_idx_open(mp_idx *x, const char *path, int dims, mp_err *err);
+/* Reads up to n items into buf (n * item_size bytes); *got gets how many.
+ * A file shorter than its header says, or longer, is MP_ECORRUPT. */
+int mp_idx_read(mp_idx *x, uint8_t *buf, size_t n, size_t *got, mp_err *err);
+void mp_idx_close(mp_idx *x);
+
+/* ---- number parsing ---------------------------------------------------- */
+
+/* Parses s[0..n) as a decimal number into *out; 0, or -1 when it is not
+ * one.  Fast for the common forms (integers, short decimals), exact
+ * fallback through strtod otherwise. */
+int mp_parse_f32(const char *s, size_t n, float *out);
+
+/* 64-bit FNV-1a, for deterministic hash splits. */
+uint64_t mp_fnv1a(const void *data, size_t n, uint64_t h);
+#define MP_FNV_SEED 0xcbf29ce484222325ULL
+
+#endif

@@ -1,0 +1,244 @@
+/* Writing and reading an Examples artifact's splits, block by block. */
+#include "components/data/data.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SHARD_RAW_BYTES (64u << 20) /* start a new shard after this much raw data */
+
+typedef struct split_writer {
+	char *name;
+	mp_block block;
+	mp_rec_writer rec;
+	int open;
+	int shards;
+	int64_t rows;
+	uint64_t shard_raw;
+} split_writer;
+
+struct mp_examples_writer {
+	char *dir;
+	mp_feature *features;
+	size_t nfeat;
+	split_writer *splits;
+	size_t nsplits;
+	uint8_t *enc;
+	size_t enccap;
+};
+
+char *mp_examples_shard_path(const char *dir, const char *split, int i)
+{
+	return mp_asprintf("%s/%s/shard-%05d.rec", dir, split, i);
+}
+
+static void writer_free(mp_examples_writer *w)
+{
+	size_t i;
+
+	if (!w)
+		return;
+	for (i = 0; i < w->nsplits; i++) {
+		if (w->splits[i].open)
+			mp_rec_writer_close(&w->splits[i].rec, NULL);
+		mp_block_release(&w->splits[i].block);
+		free(w->splits[i].name);
+	}
+	for (i = 0; i < w->nfeat; i++)
+		free(w->features[i].name);
+	free(w->features);
+	free(w->splits);
+	free(w->enc);
+	free(w->dir);
+	free(w);
+}
+
+int mp_examples_writer_open(mp_examples_writer **out, const char *dir, const mp_feature *features,
+			    size_t nfeat, const char *const *splits, size_t nsplits, size_t block_rows,
+			    mp_err *err)
+{
+	mp_examples_writer *w;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if (!(w = mp_calloc(1, sizeof(*w))) || !(w->dir = mp_strdup(dir)) ||
+	    !(w->features = mp_calloc(nfeat + 1, sizeof(*w->features))) ||
+	    !(w->splits = mp_calloc(nsplits + 1, sizeof(*w->splits)))) {
+		writer_free(w);
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < nfeat; i++, w->nfeat++) {
+		w->features[i].type = features[i].type;
+		if (!(w->features[i].name = mp_strdup(features[i].name))) {
+			writer_free(w);
+			return mp_error(err, MP_ENOMEM, "out of memory");
+		}
+	}
+	for (i = 0; i < nsplits; i++) {
+		char *d = mp_asprintf("%s/%s", dir, splits[i]);
+
+		w->nsplits++;
+		if (!d || !(w->splits[i].name = mp_strdup(splits[i]))) {
+			free(d);
+			writer_free(w);
+			return mp_error(err, MP_ENOMEM, "out of memory");
+		}
+		rc = mp_mkdirs(d, 0755, err);
+		free(d);
+		if (rc == 0)
+			rc = mp_block_init(&w->splits[i].block, w->features, nfeat, block_rows, err);
+		if (rc != 0) {
+			writer_free(w);
+			return rc;
+		}
+	}
+	*out = w;
+	return 0;
+}
+
+mp_block *mp_examples_writer_block(mp_examples_writer *w, size_t s)
+{
+	return &w->splits[s].block;
+}
+
+static int flush_block(mp_examples_writer *w, split_writer *sw, mp_err *err)
+{
+	size_t len;
+	int rc;
+
+	if (sw->block.rows == 0)
+		return 0;
+	if (!sw->open) {
+		char *path = mp_examples_shard_path(w->dir, sw->name, sw->shards);
+
+		if (!path)
+			return mp_error(err, MP_ENOMEM, "out of memory");
+		rc = mp_rec_writer_open(&sw->rec, path, err);
+		free(path);
+		if (rc != 0)
+			return rc;
+		sw->open = 1;
+		sw->shards++;
+		sw->shard_raw = 0;
+	}
+	if ((rc = mp_block_encode(&sw->block, 1, &w->enc, &w->enccap, &len, err)) != 0 ||
+	    (rc = mp_rec_write(&sw->rec, w->enc, len, err)) != 0)
+		return rc;
+	sw->rows += (int64_t)sw->block.rows;
+	sw->shard_raw += (uint64_t)sw->block.rows * w->nfeat * 4;
+	mp_block_clear(&sw->block);
+	if (sw->shard_raw >= SHARD_RAW_BYTES) {
+		sw->open = 0;
+		if ((rc = mp_rec_writer_close(&sw->rec, err)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int mp_examples_writer_row(mp_examples_writer *w, size_t s, mp_err *err)
+{
+	split_writer *sw = &w->splits[s];
+
+	mp_block_end_row(&sw->block);
+	return mp_block_full(&sw->block) ? flush_block(w, sw, err) : 0;
+}
+
+int mp_examples_writer_close(mp_examples_writer *w, const char *label, int64_t span,
+			     int64_t version, int abort, mp_err *err)
+{
+	mp_examples_meta m = {0};
+	size_t i;
+	int rc = 0;
+
+	if (abort) {
+		writer_free(w);
+		return 0;
+	}
+	for (i = 0; i < w->nsplits && rc == 0; i++) {
+		split_writer *sw = &w->splits[i];
+
+		rc = flush_block(w, sw, err);
+		if (rc == 0 && sw->open) {
+			sw->open = 0;
+			rc = mp_rec_writer_close(&sw->rec, err);
+		}
+	}
+	if (rc == 0) {
+		m.features = w->features;
+		m.nfeatures = w->nfeat;
+		m.label = (char *)label;
+		m.span = span;
+		m.version = version;
+		if (!(m.splits = mp_calloc(w->nsplits + 1, sizeof(*m.splits))))
+			rc = mp_error(err, MP_ENOMEM, "out of memory");
+		for (i = 0; rc == 0 && i < w->nsplits; i++) {
+			m.splits[i].name = w->splits[i].name;
+			m.splits[i].rows = w->splits[i].rows;
+			m.splits[i].shards = w->splits[i].shards;
+		}
+		m.nsplits = w->nsplits;
+		if (rc == 0)
+			rc = mp_examples_meta_write(&m, w->dir, err);
+		free(m.splits);
+	}
+	writer_free(w);
+	return rc;
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+int mp_examples_reader_open(mp_examples_reader *r, const mp_examples_meta *m, const char *dir,
+			    const char *split, mp_err *err)
+{
+	memset(r, 0, sizeof(*r));
+	r->meta = m;
+	if (!(r->split = mp_examples_split(m, split)))
+		return mp_error(err, MP_ENOTFOUND, "'%s' has no split '%s'", dir, split);
+	if (!(r->dir = mp_strdup(dir)))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	return 0;
+}
+
+int mp_examples_reader_next(mp_examples_reader *r, mp_block *b, mp_err *err)
+{
+	const uint8_t *data;
+	size_t n;
+	int rc;
+
+	for (;;) {
+		if (!r->open) {
+			char *path;
+
+			if (r->shard >= r->split->shards)
+				return 0;
+			if (!(path = mp_examples_shard_path(r->dir, r->split->name, r->shard)))
+				return mp_error(err, MP_ENOMEM, "out of memory");
+			rc = mp_rec_reader_open(&r->rec, path, err);
+			free(path);
+			if (rc != 0)
+				return rc == MP_ENOTFOUND ? mp_error(err, MP_ECORRUPT, "%s", err->msg) : rc;
+			r->open = 1;
+		}
+		rc = mp_rec_read(&r->rec, &data, &n, err);
+		if (rc < 0)
+			return rc;
+		if (rc == 1) {
+			char where[4200];
+
+			snprintf(where, sizeof(where), "'%s': the record at byte %llu", r->rec.path,
+				 (unsigned long long)(r->rec.offset - 16 - n));
+			return mp_block_decode(b, data, n, where, err) == 0 ? 1 : err->code;
+		}
+		mp_rec_reader_close(&r->rec);
+		r->open = 0;
+		r->shard++;
+	}
+}
+
+void mp_examples_reader_close(mp_examples_reader *r)
+{
+	if (r->open)
+		mp_rec_reader_close(&r->rec);
+	free(r->dir);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,148 @@
+/* examples.meta: the description of an Examples artifact.
+ *
+ *   mlpipe-examples 1
+ *   label<TAB>NAME                 (absent when there is no label)
+ *   span<TAB>N<TAB>VERSION
+ *   feature<TAB>NAME<TAB>float|string
+ *   split<TAB>NAME<TAB>ROWS<TAB>SHARDS
+ */
+#include "components/data/data.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define META_FILE "examples.meta"
+
+int mp_examples_meta_write(const mp_examples_meta *m, const char *dir, mp_err *err)
+{
+	char *path = mp_asprintf("%s/" META_FILE, dir);
+	mp_afile af;
+	size_t i;
+	int rc;
+
+	if (!path)
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	if ((rc = mp_afile_open(&af, path, err)) != 0) {
+		free(path);
+		return rc;
+	}
+	fprintf(af.fp, "mlpipe-examples 1\n");
+	if (m->label)
+		fprintf(af.fp, "label\t%s\n", m->label);
+	fprintf(af.fp, "span\t%lld\t%lld\n", (long long)m->span, (long long)m->version);
+	for (i = 0; i < m->nfeatures; i++)
+		fprintf(af.fp, "feature\t%s\t%s\n", m->features[i].name,
+			m->features[i].type == MP_FEAT_FLOAT ? "float" : "string");
+	for (i = 0; i < m->nsplits; i++)
+		fprintf(af.fp, "split\t%s\t%lld\t%d\n", m->splits[i].name, (long long)m->splits[i].rows,
+			m->splits[i].shards);
+	rc = mp_afile_commit(&af, err);
+	free(path);
+	return rc;
+}
+
+void mp_examples_meta_release(mp_examples_meta *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nfeatures; i++)
+		free(m->features[i].name);
+	for (i = 0; i < m->nsplits; i++)
+		free(m->splits[i].name);
+	free(m->features);
+	free(m->splits);
+	free(m->label);
+	memset(m, 0, sizeof(*m));
+}
+
+int mp_examples_meta_read(mp_examples_meta *m, const char *dir, mp_err *err)
+{
+	char *path = mp_asprintf("%s/" META_FILE, dir), *text = NULL, *line, *next;
+	size_t fa = 0, sa = 0;
+	int lineno = 0, rc;
+
+	memset(m, 0, sizeof(*m));
+	m->span = m->version = -1;
+	if (!path)
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	if ((rc = mp_read_file(path, &text, NULL, err)) != 0) {
+		rc = mp_error(err, rc == MP_ENOTFOUND ? MP_EINVAL : rc,
+			      "'%s' is not an Examples artifact (no " META_FILE ")", dir);
+		free(path);
+		return rc;
+	}
+	for (line = text; *line && rc == 0; line = next) {
+		char *f[5] = {0}, *save = NULL, *tok;
+		int n = 0;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		lineno++;
+		if (lineno == 1) {
+			if (strcmp(line, "mlpipe-examples 1") != 0)
+				rc = mp_error(err, strncmp(line, "mlpipe-examples ", 16) == 0 ? MP_EVERSION : MP_ECORRUPT,
+					      "%s:1: not an examples description of version 1", path);
+			continue;
+		}
+		for (tok = strtok_r(line, "\t", &save); tok && n < 5; tok = strtok_r(NULL, "\t", &save))
+			f[n++] = tok;
+		if (n == 2 && !strcmp(f[0], "label")) {
+			if (!(m->label = mp_strdup(f[1])))
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+		} else if (n == 3 && !strcmp(f[0], "span")) {
+			m->span = strtoll(f[1], NULL, 10);
+			m->version = strtoll(f[2], NULL, 10);
+		} else if (n == 3 && !strcmp(f[0], "feature") &&
+			   (!strcmp(f[2], "float") || !strcmp(f[2], "string"))) {
+			if (mp_grow((void **)&m->features, &fa, m->nfeatures, sizeof(*m->features)) != 0 ||
+			    !(m->features[m->nfeatures].name = mp_strdup(f[1]))) {
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+				break;
+			}
+			m->features[m->nfeatures++].type = !strcmp(f[2], "float") ? MP_FEAT_FLOAT : MP_FEAT_STRING;
+		} else if (n == 4 && !strcmp(f[0], "split")) {
+			if (mp_grow((void **)&m->splits, &sa, m->nsplits, sizeof(*m->splits)) != 0 ||
+			    !(m->splits[m->nsplits].name = mp_strdup(f[1]))) {
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+				break;
+			}
+			m->splits[m->nsplits].rows = strtoll(f[2], NULL, 10);
+			m->splits[m->nsplits].shards = atoi(f[3]);
+			m->nsplits++;
+		} else {
+			rc = mp_error(err, MP_ECORRUPT, "%s:%d: unexpected line", path, lineno);
+		}
+	}
+	if (rc == 0 && (!m->nfeatures || !m->nsplits))
+		rc = mp_error(err, MP_ECORRUPT, "%s: no features or no splits", path);
+	if (rc == 0 && m->label && mp_examples_feature(m, m->label) < 0)
+		rc = mp_error(err, MP_ECORRUPT, "%s: the label '%s' is not a feature", path, m->label);
+	if (rc != 0)
+		mp_examples_meta_release(m);
+	free(text);
+	free(path);
+	return rc;
+}
+
+int mp_examples_feature(const mp_examples_meta *m, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < m->nfeatures; i++)
+		if (strcmp(m->features[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+const mp_split_info *mp_examples_split(const mp_examples_meta *m, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < m->nsplits; i++)
+		if (strcmp(m->splits[i].name, name) == 0)
+			return &m->splits[i];
+	return NULL;
+}

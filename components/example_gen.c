@@ -1,0 +1,768 @@
+/* ExampleGen: CSV or IDX files in, an Examples artifact out (see
+ * components/data/data.h for its layout).
+ *
+ * Sources: `path` (a file or a {SPAN}/{VERSION} pattern; with
+ * `eval_fraction` split by a hash of each example's content) or `splits`
+ * (a file per split).  CSV column types are inferred from the first
+ * `infer_rows` rows: a column is a number when every non-empty value there
+ * is one; later values must then be numbers too.  Everything streams: memory
+ * holds one block per split and the rows used for inference.
+ */
+#include "components/component.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "components/data/data.h"
+
+static const mp_param_spec params[] = {
+	{"format", MP_PARAM_STRING, NULL, 0, 0, "csv or idx"},
+	{"path", MP_PARAM_PATH, "", 0, 0,
+	 "the input file, or a pattern with {SPAN} and {VERSION} (the newest is taken)"},
+	{"splits", MP_PARAM_PATH_MAP, "", 0, 0,
+	 "a file (or pattern) per split instead of path: {train: a.csv, eval: b.csv}"},
+	{"eval_fraction", MP_PARAM_FLOAT, "0", 0, 0.99,
+	 "with path: this fraction goes to the eval split, by a hash of each example"},
+	{"label", MP_PARAM_STRING, "", 0, 0, "the label column (CSV); IDX labels are called 'label'"},
+	{"labels", MP_PARAM_PATHS, "", 0, 0,
+	 "IDX: the label files, in the order of the image files (default: the matching "
+	 "*-labels-idx1-* file)"},
+	{"columns", MP_PARAM_LIST, "", 0, 0, "CSV: the column names, when the file has no header row"},
+	{"string_columns", MP_PARAM_LIST, "", 0, 0, "CSV: columns to keep as strings even when numeric"},
+	{"skip_rows", MP_PARAM_INT, "0", 0, 1e9, "CSV: rows to skip at the start of each file"},
+	{"delimiter", MP_PARAM_STRING, ",", 0, 0, "CSV: the field separator (one character, or 'tab')"},
+	{"infer_rows", MP_PARAM_INT, "1000", 1, 1e7, "CSV: rows read to decide each column's type"},
+	{"block_rows", MP_PARAM_INT, "0", 0, 1e6, "examples per block (0: about 1 MB of data each)"},
+};
+
+static const mp_io_spec outputs[] = {
+	{"examples", "Examples", 0, "one folder of record shards per split, and examples.meta"},
+};
+
+/* One input file and the split it feeds (split -1: the hash decides). */
+typedef struct source {
+	const char *split;
+	char *path;
+	char *labels; /* IDX */
+	int64_t span, version;
+} source;
+
+typedef struct gen {
+	const mp_component_io *io;
+	source *src;
+	size_t nsrc;
+	const char **split_names;
+	size_t nsplits;
+	double eval_fraction;
+	int64_t span, version;
+	mp_examples_writer *w;
+	int64_t *rows; /* per split */
+} gen;
+
+static void free_sources(gen *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->nsrc; i++) {
+		free(g->src[i].path);
+		free(g->src[i].labels);
+	}
+	free(g->src);
+	free(g->split_names);
+	free(g->rows);
+}
+
+static int split_index(const gen *g, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < g->nsplits; i++)
+		if (strcmp(g->split_names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The matching labels file of an MNIST-style images file. */
+static char *matching_labels(const char *images)
+{
+	const char *slash = strrchr(images, '/'), *base = slash ? slash + 1 : images;
+	const char *hit = strstr(base, "images-idx3");
+	char *out;
+
+	if (!hit)
+		return NULL;
+	if (!(out = mp_asprintf("%.*slabels-idx1%s", (int)(hit - images), images, hit + strlen("images-idx3"))))
+		return NULL;
+	return out;
+}
+
+static int add_source(gen *g, size_t *alloc, const char *split, const char *pattern, mp_err *err)
+{
+	source *s;
+	int rc;
+
+	if (mp_grow((void **)&g->src, alloc, g->nsrc, sizeof(*g->src)) != 0)
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	s = &g->src[g->nsrc];
+	memset(s, 0, sizeof(*s));
+	s->split = split;
+	if ((rc = mp_resolve_span(pattern, g->io->workdir, &s->path, &s->span, &s->version, err)) != 0)
+		return rc;
+	g->nsrc++;
+	if (!mp_path_exists(s->path))
+		return mp_error(err, MP_ENOTFOUND, "input file '%s' does not exist", s->path);
+	if (g->nsrc == 1) {
+		g->span = s->span;
+		g->version = s->version;
+	} else if (s->span != g->span) {
+		return mp_error(err, MP_EINVAL, "the splits' files are of different spans (%lld and %lld)",
+				(long long)g->span, (long long)s->span);
+	}
+	return 0;
+}
+
+static int add_split_name(gen *g, size_t *alloc, const char *name, mp_err *err)
+{
+	if (split_index(g, name) >= 0)
+		return 0;
+	if (mp_grow((void **)&g->split_names, alloc, g->nsplits, sizeof(*g->split_names)) != 0)
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	g->split_names[g->nsplits++] = name;
+	return 0;
+}
+
+/* Works out the sources and split names from the params.  The strings in
+ * g point into *mapbuf. */
+static int plan_sources(gen *g, char **mapbuf, char ***mapitems, mp_err *err)
+{
+	const char *path = mp_io_param(g->io, "path"), *splits = mp_io_param(g->io, "splits");
+	size_t salloc = 0, nalloc = 0, n = 0, i;
+	int rc;
+
+	*mapbuf = NULL;
+	*mapitems = NULL;
+	g->eval_fraction = atof(mp_io_param(g->io, "eval_fraction"));
+	if (*path && *splits)
+		return mp_error(err, MP_EINVAL, "ExampleGen takes 'path' or 'splits', not both");
+	if (!*path && !*splits)
+		return mp_error(err, MP_EINVAL, "ExampleGen needs 'path' or 'splits'");
+	if (*splits) {
+		if (g->eval_fraction > 0)
+			return mp_error(err, MP_EINVAL, "'eval_fraction' goes with 'path', not with 'splits'");
+		if ((rc = mp_param_lines(splits, mapbuf, mapitems, &n, err)) != 0)
+			return rc;
+		for (i = 0; i < n; i++) {
+			char *eq = strchr((*mapitems)[i], '=');
+
+			*eq = '\0';
+			if ((rc = add_split_name(g, &nalloc, (*mapitems)[i], err)) != 0 ||
+			    (rc = add_source(g, &salloc, (*mapitems)[i], eq + 1, err)) != 0)
+				return rc;
+		}
+		return 0;
+	}
+	if ((rc = add_split_name(g, &nalloc, "train", err)) != 0)
+		return rc;
+	if (g->eval_fraction > 0 && (rc = add_split_name(g, &nalloc, "eval", err)) != 0)
+		return rc;
+	return add_source(g, &salloc, g->eval_fraction > 0 ? NULL : "train", path, err);
+}
+
+/* The split a hashed example goes to. */
+static size_t hash_split(const gen *g, uint64_t h)
+{
+	return (double)(h % 1000000) < g->eval_fraction * 1000000 ? 1 : 0;
+}
+
+static int emit_row(gen *g, size_t split, mp_err *err)
+{
+	g->rows[split]++;
+	return mp_examples_writer_row(g->w, split, err);
+}
+
+/* ---- IDX --------------------------------------------------------------- */
+
+#define IDX_CHUNK 256
+
+static int idx_labels_paths(gen *g, mp_err *err)
+{
+	const char *given = mp_io_param(g->io, "labels");
+	char *buf = NULL, **items = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if (*given) {
+		if ((rc = mp_param_lines(given, &buf, &items, &n, err)) != 0)
+			return rc;
+		if (n != g->nsrc) {
+			free(items);
+			free(buf);
+			return mp_error(err, MP_EINVAL, "'labels' names %zu files for %zu image files", n, g->nsrc);
+		}
+	}
+	for (i = 0; i < g->nsrc; i++) {
+		if (n) {
+			int64_t s, v;
+
+			rc = mp_resolve_span(items[i], g->io->workdir, &g->src[i].labels, &s, &v, err);
+		} else if (!(g->src[i].labels = matching_labels(g->src[i].path))) {
+			rc = mp_error(err, MP_EINVAL,
+				      "no labels file for '%s': name it in 'labels' (its name has no 'images-idx3' to match)",
+				      g->src[i].path);
+		} else {
+			rc = 0;
+		}
+		if (rc != 0)
+			break;
+	}
+	free(items);
+	free(buf);
+	return rc;
+}
+
+static int ingest_idx(gen *g, mp_err *err)
+{
+	mp_feature *feats = NULL;
+	uint8_t *img = NULL, *lab = NULL;
+	size_t nfeat = 0, i, f, k, pixels = 0;
+	mp_idx xi, xl;
+	int rc, open_i = 0, open_l = 0;
+
+	memset(&xi, 0, sizeof(xi));
+	memset(&xl, 0, sizeof(xl));
+	if ((rc = idx_labels_paths(g, err)) != 0)
+		return rc;
+	for (i = 0; i < g->nsrc && rc == 0; i++) {
+		if ((rc = mp_idx_open(&xi, g->src[i].path, 3, err)) != 0)
+			break;
+		open_i = 1;
+		if ((rc = mp_idx_open(&xl, g->src[i].labels, 1, err)) != 0)
+			break;
+		open_l = 1;
+		if (xl.count != xi.count) {
+			rc = mp_error(err, MP_ECORRUPT, "'%s' has %lld labels for the %lld images of '%s'", xl.path,
+				      (long long)xl.count, (long long)xi.count, xi.path);
+			break;
+		}
+		if (!feats) {
+			pixels = xi.item_size;
+			nfeat = pixels + 1;
+			if (!(feats = mp_calloc(nfeat, sizeof(*feats))) || !(img = mp_malloc(IDX_CHUNK * pixels)) ||
+			    !(lab = mp_malloc(IDX_CHUNK))) {
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+				break;
+			}
+			for (f = 0; f < pixels; f++) {
+				feats[f].type = MP_FEAT_FLOAT;
+				if (!(feats[f].name = mp_asprintf("pixel%zu", f))) {
+					rc = mp_error(err, MP_ENOMEM, "out of memory");
+					break;
+				}
+			}
+			feats[pixels].type = MP_FEAT_FLOAT;
+			if (rc == 0 && !(feats[pixels].name = mp_strdup("label")))
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+			if (rc == 0)
+				rc = mp_examples_writer_open(&g->w, mp_io_output(g->io, "examples"), feats, nfeat,
+							     g->split_names, g->nsplits,
+							     (size_t)atoll(mp_io_param(g->io, "block_rows")) ?
+								     (size_t)atoll(mp_io_param(g->io, "block_rows")) :
+								     (size_t)((1u << 20) / (4 * nfeat) + 1),
+							     err);
+			if (rc != 0)
+				break;
+		} else if (xi.item_size != pixels) {
+			rc = mp_error(err, MP_EINVAL, "'%s' has images of %zu pixels, the first file %zu", xi.path,
+				      xi.item_size, pixels);
+			break;
+		}
+		for (;;) {
+			size_t got_i, got_l;
+
+			if ((rc = mp_idx_read(&xi, img, IDX_CHUNK, &got_i, err)) != 0 ||
+			    (rc = mp_idx_read(&xl, lab, IDX_CHUNK, &got_l, err)) != 0)
+				break;
+			if (got_i == 0)
+				break;
+			for (k = 0; k < got_i && rc == 0; k++) {
+				const uint8_t *px = img + k * pixels;
+				size_t s = g->src[i].split ? (size_t)split_index(g, g->src[i].split)
+							   : hash_split(g, mp_fnv1a(lab + k, 1, mp_fnv1a(px, pixels, MP_FNV_SEED)));
+				mp_block *b = mp_examples_writer_block(g->w, s);
+
+				for (f = 0; f < pixels; f++)
+					mp_block_set_float(b, f, (float)px[f]);
+				mp_block_set_float(b, pixels, (float)lab[k]);
+				rc = emit_row(g, s, err);
+			}
+			if (rc != 0)
+				break;
+		}
+		mp_idx_close(&xi);
+		mp_idx_close(&xl);
+		open_i = open_l = 0;
+	}
+	if (open_i)
+		mp_idx_close(&xi);
+	if (open_l)
+		mp_idx_close(&xl);
+	if (rc == 0 && g->w) {
+		rc = mp_examples_writer_close(g->w, "label", g->span, g->version, 0, err);
+		g->w = NULL;
+	}
+	for (f = 0; feats && f < nfeat; f++)
+		free(feats[f].name);
+	free(feats);
+	free(img);
+	free(lab);
+	return rc;
+}
+
+/* ---- CSV --------------------------------------------------------------- */
+
+/* A row kept for type inference. */
+typedef struct held_row {
+	char *text; /* the fields, each NUL-terminated, one after another */
+	size_t *len;
+	uint8_t *quoted;
+	int *col;
+	size_t n;
+	int64_t line;
+} held_row;
+
+typedef struct csv_ctx {
+	gen *g;
+	char delim;
+	mp_feature *feats;
+	size_t ncols;
+	int *is_string;
+	held_row *held;
+	size_t nheld, aheld;
+	int64_t skip;
+} csv_ctx;
+
+static int in_list(const char *list, const char *name)
+{
+	const char *p = list;
+	size_t n = strlen(name);
+
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+		if (len == n && strncmp(p, name, n) == 0)
+			return 1;
+		p += len + (nl ? 1 : 0);
+	}
+	return 0;
+}
+
+static void trim(const char **s, size_t *n)
+{
+	while (*n && isspace((unsigned char)**s)) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n && isspace((unsigned char)(*s)[*n - 1]))
+		(*n)--;
+}
+
+/* Reads the header (or takes `columns`) of one file; the first file sets the
+ * names, the others must match them. */
+static int csv_header(csv_ctx *x, mp_csv *c, mp_err *err)
+{
+	const char *cols = mp_io_param(x->g->io, "columns");
+	char *buf = NULL, **items = NULL;
+	const mp_csv_field *fl = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if (*cols) {
+		if ((rc = mp_param_lines(cols, &buf, &items, &n, err)) != 0)
+			return rc;
+	} else {
+		if ((rc = mp_csv_next(c, err)) < 0)
+			return rc;
+		if (rc == 0)
+			return mp_error(err, MP_EINVAL, "'%s' is empty: no header row", mp_csv_path(c));
+		rc = 0;
+		fl = mp_csv_fields(c, &n);
+	}
+	if (!x->feats) {
+		x->ncols = n;
+		if (!(x->feats = mp_calloc(n, sizeof(*x->feats))) || !(x->is_string = mp_calloc(n, sizeof(int)))) {
+			rc = mp_error(err, MP_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (i = 0; i < n; i++) {
+			const char *s = items ? items[i] : fl[i].s;
+			size_t len = items ? strlen(items[i]) : fl[i].n, j;
+
+			if (!items)
+				trim(&s, &len);
+			if (len == 0 || memchr(s, '\t', len) || memchr(s, '\n', len)) {
+				rc = mp_error(err, MP_EINVAL, "%s:%lld:%d: column %zu needs a name without tabs or newlines",
+					      mp_csv_path(c), (long long)mp_csv_line(c), items ? 1 : fl[i].col, i + 1);
+				goto out;
+			}
+			if (!(x->feats[i].name = mp_strndup(s, len))) {
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+				goto out;
+			}
+			for (j = 0; j < i; j++)
+				if (strcmp(x->feats[j].name, x->feats[i].name) == 0) {
+					rc = mp_error(err, MP_EINVAL, "%s:%lld: column name '%s' appears twice",
+						      mp_csv_path(c), (long long)mp_csv_line(c), x->feats[i].name);
+					goto out;
+				}
+		}
+	} else {
+		int same = n == x->ncols;
+
+		for (i = 0; same && i < n; i++) {
+			const char *s = items ? items[i] : fl[i].s;
+			size_t len = items ? strlen(items[i]) : fl[i].n;
+
+			if (!items)
+				trim(&s, &len);
+			same = strlen(x->feats[i].name) == len && strncmp(x->feats[i].name, s, len) == 0;
+		}
+		if (!same)
+			rc = mp_error(err, MP_EINVAL, "%s:%lld: the columns differ from the first file's",
+				      mp_csv_path(c), (long long)mp_csv_line(c));
+	}
+out:
+	free(items);
+	free(buf);
+	return rc;
+}
+
+static int hold_row(csv_ctx *x, mp_csv *c, mp_err *err)
+{
+	const mp_csv_field *fl;
+	size_t n, i, total = 0;
+	held_row *h;
+	char *p;
+
+	fl = mp_csv_fields(c, &n);
+	if (mp_grow((void **)&x->held, &x->aheld, x->nheld, sizeof(*x->held)) != 0)
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	h = &x->held[x->nheld];
+	memset(h, 0, sizeof(*h));
+	for (i = 0; i < n; i++)
+		total += fl[i].n + 1;
+	if (!(h->text = mp_malloc(total + 1)) || !(h->len = mp_calloc(n + 1, sizeof(size_t))) ||
+	    !(h->quoted = mp_calloc(n + 1, 1)) || !(h->col = mp_calloc(n + 1, sizeof(int)))) {
+		free(h->text);
+		free(h->len);
+		free(h->quoted);
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	}
+	for (i = 0, p = h->text; i < n; i++) {
+		memcpy(p, fl[i].s, fl[i].n);
+		p[fl[i].n] = '\0';
+		p += fl[i].n + 1;
+		h->len[i] = fl[i].n;
+		h->quoted[i] = (uint8_t)fl[i].quoted;
+		h->col[i] = fl[i].col;
+	}
+	h->n = n;
+	h->line = mp_csv_line(c);
+	x->nheld++;
+	return 0;
+}
+
+static void free_held(csv_ctx *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->nheld; i++) {
+		free(x->held[i].text);
+		free(x->held[i].len);
+		free(x->held[i].quoted);
+		free(x->held[i].col);
+	}
+	free(x->held);
+	x->held = NULL;
+	x->nheld = 0;
+}
+
+/* Decides each column's type from the held rows. */
+static void infer_types(csv_ctx *x)
+{
+	const char *forced = mp_io_param(x->g->io, "string_columns");
+	size_t i, r;
+
+	for (i = 0; i < x->ncols; i++) {
+		int numeric = !in_list(forced, x->feats[i].name);
+
+		for (r = 0; numeric && r < x->nheld; r++) {
+			const char *s = x->held[r].text;
+			size_t k, n;
+			float v;
+
+			if (i >= x->held[r].n)
+				continue; /* ragged: reported when the row is written */
+			for (k = 0; k < i; k++)
+				s += x->held[r].len[k] + 1;
+			n = x->held[r].len[i];
+			trim(&s, &n);
+			if (n && mp_parse_f32(s, n, &v) != 0)
+				numeric = 0;
+		}
+		x->is_string[i] = !numeric;
+		x->feats[i].type = numeric ? MP_FEAT_FLOAT : MP_FEAT_STRING;
+	}
+}
+
+/* Writes one row given as fields. */
+static int csv_row(csv_ctx *x, const char *path, int64_t line, size_t n, const char *const *s,
+		   const size_t *len, const uint8_t *quoted, const int *col, const char *split, mp_err *err)
+{
+	size_t i, sidx;
+	mp_block *b;
+	int rc;
+
+	if (n != x->ncols)
+		return mp_error(err, MP_EINVAL, "%s:%lld:%d: %zu fields, but there are %zu columns", path,
+				(long long)line, n > x->ncols ? col[x->ncols] : n ? col[n - 1] + (int)len[n - 1] : 1,
+				n, x->ncols);
+	if (split) {
+		sidx = (size_t)split_index(x->g, split);
+	} else {
+		uint64_t h = MP_FNV_SEED;
+
+		for (i = 0; i < n; i++)
+			h = mp_fnv1a(s[i], len[i], mp_fnv1a("\x1f", 1, h));
+		sidx = hash_split(x->g, h);
+	}
+	b = mp_examples_writer_block(x->g->w, sidx);
+	for (i = 0; i < n; i++) {
+		const char *v = s[i];
+		size_t vn = len[i];
+
+		if (x->is_string[i]) {
+			rc = mp_block_set_string(b, i, vn || quoted[i] ? v : NULL, vn, err);
+			if (rc != 0)
+				return rc;
+		} else {
+			float f;
+
+			trim(&v, &vn);
+			if (vn == 0) {
+				mp_block_set_float(b, i, NAN);
+			} else if (mp_parse_f32(v, vn, &f) != 0) {
+				return mp_error(err, MP_EINVAL, "%s:%lld:%d: '%.*s' is not a number (column '%s' is numeric)",
+						path, (long long)line, col[i], (int)(vn > 40 ? 40 : vn), v,
+						x->feats[i].name);
+			} else {
+				mp_block_set_float(b, i, f);
+			}
+		}
+	}
+	return emit_row(x->g, sidx, err);
+}
+
+static int csv_row_fields(csv_ctx *x, mp_csv *c, const char *split, mp_err *err)
+{
+	const mp_csv_field *fl;
+	const char *sv[1024] = {0};
+	size_t lv[1024] = {0}, n, i;
+	uint8_t qv[1024] = {0};
+	int cv[1024] = {0};
+	const char **s = sv;
+	size_t *len = lv;
+	uint8_t *q = qv;
+	int *col = cv, rc;
+
+	fl = mp_csv_fields(c, &n);
+	if (n > 1024) {
+		s = mp_malloc(n * sizeof(*s));
+		len = mp_malloc(n * sizeof(*len));
+		q = mp_malloc(n);
+		col = mp_malloc(n * sizeof(*col));
+		if (!s || !len || !q || !col) {
+			rc = mp_error(err, MP_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		s[i] = fl[i].s;
+		len[i] = fl[i].n;
+		q[i] = (uint8_t)fl[i].quoted;
+		col[i] = fl[i].col;
+	}
+	rc = csv_row(x, mp_csv_path(c), mp_csv_line(c), n, s, len, q, col, split, err);
+out:
+	if (s != sv) {
+		free(s);
+		free(len);
+		free(q);
+		free(col);
+	}
+	return rc;
+}
+
+static int csv_held_rows(csv_ctx *x, const char *path, const char *split, mp_err *err)
+{
+	size_t r, i;
+	int rc = 0;
+
+	for (r = 0; r < x->nheld && rc == 0; r++) {
+		held_row *h = &x->held[r];
+		const char **s = mp_calloc(h->n + 1, sizeof(*s));
+		const char *p = h->text;
+
+		if (!s)
+			return mp_error(err, MP_ENOMEM, "out of memory");
+		for (i = 0; i < h->n; i++) {
+			s[i] = p;
+			p += h->len[i] + 1;
+		}
+		rc = csv_row(x, path, h->line, h->n, s, h->len, h->quoted, h->col, split, err);
+		free(s);
+	}
+	return rc;
+}
+
+static int ingest_csv(gen *g, mp_err *err)
+{
+	const char *d = mp_io_param(g->io, "delimiter");
+	int64_t infer = atoll(mp_io_param(g->io, "infer_rows")), block_rows = atoll(mp_io_param(g->io, "block_rows"));
+	csv_ctx x;
+	size_t i;
+	int rc = 0;
+
+	memset(&x, 0, sizeof(x));
+	x.g = g;
+	x.skip = atoll(mp_io_param(g->io, "skip_rows"));
+	if (!strcmp(d, "tab") || !strcmp(d, "\\t"))
+		x.delim = '\t';
+	else if (strlen(d) == 1 && *d != '"' && *d != '\n' && *d != '\r')
+		x.delim = *d;
+	else
+		return mp_error(err, MP_EINVAL, "delimiter: '%s' is not one character (or 'tab')", d);
+	for (i = 0; i < g->nsrc && rc == 0; i++) {
+		const char *label = mp_io_param(g->io, "label");
+		mp_csv *c = NULL;
+		int64_t k;
+
+		if ((rc = mp_csv_open(&c, g->src[i].path, x.delim, err)) != 0)
+			break;
+		for (k = 0; k < x.skip && (rc = mp_csv_next(c, err)) == 1; k++)
+			;
+		if (rc >= 0)
+			rc = csv_header(&x, c, err);
+		if (rc == 0 && i == 0) {
+			/* hold the first rows, decide the types, open the writer */
+			while ((int64_t)x.nheld < infer && (rc = mp_csv_next(c, err)) == 1)
+				if ((rc = hold_row(&x, c, err)) != 0)
+					break;
+			if (rc >= 0) {
+				size_t f;
+
+				rc = 0;
+				infer_types(&x);
+				if (*label) {
+					for (f = 0; f < x.ncols; f++)
+						if (!strcmp(x.feats[f].name, label))
+							break;
+					if (f == x.ncols)
+						rc = mp_error(err, MP_EINVAL, "'%s' has no column '%s' (the label)",
+							      g->src[i].path, label);
+				}
+				if (rc == 0)
+					rc = mp_examples_writer_open(
+						&g->w, mp_io_output(g->io, "examples"), x.feats, x.ncols, g->split_names,
+						g->nsplits,
+						block_rows ? (size_t)block_rows
+							   : (size_t)((1u << 20) / (4 * x.ncols + 8) + 1 > 4096
+									      ? 4096
+									      : (1u << 20) / (4 * x.ncols + 8) + 1),
+						err);
+				if (rc == 0)
+					rc = csv_held_rows(&x, g->src[i].path, g->src[i].split, err);
+				free_held(&x);
+			}
+		}
+		while (rc == 0 && (rc = mp_csv_next(c, err)) == 1)
+			rc = csv_row_fields(&x, c, g->src[i].split, err);
+		if (rc > 0)
+			rc = 0;
+		mp_csv_close(c);
+	}
+	free_held(&x);
+	if (rc == 0 && !g->w)
+		rc = mp_error(err, MP_EINVAL, "no input rows");
+	if (rc == 0) {
+		const char *label = mp_io_param(g->io, "label");
+
+		rc = mp_examples_writer_close(g->w, *label ? label : NULL, g->span, g->version, 0, err);
+		g->w = NULL;
+	}
+	for (i = 0; x.feats && i < x.ncols; i++)
+		free(x.feats[i].name);
+	free(x.feats);
+	free(x.is_string);
+	return rc;
+}
+
+/* ---- the component ----------------------------------------------------- */
+
+static int run_example_gen(const mp_component_io *io, mp_err *err)
+{
+	const char *format = mp_io_param(io, "format");
+	char *mapbuf = NULL, **mapitems = NULL;
+	gen g;
+	size_t i;
+	int rc;
+
+	memset(&g, 0, sizeof(g));
+	g.io = io;
+	g.span = g.version = -1;
+	if (strcmp(format, "csv") != 0 && strcmp(format, "idx") != 0) {
+		rc = mp_error(err, MP_EINVAL, "format: '%s' is not csv or idx", format);
+		goto out;
+	}
+	if ((rc = plan_sources(&g, &mapbuf, &mapitems, err)) != 0)
+		goto out;
+	if (!(g.rows = mp_calloc(g.nsplits, sizeof(*g.rows)))) {
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = !strcmp(format, "csv") ? ingest_csv(&g, err) : ingest_idx(&g, err);
+	if (rc != 0)
+		goto out;
+	for (i = 0; i < g.nsplits && rc == 0; i++) {
+		char name[128];
+
+		snprintf(name, sizeof(name), "rows_%s", g.split_names[i]);
+		if (mp_result_metric(io->result, name, 0, (double)g.rows[i]) != 0 ||
+		    mp_result_prop_int(io->result, "examples", name, g.rows[i]) != 0)
+			rc = mp_error(err, MP_ENOMEM, "out of memory");
+	}
+	if (rc == 0 && g.span >= 0 && mp_result_prop_int(io->result, "examples", "span", g.span) != 0)
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
+	if (rc == 0 && g.version >= 0 && mp_result_prop_int(io->result, "examples", "version", g.version) != 0)
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
+out:
+	if (g.w)
+		mp_examples_writer_close(g.w, NULL, 0, 0, 1, NULL);
+	free_sources(&g);
+	free(mapitems);
+	free(mapbuf);
+	return rc;
+}
+
+const mp_component_type mp_example_gen_component = {
+	.name = "ExampleGen",
+	.version = "1",
+	.summary = "reads CSV or IDX files into an Examples artifact (record shards per split)",
+	.outputs = outputs,
+	.noutputs = sizeof(outputs) / sizeof(outputs[0]),
+	.params = params,
+	.nparams = sizeof(params) / sizeof(params[0]),
+	.run = run_example_gen,
+};
