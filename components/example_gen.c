@@ -10,7 +10,6 @@
  */
 #include "components/component.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +34,7 @@ static const mp_param_spec params[] = {
 	{"delimiter", MP_PARAM_STRING, ",", 0, 0, "CSV: the field separator (one character, or 'tab')"},
 	{"infer_rows", MP_PARAM_INT, "1000", 1, 1e7, "CSV: rows read to decide each column's type"},
 	{"block_rows", MP_PARAM_INT, "0", 0, 1e6, "examples per block (0: about 1 MB of data each)"},
+	{"threads", MP_PARAM_INT, "2", 1, 2, "2: parse and compress at the same time; 1: one thread"},
 };
 
 static const mp_io_spec outputs[] = {
@@ -270,7 +270,7 @@ static int ingest_idx(gen *g, mp_err *err)
 							     (size_t)atoll(mp_io_param(g->io, "block_rows")) ?
 								     (size_t)atoll(mp_io_param(g->io, "block_rows")) :
 								     (size_t)((1u << 20) / (4 * nfeat) + 1),
-							     err);
+							     atoi(mp_io_param(g->io, "threads")), err);
 			if (rc != 0)
 				break;
 		} else if (xi.item_size != pixels) {
@@ -322,12 +322,10 @@ static int ingest_idx(gen *g, mp_err *err)
 
 /* ---- CSV --------------------------------------------------------------- */
 
-/* A row kept for type inference. */
+/* A row kept for type inference: its fields point into text. */
 typedef struct held_row {
-	char *text; /* the fields, each NUL-terminated, one after another */
-	size_t *len;
-	uint8_t *quoted;
-	int *col;
+	char *text;
+	mp_csv_field *fields;
 	size_t n;
 	int64_t line;
 } held_row;
@@ -359,13 +357,18 @@ static int in_list(const char *list, const char *name)
 	return 0;
 }
 
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
 static void trim(const char **s, size_t *n)
 {
-	while (*n && isspace((unsigned char)**s)) {
+	while (*n && is_space(**s)) {
 		(*s)++;
 		(*n)--;
 	}
-	while (*n && isspace((unsigned char)(*s)[*n - 1]))
+	while (*n && is_space((*s)[*n - 1]))
 		(*n)--;
 }
 
@@ -452,21 +455,16 @@ static int hold_row(csv_ctx *x, mp_csv *c, mp_err *err)
 	h = &x->held[x->nheld];
 	memset(h, 0, sizeof(*h));
 	for (i = 0; i < n; i++)
-		total += fl[i].n + 1;
-	if (!(h->text = mp_malloc(total + 1)) || !(h->len = mp_calloc(n + 1, sizeof(size_t))) ||
-	    !(h->quoted = mp_calloc(n + 1, 1)) || !(h->col = mp_calloc(n + 1, sizeof(int)))) {
+		total += fl[i].n;
+	if (!(h->text = mp_malloc(total + 1)) || !(h->fields = mp_calloc(n + 1, sizeof(*h->fields)))) {
 		free(h->text);
-		free(h->len);
-		free(h->quoted);
 		return mp_error(err, MP_ENOMEM, "out of memory");
 	}
 	for (i = 0, p = h->text; i < n; i++) {
 		memcpy(p, fl[i].s, fl[i].n);
-		p[fl[i].n] = '\0';
-		p += fl[i].n + 1;
-		h->len[i] = fl[i].n;
-		h->quoted[i] = (uint8_t)fl[i].quoted;
-		h->col[i] = fl[i].col;
+		h->fields[i] = fl[i];
+		h->fields[i].s = p;
+		p += fl[i].n;
 	}
 	h->n = n;
 	h->line = mp_csv_line(c);
@@ -480,9 +478,7 @@ static void free_held(csv_ctx *x)
 
 	for (i = 0; i < x->nheld; i++) {
 		free(x->held[i].text);
-		free(x->held[i].len);
-		free(x->held[i].quoted);
-		free(x->held[i].col);
+		free(x->held[i].fields);
 	}
 	free(x->held);
 	x->held = NULL;
@@ -495,31 +491,27 @@ static void infer_types(csv_ctx *x)
 	const char *forced = mp_io_param(x->g->io, "string_columns");
 	size_t i, r;
 
-	for (i = 0; i < x->ncols; i++) {
-		int numeric = !in_list(forced, x->feats[i].name);
-
-		for (r = 0; numeric && r < x->nheld; r++) {
-			const char *s = x->held[r].text;
-			size_t k, n;
+	for (i = 0; i < x->ncols; i++)
+		x->is_string[i] = in_list(forced, x->feats[i].name);
+	for (r = 0; r < x->nheld; r++)
+		for (i = 0; i < x->ncols && i < x->held[r].n; i++) {
+			const char *s = x->held[r].fields[i].s;
+			size_t n = x->held[r].fields[i].n;
 			float v;
 
-			if (i >= x->held[r].n)
-				continue; /* ragged: reported when the row is written */
-			for (k = 0; k < i; k++)
-				s += x->held[r].len[k] + 1;
-			n = x->held[r].len[i];
+			if (x->is_string[i])
+				continue;
 			trim(&s, &n);
 			if (n && mp_parse_f32(s, n, &v) != 0)
-				numeric = 0;
+				x->is_string[i] = 1;
 		}
-		x->is_string[i] = !numeric;
-		x->feats[i].type = numeric ? MP_FEAT_FLOAT : MP_FEAT_STRING;
-	}
+	for (i = 0; i < x->ncols; i++)
+		x->feats[i].type = x->is_string[i] ? MP_FEAT_STRING : MP_FEAT_FLOAT;
 }
 
-/* Writes one row given as fields. */
-static int csv_row(csv_ctx *x, const char *path, int64_t line, size_t n, const char *const *s,
-		   const size_t *len, const uint8_t *quoted, const int *col, const char *split, mp_err *err)
+/* Writes one row. */
+static int csv_row(csv_ctx *x, const char *path, int64_t line, const mp_csv_field *fl, size_t n,
+		   const char *split, mp_err *err)
 {
 	size_t i, sidx;
 	mp_block *b;
@@ -527,35 +519,49 @@ static int csv_row(csv_ctx *x, const char *path, int64_t line, size_t n, const c
 
 	if (n != x->ncols)
 		return mp_error(err, MP_EINVAL, "%s:%lld:%d: %zu fields, but there are %zu columns", path,
-				(long long)line, n > x->ncols ? col[x->ncols] : n ? col[n - 1] + (int)len[n - 1] : 1,
-				n, x->ncols);
+				(long long)line,
+				n > x->ncols ? fl[x->ncols].col : n ? fl[n - 1].col + (int)fl[n - 1].n : 1, n,
+				x->ncols);
 	if (split) {
 		sidx = (size_t)split_index(x->g, split);
 	} else {
 		uint64_t h = MP_FNV_SEED;
 
 		for (i = 0; i < n; i++)
-			h = mp_fnv1a(s[i], len[i], mp_fnv1a("\x1f", 1, h));
+			h = mp_fnv1a(fl[i].s, fl[i].n, mp_fnv1a("\x1f", 1, h));
 		sidx = hash_split(x->g, h);
 	}
 	b = mp_examples_writer_block(x->g->w, sidx);
 	for (i = 0; i < n; i++) {
-		const char *v = s[i];
-		size_t vn = len[i];
+		const char *v = fl[i].s;
+		size_t vn = fl[i].n;
 
 		if (x->is_string[i]) {
-			rc = mp_block_set_string(b, i, vn || quoted[i] ? v : NULL, vn, err);
+			rc = mp_block_set_string(b, i, vn || fl[i].quoted ? v : NULL, vn, err);
 			if (rc != 0)
 				return rc;
 		} else {
 			float f;
 
-			trim(&v, &vn);
+			/* the commonest numbers inline: one to three digits */
+			if (vn && vn <= 3 && (unsigned)(v[0] - '0') < 10 &&
+			    (vn < 2 || (unsigned)(v[1] - '0') < 10) && (vn < 3 || (unsigned)(v[2] - '0') < 10)) {
+				int iv = v[0] - '0';
+
+				if (vn > 1)
+					iv = iv * 10 + (v[1] - '0');
+				if (vn > 2)
+					iv = iv * 10 + (v[2] - '0');
+				mp_block_set_float(b, i, (float)iv);
+				continue;
+			}
+			if (vn && (is_space(v[0]) || is_space(v[vn - 1])))
+				trim(&v, &vn);
 			if (vn == 0) {
 				mp_block_set_float(b, i, NAN);
 			} else if (mp_parse_f32(v, vn, &f) != 0) {
 				return mp_error(err, MP_EINVAL, "%s:%lld:%d: '%.*s' is not a number (column '%s' is numeric)",
-						path, (long long)line, col[i], (int)(vn > 40 ? 40 : vn), v,
+						path, (long long)line, fl[i].col, (int)(vn > 40 ? 40 : vn), v,
 						x->feats[i].name);
 			} else {
 				mp_block_set_float(b, i, f);
@@ -565,65 +571,13 @@ static int csv_row(csv_ctx *x, const char *path, int64_t line, size_t n, const c
 	return emit_row(x->g, sidx, err);
 }
 
-static int csv_row_fields(csv_ctx *x, mp_csv *c, const char *split, mp_err *err)
-{
-	const mp_csv_field *fl;
-	const char *sv[1024] = {0};
-	size_t lv[1024] = {0}, n, i;
-	uint8_t qv[1024] = {0};
-	int cv[1024] = {0};
-	const char **s = sv;
-	size_t *len = lv;
-	uint8_t *q = qv;
-	int *col = cv, rc;
-
-	fl = mp_csv_fields(c, &n);
-	if (n > 1024) {
-		s = mp_malloc(n * sizeof(*s));
-		len = mp_malloc(n * sizeof(*len));
-		q = mp_malloc(n);
-		col = mp_malloc(n * sizeof(*col));
-		if (!s || !len || !q || !col) {
-			rc = mp_error(err, MP_ENOMEM, "out of memory");
-			goto out;
-		}
-	}
-	for (i = 0; i < n; i++) {
-		s[i] = fl[i].s;
-		len[i] = fl[i].n;
-		q[i] = (uint8_t)fl[i].quoted;
-		col[i] = fl[i].col;
-	}
-	rc = csv_row(x, mp_csv_path(c), mp_csv_line(c), n, s, len, q, col, split, err);
-out:
-	if (s != sv) {
-		free(s);
-		free(len);
-		free(q);
-		free(col);
-	}
-	return rc;
-}
-
 static int csv_held_rows(csv_ctx *x, const char *path, const char *split, mp_err *err)
 {
-	size_t r, i;
+	size_t r;
 	int rc = 0;
 
-	for (r = 0; r < x->nheld && rc == 0; r++) {
-		held_row *h = &x->held[r];
-		const char **s = mp_calloc(h->n + 1, sizeof(*s));
-		const char *p = h->text;
-
-		if (!s)
-			return mp_error(err, MP_ENOMEM, "out of memory");
-		for (i = 0; i < h->n; i++) {
-			s[i] = p;
-			p += h->len[i] + 1;
-		}
-		rc = csv_row(x, path, h->line, h->n, s, h->len, h->quoted, h->col, split, err);
-		free(s);
-	}
+	for (r = 0; r < x->nheld && rc == 0; r++)
+		rc = csv_row(x, path, x->held[r].line, x->held[r].fields, x->held[r].n, split, err);
 	return rc;
 }
 
@@ -681,14 +635,19 @@ static int ingest_csv(gen *g, mp_err *err)
 							   : (size_t)((1u << 20) / (4 * x.ncols + 8) + 1 > 4096
 									      ? 4096
 									      : (1u << 20) / (4 * x.ncols + 8) + 1),
-						err);
+						atoi(mp_io_param(g->io, "threads")), err);
 				if (rc == 0)
 					rc = csv_held_rows(&x, g->src[i].path, g->src[i].split, err);
 				free_held(&x);
 			}
 		}
-		while (rc == 0 && (rc = mp_csv_next(c, err)) == 1)
-			rc = csv_row_fields(&x, c, g->src[i].split, err);
+		while (rc == 0 && (rc = mp_csv_next(c, err)) == 1) {
+			const mp_csv_field *fl;
+			size_t nf;
+
+			fl = mp_csv_fields(c, &nf);
+			rc = csv_row(&x, mp_csv_path(c), mp_csv_line(c), fl, nf, g->src[i].split, err);
+		}
 		if (rc > 0)
 			rc = 0;
 		mp_csv_close(c);

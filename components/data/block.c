@@ -2,9 +2,11 @@
  *
  * Encoded (before zlib), little-endian:
  *   u32 magic "MPB1", u32 rows, u32 features
- *   per feature: u8 type, then
- *     float:  rows f32 values (NaN when missing)
- *     string: rows u32 lengths (0xffffffff when missing), then the bytes
+ *   per feature: u8 codec, then
+ *     0 float:  rows f32 values (NaN when missing)
+ *     2 float stored as bytes: rows u8 values (every value a whole number
+ *               0..255, as pixels are: a quarter of the size to compress)
+ *     1 string: rows u32 lengths (0xffffffff when missing), then the bytes
  * The record is a u32 raw length followed by the zlib stream.
  */
 #include "components/data/data.h"
@@ -142,14 +144,30 @@ static uint32_t get_u32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static size_t raw_size(const mp_block *b)
+#define CODEC_F32 0
+#define CODEC_STRING 1
+#define CODEC_U8 2
+
+static int fits_u8(const float *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!(v[i] >= 0.0f && v[i] <= 255.0f) || v[i] != (float)(int)v[i])
+			return 0;
+	return 1;
+}
+
+static size_t raw_size(const mp_block *b, const uint8_t *codec)
 {
 	size_t n = 12, f;
 
 	for (f = 0; f < b->nfeat; f++) {
 		n += 1;
-		if (b->features[f].type == MP_FEAT_FLOAT)
+		if (codec[f] == CODEC_F32)
 			n += 4 * b->rows;
+		else if (codec[f] == CODEC_U8)
+			n += b->rows;
 		else
 			n += 4 * b->rows + (size_t)b->off[f][b->rows];
 	}
@@ -157,7 +175,7 @@ static size_t raw_size(const mp_block *b)
 }
 
 /* The raw layout into p (raw_size bytes). */
-static void encode_raw(const mp_block *b, uint8_t *p)
+static void encode_raw(const mp_block *b, const uint8_t *codec, uint8_t *p)
 {
 	size_t f, r;
 
@@ -166,10 +184,13 @@ static void encode_raw(const mp_block *b, uint8_t *p)
 	put_u32(p + 8, (uint32_t)b->nfeat);
 	p += 12;
 	for (f = 0; f < b->nfeat; f++) {
-		*p++ = (uint8_t)b->features[f].type;
-		if (b->features[f].type == MP_FEAT_FLOAT) {
-			memcpy(p, b->num[f], 4 * b->rows); /* little-endian hosts only: see mp_block_decode */
+		*p++ = codec[f];
+		if (codec[f] == CODEC_F32) {
+			memcpy(p, b->num[f], 4 * b->rows); /* little-endian hosts only (checked above) */
 			p += 4 * b->rows;
+		} else if (codec[f] == CODEC_U8) {
+			for (r = 0; r < b->rows; r++)
+				*p++ = (uint8_t)b->num[f][r];
 		} else {
 			for (r = 0; r < b->rows; r++, p += 4)
 				put_u32(p, b->miss[f][r] ? MISSING_LEN : (uint32_t)(b->off[f][r + 1] - b->off[f][r]));
@@ -182,16 +203,26 @@ static void encode_raw(const mp_block *b, uint8_t *p)
 int mp_block_encode(const mp_block *b, int level, uint8_t **out, size_t *outcap, size_t *outlen,
 		    mp_err *err)
 {
-	size_t raw = raw_size(b);
-	uLongf bound = compressBound((uLong)raw) + 4;
-	uint8_t *tmp;
+	uint8_t *codec = mp_malloc(b->nfeat + 1), *tmp;
+	size_t raw, f;
+	uLongf bound;
 	int zrc;
 
-	if (raw > 0xfffffff0u)
-		return mp_error(err, MP_EINVAL, "a block of %zu bytes is too large", raw);
-	if (!(tmp = mp_malloc(raw)))
+	if (!codec)
 		return mp_error(err, MP_ENOMEM, "out of memory");
-	encode_raw(b, tmp);
+	for (f = 0; f < b->nfeat; f++)
+		codec[f] = b->features[f].type == MP_FEAT_STRING ? CODEC_STRING
+			   : fits_u8(b->num[f], b->rows)     ? CODEC_U8
+							     : CODEC_F32;
+	raw = raw_size(b, codec);
+	bound = compressBound((uLong)raw) + 4;
+	if (raw > 0xfffffff0u || !(tmp = mp_malloc(raw))) {
+		free(codec);
+		return raw > 0xfffffff0u ? mp_error(err, MP_EINVAL, "a block of %zu bytes is too large", raw)
+					 : mp_error(err, MP_ENOMEM, "out of memory");
+	}
+	encode_raw(b, codec, tmp);
+	free(codec);
 	if (*outcap < bound) {
 		uint8_t *p = mp_realloc(*out, bound);
 
@@ -203,12 +234,28 @@ int mp_block_encode(const mp_block *b, int level, uint8_t **out, size_t *outcap,
 		*outcap = bound;
 	}
 	put_u32(*out, (uint32_t)raw);
-	bound -= 4;
-	zrc = compress2(*out + 4, &bound, tmp, (uLong)raw, level);
+	{
+		z_stream zs;
+
+		memset(&zs, 0, sizeof(zs));
+		/* run-length matching only: most of a block is runs (zero
+		 * pixels, repeated bytes of floats) and it is several times
+		 * faster than the full search */
+		zrc = deflateInit2(&zs, level, Z_DEFLATED, 15, 8, Z_RLE);
+		if (zrc == Z_OK) {
+			zs.next_in = tmp;
+			zs.avail_in = (uInt)raw;
+			zs.next_out = *out + 4;
+			zs.avail_out = (uInt)(bound - 4);
+			zrc = deflate(&zs, Z_FINISH);
+			*outlen = zs.total_out + 4;
+			deflateEnd(&zs);
+			zrc = zrc == Z_STREAM_END ? Z_OK : zrc;
+		}
+	}
 	free(tmp);
 	if (zrc != Z_OK)
 		return mp_error(err, MP_EIO, "zlib could not compress a block (%d)", zrc);
-	*outlen = bound + 4;
 	return 0;
 }
 
@@ -244,13 +291,24 @@ int mp_block_decode(mp_block *b, const uint8_t *data, size_t n, const char *wher
 		goto out;
 	mp_block_clear(b);
 	for (f = 0; f < nfeat; f++) {
-		if (p >= end || *p != (uint8_t)b->features[f].type) {
+		int codec = p < end ? *p : -1;
+
+		if (b->features[f].type == MP_FEAT_FLOAT ? codec != CODEC_F32 && codec != CODEC_U8
+							  : codec != CODEC_STRING) {
 			rc = mp_error(err, MP_ECORRUPT, "%s: feature '%s' has the wrong type", where,
 				      b->features[f].name);
 			goto out;
 		}
 		p++;
-		if (b->features[f].type == MP_FEAT_FLOAT) {
+		if (codec == CODEC_U8) {
+			if ((size_t)(end - p) < (size_t)rows) {
+				rc = mp_error(err, MP_ECORRUPT, "%s: block truncated", where);
+				goto out;
+			}
+			for (r = 0; r < rows; r++)
+				b->num[f][r] = (float)p[r];
+			p += rows;
+		} else if (codec == CODEC_F32) {
 			if ((size_t)(end - p) < 4 * (size_t)rows) {
 				rc = mp_error(err, MP_ECORRUPT, "%s: block truncated", where);
 				goto out;

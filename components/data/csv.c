@@ -167,22 +167,29 @@ static long find_row_end(mp_csv *c, size_t *scan, int *inq, int64_t *newlines)
 	return -1;
 }
 
-static int add_field(mp_csv *c, const char *s, size_t n, int col, int quoted, mp_err *err)
+static int grow_fields(mp_csv *c, mp_err *err)
 {
-	if (c->nf == c->af) {
-		size_t na = c->af ? c->af * 2 : 64;
-		mp_csv_field *f = mp_realloc(c->fields, na * sizeof(*f));
+	size_t na = c->af ? c->af * 2 : 64;
+	mp_csv_field *f = mp_realloc(c->fields, na * sizeof(*f));
 
-		if (!f)
-			return mp_error(err, MP_ENOMEM, "out of memory");
-		c->fields = f;
-		c->af = na;
-	}
-	c->fields[c->nf].s = s;
-	c->fields[c->nf].n = n;
-	c->fields[c->nf].col = col;
-	c->fields[c->nf].quoted = quoted;
-	c->nf++;
+	if (!f)
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	c->fields = f;
+	c->af = na;
+	return 0;
+}
+
+static inline int add_field(mp_csv *c, const char *s, size_t n, int col, int quoted, mp_err *err)
+{
+	mp_csv_field *f;
+
+	if (c->nf == c->af && grow_fields(c, err) != 0)
+		return MP_ENOMEM;
+	f = &c->fields[c->nf++];
+	f->s = s;
+	f->n = n;
+	f->col = col;
+	f->quoted = quoted;
 	return 0;
 }
 
@@ -222,8 +229,10 @@ static int split_row(mp_csv *c, char *p, char *end, mp_err *err)
 			if ((rc = add_field(c, start, (size_t)(w - start), col, 1, err)) != 0)
 				return rc;
 		} else {
-			char *d = memchr(p, c->delim, (size_t)(end - p));
-			char *fe = d ? d : end;
+			char *fe = p;
+
+			while (fe < end && *fe != c->delim)
+				fe++;
 
 			if ((rc = add_field(c, p, (size_t)(fe - p), col, 0, err)) != 0)
 				return rc;

@@ -135,11 +135,12 @@ int mp_block_decode(mp_block *b, const uint8_t *data, size_t n, const char *wher
 
 typedef struct mp_examples_writer mp_examples_writer;
 
-/* Writes into dir (which exists and is empty) the splits named, in shards of
- * about shard_bytes of raw data, blocks of block_rows rows. */
+/* Writes into dir the splits named, in blocks of block_rows rows and shards
+ * of about 64 MB of raw data.  With threads > 1 a background thread
+ * compresses and writes full blocks while the caller fills the next. */
 int mp_examples_writer_open(mp_examples_writer **out, const char *dir, const mp_feature *features,
 			    size_t nfeat, const char *const *splits, size_t nsplits, size_t block_rows,
-			    mp_err *err);
+			    int threads, mp_err *err);
 /* The block to fill for split s; call mp_examples_writer_row after each
  * row. */
 mp_block *mp_examples_writer_block(mp_examples_writer *w, size_t s);

@@ -1,6 +1,7 @@
 /* Writing and reading an Examples artifact's splits, block by block. */
 #include "components/data/data.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,7 +9,8 @@
 
 typedef struct split_writer {
 	char *name;
-	mp_block block;
+	mp_block blocks[2]; /* one filled by the caller, one being encoded */
+	int cur;
 	mp_rec_writer rec;
 	int open;
 	int shards;
@@ -16,6 +18,9 @@ typedef struct split_writer {
 	uint64_t shard_raw;
 } split_writer;
 
+/* With a background thread, a full block is handed to it to compress and
+ * write while the caller fills the split's other block; one block is in
+ * flight at a time. */
 struct mp_examples_writer {
 	char *dir;
 	mp_feature *features;
@@ -24,7 +29,82 @@ struct mp_examples_writer {
 	size_t nsplits;
 	uint8_t *enc;
 	size_t enccap;
+	int threaded;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	split_writer *job_split; /* the job in flight, or NULL */
+	mp_block *job_block;
+	int stop;
+	int failed;
+	mp_err job_err;
 };
+
+static int flush_block(mp_examples_writer *w, split_writer *sw, mp_block *b, mp_err *err);
+
+static void *encoder_main(void *arg)
+{
+	mp_examples_writer *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->job_split && !w->stop)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!w->job_split)
+			break;
+		pthread_mutex_unlock(&w->mu);
+		{
+			mp_err e = {0};
+			int rc = flush_block(w, w->job_split, w->job_block, &e);
+
+			pthread_mutex_lock(&w->mu);
+			if (rc != 0 && !w->failed) {
+				w->failed = 1;
+				w->job_err = e;
+			}
+		}
+		w->job_split = NULL;
+		w->job_block = NULL;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Waits until the encoder has nothing in flight; its error, if any. */
+static int wait_idle(mp_examples_writer *w, mp_err *err)
+{
+	int rc = 0;
+
+	if (!w->threaded)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	while (w->job_split)
+		pthread_cond_wait(&w->cv, &w->mu);
+	if (w->failed) {
+		if (err)
+			*err = w->job_err;
+		rc = w->job_err.code ? w->job_err.code : MP_EIO;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+static void stop_encoder(mp_examples_writer *w)
+{
+	if (!w->threaded)
+		return;
+	pthread_mutex_lock(&w->mu);
+	while (w->job_split)
+		pthread_cond_wait(&w->cv, &w->mu);
+	w->stop = 1;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->th, NULL);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	w->threaded = 0;
+}
 
 char *mp_examples_shard_path(const char *dir, const char *split, int i)
 {
@@ -37,10 +117,12 @@ static void writer_free(mp_examples_writer *w)
 
 	if (!w)
 		return;
+	stop_encoder(w);
 	for (i = 0; i < w->nsplits; i++) {
 		if (w->splits[i].open)
 			mp_rec_writer_close(&w->splits[i].rec, NULL);
-		mp_block_release(&w->splits[i].block);
+		mp_block_release(&w->splits[i].blocks[0]);
+		mp_block_release(&w->splits[i].blocks[1]);
 		free(w->splits[i].name);
 	}
 	for (i = 0; i < w->nfeat; i++)
@@ -54,7 +136,7 @@ static void writer_free(mp_examples_writer *w)
 
 int mp_examples_writer_open(mp_examples_writer **out, const char *dir, const mp_feature *features,
 			    size_t nfeat, const char *const *splits, size_t nsplits, size_t block_rows,
-			    mp_err *err)
+			    int threads, mp_err *err)
 {
 	mp_examples_writer *w;
 	size_t i;
@@ -86,10 +168,22 @@ int mp_examples_writer_open(mp_examples_writer **out, const char *dir, const mp_
 		rc = mp_mkdirs(d, 0755, err);
 		free(d);
 		if (rc == 0)
-			rc = mp_block_init(&w->splits[i].block, w->features, nfeat, block_rows, err);
+			rc = mp_block_init(&w->splits[i].blocks[0], w->features, nfeat, block_rows, err);
+		if (rc == 0 && threads > 1)
+			rc = mp_block_init(&w->splits[i].blocks[1], w->features, nfeat, block_rows, err);
 		if (rc != 0) {
 			writer_free(w);
 			return rc;
+		}
+	}
+	if (threads > 1) {
+		pthread_mutex_init(&w->mu, NULL);
+		pthread_cond_init(&w->cv, NULL);
+		if (pthread_create(&w->th, NULL, encoder_main, w) != 0) {
+			pthread_mutex_destroy(&w->mu);
+			pthread_cond_destroy(&w->cv);
+		} else {
+			w->threaded = 1;
 		}
 	}
 	*out = w;
@@ -98,15 +192,17 @@ int mp_examples_writer_open(mp_examples_writer **out, const char *dir, const mp_
 
 mp_block *mp_examples_writer_block(mp_examples_writer *w, size_t s)
 {
-	return &w->splits[s].block;
+	return &w->splits[s].blocks[w->splits[s].cur];
 }
 
-static int flush_block(mp_examples_writer *w, split_writer *sw, mp_err *err)
+/* Compresses and writes block b of split sw (in the encoder thread when
+ * there is one). */
+static int flush_block(mp_examples_writer *w, split_writer *sw, mp_block *b, mp_err *err)
 {
 	size_t len;
 	int rc;
 
-	if (sw->block.rows == 0)
+	if (b->rows == 0)
 		return 0;
 	if (!sw->open) {
 		char *path = mp_examples_shard_path(w->dir, sw->name, sw->shards);
@@ -121,12 +217,12 @@ static int flush_block(mp_examples_writer *w, split_writer *sw, mp_err *err)
 		sw->shards++;
 		sw->shard_raw = 0;
 	}
-	if ((rc = mp_block_encode(&sw->block, 1, &w->enc, &w->enccap, &len, err)) != 0 ||
+	if ((rc = mp_block_encode(b, 1, &w->enc, &w->enccap, &len, err)) != 0 ||
 	    (rc = mp_rec_write(&sw->rec, w->enc, len, err)) != 0)
 		return rc;
-	sw->rows += (int64_t)sw->block.rows;
-	sw->shard_raw += (uint64_t)sw->block.rows * w->nfeat * 4;
-	mp_block_clear(&sw->block);
+	sw->rows += (int64_t)b->rows;
+	sw->shard_raw += (uint64_t)b->rows * w->nfeat * 4;
+	mp_block_clear(b);
 	if (sw->shard_raw >= SHARD_RAW_BYTES) {
 		sw->open = 0;
 		if ((rc = mp_rec_writer_close(&sw->rec, err)) != 0)
@@ -138,9 +234,24 @@ static int flush_block(mp_examples_writer *w, split_writer *sw, mp_err *err)
 int mp_examples_writer_row(mp_examples_writer *w, size_t s, mp_err *err)
 {
 	split_writer *sw = &w->splits[s];
+	mp_block *b = &sw->blocks[sw->cur];
+	int rc;
 
-	mp_block_end_row(&sw->block);
-	return mp_block_full(&sw->block) ? flush_block(w, sw, err) : 0;
+	mp_block_end_row(b);
+	if (!mp_block_full(b))
+		return 0;
+	if (!w->threaded)
+		return flush_block(w, sw, b, err);
+	if ((rc = wait_idle(w, err)) != 0)
+		return rc;
+	pthread_mutex_lock(&w->mu);
+	w->job_split = sw;
+	w->job_block = b;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	sw->cur ^= 1;
+	mp_block_clear(&sw->blocks[sw->cur]);
+	return 0;
 }
 
 int mp_examples_writer_close(mp_examples_writer *w, const char *label, int64_t span,
@@ -154,10 +265,12 @@ int mp_examples_writer_close(mp_examples_writer *w, const char *label, int64_t s
 		writer_free(w);
 		return 0;
 	}
+	rc = wait_idle(w, err);
+	stop_encoder(w);
 	for (i = 0; i < w->nsplits && rc == 0; i++) {
 		split_writer *sw = &w->splits[i];
 
-		rc = flush_block(w, sw, err);
+		rc = flush_block(w, sw, &sw->blocks[sw->cur], err);
 		if (rc == 0 && sw->open) {
 			sw->open = 0;
 			rc = mp_rec_writer_close(&sw->rec, err);

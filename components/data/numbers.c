@@ -37,6 +37,23 @@ int mp_parse_f32(const char *s, size_t n, float *out)
 	int neg = 0, digits = 0, frac = 0, exp = 0;
 	double d;
 
+	/* the commonest case: a short unsigned integer */
+	if (n && n <= 9) {
+		uint32_t v = 0;
+		size_t i;
+
+		for (i = 0; i < n; i++) {
+			unsigned dgt = (unsigned)(s[i] - '0');
+
+			if (dgt > 9)
+				break;
+			v = v * 10 + dgt;
+		}
+		if (i == n) {
+			*out = (float)v;
+			return 0;
+		}
+	}
 	if (p < end && (*p == '-' || *p == '+'))
 		neg = *p++ == '-';
 	while (p < end && (unsigned)(*p - '0') < 10) {
