@@ -10,6 +10,9 @@
 static const mp_component_type *const registry[] = {
 	&mp_command_component,
 	&mp_example_gen_component,
+	&mp_statistics_gen_component,
+	&mp_schema_gen_component,
+	&mp_example_validator_component,
 };
 
 #define NREGISTRY (sizeof(registry) / sizeof(registry[0]))

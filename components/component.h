@@ -42,6 +42,21 @@ typedef struct mp_io_spec {
 	const char *help;
 } mp_io_spec;
 
+/* An optional input the orchestrator finds in the metadata store when the
+ * pipeline file does not wire it (components never open the store). */
+typedef enum {
+	/* the newest LIVE artifact of the input's type made by the same
+	 * component of the same pipeline whose "span" property is below that
+	 * of the artifact given as input `from` (the previous span's) */
+	MP_RESOLVE_PREVIOUS_SPAN = 1,
+} mp_resolve_kind;
+
+typedef struct mp_resolve_spec {
+	const char *input;
+	mp_resolve_kind kind;
+	const char *from;
+} mp_resolve_spec;
+
 /* A name and a value, both borrowed. */
 typedef struct mp_kv {
 	const char *key;
@@ -128,6 +143,8 @@ typedef struct mp_component_type {
 	const mp_param_spec *params;
 	size_t nparams;
 	int any_params; /* params beyond the declared ones are accepted as strings */
+	const mp_resolve_spec *resolves; /* inputs found in the store when not wired */
+	size_t nresolves;
 	/* Runs in the process it is called in; writes only into the output
 	 * directories.  Returns 0 or a negative MP_E* with err filled. */
 	int (*run)(const mp_component_io *io, mp_err *err);
@@ -152,5 +169,8 @@ void mp_component_print_help(const mp_component_type *t, FILE *out);
 /* The built-in types. */
 extern const mp_component_type mp_command_component;
 extern const mp_component_type mp_example_gen_component;
+extern const mp_component_type mp_statistics_gen_component;
+extern const mp_component_type mp_schema_gen_component;
+extern const mp_component_type mp_example_validator_component;
 
 #endif

@@ -38,6 +38,11 @@ typedef struct node {
 	char **out_fps;
 	char key[MP_HASH_HEX];
 	int64_t resume_exec; /* the execution of the resumed run to reuse, or 0 */
+	/* inputs found in the store (mp_resolve_spec), not wired in the file */
+	const char **extra_names;
+	int64_t *extra_ids;
+	char **extra_uris, **extra_fps;
+	size_t nextra;
 	/* while running */
 	pid_t pid;
 	int attempt;
@@ -267,6 +272,93 @@ static void free_node(node *n)
 	free(n->out_fps);
 	free(n->staging);
 	free(n->log);
+	for (i = 0; i < n->nextra; i++) {
+		free(n->extra_uris[i]);
+		free(n->extra_fps[i]);
+	}
+	free(n->extra_names);
+	free(n->extra_ids);
+	free(n->extra_uris);
+	free(n->extra_fps);
+}
+
+/* The int property name of an artifact, or -1. */
+static int64_t int_prop(const mp_artifact *a, const char *name)
+{
+	const mp_prop *p = mp_prop_find(a->props, a->nprops, name);
+
+	return p && p->kind == MP_PROP_INT ? p->i : -1;
+}
+
+/* Finds the inputs the component type resolves from the store (see
+ * mp_resolve_spec) and the pipeline does not wire. */
+static int resolve_inputs(runner *R, node *n, mp_err *err)
+{
+	const mp_component_type *t = n->c->type;
+	size_t r, i;
+	int rc = 0;
+
+	if (!t->nresolves || n->extra_names || !R->st)
+		return 0;
+	if (!(n->extra_names = mp_calloc(t->nresolves, sizeof(*n->extra_names))) ||
+	    !(n->extra_ids = mp_calloc(t->nresolves, sizeof(*n->extra_ids))) ||
+	    !(n->extra_uris = mp_calloc(t->nresolves, sizeof(*n->extra_uris))) ||
+	    !(n->extra_fps = mp_calloc(t->nresolves, sizeof(*n->extra_fps))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	for (r = 0; r < t->nresolves && rc == 0; r++) {
+		const mp_resolve_spec *rs = &t->resolves[r];
+		const mp_io_spec *spec = NULL;
+		mp_artifact cur = {0};
+		mp_artifact_list all = {0};
+		mp_artifact_filter f = {0};
+		int64_t span, from_id = 0;
+		size_t k;
+
+		for (i = 0; i < n->c->ninputs; i++)
+			if (!strcmp(n->c->inputs[i].name, rs->input))
+				break;
+		if (i < n->c->ninputs)
+			continue; /* wired in the file */
+		for (i = 0; i < t->ninputs; i++)
+			if (!strcmp(t->inputs[i].name, rs->input))
+				spec = &t->inputs[i];
+		for (i = 0; i < n->c->ninputs; i++)
+			if (!strcmp(n->c->inputs[i].name, rs->from)) {
+				int kk;
+				node *src = input_source(R, &n->c->inputs[i], &kk);
+
+				if (kk >= 0 && src->out_ids)
+					from_id = src->out_ids[kk];
+			}
+		if (!spec || !from_id || rs->kind != MP_RESOLVE_PREVIOUS_SPAN)
+			continue;
+		if ((rc = mp_store_get_artifact(R->st, from_id, &cur, err)) != 0)
+			break;
+		span = int_prop(&cur, "span");
+		f.type = spec->type;
+		f.pipeline = R->p->name;
+		if (span >= 0 && cur.producer && (rc = mp_store_list_artifacts(R->st, &f, &all, err)) == 0) {
+			for (k = all.n; k-- > 0;) {
+				const mp_artifact *a = &all.items[k];
+				int64_t s2 = int_prop(a, "span");
+
+				if (a->id == cur.id || strcmp(a->state, "LIVE") != 0 || !a->producer ||
+				    strcmp(a->producer, cur.producer) != 0 || s2 < 0 || s2 >= span || !mp_path_exists(a->uri))
+					continue;
+				n->extra_names[n->nextra] = rs->input;
+				n->extra_ids[n->nextra] = a->id;
+				n->extra_uris[n->nextra] = mp_strdup(a->uri);
+				n->extra_fps[n->nextra] = a->fingerprint ? mp_strdup(a->fingerprint) : NULL;
+				n->nextra++;
+				if (!n->extra_uris[n->nextra - 1])
+					rc = mp_error(err, MP_ENOMEM, "out of memory");
+				break;
+			}
+		}
+		mp_artifact_list_release(&all);
+		mp_artifact_release(&cur);
+	}
+	return rc;
 }
 
 /* The fingerprints of n's inputs, in n->c->inputs order. */
@@ -292,12 +384,28 @@ static int input_fps(runner *R, const node *n, const char ***fps, mp_err *err)
 static int compute_key(runner *R, node *n, mp_err *err)
 {
 	const char **fps;
+	size_t i;
 	int rc;
 
-	if ((rc = input_fps(R, n, &fps, err)) != 0)
+	if ((rc = resolve_inputs(R, n, err)) != 0 || (rc = input_fps(R, n, &fps, err)) != 0)
 		return rc;
 	rc = mp_cache_key(R->p, n->c, fps, n->key, err);
 	free(fps);
+	if (rc == 0 && n->nextra) {
+		/* inputs found in the store are part of the key too */
+		mp_strbuf sb = MP_STRBUF_INIT;
+
+		add_field(&sb, "key", n->key);
+		for (i = 0; i < n->nextra; i++) {
+			add_field(&sb, "resolved", n->extra_names[i]);
+			add_field(&sb, "fingerprint", n->extra_fps[i] ? n->extra_fps[i] : "unknown");
+		}
+		if (sb.failed)
+			rc = mp_error(err, MP_ENOMEM, "out of memory");
+		else
+			mp_hash_buf(sb.buf, sb.len, n->key);
+		mp_strbuf_release(&sb);
+	}
 	return rc;
 }
 
@@ -315,7 +423,7 @@ static int exec_args_make(runner *R, node *n, int with_inputs, exec_args *a, mp_
 	memset(a, 0, sizeof(*a));
 	if (n->c->nparams && !(a->params = mp_calloc(n->c->nparams, sizeof(*a->params))))
 		return mp_error(err, MP_ENOMEM, "out of memory");
-	if (n->c->ninputs && !(a->inputs = mp_calloc(n->c->ninputs, sizeof(*a->inputs)))) {
+	if ((n->c->ninputs || n->nextra) && !(a->inputs = mp_calloc(n->c->ninputs + n->nextra, sizeof(*a->inputs)))) {
 		free(a->params);
 		return mp_error(err, MP_ENOMEM, "out of memory");
 	}
@@ -337,6 +445,11 @@ static int exec_args_make(runner *R, node *n, int with_inputs, exec_args *a, mp_
 				continue;
 			a->inputs[a->spec.ninputs].name = n->c->inputs[i].name;
 			a->inputs[a->spec.ninputs].artifact_id = src->out_ids[k];
+			a->spec.ninputs++;
+		}
+		for (i = 0; i < n->nextra; i++) {
+			a->inputs[a->spec.ninputs].name = n->extra_names[i];
+			a->inputs[a->spec.ninputs].artifact_id = n->extra_ids[i];
 			a->spec.ninputs++;
 		}
 	}
@@ -487,7 +600,7 @@ static void child_main(runner *R, node *n, pid_t parent)
 		dup2(fd, 2);
 		close(fd);
 	}
-	ins = mp_calloc(c->ninputs + 1, sizeof(*ins));
+	ins = mp_calloc(c->ninputs + n->nextra + 1, sizeof(*ins));
 	outs = mp_calloc(c->noutputs + 1, sizeof(*outs));
 	params = mp_calloc(c->nparams + 1, sizeof(*params));
 	if (!ins || !outs || !params) {
@@ -512,8 +625,12 @@ static void child_main(runner *R, node *n, pid_t parent)
 		params[i].key = c->params[i].name;
 		params[i].value = c->params[i].value;
 	}
+	for (i = 0; i < n->nextra; i++) {
+		ins[c->ninputs + i].key = n->extra_names[i];
+		ins[c->ninputs + i].value = n->extra_uris[i];
+	}
 	io.inputs = ins;
-	io.ninputs = c->ninputs;
+	io.ninputs = c->ninputs + n->nextra;
 	io.outputs = outs;
 	io.noutputs = c->noutputs;
 	io.params = params;

@@ -216,6 +216,88 @@ int mp_idx_open(mp_idx *x, const char *path, int dims, mp_err *err);
 int mp_idx_read(mp_idx *x, uint8_t *buf, size_t n, size_t *got, mp_err *err);
 void mp_idx_close(mp_idx *x);
 
+/* ---- statistics -------------------------------------------------------- */
+
+#define MP_HIST_BINS 10
+#define MP_STATS_VALUES 1000  /* all values are kept up to this many distinct ones */
+#define MP_STATS_TOP 20	      /* beyond that, only the most frequent */
+#define MP_STATS_TRACK 100000 /* distinct values counted at most */
+
+typedef struct mp_value_count {
+	char *value;
+	int64_t count;
+} mp_value_count;
+
+typedef struct mp_feat_stats {
+	char *name;
+	mp_feat_type type;
+	int64_t count;	 /* present values */
+	int64_t missing; /* missing values */
+	/* numbers */
+	double mean, std, min, max;
+	int64_t zeros;
+	int64_t hist[MP_HIST_BINS]; /* equal-width bins from min to max */
+	/* strings */
+	int64_t unique;
+	int unique_capped; /* more than MP_STATS_TRACK distinct values: unique is a floor */
+	int all_values;	   /* values holds every distinct value */
+	double avg_len;
+	mp_value_count *values; /* most frequent first */
+	size_t nvalues;
+} mp_feat_stats;
+
+typedef struct mp_split_stats {
+	char *name;
+	int64_t rows;
+	mp_feat_stats *feats;
+	size_t nfeats;
+} mp_split_stats;
+
+typedef struct mp_stats {
+	int64_t span; /* of the examples they describe; -1 when none */
+	mp_split_stats *splits;
+	size_t nsplits;
+} mp_stats;
+
+/* Two streaming passes over every split of the Examples at dir. */
+int mp_stats_compute(mp_stats *out, const mp_examples_meta *m, const char *dir, mp_err *err);
+/* statistics.tsv in dir: one line per split, feature and kept value. */
+int mp_stats_write(const mp_stats *s, const char *dir, mp_err *err);
+int mp_stats_read(mp_stats *s, const char *dir, mp_err *err);
+void mp_stats_release(mp_stats *s);
+const mp_split_stats *mp_stats_split(const mp_stats *s, const char *name);
+const mp_feat_stats *mp_stats_feature(const mp_split_stats *s, const char *name);
+
+/* ---- the schema (schema.yaml) ------------------------------------------ */
+
+typedef struct mp_schema_feature {
+	char *name;
+	mp_feat_type type;
+	int required;	/* every example must have it */
+	int has_range;	/* numbers: min and max hold */
+	double min, max;
+	int has_values; /* strings: values is the whole domain */
+	char **values;
+	size_t nvalues;
+} mp_schema_feature;
+
+typedef struct mp_schema {
+	mp_schema_feature *features;
+	size_t nfeatures;
+} mp_schema;
+
+/* Infers a schema from the statistics of split: types; required when no
+ * value is missing; the observed range of numbers (with ranges); the
+ * vocabulary of strings with at most max_values distinct values. */
+int mp_schema_infer(mp_schema *out, const mp_stats *s, const char *split, int ranges, int max_values,
+		    mp_err *err);
+/* Writes YAML a person can edit; header is a comment line (or NULL). */
+int mp_schema_write(const mp_schema *sc, const char *path, const char *header, mp_err *err);
+/* Reads and checks a schema file; problems name its line and column. */
+int mp_schema_read(mp_schema *out, const char *path, mp_err *err);
+void mp_schema_release(mp_schema *sc);
+const mp_schema_feature *mp_schema_find(const mp_schema *sc, const char *name);
+
 /* ---- number parsing ---------------------------------------------------- */
 
 /* Parses s[0..n) as a decimal number into *out; 0, or -1 when it is not

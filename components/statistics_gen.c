@@ -1,0 +1,71 @@
+/* StatisticsGen: per split and feature, the numbers a person (and
+ * SchemaGen, ExampleValidator) needs to judge the data. */
+#include "components/component.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "components/data/data.h"
+
+static const mp_io_spec inputs[] = {
+	{"examples", "Examples", 0, "the examples to describe"},
+};
+
+static const mp_io_spec outputs[] = {
+	{"statistics", "ExampleStatistics", 0,
+	 "statistics.tsv: count, missing, mean, std, min, max, zeros and a histogram per number; "
+	 "distinct values and the most frequent ones per string"},
+};
+
+static int run_statistics_gen(const mp_component_io *io, mp_err *err)
+{
+	const char *in = mp_io_input(io, "examples"), *out = mp_io_output(io, "statistics");
+	mp_examples_meta m;
+	mp_stats st;
+	size_t i, f;
+	int rc;
+
+	if (!in)
+		return mp_error(err, MP_EINVAL, "StatisticsGen needs an 'examples' input");
+	if ((rc = mp_examples_meta_read(&m, in, err)) != 0)
+		return rc;
+	rc = mp_stats_compute(&st, &m, in, err);
+	mp_examples_meta_release(&m);
+	if (rc != 0)
+		return rc;
+	rc = mp_stats_write(&st, out, err);
+	for (i = 0; rc == 0 && i < st.nsplits; i++) {
+		const mp_split_stats *ss = &st.splits[i];
+		int64_t missing = 0, cells = 0;
+		char name[160];
+
+		for (f = 0; f < ss->nfeats; f++) {
+			missing += ss->feats[f].missing;
+			cells += ss->feats[f].missing + ss->feats[f].count;
+		}
+		snprintf(name, sizeof(name), "rows_%s", ss->name);
+		if (mp_result_prop_int(io->result, "statistics", name, ss->rows) != 0)
+			rc = mp_error(err, MP_ENOMEM, "out of memory");
+		snprintf(name, sizeof(name), "missing_fraction_%s", ss->name);
+		if (rc == 0 && mp_result_metric(io->result, name, 0, cells ? (double)missing / (double)cells : 0) != 0)
+			rc = mp_error(err, MP_ENOMEM, "out of memory");
+	}
+	if (rc == 0 && (mp_result_prop_int(io->result, "statistics", "features",
+					   st.nsplits ? (int64_t)st.splits[0].nfeats : 0) != 0 ||
+			(st.span >= 0 && mp_result_prop_int(io->result, "statistics", "span", st.span) != 0)))
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
+	mp_stats_release(&st);
+	return rc;
+}
+
+const mp_component_type mp_statistics_gen_component = {
+	.name = "StatisticsGen",
+	.version = "1",
+	.summary = "computes statistics of every split and feature of an Examples artifact",
+	.inputs = inputs,
+	.ninputs = 1,
+	.outputs = outputs,
+	.noutputs = 1,
+	.run = run_statistics_gen,
+};
