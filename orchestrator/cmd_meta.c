@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "components/data/data.h"
 #include "metadata/store.h"
 
 const char mp_meta_usage[] =
@@ -28,6 +29,7 @@ const char mp_meta_usage[] =
 	"                                       unchanged ones too)\n"
 	"  (RUN is a run id, a run name such as demo#3, or 'last')\n"
 	"  gc --older-than DAYS [--dry-run]     delete old artifacts that were never pushed\n"
+	"  stats ARTIFACT_ID [--split S]        the statistics a StatisticsGen artifact holds\n"
 	"\n"
 	"options:\n"
 	"  --db PATH     the metadata store\n"
@@ -38,7 +40,7 @@ typedef struct meta_ctx {
 	int json;
 	const char *db;
 	/* options of the subcommands */
-	const char *pipeline, *limit, *type, *run, *name, *component, *depth, *older_than;
+	const char *pipeline, *limit, *type, *run, *name, *component, *depth, *older_than, *split;
 	int all, up, down, all_steps, dry_run;
 	char *pos[3];
 	int npos;
@@ -1014,6 +1016,134 @@ typedef struct meta_cmd {
 	int maxpos;
 } meta_cmd;
 
+/* meta stats ID: the statistics an ExampleStatistics artifact holds. */
+static int cmd_stats(meta_ctx *c, mp_err *err)
+{
+	static const char *const heads[] = {"SPLIT", "FEATURE", "TYPE", ">COUNT", ">MISSING", ">MEAN", ">STD",
+					    ">MIN", ">MAX", "ZEROS / TOP VALUES"};
+	mp_artifact a = {0};
+	mp_stats st;
+	int64_t id;
+	size_t i, f, v;
+	int rc;
+
+	if (c->npos != 1)
+		return mp_error(err, MP_EINVAL, "'meta stats' needs one artifact id (an ExampleStatistics)");
+	if ((rc = mp_parse_i64(c->pos[0], 1, INT64_MAX, &id, "artifact id", err)) != 0 ||
+	    (rc = mp_store_get_artifact(c->st, id, &a, err)) != 0)
+		return rc;
+	if (strcmp(a.type, "ExampleStatistics") != 0) {
+		rc = mp_error(err, MP_EINVAL, "artifact %lld is %s, not ExampleStatistics", (long long)id, a.type);
+		mp_artifact_release(&a);
+		return rc;
+	}
+	rc = mp_stats_read(&st, a.uri, err);
+	mp_artifact_release(&a);
+	if (rc != 0)
+		return rc;
+	if (c->json) {
+		mp_json j;
+
+		mp_json_init(&j, stdout, 1);
+		mp_json_begin_array(&j);
+		for (i = 0; i < st.nsplits; i++)
+			for (f = 0; f < st.splits[i].nfeats; f++) {
+				const mp_feat_stats *fs = &st.splits[i].feats[f];
+
+				if (c->split && strcmp(c->split, st.splits[i].name))
+					continue;
+				mp_json_begin_object(&j);
+				mp_json_key(&j, "split");
+				mp_json_string(&j, st.splits[i].name);
+				mp_json_key(&j, "feature");
+				mp_json_string(&j, fs->name);
+				mp_json_key(&j, "type");
+				mp_json_string(&j, fs->type == MP_FEAT_FLOAT ? "float" : "string");
+				mp_json_key(&j, "count");
+				mp_json_int(&j, fs->count);
+				mp_json_key(&j, "missing");
+				mp_json_int(&j, fs->missing);
+				if (fs->type == MP_FEAT_FLOAT) {
+					int k;
+
+					mp_json_key(&j, "mean");
+					mp_json_double(&j, fs->mean);
+					mp_json_key(&j, "std");
+					mp_json_double(&j, fs->std);
+					mp_json_key(&j, "min");
+					mp_json_double(&j, fs->min);
+					mp_json_key(&j, "max");
+					mp_json_double(&j, fs->max);
+					mp_json_key(&j, "zeros");
+					mp_json_int(&j, fs->zeros);
+					mp_json_key(&j, "histogram");
+					mp_json_begin_array(&j);
+					for (k = 0; k < MP_HIST_BINS; k++)
+						mp_json_int(&j, fs->hist[k]);
+					mp_json_end_array(&j);
+				} else {
+					mp_json_key(&j, "unique");
+					mp_json_int(&j, fs->unique);
+					mp_json_key(&j, "top");
+					mp_json_begin_array(&j);
+					for (v = 0; v < fs->nvalues && v < 10; v++) {
+						mp_json_begin_object(&j);
+						mp_json_key(&j, "value");
+						mp_json_string(&j, fs->values[v].value);
+						mp_json_key(&j, "count");
+						mp_json_int(&j, fs->values[v].count);
+						mp_json_end_object(&j);
+					}
+					mp_json_end_array(&j);
+				}
+				mp_json_end_object(&j);
+			}
+		mp_json_end_array(&j);
+		mp_json_finish(&j);
+	} else {
+		mp_table *t = mp_table_new(10, heads);
+
+		for (i = 0; t && i < st.nsplits; i++)
+			for (f = 0; f < st.splits[i].nfeats; f++) {
+				const mp_feat_stats *fs = &st.splits[i].feats[f];
+				char cnt[24], miss[24], mean[32], sd[32], mn[32], mx[32], last[400];
+				const char *cells[10];
+
+				if (c->split && strcmp(c->split, st.splits[i].name))
+					continue;
+				snprintf(cnt, sizeof(cnt), "%lld", (long long)fs->count);
+				snprintf(miss, sizeof(miss), "%lld", (long long)fs->missing);
+				cells[0] = st.splits[i].name;
+				cells[1] = fs->name;
+				cells[2] = fs->type == MP_FEAT_FLOAT ? "float" : "string";
+				cells[3] = cnt;
+				cells[4] = miss;
+				if (fs->type == MP_FEAT_FLOAT) {
+					cells[5] = fmt_value(mean, sizeof(mean), fs->mean);
+					cells[6] = fmt_value(sd, sizeof(sd), fs->std);
+					cells[7] = fmt_value(mn, sizeof(mn), fs->min);
+					cells[8] = fmt_value(mx, sizeof(mx), fs->max);
+					snprintf(last, sizeof(last), "%lld zeros", (long long)fs->zeros);
+				} else {
+					size_t len;
+
+					cells[5] = cells[6] = cells[7] = cells[8] = NULL;
+					len = (size_t)snprintf(last, sizeof(last), "%s%lld distinct:", fs->unique_capped ? ">=" : "",
+							       (long long)fs->unique);
+					for (v = 0; v < fs->nvalues && v < 5 && len < sizeof(last) - 80; v++)
+						len += (size_t)snprintf(last + len, sizeof(last) - len, " %.40s (%lld)",
+									fs->values[v].value, (long long)fs->values[v].count);
+				}
+				cells[9] = last;
+				mp_table_add(t, cells);
+			}
+		print_table(t);
+		mp_table_free(t);
+	}
+	mp_stats_release(&st);
+	return 0;
+}
+
 static const meta_cmd meta_cmds[] = {
 	{"runs", cmd_runs, 0},
 	{"run", cmd_run, 1},
@@ -1022,6 +1152,7 @@ static const meta_cmd meta_cmds[] = {
 	{"metrics", cmd_metrics, 0},
 	{"diff", cmd_diff, 2},
 	{"gc", cmd_gc, 0},
+	{"stats", cmd_stats, 1},
 };
 
 #define NMETA_CMDS (sizeof(meta_cmds) / sizeof(meta_cmds[0]))
@@ -1040,6 +1171,7 @@ int mp_cmd_meta(int argc, char **argv)
 		{"--component", NULL, &c.component, NULL, NULL},
 		{"--depth", NULL, &c.depth, NULL, NULL},
 		{"--older-than", NULL, &c.older_than, NULL, NULL},
+		{"--split", NULL, &c.split, NULL, NULL},
 		{"--all", NULL, NULL, &c.all, NULL},
 		{"--up", NULL, NULL, &c.up, NULL},
 		{"--down", NULL, NULL, &c.down, NULL},
