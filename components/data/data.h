@@ -298,6 +298,54 @@ int mp_schema_read(mp_schema *out, const char *path, mp_err *err);
 void mp_schema_release(mp_schema *sc);
 const mp_schema_feature *mp_schema_find(const mp_schema *sc, const char *name);
 
+/* ---- the input pipeline (tf.data's model) ------------------------------ */
+
+/* A dataset reads a split as batches through a chain of operators:
+ *
+ *   shard reader -> parallel map (decompress and decode on map_threads
+ *   threads, results kept in order) -> shuffle (a bounded buffer, seeded)
+ *   -> batch -> prefetch (a background thread keeps up to `prefetch`
+ *   batches ready) -> repeat for `epochs`
+ *
+ * Batches never span two epochs.  For a fixed seed the order is the same
+ * whatever the thread counts.  Closing at any point stops every thread. */
+typedef struct mp_dataset_opts {
+	const char *dir;	       /* the Examples artifact */
+	const mp_examples_meta *meta;
+	const char *split;
+	const int *x;		       /* feature indices of the inputs (float features) */
+	size_t nx;
+	int y;			       /* the label's feature index, or -1 */
+	size_t batch_size;
+	int drop_remainder;	       /* drop each epoch's last, smaller batch */
+	size_t shuffle_buffer;	       /* examples; 0 or 1: no shuffling */
+	uint64_t seed;
+	int epochs;		       /* 1 or more */
+	int map_threads;	       /* 0: decode in the pipeline's own thread */
+	size_t prefetch;	       /* batches; 0: everything runs in the caller's thread */
+} mp_dataset_opts;
+
+typedef struct mp_batch {
+	size_t rows;
+	size_t nx;
+	float *x; /* rows x nx, row-major */
+	float *y; /* rows, or NULL without a label */
+	int epoch; /* 0-based; an epoch ends where the next batch's epoch differs */
+} mp_batch;
+
+typedef struct mp_dataset mp_dataset;
+
+int mp_dataset_open(mp_dataset **out, const mp_dataset_opts *o, mp_err *err);
+/* The next batch: 1 with *b (valid until the next call), 0 after the last
+ * epoch, or a negative MP_E* (a damaged shard, say). */
+int mp_dataset_next(mp_dataset *d, const mp_batch **b, mp_err *err);
+/* Batches made ahead and waiting for the caller (0 without prefetch). */
+size_t mp_dataset_ready(mp_dataset *d);
+/* Seconds the caller spent waiting inside mp_dataset_next. */
+double mp_dataset_wait_seconds(const mp_dataset *d);
+/* Stops every thread (also mid-epoch) and frees everything. */
+void mp_dataset_close(mp_dataset *d);
+
 /* ---- number parsing ---------------------------------------------------- */
 
 /* Parses s[0..n) as a decimal number into *out; 0, or -1 when it is not
