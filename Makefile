@@ -13,7 +13,7 @@ DEB_PKGS := build-essential pkg-config libsqlite3-dev sqlite3 libyaml-dev zlib1g
 	nettle-dev libopenblas-dev check jq
 # the real data, for the demo and the benchmarks (not for the tests)
 DATA_PKGS := dataset-fashion-mnist
-DEMO_PIPELINE := pipelines/label_balance.yaml
+DEMO_PIPELINE := pipelines/fashion_mnist.yaml
 
 NODEPS_GOALS := deps help clean demo
 ifeq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)

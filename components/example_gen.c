@@ -30,6 +30,8 @@ static const mp_param_spec params[] = {
 	 "*-labels-idx1-* file)"},
 	{"columns", MP_PARAM_LIST, "", 0, 0, "CSV: the column names, when the file has no header row"},
 	{"string_columns", MP_PARAM_LIST, "", 0, 0, "CSV: columns to keep as strings even when numeric"},
+	{"na_values", MP_PARAM_LIST, "NA\nN/A\n#N/A\nNULL\nnull", 0, 0,
+	 "CSV: values that mean missing (an empty field always does)"},
 	{"skip_rows", MP_PARAM_INT, "0", 0, 1e9, "CSV: rows to skip at the start of each file"},
 	{"delimiter", MP_PARAM_STRING, ",", 0, 0, "CSV: the field separator (one character, or 'tab')"},
 	{"infer_rows", MP_PARAM_INT, "1000", 1, 1e7, "CSV: rows read to decide each column's type"},
@@ -339,7 +341,21 @@ typedef struct csv_ctx {
 	held_row *held;
 	size_t nheld, aheld;
 	int64_t skip;
+	char *na_buf;
+	char **na;
+	size_t nna;
 } csv_ctx;
+
+/* Whether s[0..n) is one of the values that mean missing. */
+static int is_na(const csv_ctx *x, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < x->nna; i++)
+		if (strlen(x->na[i]) == n && memcmp(x->na[i], s, n) == 0)
+			return 1;
+	return 0;
+}
 
 static int in_list(const char *list, const char *name)
 {
@@ -502,7 +518,7 @@ static void infer_types(csv_ctx *x)
 			if (x->is_string[i])
 				continue;
 			trim(&s, &n);
-			if (n && mp_parse_f32(s, n, &v) != 0)
+			if (n && mp_parse_f32(s, n, &v) != 0 && !is_na(x, s, n))
 				x->is_string[i] = 1;
 		}
 	for (i = 0; i < x->ncols; i++)
@@ -537,7 +553,9 @@ static int csv_row(csv_ctx *x, const char *path, int64_t line, const mp_csv_fiel
 		size_t vn = fl[i].n;
 
 		if (x->is_string[i]) {
-			rc = mp_block_set_string(b, i, vn || fl[i].quoted ? v : NULL, vn, err);
+			int missing = vn == 0 ? !fl[i].quoted : !fl[i].quoted && is_na(x, v, vn);
+
+			rc = mp_block_set_string(b, i, missing ? NULL : v, vn, err);
 			if (rc != 0)
 				return rc;
 		} else {
@@ -560,6 +578,10 @@ static int csv_row(csv_ctx *x, const char *path, int64_t line, const mp_csv_fiel
 			if (vn == 0) {
 				mp_block_set_float(b, i, NAN);
 			} else if (mp_parse_f32(v, vn, &f) != 0) {
+				if (is_na(x, v, vn)) {
+					mp_block_set_float(b, i, NAN);
+					continue;
+				}
 				return mp_error(err, MP_EINVAL, "%s:%lld:%d: '%.*s' is not a number (column '%s' is numeric)",
 						path, (long long)line, fl[i].col, (int)(vn > 40 ? 40 : vn), v,
 						x->feats[i].name);
@@ -598,6 +620,8 @@ static int ingest_csv(gen *g, mp_err *err)
 		x.delim = *d;
 	else
 		return mp_error(err, MP_EINVAL, "delimiter: '%s' is not one character (or 'tab')", d);
+	if ((rc = mp_param_lines(mp_io_param(g->io, "na_values"), &x.na_buf, &x.na, &x.nna, err)) != 0)
+		return rc;
 	for (i = 0; i < g->nsrc && rc == 0; i++) {
 		const char *label = mp_io_param(g->io, "label");
 		mp_csv *c = NULL;
@@ -665,6 +689,8 @@ static int ingest_csv(gen *g, mp_err *err)
 		free(x.feats[i].name);
 	free(x.feats);
 	free(x.is_string);
+	free(x.na);
+	free(x.na_buf);
 	return rc;
 }
 

@@ -1,0 +1,100 @@
+# The data components in a pipeline: ExampleGen -> StatisticsGen -> SchemaGen
+# -> ExampleValidator on the shipped penguins CSV and on spans that drift;
+# bad data fails the run with the file, line and column.
+. "$(dirname "$0")/lib.sh"
+
+REPO=$(cd "$E2E_DIR/../.." && pwd)
+P=$TMP/proj
+mkdir -p "$P/data"
+cp "$REPO/pipelines/penguins.yaml" "$P/"
+cp "$REPO/pipelines/data/penguins.csv" "$P/data/"
+meta() { "$MLPIPE" meta --db "$P/runs/metadata.db" "$@"; }
+
+expect_exit 0 "$MLPIPE" run "$P/penguins.yaml"
+expect_out "penguins#1 COMPLETE"
+expect_exit 0 meta --json run last
+expect_jq '.executions | map(.state) == ["COMPLETE", "COMPLETE", "COMPLETE", "COMPLETE"]'
+expect_jq '.executions[0].metrics | map({(.name): .value}) | add | .rows_train + .rows_eval == 344'
+expect_jq '.executions[3].metrics | map(select(.name == "anomalies")) | .[0].value == 0'
+stats_id=$(jq -r '.executions[1].outputs[0].id' "$TMP/out")
+ex_dir=$(jq -r '.executions[0].outputs[0].uri' "$TMP/out")
+[ -f "$ex_dir/examples.meta" ] && [ -f "$ex_dir/train/shard-00000.rec" ] && ok || not_ok "no shards in the Examples artifact"
+grep -q "^label	species$" "$ex_dir/examples.meta" && ok || not_ok "label not recorded"
+expect_exit 0 meta stats "$stats_id" --split train
+expect_out "species"
+expect_out "3 distinct: Adelie"
+expect_out "body_mass_g"
+expect_exit 0 meta --json stats "$stats_id"
+expect_jq 'map(select(.feature == "sex" and .split == "train")) | .[0].missing > 0'
+expect_jq 'map(.split) | unique == ["eval", "train"]'
+schema=$(ls "$P"/runs/penguins/schema/schema/*/schema.yaml)
+grep -q 'values: \["Adelie", "Gentoo", "Chinstrap"\]' "$schema" && ok || not_ok "species vocabulary not in the schema"
+
+# unchanged: all cached; the hash split is the same
+expect_exit 0 "$MLPIPE" run "$P/penguins.yaml"
+expect_out "0 ran, 4 cached"
+
+# a pinned, curated schema that the data breaks: the run fails with the list
+sed -e 's/"Adelie", //' "$schema" >"$P/curated.yaml"
+cat >>"$P/penguins.yaml" <<'YAML'
+  - id: pinned
+    type: SchemaGen
+    params: { schema: curated.yaml }
+  - id: strict
+    type: ExampleValidator
+    inputs: { statistics: statistics.statistics, schema: pinned.schema }
+    params: { fail_on_anomalies: true }
+YAML
+expect_exit 1 "$MLPIPE" run "$P/penguins.yaml"
+expect_out "strict     failed after"
+grep -q "train/species unseen_values" "$TMP/out" && ok || not_ok "the failure does not name the anomaly"
+
+# spans: the newest is ingested, and the validator compares it with the
+# previous span's statistics found in the store
+mkdir -p "$P/spans"
+cat >"$P/spans.yaml" <<'YAML'
+pipeline: { name: spans, root: runs, metadata: runs/metadata.db }
+components:
+  - id: ingest
+    type: ExampleGen
+    params: { format: csv, path: 'spans/day-{SPAN}.csv', label: y }
+  - id: statistics
+    type: StatisticsGen
+    inputs: { examples: ingest.examples }
+  - id: schema
+    type: SchemaGen
+    inputs: { statistics: statistics.statistics }
+  - id: validate
+    type: ExampleValidator
+    inputs: { statistics: statistics.statistics, schema: schema.schema }
+YAML
+{ echo "x,c,y"; for i in $(seq 50); do echo "$((i % 10)),$([ $((i % 2)) = 0 ] && echo a || echo b),$((i % 2))"; done; } >"$P/spans/day-1.csv"
+expect_exit 0 "$MLPIPE" run "$P/spans.yaml"
+expect_exit 0 meta --json artifacts --type Examples --pipeline spans
+expect_jq '.[-1].properties.span == 1'
+expect_exit 0 meta --json run last
+expect_jq '.executions[3].inputs | map(.name) == ["statistics", "schema"]'
+# day 2 looks like day 1: no drift, but the baseline is used
+{ echo "x,c,y"; for i in $(seq 50); do echo "$(((i + 1) % 10)),$([ $((i % 2)) = 1 ] && echo a || echo b),$((i % 2))"; done; } >"$P/spans/day-2.csv"
+expect_exit 0 "$MLPIPE" run "$P/spans.yaml"
+expect_exit 0 meta --json artifacts --type Examples --pipeline spans
+expect_jq '.[-1].properties.span == 2'
+expect_exit 0 meta --json run last
+expect_jq '.executions[3].inputs | map(.name) | sort == ["baseline", "schema", "statistics"]'
+expect_jq '.executions[3].metrics | map(select(.name == "anomalies")) | .[0].value == 0'
+# day 3 drifts
+{ echo "x,c,y"; for i in $(seq 50); do echo "$((i % 10 + 40)),a,$((i % 2))"; done; } >"$P/spans/day-3.csv"
+expect_exit 0 "$MLPIPE" run "$P/spans.yaml"
+anomalies=$(ls -t "$P"/runs/spans/validate/anomalies/*/anomalies.tsv | head -1)
+grep -q "^train	x	drift	" "$anomalies" && ok || not_ok "numeric drift not found"
+grep -q "^train	c	drift	" "$anomalies" && ok || not_ok "categorical drift not found"
+
+# bad data: the run fails, naming the file, line and column
+printf 'x,c,y\n1,a,0\n2,b,1\n' >"$P/spans/day-4.csv"
+printf 'oops\n' >>"$P/spans/day-4.csv"
+expect_exit 1 "$MLPIPE" run "$P/spans.yaml"
+expect_out "day-4.csv:4:5: 1 fields, but there are 3 columns"
+expect_out "statistics canceled"
+[ -z "$(ls -A "$P/runs/spans/.staging")" ] && ok || not_ok "a failed ingest left staging behind"
+[ "$(ls "$P/runs/spans/ingest/examples" | wc -l)" = 3 ] && ok || not_ok "a failed ingest published an artifact"
+finish
