@@ -11,6 +11,7 @@
 #include "components/component.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +37,8 @@ static const mp_param_spec params[] = {
 	{"delimiter", MP_PARAM_STRING, ",", 0, 0, "CSV: the field separator (one character, or 'tab')"},
 	{"infer_rows", MP_PARAM_INT, "1000", 1, 1e7, "CSV: rows read to decide each column's type"},
 	{"block_rows", MP_PARAM_INT, "0", 0, 1e6, "examples per block (0: about 1 MB of data each)"},
-	{"threads", MP_PARAM_INT, "2", 1, 2, "2: parse and compress at the same time; 1: one thread"},
+	{"threads", MP_PARAM_INT, "2", 1, 16,
+	 "CSV: threads that parse and compress blocks while one reads; IDX: 2 compresses on a second thread"},
 };
 
 static const mp_io_spec outputs[] = {
@@ -324,13 +326,11 @@ static int ingest_idx(gen *g, mp_err *err)
 
 /* ---- CSV --------------------------------------------------------------- */
 
-/* A row kept for type inference: its fields point into text. */
-typedef struct held_row {
-	char *text;
-	mp_csv_field *fields;
-	size_t n;
-	int64_t line;
-} held_row;
+/* The reading thread finds rows and copies them into batches of block_rows
+ * rows; workers (`threads` of them) parse a batch into one block per split
+ * and compress it; the reading thread writes the finished batches in order.
+ * Batch boundaries do not depend on the thread count, so neither do the
+ * shards.  Column types come from the first infer_rows rows. */
 
 typedef struct csv_ctx {
 	gen *g;
@@ -338,8 +338,6 @@ typedef struct csv_ctx {
 	mp_feature *feats;
 	size_t ncols;
 	int *is_string;
-	held_row *held;
-	size_t nheld, aheld;
 	int64_t skip;
 	char *na_buf;
 	char **na;
@@ -458,78 +456,13 @@ out:
 	return rc;
 }
 
-static int hold_row(csv_ctx *x, mp_csv *c, mp_err *err)
-{
-	const mp_csv_field *fl;
-	size_t n, i, total = 0;
-	held_row *h;
-	char *p;
+/* ---- parsing rows into blocks ---- */
 
-	fl = mp_csv_fields(c, &n);
-	if (mp_grow((void **)&x->held, &x->aheld, x->nheld, sizeof(*x->held)) != 0)
-		return mp_error(err, MP_ENOMEM, "out of memory");
-	h = &x->held[x->nheld];
-	memset(h, 0, sizeof(*h));
-	for (i = 0; i < n; i++)
-		total += fl[i].n;
-	if (!(h->text = mp_malloc(total + 1)) || !(h->fields = mp_calloc(n + 1, sizeof(*h->fields)))) {
-		free(h->text);
-		return mp_error(err, MP_ENOMEM, "out of memory");
-	}
-	for (i = 0, p = h->text; i < n; i++) {
-		memcpy(p, fl[i].s, fl[i].n);
-		h->fields[i] = fl[i];
-		h->fields[i].s = p;
-		p += fl[i].n;
-	}
-	h->n = n;
-	h->line = mp_csv_line(c);
-	x->nheld++;
-	return 0;
-}
-
-static void free_held(csv_ctx *x)
+/* Parses one row given as fields into blocks[split]; *sidx gets the split. */
+static int csv_row(csv_ctx *x, mp_block *blocks, const char *path, int64_t line, const mp_csv_field *fl,
+		   size_t n, const char *split, size_t *sidx, mp_err *err)
 {
 	size_t i;
-
-	for (i = 0; i < x->nheld; i++) {
-		free(x->held[i].text);
-		free(x->held[i].fields);
-	}
-	free(x->held);
-	x->held = NULL;
-	x->nheld = 0;
-}
-
-/* Decides each column's type from the held rows. */
-static void infer_types(csv_ctx *x)
-{
-	const char *forced = mp_io_param(x->g->io, "string_columns");
-	size_t i, r;
-
-	for (i = 0; i < x->ncols; i++)
-		x->is_string[i] = in_list(forced, x->feats[i].name);
-	for (r = 0; r < x->nheld; r++)
-		for (i = 0; i < x->ncols && i < x->held[r].n; i++) {
-			const char *s = x->held[r].fields[i].s;
-			size_t n = x->held[r].fields[i].n;
-			float v;
-
-			if (x->is_string[i])
-				continue;
-			trim(&s, &n);
-			if (n && mp_parse_f32(s, n, &v) != 0 && !is_na(x, s, n))
-				x->is_string[i] = 1;
-		}
-	for (i = 0; i < x->ncols; i++)
-		x->feats[i].type = x->is_string[i] ? MP_FEAT_STRING : MP_FEAT_FLOAT;
-}
-
-/* Writes one row. */
-static int csv_row(csv_ctx *x, const char *path, int64_t line, const mp_csv_field *fl, size_t n,
-		   const char *split, mp_err *err)
-{
-	size_t i, sidx;
 	mp_block *b;
 	int rc;
 
@@ -539,15 +472,15 @@ static int csv_row(csv_ctx *x, const char *path, int64_t line, const mp_csv_fiel
 				n > x->ncols ? fl[x->ncols].col : n ? fl[n - 1].col + (int)fl[n - 1].n : 1, n,
 				x->ncols);
 	if (split) {
-		sidx = (size_t)split_index(x->g, split);
+		*sidx = (size_t)split_index(x->g, split);
 	} else {
 		uint64_t h = MP_FNV_SEED;
 
 		for (i = 0; i < n; i++)
 			h = mp_fnv1a(fl[i].s, fl[i].n, mp_fnv1a("\x1f", 1, h));
-		sidx = hash_split(x->g, h);
+		*sidx = hash_split(x->g, h);
 	}
-	b = mp_examples_writer_block(x->g->w, sidx);
+	b = &blocks[*sidx];
 	for (i = 0; i < n; i++) {
 		const char *v = fl[i].s;
 		size_t vn = fl[i].n;
@@ -555,63 +488,459 @@ static int csv_row(csv_ctx *x, const char *path, int64_t line, const mp_csv_fiel
 		if (x->is_string[i]) {
 			int missing = vn == 0 ? !fl[i].quoted : !fl[i].quoted && is_na(x, v, vn);
 
-			rc = mp_block_set_string(b, i, missing ? NULL : v, vn, err);
-			if (rc != 0)
+			if ((rc = mp_block_set_string(b, i, missing ? NULL : v, vn, err)) != 0)
 				return rc;
 		} else {
 			float f;
 
-			/* the commonest numbers inline: one to three digits */
-			if (vn && vn <= 3 && (unsigned)(v[0] - '0') < 10 &&
-			    (vn < 2 || (unsigned)(v[1] - '0') < 10) && (vn < 3 || (unsigned)(v[2] - '0') < 10)) {
-				int iv = v[0] - '0';
-
-				if (vn > 1)
-					iv = iv * 10 + (v[1] - '0');
-				if (vn > 2)
-					iv = iv * 10 + (v[2] - '0');
-				mp_block_set_float(b, i, (float)iv);
-				continue;
-			}
-			if (vn && (is_space(v[0]) || is_space(v[vn - 1])))
-				trim(&v, &vn);
-			if (vn == 0) {
+			trim(&v, &vn);
+			if (vn == 0 || (mp_parse_f32(v, vn, &f) != 0 && is_na(x, v, vn)))
 				mp_block_set_float(b, i, NAN);
-			} else if (mp_parse_f32(v, vn, &f) != 0) {
-				if (is_na(x, v, vn)) {
-					mp_block_set_float(b, i, NAN);
-					continue;
-				}
+			else if (mp_parse_f32(v, vn, &f) != 0)
 				return mp_error(err, MP_EINVAL, "%s:%lld:%d: '%.*s' is not a number (column '%s' is numeric)",
 						path, (long long)line, fl[i].col, (int)(vn > 40 ? 40 : vn), v,
 						x->feats[i].name);
-			} else {
+			else
 				mp_block_set_float(b, i, f);
-			}
 		}
 	}
-	return emit_row(x->g, sidx, err);
+	mp_block_end_row(b);
+	return 0;
 }
 
-static int csv_held_rows(csv_ctx *x, const char *path, const char *split, mp_err *err)
+/* The same for a row without quotes, in one pass: fields are found and
+ * numbers parsed as the row is scanned (most rows of most files). */
+static int csv_row_fast(csv_ctx *x, mp_block *blocks, const char *path, int64_t line, const char *row,
+			size_t len, const char *split, size_t *sidx, mp_err *err)
 {
-	size_t r;
+	const char *p = row, *end = row + len;
+	const char delim = x->delim;
+	size_t i;
+	mp_block *b;
+	int rc;
+
+	if (split) {
+		*sidx = (size_t)split_index(x->g, split);
+	} else {
+		/* the hash of the fields, as csv_row computes it */
+		uint64_t h = mp_fnv1a("\x1f", 1, MP_FNV_SEED);
+		const char *q;
+
+		for (q = row; q < end; q++)
+			h = mp_fnv1a(*q == delim ? "\x1f" : q, 1, h);
+		*sidx = hash_split(x->g, h);
+	}
+	b = &blocks[*sidx];
+	for (i = 0; i < x->ncols; i++) {
+		const char *fs = p;
+
+		if (!x->is_string[i]) {
+			uint32_t v = 0;
+			unsigned d;
+
+			while (p < end && (d = (unsigned)(*p - '0')) < 10) {
+				v = v * 10 + d;
+				p++;
+			}
+			if ((p == end || *p == delim) && p > fs && p - fs <= 9) {
+				mp_block_set_float(b, i, (float)v);
+			} else {
+				const char *v0;
+				size_t vn;
+				float f;
+
+				while (p < end && *p != delim)
+					p++;
+				v0 = fs;
+				vn = (size_t)(p - fs);
+				trim(&v0, &vn);
+				if (vn == 0 || (mp_parse_f32(v0, vn, &f) != 0 && is_na(x, v0, vn)))
+					mp_block_set_float(b, i, NAN);
+				else if (mp_parse_f32(v0, vn, &f) != 0)
+					return mp_error(err, MP_EINVAL,
+							"%s:%lld:%d: '%.*s' is not a number (column '%s' is numeric)", path,
+							(long long)line, (int)(fs - row) + 1, (int)(vn > 40 ? 40 : vn), v0,
+							x->feats[i].name);
+				else
+					mp_block_set_float(b, i, f);
+			}
+		} else {
+			size_t vn;
+
+			while (p < end && *p != delim)
+				p++;
+			vn = (size_t)(p - fs);
+			if ((rc = mp_block_set_string(b, i, vn == 0 || is_na(x, fs, vn) ? NULL : fs, vn, err)) != 0)
+				return rc;
+		}
+		if (i + 1 < x->ncols) {
+			if (p == end)
+				return mp_error(err, MP_EINVAL, "%s:%lld:%d: %zu fields, but there are %zu columns", path,
+						(long long)line, (int)(p - row) + 1, i + 1, x->ncols);
+			p++;
+		}
+	}
+	if (p != end) {
+		size_t n = x->ncols;
+		const char *q;
+
+		for (q = p; q < end; q++)
+			n += *q == delim;
+		return mp_error(err, MP_EINVAL, "%s:%lld:%d: %zu fields, but there are %zu columns", path,
+				(long long)line, (int)(p - row) + 2, n, x->ncols);
+	}
+	mp_block_end_row(b);
+	return 0;
+}
+
+/* ---- batches of raw rows and the workers that parse them ---- */
+
+enum { B_FREE, B_QUEUED, B_WORKING, B_DONE };
+
+typedef struct row_batch {
+	char *text;
+	size_t tlen, tcap;
+	size_t *off; /* row i is text[off[i] .. off[i + 1]) */
+	int64_t *line;
+	uint8_t *quoted;
+	size_t n, cap;
+	const char *split; /* the source's split; NULL: by hash */
+	const char *path;
+	mp_block *blocks; /* one per split */
+	uint8_t **enc;
+	size_t *enccap, *enclen;
+	mp_csv_fieldlist fl;
+	int state;
+	int rc;
+	mp_err err;
+} row_batch;
+
+typedef struct csv_pool {
+	csv_ctx *x;
+	row_batch *b;
+	size_t nb;
+	pthread_t *th;
+	int nth;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t submitted, written;
+	int stop;
+} csv_pool;
+
+static void batch_release(row_batch *b, size_t nsplits)
+{
+	size_t s;
+
+	free(b->text);
+	free(b->off);
+	free(b->line);
+	free(b->quoted);
+	for (s = 0; b->blocks && s < nsplits; s++) {
+		mp_block_release(&b->blocks[s]);
+		free(b->enc[s]);
+	}
+	free(b->blocks);
+	free(b->enc);
+	free(b->enccap);
+	free(b->enclen);
+	free(b->fl.items);
+}
+
+static int batch_init(csv_pool *P, row_batch *b, size_t rows, mp_err *err)
+{
+	size_t s, ns = P->x->g->nsplits;
+
+	memset(b, 0, sizeof(*b));
+	b->cap = rows;
+	if (!(b->off = mp_calloc(rows + 1, sizeof(*b->off))) || !(b->line = mp_calloc(rows, sizeof(*b->line))) ||
+	    !(b->quoted = mp_calloc(rows, 1)) || !(b->blocks = mp_calloc(ns, sizeof(*b->blocks))) ||
+	    !(b->enc = mp_calloc(ns, sizeof(*b->enc))) || !(b->enccap = mp_calloc(ns, sizeof(size_t))) ||
+	    !(b->enclen = mp_calloc(ns, sizeof(size_t))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	for (s = 0; s < ns; s++)
+		if (mp_block_init(&b->blocks[s], P->x->feats, P->x->ncols, rows, err) != 0)
+			return MP_ENOMEM;
+	return 0;
+}
+
+/* Parses and compresses a batch (on a worker, or inline). */
+static void process_batch(csv_pool *P, row_batch *b)
+{
+	csv_ctx *x = P->x;
+	size_t i, s, sidx;
 	int rc = 0;
 
-	for (r = 0; r < x->nheld && rc == 0; r++)
-		rc = csv_row(x, path, x->held[r].line, x->held[r].fields, x->held[r].n, split, err);
+	for (s = 0; s < x->g->nsplits; s++)
+		mp_block_clear(&b->blocks[s]);
+	for (i = 0; i < b->n && rc == 0; i++) {
+		char *row = b->text + b->off[i];
+		size_t len = b->off[i + 1] - b->off[i];
+
+		if (!b->quoted[i]) {
+			rc = csv_row_fast(x, b->blocks, b->path, b->line[i], row, len, b->split, &sidx, &b->err);
+		} else if ((rc = mp_csv_split_row(row, len, x->delim, &b->fl, b->path, b->line[i], &b->err)) == 0) {
+			rc = csv_row(x, b->blocks, b->path, b->line[i], b->fl.items, b->fl.n, b->split, &sidx, &b->err);
+		}
+	}
+	for (s = 0; rc == 0 && s < x->g->nsplits; s++)
+		if (b->blocks[s].rows)
+			rc = mp_block_encode(&b->blocks[s], 1, &b->enc[s], &b->enccap[s], &b->enclen[s], &b->err);
+	b->rc = rc;
+}
+
+static void *pool_worker(void *arg)
+{
+	csv_pool *P = arg;
+
+	pthread_mutex_lock(&P->mu);
+	for (;;) {
+		row_batch *b = NULL;
+		uint64_t k;
+
+		/* the oldest queued batch */
+		for (k = P->written; k < P->submitted && !b; k++)
+			if (P->b[k % P->nb].state == B_QUEUED)
+				b = &P->b[k % P->nb];
+		if (!b) {
+			if (P->stop)
+				break;
+			pthread_cond_wait(&P->cv, &P->mu);
+			continue;
+		}
+		b->state = B_WORKING;
+		pthread_mutex_unlock(&P->mu);
+		process_batch(P, b);
+		pthread_mutex_lock(&P->mu);
+		b->state = B_DONE;
+		pthread_cond_broadcast(&P->cv);
+	}
+	pthread_mutex_unlock(&P->mu);
+	return NULL;
+}
+
+/* Writes finished batches in order; with wait, until slot `until` is free. */
+static int pool_write(csv_pool *P, uint64_t until, mp_err *err)
+{
+	int rc = 0;
+
+	while (P->written < until) {
+		row_batch *b = &P->b[P->written % P->nb];
+		size_t s;
+
+		if (P->nth) {
+			pthread_mutex_lock(&P->mu);
+			while (b->state != B_DONE)
+				pthread_cond_wait(&P->cv, &P->mu);
+			pthread_mutex_unlock(&P->mu);
+		}
+		if (b->rc != 0) {
+			*err = b->err;
+			return b->rc;
+		}
+		for (s = 0; s < P->x->g->nsplits && rc == 0; s++)
+			if (b->blocks[s].rows) {
+				rc = mp_examples_writer_put(P->x->g->w, s, b->enc[s], b->enclen[s], b->blocks[s].rows, err);
+				P->x->g->rows[s] += (int64_t)b->blocks[s].rows;
+			}
+		if (rc != 0)
+			return rc;
+		pthread_mutex_lock(&P->mu);
+		b->state = B_FREE;
+		b->n = 0;
+		P->written++;
+		pthread_mutex_unlock(&P->mu);
+	}
+	return 0;
+}
+
+/* The batch to fill next (waiting for its slot to be written). */
+static int pool_current(csv_pool *P, row_batch **out, mp_err *err)
+{
+	row_batch *b = &P->b[P->submitted % P->nb];
+	int rc, busy;
+
+	pthread_mutex_lock(&P->mu);
+	busy = b->state != B_FREE;
+	pthread_mutex_unlock(&P->mu);
+	if (busy && (rc = pool_write(P, P->submitted - P->nb + 1, err)) != 0)
+		return rc;
+	*out = b;
+	return 0;
+}
+
+static int pool_submit(csv_pool *P, row_batch *b, mp_err *err)
+{
+	if (b->n == 0)
+		return 0;
+	if (!P->nth) {
+		process_batch(P, b);
+		b->state = B_DONE;
+		P->submitted++;
+		return pool_write(P, P->submitted, err);
+	}
+	pthread_mutex_lock(&P->mu);
+	b->state = B_QUEUED;
+	P->submitted++;
+	pthread_cond_broadcast(&P->cv);
+	pthread_mutex_unlock(&P->mu);
+	return 0;
+}
+
+/* Appends a raw row to the current batch, submitting it when full. */
+static int add_row(csv_pool *P, const char *row, size_t len, int quoted, int64_t line, const char *split,
+		   const char *path, mp_err *err)
+{
+	row_batch *b;
+	int rc;
+
+	if ((rc = pool_current(P, &b, err)) != 0)
+		return rc;
+	if (b->n && (b->split != split || b->path != path)) {
+		/* a new source starts a new batch */
+		if ((rc = pool_submit(P, b, err)) != 0 || (rc = pool_current(P, &b, err)) != 0)
+			return rc;
+	}
+	if (b->n == 0) {
+		b->tlen = 0;
+		b->split = split;
+		b->path = path;
+	}
+	if (b->tlen + len > b->tcap) {
+		size_t cap = b->tcap ? b->tcap : 1 << 16;
+		char *t;
+
+		while (cap < b->tlen + len)
+			cap *= 2;
+		if (!(t = mp_realloc(b->text, cap)))
+			return mp_error(err, MP_ENOMEM, "out of memory");
+		b->text = t;
+		b->tcap = cap;
+	}
+	memcpy(b->text + b->tlen, row, len);
+	b->off[b->n] = b->tlen;
+	b->tlen += len;
+	b->off[b->n + 1] = b->tlen;
+	b->line[b->n] = line;
+	b->quoted[b->n] = (uint8_t)quoted;
+	b->n++;
+	if (b->n == b->cap)
+		return pool_submit(P, b, err);
+	return 0;
+}
+
+static int pool_finish(csv_pool *P, mp_err *err)
+{
+	row_batch *b;
+	int rc;
+
+	if ((rc = pool_current(P, &b, err)) != 0 || (rc = pool_submit(P, b, err)) != 0)
+		return rc;
+	return pool_write(P, P->submitted, err);
+}
+
+static void pool_stop(csv_pool *P)
+{
+	size_t i;
+	int k;
+
+	pthread_mutex_lock(&P->mu);
+	P->stop = 1;
+	pthread_cond_broadcast(&P->cv);
+	pthread_mutex_unlock(&P->mu);
+	for (k = 0; k < P->nth; k++)
+		pthread_join(P->th[k], NULL);
+	for (i = 0; P->b && i < P->nb; i++)
+		batch_release(&P->b[i], P->x->g->nsplits);
+	free(P->b);
+	free(P->th);
+	pthread_mutex_destroy(&P->mu);
+	pthread_cond_destroy(&P->cv);
+}
+
+static int pool_start(csv_pool *P, csv_ctx *x, size_t rows, int threads, mp_err *err)
+{
+	size_t i;
+	int rc;
+
+	memset(P, 0, sizeof(*P));
+	P->x = x;
+	pthread_mutex_init(&P->mu, NULL);
+	pthread_cond_init(&P->cv, NULL);
+	P->nb = threads > 1 ? (size_t)threads * 2 : 1;
+	if (!(P->b = mp_calloc(P->nb, sizeof(*P->b))) ||
+	    (threads > 1 && !(P->th = mp_calloc((size_t)threads, sizeof(*P->th)))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	for (i = 0; i < P->nb; i++)
+		if ((rc = batch_init(P, &P->b[i], rows, err)) != 0)
+			return rc;
+	for (; threads > 1 && P->nth < threads; P->nth++)
+		if (pthread_create(&P->th[P->nth], NULL, pool_worker, P) != 0)
+			return mp_error(err, MP_EIO, "cannot start a parsing thread");
+	return 0;
+}
+
+/* ---- reading ---- */
+
+/* A raw row kept for type inference. */
+typedef struct held_row {
+	char *text;
+	size_t len;
+	int quoted;
+	int64_t line;
+} held_row;
+
+/* Decides each column's type from the held rows. */
+static int infer_types(csv_ctx *x, held_row *held, size_t nheld, const char *path, mp_err *err)
+{
+	const char *forced = mp_io_param(x->g->io, "string_columns");
+	mp_csv_fieldlist fl = {0};
+	size_t i, r;
+	char *copy = NULL;
+	int rc = 0;
+
+	for (i = 0; i < x->ncols; i++)
+		x->is_string[i] = in_list(forced, x->feats[i].name);
+	for (r = 0; r < nheld && rc == 0; r++) {
+		free(copy);
+		if (!(copy = mp_malloc(held[r].len + 1))) {
+			rc = mp_error(err, MP_ENOMEM, "out of memory");
+			break;
+		}
+		memcpy(copy, held[r].text, held[r].len);
+		if ((rc = mp_csv_split_row(copy, held[r].len, x->delim, &fl, path, held[r].line, err)) != 0)
+			break;
+		for (i = 0; i < x->ncols && i < fl.n; i++) {
+			const char *s = fl.items[i].s;
+			size_t n = fl.items[i].n;
+			float v;
+
+			if (x->is_string[i])
+				continue;
+			trim(&s, &n);
+			if (n && mp_parse_f32(s, n, &v) != 0 && !is_na(x, s, n))
+				x->is_string[i] = 1;
+		}
+	}
+	for (i = 0; i < x->ncols; i++)
+		x->feats[i].type = x->is_string[i] ? MP_FEAT_STRING : MP_FEAT_FLOAT;
+	free(copy);
+	free(fl.items);
 	return rc;
 }
 
 static int ingest_csv(gen *g, mp_err *err)
 {
-	const char *d = mp_io_param(g->io, "delimiter");
+	const char *d = mp_io_param(g->io, "delimiter"), *label = mp_io_param(g->io, "label");
 	int64_t infer = atoll(mp_io_param(g->io, "infer_rows")), block_rows = atoll(mp_io_param(g->io, "block_rows"));
+	int threads = atoi(mp_io_param(g->io, "threads"));
+	held_row *held = NULL;
+	size_t nheld = 0, aheld = 0, i, h;
+	csv_pool P;
+	int pool_up = 0, rc = 0;
 	csv_ctx x;
-	size_t i;
-	int rc = 0;
 
 	memset(&x, 0, sizeof(x));
+	memset(&P, 0, sizeof(P));
 	x.g = g;
 	x.skip = atoll(mp_io_param(g->io, "skip_rows"));
 	if (!strcmp(d, "tab") || !strcmp(d, "\\t"))
@@ -623,65 +952,75 @@ static int ingest_csv(gen *g, mp_err *err)
 	if ((rc = mp_param_lines(mp_io_param(g->io, "na_values"), &x.na_buf, &x.na, &x.nna, err)) != 0)
 		return rc;
 	for (i = 0; i < g->nsrc && rc == 0; i++) {
-		const char *label = mp_io_param(g->io, "label");
+		const char *path = g->src[i].path, *row;
 		mp_csv *c = NULL;
+		size_t len;
 		int64_t k;
+		int quoted;
 
-		if ((rc = mp_csv_open(&c, g->src[i].path, x.delim, err)) != 0)
+		if ((rc = mp_csv_open(&c, path, x.delim, err)) != 0)
 			break;
 		for (k = 0; k < x.skip && (rc = mp_csv_next(c, err)) == 1; k++)
 			;
 		if (rc >= 0)
 			rc = csv_header(&x, c, err);
 		if (rc == 0 && i == 0) {
-			/* hold the first rows, decide the types, open the writer */
-			while ((int64_t)x.nheld < infer && (rc = mp_csv_next(c, err)) == 1)
-				if ((rc = hold_row(&x, c, err)) != 0)
+			/* hold the first rows, decide the types, start the workers */
+			while ((int64_t)nheld < infer && (rc = mp_csv_next_raw(c, &row, &len, &quoted, err)) == 1) {
+				if (mp_grow((void **)&held, &aheld, nheld, sizeof(*held)) != 0 ||
+				    !(held[nheld].text = mp_malloc(len + 1))) {
+					rc = mp_error(err, MP_ENOMEM, "out of memory");
 					break;
-			if (rc >= 0) {
+				}
+				memcpy(held[nheld].text, row, len);
+				held[nheld].len = len;
+				held[nheld].quoted = quoted;
+				held[nheld].line = mp_csv_line(c);
+				nheld++;
+				rc = 0;
+			}
+			if (rc >= 0)
+				rc = infer_types(&x, held, nheld, path, err);
+			if (rc == 0 && *label) {
 				size_t f;
 
-				rc = 0;
-				infer_types(&x);
-				if (*label) {
-					for (f = 0; f < x.ncols; f++)
-						if (!strcmp(x.feats[f].name, label))
-							break;
-					if (f == x.ncols)
-						rc = mp_error(err, MP_EINVAL, "'%s' has no column '%s' (the label)",
-							      g->src[i].path, label);
-				}
-				if (rc == 0)
-					rc = mp_examples_writer_open(
-						&g->w, mp_io_output(g->io, "examples"), x.feats, x.ncols, g->split_names,
-						g->nsplits,
-						block_rows ? (size_t)block_rows
-							   : (size_t)((1u << 20) / (4 * x.ncols + 8) + 1 > 4096
-									      ? 4096
-									      : (1u << 20) / (4 * x.ncols + 8) + 1),
-						atoi(mp_io_param(g->io, "threads")), err);
-				if (rc == 0)
-					rc = csv_held_rows(&x, g->src[i].path, g->src[i].split, err);
-				free_held(&x);
+				for (f = 0; f < x.ncols && strcmp(x.feats[f].name, label); f++)
+					;
+				if (f == x.ncols)
+					rc = mp_error(err, MP_EINVAL, "'%s' has no column '%s' (the label)", path, label);
 			}
+			if (!block_rows) {
+				block_rows = (int64_t)((1u << 20) / (4 * x.ncols + 8) + 1);
+				if (block_rows > 4096)
+					block_rows = 4096;
+			}
+			if (rc == 0)
+				rc = mp_examples_writer_open(&g->w, mp_io_output(g->io, "examples"), x.feats, x.ncols,
+							     g->split_names, g->nsplits, (size_t)block_rows, 1, err);
+			if (rc == 0 && (rc = pool_start(&P, &x, (size_t)block_rows, threads, err)) == 0)
+				pool_up = 1;
+			else if (!pool_up && P.b)
+				pool_stop(&P);
+			for (h = 0; rc == 0 && h < nheld; h++)
+				rc = add_row(&P, held[h].text, held[h].len, held[h].quoted, held[h].line, g->src[i].split,
+					     path, err);
 		}
-		while (rc == 0 && (rc = mp_csv_next(c, err)) == 1) {
-			const mp_csv_field *fl;
-			size_t nf;
-
-			fl = mp_csv_fields(c, &nf);
-			rc = csv_row(&x, mp_csv_path(c), mp_csv_line(c), fl, nf, g->src[i].split, err);
-		}
+		while (rc == 0 && (rc = mp_csv_next_raw(c, &row, &len, &quoted, err)) == 1)
+			rc = add_row(&P, row, len, quoted, mp_csv_line(c), g->src[i].split, path, err);
 		if (rc > 0)
 			rc = 0;
+		if (rc == 0 && pool_up)
+			rc = pool_finish(&P, err);
 		mp_csv_close(c);
 	}
-	free_held(&x);
+	if (pool_up)
+		pool_stop(&P);
+	for (h = 0; h < nheld; h++)
+		free(held[h].text);
+	free(held);
 	if (rc == 0 && !g->w)
 		rc = mp_error(err, MP_EINVAL, "no input rows");
 	if (rc == 0) {
-		const char *label = mp_io_param(g->io, "label");
-
 		rc = mp_examples_writer_close(g->w, *label ? label : NULL, g->span, g->version, 0, err);
 		g->w = NULL;
 	}

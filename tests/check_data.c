@@ -683,9 +683,9 @@ START_TEST(example_gen_hash_split_is_deterministic)
 	mp_err err;
 	int i;
 
-	mp_strbuf_adds(&sb, "id,v\n");
+	mp_strbuf_adds(&sb, "id,v,s\n");
 	for (i = 0; i < 2000; i++)
-		mp_strbuf_addf(&sb, "%d,%d\n", i, i * 7 % 13);
+		mp_strbuf_addf(&sb, i % 17 ? "%d,%d,x%d\n" : "%d,%d,\"q,%d\"\n", i, i * 7 % 13, i);
 	write_file("many.csv", sb.buf);
 	mp_strbuf_release(&sb);
 	ck_assert_int_eq(example_gen("h1", &err, &res, "format=csv", "path=many.csv", "eval_fraction=0.25", NULL), 0);
@@ -693,6 +693,23 @@ START_TEST(example_gen_hash_split_is_deterministic)
 	ck_assert_int_eq(example_gen("h2", &err, &res, "format=csv", "path=many.csv", "eval_fraction=0.25",
 				     "block_rows=3", "threads=1", NULL), 0);
 	mp_result_free(res);
+	/* the same blocks, byte for byte, whatever the number of threads */
+	ck_assert_int_eq(example_gen("h3", &err, &res, "format=csv", "path=many.csv", "eval_fraction=0.25",
+				     "block_rows=3", "threads=4", NULL), 0);
+	mp_result_free(res);
+	{
+		char *p2 = at("h2/eval/shard-00000.rec"), *p3 = at("h3/eval/shard-00000.rec"), *d2, *d3;
+		size_t n2, n3;
+
+		ck_assert_int_eq(mp_read_file(p2, &d2, &n2, &err), 0);
+		ck_assert_int_eq(mp_read_file(p3, &d3, &n3, &err), 0);
+		ck_assert_uint_eq(n2, n3);
+		ck_assert(memcmp(d2, d3, n2) == 0);
+		free(d2);
+		free(d3);
+		free(p2);
+		free(p3);
+	}
 	read_split("h1", "train", &m1, &a1);
 	read_split("h2", "train", &m2, &a2);
 	ck_assert_uint_eq(a1.rows, a2.rows);

@@ -20,8 +20,8 @@ struct mp_csv {
 	uint64_t consumed;
 	int64_t line;	   /* where the current row starts */
 	int64_t next_line; /* where the next row starts */
-	mp_csv_field *fields;
-	size_t nf, af;
+	mp_csv_fieldlist fields;
+	char *row, *row_end; /* the current row, without its line end */
 };
 
 int mp_csv_open(mp_csv **out, const char *path, char delim, mp_err *err)
@@ -59,7 +59,7 @@ void mp_csv_close(mp_csv *c)
 		gzclose(c->gz);
 	free(c->path);
 	free(c->buf);
-	free(c->fields);
+	free(c->fields.items);
 	free(c);
 }
 
@@ -80,8 +80,8 @@ uint64_t mp_csv_bytes(const mp_csv *c)
 
 const mp_csv_field *mp_csv_fields(const mp_csv *c, size_t *n)
 {
-	*n = c->nf;
-	return c->fields;
+	*n = c->fields.n;
+	return c->fields.items;
 }
 
 /* Moves unread data to the front and reads more; grows the buffer when a
@@ -120,7 +120,7 @@ static int refill(mp_csv *c, mp_err *err)
 
 /* Finds the end of the row starting at buf[pos]: the index of its newline
  * (or len at the end of the input), -1 when more input is needed. */
-static long find_row_end(mp_csv *c, size_t *scan, int *inq, int64_t *newlines)
+static long find_row_end(mp_csv *c, size_t *scan, int *inq, int *sawq, int64_t *newlines)
 {
 	const char *b = c->buf;
 	size_t i = *scan;
@@ -139,6 +139,7 @@ static long find_row_end(mp_csv *c, size_t *scan, int *inq, int64_t *newlines)
 			}
 			i = (size_t)(q - b) + 1;
 			*inq = 1;
+			*sawq = 1;
 		} else {
 			const char *q = memchr(b + i, '"', c->len - i);
 			const char *p;
@@ -167,25 +168,25 @@ static long find_row_end(mp_csv *c, size_t *scan, int *inq, int64_t *newlines)
 	return -1;
 }
 
-static int grow_fields(mp_csv *c, mp_err *err)
+static int grow_fields(mp_csv_fieldlist *fl, mp_err *err)
 {
-	size_t na = c->af ? c->af * 2 : 64;
-	mp_csv_field *f = mp_realloc(c->fields, na * sizeof(*f));
+	size_t na = fl->cap ? fl->cap * 2 : 64;
+	mp_csv_field *f = mp_realloc(fl->items, na * sizeof(*f));
 
 	if (!f)
 		return mp_error(err, MP_ENOMEM, "out of memory");
-	c->fields = f;
-	c->af = na;
+	fl->items = f;
+	fl->cap = na;
 	return 0;
 }
 
-static inline int add_field(mp_csv *c, const char *s, size_t n, int col, int quoted, mp_err *err)
+static inline int add_field(mp_csv_fieldlist *fl, const char *s, size_t n, int col, int quoted, mp_err *err)
 {
 	mp_csv_field *f;
 
-	if (c->nf == c->af && grow_fields(c, err) != 0)
+	if (fl->n == fl->cap && grow_fields(fl, err) != 0)
 		return MP_ENOMEM;
-	f = &c->fields[c->nf++];
+	f = &fl->items[fl->n++];
 	f->s = s;
 	f->n = n;
 	f->col = col;
@@ -193,15 +194,13 @@ static inline int add_field(mp_csv *c, const char *s, size_t n, int col, int quo
 	return 0;
 }
 
-/* Splits buf[start..end) into fields, unescaping quoted ones in place. */
-static int split_row(mp_csv *c, char *p, char *end, mp_err *err)
+int mp_csv_split_row(char *p, size_t len, char delim, mp_csv_fieldlist *fl, const char *path, int64_t line,
+		     mp_err *err)
 {
-	char *rowstart = p;
+	char *rowstart = p, *end = p + len;
 	int rc;
 
-	c->nf = 0;
-	if (end > p && end[-1] == '\r')
-		end--;
+	fl->n = 0;
 	for (;;) {
 		int col = (int)(p - rowstart) + 1;
 
@@ -211,7 +210,7 @@ static int split_row(mp_csv *c, char *p, char *end, mp_err *err)
 			for (;;) {
 				if (p >= end)
 					return mp_error(err, MP_EINVAL, "%s:%lld:%d: unterminated quoted field",
-							c->path, (long long)c->line, col);
+							path, (long long)line, col);
 				if (*p == '"') {
 					if (p + 1 < end && p[1] == '"') {
 						*w++ = '"';
@@ -223,18 +222,17 @@ static int split_row(mp_csv *c, char *p, char *end, mp_err *err)
 				}
 				*w++ = *p++;
 			}
-			if (p < end && *p != c->delim)
+			if (p < end && *p != delim)
 				return mp_error(err, MP_EINVAL, "%s:%lld:%d: unexpected '%c' after a quoted field",
-						c->path, (long long)c->line, (int)(p - rowstart) + 1, *p);
-			if ((rc = add_field(c, start, (size_t)(w - start), col, 1, err)) != 0)
+						path, (long long)line, (int)(p - rowstart) + 1, *p);
+			if ((rc = add_field(fl, start, (size_t)(w - start), col, 1, err)) != 0)
 				return rc;
 		} else {
 			char *fe = p;
 
-			while (fe < end && *fe != c->delim)
+			while (fe < end && *fe != delim)
 				fe++;
-
-			if ((rc = add_field(c, p, (size_t)(fe - p), col, 0, err)) != 0)
+			if ((rc = add_field(fl, p, (size_t)(fe - p), col, 0, err)) != 0)
 				return rc;
 			p = fe;
 		}
@@ -244,15 +242,15 @@ static int split_row(mp_csv *c, char *p, char *end, mp_err *err)
 	}
 }
 
-int mp_csv_next(mp_csv *c, mp_err *err)
+int mp_csv_next_raw(mp_csv *c, const char **row, size_t *len, int *quoted, mp_err *err)
 {
 	for (;;) {
 		size_t scan = c->pos;
-		int inq = 0, rc;
+		int inq = 0, sawq = 0, rc;
 		int64_t newlines = 0;
 		long end;
 
-		while ((end = find_row_end(c, &scan, &inq, &newlines)) < 0) {
+		while ((end = find_row_end(c, &scan, &inq, &sawq, &newlines)) < 0) {
 			size_t shift = c->pos;
 
 			if ((rc = refill(c, err)) != 0)
@@ -272,9 +270,33 @@ int mp_csv_next(mp_csv *c, mp_err *err)
 
 			c->pos += used;
 			c->consumed += used;
-			if (stop == start || (stop == start + 1 && *start == '\r'))
+			if (stop > start && stop[-1] == '\r')
+				stop--;
+			if (stop == start)
 				continue; /* a blank line */
-			return split_row(c, start, stop, err) == 0 ? 1 : err->code;
+			c->row = start;
+			c->row_end = stop;
+			c->fields.n = 0;
+			*row = start;
+			*len = (size_t)(stop - start);
+			*quoted = sawq;
+			return 1;
 		}
 	}
+}
+
+int mp_csv_split(mp_csv *c, mp_err *err)
+{
+	return mp_csv_split_row(c->row, (size_t)(c->row_end - c->row), c->delim, &c->fields, c->path, c->line, err);
+}
+
+int mp_csv_next(mp_csv *c, mp_err *err)
+{
+	const char *row;
+	size_t len;
+	int quoted, rc;
+
+	if ((rc = mp_csv_next_raw(c, &row, &len, &quoted, err)) != 1)
+		return rc;
+	return mp_csv_split(c, err) == 0 ? 1 : err->code;
 }

@@ -145,6 +145,10 @@ int mp_examples_writer_open(mp_examples_writer **out, const char *dir, const mp_
  * row. */
 mp_block *mp_examples_writer_block(mp_examples_writer *w, size_t s);
 int mp_examples_writer_row(mp_examples_writer *w, size_t s, mp_err *err);
+/* Writes a block encoded elsewhere (mp_block_encode) as the next record of
+ * split s; for callers that compress on threads of their own. */
+int mp_examples_writer_put(mp_examples_writer *w, size_t s, const uint8_t *data, size_t len, size_t rows,
+			   mp_err *err);
 /* Flushes everything and writes examples.meta (label and span from meta);
  * always frees w.  With abort set, only frees. */
 int mp_examples_writer_close(mp_examples_writer *w, const char *label, int64_t span,
@@ -180,12 +184,28 @@ typedef struct mp_csv_field {
 
 typedef struct mp_csv mp_csv;
 
+/* A growable list of fields. */
+typedef struct mp_csv_fieldlist {
+	mp_csv_field *items;
+	size_t n, cap;
+} mp_csv_fieldlist;
+
+/* Splits one row (without its line end) into fields, unescaping quoted
+ * fields in place; path and line name the row in errors. */
+int mp_csv_split_row(char *row, size_t len, char delim, mp_csv_fieldlist *fields, const char *path,
+		     int64_t line, mp_err *err);
+
 /* Opens path (gzip or plain) with a one-character delimiter. */
 int mp_csv_open(mp_csv **out, const char *path, char delim, mp_err *err);
 /* Reads the next row (blank lines are skipped): 1, 0 at the end, or an
  * error naming the file and line (an unterminated quote, a truncated gzip
  * stream). */
 int mp_csv_next(mp_csv *c, mp_err *err);
+/* The next row as it is in the file (without its line end), for a caller
+ * that splits rows without quotes itself: *quoted says whether the row has
+ * a quote character.  mp_csv_split then splits it into fields if needed. */
+int mp_csv_next_raw(mp_csv *c, const char **row, size_t *len, int *quoted, mp_err *err);
+int mp_csv_split(mp_csv *c, mp_err *err);
 /* The current row's fields, valid until the next call. */
 const mp_csv_field *mp_csv_fields(const mp_csv *c, size_t *n);
 /* The line the current row starts on (1-based). */

@@ -27,8 +27,10 @@ struct mp_examples_writer {
 	size_t nfeat;
 	split_writer *splits;
 	size_t nsplits;
-	uint8_t *enc;
+	uint8_t *enc; /* the encoder thread's (or the only thread's) buffer */
 	size_t enccap;
+	uint8_t *enc_main; /* the caller's, when it encodes while the thread is busy */
+	size_t enc_main_cap;
 	int threaded;
 	pthread_t th;
 	pthread_mutex_t mu;
@@ -130,6 +132,7 @@ static void writer_free(mp_examples_writer *w)
 	free(w->features);
 	free(w->splits);
 	free(w->enc);
+	free(w->enc_main);
 	free(w->dir);
 	free(w);
 }
@@ -195,15 +198,13 @@ mp_block *mp_examples_writer_block(mp_examples_writer *w, size_t s)
 	return &w->splits[s].blocks[w->splits[s].cur];
 }
 
-/* Compresses and writes block b of split sw (in the encoder thread when
- * there is one). */
-static int flush_block(mp_examples_writer *w, split_writer *sw, mp_block *b, mp_err *err)
+/* Writes an encoded block of rows rows as the next record of split sw,
+ * starting a new shard when the current one is full. */
+static int write_encoded(mp_examples_writer *w, split_writer *sw, const uint8_t *data, size_t len, size_t rows,
+			 mp_err *err)
 {
-	size_t len;
 	int rc;
 
-	if (b->rows == 0)
-		return 0;
 	if (!sw->open) {
 		char *path = mp_examples_shard_path(w->dir, sw->name, sw->shards);
 
@@ -217,18 +218,42 @@ static int flush_block(mp_examples_writer *w, split_writer *sw, mp_block *b, mp_
 		sw->shards++;
 		sw->shard_raw = 0;
 	}
-	if ((rc = mp_block_encode(b, 1, &w->enc, &w->enccap, &len, err)) != 0 ||
-	    (rc = mp_rec_write(&sw->rec, w->enc, len, err)) != 0)
+	if ((rc = mp_rec_write(&sw->rec, data, len, err)) != 0)
 		return rc;
-	sw->rows += (int64_t)b->rows;
-	sw->shard_raw += (uint64_t)b->rows * w->nfeat * 4;
-	mp_block_clear(b);
+	sw->rows += (int64_t)rows;
+	sw->shard_raw += (uint64_t)rows * w->nfeat * 4;
 	if (sw->shard_raw >= SHARD_RAW_BYTES) {
 		sw->open = 0;
 		if ((rc = mp_rec_writer_close(&sw->rec, err)) != 0)
 			return rc;
 	}
 	return 0;
+}
+
+/* Compresses and writes block b of split sw (in the encoder thread when
+ * there is one). */
+static int flush_block(mp_examples_writer *w, split_writer *sw, mp_block *b, mp_err *err)
+{
+	size_t len;
+	int rc;
+
+	if (b->rows == 0)
+		return 0;
+	if ((rc = mp_block_encode(b, 1, &w->enc, &w->enccap, &len, err)) != 0 ||
+	    (rc = write_encoded(w, sw, w->enc, len, b->rows, err)) != 0)
+		return rc;
+	mp_block_clear(b);
+	return 0;
+}
+
+int mp_examples_writer_put(mp_examples_writer *w, size_t s, const uint8_t *data, size_t len, size_t rows,
+			   mp_err *err)
+{
+	int rc;
+
+	if ((rc = wait_idle(w, err)) != 0)
+		return rc;
+	return write_encoded(w, &w->splits[s], data, len, rows, err);
 }
 
 int mp_examples_writer_row(mp_examples_writer *w, size_t s, mp_err *err)
@@ -242,6 +267,20 @@ int mp_examples_writer_row(mp_examples_writer *w, size_t s, mp_err *err)
 		return 0;
 	if (!w->threaded)
 		return flush_block(w, sw, b, err);
+	pthread_mutex_lock(&w->mu);
+	if (w->job_split) {
+		/* the thread is busy: compress this block here meanwhile, then
+		 * write it after the thread's (records stay in order) */
+		size_t len;
+
+		pthread_mutex_unlock(&w->mu);
+		if ((rc = mp_block_encode(b, 1, &w->enc_main, &w->enc_main_cap, &len, err)) != 0 ||
+		    (rc = wait_idle(w, err)) != 0 || (rc = write_encoded(w, sw, w->enc_main, len, b->rows, err)) != 0)
+			return rc;
+		mp_block_clear(b);
+		return 0;
+	}
+	pthread_mutex_unlock(&w->mu);
 	if ((rc = wait_idle(w, err)) != 0)
 		return rc;
 	pthread_mutex_lock(&w->mu);
