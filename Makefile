@@ -8,6 +8,7 @@
 #   make demo                 install what is missing, build, run the demo pipeline
 
 SANITIZE ?=
+comma := ,
 PKGS := sqlite3 yaml-0.1 zlib nettle openblas check
 DEB_PKGS := build-essential pkg-config libsqlite3-dev sqlite3 libyaml-dev zlib1g-dev \
 	nettle-dev libopenblas-dev check jq
@@ -36,7 +37,7 @@ CFLAGS ?= -g
 CFLAGS += -std=c11 $(OPT) $(WARN) $(LIB_CFLAGS) -MMD -MP
 
 ifneq ($(SANITIZE),)
-BUILD := build/san
+BUILD := build/san-$(subst $(comma),-,$(SANITIZE))
 CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
 BIN := $(BUILD)/mlpipe
