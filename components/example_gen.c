@@ -21,6 +21,7 @@ static const mp_param_spec params[] = {
 	{"format", MP_PARAM_STRING, NULL, 0, 0, "csv or idx"},
 	{"path", MP_PARAM_PATH, "", 0, 0,
 	 "the input file, or a pattern with {SPAN} and {VERSION} (the newest is taken)"},
+	{"pattern", MP_PARAM_PATH, "", 0, 0, "the same as path (a name for patterns): data/span-{SPAN}.csv"},
 	{"splits", MP_PARAM_PATH_MAP, "", 0, 0,
 	 "a file (or pattern) per split instead of path: {train: a.csv, eval: b.csv}"},
 	{"eval_fraction", MP_PARAM_FLOAT, "0", 0, 0.99,
@@ -142,12 +143,18 @@ static int add_split_name(gen *g, size_t *alloc, const char *name, mp_err *err)
 static int plan_sources(gen *g, char **mapbuf, char ***mapitems, mp_err *err)
 {
 	const char *path = mp_io_param(g->io, "path"), *splits = mp_io_param(g->io, "splits");
+	const char *pattern = mp_io_param(g->io, "pattern");
 	size_t salloc = 0, nalloc = 0, n = 0, i;
 	int rc;
 
 	*mapbuf = NULL;
 	*mapitems = NULL;
 	g->eval_fraction = atof(mp_io_param(g->io, "eval_fraction"));
+	if (pattern && *pattern) {
+		if (*path)
+			return mp_error(err, MP_EINVAL, "ExampleGen takes 'path' or 'pattern', not both");
+		path = pattern;
+	}
 	if (*path && *splits)
 		return mp_error(err, MP_EINVAL, "ExampleGen takes 'path' or 'splits', not both");
 	if (!*path && !*splits)

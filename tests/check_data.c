@@ -765,7 +765,7 @@ START_TEST(example_gen_reads_idx_splits_and_spans)
 	/* the newest span of a pattern, recorded on the artifact */
 	write_file("span-1.csv", "x\n1\n");
 	write_file("span-2.csv", "x\n2\n3\n");
-	ck_assert_int_eq(example_gen("sp", &err, &res, "format=csv", "path=span-{SPAN}.csv", NULL), 0);
+	ck_assert_int_eq(example_gen("sp", &err, &res, "format=csv", "pattern=span-{SPAN}.csv", NULL), 0);
 	props = mp_result_props(res, &np);
 	for (i = 0; i < np; i++)
 		if (!strcmp(props[i].name, "span")) {
