@@ -1,0 +1,115 @@
+/* components/nn: dense networks on flat float buffers, trained with
+ * OpenBLAS.
+ *
+ * A network is a stack of dense layers, each with an activation and an
+ * optional dropout, ending in logits that a loss turns into a number and a
+ * gradient.  All parameters live in one contiguous buffer and all gradients
+ * in another of the same layout (layer by layer: W as out x in, row-major,
+ * then b), so an optimizer step is a loop over one array — and averaging
+ * gradients across processes later is one allreduce.  Every buffer a step
+ * needs is allocated when the network is made: a training step allocates
+ * nothing.
+ */
+#ifndef MP_COMPONENTS_NN_H
+#define MP_COMPONENTS_NN_H
+
+#include <stdint.h>
+
+#include "core/core.h"
+
+typedef enum { MP_ACT_NONE, MP_ACT_RELU, MP_ACT_TANH, MP_ACT_SIGMOID } mp_act;
+typedef enum { MP_LOSS_SOFTMAX_CE, MP_LOSS_BCE, MP_LOSS_MSE } mp_loss;
+typedef enum { MP_OPT_SGD, MP_OPT_MOMENTUM, MP_OPT_ADAM, MP_OPT_ADAMW } mp_opt_kind;
+typedef enum { MP_INIT_AUTO, MP_INIT_HE, MP_INIT_GLOROT } mp_init;
+
+const char *mp_act_name(mp_act a);
+const char *mp_loss_name(mp_loss l);
+
+typedef struct mp_layer_spec {
+	int units;
+	mp_act act;
+	float dropout; /* fraction dropped while training; 0: none */
+	mp_init init;  /* AUTO: He for relu, Glorot otherwise */
+} mp_layer_spec;
+
+typedef struct mp_net {
+	int nin;
+	int nlayers;
+	mp_layer_spec *layers;
+	mp_loss loss;
+	size_t nparams;
+	float *params;
+	float *grads;
+	size_t *woff, *boff; /* per layer, into params and grads */
+	/* workspace, for batches of up to max_batch rows */
+	int max_batch;
+	float **z;    /* per layer: pre-activation, batch x units */
+	float **a;    /* per layer: output after activation and dropout */
+	float **d;    /* per layer: gradient with respect to z */
+	uint8_t **mask; /* dropout masks */
+	float *da;    /* gradient with respect to a layer's input */
+	uint64_t rng;
+} mp_net;
+
+/* Makes a network for nin inputs with freshly initialised weights (seeded). */
+int mp_net_init(mp_net *n, int nin, const mp_layer_spec *layers, int nlayers, mp_loss loss, int max_batch,
+		uint64_t seed, mp_err *err);
+void mp_net_release(mp_net *n);
+int mp_net_nout(const mp_net *n);
+
+/* Forward pass for batch rows of x (batch x nin); returns the logits
+ * (batch x nout), valid until the next call.  train enables dropout. */
+const float *mp_net_forward(mp_net *n, const float *x, int batch, int train);
+
+/* Forward and backward: the mean loss over the batch into *loss, the number
+ * of correct predictions into *correct (classification losses), and the
+ * gradient of the mean loss into n->grads.  y holds class indices for
+ * softmax_ce, 0/1 targets for bce (one output), values for mse. */
+void mp_net_train_step(mp_net *n, const float *x, const float *y, int batch, double *loss, int *correct);
+
+/* The loss and correct count of a batch without gradients (evaluation). */
+void mp_net_eval(mp_net *n, const float *x, const float *y, int batch, double *loss, int *correct);
+
+/* Probabilities (softmax_ce: per class; bce: of class 1) or values (mse)
+ * for batch rows into out (batch x nout). */
+void mp_net_predict(mp_net *n, const float *x, int batch, float *out);
+
+/* ---- optimizers -------------------------------------------------------- */
+
+typedef struct mp_optimizer {
+	mp_opt_kind kind;
+	float lr, momentum, beta1, beta2, eps, weight_decay;
+	int64_t t; /* steps taken */
+	float *m, *v; /* state, as large as the parameters */
+	size_t n;
+} mp_optimizer;
+
+int mp_optimizer_init(mp_optimizer *o, mp_opt_kind kind, size_t nparams, mp_err *err);
+void mp_optimizer_release(mp_optimizer *o);
+/* One update of params from grads at learning rate lr. */
+void mp_optimizer_step(mp_optimizer *o, float *params, const float *grads, float lr);
+
+/* ---- learning-rate schedules ------------------------------------------- */
+
+typedef enum { MP_SCHED_CONSTANT, MP_SCHED_STEP, MP_SCHED_COSINE } mp_sched_kind;
+
+typedef struct mp_schedule {
+	mp_sched_kind kind;
+	int64_t warmup_steps; /* linear from 0 */
+	int64_t step_size;    /* step: multiply by gamma every step_size steps */
+	float gamma;
+	int64_t total_steps;  /* cosine: decays to 0 at total_steps */
+} mp_schedule;
+
+float mp_schedule_lr(const mp_schedule *s, float base, int64_t step);
+
+/* ---- the GEMM wrapper -------------------------------------------------- */
+
+/* C = alpha * op(A) op(B) + beta * C, row-major; every product goes through
+ * here (and to cblas_sgemm). */
+void mp_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+	     int ldb, float beta, float *c, int ldc);
+/* OpenBLAS threads (0 leaves OpenBLAS's default). */
+void mp_blas_threads(int n);
+
+#endif

@@ -1,0 +1,288 @@
+/* components/nn: gradients against central finite differences for every
+ * layer, activation and loss; each optimizer against a hand-computed step;
+ * schedules; a tiny dataset fitted to 100%; determinism. */
+#include "testutil.h"
+
+#include <math.h>
+
+#include "components/nn/nn.h"
+
+/* The mean loss of a batch, in double precision of the float network. */
+static double batch_loss(mp_net *n, const float *x, const float *y, int batch)
+{
+	double loss;
+	int correct;
+
+	mp_net_eval(n, x, y, batch, &loss, &correct);
+	return loss;
+}
+
+/* Checks every parameter's gradient against (L(p + h) - L(p - h)) / 2h. */
+static void grad_check(mp_layer_spec *layers, int nlayers, mp_loss loss, const float *y, int nin, int batch)
+{
+	mp_net n;
+	mp_err err;
+	float x[64], *g;
+	double l0;
+	int correct, i;
+	size_t k, bad = 0;
+
+	ck_assert_int_le(nin * batch, 64);
+	for (i = 0; i < nin * batch; i++)
+		x[i] = (float)sin(1.3 * i + 0.2);
+	ck_assert_int_eq(mp_net_init(&n, nin, layers, nlayers, loss, batch, 7, &err), 0);
+	/* biases away from zero so relu kinks are not hit */
+	for (i = 0; i < nlayers; i++)
+		for (k = 0; k < (size_t)layers[i].units; k++)
+			n.params[n.boff[i] + k] = 0.05f * (float)(k % 3 + 1);
+	mp_net_train_step(&n, x, y, batch, &l0, &correct);
+	ck_assert_double_eq_tol(l0, batch_loss(&n, x, y, batch), 1e-6);
+	g = malloc(n.nparams * sizeof(float));
+	memcpy(g, n.grads, n.nparams * sizeof(float));
+	for (k = 0; k < n.nparams; k++) {
+		float save = n.params[k], h = 1e-2f;
+		double lp, lm, num;
+
+		n.params[k] = save + h;
+		lp = batch_loss(&n, x, y, batch);
+		n.params[k] = save - h;
+		lm = batch_loss(&n, x, y, batch);
+		n.params[k] = save;
+		num = (lp - lm) / (2.0 * h);
+		if (fabs(num - g[k]) > 2e-3 + 2e-2 * fabs(num)) {
+			fprintf(stderr, "param %zu: analytic %g, numeric %g\n", k, g[k], num);
+			bad++;
+		}
+	}
+	ck_assert_uint_eq(bad, 0);
+	free(g);
+	mp_net_release(&n);
+}
+
+START_TEST(gradients_of_every_activation_and_loss)
+{
+	static const mp_act acts[] = {MP_ACT_NONE, MP_ACT_RELU, MP_ACT_TANH, MP_ACT_SIGMOID};
+	float cls[4] = {0, 2, 1, 2}, bin[4] = {0, 1, 1, 0}, reg[8] = {0.5f, -1, 2, 0.1f, -0.3f, 0.7f, 1, -2};
+	size_t a;
+
+	for (a = 0; a < 4; a++) {
+		mp_layer_spec ce[] = {{5, acts[a], 0, MP_INIT_AUTO}, {4, acts[a], 0, MP_INIT_AUTO}, {3, MP_ACT_NONE, 0, MP_INIT_AUTO}};
+		mp_layer_spec bce[] = {{4, acts[a], 0, MP_INIT_AUTO}, {1, MP_ACT_NONE, 0, MP_INIT_AUTO}};
+		mp_layer_spec mse[] = {{6, acts[a], 0, MP_INIT_AUTO}, {2, MP_ACT_NONE, 0, MP_INIT_AUTO}};
+
+		grad_check(ce, 3, MP_LOSS_SOFTMAX_CE, cls, 3, 4);
+		grad_check(bce, 2, MP_LOSS_BCE, bin, 3, 4);
+		grad_check(mse, 2, MP_LOSS_MSE, reg, 3, 4);
+	}
+	/* a single dense layer (logistic regression) */
+	{
+		mp_layer_spec one[] = {{3, MP_ACT_NONE, 0, MP_INIT_GLOROT}};
+
+		grad_check(one, 1, MP_LOSS_SOFTMAX_CE, cls, 5, 4);
+	}
+}
+END_TEST
+
+START_TEST(dropout_scales_and_masks)
+{
+	mp_layer_spec l[] = {{200, MP_ACT_NONE, 0.5f, MP_INIT_AUTO}, {2, MP_ACT_NONE, 0, MP_INIT_AUTO}};
+	mp_net n;
+	mp_err err;
+	float x[4] = {1, 1, 1, 1};
+	int i, zeros = 0;
+
+	ck_assert_int_eq(mp_net_init(&n, 4, l, 2, MP_LOSS_SOFTMAX_CE, 1, 3, &err), 0);
+	mp_net_forward(&n, x, 1, 0);
+	{
+		float plain[200];
+
+		memcpy(plain, n.a[0], sizeof(plain));
+		mp_net_forward(&n, x, 1, 1);
+		for (i = 0; i < 200; i++) {
+			if (n.a[0][i] == 0 && plain[i] != 0)
+				zeros++;
+			else
+				ck_assert_float_eq_tol(n.a[0][i], 2 * plain[i], 1e-5);
+		}
+	}
+	ck_assert_int_gt(zeros, 60);
+	ck_assert_int_lt(zeros, 140);
+	mp_net_release(&n);
+}
+END_TEST
+
+START_TEST(optimizers_match_hand_computed_steps)
+{
+	mp_optimizer o;
+	mp_err err;
+	float p[2], g[2] = {0.5f, -2.0f};
+
+	/* sgd with weight decay: p -= lr (g + wd p) */
+	ck_assert_int_eq(mp_optimizer_init(&o, MP_OPT_SGD, 2, &err), 0);
+	o.weight_decay = 0.1f;
+	p[0] = 1;
+	p[1] = -1;
+	mp_optimizer_step(&o, p, g, 0.1f);
+	ck_assert_float_eq_tol(p[0], 1 - 0.1f * (0.5f + 0.1f), 1e-7);
+	ck_assert_float_eq_tol(p[1], -1 - 0.1f * (-2.0f - 0.1f), 1e-7);
+	mp_optimizer_release(&o);
+
+	/* momentum 0.9: v1 = g, v2 = 0.9 g + g */
+	ck_assert_int_eq(mp_optimizer_init(&o, MP_OPT_MOMENTUM, 2, &err), 0);
+	p[0] = 1;
+	p[1] = -1;
+	mp_optimizer_step(&o, p, g, 0.1f);
+	mp_optimizer_step(&o, p, g, 0.1f);
+	ck_assert_float_eq_tol(p[0], 1 - 0.1f * 0.5f - 0.1f * 1.9f * 0.5f, 1e-6);
+	ck_assert_float_eq_tol(p[1], -1 + 0.1f * 2 + 0.1f * 1.9f * 2, 1e-6);
+	mp_optimizer_release(&o);
+
+	/* adam, first step: mhat = g, vhat = g^2, so p -= lr g / (|g| + eps) */
+	ck_assert_int_eq(mp_optimizer_init(&o, MP_OPT_ADAM, 2, &err), 0);
+	p[0] = 1;
+	p[1] = -1;
+	mp_optimizer_step(&o, p, g, 0.001f);
+	ck_assert_float_eq_tol(p[0], 1 - 0.001f, 1e-7);
+	ck_assert_float_eq_tol(p[1], -1 + 0.001f, 1e-7);
+	/* second step with the same gradient, by the formula:
+	 * m = 0.19 g, v = 0.001999 g^2; mhat = m / 0.19, vhat = v / 0.001999 */
+	mp_optimizer_step(&o, p, g, 0.001f);
+	ck_assert_float_eq_tol(p[0], 1 - 0.002f, 1e-6);
+	mp_optimizer_release(&o);
+
+	/* adamw: the decay is applied to the weights, not through the moments */
+	ck_assert_int_eq(mp_optimizer_init(&o, MP_OPT_ADAMW, 2, &err), 0);
+	o.weight_decay = 0.5f;
+	p[0] = 1;
+	p[1] = -1;
+	mp_optimizer_step(&o, p, g, 0.01f);
+	ck_assert_float_eq_tol(p[0], 1 - 0.01f * 0.5f * 1 - 0.01f, 1e-6);
+	ck_assert_float_eq_tol(p[1], -1 + 0.01f * 0.5f + 0.01f, 1e-6);
+	mp_optimizer_release(&o);
+}
+END_TEST
+
+START_TEST(schedules_warm_up_step_and_anneal)
+{
+	mp_schedule c = {MP_SCHED_CONSTANT, 0, 0, 0, 0};
+	mp_schedule w = {MP_SCHED_CONSTANT, 4, 0, 0, 0};
+	mp_schedule s = {MP_SCHED_STEP, 0, 10, 0.5f, 0};
+	mp_schedule cos = {MP_SCHED_COSINE, 0, 0, 0, 100};
+
+	ck_assert_float_eq(mp_schedule_lr(&c, 0.1f, 1000), 0.1f);
+	ck_assert_float_eq_tol(mp_schedule_lr(&w, 0.1f, 0), 0.025f, 1e-7);
+	ck_assert_float_eq_tol(mp_schedule_lr(&w, 0.1f, 3), 0.1f, 1e-7);
+	ck_assert_float_eq_tol(mp_schedule_lr(&s, 0.1f, 25), 0.025f, 1e-7);
+	ck_assert_float_eq_tol(mp_schedule_lr(&cos, 0.1f, 50), 0.05f, 1e-6);
+	ck_assert_float_eq_tol(mp_schedule_lr(&cos, 0.1f, 100), 0.0f, 1e-7);
+}
+END_TEST
+
+/* XOR-like data in 2-D: four clusters, two classes. */
+static void tiny_data(float *x, float *y, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		int q = i % 4;
+		float jx = 0.1f * (float)sin(i * 12.9898), jy = 0.1f * (float)cos(i * 78.233);
+
+		x[2 * i] = (q & 1 ? 1.0f : -1.0f) + jx;
+		x[2 * i + 1] = (q & 2 ? 1.0f : -1.0f) + jy;
+		y[i] = (float)((q & 1) ^ ((q & 2) >> 1));
+	}
+}
+
+static void train_tiny(mp_net *n, mp_opt_kind kind, float lr, int epochs, double *acc)
+{
+	float x[2 * 64], y[64];
+	mp_optimizer o;
+	mp_err err;
+	double loss;
+	int e, b, correct;
+
+	tiny_data(x, y, 64);
+	ck_assert_int_eq(mp_optimizer_init(&o, kind, n->nparams, &err), 0);
+	for (e = 0; e < epochs; e++)
+		for (b = 0; b < 64; b += 16) {
+			mp_net_train_step(n, x + 2 * b, y + b, 16, &loss, &correct);
+			mp_optimizer_step(&o, n->params, n->grads, lr);
+		}
+	mp_net_eval(n, x, y, 64, &loss, &correct);
+	*acc = correct / 64.0;
+	mp_optimizer_release(&o);
+}
+
+START_TEST(a_tiny_dataset_is_fitted)
+{
+	mp_layer_spec l[] = {{16, MP_ACT_RELU, 0, MP_INIT_AUTO}, {2, MP_ACT_NONE, 0, MP_INIT_AUTO}};
+	mp_layer_spec lb[] = {{8, MP_ACT_TANH, 0, MP_INIT_AUTO}, {1, MP_ACT_NONE, 0, MP_INIT_AUTO}};
+	mp_net n;
+	mp_err err;
+	double acc;
+
+	ck_assert_int_eq(mp_net_init(&n, 2, l, 2, MP_LOSS_SOFTMAX_CE, 64, 1, &err), 0);
+	train_tiny(&n, MP_OPT_ADAM, 0.01f, 200, &acc);
+	ck_assert_double_eq(acc, 1.0);
+	mp_net_release(&n);
+	ck_assert_int_eq(mp_net_init(&n, 2, lb, 2, MP_LOSS_BCE, 64, 1, &err), 0);
+	train_tiny(&n, MP_OPT_MOMENTUM, 0.05f, 300, &acc);
+	ck_assert_double_eq(acc, 1.0);
+	mp_net_release(&n);
+}
+END_TEST
+
+START_TEST(training_is_deterministic_for_a_seed)
+{
+	mp_layer_spec l[] = {{16, MP_ACT_RELU, 0.2f, MP_INIT_AUTO}, {2, MP_ACT_NONE, 0, MP_INIT_AUTO}};
+	mp_net a, b;
+	mp_err err;
+	double acc;
+
+	ck_assert_int_eq(mp_net_init(&a, 2, l, 2, MP_LOSS_SOFTMAX_CE, 64, 5, &err), 0);
+	ck_assert_int_eq(mp_net_init(&b, 2, l, 2, MP_LOSS_SOFTMAX_CE, 64, 5, &err), 0);
+	train_tiny(&a, MP_OPT_ADAM, 0.01f, 20, &acc);
+	train_tiny(&b, MP_OPT_ADAM, 0.01f, 20, &acc);
+	ck_assert(memcmp(a.params, b.params, a.nparams * sizeof(float)) == 0);
+	mp_net_release(&b);
+	ck_assert_int_eq(mp_net_init(&b, 2, l, 2, MP_LOSS_SOFTMAX_CE, 64, 6, &err), 0);
+	ck_assert(memcmp(a.params, b.params, a.nparams * sizeof(float)) != 0);
+	mp_net_release(&a);
+	mp_net_release(&b);
+}
+END_TEST
+
+START_TEST(bad_networks_are_refused)
+{
+	mp_layer_spec act_last[] = {{3, MP_ACT_RELU, 0, MP_INIT_AUTO}};
+	mp_layer_spec two[] = {{2, MP_ACT_NONE, 0, MP_INIT_AUTO}};
+	mp_layer_spec zero[] = {{0, MP_ACT_RELU, 0, MP_INIT_AUTO}, {2, MP_ACT_NONE, 0, MP_INIT_AUTO}};
+	mp_net n;
+	mp_err err;
+
+	ck_assert_int_eq(mp_net_init(&n, 4, act_last, 1, MP_LOSS_SOFTMAX_CE, 8, 1, &err), MP_EINVAL);
+	ck_assert_int_eq(mp_net_init(&n, 4, two, 1, MP_LOSS_BCE, 8, 1, &err), MP_EINVAL);
+	ck_assert_int_eq(mp_net_init(&n, 4, zero, 2, MP_LOSS_SOFTMAX_CE, 8, 1, &err), MP_EINVAL);
+}
+END_TEST
+
+static Suite *nn_suite(void)
+{
+	Suite *s = suite_create("nn");
+	TCase *tc = tcase_create("nn");
+
+	tcase_add_test(tc, gradients_of_every_activation_and_loss);
+	tcase_add_test(tc, dropout_scales_and_masks);
+	tcase_add_test(tc, optimizers_match_hand_computed_steps);
+	tcase_add_test(tc, schedules_warm_up_step_and_anneal);
+	tcase_add_test(tc, a_tiny_dataset_is_fitted);
+	tcase_add_test(tc, training_is_deterministic_for_a_seed);
+	tcase_add_test(tc, bad_networks_are_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return tu_run(nn_suite());
+}
