@@ -13,6 +13,7 @@ static const mp_component_type *const registry[] = {
 	&mp_statistics_gen_component,
 	&mp_schema_gen_component,
 	&mp_example_validator_component,
+	&mp_transform_component,
 };
 
 #define NREGISTRY (sizeof(registry) / sizeof(registry[0]))
@@ -75,9 +76,9 @@ const mp_param_spec *mp_component_param(const mp_component_type *t, const char *
 
 const char *mp_param_type_name(mp_param_type t)
 {
-	static const char *const names[] = {"int", "float", "bool", "string", "path", "paths", "list", "map"};
+	static const char *const names[] = {"int", "float", "bool", "string", "path", "paths", "list", "map", "yaml"};
 
-	return (unsigned)t < 8 ? names[t] : "?";
+	return (unsigned)t < 9 ? names[t] : "?";
 }
 
 int mp_param_lines(const char *value, char **buf, char ***items, size_t *n, mp_err *err)
@@ -201,6 +202,10 @@ int mp_param_check(const mp_param_spec *spec, const char *value, char **canon, m
 		return 0;
 	case MP_PARAM_PATH_MAP:
 		return check_map(spec, value, canon, err);
+	case MP_PARAM_JSON:
+		if (mp_yaml_to_json(value, canon, err) != 0)
+			return mp_error_wrap(err, "%s", spec->name);
+		return 0;
 	}
 	if (!(*canon = mp_strdup(buf)))
 		return mp_error(err, MP_ENOMEM, "out of memory");

@@ -23,6 +23,7 @@ typedef enum {
 	MP_PARAM_PATHS,	   /* a list of paths, one per line in the value text */
 	MP_PARAM_LIST,	   /* a list of strings, one per line in the value text */
 	MP_PARAM_PATH_MAP, /* names to paths ({train: a.csv}), "name=path" lines */
+	MP_PARAM_JSON,	   /* any YAML value (a mapping, a list), as compact JSON text */
 } mp_param_type;
 
 const char *mp_param_type_name(mp_param_type t);
@@ -125,6 +126,28 @@ int mp_param_lines(const char *value, char **buf, char ***items, size_t *n, mp_e
 int mp_resolve_span(const char *pattern, const char *workdir, char **path, int64_t *span,
 		    int64_t *version, mp_err *err);
 
+/* ---- structured params (MP_PARAM_JSON) ---- */
+
+/* A parsed JSON (or YAML) value; nodes point into the document. */
+typedef struct mp_jdoc mp_jdoc;
+typedef struct mp_jnode mp_jnode;
+
+int mp_jdoc_parse(mp_jdoc **out, const char *text, const char *what, mp_err *err);
+void mp_jdoc_free(mp_jdoc *d);
+const mp_jnode *mp_jdoc_root(const mp_jdoc *d);
+int mp_jnode_is_map(const mp_jnode *n);
+int mp_jnode_is_list(const mp_jnode *n);
+/* A mapping's value for key, or NULL (also when n is not a mapping). */
+const mp_jnode *mp_jnode_get(const mp_jdoc *d, const mp_jnode *n, const char *key);
+size_t mp_jnode_len(const mp_jnode *n);
+const mp_jnode *mp_jnode_at(const mp_jdoc *d, const mp_jnode *n, size_t i);
+/* A mapping's i-th key, or NULL. */
+const char *mp_jnode_key(const mp_jdoc *d, const mp_jnode *n, size_t i);
+/* A scalar's text, or NULL. */
+const char *mp_jnode_str(const mp_jnode *n);
+/* Compact JSON of any YAML text ("{name: adam}" -> {"name":"adam"}). */
+int mp_yaml_to_json(const char *text, char **json, mp_err *err);
+
 /* The value of a param, input or output by name, or NULL. */
 const char *mp_io_param(const mp_component_io *io, const char *name);
 const char *mp_io_input(const mp_component_io *io, const char *name);
@@ -172,5 +195,6 @@ extern const mp_component_type mp_example_gen_component;
 extern const mp_component_type mp_statistics_gen_component;
 extern const mp_component_type mp_schema_gen_component;
 extern const mp_component_type mp_example_validator_component;
+extern const mp_component_type mp_transform_component;
 
 #endif

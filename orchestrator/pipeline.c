@@ -336,6 +336,64 @@ static char *substitute(loader *L, yaml_node_t *n, const char *s)
 	return mp_strbuf_detach(&sb);
 }
 
+/* A YAML node as JSON text, ${pipeline.X} replaced in its scalars; the
+ * param check then makes it canonical. */
+static void json_of(loader *L, yaml_node_t *n, mp_strbuf *sb)
+{
+	yaml_node_item_t *it;
+	yaml_node_pair_t *pr;
+	char *v;
+
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		if (!(v = substitute(L, n, scalar(n))))
+			return;
+		if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && v[0] &&
+		    (!strcmp(v, "true") || !strcmp(v, "false") || !strcmp(v, "null") ||
+		     strspn(v, "0123456789+-.eE") == strlen(v))) {
+			mp_strbuf_adds(sb, v);
+		} else {
+			const char *c;
+
+			mp_strbuf_adds(sb, "\"");
+			for (c = v; *c; c++) {
+				if (*c == '"' || *c == '\\')
+					mp_strbuf_addf(sb, "\\%c", *c);
+				else if ((unsigned char)*c < 0x20)
+					mp_strbuf_addf(sb, "\\u%04x", (unsigned char)*c);
+				else
+					mp_strbuf_add(sb, c, 1);
+			}
+			mp_strbuf_adds(sb, "\"");
+		}
+		free(v);
+		break;
+	case YAML_SEQUENCE_NODE:
+		mp_strbuf_adds(sb, "[");
+		for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+			if (it != n->data.sequence.items.start)
+				mp_strbuf_adds(sb, ",");
+			json_of(L, node_at(L, *it), sb);
+		}
+		mp_strbuf_adds(sb, "]");
+		break;
+	case YAML_MAPPING_NODE:
+		mp_strbuf_adds(sb, "{");
+		for (pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+			yaml_node_t *k = node_at(L, pr->key);
+
+			if (pr != n->data.mapping.pairs.start)
+				mp_strbuf_adds(sb, ",");
+			mp_strbuf_addf(sb, "\"%s\":", scalar(k) ? scalar(k) : "?");
+			json_of(L, node_at(L, pr->value), sb);
+		}
+		mp_strbuf_adds(sb, "}");
+		break;
+	default:
+		mp_strbuf_adds(sb, "null");
+	}
+}
+
 typedef struct param_ctx {
 	mp_pl_component *c;
 	size_t alloc;
@@ -388,7 +446,12 @@ static void comp_param(loader *L, const char *key, yaml_node_t *k, yaml_node_t *
 			problem(L, k, "unknown param '%s' for %s", key, c->type->name);
 		return;
 	}
-	if (v->type == YAML_MAPPING_NODE && spec && spec->type == MP_PARAM_PATH_MAP) {
+	if (spec && spec->type == MP_PARAM_JSON) {
+		mp_strbuf sb = MP_STRBUF_INIT;
+
+		json_of(L, v, &sb);
+		text = mp_strbuf_detach(&sb);
+	} else if (v->type == YAML_MAPPING_NODE && spec && spec->type == MP_PARAM_PATH_MAP) {
 		mp_strbuf sb = MP_STRBUF_INIT;
 		yaml_node_pair_t *pr;
 

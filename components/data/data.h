@@ -366,6 +366,56 @@ double mp_dataset_wait_seconds(const mp_dataset *d);
 /* Stops every thread (also mid-epoch) and frees everything. */
 void mp_dataset_close(mp_dataset *d);
 
+/* ---- the transform (Transform's artifact, and part of every model) ------ */
+
+typedef enum {
+	MP_TX_NONE,	 /* the number as it is */
+	MP_TX_ZSCORE,	 /* (x - mean) / std */
+	MP_TX_MINMAX,	 /* (x - min) / (max - min) */
+	MP_TX_ONEHOT,	 /* one 0/1 input per vocabulary value (unseen: all 0) */
+	MP_TX_BUCKETIZE, /* one 0/1 input per bucket between equal-width bounds */
+} mp_tx_kind;
+
+typedef struct mp_tx_feature {
+	char *name;
+	mp_tx_kind kind;
+	double a, b;   /* zscore: mean, std; minmax: min, max; bucketize: min, max */
+	int buckets;   /* bucketize */
+	char **vocab;  /* onehot */
+	size_t nvocab;
+} mp_tx_feature;
+
+typedef struct mp_transform {
+	mp_tx_feature *features;
+	size_t nfeatures;
+	char *label;	     /* NULL without one */
+	char **label_vocab;  /* a string label's classes, in index order; NULL for a number */
+	size_t nlabel_vocab;
+} mp_transform;
+
+/* Fits a transform to the statistics of split: numbers by num_default
+ * (zscore, minmax or none), strings one-hot on their values; rules (JSON
+ * {"feature": "zscore" | "minmax" | "none" | "onehot" | "bucketize:N" |
+ * "drop"}, may be NULL) override per feature.  The label is kept apart. */
+int mp_transform_fit(mp_transform *out, const mp_stats *st, const char *split, const char *label,
+		     mp_tx_kind num_default, const char *rules, mp_err *err);
+/* How many inputs the transform makes. */
+size_t mp_transform_width(const mp_transform *t);
+/* The name of output i ("x", "color=red", "age[3]") into buf. */
+const char *mp_transform_output_name(const mp_transform *t, size_t i, char *buf, size_t n);
+/* Text form (transform.tsv, and inside model files). */
+int mp_transform_to_text(const mp_transform *t, mp_strbuf *sb);
+int mp_transform_from_text(mp_transform *out, const char *text, const char *where, mp_err *err);
+void mp_transform_release(mp_transform *t);
+
+/* Where each transform feature (and the label) is in examples of meta m:
+ * idx gets nfeatures + 1 entries (-1 when absent: treated as missing). */
+int mp_transform_bind(const mp_transform *t, const mp_examples_meta *m, int *idx, mp_err *err);
+/* Applies the transform to row r of block b into out (width floats) and
+ * the label into *label (NaN when missing or an unknown class). */
+void mp_transform_row(const mp_transform *t, const int *idx, const mp_block *b, size_t r, float *out,
+		      float *label);
+
 /* ---- number parsing ---------------------------------------------------- */
 
 /* Parses s[0..n) as a decimal number into *out; 0, or -1 when it is not

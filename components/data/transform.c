@@ -1,0 +1,474 @@
+/* The transform: fitted on training statistics, applied the same way at
+ * training and at serving time.
+ *
+ * Text form (transform.tsv):
+ *   mlpipe-transform 1
+ *   label    NAME                      (a number: class index or value)
+ *   label    NAME  V1  V2 ...          (a string: classes in index order)
+ *   feature  NAME  none|zscore|minmax|onehot|bucketize  A  B  [BUCKETS | V1 V2 ...]
+ * Names and values are escaped as in statistics.tsv.
+ */
+#include "components/data/data.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "components/component.h"
+
+static const char *const kind_names[] = {"none", "zscore", "minmax", "onehot", "bucketize"};
+
+void mp_transform_release(mp_transform *t)
+{
+	size_t i, v;
+
+	for (i = 0; i < t->nfeatures; i++) {
+		for (v = 0; v < t->features[i].nvocab; v++)
+			free(t->features[i].vocab[v]);
+		free(t->features[i].vocab);
+		free(t->features[i].name);
+	}
+	free(t->features);
+	for (v = 0; v < t->nlabel_vocab; v++)
+		free(t->label_vocab[v]);
+	free(t->label_vocab);
+	free(t->label);
+	memset(t, 0, sizeof(*t));
+}
+
+size_t mp_transform_width(const mp_transform *t)
+{
+	size_t i, w = 0;
+
+	for (i = 0; i < t->nfeatures; i++)
+		w += t->features[i].kind == MP_TX_ONEHOT ? t->features[i].nvocab
+		     : t->features[i].kind == MP_TX_BUCKETIZE ? (size_t)t->features[i].buckets
+							      : 1;
+	return w;
+}
+
+const char *mp_transform_output_name(const mp_transform *t, size_t i, char *buf, size_t n)
+{
+	size_t f;
+
+	for (f = 0; f < t->nfeatures; f++) {
+		const mp_tx_feature *tf = &t->features[f];
+		size_t w = tf->kind == MP_TX_ONEHOT ? tf->nvocab : tf->kind == MP_TX_BUCKETIZE ? (size_t)tf->buckets : 1;
+
+		if (i < w) {
+			if (tf->kind == MP_TX_ONEHOT)
+				snprintf(buf, n, "%s=%s", tf->name, tf->vocab[i]);
+			else if (tf->kind == MP_TX_BUCKETIZE)
+				snprintf(buf, n, "%s[%zu]", tf->name, i);
+			else
+				snprintf(buf, n, "%s", tf->name);
+			return buf;
+		}
+		i -= w;
+	}
+	snprintf(buf, n, "?");
+	return buf;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The values of a string feature, sorted, as owned copies. */
+static int sorted_values(const mp_feat_stats *fs, char ***out, size_t *n, mp_err *err)
+{
+	size_t v;
+
+	*out = NULL;
+	*n = 0;
+	if (!fs->nvalues)
+		return 0;
+	if (!(*out = mp_calloc(fs->nvalues, sizeof(char *))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	for (v = 0; v < fs->nvalues; v++)
+		if (!((*out)[v] = mp_strdup(fs->values[v].value))) {
+			while (v-- > 0)
+				free((*out)[v]);
+			free(*out);
+			*out = NULL;
+			return mp_error(err, MP_ENOMEM, "out of memory");
+		}
+	qsort(*out, fs->nvalues, sizeof(char *), cmp_str);
+	*n = fs->nvalues;
+	return 0;
+}
+
+int mp_transform_fit(mp_transform *out, const mp_stats *st, const char *split, const char *label,
+		     mp_tx_kind num_default, const char *rules, mp_err *err)
+{
+	const mp_split_stats *ss = mp_stats_split(st, split);
+	mp_jdoc *doc = NULL;
+	const mp_jnode *rl = NULL;
+	size_t i;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!ss)
+		return mp_error(err, MP_EINVAL, "the statistics have no split '%s' to fit on", split);
+	if (rules && *rules && strcmp(rules, "{}") != 0) {
+		if ((rc = mp_jdoc_parse(&doc, rules, "rules", err)) != 0)
+			return rc;
+		rl = mp_jdoc_root(doc);
+		if (!mp_jnode_is_map(rl)) {
+			mp_jdoc_free(doc);
+			return mp_error(err, MP_EINVAL, "rules: expected a mapping of feature names to rules");
+		}
+		for (i = 0; i < mp_jnode_len(rl); i++)
+			if (!mp_stats_feature(ss, mp_jnode_key(doc, rl, i))) {
+				rc = mp_error(err, MP_EINVAL, "rules: there is no feature '%s'", mp_jnode_key(doc, rl, i));
+				mp_jdoc_free(doc);
+				return rc;
+			}
+	}
+	if (!(out->features = mp_calloc(ss->nfeats + 1, sizeof(*out->features)))) {
+		mp_jdoc_free(doc);
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < ss->nfeats && rc == 0; i++) {
+		const mp_feat_stats *fs = &ss->feats[i];
+		const char *rule = rl ? mp_jnode_str(mp_jnode_get(doc, rl, fs->name)) : NULL;
+		mp_tx_feature *tf;
+
+		if (label && strcmp(fs->name, label) == 0) {
+			if (!(out->label = mp_strdup(label)))
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+			else if (fs->type == MP_FEAT_STRING) {
+				if (!fs->all_values)
+					rc = mp_error(err, MP_EINVAL, "the label '%s' has more than %d classes", label,
+						      MP_STATS_VALUES);
+				else
+					rc = sorted_values(fs, &out->label_vocab, &out->nlabel_vocab, err);
+			}
+			continue;
+		}
+		if (rule && !strcmp(rule, "drop"))
+			continue;
+		tf = &out->features[out->nfeatures];
+		if (!(tf->name = mp_strdup(fs->name))) {
+			rc = mp_error(err, MP_ENOMEM, "out of memory");
+			break;
+		}
+		out->nfeatures++;
+		if (fs->type == MP_FEAT_STRING) {
+			if (rule && strcmp(rule, "onehot") != 0) {
+				rc = mp_error(err, MP_EINVAL, "rules: '%s' is a string feature: onehot or drop, not '%s'",
+					      fs->name, rule);
+				break;
+			}
+			if (!fs->all_values) {
+				rc = mp_error(err, MP_EINVAL,
+					      "'%s' has more than %d distinct values: too many to one-hot (drop it with rules)",
+					      fs->name, MP_STATS_VALUES);
+				break;
+			}
+			tf->kind = MP_TX_ONEHOT;
+			rc = sorted_values(fs, &tf->vocab, &tf->nvocab, err);
+			continue;
+		}
+		tf->kind = num_default;
+		if (rule) {
+			if (!strcmp(rule, "none"))
+				tf->kind = MP_TX_NONE;
+			else if (!strcmp(rule, "zscore"))
+				tf->kind = MP_TX_ZSCORE;
+			else if (!strcmp(rule, "minmax"))
+				tf->kind = MP_TX_MINMAX;
+			else if (!strncmp(rule, "bucketize:", 10) && atoi(rule + 10) >= 2 && atoi(rule + 10) <= 1000) {
+				tf->kind = MP_TX_BUCKETIZE;
+				tf->buckets = atoi(rule + 10);
+			} else {
+				rc = mp_error(err, MP_EINVAL,
+					      "rules: '%s' for '%s' is not none, zscore, minmax, bucketize:N or drop", rule,
+					      fs->name);
+				break;
+			}
+		}
+		if (tf->kind == MP_TX_ZSCORE) {
+			tf->a = fs->count ? fs->mean : 0;
+			tf->b = fs->count && fs->std > 0 ? fs->std : 1;
+		} else if (tf->kind == MP_TX_MINMAX || tf->kind == MP_TX_BUCKETIZE) {
+			tf->a = fs->count ? fs->min : 0;
+			tf->b = fs->count ? fs->max : 1;
+		}
+	}
+	if (rc == 0 && label && !out->label)
+		rc = mp_error(err, MP_EINVAL, "the statistics have no feature '%s' (the label)", label);
+	mp_jdoc_free(doc);
+	if (rc != 0)
+		mp_transform_release(out);
+	return rc;
+}
+
+/* ---- text -------------------------------------------------------------- */
+
+static void put_escaped(mp_strbuf *sb, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\t')
+			mp_strbuf_adds(sb, "\\t");
+		else if (*s == '\n')
+			mp_strbuf_adds(sb, "\\n");
+		else if (*s == '\\')
+			mp_strbuf_adds(sb, "\\\\");
+		else
+			mp_strbuf_add(sb, s, 1);
+	}
+}
+
+static void unescape(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (*s == '\\' && s[1]) {
+			s++;
+			*w++ = *s == 't' ? '\t' : *s == 'n' ? '\n' : *s;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+int mp_transform_to_text(const mp_transform *t, mp_strbuf *sb)
+{
+	size_t i, v;
+
+	mp_strbuf_adds(sb, "mlpipe-transform 1\n");
+	if (t->label) {
+		mp_strbuf_adds(sb, "label\t");
+		put_escaped(sb, t->label);
+		for (v = 0; v < t->nlabel_vocab; v++) {
+			mp_strbuf_adds(sb, "\t");
+			put_escaped(sb, t->label_vocab[v]);
+		}
+		mp_strbuf_adds(sb, "\n");
+	}
+	for (i = 0; i < t->nfeatures; i++) {
+		const mp_tx_feature *tf = &t->features[i];
+
+		mp_strbuf_adds(sb, "feature\t");
+		put_escaped(sb, tf->name);
+		mp_strbuf_addf(sb, "\t%s\t%.17g\t%.17g", kind_names[tf->kind], tf->a, tf->b);
+		if (tf->kind == MP_TX_BUCKETIZE)
+			mp_strbuf_addf(sb, "\t%d", tf->buckets);
+		for (v = 0; v < tf->nvocab; v++) {
+			mp_strbuf_adds(sb, "\t");
+			put_escaped(sb, tf->vocab[v]);
+		}
+		mp_strbuf_adds(sb, "\n");
+	}
+	return sb->failed ? MP_ENOMEM : 0;
+}
+
+/* Splits a line at tabs (keeping empty fields). */
+static size_t split_tabs(char *line, char **f, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max) {
+		char *tab = strchr(line, '\t');
+
+		f[n++] = line;
+		if (!tab)
+			break;
+		*tab = '\0';
+		line = tab + 1;
+	}
+	return n;
+}
+
+int mp_transform_from_text(mp_transform *out, const char *text, const char *where, mp_err *err)
+{
+	char *copy = mp_strdup(text), *line, *next;
+	size_t afeat = 0;
+	int lineno = 0, rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!copy)
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	for (line = copy; *line && rc == 0; line = next) {
+		char **f;
+		size_t n, k, max = 4096;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		lineno++;
+		if (lineno == 1) {
+			if (strcmp(line, "mlpipe-transform 1") != 0)
+				rc = mp_error(err, MP_ECORRUPT, "%s: not a transform of version 1", where);
+			continue;
+		}
+		if (!(f = mp_calloc(max, sizeof(char *)))) {
+			rc = mp_error(err, MP_ENOMEM, "out of memory");
+			break;
+		}
+		n = split_tabs(line, f, max);
+		for (k = 1; k < n; k++)
+			unescape(f[k]);
+		if (!strcmp(f[0], "label") && n >= 2) {
+			if (!(out->label = mp_strdup(f[1])) ||
+			    (n > 2 && !(out->label_vocab = mp_calloc(n - 2, sizeof(char *)))))
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+			for (k = 2; rc == 0 && k < n; k++)
+				if (!(out->label_vocab[out->nlabel_vocab++] = mp_strdup(f[k])))
+					rc = mp_error(err, MP_ENOMEM, "out of memory");
+		} else if (!strcmp(f[0], "feature") && n >= 5) {
+			mp_tx_feature *tf;
+			int kind;
+
+			for (kind = 0; kind < 5 && strcmp(kind_names[kind], f[2]); kind++)
+				;
+			if (kind == 5) {
+				rc = mp_error(err, MP_ECORRUPT, "%s:%d: unknown transform '%s'", where, lineno, f[2]);
+			} else if (mp_grow((void **)&out->features, &afeat, out->nfeatures, sizeof(*out->features)) != 0) {
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+			} else {
+				tf = &out->features[out->nfeatures];
+				memset(tf, 0, sizeof(*tf));
+				tf->kind = (mp_tx_kind)kind;
+				tf->a = strtod(f[3], NULL);
+				tf->b = strtod(f[4], NULL);
+				if (!(tf->name = mp_strdup(f[1])))
+					rc = mp_error(err, MP_ENOMEM, "out of memory");
+				out->nfeatures++;
+				if (rc == 0 && tf->kind == MP_TX_BUCKETIZE) {
+					tf->buckets = n > 5 ? atoi(f[5]) : 0;
+					if (tf->buckets < 2)
+						rc = mp_error(err, MP_ECORRUPT, "%s:%d: a bucketize without buckets", where, lineno);
+				}
+				if (rc == 0 && tf->kind == MP_TX_ONEHOT && n > 5) {
+					if (!(tf->vocab = mp_calloc(n - 5, sizeof(char *))))
+						rc = mp_error(err, MP_ENOMEM, "out of memory");
+					for (k = 5; rc == 0 && k < n; k++)
+						if (!(tf->vocab[tf->nvocab++] = mp_strdup(f[k])))
+							rc = mp_error(err, MP_ENOMEM, "out of memory");
+				}
+			}
+		} else if (*f[0]) {
+			rc = mp_error(err, MP_ECORRUPT, "%s:%d: unexpected line", where, lineno);
+		}
+		free(f);
+	}
+	if (rc == 0 && lineno == 0)
+		rc = mp_error(err, MP_ECORRUPT, "%s: empty transform", where);
+	free(copy);
+	if (rc != 0)
+		mp_transform_release(out);
+	return rc;
+}
+
+/* ---- applying ---------------------------------------------------------- */
+
+int mp_transform_bind(const mp_transform *t, const mp_examples_meta *m, int *idx, mp_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < t->nfeatures; i++) {
+		idx[i] = mp_examples_feature(m, t->features[i].name);
+		if (idx[i] >= 0 && (m->features[idx[i]].type == MP_FEAT_STRING) != (t->features[i].kind == MP_TX_ONEHOT))
+			return mp_error(err, MP_EINVAL, "feature '%s' is %s in the data, not what the transform expects",
+					t->features[i].name,
+					m->features[idx[i]].type == MP_FEAT_STRING ? "a string" : "a number");
+	}
+	idx[t->nfeatures] = t->label ? mp_examples_feature(m, t->label) : -1;
+	if (t->label && idx[t->nfeatures] >= 0 &&
+	    (m->features[idx[t->nfeatures]].type == MP_FEAT_STRING) != (t->nlabel_vocab > 0))
+		return mp_error(err, MP_EINVAL, "the label '%s' changed type since the transform was fitted", t->label);
+	return 0;
+}
+
+/* The index of s[0..n) in a sorted vocabulary, or -1. */
+static int vocab_index(char *const *vocab, size_t nvocab, const char *s, size_t n)
+{
+	size_t lo = 0, hi = nvocab;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strncmp(vocab[mid], s, n);
+
+		if (c == 0 && vocab[mid][n] != '\0')
+			c = 1;
+		if (c == 0)
+			return (int)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+void mp_transform_row(const mp_transform *t, const int *idx, const mp_block *b, size_t r, float *out,
+		      float *label)
+{
+	size_t i, k;
+	float *o = out;
+
+	for (i = 0; i < t->nfeatures; i++) {
+		const mp_tx_feature *tf = &t->features[i];
+		int f = idx[i];
+
+		if (tf->kind == MP_TX_ONEHOT) {
+			int hit = -1;
+
+			for (k = 0; k < tf->nvocab; k++)
+				o[k] = 0;
+			if (f >= 0 && !b->miss[f][r])
+				hit = vocab_index(tf->vocab, tf->nvocab, b->str[f] + b->off[f][r],
+						  (size_t)(b->off[f][r + 1] - b->off[f][r]));
+			if (hit >= 0)
+				o[hit] = 1;
+			o += tf->nvocab;
+			continue;
+		}
+		{
+			double x = f >= 0 ? b->num[f][r] : NAN;
+
+			if (tf->kind == MP_TX_BUCKETIZE) {
+				double w = (tf->b - tf->a) / tf->buckets;
+				int bk = isnan(x) ? -1 : w > 0 ? (int)((x - tf->a) / w) : 0;
+
+				for (k = 0; k < (size_t)tf->buckets; k++)
+					o[k] = 0;
+				if (bk >= 0 || !isnan(x))
+					o[bk < 0 ? 0 : bk >= tf->buckets ? tf->buckets - 1 : bk] = 1;
+				o += tf->buckets;
+				continue;
+			}
+			/* a missing number becomes the training mean (0 after zscore) */
+			if (isnan(x))
+				*o++ = tf->kind == MP_TX_MINMAX && tf->b > tf->a ? 0.5f : 0.0f;
+			else if (tf->kind == MP_TX_ZSCORE)
+				*o++ = (float)((x - tf->a) / tf->b);
+			else if (tf->kind == MP_TX_MINMAX)
+				*o++ = (float)(tf->b > tf->a ? (x - tf->a) / (tf->b - tf->a) : 0);
+			else
+				*o++ = (float)x;
+		}
+	}
+	if (label) {
+		int f = idx[t->nfeatures];
+
+		if (f < 0)
+			*label = NAN;
+		else if (t->nlabel_vocab) {
+			int hit = b->miss[f][r] ? -1
+						: vocab_index(t->label_vocab, t->nlabel_vocab, b->str[f] + b->off[f][r],
+							      (size_t)(b->off[f][r + 1] - b->off[f][r]));
+
+			*label = hit >= 0 ? (float)hit : NAN;
+		} else {
+			*label = b->num[f][r];
+		}
+	}
+}

@@ -1,0 +1,202 @@
+/* Structured params: YAML (and so JSON) values read with libyaml, and
+ * written back as compact JSON, their canonical form. */
+#include "components/component.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+struct mp_jdoc {
+	yaml_document_t doc;
+};
+
+struct mp_jnode {
+	yaml_node_t n;
+};
+
+static const mp_jnode *node(const mp_jdoc *d, int idx)
+{
+	return (const mp_jnode *)yaml_document_get_node((yaml_document_t *)&d->doc, idx);
+}
+
+int mp_jdoc_parse(mp_jdoc **out, const char *text, const char *what, mp_err *err)
+{
+	yaml_parser_t p;
+	mp_jdoc *d;
+
+	*out = NULL;
+	if (!(d = mp_calloc(1, sizeof(*d))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	if (!yaml_parser_initialize(&p)) {
+		free(d);
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	}
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
+	if (!yaml_parser_load(&p, &d->doc) || !yaml_document_get_root_node(&d->doc)) {
+		int rc = mp_error(err, MP_EINVAL, "%s: not a valid value (%s)", what,
+				  p.problem ? p.problem : "empty");
+
+		if (p.error == YAML_NO_ERROR)
+			yaml_document_delete(&d->doc);
+		yaml_parser_delete(&p);
+		free(d);
+		return rc;
+	}
+	yaml_parser_delete(&p);
+	*out = d;
+	return 0;
+}
+
+void mp_jdoc_free(mp_jdoc *d)
+{
+	if (!d)
+		return;
+	yaml_document_delete(&d->doc);
+	free(d);
+}
+
+const mp_jnode *mp_jdoc_root(const mp_jdoc *d)
+{
+	return (const mp_jnode *)yaml_document_get_root_node((yaml_document_t *)&d->doc);
+}
+
+int mp_jnode_is_map(const mp_jnode *n)
+{
+	return n && n->n.type == YAML_MAPPING_NODE;
+}
+
+int mp_jnode_is_list(const mp_jnode *n)
+{
+	return n && n->n.type == YAML_SEQUENCE_NODE;
+}
+
+const char *mp_jnode_str(const mp_jnode *n)
+{
+	return n && n->n.type == YAML_SCALAR_NODE ? (const char *)n->n.data.scalar.value : NULL;
+}
+
+const mp_jnode *mp_jnode_get(const mp_jdoc *d, const mp_jnode *n, const char *key)
+{
+	yaml_node_pair_t *pr;
+
+	if (!mp_jnode_is_map(n))
+		return NULL;
+	for (pr = n->n.data.mapping.pairs.start; pr < n->n.data.mapping.pairs.top; pr++) {
+		const char *k = mp_jnode_str(node(d, pr->key));
+
+		if (k && strcmp(k, key) == 0)
+			return node(d, pr->value);
+	}
+	return NULL;
+}
+
+size_t mp_jnode_len(const mp_jnode *n)
+{
+	if (mp_jnode_is_list(n))
+		return (size_t)(n->n.data.sequence.items.top - n->n.data.sequence.items.start);
+	if (mp_jnode_is_map(n))
+		return (size_t)(n->n.data.mapping.pairs.top - n->n.data.mapping.pairs.start);
+	return 0;
+}
+
+const mp_jnode *mp_jnode_at(const mp_jdoc *d, const mp_jnode *n, size_t i)
+{
+	if (mp_jnode_is_list(n) && i < mp_jnode_len(n))
+		return node(d, n->n.data.sequence.items.start[i]);
+	if (mp_jnode_is_map(n) && i < mp_jnode_len(n))
+		return node(d, n->n.data.mapping.pairs.start[i].value);
+	return NULL;
+}
+
+const char *mp_jnode_key(const mp_jdoc *d, const mp_jnode *n, size_t i)
+{
+	if (mp_jnode_is_map(n) && i < mp_jnode_len(n))
+		return mp_jnode_str(node(d, n->n.data.mapping.pairs.start[i].key));
+	return NULL;
+}
+
+/* A plain scalar that JSON can hold bare: a number, true, false, null. */
+static int bare(const yaml_node_t *n)
+{
+	const char *s = (const char *)n->data.scalar.value, *end;
+
+	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return 0;
+	if (!strcmp(s, "true") || !strcmp(s, "false") || !strcmp(s, "null"))
+		return 1;
+	if (!*s)
+		return 0;
+	strtod(s, (char **)&end);
+	return *end == '\0' && strspn(s, "0123456789+-.eE") == strlen(s);
+}
+
+static void emit(const mp_jdoc *d, const yaml_node_t *n, mp_strbuf *sb)
+{
+	size_t i;
+
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		if (bare(n)) {
+			mp_strbuf_adds(sb, (const char *)n->data.scalar.value);
+		} else {
+			const unsigned char *c = n->data.scalar.value;
+
+			mp_strbuf_adds(sb, "\"");
+			for (i = 0; i < n->data.scalar.length; i++) {
+				if (c[i] == '"' || c[i] == '\\')
+					mp_strbuf_addf(sb, "\\%c", c[i]);
+				else if (c[i] < 0x20)
+					mp_strbuf_addf(sb, "\\u%04x", c[i]);
+				else
+					mp_strbuf_add(sb, (const char *)&c[i], 1);
+			}
+			mp_strbuf_adds(sb, "\"");
+		}
+		break;
+	case YAML_SEQUENCE_NODE:
+		mp_strbuf_adds(sb, "[");
+		for (i = 0; i < mp_jnode_len((const mp_jnode *)n); i++) {
+			if (i)
+				mp_strbuf_adds(sb, ",");
+			emit(d, &mp_jnode_at(d, (const mp_jnode *)n, i)->n, sb);
+		}
+		mp_strbuf_adds(sb, "]");
+		break;
+	case YAML_MAPPING_NODE:
+		mp_strbuf_adds(sb, "{");
+		for (i = 0; i < mp_jnode_len((const mp_jnode *)n); i++) {
+			const yaml_node_pair_t *pr = &n->data.mapping.pairs.start[i];
+			yaml_node_t key = *yaml_document_get_node((yaml_document_t *)&d->doc, pr->key);
+
+			if (i)
+				mp_strbuf_adds(sb, ",");
+			key.data.scalar.style = YAML_DOUBLE_QUOTED_SCALAR_STYLE; /* keys are always strings */
+			if (key.type == YAML_SCALAR_NODE)
+				emit(d, &key, sb);
+			else
+				mp_strbuf_adds(sb, "\"?\"");
+			mp_strbuf_adds(sb, ":");
+			emit(d, yaml_document_get_node((yaml_document_t *)&d->doc, pr->value), sb);
+		}
+		mp_strbuf_adds(sb, "}");
+		break;
+	default:
+		mp_strbuf_adds(sb, "null");
+	}
+}
+
+int mp_yaml_to_json(const char *text, char **json, mp_err *err)
+{
+	mp_strbuf sb = MP_STRBUF_INIT;
+	mp_jdoc *d;
+	int rc;
+
+	*json = NULL;
+	if ((rc = mp_jdoc_parse(&d, text, "value", err)) != 0)
+		return rc;
+	emit(d, yaml_document_get_root_node(&d->doc), &sb);
+	mp_jdoc_free(d);
+	if (!(*json = mp_strbuf_detach(&sb)))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	return 0;
+}
