@@ -14,6 +14,7 @@ static const mp_component_type *const registry[] = {
 	&mp_schema_gen_component,
 	&mp_example_validator_component,
 	&mp_transform_component,
+	&mp_trainer_component,
 };
 
 #define NREGISTRY (sizeof(registry) / sizeof(registry[0]))

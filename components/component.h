@@ -110,6 +110,10 @@ typedef struct mp_component_io {
 	const mp_kv *params; /* every declared param, defaults filled in */
 	size_t nparams;
 	const char *workdir; /* the pipeline file's folder; relative paths start here */
+	/* A folder that survives retries and resumed runs of this component
+	 * with the same cache key (checkpoints live here); removed once the
+	 * component has succeeded.  NULL when there is none. */
+	const char *scratch;
 	mp_result *result;
 } mp_component_io;
 
@@ -196,5 +200,6 @@ extern const mp_component_type mp_statistics_gen_component;
 extern const mp_component_type mp_schema_gen_component;
 extern const mp_component_type mp_example_validator_component;
 extern const mp_component_type mp_transform_component;
+extern const mp_component_type mp_trainer_component;
 
 #endif

@@ -41,13 +41,16 @@ const char mp_dag_usage[] =
 const char mp_component_usage[] =
 	"usage: mlpipe component NAME [--input NAME=PATH]... [--output NAME=PATH]...\n"
 	"                        [--param NAME=VALUE]...\n"
+	"                        [--scratch DIR]\n"
 	"       mlpipe component NAME --help\n"
 	"       mlpipe component --list\n"
 	"\n"
 	"Runs one component alone, without a pipeline or a metadata store: inputs are\n"
 	"artifact folders, outputs are folders to create (written beside their place\n"
 	"and renamed into it only on success), relative paths start in the current\n"
-	"folder.  Metrics and output properties are printed at the end.\n";
+	"folder.  Metrics and output properties are printed at the end.  --scratch\n"
+	"gives the component a folder that outlives it (the Trainer keeps its\n"
+	"checkpoints there, so a second call continues where a killed one stopped).\n";
 
 static void print_diags(const mp_diags *d, const mp_err *err)
 {
@@ -525,7 +528,7 @@ static void list_types(void)
 
 /* Runs t with outputs staged beside their targets and renamed on success. */
 static int run_alone(const mp_component_type *t, const kvlist *ins, const kvlist *outs,
-		     const kvlist *params, mp_err *err)
+		     const kvlist *params, const char *scratch, mp_err *err)
 {
 	kvlist staged = {0};
 	mp_component_io io = {0};
@@ -561,6 +564,9 @@ static int run_alone(const mp_component_type *t, const kvlist *ins, const kvlist
 	io.params = params->items;
 	io.nparams = params->n;
 	io.workdir = cwd;
+	io.scratch = scratch;
+	if (scratch && (rc = mp_mkdirs(scratch, 0755, err)) != 0)
+		goto out;
 	if ((rc = t->run(&io, err)) != 0)
 		goto out;
 	for (i = 0; i < outs->n; i++)
@@ -586,12 +592,14 @@ out:
 int mp_cmd_component(int argc, char **argv)
 {
 	int list = 0, npos, help, rc;
+	const char *scratch = NULL;
 	mp_optlist in_l = {0}, out_l = {0}, par_l = {0};
 	const mp_opt opts[] = {
 		{"--input", "-i", NULL, NULL, &in_l},
 		{"--output", "-o", NULL, NULL, &out_l},
 		{"--param", "-p", NULL, NULL, &par_l},
 		{"--list", NULL, NULL, &list, NULL},
+		{"--scratch", NULL, &scratch, NULL, NULL},
 		{NULL, NULL, NULL, NULL, NULL},
 	};
 	kvlist ins = {0}, outs = {0}, given = {0}, params = {0};
@@ -643,7 +651,7 @@ int mp_cmd_component(int argc, char **argv)
 		rc = mp_cli_fail(&err);
 		goto out;
 	}
-	if (run_alone(t, &ins, &outs, &params, &err) != 0) {
+	if (run_alone(t, &ins, &outs, &params, scratch, &err) != 0) {
 		mp_log(MP_LOG_QUIET, "%s failed: %s", t->name, err.msg);
 		rc = err.code == MP_EINVAL ? MP_EXIT_USAGE : MP_EXIT_FAILED;
 		goto out;

@@ -50,6 +50,7 @@ typedef struct node {
 	int timed_out, stopped;
 	char *staging; /* <pdir>/.staging/<exec id> */
 	char *log;     /* <pdir>/.logs/<exec id>-<component>.log */
+	char *scratch; /* <pdir>/.scratch/<component>-<cache key>: kept across retries and resumes */
 	off_t log_start; /* where this attempt's part of the log begins */
 	int64_t wall_start_ms;
 } node;
@@ -272,6 +273,7 @@ static void free_node(node *n)
 	free(n->out_fps);
 	free(n->staging);
 	free(n->log);
+	free(n->scratch);
 	for (i = 0; i < n->nextra; i++) {
 		free(n->extra_uris[i]);
 		free(n->extra_fps[i]);
@@ -636,6 +638,7 @@ static void child_main(runner *R, node *n, pid_t parent)
 	io.params = params;
 	io.nparams = c->nparams;
 	io.workdir = R->p->dir;
+	io.scratch = n->scratch;
 	if (!(io.result = mp_result_new())) {
 		mp_error(&err, MP_ENOMEM, "out of memory");
 		goto fail;
@@ -957,6 +960,7 @@ static int reaped(runner *R, node *n, int status, mp_err *err)
 			    mp_format_duration(d, sizeof(d), elapsed_ms(n)),
 			    n->attempt > 1 ? " (after a retry)" : "");
 			mp_rmtree(n->staging, NULL);
+			mp_rmtree(n->scratch, NULL);
 			return 0;
 		}
 		if (perr.code == MP_EDB || perr.code == MP_ENOMEM) {
@@ -1049,9 +1053,12 @@ static int start(runner *R, node *n, mp_err *err)
 		return rc;
 	n->staging = mp_asprintf("%s/.staging/%lld", R->pdir, (long long)n->exec_id);
 	n->log = mp_asprintf("%s/.logs/%lld-%s.log", R->pdir, (long long)n->exec_id, n->c->id);
+	n->scratch = mp_asprintf("%s/.scratch/%s-%.16s", R->pdir, n->c->id, n->key);
 	n->wall_start_ms = mp_now_ms();
-	if (!n->staging || !n->log)
+	if (!n->staging || !n->log || !n->scratch)
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = mp_mkdirs(n->scratch, 0755, err);
 	if (rc == 0)
 		rc = launch(R, n, err);
 	if (rc != 0) {

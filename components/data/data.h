@@ -325,7 +325,8 @@ const mp_schema_feature *mp_schema_find(const mp_schema *sc, const char *name);
  *   shard reader -> parallel map (decompress and decode on map_threads
  *   threads, results kept in order) -> shuffle (a bounded buffer, seeded)
  *   -> batch -> prefetch (a background thread keeps up to `prefetch`
- *   batches ready) -> repeat for `epochs`
+ *   batches ready) -> repeat for `epochs`; with `cache`, the first epoch's
+ *   decoded examples are kept and later epochs shuffle them in memory
  *
  * Batches never span two epochs.  For a fixed seed the order is the same
  * whatever the thread counts.  Closing at any point stops every thread. */
@@ -343,6 +344,9 @@ typedef struct mp_dataset_opts {
 	int epochs;		       /* 1 or more */
 	int map_threads;	       /* 0: decode in the pipeline's own thread */
 	size_t prefetch;	       /* batches; 0: everything runs in the caller's thread */
+	int cache;		       /* keep the decoded split in memory after the first epoch; later
+					* epochs are a full shuffle of it (tf.data's cache()) */
+	int first_epoch;	       /* the number of the first epoch, for its seed (resuming) */
 } mp_dataset_opts;
 
 typedef struct mp_batch {

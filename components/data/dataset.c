@@ -75,7 +75,39 @@ struct mp_dataset {
 	int finished;
 	mp_block decode_block; /* for map_threads == 0 */
 	float *row;	       /* one example on its way into a batch */
+	/* the cache: every example of the first epoch, then a permutation */
+	float *cache;
+	size_t cache_n, cache_cap;
+	uint32_t *perm;
+	size_t perm_pos;
+	int cache_ready;
 };
+
+static uint64_t splitmix(uint64_t *s);
+
+/* The seed of an epoch's shuffle. */
+static uint64_t epoch_seed(const mp_dataset *d, int epoch)
+{
+	return d->o.seed ^ ((uint64_t)(d->o.first_epoch + epoch) * 0x9e3779b97f4a7c15ULL);
+}
+
+/* A new order of the cached examples for the epoch starting now. */
+static void cache_shuffle(mp_dataset *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->cache_n; i++)
+		d->perm[i] = (uint32_t)i;
+	if (d->o.shuffle_buffer > 1)
+		for (i = d->cache_n; i > 1; i--) {
+			size_t j = (size_t)(splitmix(&d->rng) % i);
+			uint32_t t = d->perm[i - 1];
+
+			d->perm[i - 1] = d->perm[j];
+			d->perm[j] = t;
+		}
+	d->perm_pos = 0;
+}
 
 static uint64_t splitmix(uint64_t *s)
 {
@@ -209,10 +241,11 @@ static int read_job(mp_dataset *d, job **out, int *epoch, mp_err *err)
 			d->reader.open = 0;
 			d->reader.shard++;
 		}
-		/* the epoch's data is read: the next epoch starts over */
+		/* the epoch's data is read: the next epoch starts over (or,
+		 * with the cache, comes from memory) */
 		mp_examples_reader_close(&d->reader);
 		d->reader_open = 0;
-		if (++d->epoch >= d->o.epochs)
+		if (++d->epoch >= d->o.epochs || d->o.cache)
 			d->input_done = 1;
 	}
 	return 0;
@@ -291,6 +324,43 @@ static int next_example(mp_dataset *d, float *row, mp_err *err)
 {
 	int rc;
 
+	if (d->o.cache && !d->cache_ready) {
+		/* the whole split into memory, once; every epoch is then a
+		 * permutation of it, a function of the seed and the epoch */
+		job *j;
+		int ep;
+
+		while ((rc = next_block(d, &j, &ep, err)) == 1) {
+			if (d->cache_n + j->n > d->cache_cap) {
+				size_t cap = d->cache_cap ? d->cache_cap : 4096;
+				float *c;
+
+				while (cap < d->cache_n + j->n)
+					cap *= 2;
+				if (!(c = mp_realloc(d->cache, cap * d->stride * sizeof(float)))) {
+					free_job(j);
+					return mp_error(err, MP_ENOMEM, "out of memory (caching the split)");
+				}
+				d->cache = c;
+				d->cache_cap = cap;
+			}
+			memcpy(d->cache + d->cache_n * d->stride, j->rows, j->n * d->stride * sizeof(float));
+			d->cache_n += j->n;
+			free_job(j);
+		}
+		if (rc < 0)
+			return rc;
+		if (!(d->perm = mp_malloc((d->cache_n ? d->cache_n : 1) * sizeof(uint32_t))))
+			return mp_error(err, MP_ENOMEM, "out of memory");
+		d->cache_ready = 1;
+		cache_shuffle(d);
+	}
+	if (d->cache_ready) {
+		if (d->perm_pos == d->cache_n)
+			return 0;
+		memcpy(row, d->cache + (size_t)d->perm[d->perm_pos++] * d->stride, d->stride * sizeof(float));
+		return 1;
+	}
 	for (;;) {
 		/* refill the shuffle buffer from the current epoch's blocks */
 		while (d->buf_n < d->buf_cap) {
@@ -314,6 +384,7 @@ static int next_example(mp_dataset *d, float *row, mp_err *err)
 				continue;
 			memcpy(d->buf + d->buf_n * d->stride, d->cur->rows + d->cur_pos * d->stride,
 			       d->stride * sizeof(float));
+
 			d->cur_pos++;
 			d->buf_n++;
 			if (d->buf_cap == 1)
@@ -339,6 +410,8 @@ static int produce_batch(mp_dataset *d, mp_batch *b, mp_err *err)
 	int rc;
 
 	for (;;) {
+		if (d->buf_epoch >= d->o.epochs)
+			return 0;
 		b->rows = 0;
 		b->epoch = d->buf_epoch;
 		while (b->rows < d->o.batch_size) {
@@ -355,7 +428,9 @@ static int produce_batch(mp_dataset *d, mp_batch *b, mp_err *err)
 			return 1;
 		/* the epoch ended: the next one is shuffled with its own seed */
 		d->buf_epoch++;
-		d->rng = d->o.seed ^ ((uint64_t)d->buf_epoch * 0x9e3779b97f4a7c15ULL);
+		d->rng = epoch_seed(d, d->buf_epoch);
+		if (d->cache_ready)
+			cache_shuffle(d);
 		if (b->rows && !d->o.drop_remainder)
 			return 1;
 		if (d->buf_epoch >= d->o.epochs)
@@ -430,7 +505,7 @@ int mp_dataset_open(mp_dataset **out, const mp_dataset_opts *o, mp_err *err)
 	d->o = *o;
 	d->stride = o->nx + 1;
 	d->buf_cap = o->shuffle_buffer > 1 ? o->shuffle_buffer : 1;
-	d->rng = o->seed;
+	d->rng = epoch_seed(d, 0);
 	pthread_mutex_init(&d->mu, NULL);
 	pthread_cond_init(&d->work_cv, NULL);
 	pthread_cond_init(&d->done_cv, NULL);
@@ -577,6 +652,8 @@ void mp_dataset_close(mp_dataset *d)
 	free(d->workers);
 	free(d->buf);
 	free(d->row);
+	free(d->cache);
+	free(d->perm);
 	free(d->x);
 	pthread_mutex_destroy(&d->mu);
 	pthread_cond_destroy(&d->work_cv);

@@ -103,6 +103,41 @@ typedef struct mp_schedule {
 
 float mp_schedule_lr(const mp_schedule *s, float base, int64_t step);
 
+/* ---- model files ------------------------------------------------------- */
+
+/* A model file: "MLPM", a u32 format version, a u32-length text header (the
+ * architecture, the label's classes and the transform), u64 parameter count,
+ * the parameters (float32 little-endian), and a CRC32C of everything before
+ * it.  A checkpoint ("MLPC") adds the optimizer state and the training
+ * position after the parameters. */
+#define MP_MODEL_VERSION 1
+
+struct mp_transform;
+
+typedef struct mp_model {
+	mp_net net;
+	char *transform_text; /* NULL when the model was trained without one */
+} mp_model;
+
+int mp_model_save(const mp_net *n, const char *transform_text, const char *path, mp_err *err);
+/* Loads a model for batches of up to max_batch rows. */
+int mp_model_load(mp_model *m, const char *path, int max_batch, mp_err *err);
+void mp_model_release(mp_model *m);
+
+typedef struct mp_train_state {
+	int epoch;	   /* epochs completed */
+	int64_t step;	   /* optimizer steps taken */
+	double best;	   /* early stopping: the best value so far */
+	int since_best;	   /* epochs without improvement */
+	float *best_params; /* NULL unless early stopping keeps the best weights */
+} mp_train_state;
+
+int mp_checkpoint_save(const mp_net *n, const mp_optimizer *o, const mp_train_state *ts, const char *path,
+		       mp_err *err);
+/* Restores a checkpoint into a network and optimizer of the same shape.
+ * MP_ENOTFOUND when there is none; MP_EINVAL when it does not fit. */
+int mp_checkpoint_load(mp_net *n, mp_optimizer *o, mp_train_state *ts, const char *path, mp_err *err);
+
 /* ---- the GEMM wrapper -------------------------------------------------- */
 
 /* C = alpha * op(A) op(B) + beta * C, row-major; every product goes through
