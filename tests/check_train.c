@@ -1,0 +1,344 @@
+/* Transform and Trainer as components: the transform's round trip, a
+ * trained model's determinism, a Trainer killed mid-training continuing
+ * from its checkpoint to the same model, and bad params. */
+#include "testutil.h"
+
+#include <math.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "components/component.h"
+#include "components/data/data.h"
+#include "components/nn/nn.h"
+
+static char *dir;
+
+static void setup(void)
+{
+	dir = tu_mkdtemp();
+}
+
+static void teardown(void)
+{
+	tu_rmdir(dir);
+	dir = NULL;
+}
+
+static char *at(const char *name)
+{
+	char *p = mp_asprintf("%s/%s", dir, name);
+
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
+/* Runs a component ("in:k=dir", "out:k=dir", "param:k=v"; dirs below dir),
+ * with scratch (below dir) when not NULL. */
+static int run(const char *name, const char *scratch, mp_err *err, ...)
+{
+	const mp_component_type *t = mp_component_find(name);
+	mp_kv ins[8], outs[8], params[40];
+	char *owned[64], *scr = scratch ? at(scratch) : NULL;
+	size_t ni = 0, no = 0, np = 0, nown = 0, i;
+	mp_component_io io = {0};
+	const char *a;
+	va_list ap;
+	int rc;
+
+	ck_assert_ptr_nonnull(t);
+	va_start(ap, err);
+	while ((a = va_arg(ap, const char *))) {
+		const char *colon = strchr(a, ':'), *eq = strchr(a, '=');
+		char *key = mp_strndup(colon + 1, (size_t)(eq - colon - 1));
+
+		owned[nown++] = key;
+		if (!strncmp(a, "param:", 6)) {
+			char *canon = NULL;
+			const mp_param_spec *spec = mp_component_param(t, key);
+
+			ck_assert_ptr_nonnull(spec);
+			ck_assert_int_eq(mp_param_check(spec, eq + 1, &canon, err), 0);
+			owned[nown++] = canon;
+			params[np].key = key;
+			params[np++].value = canon;
+		} else {
+			char *path = at(eq + 1);
+
+			owned[nown++] = path;
+			if (!strncmp(a, "in:", 3)) {
+				ins[ni].key = key;
+				ins[ni++].value = path;
+			} else {
+				mp_rmtree(path, NULL);
+				ck_assert_int_eq(mp_mkdirs(path, 0755, err), 0);
+				outs[no].key = key;
+				outs[no++].value = path;
+			}
+		}
+	}
+	va_end(ap);
+	for (i = 0; i < t->nparams; i++) {
+		size_t k;
+
+		for (k = 0; k < np && strcmp(params[k].key, t->params[i].name); k++)
+			;
+		if (k == np && t->params[i].def) {
+			params[np].key = t->params[i].name;
+			params[np++].value = t->params[i].def;
+		}
+	}
+	if (scr)
+		ck_assert_int_eq(mp_mkdirs(scr, 0755, err), 0);
+	io.inputs = ins;
+	io.ninputs = ni;
+	io.outputs = outs;
+	io.noutputs = no;
+	io.params = params;
+	io.nparams = np;
+	io.workdir = dir;
+	io.scratch = scr;
+	io.result = mp_result_new();
+	rc = t->run(&io, err);
+	mp_result_free(io.result);
+	for (i = 0; i < nown; i++)
+		free(owned[i]);
+	free(scr);
+	return rc;
+}
+
+/* n rows: 8 numbers and a string; the class depends on them. */
+static void make_data(int n)
+{
+	char *path = at("data.csv");
+	FILE *f = fopen(path, "w");
+	int i, k;
+
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "a,b,c,d,e,f,g,h,color,label\n");
+	for (i = 0; i < n; i++) {
+		double v[8], s = 0;
+
+		for (k = 0; k < 8; k++) {
+			v[k] = sin(i * (k + 1) * 0.7 + k) * (k + 1) + 10 * k;
+			s += (k % 2 ? 1 : -1) * sin(i * (k + 1) * 0.7 + k);
+		}
+		fprintf(f, "%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%s,%s\n", v[0], v[1], v[2], v[3], v[4], v[5], v[6],
+			v[7], i % 3 == 0 ? "red" : i % 3 == 1 ? "green" : "blue",
+			s > 0.5 ? "high" : s < -0.5 ? "low" : "mid");
+	}
+	fclose(f);
+	free(path);
+}
+
+static void prepare(int n)
+{
+	mp_err err;
+
+	make_data(n);
+	ck_assert_int_eq(run("ExampleGen", NULL, &err, "out:examples=ex", "param:format=csv", "param:path=data.csv",
+			     "param:label=label", "param:eval_fraction=0.2", (char *)NULL), 0);
+	ck_assert_int_eq(run("StatisticsGen", NULL, &err, "in:examples=ex", "out:statistics=st", (char *)NULL), 0);
+	ck_assert_msg(run("Transform", NULL, &err, "in:examples=ex", "in:statistics=st", "out:transform=tx",
+			  "out:transformed_examples=tex", (char *)NULL) == 0, "%s", err.msg);
+}
+
+static char *read_all(const char *name, size_t *n)
+{
+	char *path = at(name), *data;
+	mp_err err;
+
+	ck_assert_int_eq(mp_read_file(path, &data, n, &err), 0);
+	free(path);
+	return data;
+}
+
+START_TEST(transform_round_trips_and_matches_its_examples)
+{
+	mp_transform t, t2;
+	mp_strbuf a = MP_STRBUF_INIT, b = MP_STRBUF_INIT;
+	mp_examples_meta m;
+	mp_err err;
+	char *text, *path;
+	size_t n;
+
+	prepare(300);
+	text = read_all("tx/transform.tsv", &n);
+	ck_assert_int_eq(mp_transform_from_text(&t, text, "tx", &err), 0);
+	ck_assert_str_eq(t.label, "label");
+	ck_assert_uint_eq(t.nlabel_vocab, 3);
+	ck_assert_str_eq(t.label_vocab[0], "high"); /* sorted */
+	ck_assert_uint_eq(mp_transform_width(&t), 8 + 3);
+	ck_assert_int_eq(mp_transform_to_text(&t, &a), 0);
+	ck_assert_str_eq(a.buf, text);
+	ck_assert_int_eq(mp_transform_from_text(&t2, a.buf, "again", &err), 0);
+	ck_assert_int_eq(mp_transform_to_text(&t2, &b), 0);
+	ck_assert_str_eq(a.buf, b.buf);
+	/* the transformed examples: z-scores near mean 0, one-hot columns named after values */
+	path = at("tex");
+	ck_assert_int_eq(mp_examples_meta_read(&m, path, &err), 0);
+	ck_assert_uint_eq(m.nfeatures, 12);
+	ck_assert_str_eq(m.features[8].name, "color=blue");
+	ck_assert_str_eq(m.label, "label");
+	mp_examples_meta_release(&m);
+	free(path);
+	mp_transform_release(&t2);
+	ck_assert_int_eq(mp_transform_from_text(&t2, "nonsense", "bad", &err), MP_ECORRUPT);
+	mp_transform_release(&t);
+	mp_strbuf_release(&a);
+	mp_strbuf_release(&b);
+	free(text);
+}
+END_TEST
+
+START_TEST(training_learns_and_is_bit_identical)
+{
+	mp_model m;
+	mp_err err;
+	char *a, *b, *path;
+	size_t na, nb;
+
+	prepare(2000);
+	ck_assert_msg(run("Trainer", NULL, &err, "in:examples=tex", "in:transform=tx", "out:model=m1", "param:epochs=3",
+			  "param:threads=1", "param:optimizer={name: adam, lr: 0.01}", (char *)NULL) == 0,
+		      "%s", err.msg);
+	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=tex", "in:transform=tx", "out:model=m2", "param:epochs=3",
+			     "param:threads=1", "param:optimizer={name: adam, lr: 0.01}", (char *)NULL), 0);
+	a = read_all("m1/model.mlpm", &na);
+	b = read_all("m2/model.mlpm", &nb);
+	ck_assert_uint_eq(na, nb);
+	ck_assert(memcmp(a, b, na) == 0);
+	free(a);
+	free(b);
+	/* the model file loads, carries the transform, and predicts probabilities */
+	path = at("m1/model.mlpm");
+	ck_assert_int_eq(mp_model_load(&m, path, 4, &err), 0);
+	ck_assert_ptr_nonnull(m.transform_text);
+	ck_assert_int_eq(m.net.nin, 11);
+	ck_assert_int_eq(mp_net_nout(&m.net), 3);
+	{
+		float x[11] = {0}, p[3];
+
+		mp_net_predict(&m.net, x, 1, p);
+		ck_assert_float_eq_tol(p[0] + p[1] + p[2], 1.0f, 1e-5);
+	}
+	mp_model_release(&m);
+	/* a damaged model file is refused */
+	{
+		char *data;
+		size_t n;
+
+		ck_assert_int_eq(mp_read_file(path, &data, &n, &err), 0);
+		data[n / 2] ^= 1;
+		ck_assert_int_eq(mp_write_file_atomic(path, data, n, &err), 0);
+		ck_assert_int_eq(mp_model_load(&m, path, 4, &err), MP_ECORRUPT);
+		ck_assert_ptr_nonnull(strstr(err.msg, "checksum"));
+		free(data);
+	}
+	free(path);
+}
+END_TEST
+
+START_TEST(a_killed_trainer_resumes_to_the_same_model)
+{
+	mp_err err;
+	char *ckpt, *a, *b;
+	size_t na, nb;
+	pid_t pid;
+	int status, seen = 0, i;
+
+	prepare(20000);
+	/* in one go */
+	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=tex", "out:model=whole", "param:epochs=8",
+			     "param:threads=1", "param:model={layers: [{dense: 64, activation: relu}, {dense: auto}]}",
+			     (char *)NULL), 0);
+	/* killed after a checkpoint, then run again with the same scratch folder */
+	ckpt = at("scratch/checkpoint.mlpc");
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int rc = run("Trainer", "scratch", &err, "in:examples=tex", "out:model=killed", "param:epochs=8",
+			     "param:threads=1", "param:model={layers: [{dense: 64, activation: relu}, {dense: auto}]}",
+			     (char *)NULL);
+
+		_exit(rc == 0 ? 0 : 1);
+	}
+	for (i = 0; i < 60000 && !seen; i++) {
+		if (mp_path_exists(ckpt))
+			seen = 1;
+		else if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		else
+			nanosleep(&(struct timespec){0, 500000}, NULL);
+	}
+	ck_assert_msg(seen, "the trainer finished before its first checkpoint could be seen");
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	ck_assert(WIFSIGNALED(status));
+	ck_assert(mp_path_exists(ckpt));
+	ck_assert_int_eq(run("Trainer", "scratch", &err, "in:examples=tex", "out:model=resumed", "param:epochs=8",
+			     "param:threads=1", "param:model={layers: [{dense: 64, activation: relu}, {dense: auto}]}",
+			     (char *)NULL), 0);
+	ck_assert(!mp_path_exists(ckpt)); /* removed once done */
+	a = read_all("whole/model.mlpm", &na);
+	b = read_all("resumed/model.mlpm", &nb);
+	ck_assert_uint_eq(na, nb);
+	ck_assert_msg(memcmp(a, b, na) == 0, "the resumed model differs from the one trained in one go");
+	free(a);
+	free(b);
+	free(ckpt);
+}
+END_TEST
+
+START_TEST(bad_params_stop_with_a_clear_error)
+{
+	mp_err err;
+
+	prepare(300);
+	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=tex", "out:model=m",
+			     "param:model={layers: [{dense: 8, activation: swish}, {dense: auto}]}", (char *)NULL), MP_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "unknown activation 'swish'"));
+	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=tex", "out:model=m",
+			     "param:model={layers: [{conv: 8}]}", (char *)NULL), MP_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "unknown key 'conv'"));
+	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=tex", "out:model=m",
+			     "param:optimizer={name: adam, lr: -1}", (char *)NULL), MP_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "'lr' must be a number"));
+	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=tex", "out:model=m",
+			     "param:optimizer={name: rmsprop}", (char *)NULL), MP_EINVAL);
+	/* an output layer too small for the labels */
+	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=tex", "out:model=m",
+			     "param:model={layers: [{dense: 2}]}", (char *)NULL), MP_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "out of range for an output layer of 2 classes"));
+	/* a learning rate that blows up names the step */
+	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=tex", "out:model=m", "param:loss=mse",
+			     "param:model={layers: [{dense: 1}]}", "param:optimizer={name: sgd, lr: 100000}",
+			     (char *)NULL), MP_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "the loss became"));
+	ck_assert_ptr_nonnull(strstr(err.msg, "at step"));
+	/* raw examples with strings need a Transform first */
+	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=ex", "out:model=m", (char *)NULL), MP_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "Transform"));
+}
+END_TEST
+
+static Suite *train_suite(void)
+{
+	Suite *s = suite_create("train");
+	TCase *tc = tcase_create("train");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, transform_round_trips_and_matches_its_examples);
+	tcase_add_test(tc, training_learns_and_is_bit_identical);
+	tcase_add_test(tc, a_killed_trainer_resumes_to_the_same_model);
+	tcase_add_test(tc, bad_params_stop_with_a_clear_error);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return tu_run(train_suite());
+}
