@@ -495,7 +495,7 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 		 * epoch is a permutation that depends on the seed and the epoch's
 		 * number only, so a resumed run sees the same batches */
 		mp_dataset_opts o = {ex, &m, train_split, x, (size_t)nx, y, (size_t)batch, 0,
-				     (size_t)atoll(mp_io_param(io, "shuffle_buffer")), seed, epochs - ts.epoch, 0,
+				     (size_t)atoll(mp_io_param(io, "shuffle_buffer")), seed, epochs - ts.epoch, 1,
 				     (size_t)atoll(mp_io_param(io, "prefetch")), !strcmp(mp_io_param(io, "cache"), "true"),
 				     ts.epoch};
 		int64_t total_rows = mp_examples_split(&m, train_split)->rows, done = 0, correct_sum = 0;

@@ -424,16 +424,29 @@ void mp_optimizer_step(mp_optimizer *o, float *p, const float *g, float lr)
 		float step = lr * sqrtf(c2) / c1, eps = o->eps * sqrtf(c2);
 		int decoupled = o->kind == MP_OPT_ADAMW;
 
-		/* the bias corrections folded into the step: the same update as
-		 * lr * mhat / (sqrt(vhat) + eps) */
-		for (i = 0; i < n; i++) {
-			float gi = decoupled ? g[i] : g[i] + wd * p[i];
+		float *m = o->m, *v = o->v, a1 = 1 - b1, a2 = 1 - b2;
 
-			o->m[i] = b1 * o->m[i] + (1 - b1) * gi;
-			o->v[i] = b2 * o->v[i] + (1 - b2) * gi * gi;
-			if (decoupled)
-				p[i] -= lr * wd * p[i];
-			p[i] -= step * o->m[i] / (sqrtf(o->v[i]) + eps);
+		/* the bias corrections folded into the step: the same update as
+		 * lr * mhat / (sqrt(vhat) + eps); two branch-free loops so they
+		 * vectorize */
+		if (decoupled) {
+			float shrink = 1.0f - lr * wd;
+
+			for (i = 0; i < n; i++) {
+				float gi = g[i];
+
+				m[i] = b1 * m[i] + a1 * gi;
+				v[i] = b2 * v[i] + a2 * gi * gi;
+				p[i] = p[i] * shrink - step * m[i] / (sqrtf(v[i]) + eps);
+			}
+		} else {
+			for (i = 0; i < n; i++) {
+				float gi = g[i] + wd * p[i];
+
+				m[i] = b1 * m[i] + a1 * gi;
+				v[i] = b2 * v[i] + a2 * gi * gi;
+				p[i] -= step * m[i] / (sqrtf(v[i]) + eps);
+			}
 		}
 		break;
 	}
