@@ -111,6 +111,8 @@ demo:
 	@$(MAKE) --no-print-directory all
 	./mlpipe run $(DEMO_PIPELINE)
 	./mlpipe meta --db pipelines/runs/metadata.db run last
+	@echo "test accuracy (t10k) after each epoch:"
+	@./mlpipe meta --db pipelines/runs/metadata.db metrics --name eval_accuracy --component train --all-steps | tail -n 10
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS) $(EXTRA_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

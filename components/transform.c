@@ -23,7 +23,8 @@ static const mp_io_spec outputs[] = {
 };
 
 static const mp_param_spec params[] = {
-	{"numbers", MP_PARAM_STRING, "zscore", 0, 0, "how numbers are scaled by default: zscore, minmax or none"},
+	{"numbers", MP_PARAM_STRING, "zscore", 0, 0,
+	 "how numbers are scaled by default: zscore, minmax, none or divide:N (pixels: divide:255)"},
 	{"rules", MP_PARAM_JSON, "{}", 0, 0,
 	 "per feature: zscore, minmax, none, onehot, bucketize:N or drop ({age: bucketize:5})"},
 	{"split", MP_PARAM_STRING, "train", 0, 0, "the split the transform is fitted on"},
@@ -45,6 +46,7 @@ static int run_transform(const mp_component_io *io, mp_err *err)
 	size_t width = 0, i, s;
 	int64_t dropped = 0;
 	mp_tx_kind kind;
+	double divisor = 1;
 	char *path = NULL;
 	float *row = NULL;
 
@@ -54,12 +56,14 @@ static int run_transform(const mp_component_io *io, mp_err *err)
 		kind = MP_TX_MINMAX;
 	else if (!strcmp(num, "none"))
 		kind = MP_TX_NONE;
+	else if (!strncmp(num, "divide:", 7) && (divisor = atof(num + 7)) != 0)
+		kind = MP_TX_DIVIDE;
 	else
-		return mp_error(err, MP_EINVAL, "numbers: '%s' is not zscore, minmax or none", num);
+		return mp_error(err, MP_EINVAL, "numbers: '%s' is not zscore, minmax, none or divide:N", num);
 	if (!ex_dir || !st_dir)
 		return mp_error(err, MP_EINVAL, "Transform needs 'examples' and 'statistics' inputs");
 	if ((rc = mp_examples_meta_read(&m, ex_dir, err)) != 0 || (rc = mp_stats_read(&st, st_dir, err)) != 0 ||
-	    (rc = mp_transform_fit(&t, &st, mp_io_param(io, "split"), m.label, kind, mp_io_param(io, "rules"), err)) != 0)
+	    (rc = mp_transform_fit(&t, &st, mp_io_param(io, "split"), m.label, kind, divisor, mp_io_param(io, "rules"), err)) != 0)
 		goto out;
 	/* the fitted transform */
 	if ((rc = mp_transform_to_text(&t, &text)) != 0 ||

@@ -184,6 +184,21 @@ START_TEST(transform_round_trips_and_matches_its_examples)
 	free(path);
 	mp_transform_release(&t2);
 	ck_assert_int_eq(mp_transform_from_text(&t2, "nonsense", "bad", &err), MP_ECORRUPT);
+	/* a constant divisor (pixels / 255), and a per-feature rule */
+	ck_assert_int_eq(run("Transform", NULL, &err, "in:examples=ex", "in:statistics=st", "out:transform=tx2",
+			     "out:transformed_examples=tex2", "param:numbers=divide:10", "param:rules={b: bucketize:4, color: drop}",
+			     (char *)NULL), 0);
+	{
+		char *t3 = read_all("tx2/transform.tsv", &n);
+
+		ck_assert_ptr_nonnull(strstr(t3, "feature\ta\tdivide\t10\t"));
+		ck_assert_ptr_nonnull(strstr(t3, "feature\tb\tbucketize\t"));
+		ck_assert_ptr_null(strstr(t3, "color"));
+		free(t3);
+	}
+	ck_assert_int_eq(run("Transform", NULL, &err, "in:examples=ex", "in:statistics=st", "out:transform=tx3",
+			     "out:transformed_examples=tex3", "param:rules={nope: drop}", (char *)NULL), MP_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "there is no feature 'nope'"));
 	mp_transform_release(&t);
 	mp_strbuf_release(&a);
 	mp_strbuf_release(&b);

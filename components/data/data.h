@@ -378,6 +378,7 @@ typedef enum {
 	MP_TX_MINMAX,	 /* (x - min) / (max - min) */
 	MP_TX_ONEHOT,	 /* one 0/1 input per vocabulary value (unseen: all 0) */
 	MP_TX_BUCKETIZE, /* one 0/1 input per bucket between equal-width bounds */
+	MP_TX_DIVIDE,	 /* x / a, a constant (pixels: divide:255) */
 } mp_tx_kind;
 
 typedef struct mp_tx_feature {
@@ -398,11 +399,11 @@ typedef struct mp_transform {
 } mp_transform;
 
 /* Fits a transform to the statistics of split: numbers by num_default
- * (zscore, minmax or none), strings one-hot on their values; rules (JSON
+ * (zscore, minmax, none or divide by num_divisor), strings one-hot on their values; rules (JSON
  * {"feature": "zscore" | "minmax" | "none" | "onehot" | "bucketize:N" |
  * "drop"}, may be NULL) override per feature.  The label is kept apart. */
 int mp_transform_fit(mp_transform *out, const mp_stats *st, const char *split, const char *label,
-		     mp_tx_kind num_default, const char *rules, mp_err *err);
+		     mp_tx_kind num_default, double num_divisor, const char *rules, mp_err *err);
 /* How many inputs the transform makes. */
 size_t mp_transform_width(const mp_transform *t);
 /* The name of output i ("x", "color=red", "age[3]") into buf. */

@@ -16,7 +16,8 @@
 
 #include "components/component.h"
 
-static const char *const kind_names[] = {"none", "zscore", "minmax", "onehot", "bucketize"};
+static const char *const kind_names[] = {"none", "zscore", "minmax", "onehot", "bucketize", "divide"};
+#define NKINDS 6
 
 void mp_transform_release(mp_transform *t)
 {
@@ -100,7 +101,7 @@ static int sorted_values(const mp_feat_stats *fs, char ***out, size_t *n, mp_err
 }
 
 int mp_transform_fit(mp_transform *out, const mp_stats *st, const char *split, const char *label,
-		     mp_tx_kind num_default, const char *rules, mp_err *err)
+		     mp_tx_kind num_default, double num_divisor, const char *rules, mp_err *err)
 {
 	const mp_split_stats *ss = mp_stats_split(st, split);
 	mp_jdoc *doc = NULL;
@@ -172,6 +173,7 @@ int mp_transform_fit(mp_transform *out, const mp_stats *st, const char *split, c
 			continue;
 		}
 		tf->kind = num_default;
+		tf->a = num_divisor;
 		if (rule) {
 			if (!strcmp(rule, "none"))
 				tf->kind = MP_TX_NONE;
@@ -184,7 +186,7 @@ int mp_transform_fit(mp_transform *out, const mp_stats *st, const char *split, c
 				tf->buckets = atoi(rule + 10);
 			} else {
 				rc = mp_error(err, MP_EINVAL,
-					      "rules: '%s' for '%s' is not none, zscore, minmax, bucketize:N or drop", rule,
+					      "rules: '%s' for '%s' is not none, zscore, minmax, divide:N, bucketize:N or drop", rule,
 					      fs->name);
 				break;
 			}
@@ -326,9 +328,9 @@ int mp_transform_from_text(mp_transform *out, const char *text, const char *wher
 			mp_tx_feature *tf;
 			int kind;
 
-			for (kind = 0; kind < 5 && strcmp(kind_names[kind], f[2]); kind++)
+			for (kind = 0; kind < NKINDS && strcmp(kind_names[kind], f[2]); kind++)
 				;
-			if (kind == 5) {
+			if (kind == NKINDS) {
 				rc = mp_error(err, MP_ECORRUPT, "%s:%d: unknown transform '%s'", where, lineno, f[2]);
 			} else if (mp_grow((void **)&out->features, &afeat, out->nfeatures, sizeof(*out->features)) != 0) {
 				rc = mp_error(err, MP_ENOMEM, "out of memory");
@@ -452,6 +454,8 @@ void mp_transform_row(const mp_transform *t, const int *idx, const mp_block *b, 
 				*o++ = (float)((x - tf->a) / tf->b);
 			else if (tf->kind == MP_TX_MINMAX)
 				*o++ = (float)(tf->b > tf->a ? (x - tf->a) / (tf->b - tf->a) : 0);
+			else if (tf->kind == MP_TX_DIVIDE)
+				*o++ = (float)(x / tf->a);
 			else
 				*o++ = (float)x;
 		}

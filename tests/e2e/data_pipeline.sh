@@ -13,7 +13,11 @@ meta() { "$MLPIPE" meta --db "$P/runs/metadata.db" "$@"; }
 expect_exit 0 "$MLPIPE" run "$P/penguins.yaml"
 expect_out "penguins#1 COMPLETE"
 expect_exit 0 meta --json run last
-expect_jq '.executions | map(.state) == ["COMPLETE", "COMPLETE", "COMPLETE", "COMPLETE"]'
+expect_jq '.executions | map(.state) == ["COMPLETE", "COMPLETE", "COMPLETE", "COMPLETE", "COMPLETE", "COMPLETE"]'
+# the network tells the species apart on the held-out split
+expect_jq '.executions[5].metrics | map(select(.name == "eval_accuracy")) | max_by(.step).value >= 0.95'
+model=$(jq -r '.executions[5].outputs[0].uri' "$TMP/out")/model.mlpm
+[ "$(head -c 4 "$model")" = MLPM ] && ok || not_ok "no model file"
 expect_jq '.executions[0].metrics | map({(.name): .value}) | add | .rows_train + .rows_eval == 344'
 expect_jq '.executions[3].metrics | map(select(.name == "anomalies")) | .[0].value == 0'
 stats_id=$(jq -r '.executions[1].outputs[0].id' "$TMP/out")
@@ -32,7 +36,7 @@ grep -q 'values: \["Adelie", "Gentoo", "Chinstrap"\]' "$schema" && ok || not_ok 
 
 # unchanged: all cached; the hash split is the same
 expect_exit 0 "$MLPIPE" run "$P/penguins.yaml"
-expect_out "0 ran, 4 cached"
+expect_out "0 ran, 6 cached"
 
 # a pinned, curated schema that the data breaks: the run fails with the list
 sed -e 's/"Adelie", //' "$schema" >"$P/curated.yaml"

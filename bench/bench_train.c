@@ -1,0 +1,184 @@
+/* Training benchmark: the seed MLP (784-128-10, ReLU, Adam 0.001, batch
+ * 64, 10 epochs) on the real Fashion-MNIST, mlpipe against PyTorch
+ * (Debian's python3-torch, bench/torch_mlp.py) in the same run, at one
+ * thread and at the default thread count:
+ *   - test accuracy on t10k (goal 0.88);
+ *   - training samples/s (goal 2x PyTorch's) and the fraction of the sgemm
+ *     roofline reached (OpenBLAS sgemm GFLOP/s at the step's shapes; goal 70%);
+ *   - peak RSS of the whole pipeline run against the PyTorch script's (goal
+ *     under a quarter).
+ *
+ *   bench_train OUTDIR      ($MLPIPE names the binary; default ./mlpipe)
+ */
+#define _DEFAULT_SOURCE /* wait4 */
+#include <cblas.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "metadata/store.h"
+
+#define DATA "/usr/share/datasets/fashion-mnist"
+#define EPOCHS 10
+
+extern char **environ;
+
+static void die(const char *msg)
+{
+	fprintf(stderr, "bench_train: %s\n", msg);
+	exit(1);
+}
+
+/* Runs argv, stdout to /dev/null; wall seconds and peak RSS (MB) of it and
+ * its children. */
+static double run(char *const argv[], double *rss_mb)
+{
+	posix_spawn_file_actions_t fa;
+	struct rusage ru;
+	int64_t t0 = mp_monotonic_ns();
+	pid_t pid;
+	int status;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	if (posix_spawn(&pid, argv[0], &fa, NULL, argv, environ) != 0)
+		die("cannot start a command");
+	posix_spawn_file_actions_destroy(&fa);
+	if (wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		die("the pipeline run failed");
+	*rss_mb = ru.ru_maxrss / 1024.0; /* Linux: the largest of it and the children it waited for */
+	return (double)(mp_monotonic_ns() - t0) / 1e9;
+}
+
+/* The last value of a metric of the newest run's train step. */
+static double metric(const char *db, const char *name)
+{
+	mp_store *st;
+	mp_metric_history h;
+	mp_metric_filter f = {name, "bench_fashion_mnist", "train", 0};
+	mp_err err;
+	double v;
+
+	if (mp_store_open(&st, db, 0, &err) != 0 || mp_store_metric_history(st, &f, &h, &err) != 0 || !h.n)
+		die("no metric in the store");
+	v = h.items[h.n - 1].value;
+	mp_metric_history_release(&h);
+	mp_store_close(st);
+	return v;
+}
+
+/* OpenBLAS sgemm GFLOP/s at the training step's shapes (batch 64). */
+static double roofline(int threads)
+{
+	static float a[64 * 784], w[128 * 784], z[64 * 128], d[64 * 128], g[128 * 784];
+	int64_t t0;
+	int i, reps = 400;
+	double flops = 0;
+
+	openblas_set_num_threads(threads);
+	for (i = 0; i < 64 * 784; i++)
+		a[i] = (float)(i % 7) * 0.1f;
+	for (i = 0; i < 128 * 784; i++)
+		w[i] = (float)(i % 5) * 0.01f;
+	for (i = 0; i < 64 * 128; i++)
+		d[i] = (float)(i % 3) * 0.1f;
+	t0 = mp_monotonic_ns();
+	for (i = 0; i < reps; i++) {
+		/* forward: X W^T; backward: dW = D^T X (the two big products) */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 64, 128, 784, 1, a, 784, w, 784, 0, z, 128);
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 128, 784, 64, 1, d, 128, a, 784, 0, g, 784);
+		flops += 2.0 * 2 * 64 * 128 * 784;
+	}
+	return flops / ((double)(mp_monotonic_ns() - t0) / 1e9) / 1e9;
+}
+
+static void torch(int threads, double *sps, double *acc, double *rss)
+{
+	char cmd[512], line[256];
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 bench/torch_mlp.py %s %d %d", DATA, EPOCHS, threads);
+	if (!(p = popen(cmd, "r")) || !fgets(line, sizeof(line), p) || pclose(p) != 0)
+		die("the PyTorch anchor failed (needs python3-torch for /usr/bin/python3)");
+	if (sscanf(line, "%lf %lf %lf", sps, acc, rss) != 3)
+		die("cannot read the PyTorch anchor's output");
+}
+
+int main(int argc, char **argv)
+{
+	const char *out = argc > 1 ? argv[1] : "bench/out";
+	const char *mlpipe = getenv("MLPIPE") ? getenv("MLPIPE") : "./mlpipe";
+	char yaml[4096], db[4096], set_threads[64];
+	/* per thread setting: ours then PyTorch's */
+	double sps[2][2], acc[2][2], rss[2][2], roof[2];
+	int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN), k;
+	const double flops_per_sample = 6.0 * (784 * 128 + 128 * 10); /* forward 2, backward 4 per weight */
+	mp_err err;
+
+	if (access(DATA "/train-images-idx3-ubyte.gz", R_OK) != 0)
+		die("needs Debian's dataset-fashion-mnist");
+	if (mp_mkdirs(out, 0755, &err) != 0)
+		die(err.msg);
+	snprintf(yaml, sizeof(yaml), "%s/bench_fashion_mnist.yaml", out);
+	snprintf(db, sizeof(db), "%s/train_runs/metadata.db", out);
+	{
+		/* the demo pipeline, under another name and root */
+		char *text;
+		size_t n;
+		mp_strbuf sb = MP_STRBUF_INIT;
+		const char *p;
+
+		if (mp_read_file("pipelines/fashion_mnist.yaml", &text, &n, &err) != 0)
+			die(err.msg);
+		for (p = text; *p;) {
+			if (!strncmp(p, "name: fashion_mnist", 19)) {
+				mp_strbuf_adds(&sb, "name: bench_fashion_mnist");
+				p += 19;
+			} else if (!strncmp(p, "root: runs", 10)) {
+				mp_strbuf_adds(&sb, "root: train_runs");
+				p += 10;
+			} else if (!strncmp(p, "metadata: runs/", 15)) {
+				mp_strbuf_adds(&sb, "metadata: train_runs/");
+				p += 15;
+			} else {
+				mp_strbuf_add(&sb, p++, 1);
+			}
+		}
+		if (mp_write_file_atomic(yaml, sb.buf, sb.len, &err) != 0)
+			die(err.msg);
+		free(text);
+		mp_strbuf_release(&sb);
+	}
+	for (k = 0; k < 2; k++) {
+		int threads = k == 0 ? 1 : ncpu;
+		char *av[] = {(char *)mlpipe, "run", yaml, "--no-cache", "--set", set_threads, NULL};
+		double r;
+
+		snprintf(set_threads, sizeof(set_threads), "train.threads=%d", threads);
+		run(av, &r);
+		rss[k][0] = r;
+		sps[k][0] = metric(db, "samples_per_second");
+		acc[k][0] = metric(db, "eval_accuracy");
+		torch(threads, &sps[k][1], &acc[k][1], &rss[k][1]);
+		roof[k] = roofline(threads);
+	}
+	printf("seed MLP on Fashion-MNIST, %d epochs, batch 64, Adam 0.001:\n", EPOCHS);
+	printf("  %-8s %-8s %12s %10s %12s %14s\n", "threads", "", "samples/s", "test acc", "peak RSS MB", "sgemm roofline");
+	for (k = 0; k < 2; k++) {
+		int threads = k == 0 ? 1 : ncpu;
+		double gf = sps[k][0] * flops_per_sample / 1e9;
+
+		printf("  %-8d %-8s %12.0f %10.4f %12.0f %9.1f GF/s: %.0f%% of %.1f\n", threads, "mlpipe", sps[k][0],
+		       acc[k][0], rss[k][0], gf, 100 * gf / roof[k], roof[k]);
+		printf("  %-8d %-8s %12.0f %10.4f %12.0f\n", threads, "PyTorch", sps[k][1], acc[k][1], rss[k][1]);
+		printf("  %-8d ratio    %11.2fx %10s %11.2fx   (goals: 2x speed, accuracy 0.88, RSS under 0.25x)\n", threads,
+		       sps[k][0] / sps[k][1], acc[k][0] >= 0.88 ? "met" : "missed", rss[k][0] / rss[k][1]);
+	}
+	printf("  (mlpipe's RSS is the whole pipeline run: ingest, statistics, schema, validation, transform, training;\n"
+	       "   PyTorch's is its training script alone)\n");
+	return 0;
+}
