@@ -131,19 +131,6 @@ int mp_block_set_string(mp_block *b, size_t f, const char *s, size_t n, mp_err *
 
 /* ---- encoding ---------------------------------------------------------- */
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 #define CODEC_F32 0
 #define CODEC_STRING 1
 #define CODEC_U8 2
@@ -179,9 +166,9 @@ static void encode_raw(const mp_block *b, const uint8_t *codec, uint8_t *p)
 {
 	size_t f, r;
 
-	put_u32(p, BLOCK_MAGIC);
-	put_u32(p + 4, (uint32_t)b->rows);
-	put_u32(p + 8, (uint32_t)b->nfeat);
+	mp_put_u32(p, BLOCK_MAGIC);
+	mp_put_u32(p + 4, (uint32_t)b->rows);
+	mp_put_u32(p + 8, (uint32_t)b->nfeat);
 	p += 12;
 	for (f = 0; f < b->nfeat; f++) {
 		*p++ = codec[f];
@@ -193,7 +180,7 @@ static void encode_raw(const mp_block *b, const uint8_t *codec, uint8_t *p)
 				*p++ = (uint8_t)b->num[f][r];
 		} else {
 			for (r = 0; r < b->rows; r++, p += 4)
-				put_u32(p, b->miss[f][r] ? MISSING_LEN : (uint32_t)(b->off[f][r + 1] - b->off[f][r]));
+				mp_put_u32(p, b->miss[f][r] ? MISSING_LEN : (uint32_t)(b->off[f][r + 1] - b->off[f][r]));
 			memcpy(p, b->str[f], (size_t)b->off[f][b->rows]);
 			p += b->off[f][b->rows];
 		}
@@ -233,7 +220,7 @@ int mp_block_encode(const mp_block *b, int level, uint8_t **out, size_t *outcap,
 		*out = p;
 		*outcap = bound;
 	}
-	put_u32(*out, (uint32_t)raw);
+	mp_put_u32(*out, (uint32_t)raw);
 	{
 		z_stream zs;
 
@@ -269,20 +256,20 @@ int mp_block_decode(mp_block *b, const uint8_t *data, size_t n, const char *wher
 
 	if (n < 4)
 		return mp_error(err, MP_ECORRUPT, "%s: block too short", where);
-	raw = get_u32(data);
+	raw = mp_get_u32(data);
 	if (raw < 12 || !(tmp = mp_malloc(raw)))
 		return raw < 12 ? mp_error(err, MP_ECORRUPT, "%s: bad block size", where)
 				: mp_error(err, MP_ENOMEM, "out of memory");
 	zrc = uncompress(tmp, &raw, data + 4, (uLong)(n - 4));
-	if (zrc != Z_OK || raw != get_u32(data)) {
+	if (zrc != Z_OK || raw != mp_get_u32(data)) {
 		free(tmp);
 		return mp_error(err, MP_ECORRUPT, "%s: the block does not decompress (zlib %d)", where, zrc);
 	}
 	p = tmp;
 	end = tmp + raw;
-	rows = get_u32(p + 4);
-	nfeat = get_u32(p + 8);
-	if (get_u32(p) != BLOCK_MAGIC || nfeat != b->nfeat) {
+	rows = mp_get_u32(p + 4);
+	nfeat = mp_get_u32(p + 8);
+	if (mp_get_u32(p) != BLOCK_MAGIC || nfeat != b->nfeat) {
 		rc = mp_error(err, MP_ECORRUPT, "%s: not a block of %zu features", where, b->nfeat);
 		goto out;
 	}
@@ -325,7 +312,7 @@ int mp_block_decode(mp_block *b, const uint8_t *data, size_t n, const char *wher
 			}
 			p += 4 * (size_t)rows;
 			for (r = 0; r < rows; r++) {
-				uint32_t len = get_u32(lens + 4 * r);
+				uint32_t len = mp_get_u32(lens + 4 * r);
 
 				b->miss[f][r] = len == MISSING_LEN;
 				if (len != MISSING_LEN)

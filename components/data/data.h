@@ -22,6 +22,38 @@
 
 #include "core/core.h"
 
+/* ---- little-endian integers and escaped text fields -------------------- */
+
+static inline void mp_put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static inline uint32_t mp_get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline void mp_put_u64(uint8_t *p, uint64_t v)
+{
+	mp_put_u32(p, (uint32_t)v);
+	mp_put_u32(p + 4, (uint32_t)(v >> 32));
+}
+
+static inline uint64_t mp_get_u64(const uint8_t *p)
+{
+	return (uint64_t)mp_get_u32(p) | (uint64_t)mp_get_u32(p + 4) << 32;
+}
+
+/* A name or value in the tab-separated text files (statistics.tsv,
+ * transform.tsv): tabs, newlines and backslashes as \t, \n and \\. */
+void mp_tsv_escape(mp_strbuf *sb, const char *s);
+/* Undoes mp_tsv_escape in place. */
+void mp_tsv_unescape(char *s);
+
 /* ---- CRC32C (Castagnoli), as TFRecord uses it -------------------------- */
 
 uint32_t mp_crc32c(uint32_t crc, const void *data, size_t n);

@@ -58,19 +58,6 @@ uint32_t mp_crc32c_mask(uint32_t crc)
 	return ((crc >> 15) | (crc << 17)) + 0xa282ead8u;
 }
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 int mp_rec_writer_open(mp_rec_writer *w, const char *path, mp_err *err)
 {
 	memset(w, 0, sizeof(*w));
@@ -94,8 +81,8 @@ int mp_rec_write(mp_rec_writer *w, const void *data, size_t n, mp_err *err)
 
 	for (i = 0; i < 8; i++)
 		head[i] = (uint8_t)(len >> (8 * i));
-	put_u32(head + 8, mp_crc32c_mask(mp_crc32c(0, head, 8)));
-	put_u32(tail, mp_crc32c_mask(mp_crc32c(0, data, n)));
+	mp_put_u32(head + 8, mp_crc32c_mask(mp_crc32c(0, head, 8)));
+	mp_put_u32(tail, mp_crc32c_mask(mp_crc32c(0, data, n)));
 	if (fwrite(head, 1, 12, w->fp) != 12 || fwrite(data, 1, n, w->fp) != n ||
 	    fwrite(tail, 1, 4, w->fp) != 4)
 		return mp_error(err, MP_EIO, "cannot write '%s': %s", w->path, strerror(errno));
@@ -145,7 +132,7 @@ int mp_rec_read(mp_rec_reader *r, const uint8_t **data, size_t *n, mp_err *err)
 	if (got != 12)
 		return mp_error(err, MP_ECORRUPT, "'%s': truncated record header at byte %llu", r->path,
 				(unsigned long long)r->offset);
-	if (mp_crc32c_mask(mp_crc32c(0, head, 8)) != get_u32(head + 8))
+	if (mp_crc32c_mask(mp_crc32c(0, head, 8)) != mp_get_u32(head + 8))
 		return mp_error(err, MP_ECORRUPT, "'%s': bad length checksum at byte %llu", r->path,
 				(unsigned long long)r->offset);
 	for (i = 0; i < 8; i++)
@@ -164,7 +151,7 @@ int mp_rec_read(mp_rec_reader *r, const uint8_t **data, size_t *n, mp_err *err)
 	if (fread(r->buf, 1, (size_t)len, r->fp) != len || fread(tail, 1, 4, r->fp) != 4)
 		return mp_error(err, MP_ECORRUPT, "'%s': truncated record at byte %llu", r->path,
 				(unsigned long long)r->offset);
-	if (mp_crc32c_mask(mp_crc32c(0, r->buf, (size_t)len)) != get_u32(tail))
+	if (mp_crc32c_mask(mp_crc32c(0, r->buf, (size_t)len)) != mp_get_u32(tail))
 		return mp_error(err, MP_ECORRUPT, "'%s': bad data checksum in the record at byte %llu",
 				r->path, (unsigned long long)r->offset);
 	*data = r->buf;

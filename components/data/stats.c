@@ -308,34 +308,14 @@ const mp_feat_stats *mp_stats_feature(const mp_split_stats *s, const char *name)
 
 static void put_escaped(FILE *f, const char *s)
 {
-	for (; *s; s++) {
-		if (*s == '\t')
-			fputs("\\t", f);
-		else if (*s == '\n')
-			fputs("\\n", f);
-		else if (*s == '\\')
-			fputs("\\\\", f);
-		else
-			fputc(*s, f);
-	}
+	mp_strbuf sb = MP_STRBUF_INIT;
+
+	mp_tsv_escape(&sb, s);
+	fputs(mp_strbuf_str(&sb), f);
+	mp_strbuf_release(&sb);
 }
 
 /* Unescapes s in place. */
-static void unescape(char *s)
-{
-	char *w = s;
-
-	for (; *s; s++) {
-		if (*s == '\\' && s[1]) {
-			s++;
-			*w++ = *s == 't' ? '\t' : *s == 'n' ? '\n' : *s;
-		} else {
-			*w++ = *s;
-		}
-	}
-	*w = '\0';
-}
-
 int mp_stats_write(const mp_stats *s, const char *dir, mp_err *err)
 {
 	char *path = mp_asprintf("%s/" STATS_FILE, dir);
@@ -431,7 +411,7 @@ int mp_stats_read(mp_stats *s, const char *dir, mp_err *err)
 		for (tok = strtok_r(line, "\t", &save); tok && n < 24; tok = strtok_r(NULL, "\t", &save))
 			f[n++] = tok;
 		for (k = 1; k < n; k++)
-			unescape(f[k]);
+			mp_tsv_unescape(f[k]);
 		if (n == 2 && !strcmp(f[0], "span")) {
 			s->span = strtoll(f[1], NULL, 10);
 		} else if (n == 3 && !strcmp(f[0], "split")) {

@@ -209,7 +209,7 @@ int mp_transform_fit(mp_transform *out, const mp_stats *st, const char *split, c
 
 /* ---- text -------------------------------------------------------------- */
 
-static void put_escaped(mp_strbuf *sb, const char *s)
+void mp_tsv_escape(mp_strbuf *sb, const char *s)
 {
 	for (; *s; s++) {
 		if (*s == '\t')
@@ -223,7 +223,7 @@ static void put_escaped(mp_strbuf *sb, const char *s)
 	}
 }
 
-static void unescape(char *s)
+void mp_tsv_unescape(char *s)
 {
 	char *w = s;
 
@@ -245,10 +245,10 @@ int mp_transform_to_text(const mp_transform *t, mp_strbuf *sb)
 	mp_strbuf_adds(sb, "mlpipe-transform 1\n");
 	if (t->label) {
 		mp_strbuf_adds(sb, "label\t");
-		put_escaped(sb, t->label);
+		mp_tsv_escape(sb, t->label);
 		for (v = 0; v < t->nlabel_vocab; v++) {
 			mp_strbuf_adds(sb, "\t");
-			put_escaped(sb, t->label_vocab[v]);
+			mp_tsv_escape(sb, t->label_vocab[v]);
 		}
 		mp_strbuf_adds(sb, "\n");
 	}
@@ -256,13 +256,13 @@ int mp_transform_to_text(const mp_transform *t, mp_strbuf *sb)
 		const mp_tx_feature *tf = &t->features[i];
 
 		mp_strbuf_adds(sb, "feature\t");
-		put_escaped(sb, tf->name);
+		mp_tsv_escape(sb, tf->name);
 		mp_strbuf_addf(sb, "\t%s\t%.17g\t%.17g", kind_names[tf->kind], tf->a, tf->b);
 		if (tf->kind == MP_TX_BUCKETIZE)
 			mp_strbuf_addf(sb, "\t%d", tf->buckets);
 		for (v = 0; v < tf->nvocab; v++) {
 			mp_strbuf_adds(sb, "\t");
-			put_escaped(sb, tf->vocab[v]);
+			mp_tsv_escape(sb, tf->vocab[v]);
 		}
 		mp_strbuf_adds(sb, "\n");
 	}
@@ -316,7 +316,7 @@ int mp_transform_from_text(mp_transform *out, const char *text, const char *wher
 		}
 		n = split_tabs(line, f, max);
 		for (k = 1; k < n; k++)
-			unescape(f[k]);
+			mp_tsv_unescape(f[k]);
 		if (!strcmp(f[0], "label") && n >= 2) {
 			if (!(out->label = mp_strdup(f[1])) ||
 			    (n > 2 && !(out->label_vocab = mp_calloc(n - 2, sizeof(char *)))))

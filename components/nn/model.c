@@ -10,30 +10,6 @@
 #define MODEL_MAGIC "MLPM"
 #define CKPT_MAGIC "MLPC"
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	put_u32(p, (uint32_t)v);
-	put_u32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-	return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
-
 /* The architecture as text. */
 static int header_text(const mp_net *n, const char *transform_text, mp_strbuf *sb)
 {
@@ -66,19 +42,19 @@ static int build(const char *magic, const mp_net *n, const char *transform_text,
 		return mp_error(err, MP_ENOMEM, "out of memory");
 	}
 	memcpy(b, magic, 4);
-	put_u32(b + 4, MP_MODEL_VERSION);
-	put_u32(b + 8, (uint32_t)h.len);
+	mp_put_u32(b + 4, MP_MODEL_VERSION);
+	mp_put_u32(b + 8, (uint32_t)h.len);
 	off = 12;
 	memcpy(b + off, h.buf, h.len);
 	off += h.len;
-	put_u64(b + off, n->nparams);
+	mp_put_u64(b + off, n->nparams);
 	off += 8;
 	memcpy(b + off, n->params, n->nparams * 4);
 	off += n->nparams * 4;
 	if (extra_len)
 		memcpy(b + off, extra, extra_len);
 	off += extra_len;
-	put_u32(b + off, mp_crc32c(0, b, off));
+	mp_put_u32(b + off, mp_crc32c(0, b, off));
 	mp_strbuf_release(&h);
 	*out = b;
 	*len = total;
@@ -108,17 +84,17 @@ static int parse(const char *magic, const uint8_t *data, size_t len, const char 
 	if (len < 28 || memcmp(data, magic, 4) != 0)
 		return mp_error(err, MP_ECORRUPT, "'%s' is not an mlpipe %s file", path,
 				magic[3] == 'M' ? "model" : "checkpoint");
-	if (get_u32(data + 4) != MP_MODEL_VERSION)
+	if (mp_get_u32(data + 4) != MP_MODEL_VERSION)
 		return mp_error(err, MP_EVERSION, "'%s' is of format version %u; this mlpipe reads %d", path,
-				get_u32(data + 4), MP_MODEL_VERSION);
-	if (mp_crc32c(0, data, len - 4) != get_u32(data + len - 4))
+				mp_get_u32(data + 4), MP_MODEL_VERSION);
+	if (mp_crc32c(0, data, len - 4) != mp_get_u32(data + len - 4))
 		return mp_error(err, MP_ECORRUPT, "'%s' is damaged (checksum mismatch)", path);
-	*hlen = get_u32(data + 8);
+	*hlen = mp_get_u32(data + 8);
 	if (12 + *hlen + 8 > len - 4)
 		return mp_error(err, MP_ECORRUPT, "'%s': header runs past the end", path);
 	*header = (const char *)data + 12;
 	off = 12 + *hlen;
-	*nparams = get_u64(data + off);
+	*nparams = mp_get_u64(data + off);
 	off += 8;
 	if (*nparams > (len - 4 - off) / 4)
 		return mp_error(err, MP_ECORRUPT, "'%s': parameters run past the end", path);
@@ -255,14 +231,14 @@ int mp_checkpoint_save(const mp_net *n, const mp_optimizer *o, const mp_train_st
 
 	if (!extra)
 		return mp_error(err, MP_ENOMEM, "out of memory");
-	put_u32(extra, (uint32_t)ts->epoch);
-	put_u64(extra + 4, (uint64_t)ts->step);
+	mp_put_u32(extra, (uint32_t)ts->epoch);
+	mp_put_u64(extra + 4, (uint64_t)ts->step);
 	memcpy(&bits, &ts->best, 8);
-	put_u64(extra + 12, bits);
-	put_u32(extra + 20, (uint32_t)ts->since_best);
-	put_u64(extra + 24, n->rng);
+	mp_put_u64(extra + 12, bits);
+	mp_put_u32(extra + 20, (uint32_t)ts->since_best);
+	mp_put_u64(extra + 24, n->rng);
 	extra[32] = (uint8_t)o->kind;
-	put_u64(extra + 33, (uint64_t)o->t);
+	mp_put_u64(extra + 33, (uint64_t)o->t);
 	off = 41;
 	if (o->m)
 		memcpy(extra + off, o->m, np * 4);
@@ -311,13 +287,13 @@ int mp_checkpoint_load(mp_net *n, mp_optimizer *o, mp_train_state *ts, const cha
 			goto out;
 	}
 	memcpy(n->params, params, np * 4);
-	ts->epoch = (int)get_u32(extra);
-	ts->step = (int64_t)get_u64(extra + 4);
-	bits = get_u64(extra + 12);
+	ts->epoch = (int)mp_get_u32(extra);
+	ts->step = (int64_t)mp_get_u64(extra + 4);
+	bits = mp_get_u64(extra + 12);
 	memcpy(&ts->best, &bits, 8);
-	ts->since_best = (int)get_u32(extra + 20);
-	n->rng = get_u64(extra + 24);
-	o->t = (int64_t)get_u64(extra + 33);
+	ts->since_best = (int)mp_get_u32(extra + 20);
+	n->rng = mp_get_u64(extra + 24);
+	o->t = (int64_t)mp_get_u64(extra + 33);
 	off = 41;
 	if (o->m)
 		memcpy(o->m, extra + off, np * 4);
