@@ -9,39 +9,9 @@
 #include "components/component.h"
 #include "components/data/data.h"
 
-static char *dir;
-
-static void setup(void)
-{
-	dir = tu_mkdtemp();
-}
-
-static void teardown(void)
-{
-	tu_rmdir(dir);
-	dir = NULL;
-}
-
-static char *at(const char *name)
-{
-	char *p = mp_asprintf("%s/%s", dir, name);
-
-	ck_assert_ptr_nonnull(p);
-	return p;
-}
-
-static void write_file(const char *name, const char *text)
-{
-	char *p = at(name);
-	mp_err err;
-
-	ck_assert_int_eq(mp_write_file_atomic(p, text, strlen(text), &err), 0);
-	free(p);
-}
-
 static void write_gz(const char *name, const void *data, size_t n)
 {
-	char *p = at(name);
+	char *p = tu_at(name);
 	gzFile gz = gzopen(p, "wb");
 
 	ck_assert_ptr_nonnull(gz);
@@ -74,7 +44,7 @@ END_TEST
 
 START_TEST(records_round_trip_and_detect_damage)
 {
-	char *path = at("r.rec");
+	char *path = tu_at("r.rec");
 	mp_rec_writer w;
 	mp_rec_reader r;
 	const uint8_t *data;
@@ -191,7 +161,7 @@ START_TEST(examples_round_trip_across_shards_and_threads)
 	int threads;
 
 	for (threads = 1; threads <= 2; threads++) {
-		char *out = mp_asprintf("%s/ex%d", dir, threads);
+		char *out = mp_asprintf("%s/ex%d", tu_dir(), threads);
 		mp_examples_writer *w;
 		int64_t seen = 0, sum = 0;
 		int i, rc;
@@ -241,7 +211,7 @@ START_TEST(examples_round_trip_across_shards_and_threads)
 	}
 	/* one thread or two: the same bytes */
 	{
-		char *a = at("ex1/train/shard-00000.rec"), *c = at("ex2/train/shard-00000.rec"), *da, *dc;
+		char *a = tu_at("ex1/train/shard-00000.rec"), *c = tu_at("ex2/train/shard-00000.rec"), *da, *dc;
 		size_t na, nc;
 
 		ck_assert_int_eq(mp_read_file(a, &da, &na, &err), 0);
@@ -261,15 +231,15 @@ START_TEST(examples_meta_refuses_damage)
 	mp_examples_meta m;
 	mp_err err;
 
-	ck_assert_int_eq(mp_examples_meta_read(&m, dir, &err), MP_EINVAL);
+	ck_assert_int_eq(mp_examples_meta_read(&m, tu_dir(), &err), MP_EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "not an Examples artifact"));
-	write_file("examples.meta", "mlpipe-examples 9\n");
-	ck_assert_int_eq(mp_examples_meta_read(&m, dir, &err), MP_EVERSION);
-	write_file("examples.meta", "mlpipe-examples 1\nfeature\ta\tfloat\nsplit\ttrain\t1\t1\nbogus\n");
-	ck_assert_int_eq(mp_examples_meta_read(&m, dir, &err), MP_ECORRUPT);
+	tu_write("examples.meta", "mlpipe-examples 9\n");
+	ck_assert_int_eq(mp_examples_meta_read(&m, tu_dir(), &err), MP_EVERSION);
+	tu_write("examples.meta", "mlpipe-examples 1\nfeature\ta\tfloat\nsplit\ttrain\t1\t1\nbogus\n");
+	ck_assert_int_eq(mp_examples_meta_read(&m, tu_dir(), &err), MP_ECORRUPT);
 	ck_assert_ptr_nonnull(strstr(err.msg, "examples.meta:4: unexpected line"));
-	write_file("examples.meta", "mlpipe-examples 1\nlabel\tz\nfeature\ta\tfloat\nsplit\ttrain\t1\t1\n");
-	ck_assert_int_eq(mp_examples_meta_read(&m, dir, &err), MP_ECORRUPT);
+	tu_write("examples.meta", "mlpipe-examples 1\nlabel\tz\nfeature\ta\tfloat\nsplit\ttrain\t1\t1\n");
+	ck_assert_int_eq(mp_examples_meta_read(&m, tu_dir(), &err), MP_ECORRUPT);
 }
 END_TEST
 
@@ -320,11 +290,11 @@ static int next_row(mp_csv *c, const char *want)
 
 START_TEST(csv_follows_rfc4180)
 {
-	char *path = at("q.csv");
+	char *path = tu_at("q.csv");
 	mp_csv *c;
 	mp_err err;
 
-	write_file("q.csv", "a,b,c\r\n"
+	tu_write("q.csv", "a,b,c\r\n"
 			    "1,\"x,y\",3\r\n"
 			    "\r\n"
 			    "\"he said \"\"hi\"\"\",,\"multi\nline\"\n"
@@ -340,18 +310,18 @@ START_TEST(csv_follows_rfc4180)
 	ck_assert_int_eq(mp_csv_next(c, &err), 0);
 	mp_csv_close(c);
 
-	write_file("u.csv", "a,b\n1,\"open\n2,3\n");
+	tu_write("u.csv", "a,b\n1,\"open\n2,3\n");
 	free(path);
-	path = at("u.csv");
+	path = tu_at("u.csv");
 	ck_assert_int_eq(mp_csv_open(&c, path, ',', &err), 0);
 	ck_assert(next_row(c, "a|b"));
 	ck_assert_int_eq(mp_csv_next(c, &err), MP_EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "u.csv:2: a quoted field is not closed"));
 	mp_csv_close(c);
 
-	write_file("v.csv", "a;b\n\"x\"y;2\n");
+	tu_write("v.csv", "a;b\n\"x\"y;2\n");
 	free(path);
-	path = at("v.csv");
+	path = tu_at("v.csv");
 	ck_assert_int_eq(mp_csv_open(&c, path, ';', &err), 0);
 	ck_assert(next_row(c, "a|b"));
 	ck_assert_int_eq(mp_csv_next(c, &err), MP_EINVAL);
@@ -364,7 +334,7 @@ END_TEST
 START_TEST(csv_reads_gzip_and_long_rows_and_reports_truncation)
 {
 	mp_strbuf sb = MP_STRBUF_INIT;
-	char *path = at("big.csv.gz"), *data;
+	char *path = tu_at("big.csv.gz"), *data;
 	mp_csv *c;
 	mp_err err;
 	size_t n;
@@ -433,7 +403,7 @@ static void write_idx(const char *name, int dims, int n, int rows, int cols, int
 
 START_TEST(idx_reader_checks_its_header_and_size)
 {
-	char *path = at("a-images-idx3-ubyte.gz");
+	char *path = tu_at("a-images-idx3-ubyte.gz");
 	uint8_t buf[64];
 	size_t got;
 	mp_idx x;
@@ -475,30 +445,30 @@ START_TEST(spans_pick_the_newest)
 	int64_t span, version;
 	mp_err err;
 
-	ck_assert_int_eq(mp_mkdirs(dir, 0755, &err), 0);
-	write_file("data-1-v1.csv", "a\n");
-	write_file("data-2-v1.csv", "a\n");
-	write_file("data-2-v3.csv", "a\n");
-	write_file("data-10-v2.csv", "a\n");
-	write_file("data-x-v9.csv", "a\n");
-	ck_assert_int_eq(mp_resolve_span("data-{SPAN}-v{VERSION}.csv", dir, &path, &span, &version, &err), 0);
-	want = at("data-10-v2.csv");
+	ck_assert_int_eq(mp_mkdirs(tu_dir(), 0755, &err), 0);
+	tu_write("data-1-v1.csv", "a\n");
+	tu_write("data-2-v1.csv", "a\n");
+	tu_write("data-2-v3.csv", "a\n");
+	tu_write("data-10-v2.csv", "a\n");
+	tu_write("data-x-v9.csv", "a\n");
+	ck_assert_int_eq(mp_resolve_span("data-{SPAN}-v{VERSION}.csv", tu_dir(), &path, &span, &version, &err), 0);
+	want = tu_at("data-10-v2.csv");
 	ck_assert_str_eq(path, want);
 	ck_assert_int_eq(span, 10);
 	ck_assert_int_eq(version, 2);
 	free(path);
 	free(want);
-	ck_assert_int_eq(mp_resolve_span("data-2-v{VERSION}.csv", dir, &path, &span, &version, &err), 0);
+	ck_assert_int_eq(mp_resolve_span("data-2-v{VERSION}.csv", tu_dir(), &path, &span, &version, &err), 0);
 	ck_assert_int_eq(span, -1);
 	ck_assert_int_eq(version, 3);
 	free(path);
-	ck_assert_int_eq(mp_resolve_span("*-{SPAN}-v1.csv", dir, &path, &span, &version, &err), 0);
+	ck_assert_int_eq(mp_resolve_span("*-{SPAN}-v1.csv", tu_dir(), &path, &span, &version, &err), 0);
 	ck_assert_int_eq(span, 2);
 	free(path);
-	ck_assert_int_eq(mp_resolve_span("none-{SPAN}.csv", dir, &path, &span, &version, &err), MP_ENOTFOUND);
+	ck_assert_int_eq(mp_resolve_span("none-{SPAN}.csv", tu_dir(), &path, &span, &version, &err), MP_ENOTFOUND);
 	ck_assert_ptr_nonnull(strstr(err.msg, "no file matches 'none-{SPAN}.csv'"));
-	ck_assert_int_eq(mp_resolve_span("plain.csv", dir, &path, &span, &version, &err), 0);
-	want = at("plain.csv");
+	ck_assert_int_eq(mp_resolve_span("plain.csv", tu_dir(), &path, &span, &version, &err), 0);
+	want = tu_at("plain.csv");
 	ck_assert_str_eq(path, want);
 	free(path);
 	free(want);
@@ -545,13 +515,13 @@ static int example_gen(const char *out, mp_err *err, mp_result **res, ...)
 		}
 	}
 	outs[0].key = "examples";
-	outs[0].value = at(out);
+	outs[0].value = tu_at(out);
 	ck_assert_int_eq(mp_mkdirs(outs[0].value, 0755, err), 0);
 	io.params = params;
 	io.nparams = n;
 	io.outputs = outs;
 	io.noutputs = 1;
-	io.workdir = dir;
+	io.workdir = tu_dir();
 	io.result = *res = mp_result_new();
 	rc = t->run(&io, err);
 	for (i = 0; i < n; i++)
@@ -563,7 +533,7 @@ static int example_gen(const char *out, mp_err *err, mp_result **res, ...)
 /* Reads split of the Examples at <dir>/<out> into one block. */
 static void read_split(const char *out, const char *split, mp_examples_meta *m, mp_block *all)
 {
-	char *path = at(out);
+	char *path = tu_at(out);
 	mp_examples_reader rd;
 	mp_block b;
 	mp_err err;
@@ -600,7 +570,7 @@ START_TEST(example_gen_reads_csv_with_types_and_missing_values)
 	mp_result *res;
 	mp_err err;
 
-	write_file("t.csv", "# exported 2026-11-24\n"
+	tu_write("t.csv", "# exported 2026-11-24\n"
 			    "a , b,name,y\n"
 			    "1,2.5,\"x, y\",0\n"
 			    "3,,plain,1\n"
@@ -626,7 +596,7 @@ START_TEST(example_gen_reads_csv_with_types_and_missing_values)
 	mp_result_free(res);
 
 	/* no header: columns given; tab-separated; a numeric-looking column kept as strings */
-	write_file("t.tsv", "1\t007\n2\t010\n");
+	tu_write("t.tsv", "1\t007\n2\t010\n");
 	ck_assert_int_eq(example_gen("ex2", &err, &res, "format=csv", "path=t.tsv", "columns=n\nzip",
 				     "delimiter=tab", "string_columns=zip", NULL), 0);
 	read_split("ex2", "train", &m, &all);
@@ -646,15 +616,15 @@ START_TEST(example_gen_names_the_bad_spot)
 	mp_err err;
 	char *out;
 
-	write_file("bad.csv", "a,b\n1,2\n3,x\n");
+	tu_write("bad.csv", "a,b\n1,2\n3,x\n");
 	ck_assert_int_eq(example_gen("e1", &err, &res, "format=csv", "path=bad.csv", "infer_rows=1", NULL), MP_EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "bad.csv:3:3: 'x' is not a number (column 'b' is numeric)"));
 	mp_result_free(res);
-	write_file("rag.csv", "a,b\n1,2\n3,4,5\n");
+	tu_write("rag.csv", "a,b\n1,2\n3,4,5\n");
 	ck_assert_int_eq(example_gen("e2", &err, &res, "format=csv", "path=rag.csv", NULL), MP_EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "rag.csv:3:5: 3 fields, but there are 2 columns"));
 	mp_result_free(res);
-	write_file("dup.csv", "a,a\n1,2\n");
+	tu_write("dup.csv", "a,a\n1,2\n");
 	ck_assert_int_eq(example_gen("e3", &err, &res, "format=csv", "path=dup.csv", NULL), MP_EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "column name 'a' appears twice"));
 	mp_result_free(res);
@@ -668,7 +638,7 @@ START_TEST(example_gen_names_the_bad_spot)
 	ck_assert_ptr_nonnull(strstr(err.msg, "needs 'path' or 'splits'"));
 	mp_result_free(res);
 	/* nothing is left looking like an artifact */
-	out = at("e1/examples.meta");
+	out = tu_at("e1/examples.meta");
 	ck_assert(!mp_path_exists(out));
 	free(out);
 }
@@ -686,7 +656,7 @@ START_TEST(example_gen_hash_split_is_deterministic)
 	mp_strbuf_adds(&sb, "id,v,s\n");
 	for (i = 0; i < 2000; i++)
 		mp_strbuf_addf(&sb, i % 17 ? "%d,%d,x%d\n" : "%d,%d,\"q,%d\"\n", i, i * 7 % 13, i);
-	write_file("many.csv", sb.buf);
+	tu_write("many.csv", sb.buf);
 	mp_strbuf_release(&sb);
 	ck_assert_int_eq(example_gen("h1", &err, &res, "format=csv", "path=many.csv", "eval_fraction=0.25", NULL), 0);
 	mp_result_free(res);
@@ -698,7 +668,7 @@ START_TEST(example_gen_hash_split_is_deterministic)
 				     "block_rows=3", "threads=4", NULL), 0);
 	mp_result_free(res);
 	{
-		char *p2 = at("h2/eval/shard-00000.rec"), *p3 = at("h3/eval/shard-00000.rec"), *d2, *d3;
+		char *p2 = tu_at("h2/eval/shard-00000.rec"), *p3 = tu_at("h3/eval/shard-00000.rec"), *d2, *d3;
 		size_t n2, n3;
 
 		ck_assert_int_eq(mp_read_file(p2, &d2, &n2, &err), 0);
@@ -763,8 +733,8 @@ START_TEST(example_gen_reads_idx_splits_and_spans)
 	mp_result_free(res);
 
 	/* the newest span of a pattern, recorded on the artifact */
-	write_file("span-1.csv", "x\n1\n");
-	write_file("span-2.csv", "x\n2\n3\n");
+	tu_write("span-1.csv", "x\n1\n");
+	tu_write("span-2.csv", "x\n2\n3\n");
 	ck_assert_int_eq(example_gen("sp", &err, &res, "format=csv", "pattern=span-{SPAN}.csv", NULL), 0);
 	props = mp_result_props(res, &np);
 	for (i = 0; i < np; i++)
@@ -800,7 +770,7 @@ static void write_dataset(int n, mp_examples_meta *m, char **path)
 	mp_err err;
 	int i;
 
-	*path = at("ds");
+	*path = tu_at("ds");
 	ck_assert_int_eq(mp_examples_writer_open(&w, *path, ds_feats, 4, splits, 1, 7, 1, &err), 0);
 	for (i = 0; i < n; i++) {
 		mp_block *b = mp_examples_writer_block(w, 0);
@@ -959,7 +929,7 @@ START_TEST(dataset_reports_a_damaged_shard)
 	int rc, batches = 0;
 
 	write_dataset(200, &m, &path);
-	shard = at("ds/train/shard-00000.rec");
+	shard = tu_at("ds/train/shard-00000.rec");
 	f = fopen(shard, "r+b");
 	ck_assert_ptr_nonnull(f);
 	fseek(f, 600, SEEK_SET);
@@ -992,7 +962,7 @@ static Suite *data_suite(void)
 	Suite *s = suite_create("data");
 	TCase *tc = tcase_create("formats");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
 	tcase_add_test(tc, crc32c_matches_published_vectors);
 	tcase_add_test(tc, records_round_trip_and_detect_damage);
 	tcase_add_test(tc, blocks_round_trip);
@@ -1005,14 +975,14 @@ static Suite *data_suite(void)
 	tcase_add_test(tc, spans_pick_the_newest);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("ExampleGen");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
 	tcase_add_test(tc, example_gen_reads_csv_with_types_and_missing_values);
 	tcase_add_test(tc, example_gen_names_the_bad_spot);
 	tcase_add_test(tc, example_gen_hash_split_is_deterministic);
 	tcase_add_test(tc, example_gen_reads_idx_splits_and_spans);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("dataset");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
 	tcase_add_test(tc, dataset_keeps_order_without_shuffle);
 	tcase_add_test(tc, dataset_shuffles_each_epoch_deterministically);
 	tcase_add_test(tc, dataset_prefetches_ahead_and_stops_midway);

@@ -12,34 +12,13 @@
 #include "components/data/data.h"
 #include "components/nn/nn.h"
 
-static char *dir;
-
-static void setup(void)
-{
-	dir = tu_mkdtemp();
-}
-
-static void teardown(void)
-{
-	tu_rmdir(dir);
-	dir = NULL;
-}
-
-static char *at(const char *name)
-{
-	char *p = mp_asprintf("%s/%s", dir, name);
-
-	ck_assert_ptr_nonnull(p);
-	return p;
-}
-
-/* Runs a component ("in:k=dir", "out:k=dir", "param:k=v"; dirs below dir),
- * with scratch (below dir) when not NULL. */
+/* Runs a component ("in:k=dir", "out:k=dir", "param:k=v"; dirs below tu_dir()),
+ * with scratch (below tu_dir()) when not NULL. */
 static int run(const char *name, const char *scratch, mp_err *err, ...)
 {
 	const mp_component_type *t = mp_component_find(name);
 	mp_kv ins[8], outs[8], params[40];
-	char *owned[64], *scr = scratch ? at(scratch) : NULL;
+	char *owned[64], *scr = scratch ? tu_at(scratch) : NULL;
 	size_t ni = 0, no = 0, np = 0, nown = 0, i;
 	mp_component_io io = {0};
 	const char *a;
@@ -63,7 +42,7 @@ static int run(const char *name, const char *scratch, mp_err *err, ...)
 			params[np].key = key;
 			params[np++].value = canon;
 		} else {
-			char *path = at(eq + 1);
+			char *path = tu_at(eq + 1);
 
 			owned[nown++] = path;
 			if (!strncmp(a, "in:", 3)) {
@@ -96,7 +75,7 @@ static int run(const char *name, const char *scratch, mp_err *err, ...)
 	io.noutputs = no;
 	io.params = params;
 	io.nparams = np;
-	io.workdir = dir;
+	io.workdir = tu_dir();
 	io.scratch = scr;
 	io.result = mp_result_new();
 	rc = t->run(&io, err);
@@ -110,7 +89,7 @@ static int run(const char *name, const char *scratch, mp_err *err, ...)
 /* n rows: 8 numbers and a string; the class depends on them. */
 static void make_data(int n)
 {
-	char *path = at("data.csv");
+	char *path = tu_at("data.csv");
 	FILE *f = fopen(path, "w");
 	int i, k;
 
@@ -145,7 +124,7 @@ static void prepare(int n)
 
 static char *read_all(const char *name, size_t *n)
 {
-	char *path = at(name), *data;
+	char *path = tu_at(name), *data;
 	mp_err err;
 
 	ck_assert_int_eq(mp_read_file(path, &data, n, &err), 0);
@@ -175,7 +154,7 @@ START_TEST(transform_round_trips_and_matches_its_examples)
 	ck_assert_int_eq(mp_transform_to_text(&t2, &b), 0);
 	ck_assert_str_eq(a.buf, b.buf);
 	/* the transformed examples: z-scores near mean 0, one-hot columns named after values */
-	path = at("tex");
+	path = tu_at("tex");
 	ck_assert_int_eq(mp_examples_meta_read(&m, path, &err), 0);
 	ck_assert_uint_eq(m.nfeatures, 12);
 	ck_assert_str_eq(m.features[8].name, "color=blue");
@@ -226,7 +205,7 @@ START_TEST(training_learns_and_is_bit_identical)
 	free(a);
 	free(b);
 	/* the model file loads, carries the transform, and predicts probabilities */
-	path = at("m1/model.mlpm");
+	path = tu_at("m1/model.mlpm");
 	ck_assert_int_eq(mp_model_load(&m, path, 4, &err), 0);
 	ck_assert_ptr_nonnull(m.transform_text);
 	ck_assert_int_eq(m.net.nin, 11);
@@ -268,7 +247,7 @@ START_TEST(a_killed_trainer_resumes_to_the_same_model)
 			     "param:threads=1", "param:model={layers: [{dense: 64, activation: relu}, {dense: auto}]}",
 			     (char *)NULL), 0);
 	/* killed after a checkpoint, then run again with the same scratch folder */
-	ckpt = at("scratch/checkpoint.mlpc");
+	ckpt = tu_at("scratch/checkpoint.mlpc");
 	fflush(NULL);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
@@ -344,7 +323,7 @@ static Suite *train_suite(void)
 	TCase *tc = tcase_create("train");
 
 	tcase_set_timeout(tc, 120);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
 	tcase_add_test(tc, transform_round_trips_and_matches_its_examples);
 	tcase_add_test(tc, training_learns_and_is_bit_identical);
 	tcase_add_test(tc, a_killed_trainer_resumes_to_the_same_model);

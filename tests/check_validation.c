@@ -8,39 +8,9 @@
 #include "components/component.h"
 #include "components/data/data.h"
 
-static char *dir;
-
-static void setup(void)
-{
-	dir = tu_mkdtemp();
-}
-
-static void teardown(void)
-{
-	tu_rmdir(dir);
-	dir = NULL;
-}
-
-static char *at(const char *name)
-{
-	char *p = mp_asprintf("%s/%s", dir, name);
-
-	ck_assert_ptr_nonnull(p);
-	return p;
-}
-
-static void write_file(const char *name, const char *text)
-{
-	char *p = at(name);
-	mp_err err;
-
-	ck_assert_int_eq(mp_write_file_atomic(p, text, strlen(text), &err), 0);
-	free(p);
-}
-
 /* Runs component type name with inputs, outputs and params given as
  * "k=v" strings ("in:", "out:" and "param:" prefixes), NULL-terminated.
- * Relative paths are below dir; outputs are created. */
+ * Relative paths are below tu_dir(). outputs are created. */
 static int run(const char *name, mp_err *err, ...)
 {
 	const mp_component_type *t = mp_component_find(name);
@@ -63,7 +33,7 @@ static int run(const char *name, mp_err *err, ...)
 			params[np].key = key;
 			params[np++].value = eq + 1;
 		} else {
-			char *path = at(eq + 1);
+			char *path = tu_at(eq + 1);
 
 			owned[nown++] = path;
 			if (!strncmp(a, "in:", 3)) {
@@ -93,7 +63,7 @@ static int run(const char *name, mp_err *err, ...)
 	io.noutputs = no;
 	io.params = params;
 	io.nparams = np;
-	io.workdir = dir;
+	io.workdir = tu_dir();
 	io.result = mp_result_new();
 	rc = t->run(&io, err);
 	mp_result_free(io.result);
@@ -121,11 +91,11 @@ START_TEST(statistics_match_a_hand_computation)
 	mp_err err;
 	char *out;
 
-	write_file("data.csv", FIXTURE);
+	tu_write("data.csv", FIXTURE);
 	ck_assert_int_eq(run("ExampleGen", &err, "out:examples=ex", "param:format=csv", "param:path=data.csv",
 			     "param:label=y", (char *)NULL), 0);
 	ck_assert_int_eq(run("StatisticsGen", &err, "in:examples=ex", "out:statistics=st", (char *)NULL), 0);
-	out = at("st");
+	out = tu_at("st");
 	ck_assert_int_eq(mp_stats_read(&st, out, &err), 0);
 	free(out);
 	ss = mp_stats_split(&st, "train");
@@ -162,7 +132,7 @@ START_TEST(statistics_file_round_trips_awkward_names)
 	mp_split_stats sp;
 	mp_value_count vals[2];
 	mp_err err;
-	char *out = at("");
+	char *out = tu_at("");
 
 	memset(fs, 0, sizeof(fs));
 	fs[0].name = "tab\there";
@@ -195,7 +165,7 @@ START_TEST(statistics_file_round_trips_awkward_names)
 	ck_assert_str_eq(b.splits[0].feats[1].values[0].value, "line\nbreak");
 	ck_assert_str_eq(b.splits[0].feats[1].values[1].value, "");
 	mp_stats_release(&b);
-	write_file("statistics.tsv", "mlpipe-statistics 1\nnumber\ttrain\tx\t1\n");
+	tu_write("statistics.tsv", "mlpipe-statistics 1\nnumber\ttrain\tx\t1\n");
 	ck_assert_int_eq(mp_stats_read(&b, out, &err), MP_ECORRUPT);
 	ck_assert_ptr_nonnull(strstr(err.msg, "statistics.tsv:2"));
 	free(out);
@@ -209,13 +179,13 @@ START_TEST(schema_is_inferred_written_and_read_back)
 	mp_err err;
 	char *path;
 
-	write_file("data.csv", FIXTURE);
+	tu_write("data.csv", FIXTURE);
 	ck_assert_int_eq(run("ExampleGen", &err, "out:examples=ex", "param:format=csv", "param:path=data.csv",
 			     "param:label=y", (char *)NULL), 0);
 	ck_assert_int_eq(run("StatisticsGen", &err, "in:examples=ex", "out:statistics=st", (char *)NULL), 0);
 	ck_assert_int_eq(run("SchemaGen", &err, "in:statistics=st", "out:schema=sc", "param:infer_ranges=true",
 			     (char *)NULL), 0);
-	path = at("sc/schema.yaml");
+	path = tu_at("sc/schema.yaml");
 	ck_assert_int_eq(mp_schema_read(&sc, path, &err), 0);
 	free(path);
 	ck_assert_uint_eq(sc.nfeatures, 3);
@@ -229,7 +199,7 @@ START_TEST(schema_is_inferred_written_and_read_back)
 	/* a string with more distinct values than max_values gets no vocabulary */
 	ck_assert_int_eq(run("SchemaGen", &err, "in:statistics=st", "out:schema=sc2", "param:max_values=2",
 			     (char *)NULL), 0);
-	path = at("sc2/schema.yaml");
+	path = tu_at("sc2/schema.yaml");
 	ck_assert_int_eq(mp_schema_read(&sc, path, &err), 0);
 	ck_assert(!mp_schema_find(&sc, "color")->has_values);
 	ck_assert(!mp_schema_find(&sc, "x")->has_range); /* ranges are off by default */
@@ -259,10 +229,10 @@ START_TEST(schema_file_problems_name_line_and_column)
 	size_t i;
 	mp_schema sc;
 	mp_err err;
-	char *path = at("s.yaml");
+	char *path = tu_at("s.yaml");
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		write_file("s.yaml", cases[i].text);
+		tu_write("s.yaml", cases[i].text);
 		ck_assert_int_eq(mp_schema_read(&sc, path, &err), MP_EINVAL);
 		ck_assert_msg(strstr(err.msg, cases[i].want), "case %zu: got '%s'", i, err.msg);
 	}
@@ -273,7 +243,7 @@ END_TEST
 /* The anomalies file's lines after the header, as "split/feature/kind". */
 static char *anomalies(const char *out)
 {
-	char *path = mp_asprintf("%s/%s/anomalies.tsv", dir, out), *text, *line, *next;
+	char *path = mp_asprintf("%s/%s/anomalies.tsv", tu_dir(), out), *text, *line, *next;
 	mp_strbuf sb = MP_STRBUF_INIT;
 	mp_err err;
 
@@ -298,12 +268,12 @@ START_TEST(validator_reports_each_anomaly_kind)
 	mp_err err;
 	char *got;
 
-	write_file("data.csv", FIXTURE);
+	tu_write("data.csv", FIXTURE);
 	ck_assert_int_eq(run("ExampleGen", &err, "out:examples=ex", "param:format=csv", "param:path=data.csv",
 			     "param:label=y", (char *)NULL), 0);
 	ck_assert_int_eq(run("StatisticsGen", &err, "in:examples=ex", "out:statistics=st", (char *)NULL), 0);
 	/* a curated schema the data breaks in every way */
-	write_file("curated.yaml", "features:\n"
+	tu_write("curated.yaml", "features:\n"
 				   "  - {name: x, type: float, required: true, min: 0, max: 5}\n"
 				   "  - {name: color, type: string, required: true, values: [red, blue]}\n"
 				   "  - {name: y, type: string}\n"
@@ -327,7 +297,7 @@ START_TEST(validator_reports_each_anomaly_kind)
 	ck_assert_str_eq(got, "");
 	free(got);
 	/* an unexpected feature */
-	write_file("curated2.yaml", "features:\n  - {name: x, type: float}\n  - {name: y, type: float}\n");
+	tu_write("curated2.yaml", "features:\n  - {name: x, type: float}\n  - {name: y, type: float}\n");
 	ck_assert_int_eq(run("SchemaGen", &err, "out:schema=sc4", "param:schema=curated2.yaml", (char *)NULL), 0);
 	ck_assert_int_eq(run("ExampleValidator", &err, "in:statistics=st", "in:schema=sc4", "out:anomalies=an4",
 			     (char *)NULL), 0);
@@ -342,9 +312,9 @@ START_TEST(validator_measures_drift_against_a_baseline)
 	mp_err err;
 	char *got;
 
-	write_file("a.csv", "x,c\n1,a\n2,a\n3,b\n4,b\n");
-	write_file("b.csv", "x,c\n1.2,a\n2.1,a\n2.9,b\n4.2,b\n");  /* close to a */
-	write_file("c.csv", "x,c\n11,a\n12,b\n13,b\n14,b\n");	   /* far from a */
+	tu_write("a.csv", "x,c\n1,a\n2,a\n3,b\n4,b\n");
+	tu_write("b.csv", "x,c\n1.2,a\n2.1,a\n2.9,b\n4.2,b\n");  /* close to a */
+	tu_write("c.csv", "x,c\n11,a\n12,b\n13,b\n14,b\n");	   /* far from a */
 	ck_assert_int_eq(run("ExampleGen", &err, "out:examples=ea", "param:format=csv", "param:path=a.csv", (char *)NULL), 0);
 	ck_assert_int_eq(run("ExampleGen", &err, "out:examples=eb", "param:format=csv", "param:path=b.csv", (char *)NULL), 0);
 	ck_assert_int_eq(run("ExampleGen", &err, "out:examples=ec", "param:format=csv", "param:path=c.csv", (char *)NULL), 0);
@@ -377,7 +347,7 @@ static Suite *validation_suite(void)
 	Suite *s = suite_create("validation");
 	TCase *tc = tcase_create("validation");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
 	tcase_add_test(tc, statistics_match_a_hand_computation);
 	tcase_add_test(tc, statistics_file_round_trips_awkward_names);
 	tcase_add_test(tc, schema_is_inferred_written_and_read_back);

@@ -39,6 +39,50 @@ static inline char *tu_read(const char *path)
 	return data;
 }
 
+/* A fresh folder for each test of a case that has the fixture
+ * tcase_add_checked_fixture(tc, tu_setup, tu_teardown); tu_dir() names it. */
+static inline char **tu__dirp(void)
+{
+	static char *d;
+
+	return &d;
+}
+
+static inline char *tu_dir(void)
+{
+	return *tu__dirp();
+}
+
+static inline void tu_setup(void)
+{
+	*tu__dirp() = tu_mkdtemp();
+}
+
+static inline void tu_teardown(void)
+{
+	tu_rmdir(*tu__dirp());
+	*tu__dirp() = NULL;
+}
+
+/* <tu_dir()>/<name>, owned by the caller. */
+static inline char *tu_at(const char *name)
+{
+	char *p = mp_asprintf("%s/%s", tu_dir(), name);
+
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
+/* Writes text to <tu_dir()>/<name>. */
+static inline void tu_write(const char *name, const char *text)
+{
+	char *p = tu_at(name);
+	mp_err err;
+
+	ck_assert_int_eq(mp_write_file_atomic(p, text, strlen(text), &err), 0);
+	free(p);
+}
+
 /* Runs a suite; returns the process exit status. */
 static inline int tu_run(Suite *s)
 {
