@@ -122,7 +122,7 @@ static double pipeline_rate(const char *dir, int map_threads, size_t prefetch, d
 	for (i = 0; i < 784; i++)
 		x[i] = i;
 	{
-		mp_dataset_opts o = {dir, &m, "train", x, 784, 784, 64, 0, 10000, 42, 1, map_threads, prefetch, 0, 0};
+		mp_dataset_opts o = {dir, &m, "train", x, 784, 784, 64, 0, 10000, 42, 1, map_threads, prefetch, 0, 0, NULL, NULL};
 
 		if (mp_dataset_open(&d, &o, &err) != 0)
 			die(err.msg);

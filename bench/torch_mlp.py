@@ -4,7 +4,7 @@
 scaled to [0, 1], shuffled every epoch.  Batches are cut from tensors held in
 memory (faster than a DataLoader: the strongest anchor, not a strawman).
 
-usage: torch_mlp.py DATA_DIR EPOCHS THREADS
+usage: torch_mlp.py DATA_DIR EPOCHS THREADS   (THREADS 0: PyTorch's default)
 prints one line: samples_per_second test_accuracy peak_rss_mb train_seconds
 """
 import gzip
@@ -23,7 +23,8 @@ def load(path, offset):
 
 def main():
     data, epochs, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    torch.set_num_threads(threads)
+    if threads > 0:  # 0: PyTorch's default
+        torch.set_num_threads(threads)
     torch.manual_seed(42)
     x_train = torch.from_numpy(load(f"{data}/train-images-idx3-ubyte.gz", 16).reshape(-1, 784).astype(np.float32) / 255.0)
     y_train = torch.from_numpy(load(f"{data}/train-labels-idx1-ubyte.gz", 8).astype(np.int64))

@@ -44,10 +44,17 @@ static const mp_param_spec params[] = {
 	{"seed", MP_PARAM_INT, "42", 0, 9.2e18, "for the weights, dropout and the shuffle order"},
 	{"early_stopping", MP_PARAM_JSON, "{}", 0, 0,
 	 "{metric: eval_loss|eval_accuracy, patience: N, min_delta: D}; the best weights are kept"},
-	{"threads", MP_PARAM_INT, "0", 0, 256, "OpenBLAS threads (0: OpenBLAS's default, one per core)"},
+	{"threads", MP_PARAM_INT, "0", 0, 256,
+	 "OpenBLAS threads; 0: one per core, less the cores the input pipeline's map threads use"},
+	{"input_threads", MP_PARAM_INT, "1", 0, 64,
+	 "the input pipeline's map threads (decompress, decode, transform); 0: in the prefetch thread"},
 	{"shuffle_buffer", MP_PARAM_INT, "10000", 0, 1e8,
 	 "examples in the shuffle buffer (0: no shuffling); with the cache, any value above 1 shuffles fully"},
-	{"cache", MP_PARAM_BOOL, "true", 0, 0, "decode the training split once and keep it in memory"},
+	{"cache", MP_PARAM_BOOL, "true", 0, 0,
+	 "decode the training split once and keep it in memory (fast; as large as the split in float32)"},
+	{"apply_transform", MP_PARAM_BOOL, "false", 0, 0,
+	 "the examples are raw: apply the 'transform' input to each batch on the input pipeline's map "
+	 "thread (a small memory footprint; pair with cache: false)"},
 	{"prefetch", MP_PARAM_INT, "4", 0, 1024, "batches prepared ahead by the input pipeline's thread"},
 	{"checkpoint_every", MP_PARAM_INT, "1", 0, 100000, "epochs between checkpoints (0: none)"},
 	{"train_split", MP_PARAM_STRING, "train", 0, 0, "the split to train on"},
@@ -296,16 +303,24 @@ static void progress(int epoch, int epochs, int64_t done, int64_t total, double 
 }
 
 /* Mean loss and accuracy over a split, without training. */
-static int evaluate(mp_net *n, const mp_examples_meta *m, const char *dir, const char *split, const int *x,
-		    size_t nx, int y, double *loss, double *acc, mp_err *err)
+static int evaluate(mp_net *n, const mp_dataset_opts *tmpl, const char *split, double *loss, double *acc,
+		    mp_err *err)
 {
-	mp_dataset_opts o = {dir, m, split, x, nx, y, (size_t)n->max_batch, 0, 0, 0, 1, 0, 2, 0, 0};
+	mp_dataset_opts o = *tmpl;
 	mp_dataset *d;
 	const mp_batch *b;
 	double total = 0;
 	int64_t rows = 0, correct = 0;
 	int rc;
 
+	o.split = split;
+	o.batch_size = (size_t)n->max_batch;
+	o.drop_remainder = 0;
+	o.shuffle_buffer = 0;
+	o.epochs = 1;
+	o.prefetch = 2;
+	o.cache = 0;
+	o.first_epoch = 0;
 	if ((rc = mp_dataset_open(&d, &o, err)) != 0)
 		return rc;
 	while ((rc = mp_dataset_next(d, &b, err)) == 1) {
@@ -357,14 +372,25 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 	mp_train_state ts = {0};
 	config c = {0};
 	char *tx_text = NULL, *ckpt = NULL, *model_path = NULL;
-	int *x = NULL, y, nx = 0, rc, have_eval, stopped_early = 0;
+	int *x = NULL, *tx_idx = NULL, y, nx = 0, rc, have_eval, stopped_early = 0;
+	int apply = !strcmp(mp_io_param(io, "apply_transform"), "true");
+	mp_transform tx = {0};
+	mp_dataset_opts base_opts;
 	size_t f;
 	double wait_s = 0, train_s = 0;
 	int64_t samples = 0;
 
 	if (!ex)
 		return mp_error(err, MP_EINVAL, "Trainer needs an 'examples' input");
-	mp_blas_threads(atoi(mp_io_param(io, "threads")));
+	{
+		/* the cores are shared on purpose: the map threads get theirs,
+		 * OpenBLAS the rest (at least one) */
+		int blas = atoi(mp_io_param(io, "threads")), cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
+
+		if (blas == 0)
+			blas = cores - atoi(mp_io_param(io, "input_threads")) > 1 ? cores - atoi(mp_io_param(io, "input_threads")) : 1;
+		mp_blas_threads(blas);
+	}
 	if ((rc = parse_config(io, &c, err)) != 0)
 		return rc;
 	if ((rc = mp_examples_meta_read(&m, ex, err)) != 0)
@@ -373,7 +399,7 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 		rc = mp_error(err, MP_EINVAL, "the examples have no label to train on");
 		goto out;
 	}
-	if (m.features[y].type != MP_FEAT_FLOAT) {
+	if (!apply && m.features[y].type != MP_FEAT_FLOAT) {
 		rc = mp_error(err, MP_EINVAL, "the label '%s' is a string: put a Transform before the Trainer", m.label);
 		goto out;
 	}
@@ -381,7 +407,7 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (f = 0; f < m.nfeatures; f++) {
+	for (f = 0; !apply && f < m.nfeatures; f++) {
 		if ((int)f == y)
 			continue;
 		if (m.features[f].type != MP_FEAT_FLOAT) {
@@ -391,9 +417,49 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 		}
 		x[nx++] = (int)f;
 	}
+	if (txdir) {
+		char *p = mp_asprintf("%s/transform.tsv", txdir);
+
+		rc = p ? mp_read_file(p, &tx_text, NULL, err) : mp_error(err, MP_ENOMEM, "out of memory");
+		free(p);
+		if (rc != 0)
+			goto out;
+	}
+	if (apply) {
+		/* raw examples: the transform runs on each example as it is read */
+		if (!tx_text) {
+			rc = mp_error(err, MP_EINVAL, "apply_transform needs a 'transform' input");
+			goto out;
+		}
+		if ((rc = mp_transform_from_text(&tx, tx_text, "the transform input", err)) != 0)
+			goto out;
+		if (!tx.label || !m.label || strcmp(tx.label, m.label) != 0) {
+			rc = mp_error(err, MP_EINVAL, "the transform's label is not the examples' label '%s'", m.label);
+			goto out;
+		}
+		if (!(tx_idx = mp_calloc(tx.nfeatures + 1, sizeof(int)))) {
+			rc = mp_error(err, MP_ENOMEM, "out of memory");
+			goto out;
+		}
+		if ((rc = mp_transform_bind(&tx, &m, tx_idx, err)) != 0)
+			goto out;
+		nx = (int)mp_transform_width(&tx);
+	}
 	if (!nx) {
 		rc = mp_error(err, MP_EINVAL, "the examples have no input features");
 		goto out;
+	}
+	memset(&base_opts, 0, sizeof(base_opts));
+	base_opts.dir = ex;
+	base_opts.meta = &m;
+	base_opts.split = train_split;
+	base_opts.x = x;
+	base_opts.nx = (size_t)nx;
+	base_opts.y = y;
+	base_opts.map_threads = atoi(mp_io_param(io, "input_threads"));
+	if (apply) {
+		base_opts.transform = &tx;
+		base_opts.tx_idx = tx_idx;
 	}
 	if (!mp_examples_split(&m, train_split)) {
 		rc = mp_error(err, MP_EINVAL, "the examples have no split '%s' to train on", train_split);
@@ -403,14 +469,6 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 	if (c.es_metric && !have_eval) {
 		rc = mp_error(err, MP_EINVAL, "early_stopping needs an eval split ('%s' is not there)", eval_split);
 		goto out;
-	}
-	if (txdir) {
-		char *p = mp_asprintf("%s/transform.tsv", txdir);
-
-		rc = p ? mp_read_file(p, &tx_text, NULL, err) : mp_error(err, MP_ENOMEM, "out of memory");
-		free(p);
-		if (rc != 0)
-			goto out;
 	}
 	if (c.auto_last) {
 		int classes = 1;
@@ -425,11 +483,14 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 				mp_transform_release(&t);
 			}
 			if (!classes) {
-				mp_dataset_opts o = {ex, &m, train_split, x, (size_t)nx, y, 4096, 0, 0, 0, 1, 0, 0, 0, 0};
+				mp_dataset_opts o = base_opts;
 				mp_dataset *d;
 				const mp_batch *b;
 				float mx = 0;
 
+				o.batch_size = 4096;
+				o.epochs = 1;
+				o.map_threads = 0;
 				if ((rc = mp_dataset_open(&d, &o, err)) != 0)
 					goto out;
 				while ((rc = mp_dataset_next(d, &b, err)) == 1)
@@ -494,10 +555,7 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 		/* one dataset for every remaining epoch: with the cache, each
 		 * epoch is a permutation that depends on the seed and the epoch's
 		 * number only, so a resumed run sees the same batches */
-		mp_dataset_opts o = {ex, &m, train_split, x, (size_t)nx, y, (size_t)batch, 0,
-				     (size_t)atoll(mp_io_param(io, "shuffle_buffer")), seed, epochs - ts.epoch, 1,
-				     (size_t)atoll(mp_io_param(io, "prefetch")), !strcmp(mp_io_param(io, "cache"), "true"),
-				     ts.epoch};
+		mp_dataset_opts o = base_opts;
 		int64_t total_rows = mp_examples_split(&m, train_split)->rows, done = 0, correct_sum = 0;
 		int64_t t0 = mp_monotonic_ns();
 		double loss_sum = 0;
@@ -505,6 +563,13 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 		mp_dataset *d;
 		const mp_batch *b = NULL;
 
+		o.batch_size = (size_t)batch;
+		o.shuffle_buffer = (size_t)atoll(mp_io_param(io, "shuffle_buffer"));
+		o.seed = seed;
+		o.epochs = epochs - ts.epoch;
+		o.prefetch = (size_t)atoll(mp_io_param(io, "prefetch"));
+		o.cache = !strcmp(mp_io_param(io, "cache"), "true");
+		o.first_epoch = ts.epoch;
 		if ((rc = mp_dataset_open(&d, &o, err)) != 0)
 			goto out;
 		while (more) {
@@ -544,7 +609,7 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 			if (tty)
 				fputc('\n', stderr);
 			if (have_eval &&
-			    (rc = evaluate(&net, &m, ex, eval_split, x, (size_t)nx, y, &eval_loss, &eval_acc, err)) != 0)
+			    (rc = evaluate(&net, &base_opts, eval_split, &eval_loss, &eval_acc, err)) != 0)
 				break;
 			if (mp_result_metric(io->result, "train_loss", cur + 1, done ? loss_sum / (double)done : NAN) != 0 ||
 			    (c.loss != MP_LOSS_MSE &&
@@ -630,6 +695,8 @@ out:
 	free(ts.best_params);
 	free(c.layers);
 	free(x);
+	free(tx_idx);
+	mp_transform_release(&tx);
 	free(tx_text);
 	free(ckpt);
 	free(model_path);

@@ -233,6 +233,34 @@ START_TEST(training_learns_and_is_bit_identical)
 }
 END_TEST
 
+/* Transforming raw examples on the input pipeline gives the very model
+ * that training on Transform's output gives: the same arithmetic, the same
+ * example order. */
+START_TEST(applying_the_transform_on_the_fly_matches_transformed_examples)
+{
+	mp_err err;
+	char *a, *b;
+	size_t na, nb;
+
+	prepare(3000);
+	ck_assert_msg(run("Trainer", NULL, &err, "in:examples=ex", "in:transform=tx", "out:model=fly", "param:epochs=3",
+			  "param:threads=1", "param:apply_transform=true", "param:cache=false", (char *)NULL) == 0,
+		      "%s", err.msg);
+	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=tex", "in:transform=tx", "out:model=pre", "param:epochs=3",
+			     "param:threads=1", "param:cache=false", (char *)NULL), 0);
+	a = read_all("fly/model.mlpm", &na);
+	b = read_all("pre/model.mlpm", &nb);
+	ck_assert_uint_eq(na, nb);
+	ck_assert(memcmp(a, b, na) == 0);
+	free(a);
+	free(b);
+	/* without the transform input it cannot */
+	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=ex", "out:model=m", "param:apply_transform=true",
+			     (char *)NULL), MP_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "apply_transform needs a 'transform' input"));
+}
+END_TEST
+
 START_TEST(a_killed_trainer_resumes_to_the_same_model)
 {
 	mp_err err;
@@ -326,6 +354,7 @@ static Suite *train_suite(void)
 	tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
 	tcase_add_test(tc, transform_round_trips_and_matches_its_examples);
 	tcase_add_test(tc, training_learns_and_is_bit_identical);
+	tcase_add_test(tc, applying_the_transform_on_the_fly_matches_transformed_examples);
 	tcase_add_test(tc, a_killed_trainer_resumes_to_the_same_model);
 	tcase_add_test(tc, bad_params_stop_with_a_clear_error);
 	suite_add_tcase(s, tc);

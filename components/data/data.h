@@ -379,6 +379,13 @@ typedef struct mp_dataset_opts {
 	int cache;		       /* keep the decoded split in memory after the first epoch; later
 					* epochs are a full shuffle of it (tf.data's cache()) */
 	int first_epoch;	       /* the number of the first epoch, for its seed (resuming) */
+	/* tf.data's map with a transform: when set, each example's inputs
+	 * (nx of them, the transform's width) and label come from
+	 * mp_transform_row on the raw features (tx_idx from
+	 * mp_transform_bind); examples without a label are skipped.  x and y
+	 * are then ignored. */
+	const struct mp_transform *transform;
+	const int *tx_idx;
 } mp_dataset_opts;
 
 typedef struct mp_batch {
@@ -422,13 +429,14 @@ typedef struct mp_tx_feature {
 	size_t nvocab;
 } mp_tx_feature;
 
-typedef struct mp_transform {
+typedef struct mp_transform mp_transform;
+struct mp_transform {
 	mp_tx_feature *features;
 	size_t nfeatures;
 	char *label;	     /* NULL without one */
 	char **label_vocab;  /* a string label's classes, in index order; NULL for a number */
 	size_t nlabel_vocab;
-} mp_transform;
+};
 
 /* Fits a transform to the statistics of split: numbers by num_default
  * (zscore, minmax, none or divide by num_divisor), strings one-hot on their values; rules (JSON

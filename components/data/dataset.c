@@ -139,13 +139,23 @@ static void run_job(mp_dataset *d, job *j, mp_block *b)
 		if (!(j->rows = mp_malloc((b->rows ? b->rows : 1) * d->stride * sizeof(float)))) {
 			j->rc = mp_error(&j->err, MP_ENOMEM, "out of memory");
 		} else {
-			for (r = 0; r < b->rows; r++) {
-				float *row = j->rows + r * d->stride;
+			size_t n = 0;
 
-				for (k = 0; k < d->o.nx; k++)
-					row[k] = b->num[d->x[k]][r];
-				row[d->o.nx] = d->o.y >= 0 ? b->num[d->o.y][r] : 0;
+			for (r = 0; r < b->rows; r++) {
+				float *row = j->rows + n * d->stride;
+
+				if (d->o.transform) {
+					mp_transform_row(d->o.transform, d->o.tx_idx, b, r, row, &row[d->o.nx]);
+					if (isnan(row[d->o.nx]))
+						continue; /* no label: nothing to learn from */
+				} else {
+					for (k = 0; k < d->o.nx; k++)
+						row[k] = b->num[d->x[k]][r];
+					row[d->o.nx] = d->o.y >= 0 ? b->num[d->o.y][r] : 0;
+				}
+				n++;
 			}
+			j->n = n;
 		}
 	}
 	free(j->rec);
@@ -494,12 +504,15 @@ int mp_dataset_open(mp_dataset **out, const mp_dataset_opts *o, mp_err *err)
 		return mp_error(err, MP_EINVAL, "a dataset needs a batch size and at least one epoch");
 	if (!mp_examples_split(o->meta, o->split))
 		return mp_error(err, MP_ENOTFOUND, "'%s' has no split '%s'", o->dir, o->split);
-	for (i = 0; i < o->nx; i++)
+	for (i = 0; !o->transform && i < o->nx; i++)
 		if (o->x[i] < 0 || (size_t)o->x[i] >= o->meta->nfeatures ||
 		    o->meta->features[o->x[i]].type != MP_FEAT_FLOAT)
 			return mp_error(err, MP_EINVAL, "input %zu of the dataset is not a numeric feature", i);
-	if (o->y >= 0 && ((size_t)o->y >= o->meta->nfeatures || o->meta->features[o->y].type != MP_FEAT_FLOAT))
+	if (!o->transform && o->y >= 0 &&
+	    ((size_t)o->y >= o->meta->nfeatures || o->meta->features[o->y].type != MP_FEAT_FLOAT))
 		return mp_error(err, MP_EINVAL, "the label of the dataset is not a numeric feature");
+	if (o->transform && (!o->tx_idx || o->nx != mp_transform_width(o->transform)))
+		return mp_error(err, MP_EINVAL, "a dataset with a transform needs its bindings and its width");
 	if (!(d = mp_calloc(1, sizeof(*d))))
 		return mp_error(err, MP_ENOMEM, "out of memory");
 	d->o = *o;
@@ -515,7 +528,8 @@ int mp_dataset_open(mp_dataset **out, const mp_dataset_opts *o, mp_err *err)
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
 		goto fail;
 	}
-	memcpy(d->x, o->x, o->nx * sizeof(int));
+	if (!o->transform)
+		memcpy(d->x, o->x, o->nx * sizeof(int));
 	d->o.x = d->x;
 	if ((rc = mp_block_init(&d->decode_block, o->meta->features, o->meta->nfeatures, 1, err)) != 0)
 		goto fail;
