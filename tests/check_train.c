@@ -254,6 +254,18 @@ START_TEST(applying_the_transform_on_the_fly_matches_transformed_examples)
 	ck_assert(memcmp(a, b, na) == 0);
 	free(a);
 	free(b);
+	/* and with the cache, which then keeps the raw values (as bytes when
+	 * they fit) and transforms each batch */
+	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=ex", "in:transform=tx", "out:model=fly2", "param:epochs=3",
+			     "param:threads=1", "param:apply_transform=true", "param:cache=true", (char *)NULL), 0);
+	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=tex", "in:transform=tx", "out:model=pre2", "param:epochs=3",
+			     "param:threads=1", "param:cache=true", (char *)NULL), 0);
+	a = read_all("fly2/model.mlpm", &na);
+	b = read_all("pre2/model.mlpm", &nb);
+	ck_assert_uint_eq(na, nb);
+	ck_assert(memcmp(a, b, na) == 0);
+	free(a);
+	free(b);
 	/* without the transform input it cannot */
 	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=ex", "out:model=m", "param:apply_transform=true",
 			     (char *)NULL), MP_EINVAL);

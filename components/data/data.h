@@ -436,6 +436,10 @@ struct mp_transform {
 	char *label;	     /* NULL without one */
 	char **label_vocab;  /* a string label's classes, in index order; NULL for a number */
 	size_t nlabel_vocab;
+	/* derived: numbers as x * scale + shift (miss when missing), per
+	 * feature; all_linear when every feature is such a number */
+	float *scale, *shift, *miss;
+	int all_linear;
 };
 
 /* Fits a transform to the statistics of split: numbers by num_default
@@ -460,6 +464,11 @@ int mp_transform_bind(const mp_transform *t, const mp_examples_meta *m, int *idx
  * the label into *label (NaN when missing or an unknown class). */
 void mp_transform_row(const mp_transform *t, const int *idx, const mp_block *b, size_t r, float *out,
 		      float *label);
+/* The same in two steps: the raw values the transform reads (nfeatures + 1
+ * floats: each feature's number or vocabulary index, then the label), and
+ * the arithmetic on them.  A cache can keep the first, which is smaller. */
+void mp_transform_pre(const mp_transform *t, const int *idx, const mp_block *b, size_t r, float *pre);
+void mp_transform_apply(const mp_transform *t, const float *pre, float *out);
 
 /* ---- number parsing ---------------------------------------------------- */
 

@@ -75,9 +75,16 @@ struct mp_dataset {
 	int finished;
 	mp_block decode_block; /* for map_threads == 0 */
 	float *row;	       /* one example on its way into a batch */
-	/* the cache: every example of the first epoch, then a permutation */
+	/* the cache: every example of the split, then a permutation.  With a
+	 * transform it keeps the values the transform reads (cstride floats:
+	 * numbers and vocabulary indices, then the label), as bytes while
+	 * every one of them is a whole number 0..255 (pixels), so the
+	 * arithmetic runs per batch and the cache stays small. */
 	float *cache;
-	size_t cache_n, cache_cap;
+	uint8_t *cache8;
+	size_t cache_n, cache_cap, cstride;
+	int pre_mode;
+	float *pre;
 	uint32_t *perm;
 	size_t perm_pos;
 	int cache_ready;
@@ -136,7 +143,8 @@ static void run_job(mp_dataset *d, job *j, mp_block *b)
 	j->rc = mp_block_decode(b, j->rec, j->rec_len, j->where, &j->err);
 	if (j->rc == 0) {
 		j->n = b->rows;
-		if (!(j->rows = mp_malloc((b->rows ? b->rows : 1) * d->stride * sizeof(float)))) {
+		if (!(j->rows = mp_malloc((b->rows ? b->rows : 1) * (d->stride > d->cstride ? d->stride : d->cstride) *
+					  sizeof(float)))) {
 			j->rc = mp_error(&j->err, MP_ENOMEM, "out of memory");
 		} else {
 			size_t n = 0;
@@ -144,7 +152,12 @@ static void run_job(mp_dataset *d, job *j, mp_block *b)
 			for (r = 0; r < b->rows; r++) {
 				float *row = j->rows + n * d->stride;
 
-				if (d->o.transform) {
+				if (d->pre_mode) {
+					row = j->rows + n * d->cstride;
+					mp_transform_pre(d->o.transform, d->o.tx_idx, b, r, row);
+					if (isnan(row[d->cstride - 1]))
+						continue; /* no label: nothing to learn from */
+				} else if (d->o.transform) {
 					mp_transform_row(d->o.transform, d->o.tx_idx, b, r, row, &row[d->o.nx]);
 					if (isnan(row[d->o.nx]))
 						continue; /* no label: nothing to learn from */
@@ -341,20 +354,48 @@ static int next_example(mp_dataset *d, float *row, mp_err *err)
 		int ep;
 
 		while ((rc = next_block(d, &j, &ep, err)) == 1) {
-			if (d->cache_n + j->n > d->cache_cap) {
-				size_t cap = d->cache_cap ? d->cache_cap : 4096;
-				float *c;
+			size_t k, cnt = j->n * d->cstride;
+			int bytes = d->cache8 != NULL || (d->pre_mode && !d->cache);
 
-				while (cap < d->cache_n + j->n)
-					cap *= 2;
-				if (!(c = mp_realloc(d->cache, cap * d->stride * sizeof(float)))) {
+			/* bytes while every value fits; otherwise floats from here on */
+			for (k = 0; bytes && k < cnt; k++)
+				bytes = j->rows[k] >= 0 && j->rows[k] <= 255 && j->rows[k] == (float)(int)j->rows[k];
+			if (!bytes && d->cache8) {
+				float *c = mp_malloc((d->cache_cap ? d->cache_cap : 1) * d->cstride * sizeof(float));
+
+				if (!c) {
 					free_job(j);
 					return mp_error(err, MP_ENOMEM, "out of memory (caching the split)");
 				}
+				for (k = 0; k < d->cache_n * d->cstride; k++)
+					c[k] = d->cache8[k];
+				free(d->cache8);
+				d->cache8 = NULL;
 				d->cache = c;
+			}
+			if (d->cache_n + j->n > d->cache_cap) {
+				size_t cap = d->cache_cap ? d->cache_cap : 4096;
+				void *c;
+
+				while (cap < d->cache_n + j->n)
+					cap *= 2;
+				c = bytes ? mp_realloc(d->cache8, cap * d->cstride)
+					  : mp_realloc(d->cache, cap * d->cstride * sizeof(float));
+				if (!c) {
+					free_job(j);
+					return mp_error(err, MP_ENOMEM, "out of memory (caching the split)");
+				}
+				if (bytes)
+					d->cache8 = c;
+				else
+					d->cache = c;
 				d->cache_cap = cap;
 			}
-			memcpy(d->cache + d->cache_n * d->stride, j->rows, j->n * d->stride * sizeof(float));
+			if (bytes)
+				for (k = 0; k < cnt; k++)
+					d->cache8[d->cache_n * d->cstride + k] = (uint8_t)j->rows[k];
+			else
+				memcpy(d->cache + d->cache_n * d->cstride, j->rows, cnt * sizeof(float));
 			d->cache_n += j->n;
 			free_job(j);
 		}
@@ -366,9 +407,22 @@ static int next_example(mp_dataset *d, float *row, mp_err *err)
 		cache_shuffle(d);
 	}
 	if (d->cache_ready) {
+		size_t at, k;
+
 		if (d->perm_pos == d->cache_n)
 			return 0;
-		memcpy(row, d->cache + (size_t)d->perm[d->perm_pos++] * d->stride, d->stride * sizeof(float));
+		at = (size_t)d->perm[d->perm_pos++] * d->cstride;
+		if (!d->pre_mode) {
+			memcpy(row, d->cache + at, d->stride * sizeof(float));
+			return 1;
+		}
+		if (d->cache8)
+			for (k = 0; k < d->cstride; k++)
+				d->pre[k] = d->cache8[at + k];
+		else
+			memcpy(d->pre, d->cache + at, d->cstride * sizeof(float));
+		mp_transform_apply(d->o.transform, d->pre, row);
+		row[d->o.nx] = d->pre[d->cstride - 1];
 		return 1;
 	}
 	for (;;) {
@@ -517,6 +571,8 @@ int mp_dataset_open(mp_dataset **out, const mp_dataset_opts *o, mp_err *err)
 		return mp_error(err, MP_ENOMEM, "out of memory");
 	d->o = *o;
 	d->stride = o->nx + 1;
+	d->pre_mode = o->cache && o->transform;
+	d->cstride = d->pre_mode ? o->transform->nfeatures + 1 : d->stride;
 	d->buf_cap = o->shuffle_buffer > 1 ? o->shuffle_buffer : 1;
 	d->rng = epoch_seed(d, 0);
 	pthread_mutex_init(&d->mu, NULL);
@@ -524,6 +580,7 @@ int mp_dataset_open(mp_dataset **out, const mp_dataset_opts *o, mp_err *err)
 	pthread_cond_init(&d->done_cv, NULL);
 	pthread_cond_init(&d->ring_cv, NULL);
 	if (!(d->x = mp_calloc(o->nx + 1, sizeof(int))) || !(d->row = mp_malloc(d->stride * sizeof(float))) ||
+	    !(d->pre = mp_malloc(d->cstride * sizeof(float))) ||
 	    !(d->buf = mp_malloc(d->buf_cap * d->stride * sizeof(float)))) {
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
 		goto fail;
@@ -667,6 +724,8 @@ void mp_dataset_close(mp_dataset *d)
 	free(d->buf);
 	free(d->row);
 	free(d->cache);
+	free(d->cache8);
+	free(d->pre);
 	free(d->perm);
 	free(d->x);
 	pthread_mutex_destroy(&d->mu);

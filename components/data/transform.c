@@ -34,7 +34,51 @@ void mp_transform_release(mp_transform *t)
 		free(t->label_vocab[v]);
 	free(t->label_vocab);
 	free(t->label);
+	free(t->scale);
+	free(t->shift);
+	free(t->miss);
 	memset(t, 0, sizeof(*t));
+}
+
+/* The linear form of each number's arithmetic, for apply_one and the
+ * vectorized loop in mp_transform_apply (the same formula, so both paths
+ * give the same floats). */
+static int prepare(mp_transform *t, mp_err *err)
+{
+	size_t i, n = t->nfeatures ? t->nfeatures : 1;
+
+	if (!(t->scale = mp_calloc(n, sizeof(float))) || !(t->shift = mp_calloc(n, sizeof(float))) ||
+	    !(t->miss = mp_calloc(n, sizeof(float))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	t->all_linear = 1;
+	for (i = 0; i < t->nfeatures; i++) {
+		const mp_tx_feature *tf = &t->features[i];
+		double sc = 1, sh = 0, ms = 0;
+
+		switch (tf->kind) {
+		case MP_TX_ZSCORE:
+			sc = 1 / tf->b;
+			sh = -tf->a / tf->b;
+			break;
+		case MP_TX_MINMAX:
+			sc = tf->b > tf->a ? 1 / (tf->b - tf->a) : 0;
+			sh = tf->b > tf->a ? -tf->a / (tf->b - tf->a) : 0;
+			ms = tf->b > tf->a ? 0.5 : 0;
+			break;
+		case MP_TX_DIVIDE:
+			sc = 1 / tf->a;
+			break;
+		case MP_TX_NONE:
+			ms = NAN;
+			break;
+		default:
+			t->all_linear = 0;
+		}
+		t->scale[i] = (float)sc;
+		t->shift[i] = (float)sh;
+		t->miss[i] = (float)ms;
+	}
+	return 0;
 }
 
 size_t mp_transform_width(const mp_transform *t)
@@ -201,6 +245,8 @@ int mp_transform_fit(mp_transform *out, const mp_stats *st, const char *split, c
 	}
 	if (rc == 0 && label && !out->label)
 		rc = mp_error(err, MP_EINVAL, "the statistics have no feature '%s' (the label)", label);
+	if (rc == 0)
+		rc = prepare(out, err);
 	mp_jdoc_free(doc);
 	if (rc != 0)
 		mp_transform_release(out);
@@ -363,6 +409,8 @@ int mp_transform_from_text(mp_transform *out, const char *text, const char *wher
 	}
 	if (rc == 0 && lineno == 0)
 		rc = mp_error(err, MP_ECORRUPT, "%s: empty transform", where);
+	if (rc == 0)
+		rc = prepare(out, err);
 	free(copy);
 	if (rc != 0)
 		mp_transform_release(out);
@@ -410,69 +458,99 @@ static int vocab_index(char *const *vocab, size_t nvocab, const char *s, size_t 
 	return -1;
 }
 
+/* The value a feature contributes, before the arithmetic: the raw number
+ * (NaN when missing) or, for one-hot, the vocabulary index (-1 when missing
+ * or unseen). */
+static float pre_one(const mp_tx_feature *tf, int f, const mp_block *b, size_t r)
+{
+	if (tf->kind == MP_TX_ONEHOT) {
+		if (f < 0 || b->miss[f][r])
+			return -1;
+		return (float)vocab_index(tf->vocab, tf->nvocab, b->str[f] + b->off[f][r],
+					  (size_t)(b->off[f][r + 1] - b->off[f][r]));
+	}
+	return f >= 0 ? b->num[f][r] : NAN;
+}
+
+/* Writes feature i's inputs for value v; returns where the next go. */
+static float *apply_one(const mp_transform *t, size_t i, float v, float *o)
+{
+	const mp_tx_feature *tf = &t->features[i];
+	size_t k;
+
+	if (tf->kind == MP_TX_ONEHOT) {
+		for (k = 0; k < tf->nvocab; k++)
+			o[k] = 0;
+		if (v >= 0)
+			o[(size_t)v] = 1;
+		return o + tf->nvocab;
+	}
+	{
+		double x = v;
+
+		if (tf->kind == MP_TX_BUCKETIZE) {
+			double w = (tf->b - tf->a) / tf->buckets;
+			int bk = isnan(x) ? -1 : w > 0 ? (int)((x - tf->a) / w) : 0;
+
+			for (k = 0; k < (size_t)tf->buckets; k++)
+				o[k] = 0;
+			if (!isnan(x))
+				o[bk < 0 ? 0 : bk >= tf->buckets ? tf->buckets - 1 : bk] = 1;
+			return o + tf->buckets;
+		}
+		/* a missing number becomes the training mean (0 after zscore) */
+		*o = isnan(v) ? t->miss[i] : v * t->scale[i] + t->shift[i];
+		return o + 1;
+	}
+}
+
+static float pre_label(const mp_transform *t, const int *idx, const mp_block *b, size_t r)
+{
+	int f = idx[t->nfeatures], hit;
+
+	if (f < 0)
+		return NAN;
+	if (!t->nlabel_vocab)
+		return b->num[f][r];
+	hit = b->miss[f][r] ? -1
+			    : vocab_index(t->label_vocab, t->nlabel_vocab, b->str[f] + b->off[f][r],
+					  (size_t)(b->off[f][r + 1] - b->off[f][r]));
+	return hit >= 0 ? (float)hit : NAN;
+}
+
 void mp_transform_row(const mp_transform *t, const int *idx, const mp_block *b, size_t r, float *out,
 		      float *label)
 {
-	size_t i, k;
+	size_t i;
 	float *o = out;
 
-	for (i = 0; i < t->nfeatures; i++) {
-		const mp_tx_feature *tf = &t->features[i];
-		int f = idx[i];
+	for (i = 0; i < t->nfeatures; i++)
+		o = apply_one(t, i, pre_one(&t->features[i], idx[i], b, r), o);
+	if (label)
+		*label = pre_label(t, idx, b, r);
+}
 
-		if (tf->kind == MP_TX_ONEHOT) {
-			int hit = -1;
+void mp_transform_pre(const mp_transform *t, const int *idx, const mp_block *b, size_t r, float *pre)
+{
+	size_t i;
 
-			for (k = 0; k < tf->nvocab; k++)
-				o[k] = 0;
-			if (f >= 0 && !b->miss[f][r])
-				hit = vocab_index(tf->vocab, tf->nvocab, b->str[f] + b->off[f][r],
-						  (size_t)(b->off[f][r + 1] - b->off[f][r]));
-			if (hit >= 0)
-				o[hit] = 1;
-			o += tf->nvocab;
-			continue;
-		}
-		{
-			double x = f >= 0 ? b->num[f][r] : NAN;
+	for (i = 0; i < t->nfeatures; i++)
+		pre[i] = pre_one(&t->features[i], idx[i], b, r);
+	pre[t->nfeatures] = pre_label(t, idx, b, r);
+}
 
-			if (tf->kind == MP_TX_BUCKETIZE) {
-				double w = (tf->b - tf->a) / tf->buckets;
-				int bk = isnan(x) ? -1 : w > 0 ? (int)((x - tf->a) / w) : 0;
+void mp_transform_apply(const mp_transform *t, const float *pre, float *out)
+{
+	const float *sc = t->scale, *sh = t->shift, *ms = t->miss;
+	size_t i, n = t->nfeatures;
+	float *o = out;
 
-				for (k = 0; k < (size_t)tf->buckets; k++)
-					o[k] = 0;
-				if (bk >= 0 || !isnan(x))
-					o[bk < 0 ? 0 : bk >= tf->buckets ? tf->buckets - 1 : bk] = 1;
-				o += tf->buckets;
-				continue;
-			}
-			/* a missing number becomes the training mean (0 after zscore) */
-			if (isnan(x))
-				*o++ = tf->kind == MP_TX_MINMAX && tf->b > tf->a ? 0.5f : 0.0f;
-			else if (tf->kind == MP_TX_ZSCORE)
-				*o++ = (float)((x - tf->a) / tf->b);
-			else if (tf->kind == MP_TX_MINMAX)
-				*o++ = (float)(tf->b > tf->a ? (x - tf->a) / (tf->b - tf->a) : 0);
-			else if (tf->kind == MP_TX_DIVIDE)
-				*o++ = (float)(x / tf->a);
-			else
-				*o++ = (float)x;
-		}
+	if (t->all_linear) {
+		/* the common case (pixels, scaled numbers): one loop that vectorizes */
+		for (i = 0; i < n; i++)
+			out[i] = pre[i] != pre[i] ? ms[i] : pre[i] * sc[i] + sh[i];
+		return;
 	}
-	if (label) {
-		int f = idx[t->nfeatures];
-
-		if (f < 0)
-			*label = NAN;
-		else if (t->nlabel_vocab) {
-			int hit = b->miss[f][r] ? -1
-						: vocab_index(t->label_vocab, t->nlabel_vocab, b->str[f] + b->off[f][r],
-							      (size_t)(b->off[f][r + 1] - b->off[f][r]));
-
-			*label = hit >= 0 ? (float)hit : NAN;
-		} else {
-			*label = b->num[f][r];
-		}
-	}
+	for (i = 0; i < n; i++)
+		o = apply_one(t, i, pre[i], o);
 }
