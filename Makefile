@@ -49,7 +49,7 @@ BIN := mlpipe
 endif
 
 LIB_SRC := $(wildcard core/*.c) $(wildcard metadata/*.c) $(wildcard components/*.c) \
-	$(wildcard components/data/*.c) $(wildcard components/nn/*.c) \
+	$(wildcard components/data/*.c) $(wildcard components/nn/*.c) $(wildcard components/eval/*.c) \
 	$(filter-out orchestrator/main.c,$(wildcard orchestrator/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libmlpipe.a
