@@ -15,6 +15,7 @@ static const mp_component_type *const registry[] = {
 	&mp_example_validator_component,
 	&mp_transform_component,
 	&mp_trainer_component,
+	&mp_evaluator_component,
 };
 
 #define NREGISTRY (sizeof(registry) / sizeof(registry[0]))

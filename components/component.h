@@ -50,6 +50,10 @@ typedef enum {
 	 * component of the same pipeline whose "span" property is below that
 	 * of the artifact given as input `from` (the previous span's) */
 	MP_RESOLVE_PREVIOUS_SPAN = 1,
+	/* the model judged by the newest LIVE blessing (property blessed = 1)
+	 * that the same component of the same pipeline made, unless that is
+	 * the model given as input `from` itself */
+	MP_RESOLVE_LATEST_BLESSED = 2,
 } mp_resolve_kind;
 
 typedef struct mp_resolve_spec {
@@ -201,5 +205,6 @@ extern const mp_component_type mp_schema_gen_component;
 extern const mp_component_type mp_example_validator_component;
 extern const mp_component_type mp_transform_component;
 extern const mp_component_type mp_trainer_component;
+extern const mp_component_type mp_evaluator_component;
 
 #endif

@@ -292,6 +292,62 @@ static int64_t int_prop(const mp_artifact *a, const char *name)
 	return p && p->kind == MP_PROP_INT ? p->i : -1;
 }
 
+/* Adds an extra input. */
+static int add_extra(node *n, const char *name, const mp_artifact *a, mp_err *err)
+{
+	n->extra_names[n->nextra] = name;
+	n->extra_ids[n->nextra] = a->id;
+	n->extra_uris[n->nextra] = mp_strdup(a->uri);
+	n->extra_fps[n->nextra] = a->fingerprint ? mp_strdup(a->fingerprint) : NULL;
+	n->nextra++;
+	return n->extra_uris[n->nextra - 1] ? 0 : mp_error(err, MP_ENOMEM, "out of memory");
+}
+
+/* MP_RESOLVE_LATEST_BLESSED: the model the newest blessing of this
+ * component judged (its producer's input named "model"). */
+static int resolve_blessed(runner *R, node *n, const char *input, const char *model_type, int64_t current,
+			   mp_err *err)
+{
+	mp_artifact_list all = {0};
+	mp_artifact_filter f = {0};
+	size_t k;
+	int rc, found = 0;
+
+	f.type = "ModelBlessing";
+	f.pipeline = R->p->name;
+	if ((rc = mp_store_list_artifacts(R->st, &f, &all, err)) != 0)
+		return rc;
+	for (k = all.n; k-- > 0 && !found && rc == 0;) {
+		const mp_artifact *a = &all.items[k];
+		mp_execution e = {0};
+		size_t i;
+
+		if (strcmp(a->state, "LIVE") != 0 || int_prop(a, "blessed") != 1 || !a->producer ||
+		    strcmp(a->producer, n->c->id) != 0 || !a->producer_id)
+			continue;
+		if ((rc = mp_store_get_execution(R->st, a->producer_id, &e, err)) != 0)
+			break;
+		for (i = 0; i < e.nevents && !found; i++) {
+			mp_artifact model = {0};
+
+			if (e.events[i].is_output || strcmp(e.events[i].name, "model") != 0)
+				continue;
+			if (e.events[i].artifact_id == current)
+				break; /* the model being judged was blessed before: no other baseline */
+			if ((rc = mp_store_get_artifact(R->st, e.events[i].artifact_id, &model, err)) != 0)
+				break;
+			if (!strcmp(model.state, "LIVE") && !strcmp(model.type, model_type) && mp_path_exists(model.uri)) {
+				rc = add_extra(n, input, &model, err);
+				found = 1;
+			}
+			mp_artifact_release(&model);
+		}
+		mp_execution_release(&e);
+	}
+	mp_artifact_list_release(&all);
+	return rc;
+}
+
 /* Finds the inputs the component type resolves from the store (see
  * mp_resolve_spec) and the pipeline does not wire. */
 static int resolve_inputs(runner *R, node *n, mp_err *err)
@@ -332,7 +388,13 @@ static int resolve_inputs(runner *R, node *n, mp_err *err)
 				if (kk >= 0 && src->out_ids)
 					from_id = src->out_ids[kk];
 			}
-		if (!spec || !from_id || rs->kind != MP_RESOLVE_PREVIOUS_SPAN)
+		if (!spec || !from_id)
+			continue;
+		if (rs->kind == MP_RESOLVE_LATEST_BLESSED) {
+			rc = resolve_blessed(R, n, rs->input, spec->type, from_id, err);
+			continue;
+		}
+		if (rs->kind != MP_RESOLVE_PREVIOUS_SPAN)
 			continue;
 		if ((rc = mp_store_get_artifact(R->st, from_id, &cur, err)) != 0)
 			break;

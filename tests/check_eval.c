@@ -45,6 +45,7 @@ START_TEST(classification_metrics_match_a_hand_computation)
 	ck_assert_double_eq_tol(r.macro_recall, 0.5, 1e-12);
 	ck_assert_double_eq_tol(r.macro_f1, (2.0 / 3 + 0.4 + 0.5) / 3, 1e-12);
 	ck_assert(isnan(r.auc)); /* only for two classes */
+	ck_assert(isnan(r.mse) && isnan(r.r2)); /* regression metrics do not apply */
 	mp_eval_result_release(&r);
 	mp_eval_release(&e);
 }

@@ -138,6 +138,7 @@ int mp_eval_finish(const mp_eval *e, mp_eval_result *r, mp_err *err)
 		r->accuracy = r->log_loss = r->macro_precision = r->macro_recall = r->macro_f1 = r->micro_f1 = NAN;
 		return 0;
 	}
+	r->mse = r->mae = r->r2 = NAN;
 	if (!(r->classes = mp_calloc((size_t)n, sizeof(*r->classes))))
 		return mp_error(err, MP_ENOMEM, "out of memory");
 	for (k = 0; k < n; k++) {

@@ -13,7 +13,11 @@ meta() { "$MLPIPE" meta --db "$P/runs/metadata.db" "$@"; }
 expect_exit 0 "$MLPIPE" run "$P/penguins.yaml"
 expect_out "penguins#1 COMPLETE"
 expect_exit 0 meta --json run last
-expect_jq '.executions | map(.state) == ["COMPLETE", "COMPLETE", "COMPLETE", "COMPLETE", "COMPLETE", "COMPLETE"]'
+expect_jq '.executions | map(.state) == ["COMPLETE", "COMPLETE", "COMPLETE", "COMPLETE", "COMPLETE", "COMPLETE", "COMPLETE"]'
+# the first model is judged on value thresholds alone, and blessed
+expect_jq '.executions[6].inputs | map(.name) == ["examples", "model"]'
+expect_jq '.executions[6].metrics | map(select(.name == "blessed")) | .[0].value == 1'
+grep -q "^baseline	none$" "$P"/runs/penguins/evaluate/blessing/*/blessing.tsv && ok || not_ok "the first blessing should have no baseline"
 # the network tells the species apart on the held-out split
 expect_jq '.executions[5].metrics | map(select(.name == "eval_accuracy")) | max_by(.step).value >= 0.95'
 model=$(jq -r '.executions[5].outputs[0].uri' "$TMP/out")/model.mlpm
@@ -36,7 +40,24 @@ grep -q 'values: \["Adelie", "Gentoo", "Chinstrap"\]' "$schema" && ok || not_ok 
 
 # unchanged: all cached; the hash split is the same
 expect_exit 0 "$MLPIPE" run "$P/penguins.yaml"
-expect_out "0 ran, 6 cached"
+expect_out "0 ran, 7 cached"
+
+# another model: the latest blessed one (run 1's) is found in the store as its baseline
+expect_exit 0 "$MLPIPE" run "$P/penguins.yaml" --set train.epochs=25
+expect_exit 0 meta --json run last
+expect_jq '.executions[6].inputs | map(.name) == ["examples", "model", "baseline_model"]'
+expect_jq '(.executions[6].inputs[2].id) != (.executions[6].inputs[1].id) and (.executions[6].inputs[2].id | type) == "number"'
+expect_jq '.executions[6].metrics | map(select(.name == "blessed")) | .[0].value == 1'
+# thresholds it cannot meet: not blessed, which is an outcome, not a failure
+expect_exit 0 "$MLPIPE" run "$P/penguins.yaml" --set train.epochs=24 --set 'evaluate.thresholds={accuracy: {min: 1.5}}'
+expect_out "COMPLETE"
+expect_exit 0 meta --json run last
+expect_jq '.executions[6].metrics | map(select(.name == "blessed")) | .[0].value == 0'
+expect_exit 0 meta metrics --name accuracy --component evaluate
+expect_out "evaluate"
+# a threshold on a metric that does not exist fails the step, naming it
+expect_exit 1 "$MLPIPE" run "$P/penguins.yaml" --set 'evaluate.thresholds={acuracy: {min: 0.5}}'
+expect_out "unknown metric 'acuracy' (did you mean 'accuracy'?)"
 
 # a pinned, curated schema that the data breaks: the run fails with the list
 sed -e 's/"Adelie", //' "$schema" >"$P/curated.yaml"

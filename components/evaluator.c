@@ -1,0 +1,364 @@
+/* Evaluator: a model's quality on a split, and whether it is good enough to
+ * serve (its blessing), as in TFX.
+ *
+ * The model applies its own transform to the raw examples.  Value
+ * thresholds ({accuracy: {min: 0.85}, log_loss: {max: 0.5}}) judge the
+ * model alone; change thresholds ({accuracy: {max_drop: 0.01}, log_loss:
+ * {max_rise: 0.05}}) compare it with a baseline model evaluated on the same
+ * data — the latest blessed model of the pipeline, which the orchestrator
+ * finds in the metadata store.  Without a baseline only value thresholds
+ * count.  Not blessed is an outcome, not a failure.
+ */
+#include "components/component.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "components/data/data.h"
+#include "components/eval/metrics.h"
+#include "components/nn/nn.h"
+
+static const mp_io_spec inputs[] = {
+	{"examples", "Examples", 0, "the examples, as ExampleGen wrote them (the model brings its transform)"},
+	{"model", "Model", 0, "the model to judge"},
+	{"baseline_model", "Model", 1,
+	 "the model to compare with; the orchestrator finds the latest blessed one when this is not wired"},
+};
+
+static const mp_resolve_spec resolves[] = {
+	{"baseline_model", MP_RESOLVE_LATEST_BLESSED, "model"},
+};
+
+static const mp_io_spec outputs[] = {
+	{"evaluation", "ModelEvaluation", 0, "evaluation.tsv: metrics, per-class metrics, the confusion matrix"},
+	{"blessing", "ModelBlessing", 0, "blessing.tsv: blessed or not, and each threshold with its value"},
+};
+
+static const mp_param_spec params[] = {
+	{"split", MP_PARAM_STRING, "eval", 0, 0, "the split to evaluate on"},
+	{"thresholds", MP_PARAM_JSON, "{}", 0, 0,
+	 "{METRIC: {min: X, max: Y, max_drop: D, max_rise: R}}; metrics: accuracy, log_loss, macro_f1, "
+	 "macro_precision, macro_recall, auc, mse, mae, r2"},
+};
+
+#define BATCH 256
+
+/* Evaluates model file path on split of the examples. */
+static int evaluate(const char *path, const mp_examples_meta *m, const char *dir, const char *split, mp_eval_result *res,
+		    mp_eval *ev, mp_err *err)
+{
+	mp_model model = {0};
+	mp_transform t = {0};
+	mp_examples_reader rd = {0};
+	mp_block b = {0};
+	int *idx = NULL, *direct = NULL, nclass, nout, rc, ndirect = 0, y = -1;
+	float *x = NULL, *labels = NULL, *pred = NULL;
+	size_t f, r, k, filled = 0;
+
+	memset(ev, 0, sizeof(*ev));
+	if ((rc = mp_model_load(&model, path, BATCH, err)) != 0)
+		return rc;
+	nout = mp_net_nout(&model.net);
+	nclass = model.net.loss == MP_LOSS_SOFTMAX_CE ? nout : model.net.loss == MP_LOSS_BCE ? 2 : 0;
+	if (model.transform_text) {
+		if ((rc = mp_transform_from_text(&t, model.transform_text, path, err)) != 0 ||
+		    !(idx = mp_calloc(t.nfeatures + 1, sizeof(int))) || (rc = mp_transform_bind(&t, m, idx, err)) != 0)
+			goto out;
+		if (mp_transform_width(&t) != (size_t)model.net.nin) {
+			rc = mp_error(err, MP_ECORRUPT, "'%s': its transform makes %zu inputs for %d", path,
+				      mp_transform_width(&t), model.net.nin);
+			goto out;
+		}
+	} else {
+		/* no transform: the numeric features but the label, in order */
+		y = m->label ? mp_examples_feature(m, m->label) : -1;
+		if (!(direct = mp_calloc(m->nfeatures + 1, sizeof(int)))) {
+			rc = mp_error(err, MP_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (f = 0; f < m->nfeatures; f++)
+			if ((int)f != y && m->features[f].type == MP_FEAT_FLOAT)
+				direct[ndirect++] = (int)f;
+		if (ndirect != model.net.nin || y < 0) {
+			rc = mp_error(err, MP_EINVAL, "the model takes %d inputs; the examples have %d numbers and %s label",
+				      model.net.nin, ndirect, y < 0 ? "no" : "a");
+			goto out;
+		}
+	}
+	if ((rc = mp_eval_init(ev, nclass, err)) != 0)
+		goto out;
+	if (!(x = mp_malloc((size_t)BATCH * (size_t)model.net.nin * sizeof(float))) ||
+	    !(labels = mp_malloc(BATCH * sizeof(float))) || !(pred = mp_malloc((size_t)BATCH * (size_t)nout * sizeof(float)))) {
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = mp_block_init(&b, m->features, m->nfeatures, 1, err)) != 0 ||
+	    (rc = mp_examples_reader_open(&rd, m, dir, split, err)) != 0)
+		goto out;
+	for (;;) {
+		int more = (rc = mp_examples_reader_next(&rd, &b, err)) == 1;
+
+		if (rc < 0)
+			goto out;
+		for (r = 0; more && r < b.rows; r++) {
+			float *row = x + filled * (size_t)model.net.nin, label;
+
+			if (model.transform_text) {
+				mp_transform_row(&t, idx, &b, r, row, &label);
+			} else {
+				for (k = 0; k < (size_t)ndirect; k++)
+					row[k] = b.num[direct[k]][r];
+				label = b.num[y][r];
+			}
+			if (isnan(label))
+				continue;
+			labels[filled++] = label;
+			if (filled < BATCH)
+				continue;
+			mp_net_predict(&model.net, x, BATCH, pred);
+			for (k = 0; k < filled; k++) {
+				float p2[2], *p = pred + k * (size_t)nout;
+
+				if (nclass == 2 && nout == 1) {
+					p2[0] = 1 - p[0];
+					p2[1] = p[0];
+					p = p2;
+				}
+				if ((rc = mp_eval_add(ev, p, labels[k], err)) != 0)
+					goto out;
+			}
+			filled = 0;
+		}
+		if (!more) {
+			if (filled) {
+				mp_net_predict(&model.net, x, (int)filled, pred);
+				for (k = 0; k < filled; k++) {
+					float p2[2], *p = pred + k * (size_t)nout;
+
+					if (nclass == 2 && nout == 1) {
+						p2[0] = 1 - p[0];
+						p2[1] = p[0];
+						p = p2;
+					}
+					if ((rc = mp_eval_add(ev, p, labels[k], err)) != 0)
+						goto out;
+				}
+			}
+			break;
+		}
+	}
+	rc = ev->n ? mp_eval_finish(ev, res, err) : mp_error(err, MP_EINVAL, "the split '%s' has no labelled examples", split);
+out:
+	mp_examples_reader_close(&rd);
+	mp_block_release(&b);
+	mp_transform_release(&t);
+	mp_model_release(&model);
+	free(idx);
+	free(direct);
+	free(x);
+	free(labels);
+	free(pred);
+	return rc;
+}
+
+static double metric_of(const mp_eval_result *r, const char *name, int *known)
+{
+	*known = 1;
+	if (!strcmp(name, "accuracy"))
+		return r->accuracy;
+	if (!strcmp(name, "log_loss"))
+		return r->log_loss;
+	if (!strcmp(name, "macro_f1"))
+		return r->macro_f1;
+	if (!strcmp(name, "macro_precision"))
+		return r->macro_precision;
+	if (!strcmp(name, "macro_recall"))
+		return r->macro_recall;
+	if (!strcmp(name, "auc"))
+		return r->auc;
+	if (!strcmp(name, "mse"))
+		return r->mse;
+	if (!strcmp(name, "mae"))
+		return r->mae;
+	if (!strcmp(name, "r2"))
+		return r->r2;
+	*known = 0;
+	return NAN;
+}
+
+static const char *const metric_names[] = {"accuracy", "log_loss", "macro_f1", "macro_precision", "macro_recall",
+					   "auc", "mse", "mae", "r2"};
+
+static int run_evaluator(const mp_component_io *io, mp_err *err)
+{
+	const char *ex = mp_io_input(io, "examples"), *model = mp_io_input(io, "model");
+	const char *base = mp_io_input(io, "baseline_model"), *split = mp_io_param(io, "split");
+	char *mpath = NULL, *bpath = NULL, *epath = NULL, *blpath = NULL;
+	mp_examples_meta m = {0};
+	mp_eval ev = {0}, bev = {0};
+	mp_eval_result res = {0}, bres = {0};
+	mp_strbuf ef = MP_STRBUF_INIT, bf = MP_STRBUF_INIT;
+	mp_jdoc *th = NULL;
+	const mp_jnode *root;
+	size_t i, k;
+	int rc, blessed = 1, have_base = 0;
+
+	if (!ex || !model)
+		return mp_error(err, MP_EINVAL, "Evaluator needs 'examples' and 'model' inputs");
+	if ((rc = mp_jdoc_parse(&th, mp_io_param(io, "thresholds"), "thresholds", err)) != 0)
+		return rc;
+	root = mp_jdoc_root(th);
+	if (mp_jnode_len(root) && !mp_jnode_is_map(root)) {
+		rc = mp_error(err, MP_EINVAL, "thresholds: expected a mapping of metric names");
+		goto out;
+	}
+	for (i = 0; i < mp_jnode_len(root); i++) {
+		const char *name = mp_jnode_key(th, root, i);
+		const mp_jnode *spec = mp_jnode_at(th, root, i);
+		int known;
+
+		metric_of(&res, name, &known);
+		if (!known) {
+			const char *near = mp_closest(name, metric_names, sizeof(metric_names) / sizeof(metric_names[0]));
+
+			rc = mp_error(err, MP_EINVAL, "thresholds: unknown metric '%s'%s%s%s", name, near ? " (did you mean '" : "",
+				      near ? near : "", near ? "'?)" : "");
+			goto out;
+		}
+		for (k = 0; k < mp_jnode_len(spec); k++) {
+			const char *kind = mp_jnode_key(th, spec, k), *v = mp_jnode_str(mp_jnode_at(th, spec, k));
+			double d;
+
+			if (!kind || (strcmp(kind, "min") && strcmp(kind, "max") && strcmp(kind, "max_drop") &&
+				      strcmp(kind, "max_rise"))) {
+				rc = mp_error(err, MP_EINVAL, "thresholds: %s: unknown kind '%s' (min, max, max_drop, max_rise)",
+					      name, kind ? kind : "?");
+				goto out;
+			}
+			if (!v || mp_parse_double(v, -1e300, 1e300, &d, kind, err) != 0) {
+				rc = mp_error(err, MP_EINVAL, "thresholds: %s: %s must be a number", name, kind);
+				goto out;
+			}
+		}
+	}
+	if (!(mpath = mp_asprintf("%s/model.mlpm", model)) ||
+	    (base && !(bpath = mp_asprintf("%s/model.mlpm", base))) ||
+	    !(epath = mp_asprintf("%s/evaluation.tsv", mp_io_output(io, "evaluation"))) ||
+	    !(blpath = mp_asprintf("%s/blessing.tsv", mp_io_output(io, "blessing")))) {
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = mp_examples_meta_read(&m, ex, err)) != 0 || (rc = evaluate(mpath, &m, ex, split, &res, &ev, err)) != 0)
+		goto out;
+	if (bpath) {
+		if ((rc = evaluate(bpath, &m, ex, split, &bres, &bev, err)) != 0)
+			goto out;
+		have_base = 1;
+	}
+
+	/* the evaluation */
+	mp_strbuf_addf(&ef, "mlpipe-evaluation 1\nsplit\t%s\nexamples\t%lld\n", split, (long long)res.n);
+	for (i = 0; i < sizeof(metric_names) / sizeof(metric_names[0]); i++) {
+		int known;
+		double v = metric_of(&res, metric_names[i], &known);
+
+		if (isnan(v))
+			continue;
+		mp_strbuf_addf(&ef, "metric\t%s\t%.9g\n", metric_names[i], v);
+		if (mp_result_metric(io->result, metric_names[i], 0, v) != 0) {
+			rc = mp_error(err, MP_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	for (i = 0; ev.nclass && i < (size_t)ev.nclass; i++)
+		mp_strbuf_addf(&ef, "class\t%zu\tprecision\t%.9g\trecall\t%.9g\tf1\t%.9g\tsupport\t%lld\n", i,
+			       res.classes[i].precision, res.classes[i].recall, res.classes[i].f1,
+			       (long long)res.classes[i].support);
+	for (i = 0; ev.nclass && i < (size_t)ev.nclass; i++) {
+		mp_strbuf_addf(&ef, "confusion\t%zu", i);
+		for (k = 0; k < (size_t)ev.nclass; k++)
+			mp_strbuf_addf(&ef, "\t%lld", (long long)ev.confusion[i * (size_t)ev.nclass + k]);
+		mp_strbuf_adds(&ef, "\n");
+	}
+
+	/* the blessing */
+	mp_strbuf_adds(&bf, "mlpipe-blessing 1\n");
+	for (i = 0; i < mp_jnode_len(root); i++) {
+		const char *name = mp_jnode_key(th, root, i);
+		const mp_jnode *spec = mp_jnode_at(th, root, i);
+		int known;
+		double v = metric_of(&res, name, &known), bv = have_base ? metric_of(&bres, name, &known) : NAN;
+
+		for (k = 0; k < mp_jnode_len(spec); k++) {
+			const char *kind = mp_jnode_key(th, spec, k);
+			double lim = atof(mp_jnode_str(mp_jnode_at(th, spec, k)));
+			int change = !strcmp(kind, "max_drop") || !strcmp(kind, "max_rise"), held;
+
+			if (change && !have_base) {
+				mp_strbuf_addf(&bf, "threshold\t%s\t%s\t%.9g\tvalue\t%.9g\tno baseline\n", name, kind, lim, v);
+				continue;
+			}
+			if (!strcmp(kind, "min"))
+				held = v >= lim;
+			else if (!strcmp(kind, "max"))
+				held = v <= lim;
+			else if (!strcmp(kind, "max_drop"))
+				held = bv - v <= lim;
+			else
+				held = v - bv <= lim;
+			if (isnan(v))
+				held = 0;
+			blessed &= held;
+			if (change)
+				mp_strbuf_addf(&bf, "threshold\t%s\t%s\t%.9g\tvalue\t%.9g\tbaseline\t%.9g\t%s\n", name, kind, lim,
+					       v, bv, held ? "held" : "failed");
+			else
+				mp_strbuf_addf(&bf, "threshold\t%s\t%s\t%.9g\tvalue\t%.9g\t%s\n", name, kind, lim, v,
+					       held ? "held" : "failed");
+		}
+	}
+	mp_strbuf_addf(&bf, "blessed\t%s\nbaseline\t%s\n", blessed ? "yes" : "no", have_base ? "yes" : "none");
+	if (ef.failed || bf.failed) {
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = mp_write_file_atomic(epath, ef.buf, ef.len, err)) != 0 ||
+	    (rc = mp_write_file_atomic(blpath, bf.buf, bf.len, err)) != 0)
+		goto out;
+	if (mp_result_prop_int(io->result, "blessing", "blessed", blessed) != 0 ||
+	    mp_result_prop_int(io->result, "blessing", "has_baseline", have_base) != 0 ||
+	    mp_result_metric(io->result, "blessed", 0, blessed) != 0)
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
+	if (rc == 0)
+		fprintf(stderr, "%s", mp_strbuf_str(&bf));
+out:
+	mp_jdoc_free(th);
+	mp_eval_release(&ev);
+	mp_eval_release(&bev);
+	mp_eval_result_release(&res);
+	mp_eval_result_release(&bres);
+	mp_examples_meta_release(&m);
+	mp_strbuf_release(&ef);
+	mp_strbuf_release(&bf);
+	free(mpath);
+	free(bpath);
+	free(epath);
+	free(blpath);
+	return rc;
+}
+
+const mp_component_type mp_evaluator_component = {
+	.name = "Evaluator",
+	.version = "1",
+	.summary = "measures a model on a split and blesses it when its thresholds hold",
+	.inputs = inputs,
+	.ninputs = sizeof(inputs) / sizeof(inputs[0]),
+	.outputs = outputs,
+	.noutputs = 2,
+	.params = params,
+	.nparams = sizeof(params) / sizeof(params[0]),
+	.resolves = resolves,
+	.nresolves = 1,
+	.run = run_evaluator,
+};
