@@ -16,6 +16,7 @@ static const mp_component_type *const registry[] = {
 	&mp_transform_component,
 	&mp_trainer_component,
 	&mp_evaluator_component,
+	&mp_pusher_component,
 };
 
 #define NREGISTRY (sizeof(registry) / sizeof(registry[0]))

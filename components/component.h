@@ -206,5 +206,6 @@ extern const mp_component_type mp_example_validator_component;
 extern const mp_component_type mp_transform_component;
 extern const mp_component_type mp_trainer_component;
 extern const mp_component_type mp_evaluator_component;
+extern const mp_component_type mp_pusher_component;
 
 #endif

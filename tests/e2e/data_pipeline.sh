@@ -13,11 +13,15 @@ meta() { "$MLPIPE" meta --db "$P/runs/metadata.db" "$@"; }
 expect_exit 0 "$MLPIPE" run "$P/penguins.yaml"
 expect_out "penguins#1 COMPLETE"
 expect_exit 0 meta --json run last
-expect_jq '.executions | map(.state) == ["COMPLETE", "COMPLETE", "COMPLETE", "COMPLETE", "COMPLETE", "COMPLETE", "COMPLETE"]'
+expect_jq '.executions | map(.state) == ["COMPLETE", "COMPLETE", "COMPLETE", "COMPLETE", "COMPLETE", "COMPLETE", "COMPLETE", "COMPLETE"]'
+model=$(jq -r '.executions[5].outputs[0].uri' "$TMP/out")/model.mlpm
 # the first model is judged on value thresholds alone, and blessed
 expect_jq '.executions[6].inputs | map(.name) == ["examples", "model"]'
 expect_jq '.executions[6].metrics | map(select(.name == "blessed")) | .[0].value == 1'
 grep -q "^baseline	none$" "$P"/runs/penguins/evaluate/blessing/*/blessing.tsv && ok || not_ok "the first blessing should have no baseline"
+# the blessed model is pushed as version 1
+[ -f "$P/serving/penguins/1/model.mlpm" ] && ok || not_ok "version 1 was not pushed"
+cmp -s "$P/serving/penguins/1/model.mlpm" "$model" && ok || not_ok "the pushed model differs from the trained one"
 # the network tells the species apart on the held-out split
 expect_jq '.executions[5].metrics | map(select(.name == "eval_accuracy")) | max_by(.step).value >= 0.95'
 model=$(jq -r '.executions[5].outputs[0].uri' "$TMP/out")/model.mlpm
@@ -40,7 +44,7 @@ grep -q 'values: \["Adelie", "Gentoo", "Chinstrap"\]' "$schema" && ok || not_ok 
 
 # unchanged: all cached; the hash split is the same
 expect_exit 0 "$MLPIPE" run "$P/penguins.yaml"
-expect_out "0 ran, 7 cached"
+expect_out "0 ran, 8 cached"
 
 # another model: the latest blessed one (run 1's) is found in the store as its baseline
 expect_exit 0 "$MLPIPE" run "$P/penguins.yaml" --set train.epochs=25
@@ -48,11 +52,19 @@ expect_exit 0 meta --json run last
 expect_jq '.executions[6].inputs | map(.name) == ["examples", "model", "baseline_model"]'
 expect_jq '(.executions[6].inputs[2].id) != (.executions[6].inputs[1].id) and (.executions[6].inputs[2].id | type) == "number"'
 expect_jq '.executions[6].metrics | map(select(.name == "blessed")) | .[0].value == 1'
+[ -f "$P/serving/penguins/2/model.mlpm" ] && ok || not_ok "the second blessed model was not pushed as version 2"
+cmp -s "$P/serving/penguins/1/model.mlpm" "$model" && ok || not_ok "version 1 was overwritten"
 # thresholds it cannot meet: not blessed, which is an outcome, not a failure
 expect_exit 0 "$MLPIPE" run "$P/penguins.yaml" --set train.epochs=24 --set 'evaluate.thresholds={accuracy: {min: 1.5}}'
 expect_out "COMPLETE"
 expect_exit 0 meta --json run last
 expect_jq '.executions[6].metrics | map(select(.name == "blessed")) | .[0].value == 0'
+# ... and not pushed
+[ ! -e "$P/serving/penguins/3" ] && ok || not_ok "a model that is not blessed was pushed"
+expect_jq '.executions[7].metrics | map(select(.name == "pushed")) | .[0].value == 0'
+[ -z "$(ls -A "$P/serving/penguins" | grep -v '^[0-9]*$')" ] && ok || not_ok "a temporary push folder was left behind"
+expect_exit 0 meta artifacts --type PushedModel
+expect_out "pushed_model"
 expect_exit 0 meta metrics --name accuracy --component evaluate
 expect_out "evaluate"
 # a threshold on a metric that does not exist fails the step, naming it
