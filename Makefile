@@ -115,6 +115,8 @@ demo:
 	@./mlpipe meta --db pipelines/runs/metadata.db metrics --name eval_accuracy --component train --all-steps | tail -n 10
 	@echo "the blessing:"
 	@cat "$$(./mlpipe meta --db pipelines/runs/metadata.db --json artifacts --type ModelBlessing | jq -r '.[-1].uri')/blessing.tsv"
+	@echo "pushed:"
+	@cat "$$(./mlpipe meta --db pipelines/runs/metadata.db --json artifacts --type PushedModel | jq -r '.[-1].uri')/pushed.tsv"
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS) $(EXTRA_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
