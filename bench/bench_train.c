@@ -112,7 +112,7 @@ int main(int argc, char **argv)
 {
 	const char *out = argc > 1 ? argv[1] : "bench/out";
 	const char *mlpipe = getenv("MLPIPE") ? getenv("MLPIPE") : "./mlpipe";
-	char yaml[4096], db[4096], set_threads[64];
+	char yaml[4096], db[4096];
 	/* per thread setting: ours then PyTorch's */
 	double sps[2][2], acc[2][2], rss[2][2], roof[2];
 	int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN), k;
@@ -162,7 +162,6 @@ int main(int argc, char **argv)
 		char *dflt[] = {(char *)mlpipe, "run", yaml, "--no-cache", NULL};
 		double r;
 
-		(void)set_threads;
 		run(k == 0 ? one : dflt, &r);
 		rss[k][0] = r;
 		sps[k][0] = metric(db, "samples_per_second");

@@ -12,6 +12,7 @@
 #include "components/component.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,29 @@ static const mp_param_spec params[] = {
 };
 
 #define BATCH 256
+
+/* Predicts the n rows gathered in x and adds them to ev. */
+static int score(mp_net *net, int nclass, const float *x, const float *labels, size_t n, float *pred, mp_eval *ev,
+		 mp_err *err)
+{
+	int nout = mp_net_nout(net), rc;
+	size_t k;
+
+	mp_net_predict(net, x, (int)n, pred);
+	for (k = 0; k < n; k++) {
+		float p2[2], *p = pred + k * (size_t)nout;
+
+		if (nclass == 2 && nout == 1) {
+			/* one logistic output: the probabilities of 0 and 1 */
+			p2[0] = 1 - p[0];
+			p2[1] = p[0];
+			p = p2;
+		}
+		if ((rc = mp_eval_add(ev, p, labels[k], err)) != 0)
+			return rc;
+	}
+	return 0;
+}
 
 /* Evaluates model file path on split of the examples. */
 static int evaluate(const char *path, const mp_examples_meta *m, const char *dir, const char *split, mp_eval_result *res,
@@ -81,8 +105,8 @@ static int evaluate(const char *path, const mp_examples_meta *m, const char *dir
 			if ((int)f != y && m->features[f].type == MP_FEAT_FLOAT)
 				direct[ndirect++] = (int)f;
 		if (ndirect != model.net.nin || y < 0) {
-			rc = mp_error(err, MP_EINVAL, "the model takes %d inputs; the examples have %d numbers and %s label",
-				      model.net.nin, ndirect, y < 0 ? "no" : "a");
+			rc = mp_error(err, MP_EINVAL, "'%s' takes %d inputs; the examples in '%s' have %d numbers and %s label",
+				      path, model.net.nin, dir, ndirect, y < 0 ? "no" : "a");
 			goto out;
 		}
 	}
@@ -116,35 +140,13 @@ static int evaluate(const char *path, const mp_examples_meta *m, const char *dir
 			labels[filled++] = label;
 			if (filled < BATCH)
 				continue;
-			mp_net_predict(&model.net, x, BATCH, pred);
-			for (k = 0; k < filled; k++) {
-				float p2[2], *p = pred + k * (size_t)nout;
-
-				if (nclass == 2 && nout == 1) {
-					p2[0] = 1 - p[0];
-					p2[1] = p[0];
-					p = p2;
-				}
-				if ((rc = mp_eval_add(ev, p, labels[k], err)) != 0)
-					goto out;
-			}
+			if ((rc = score(&model.net, nclass, x, labels, filled, pred, ev, err)) != 0)
+				goto out;
 			filled = 0;
 		}
 		if (!more) {
-			if (filled) {
-				mp_net_predict(&model.net, x, (int)filled, pred);
-				for (k = 0; k < filled; k++) {
-					float p2[2], *p = pred + k * (size_t)nout;
-
-					if (nclass == 2 && nout == 1) {
-						p2[0] = 1 - p[0];
-						p2[1] = p[0];
-						p = p2;
-					}
-					if ((rc = mp_eval_add(ev, p, labels[k], err)) != 0)
-						goto out;
-				}
-			}
+			if (filled && (rc = score(&model.net, nclass, x, labels, filled, pred, ev, err)) != 0)
+				goto out;
 			break;
 		}
 	}
@@ -162,33 +164,39 @@ out:
 	return rc;
 }
 
-static double metric_of(const mp_eval_result *r, const char *name, int *known)
+/* The metrics thresholds can name, and where each is in a result. */
+static const struct {
+	const char *name;
+	size_t offset;
+} metric_table[] = {
+	{"accuracy", offsetof(mp_eval_result, accuracy)},
+	{"log_loss", offsetof(mp_eval_result, log_loss)},
+	{"macro_f1", offsetof(mp_eval_result, macro_f1)},
+	{"macro_precision", offsetof(mp_eval_result, macro_precision)},
+	{"macro_recall", offsetof(mp_eval_result, macro_recall)},
+	{"auc", offsetof(mp_eval_result, auc)},
+	{"mse", offsetof(mp_eval_result, mse)},
+	{"mae", offsetof(mp_eval_result, mae)},
+	{"r2", offsetof(mp_eval_result, r2)},
+};
+
+#define NMETRICS (sizeof(metric_table) / sizeof(metric_table[0]))
+
+static double metric_at(const mp_eval_result *r, size_t i)
 {
-	*known = 1;
-	if (!strcmp(name, "accuracy"))
-		return r->accuracy;
-	if (!strcmp(name, "log_loss"))
-		return r->log_loss;
-	if (!strcmp(name, "macro_f1"))
-		return r->macro_f1;
-	if (!strcmp(name, "macro_precision"))
-		return r->macro_precision;
-	if (!strcmp(name, "macro_recall"))
-		return r->macro_recall;
-	if (!strcmp(name, "auc"))
-		return r->auc;
-	if (!strcmp(name, "mse"))
-		return r->mse;
-	if (!strcmp(name, "mae"))
-		return r->mae;
-	if (!strcmp(name, "r2"))
-		return r->r2;
-	*known = 0;
-	return NAN;
+	return *(const double *)((const char *)r + metric_table[i].offset);
 }
 
-static const char *const metric_names[] = {"accuracy", "log_loss", "macro_f1", "macro_precision", "macro_recall",
-					   "auc", "mse", "mae", "r2"};
+/* The index of the metric called name, or -1. */
+static int metric_index(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NMETRICS; i++)
+		if (!strcmp(metric_table[i].name, name))
+			return (int)i;
+	return -1;
+}
 
 static int run_evaluator(const mp_component_io *io, mp_err *err)
 {
@@ -216,11 +224,13 @@ static int run_evaluator(const mp_component_io *io, mp_err *err)
 	for (i = 0; i < mp_jnode_len(root); i++) {
 		const char *name = mp_jnode_key(th, root, i);
 		const mp_jnode *spec = mp_jnode_at(th, root, i);
-		int known;
 
-		metric_of(&res, name, &known);
-		if (!known) {
-			const char *near = mp_closest(name, metric_names, sizeof(metric_names) / sizeof(metric_names[0]));
+		if (metric_index(name) < 0) {
+			const char *names[NMETRICS], *near;
+
+			for (k = 0; k < NMETRICS; k++)
+				names[k] = metric_table[k].name;
+			near = mp_closest(name, names, NMETRICS);
 
 			rc = mp_error(err, MP_EINVAL, "thresholds: unknown metric '%s'%s%s%s", name, near ? " (did you mean '" : "",
 				      near ? near : "", near ? "'?)" : "");
@@ -259,14 +269,13 @@ static int run_evaluator(const mp_component_io *io, mp_err *err)
 
 	/* the evaluation */
 	mp_strbuf_addf(&ef, "mlpipe-evaluation 1\nsplit\t%s\nexamples\t%lld\n", split, (long long)res.n);
-	for (i = 0; i < sizeof(metric_names) / sizeof(metric_names[0]); i++) {
-		int known;
-		double v = metric_of(&res, metric_names[i], &known);
+	for (i = 0; i < NMETRICS; i++) {
+		double v = metric_at(&res, i);
 
 		if (isnan(v))
 			continue;
-		mp_strbuf_addf(&ef, "metric\t%s\t%.9g\n", metric_names[i], v);
-		if (mp_result_metric(io->result, metric_names[i], 0, v) != 0) {
+		mp_strbuf_addf(&ef, "metric\t%s\t%.9g\n", metric_table[i].name, v);
+		if (mp_result_metric(io->result, metric_table[i].name, 0, v) != 0) {
 			rc = mp_error(err, MP_ENOMEM, "out of memory");
 			goto out;
 		}
@@ -287,8 +296,8 @@ static int run_evaluator(const mp_component_io *io, mp_err *err)
 	for (i = 0; i < mp_jnode_len(root); i++) {
 		const char *name = mp_jnode_key(th, root, i);
 		const mp_jnode *spec = mp_jnode_at(th, root, i);
-		int known;
-		double v = metric_of(&res, name, &known), bv = have_base ? metric_of(&bres, name, &known) : NAN;
+		int mi = metric_index(name);
+		double v = metric_at(&res, (size_t)mi), bv = have_base ? metric_at(&bres, (size_t)mi) : NAN;
 
 		for (k = 0; k < mp_jnode_len(spec); k++) {
 			const char *kind = mp_jnode_key(th, spec, k);

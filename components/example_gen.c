@@ -901,17 +901,23 @@ static int infer_types(csv_ctx *x, held_row *held, size_t nheld, const char *pat
 {
 	const char *forced = mp_io_param(x->g->io, "string_columns");
 	mp_csv_fieldlist fl = {0};
-	size_t i, r;
+	size_t i, r, cap = 0;
 	char *copy = NULL;
 	int rc = 0;
 
 	for (i = 0; i < x->ncols; i++)
 		x->is_string[i] = in_list(forced, x->feats[i].name);
 	for (r = 0; r < nheld && rc == 0; r++) {
-		free(copy);
-		if (!(copy = mp_malloc(held[r].len + 1))) {
-			rc = mp_error(err, MP_ENOMEM, "out of memory");
-			break;
+		/* split a copy: splitting unescapes quoted fields in place */
+		if (held[r].len + 1 > cap) {
+			char *c = mp_realloc(copy, held[r].len + 1);
+
+			if (!c) {
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+				break;
+			}
+			copy = c;
+			cap = held[r].len + 1;
 		}
 		memcpy(copy, held[r].text, held[r].len);
 		if ((rc = mp_csv_split_row(copy, held[r].len, x->delim, &fl, path, held[r].line, err)) != 0)

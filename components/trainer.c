@@ -573,89 +573,71 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 		if ((rc = mp_dataset_open(&d, &o, err)) != 0)
 			goto out;
 		while (more) {
-			double l, eval_loss = NAN, eval_acc = NAN;
+			double l;
 			int correct;
 
 			rc = mp_dataset_next(d, &b, err);
-			if (rc == 1 && start + b->epoch == cur) {
-				if ((rc = check_label(b, c.loss, mp_net_nout(&net), err)) != 0)
-					break;
-				mp_net_train_step(&net, b->x, b->y, (int)b->rows, &l, &correct);
-				if (!isfinite(l)) {
-					rc = mp_error(err, MP_EINVAL,
-						      "the loss became %s at step %lld (epoch %d): lower the learning rate",
-						      isnan(l) ? "NaN" : "infinite", (long long)ts.step + 1, cur + 1);
-					break;
-				}
-				mp_optimizer_step(&opt, net.params, net.grads, mp_schedule_lr(&c.sched, c.lr, ts.step));
-				ts.step++;
-				loss_sum += l * (double)b->rows;
-				correct_sum += correct;
-				done += (int64_t)b->rows;
-				if (tty && (ts.step % 50 == 0 || done == total_rows)) {
-					double el = (double)(mp_monotonic_ns() - t0) / 1e9, rate = el > 0 ? (double)done / el : 0;
-
-					progress(cur + 1, epochs, done, total_rows, rate,
-						 rate > 0 ? (double)(total_rows - done) / rate : 0);
-				}
-				continue;
-			}
 			if (rc < 0)
 				break;
-			/* the epoch `cur` is over (a batch of the next one is waiting, or the data ended) */
-			more = rc == 1;
-			train_s += (double)(mp_monotonic_ns() - t0) / 1e9;
-			samples += done;
-			if (tty)
-				fputc('\n', stderr);
-			if (have_eval &&
-			    (rc = evaluate(&net, &base_opts, eval_split, &eval_loss, &eval_acc, err)) != 0)
-				break;
-			if (mp_result_metric(io->result, "train_loss", cur + 1, done ? loss_sum / (double)done : NAN) != 0 ||
-			    (c.loss != MP_LOSS_MSE &&
-			     mp_result_metric(io->result, "train_accuracy", cur + 1,
-					      done ? (double)correct_sum / (double)done : NAN) != 0) ||
-			    (have_eval && mp_result_metric(io->result, "eval_loss", cur + 1, eval_loss) != 0) ||
-			    (have_eval && c.loss != MP_LOSS_MSE &&
-			     mp_result_metric(io->result, "eval_accuracy", cur + 1, eval_acc) != 0)) {
-				rc = mp_error(err, MP_ENOMEM, "out of memory");
-				break;
-			}
-			fprintf(stderr, "epoch %d/%d: train loss %.4f accuracy %.4f, eval loss %.4f accuracy %.4f\n", cur + 1,
-				epochs, done ? loss_sum / (double)done : NAN, done ? (double)correct_sum / (double)done : NAN,
-				eval_loss, eval_acc);
-			ts.epoch = cur + 1;
-			if (c.es_metric) {
-				double v = c.es_metric == 1 ? eval_loss : eval_acc;
-				int better = c.es_metric == 1 ? v < ts.best - c.es_min_delta : v > ts.best + c.es_min_delta;
+			if (rc == 0 || start + b->epoch != cur) {
+				double eval_loss = NAN, eval_acc = NAN;
 
-				if (better) {
-					ts.best = v;
-					ts.since_best = 0;
-					memcpy(ts.best_params, net.params, net.nparams * sizeof(float));
-				} else if (++ts.since_best >= c.es_patience) {
-					stopped_early = 1;
-					more = 0;
-					fprintf(stderr, "early stop after epoch %d: no better %s for %d epochs\n", cur + 1,
-						c.es_metric == 1 ? "eval_loss" : "eval_accuracy", c.es_patience);
+				/* the epoch `cur` is over (a batch of the next one is waiting, or the data ended) */
+				more = rc == 1;
+				train_s += (double)(mp_monotonic_ns() - t0) / 1e9;
+				samples += done;
+				if (tty)
+					fputc('\n', stderr);
+				if (have_eval &&
+				    (rc = evaluate(&net, &base_opts, eval_split, &eval_loss, &eval_acc, err)) != 0)
+					break;
+				if (mp_result_metric(io->result, "train_loss", cur + 1, done ? loss_sum / (double)done : NAN) != 0 ||
+				    (c.loss != MP_LOSS_MSE &&
+				     mp_result_metric(io->result, "train_accuracy", cur + 1,
+						      done ? (double)correct_sum / (double)done : NAN) != 0) ||
+				    (have_eval && mp_result_metric(io->result, "eval_loss", cur + 1, eval_loss) != 0) ||
+				    (have_eval && c.loss != MP_LOSS_MSE &&
+				     mp_result_metric(io->result, "eval_accuracy", cur + 1, eval_acc) != 0)) {
+					rc = mp_error(err, MP_ENOMEM, "out of memory");
+					break;
 				}
+				fprintf(stderr, "epoch %d/%d: train loss %.4f accuracy %.4f, eval loss %.4f accuracy %.4f\n", cur + 1,
+					epochs, done ? loss_sum / (double)done : NAN, done ? (double)correct_sum / (double)done : NAN,
+					eval_loss, eval_acc);
+				ts.epoch = cur + 1;
+				if (c.es_metric) {
+					double v = c.es_metric == 1 ? eval_loss : eval_acc;
+					int better = c.es_metric == 1 ? v < ts.best - c.es_min_delta : v > ts.best + c.es_min_delta;
+
+					if (better) {
+						ts.best = v;
+						ts.since_best = 0;
+						memcpy(ts.best_params, net.params, net.nparams * sizeof(float));
+					} else if (++ts.since_best >= c.es_patience) {
+						stopped_early = 1;
+						more = 0;
+						fprintf(stderr, "early stop after epoch %d: no better %s for %d epochs\n", cur + 1,
+							c.es_metric == 1 ? "eval_loss" : "eval_accuracy", c.es_patience);
+					}
+				}
+				if (ckpt && ts.epoch % ckpt_every == 0 && ts.epoch < epochs && !stopped_early &&
+				    (rc = mp_checkpoint_save(&net, &opt, &ts, ckpt, err)) != 0)
+					break;
+				rc = 0;
+				if (!more)
+					break;
+				/* the waiting batch starts the next epoch */
+				cur++;
+				done = correct_sum = 0;
+				loss_sum = 0;
+				t0 = mp_monotonic_ns();
 			}
-			if (ckpt && ts.epoch % ckpt_every == 0 && ts.epoch < epochs && !stopped_early &&
-			    (rc = mp_checkpoint_save(&net, &opt, &ts, ckpt, err)) != 0)
-				break;
-			rc = 0;
-			if (!more)
-				break;
-			/* the waiting batch starts the next epoch */
-			cur++;
-			done = correct_sum = 0;
-			loss_sum = 0;
-			t0 = mp_monotonic_ns();
 			if ((rc = check_label(b, c.loss, mp_net_nout(&net), err)) != 0)
 				break;
 			mp_net_train_step(&net, b->x, b->y, (int)b->rows, &l, &correct);
 			if (!isfinite(l)) {
-				rc = mp_error(err, MP_EINVAL, "the loss became %s at step %lld (epoch %d): lower the learning rate",
+				rc = mp_error(err, MP_EINVAL,
+					      "the loss became %s at step %lld (epoch %d): lower the learning rate",
 					      isnan(l) ? "NaN" : "infinite", (long long)ts.step + 1, cur + 1);
 				break;
 			}
@@ -664,6 +646,12 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 			loss_sum += l * (double)b->rows;
 			correct_sum += correct;
 			done += (int64_t)b->rows;
+			if (tty && (ts.step % 50 == 0 || done == total_rows)) {
+				double el = (double)(mp_monotonic_ns() - t0) / 1e9, rate = el > 0 ? (double)done / el : 0;
+
+				progress(cur + 1, epochs, done, total_rows, rate,
+					 rate > 0 ? (double)(total_rows - done) / rate : 0);
+			}
 		}
 		wait_s += mp_dataset_wait_seconds(d);
 		mp_dataset_close(d);

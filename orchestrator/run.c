@@ -52,7 +52,6 @@ typedef struct node {
 	char *log;     /* <pdir>/.logs/<exec id>-<component>.log */
 	char *scratch; /* <pdir>/.scratch/<component>-<cache key>: kept across retries and resumes */
 	off_t log_start; /* where this attempt's part of the log begins */
-	int64_t wall_start_ms;
 } node;
 
 typedef struct runner {
@@ -817,7 +816,7 @@ static void log_note(const node *n, const char *msg)
 }
 
 /* Why the child ended badly, as one line (into line) plus the log's tail. */
-static void failure_reason(runner *R, node *n, int status, char *line, size_t linesz,
+static void failure_reason(node *n, int status, char *line, size_t linesz,
 			   mp_strbuf *full)
 {
 	char *path = NULL, *text = NULL;
@@ -834,7 +833,6 @@ static void failure_reason(runner *R, node *n, int status, char *line, size_t li
 	} else {
 		snprintf(line, linesz, "exited with status %d", WEXITSTATUS(status));
 	}
-	(void)R;
 	free(text);
 	if (path)
 		free(path);
@@ -1037,7 +1035,7 @@ static int reaped(runner *R, node *n, int status, mp_err *err)
 		log_note(n, line);
 		mp_strbuf_adds(&full, line);
 	} else {
-		failure_reason(R, n, status, line, sizeof(line), &full);
+		failure_reason(n, status, line, sizeof(line), &full);
 	}
 	if (!n->stopped && !R->stopping && n->attempt <= n->c->retries) {
 		print_failure(R, n, line, mp_strbuf_str(&full));
@@ -1116,7 +1114,6 @@ static int start(runner *R, node *n, mp_err *err)
 	n->staging = mp_asprintf("%s/.staging/%lld", R->pdir, (long long)n->exec_id);
 	n->log = mp_asprintf("%s/.logs/%lld-%s.log", R->pdir, (long long)n->exec_id, n->c->id);
 	n->scratch = mp_asprintf("%s/.scratch/%s-%.16s", R->pdir, n->c->id, n->key);
-	n->wall_start_ms = mp_now_ms();
 	if (!n->staging || !n->log || !n->scratch)
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
 	if (rc == 0)

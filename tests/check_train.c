@@ -12,80 +12,6 @@
 #include "components/data/data.h"
 #include "components/nn/nn.h"
 
-/* Runs a component ("in:k=dir", "out:k=dir", "param:k=v"; dirs below tu_dir()),
- * with scratch (below tu_dir()) when not NULL. */
-static int run(const char *name, const char *scratch, mp_err *err, ...)
-{
-	const mp_component_type *t = mp_component_find(name);
-	mp_kv ins[8], outs[8], params[40];
-	char *owned[64], *scr = scratch ? tu_at(scratch) : NULL;
-	size_t ni = 0, no = 0, np = 0, nown = 0, i;
-	mp_component_io io = {0};
-	const char *a;
-	va_list ap;
-	int rc;
-
-	ck_assert_ptr_nonnull(t);
-	va_start(ap, err);
-	while ((a = va_arg(ap, const char *))) {
-		const char *colon = strchr(a, ':'), *eq = strchr(a, '=');
-		char *key = mp_strndup(colon + 1, (size_t)(eq - colon - 1));
-
-		owned[nown++] = key;
-		if (!strncmp(a, "param:", 6)) {
-			char *canon = NULL;
-			const mp_param_spec *spec = mp_component_param(t, key);
-
-			ck_assert_ptr_nonnull(spec);
-			ck_assert_int_eq(mp_param_check(spec, eq + 1, &canon, err), 0);
-			owned[nown++] = canon;
-			params[np].key = key;
-			params[np++].value = canon;
-		} else {
-			char *path = tu_at(eq + 1);
-
-			owned[nown++] = path;
-			if (!strncmp(a, "in:", 3)) {
-				ins[ni].key = key;
-				ins[ni++].value = path;
-			} else {
-				mp_rmtree(path, NULL);
-				ck_assert_int_eq(mp_mkdirs(path, 0755, err), 0);
-				outs[no].key = key;
-				outs[no++].value = path;
-			}
-		}
-	}
-	va_end(ap);
-	for (i = 0; i < t->nparams; i++) {
-		size_t k;
-
-		for (k = 0; k < np && strcmp(params[k].key, t->params[i].name); k++)
-			;
-		if (k == np && t->params[i].def) {
-			params[np].key = t->params[i].name;
-			params[np++].value = t->params[i].def;
-		}
-	}
-	if (scr)
-		ck_assert_int_eq(mp_mkdirs(scr, 0755, err), 0);
-	io.inputs = ins;
-	io.ninputs = ni;
-	io.outputs = outs;
-	io.noutputs = no;
-	io.params = params;
-	io.nparams = np;
-	io.workdir = tu_dir();
-	io.scratch = scr;
-	io.result = mp_result_new();
-	rc = t->run(&io, err);
-	mp_result_free(io.result);
-	for (i = 0; i < nown; i++)
-		free(owned[i]);
-	free(scr);
-	return rc;
-}
-
 /* n rows: 8 numbers and a string; the class depends on them. */
 static void make_data(int n)
 {
@@ -115,10 +41,10 @@ static void prepare(int n)
 	mp_err err;
 
 	make_data(n);
-	ck_assert_int_eq(run("ExampleGen", NULL, &err, "out:examples=ex", "param:format=csv", "param:path=data.csv",
+	ck_assert_int_eq(tu_run_component("ExampleGen", NULL, &err, "out:examples=ex", "param:format=csv", "param:path=data.csv",
 			     "param:label=label", "param:eval_fraction=0.2", (char *)NULL), 0);
-	ck_assert_int_eq(run("StatisticsGen", NULL, &err, "in:examples=ex", "out:statistics=st", (char *)NULL), 0);
-	ck_assert_msg(run("Transform", NULL, &err, "in:examples=ex", "in:statistics=st", "out:transform=tx",
+	ck_assert_int_eq(tu_run_component("StatisticsGen", NULL, &err, "in:examples=ex", "out:statistics=st", (char *)NULL), 0);
+	ck_assert_msg(tu_run_component("Transform", NULL, &err, "in:examples=ex", "in:statistics=st", "out:transform=tx",
 			  "out:transformed_examples=tex", (char *)NULL) == 0, "%s", err.msg);
 }
 
@@ -164,7 +90,7 @@ START_TEST(transform_round_trips_and_matches_its_examples)
 	mp_transform_release(&t2);
 	ck_assert_int_eq(mp_transform_from_text(&t2, "nonsense", "bad", &err), MP_ECORRUPT);
 	/* a constant divisor (pixels / 255), and a per-feature rule */
-	ck_assert_int_eq(run("Transform", NULL, &err, "in:examples=ex", "in:statistics=st", "out:transform=tx2",
+	ck_assert_int_eq(tu_run_component("Transform", NULL, &err, "in:examples=ex", "in:statistics=st", "out:transform=tx2",
 			     "out:transformed_examples=tex2", "param:numbers=divide:10", "param:rules={b: bucketize:4, color: drop}",
 			     (char *)NULL), 0);
 	{
@@ -175,7 +101,7 @@ START_TEST(transform_round_trips_and_matches_its_examples)
 		ck_assert_ptr_null(strstr(t3, "color"));
 		free(t3);
 	}
-	ck_assert_int_eq(run("Transform", NULL, &err, "in:examples=ex", "in:statistics=st", "out:transform=tx3",
+	ck_assert_int_eq(tu_run_component("Transform", NULL, &err, "in:examples=ex", "in:statistics=st", "out:transform=tx3",
 			     "out:transformed_examples=tex3", "param:rules={nope: drop}", (char *)NULL), MP_EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "there is no feature 'nope'"));
 	mp_transform_release(&t);
@@ -193,10 +119,10 @@ START_TEST(training_learns_and_is_bit_identical)
 	size_t na, nb;
 
 	prepare(2000);
-	ck_assert_msg(run("Trainer", NULL, &err, "in:examples=tex", "in:transform=tx", "out:model=m1", "param:epochs=3",
+	ck_assert_msg(tu_run_component("Trainer", NULL, &err, "in:examples=tex", "in:transform=tx", "out:model=m1", "param:epochs=3",
 			  "param:threads=1", "param:optimizer={name: adam, lr: 0.01}", (char *)NULL) == 0,
 		      "%s", err.msg);
-	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=tex", "in:transform=tx", "out:model=m2", "param:epochs=3",
+	ck_assert_int_eq(tu_run_component("Trainer", NULL, &err, "in:examples=tex", "in:transform=tx", "out:model=m2", "param:epochs=3",
 			     "param:threads=1", "param:optimizer={name: adam, lr: 0.01}", (char *)NULL), 0);
 	a = read_all("m1/model.mlpm", &na);
 	b = read_all("m2/model.mlpm", &nb);
@@ -243,10 +169,10 @@ START_TEST(applying_the_transform_on_the_fly_matches_transformed_examples)
 	size_t na, nb;
 
 	prepare(3000);
-	ck_assert_msg(run("Trainer", NULL, &err, "in:examples=ex", "in:transform=tx", "out:model=fly", "param:epochs=3",
+	ck_assert_msg(tu_run_component("Trainer", NULL, &err, "in:examples=ex", "in:transform=tx", "out:model=fly", "param:epochs=3",
 			  "param:threads=1", "param:apply_transform=true", "param:cache=false", (char *)NULL) == 0,
 		      "%s", err.msg);
-	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=tex", "in:transform=tx", "out:model=pre", "param:epochs=3",
+	ck_assert_int_eq(tu_run_component("Trainer", NULL, &err, "in:examples=tex", "in:transform=tx", "out:model=pre", "param:epochs=3",
 			     "param:threads=1", "param:cache=false", (char *)NULL), 0);
 	a = read_all("fly/model.mlpm", &na);
 	b = read_all("pre/model.mlpm", &nb);
@@ -256,9 +182,9 @@ START_TEST(applying_the_transform_on_the_fly_matches_transformed_examples)
 	free(b);
 	/* and with the cache, which then keeps the raw values (as bytes when
 	 * they fit) and transforms each batch */
-	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=ex", "in:transform=tx", "out:model=fly2", "param:epochs=3",
+	ck_assert_int_eq(tu_run_component("Trainer", NULL, &err, "in:examples=ex", "in:transform=tx", "out:model=fly2", "param:epochs=3",
 			     "param:threads=1", "param:apply_transform=true", "param:cache=true", (char *)NULL), 0);
-	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=tex", "in:transform=tx", "out:model=pre2", "param:epochs=3",
+	ck_assert_int_eq(tu_run_component("Trainer", NULL, &err, "in:examples=tex", "in:transform=tx", "out:model=pre2", "param:epochs=3",
 			     "param:threads=1", "param:cache=true", (char *)NULL), 0);
 	a = read_all("fly2/model.mlpm", &na);
 	b = read_all("pre2/model.mlpm", &nb);
@@ -267,7 +193,7 @@ START_TEST(applying_the_transform_on_the_fly_matches_transformed_examples)
 	free(a);
 	free(b);
 	/* without the transform input it cannot */
-	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=ex", "out:model=m", "param:apply_transform=true",
+	ck_assert_int_eq(tu_run_component("Trainer", NULL, &err, "in:examples=ex", "out:model=m", "param:apply_transform=true",
 			     (char *)NULL), MP_EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "apply_transform needs a 'transform' input"));
 }
@@ -283,7 +209,7 @@ START_TEST(a_killed_trainer_resumes_to_the_same_model)
 
 	prepare(20000);
 	/* in one go */
-	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=tex", "out:model=whole", "param:epochs=8",
+	ck_assert_int_eq(tu_run_component("Trainer", NULL, &err, "in:examples=tex", "out:model=whole", "param:epochs=8",
 			     "param:threads=1", "param:model={layers: [{dense: 64, activation: relu}, {dense: auto}]}",
 			     (char *)NULL), 0);
 	/* killed after a checkpoint, then run again with the same scratch folder */
@@ -292,7 +218,7 @@ START_TEST(a_killed_trainer_resumes_to_the_same_model)
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		int rc = run("Trainer", "scratch", &err, "in:examples=tex", "out:model=killed", "param:epochs=8",
+		int rc = tu_run_component("Trainer", "scratch", &err, "in:examples=tex", "out:model=killed", "param:epochs=8",
 			     "param:threads=1", "param:model={layers: [{dense: 64, activation: relu}, {dense: auto}]}",
 			     (char *)NULL);
 
@@ -311,7 +237,7 @@ START_TEST(a_killed_trainer_resumes_to_the_same_model)
 	waitpid(pid, &status, 0);
 	ck_assert(WIFSIGNALED(status));
 	ck_assert(mp_path_exists(ckpt));
-	ck_assert_int_eq(run("Trainer", "scratch", &err, "in:examples=tex", "out:model=resumed", "param:epochs=8",
+	ck_assert_int_eq(tu_run_component("Trainer", "scratch", &err, "in:examples=tex", "out:model=resumed", "param:epochs=8",
 			     "param:threads=1", "param:model={layers: [{dense: 64, activation: relu}, {dense: auto}]}",
 			     (char *)NULL), 0);
 	ck_assert(!mp_path_exists(ckpt)); /* removed once done */
@@ -330,29 +256,29 @@ START_TEST(bad_params_stop_with_a_clear_error)
 	mp_err err;
 
 	prepare(300);
-	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=tex", "out:model=m",
+	ck_assert_int_eq(tu_run_component("Trainer", NULL, &err, "in:examples=tex", "out:model=m",
 			     "param:model={layers: [{dense: 8, activation: swish}, {dense: auto}]}", (char *)NULL), MP_EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "unknown activation 'swish'"));
-	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=tex", "out:model=m",
+	ck_assert_int_eq(tu_run_component("Trainer", NULL, &err, "in:examples=tex", "out:model=m",
 			     "param:model={layers: [{conv: 8}]}", (char *)NULL), MP_EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "unknown key 'conv'"));
-	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=tex", "out:model=m",
+	ck_assert_int_eq(tu_run_component("Trainer", NULL, &err, "in:examples=tex", "out:model=m",
 			     "param:optimizer={name: adam, lr: -1}", (char *)NULL), MP_EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "'lr' must be a number"));
-	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=tex", "out:model=m",
+	ck_assert_int_eq(tu_run_component("Trainer", NULL, &err, "in:examples=tex", "out:model=m",
 			     "param:optimizer={name: rmsprop}", (char *)NULL), MP_EINVAL);
 	/* an output layer too small for the labels */
-	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=tex", "out:model=m",
+	ck_assert_int_eq(tu_run_component("Trainer", NULL, &err, "in:examples=tex", "out:model=m",
 			     "param:model={layers: [{dense: 2}]}", (char *)NULL), MP_EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "out of range for an output layer of 2 classes"));
 	/* a learning rate that blows up names the step */
-	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=tex", "out:model=m", "param:loss=mse",
+	ck_assert_int_eq(tu_run_component("Trainer", NULL, &err, "in:examples=tex", "out:model=m", "param:loss=mse",
 			     "param:model={layers: [{dense: 1}]}", "param:optimizer={name: sgd, lr: 100000}",
 			     (char *)NULL), MP_EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "the loss became"));
 	ck_assert_ptr_nonnull(strstr(err.msg, "at step"));
 	/* raw examples with strings need a Transform first */
-	ck_assert_int_eq(run("Trainer", NULL, &err, "in:examples=ex", "out:model=m", (char *)NULL), MP_EINVAL);
+	ck_assert_int_eq(tu_run_component("Trainer", NULL, &err, "in:examples=ex", "out:model=m", (char *)NULL), MP_EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "Transform"));
 }
 END_TEST

@@ -8,70 +8,6 @@
 #include "components/component.h"
 #include "components/data/data.h"
 
-/* Runs component type name with inputs, outputs and params given as
- * "k=v" strings ("in:", "out:" and "param:" prefixes), NULL-terminated.
- * Relative paths are below tu_dir(). outputs are created. */
-static int run(const char *name, mp_err *err, ...)
-{
-	const mp_component_type *t = mp_component_find(name);
-	mp_kv ins[8], outs[8], params[32];
-	char *owned[64];
-	size_t ni = 0, no = 0, np = 0, nown = 0, i;
-	mp_component_io io = {0};
-	const char *a;
-	va_list ap;
-	int rc;
-
-	ck_assert_ptr_nonnull(t);
-	va_start(ap, err);
-	while ((a = va_arg(ap, const char *))) {
-		const char *colon = strchr(a, ':'), *eq = strchr(a, '=');
-		char *key = mp_strndup(colon + 1, (size_t)(eq - colon - 1));
-
-		owned[nown++] = key;
-		if (!strncmp(a, "param:", 6)) {
-			params[np].key = key;
-			params[np++].value = eq + 1;
-		} else {
-			char *path = tu_at(eq + 1);
-
-			owned[nown++] = path;
-			if (!strncmp(a, "in:", 3)) {
-				ins[ni].key = key;
-				ins[ni++].value = path;
-			} else {
-				ck_assert_int_eq(mp_mkdirs(path, 0755, err), 0);
-				outs[no].key = key;
-				outs[no++].value = path;
-			}
-		}
-	}
-	va_end(ap);
-	for (i = 0; i < t->nparams; i++) {
-		size_t k;
-
-		for (k = 0; k < np && strcmp(params[k].key, t->params[i].name); k++)
-			;
-		if (k == np && t->params[i].def) {
-			params[np].key = t->params[i].name;
-			params[np++].value = t->params[i].def;
-		}
-	}
-	io.inputs = ins;
-	io.ninputs = ni;
-	io.outputs = outs;
-	io.noutputs = no;
-	io.params = params;
-	io.nparams = np;
-	io.workdir = tu_dir();
-	io.result = mp_result_new();
-	rc = t->run(&io, err);
-	mp_result_free(io.result);
-	for (i = 0; i < nown; i++)
-		free(owned[i]);
-	return rc;
-}
-
 static const char FIXTURE[] = "x,color,y\n"
 			      "1,red,0\n"
 			      "2,blue,1\n"
@@ -92,9 +28,9 @@ START_TEST(statistics_match_a_hand_computation)
 	char *out;
 
 	tu_write("data.csv", FIXTURE);
-	ck_assert_int_eq(run("ExampleGen", &err, "out:examples=ex", "param:format=csv", "param:path=data.csv",
+	ck_assert_int_eq(tu_run_component("ExampleGen", NULL, &err, "out:examples=ex", "param:format=csv", "param:path=data.csv",
 			     "param:label=y", (char *)NULL), 0);
-	ck_assert_int_eq(run("StatisticsGen", &err, "in:examples=ex", "out:statistics=st", (char *)NULL), 0);
+	ck_assert_int_eq(tu_run_component("StatisticsGen", NULL, &err, "in:examples=ex", "out:statistics=st", (char *)NULL), 0);
 	out = tu_at("st");
 	ck_assert_int_eq(mp_stats_read(&st, out, &err), 0);
 	free(out);
@@ -180,10 +116,10 @@ START_TEST(schema_is_inferred_written_and_read_back)
 	char *path;
 
 	tu_write("data.csv", FIXTURE);
-	ck_assert_int_eq(run("ExampleGen", &err, "out:examples=ex", "param:format=csv", "param:path=data.csv",
+	ck_assert_int_eq(tu_run_component("ExampleGen", NULL, &err, "out:examples=ex", "param:format=csv", "param:path=data.csv",
 			     "param:label=y", (char *)NULL), 0);
-	ck_assert_int_eq(run("StatisticsGen", &err, "in:examples=ex", "out:statistics=st", (char *)NULL), 0);
-	ck_assert_int_eq(run("SchemaGen", &err, "in:statistics=st", "out:schema=sc", "param:infer_ranges=true",
+	ck_assert_int_eq(tu_run_component("StatisticsGen", NULL, &err, "in:examples=ex", "out:statistics=st", (char *)NULL), 0);
+	ck_assert_int_eq(tu_run_component("SchemaGen", NULL, &err, "in:statistics=st", "out:schema=sc", "param:infer_ranges=true",
 			     (char *)NULL), 0);
 	path = tu_at("sc/schema.yaml");
 	ck_assert_int_eq(mp_schema_read(&sc, path, &err), 0);
@@ -197,7 +133,7 @@ START_TEST(schema_is_inferred_written_and_read_back)
 	ck_assert_uint_eq(f->nvalues, 3);
 	mp_schema_release(&sc);
 	/* a string with more distinct values than max_values gets no vocabulary */
-	ck_assert_int_eq(run("SchemaGen", &err, "in:statistics=st", "out:schema=sc2", "param:max_values=2",
+	ck_assert_int_eq(tu_run_component("SchemaGen", NULL, &err, "in:statistics=st", "out:schema=sc2", "param:max_values=2",
 			     (char *)NULL), 0);
 	path = tu_at("sc2/schema.yaml");
 	ck_assert_int_eq(mp_schema_read(&sc, path, &err), 0);
@@ -269,37 +205,37 @@ START_TEST(validator_reports_each_anomaly_kind)
 	char *got;
 
 	tu_write("data.csv", FIXTURE);
-	ck_assert_int_eq(run("ExampleGen", &err, "out:examples=ex", "param:format=csv", "param:path=data.csv",
+	ck_assert_int_eq(tu_run_component("ExampleGen", NULL, &err, "out:examples=ex", "param:format=csv", "param:path=data.csv",
 			     "param:label=y", (char *)NULL), 0);
-	ck_assert_int_eq(run("StatisticsGen", &err, "in:examples=ex", "out:statistics=st", (char *)NULL), 0);
+	ck_assert_int_eq(tu_run_component("StatisticsGen", NULL, &err, "in:examples=ex", "out:statistics=st", (char *)NULL), 0);
 	/* a curated schema the data breaks in every way */
 	tu_write("curated.yaml", "features:\n"
 				   "  - {name: x, type: float, required: true, min: 0, max: 5}\n"
 				   "  - {name: color, type: string, required: true, values: [red, blue]}\n"
 				   "  - {name: y, type: string}\n"
 				   "  - {name: age, type: float}\n");
-	ck_assert_int_eq(run("SchemaGen", &err, "out:schema=sc", "param:schema=curated.yaml", (char *)NULL), 0);
-	ck_assert_int_eq(run("ExampleValidator", &err, "in:statistics=st", "in:schema=sc", "out:anomalies=an",
+	ck_assert_int_eq(tu_run_component("SchemaGen", NULL, &err, "out:schema=sc", "param:schema=curated.yaml", (char *)NULL), 0);
+	ck_assert_int_eq(tu_run_component("ExampleValidator", NULL, &err, "in:statistics=st", "in:schema=sc", "out:anomalies=an",
 			     (char *)NULL), 0);
 	got = anomalies("an");
 	ck_assert_str_eq(got, "train/age/missing_feature train/x/missing_values train/x/out_of_range "
 			      "train/color/unseen_values train/y/type_changed");
 	free(got);
 	/* fail_on_anomalies makes it an error that lists them */
-	ck_assert_int_eq(run("ExampleValidator", &err, "in:statistics=st", "in:schema=sc", "out:anomalies=an2",
+	ck_assert_int_eq(tu_run_component("ExampleValidator", NULL, &err, "in:statistics=st", "in:schema=sc", "out:anomalies=an2",
 			     "param:fail_on_anomalies=true", (char *)NULL), MP_EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "5 anomalies: train/age missing_feature"));
 	/* an inferred schema of the same data: nothing to report */
-	ck_assert_int_eq(run("SchemaGen", &err, "in:statistics=st", "out:schema=sc3", (char *)NULL), 0);
-	ck_assert_int_eq(run("ExampleValidator", &err, "in:statistics=st", "in:schema=sc3", "out:anomalies=an3",
+	ck_assert_int_eq(tu_run_component("SchemaGen", NULL, &err, "in:statistics=st", "out:schema=sc3", (char *)NULL), 0);
+	ck_assert_int_eq(tu_run_component("ExampleValidator", NULL, &err, "in:statistics=st", "in:schema=sc3", "out:anomalies=an3",
 			     "param:fail_on_anomalies=true", (char *)NULL), 0);
 	got = anomalies("an3");
 	ck_assert_str_eq(got, "");
 	free(got);
 	/* an unexpected feature */
 	tu_write("curated2.yaml", "features:\n  - {name: x, type: float}\n  - {name: y, type: float}\n");
-	ck_assert_int_eq(run("SchemaGen", &err, "out:schema=sc4", "param:schema=curated2.yaml", (char *)NULL), 0);
-	ck_assert_int_eq(run("ExampleValidator", &err, "in:statistics=st", "in:schema=sc4", "out:anomalies=an4",
+	ck_assert_int_eq(tu_run_component("SchemaGen", NULL, &err, "out:schema=sc4", "param:schema=curated2.yaml", (char *)NULL), 0);
+	ck_assert_int_eq(tu_run_component("ExampleValidator", NULL, &err, "in:statistics=st", "in:schema=sc4", "out:anomalies=an4",
 			     (char *)NULL), 0);
 	got = anomalies("an4");
 	ck_assert_str_eq(got, "train/color/unexpected_feature");
@@ -315,26 +251,26 @@ START_TEST(validator_measures_drift_against_a_baseline)
 	tu_write("a.csv", "x,c\n1,a\n2,a\n3,b\n4,b\n");
 	tu_write("b.csv", "x,c\n1.2,a\n2.1,a\n2.9,b\n4.2,b\n");  /* close to a */
 	tu_write("c.csv", "x,c\n11,a\n12,b\n13,b\n14,b\n");	   /* far from a */
-	ck_assert_int_eq(run("ExampleGen", &err, "out:examples=ea", "param:format=csv", "param:path=a.csv", (char *)NULL), 0);
-	ck_assert_int_eq(run("ExampleGen", &err, "out:examples=eb", "param:format=csv", "param:path=b.csv", (char *)NULL), 0);
-	ck_assert_int_eq(run("ExampleGen", &err, "out:examples=ec", "param:format=csv", "param:path=c.csv", (char *)NULL), 0);
-	ck_assert_int_eq(run("StatisticsGen", &err, "in:examples=ea", "out:statistics=sa", (char *)NULL), 0);
-	ck_assert_int_eq(run("StatisticsGen", &err, "in:examples=eb", "out:statistics=sb", (char *)NULL), 0);
-	ck_assert_int_eq(run("StatisticsGen", &err, "in:examples=ec", "out:statistics=sc", (char *)NULL), 0);
-	ck_assert_int_eq(run("SchemaGen", &err, "in:statistics=sa", "out:schema=schema", (char *)NULL), 0);
-	ck_assert_int_eq(run("ExampleValidator", &err, "in:statistics=sb", "in:schema=schema", "in:baseline=sa",
+	ck_assert_int_eq(tu_run_component("ExampleGen", NULL, &err, "out:examples=ea", "param:format=csv", "param:path=a.csv", (char *)NULL), 0);
+	ck_assert_int_eq(tu_run_component("ExampleGen", NULL, &err, "out:examples=eb", "param:format=csv", "param:path=b.csv", (char *)NULL), 0);
+	ck_assert_int_eq(tu_run_component("ExampleGen", NULL, &err, "out:examples=ec", "param:format=csv", "param:path=c.csv", (char *)NULL), 0);
+	ck_assert_int_eq(tu_run_component("StatisticsGen", NULL, &err, "in:examples=ea", "out:statistics=sa", (char *)NULL), 0);
+	ck_assert_int_eq(tu_run_component("StatisticsGen", NULL, &err, "in:examples=eb", "out:statistics=sb", (char *)NULL), 0);
+	ck_assert_int_eq(tu_run_component("StatisticsGen", NULL, &err, "in:examples=ec", "out:statistics=sc", (char *)NULL), 0);
+	ck_assert_int_eq(tu_run_component("SchemaGen", NULL, &err, "in:statistics=sa", "out:schema=schema", (char *)NULL), 0);
+	ck_assert_int_eq(tu_run_component("ExampleValidator", NULL, &err, "in:statistics=sb", "in:schema=schema", "in:baseline=sa",
 			     "out:anomalies=ab", (char *)NULL), 0);
 	got = anomalies("ab");
 	ck_assert_str_eq(got, "");
 	free(got);
 	/* x moved by about 8 standard deviations; c went from 50% a to 25% a */
-	ck_assert_int_eq(run("ExampleValidator", &err, "in:statistics=sc", "in:schema=schema", "in:baseline=sa",
+	ck_assert_int_eq(tu_run_component("ExampleValidator", NULL, &err, "in:statistics=sc", "in:schema=schema", "in:baseline=sa",
 			     "out:anomalies=ac", (char *)NULL), 0);
 	got = anomalies("ac");
 	ck_assert_str_eq(got, "train/x/drift train/c/drift");
 	free(got);
 	/* looser limits let it pass */
-	ck_assert_int_eq(run("ExampleValidator", &err, "in:statistics=sc", "in:schema=schema", "in:baseline=sa",
+	ck_assert_int_eq(tu_run_component("ExampleValidator", NULL, &err, "in:statistics=sc", "in:schema=schema", "in:baseline=sa",
 			     "out:anomalies=ad", "param:drift_numeric=100", "param:drift_categorical=0.3", (char *)NULL), 0);
 	got = anomalies("ad");
 	ck_assert_str_eq(got, "");

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "components/component.h"
 #include "core/core.h"
 
 /* A fresh directory under $TMPDIR (or /tmp), removed by tu_rmdir. */
@@ -81,6 +82,83 @@ static inline void tu_write(const char *name, const char *text)
 
 	ck_assert_int_eq(mp_write_file_atomic(p, text, strlen(text), &err), 0);
 	free(p);
+}
+
+/* Runs component type name in this process with inputs, outputs and
+ * params given as "in:k=DIR", "out:k=DIR" and "param:k=VALUE" strings
+ * (NULL-terminated; folders below tu_dir(), outputs made empty, params
+ * checked and canonical, defaults filled in), and a scratch folder below
+ * tu_dir() when scratch is not NULL. */
+static inline int tu_run_component(const char *name, const char *scratch, mp_err *err, ...)
+{
+	const mp_component_type *t = mp_component_find(name);
+	mp_kv ins[8], outs[8], params[40];
+	char *owned[64], *scr = scratch ? tu_at(scratch) : NULL;
+	size_t ni = 0, no = 0, np = 0, nown = 0, i;
+	mp_component_io io = {0};
+	const char *a;
+	va_list ap;
+	int rc;
+
+	ck_assert_ptr_nonnull(t);
+	va_start(ap, err);
+	while ((a = va_arg(ap, const char *))) {
+		const char *colon = strchr(a, ':'), *eq = strchr(a, '=');
+		char *key = mp_strndup(colon + 1, (size_t)(eq - colon - 1));
+
+		owned[nown++] = key;
+		if (!strncmp(a, "param:", 6)) {
+			char *canon = NULL;
+			const mp_param_spec *spec = mp_component_param(t, key);
+
+			ck_assert_ptr_nonnull(spec);
+			ck_assert_int_eq(mp_param_check(spec, eq + 1, &canon, err), 0);
+			owned[nown++] = canon;
+			params[np].key = key;
+			params[np++].value = canon;
+		} else {
+			char *path = tu_at(eq + 1);
+
+			owned[nown++] = path;
+			if (!strncmp(a, "in:", 3)) {
+				ins[ni].key = key;
+				ins[ni++].value = path;
+			} else {
+				mp_rmtree(path, NULL);
+				ck_assert_int_eq(mp_mkdirs(path, 0755, err), 0);
+				outs[no].key = key;
+				outs[no++].value = path;
+			}
+		}
+	}
+	va_end(ap);
+	for (i = 0; i < t->nparams; i++) {
+		size_t k;
+
+		for (k = 0; k < np && strcmp(params[k].key, t->params[i].name); k++)
+			;
+		if (k == np && t->params[i].def) {
+			params[np].key = t->params[i].name;
+			params[np++].value = t->params[i].def;
+		}
+	}
+	if (scr)
+		ck_assert_int_eq(mp_mkdirs(scr, 0755, err), 0);
+	io.inputs = ins;
+	io.ninputs = ni;
+	io.outputs = outs;
+	io.noutputs = no;
+	io.params = params;
+	io.nparams = np;
+	io.workdir = tu_dir();
+	io.scratch = scr;
+	io.result = mp_result_new();
+	rc = t->run(&io, err);
+	mp_result_free(io.result);
+	for (i = 0; i < nown; i++)
+		free(owned[i]);
+	free(scr);
+	return rc;
 }
 
 /* Runs a suite; returns the process exit status. */

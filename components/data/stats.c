@@ -306,66 +306,54 @@ const mp_feat_stats *mp_stats_feature(const mp_split_stats *s, const char *name)
 
 /* ---- the file ---------------------------------------------------------- */
 
-static void put_escaped(FILE *f, const char *s)
-{
-	mp_strbuf sb = MP_STRBUF_INIT;
-
-	mp_tsv_escape(&sb, s);
-	fputs(mp_strbuf_str(&sb), f);
-	mp_strbuf_release(&sb);
-}
-
 /* Unescapes s in place. */
 int mp_stats_write(const mp_stats *s, const char *dir, mp_err *err)
 {
 	char *path = mp_asprintf("%s/" STATS_FILE, dir);
-	mp_afile af;
+	mp_strbuf sb = MP_STRBUF_INIT;
 	size_t i, f, v;
 	int rc, k;
 
 	if (!path)
 		return mp_error(err, MP_ENOMEM, "out of memory");
-	if ((rc = mp_afile_open(&af, path, err)) != 0) {
-		free(path);
-		return rc;
-	}
-	fprintf(af.fp, "mlpipe-statistics 1\nspan\t%lld\n", (long long)s->span);
+	mp_strbuf_addf(&sb, "mlpipe-statistics 1\nspan\t%lld\n", (long long)s->span);
 	for (i = 0; i < s->nsplits; i++) {
 		const mp_split_stats *ss = &s->splits[i];
 
-		fputs("split\t", af.fp);
-		put_escaped(af.fp, ss->name);
-		fprintf(af.fp, "\t%lld\n", (long long)ss->rows);
+		mp_strbuf_adds(&sb, "split\t");
+		mp_tsv_escape(&sb, ss->name);
+		mp_strbuf_addf(&sb, "\t%lld\n", (long long)ss->rows);
 		for (f = 0; f < ss->nfeats; f++) {
 			const mp_feat_stats *fs = &ss->feats[f];
 
-			fputs(fs->type == MP_FEAT_FLOAT ? "number\t" : "string\t", af.fp);
-			put_escaped(af.fp, ss->name);
-			fputc('\t', af.fp);
-			put_escaped(af.fp, fs->name);
-			fprintf(af.fp, "\t%lld\t%lld", (long long)fs->count, (long long)fs->missing);
+			mp_strbuf_adds(&sb, fs->type == MP_FEAT_FLOAT ? "number\t" : "string\t");
+			mp_tsv_escape(&sb, ss->name);
+			mp_strbuf_adds(&sb, "\t");
+			mp_tsv_escape(&sb, fs->name);
+			mp_strbuf_addf(&sb, "\t%lld\t%lld", (long long)fs->count, (long long)fs->missing);
 			if (fs->type == MP_FEAT_FLOAT) {
-				fprintf(af.fp, "\t%.9g\t%.9g\t%.9g\t%.9g\t%lld", fs->mean, fs->std, fs->min, fs->max,
+				mp_strbuf_addf(&sb, "\t%.9g\t%.9g\t%.9g\t%.9g\t%lld", fs->mean, fs->std, fs->min, fs->max,
 					(long long)fs->zeros);
 				for (k = 0; k < MP_HIST_BINS; k++)
-					fprintf(af.fp, "\t%lld", (long long)fs->hist[k]);
-				fputc('\n', af.fp);
+					mp_strbuf_addf(&sb, "\t%lld", (long long)fs->hist[k]);
+				mp_strbuf_adds(&sb, "\n");
 				continue;
 			}
-			fprintf(af.fp, "\t%lld\t%d\t%d\t%.9g\n", (long long)fs->unique, fs->unique_capped,
+			mp_strbuf_addf(&sb, "\t%lld\t%d\t%d\t%.9g\n", (long long)fs->unique, fs->unique_capped,
 				fs->all_values, fs->avg_len);
 			for (v = 0; v < fs->nvalues; v++) {
-				fputs("value\t", af.fp);
-				put_escaped(af.fp, ss->name);
-				fputc('\t', af.fp);
-				put_escaped(af.fp, fs->name);
-				fprintf(af.fp, "\t%lld\t", (long long)fs->values[v].count);
-				put_escaped(af.fp, fs->values[v].value);
-				fputc('\n', af.fp);
+				mp_strbuf_adds(&sb, "value\t");
+				mp_tsv_escape(&sb, ss->name);
+				mp_strbuf_adds(&sb, "\t");
+				mp_tsv_escape(&sb, fs->name);
+				mp_strbuf_addf(&sb, "\t%lld\t", (long long)fs->values[v].count);
+				mp_tsv_escape(&sb, fs->values[v].value);
+				mp_strbuf_adds(&sb, "\n");
 			}
 		}
 	}
-	rc = mp_afile_commit(&af, err);
+	rc = sb.failed ? mp_error(err, MP_ENOMEM, "out of memory") : mp_write_file_atomic(path, sb.buf, sb.len, err);
+	mp_strbuf_release(&sb);
 	free(path);
 	return rc;
 }
