@@ -58,6 +58,18 @@ static char *read_all(const char *name, size_t *n)
 	return data;
 }
 
+/* Two files below tu_dir() are byte-identical. */
+static void assert_same_file(const char *x, const char *y)
+{
+	size_t nx, ny;
+	char *a = read_all(x, &nx), *b = read_all(y, &ny);
+
+	ck_assert_uint_eq(nx, ny);
+	ck_assert_msg(memcmp(a, b, nx) == 0, "'%s' and '%s' differ", x, y);
+	free(a);
+	free(b);
+}
+
 START_TEST(transform_round_trips_and_matches_its_examples)
 {
 	mp_transform t, t2;
@@ -115,8 +127,7 @@ START_TEST(training_learns_and_is_bit_identical)
 {
 	mp_model m;
 	mp_err err;
-	char *a, *b, *path;
-	size_t na, nb;
+	char *path;
 
 	prepare(2000);
 	ck_assert_msg(tu_run_component("Trainer", NULL, &err, "in:examples=tex", "in:transform=tx", "out:model=m1", "param:epochs=3",
@@ -124,12 +135,7 @@ START_TEST(training_learns_and_is_bit_identical)
 		      "%s", err.msg);
 	ck_assert_int_eq(tu_run_component("Trainer", NULL, &err, "in:examples=tex", "in:transform=tx", "out:model=m2", "param:epochs=3",
 			     "param:threads=1", "param:optimizer={name: adam, lr: 0.01}", (char *)NULL), 0);
-	a = read_all("m1/model.mlpm", &na);
-	b = read_all("m2/model.mlpm", &nb);
-	ck_assert_uint_eq(na, nb);
-	ck_assert(memcmp(a, b, na) == 0);
-	free(a);
-	free(b);
+	assert_same_file("m1/model.mlpm", "m2/model.mlpm");
 	/* the model file loads, carries the transform, and predicts probabilities */
 	path = tu_at("m1/model.mlpm");
 	ck_assert_int_eq(mp_model_load(&m, path, 4, &err), 0);
@@ -165,8 +171,6 @@ END_TEST
 START_TEST(applying_the_transform_on_the_fly_matches_transformed_examples)
 {
 	mp_err err;
-	char *a, *b;
-	size_t na, nb;
 
 	prepare(3000);
 	ck_assert_msg(tu_run_component("Trainer", NULL, &err, "in:examples=ex", "in:transform=tx", "out:model=fly", "param:epochs=3",
@@ -174,24 +178,14 @@ START_TEST(applying_the_transform_on_the_fly_matches_transformed_examples)
 		      "%s", err.msg);
 	ck_assert_int_eq(tu_run_component("Trainer", NULL, &err, "in:examples=tex", "in:transform=tx", "out:model=pre", "param:epochs=3",
 			     "param:threads=1", "param:cache=false", (char *)NULL), 0);
-	a = read_all("fly/model.mlpm", &na);
-	b = read_all("pre/model.mlpm", &nb);
-	ck_assert_uint_eq(na, nb);
-	ck_assert(memcmp(a, b, na) == 0);
-	free(a);
-	free(b);
+	assert_same_file("fly/model.mlpm", "pre/model.mlpm");
 	/* and with the cache, which then keeps the raw values (as bytes when
 	 * they fit) and transforms each batch */
 	ck_assert_int_eq(tu_run_component("Trainer", NULL, &err, "in:examples=ex", "in:transform=tx", "out:model=fly2", "param:epochs=3",
 			     "param:threads=1", "param:apply_transform=true", "param:cache=true", (char *)NULL), 0);
 	ck_assert_int_eq(tu_run_component("Trainer", NULL, &err, "in:examples=tex", "in:transform=tx", "out:model=pre2", "param:epochs=3",
 			     "param:threads=1", "param:cache=true", (char *)NULL), 0);
-	a = read_all("fly2/model.mlpm", &na);
-	b = read_all("pre2/model.mlpm", &nb);
-	ck_assert_uint_eq(na, nb);
-	ck_assert(memcmp(a, b, na) == 0);
-	free(a);
-	free(b);
+	assert_same_file("fly2/model.mlpm", "pre2/model.mlpm");
 	/* without the transform input it cannot */
 	ck_assert_int_eq(tu_run_component("Trainer", NULL, &err, "in:examples=ex", "out:model=m", "param:apply_transform=true",
 			     (char *)NULL), MP_EINVAL);
@@ -202,8 +196,7 @@ END_TEST
 START_TEST(a_killed_trainer_resumes_to_the_same_model)
 {
 	mp_err err;
-	char *ckpt, *a, *b;
-	size_t na, nb;
+	char *ckpt;
 	pid_t pid;
 	int status, seen = 0, i;
 
@@ -241,12 +234,7 @@ START_TEST(a_killed_trainer_resumes_to_the_same_model)
 			     "param:threads=1", "param:model={layers: [{dense: 64, activation: relu}, {dense: auto}]}",
 			     (char *)NULL), 0);
 	ck_assert(!mp_path_exists(ckpt)); /* removed once done */
-	a = read_all("whole/model.mlpm", &na);
-	b = read_all("resumed/model.mlpm", &nb);
-	ck_assert_uint_eq(na, nb);
-	ck_assert_msg(memcmp(a, b, na) == 0, "the resumed model differs from the one trained in one go");
-	free(a);
-	free(b);
+	assert_same_file("whole/model.mlpm", "resumed/model.mlpm");
 	free(ckpt);
 }
 END_TEST
