@@ -38,6 +38,11 @@ static const mp_io_spec outputs[] = {
 
 static const mp_param_spec params[] = {
 	{"split", MP_PARAM_STRING, "eval", 0, 0, "the split to evaluate on"},
+	{"slice_by", MP_PARAM_LIST, "", 0, 0,
+	 "features to slice by: the metrics again per value of each (per class when it is the label, per "
+	 "category of a string, per value of a number with at most slice_buckets values, else per bucket)"},
+	{"slice_buckets", MP_PARAM_INT, "4", 1, 100,
+	 "a number with more distinct values than this is cut into this many equal-width buckets"},
 	{"thresholds", MP_PARAM_JSON, "{}", 0, 0,
 	 "{METRIC: {min: X, max: Y, max_drop: D, max_rise: R}}; metrics: accuracy, log_loss, macro_f1, "
 	 "macro_precision, macro_recall, auc, mse, mae, r2"},
@@ -45,12 +50,157 @@ static const mp_param_spec params[] = {
 
 #define BATCH 256
 
-/* Predicts the n rows gathered in x and adds them to ev. */
+#define MAX_SLICES 1000 /* values of one feature sliced by */
+
+/* The metrics again per value of one feature.  A string feature gets a
+ * slice per value, made as values appear; a number one per value when it
+ * has at most `buckets` distinct values (a class index, a count), else one
+ * per equal-width bucket between its minimum and maximum, which a first
+ * pass over the split finds.  Missing values are a slice of their own. */
+typedef struct slicer {
+	const char *name;
+	int feat;		 /* index in the examples */
+	int is_string;
+	int buckets;		 /* numbers: at most this many values, or buckets */
+	double vals[101];	 /* numbers: the distinct values, sorted, while nvals <= buckets */
+	int nvals;
+	double lo, hi;		 /* numbers: the range */
+	char **labels;		 /* the slices' names */
+	mp_eval *evals;		 /* per slice */
+	size_t nslices;
+	int *slot;		 /* per gathered row: its slice */
+} slicer;
+
+static void slicer_release(slicer *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nslices; i++) {
+		free(s->labels[i]);
+		mp_eval_release(&s->evals[i]);
+	}
+	free(s->labels);
+	free(s->evals);
+	free(s->slot);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Adds a slice called label (owned by the slicer from here on). */
+static int slicer_add(slicer *s, char *label, int nclass, mp_err *err)
+{
+	char **l;
+	mp_eval *e;
+
+	if (!label)
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	if (s->nslices == MAX_SLICES) {
+		free(label);
+		return mp_error(err, MP_EINVAL, "slice_by: '%s' has more than %d values; slice by a feature with fewer",
+				s->name, MAX_SLICES);
+	}
+	if (!(l = mp_realloc(s->labels, (s->nslices + 1) * sizeof(*l)))) {
+		free(label);
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	}
+	s->labels = l;
+	if (!(e = mp_realloc(s->evals, (s->nslices + 1) * sizeof(*e)))) {
+		free(label);
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	}
+	s->evals = e;
+	s->labels[s->nslices] = label;
+	return mp_eval_init(&s->evals[s->nslices++], nclass, err);
+}
+
+/* Notes row r's value of a numeric slicer (the first pass). */
+static void slicer_observe(slicer *s, const mp_block *b, size_t r)
+{
+	double v = b->num[s->feat][r];
+	int i, k;
+
+	if (isnan(v))
+		return;
+	if (s->lo > v)
+		s->lo = v;
+	if (s->hi < v)
+		s->hi = v;
+	if (s->nvals > s->buckets)
+		return;
+	for (i = 0; i < s->nvals && s->vals[i] < v; i++)
+		;
+	if (i < s->nvals && s->vals[i] == v)
+		return;
+	for (k = s->nvals; k > i; k--)
+		s->vals[k] = s->vals[k - 1];
+	s->vals[i] = v;
+	s->nvals++;
+}
+
+/* Makes a numeric slicer's slices once the first pass has seen the data:
+ * one per value, or per bucket, then one for missing values. */
+static int slicer_plan(slicer *s, int nclass, mp_err *err)
+{
+	int i, n = s->nvals <= s->buckets ? s->nvals : s->buckets, rc;
+
+	for (i = 0; i < n; i++) {
+		double a = s->lo + (s->hi - s->lo) * i / n, z = s->lo + (s->hi - s->lo) * (i + 1) / n;
+
+		if ((rc = slicer_add(s, s->nvals <= s->buckets ? mp_asprintf("%.9g", s->vals[i])
+							       : mp_asprintf("[%.6g, %.6g%c", a, z, i == n - 1 ? ']' : ')'),
+				     nclass, err)) != 0)
+			return rc;
+	}
+	return slicer_add(s, mp_strdup("(missing)"), nclass, err);
+}
+
+/* The slice of row r, made when it is a string value not seen before. */
+static int slicer_find(slicer *s, const mp_block *b, size_t r, int nclass, int *slot, mp_err *err)
+{
+	size_t i, n;
+	const char *v;
+	int rc, k;
+
+	if (!s->is_string) {
+		double x = b->num[s->feat][r];
+		int nreal = (int)s->nslices - 1;
+
+		if (isnan(x)) {
+			*slot = nreal;
+		} else if (s->nvals <= s->buckets) {
+			for (k = 0; k < nreal && s->vals[k] != x; k++)
+				;
+			*slot = k < nreal ? k : nreal; /* a value the first pass did not see cannot occur */
+		} else {
+			k = s->hi > s->lo ? (int)((x - s->lo) / (s->hi - s->lo) * nreal) : 0;
+			*slot = k < 0 ? 0 : k >= nreal ? nreal - 1 : k;
+		}
+		return 0;
+	}
+	if (b->miss[s->feat][r]) {
+		v = "(missing)";
+		n = strlen(v);
+	} else {
+		v = b->str[s->feat] + b->off[s->feat][r];
+		n = (size_t)(b->off[s->feat][r + 1] - b->off[s->feat][r]);
+	}
+	for (i = 0; i < s->nslices; i++)
+		if (strlen(s->labels[i]) == n && !memcmp(s->labels[i], v, n)) {
+			*slot = (int)i;
+			return 0;
+		}
+	if ((rc = slicer_add(s, mp_strndup(v, n), nclass, err)) != 0)
+		return rc;
+	*slot = (int)s->nslices - 1;
+	return 0;
+}
+
+/* Predicts the n rows gathered in x and adds them to ev and to each
+ * slicer's slice of the row. */
 static int score(mp_net *net, int nclass, const float *x, const float *labels, size_t n, float *pred, mp_eval *ev,
-		 mp_err *err)
+		 slicer *sl, size_t nsl, mp_err *err)
 {
 	int nout = mp_net_nout(net), rc;
-	size_t k;
+	size_t k, s;
 
 	mp_net_predict(net, x, (int)n, pred);
 	for (k = 0; k < n; k++) {
@@ -64,13 +214,50 @@ static int score(mp_net *net, int nclass, const float *x, const float *labels, s
 		}
 		if ((rc = mp_eval_add(ev, p, labels[k], err)) != 0)
 			return rc;
+		for (s = 0; s < nsl; s++)
+			if ((rc = mp_eval_add(&sl[s].evals[sl[s].slot[k]], p, labels[k], err)) != 0)
+				return rc;
 	}
 	return 0;
 }
 
+/* The first pass for numeric slicers: their ranges and values. */
+static int slice_prepass(const mp_examples_meta *m, const char *dir, const char *split, slicer *sl, size_t nsl,
+			 int nclass, mp_err *err)
+{
+	mp_examples_reader rd = {0};
+	mp_block b = {0};
+	size_t s, r;
+	int rc, any = 0;
+
+	for (s = 0; s < nsl; s++)
+		if (!sl[s].is_string) {
+			sl[s].lo = INFINITY;
+			sl[s].hi = -INFINITY;
+			any = 1;
+		}
+	if (!any)
+		return 0;
+	if ((rc = mp_block_init(&b, m->features, m->nfeatures, 1, err)) != 0 ||
+	    (rc = mp_examples_reader_open(&rd, m, dir, split, err)) != 0)
+		goto out;
+	while ((rc = mp_examples_reader_next(&rd, &b, err)) == 1)
+		for (r = 0; r < b.rows; r++)
+			for (s = 0; s < nsl; s++)
+				if (!sl[s].is_string)
+					slicer_observe(&sl[s], &b, r);
+	for (s = 0; rc == 0 && s < nsl; s++)
+		if (!sl[s].is_string)
+			rc = slicer_plan(&sl[s], nclass, err);
+out:
+	mp_examples_reader_close(&rd);
+	mp_block_release(&b);
+	return rc;
+}
+
 /* Evaluates model file path on split of the examples. */
 static int evaluate(const char *path, const mp_examples_meta *m, const char *dir, const char *split, mp_eval_result *res,
-		    mp_eval *ev, mp_err *err)
+		    mp_eval *ev, slicer *sl, size_t nsl, mp_err *err)
 {
 	mp_model model = {0};
 	mp_transform t = {0};
@@ -78,7 +265,7 @@ static int evaluate(const char *path, const mp_examples_meta *m, const char *dir
 	mp_block b = {0};
 	int *idx = NULL, *direct = NULL, nclass, nout, rc, ndirect = 0, y = -1;
 	float *x = NULL, *labels = NULL, *pred = NULL;
-	size_t f, r, k, filled = 0;
+	size_t f, r, k, s, filled = 0;
 
 	memset(ev, 0, sizeof(*ev));
 	if ((rc = mp_model_load(&model, path, BATCH, err)) != 0)
@@ -110,8 +297,13 @@ static int evaluate(const char *path, const mp_examples_meta *m, const char *dir
 			goto out;
 		}
 	}
-	if ((rc = mp_eval_init(ev, nclass, err)) != 0)
+	if ((rc = mp_eval_init(ev, nclass, err)) != 0 || (rc = slice_prepass(m, dir, split, sl, nsl, nclass, err)) != 0)
 		goto out;
+	for (s = 0; s < nsl; s++)
+		if (!(sl[s].slot = mp_malloc(BATCH * sizeof(int)))) {
+			rc = mp_error(err, MP_ENOMEM, "out of memory");
+			goto out;
+		}
 	if (!(x = mp_malloc((size_t)BATCH * (size_t)model.net.nin * sizeof(float))) ||
 	    !(labels = mp_malloc(BATCH * sizeof(float))) || !(pred = mp_malloc((size_t)BATCH * (size_t)nout * sizeof(float)))) {
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
@@ -137,15 +329,18 @@ static int evaluate(const char *path, const mp_examples_meta *m, const char *dir
 			}
 			if (isnan(label))
 				continue;
+			for (s = 0; s < nsl; s++)
+				if ((rc = slicer_find(&sl[s], &b, r, nclass, &sl[s].slot[filled], err)) != 0)
+					goto out;
 			labels[filled++] = label;
 			if (filled < BATCH)
 				continue;
-			if ((rc = score(&model.net, nclass, x, labels, filled, pred, ev, err)) != 0)
+			if ((rc = score(&model.net, nclass, x, labels, filled, pred, ev, sl, nsl, err)) != 0)
 				goto out;
 			filled = 0;
 		}
 		if (!more) {
-			if (filled && (rc = score(&model.net, nclass, x, labels, filled, pred, ev, err)) != 0)
+			if (filled && (rc = score(&model.net, nclass, x, labels, filled, pred, ev, sl, nsl, err)) != 0)
 				goto out;
 			break;
 		}
@@ -209,7 +404,9 @@ static int run_evaluator(const mp_component_io *io, mp_err *err)
 	mp_strbuf ef = MP_STRBUF_INIT, bf = MP_STRBUF_INIT;
 	mp_jdoc *th = NULL;
 	const mp_jnode *root;
-	size_t i, k;
+	char *slbuf = NULL, **slnames = NULL;
+	slicer *sl = NULL;
+	size_t i, k, nsl = 0;
 	int rc, blessed = 1, have_base = 0;
 
 	if (!ex || !model)
@@ -259,10 +456,35 @@ static int run_evaluator(const mp_component_io *io, mp_err *err)
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = mp_examples_meta_read(&m, ex, err)) != 0 || (rc = evaluate(mpath, &m, ex, split, &res, &ev, err)) != 0)
+	if ((rc = mp_examples_meta_read(&m, ex, err)) != 0 ||
+	    (rc = mp_param_lines(mp_io_param(io, "slice_by"), &slbuf, &slnames, &nsl, err)) != 0)
+		goto out;
+	if (nsl && !(sl = mp_calloc(nsl, sizeof(*sl)))) {
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < nsl; i++) {
+		int f = mp_examples_feature(&m, slnames[i]);
+
+		if (f < 0) {
+			const char *names[256], *near;
+
+			for (k = 0; k < m.nfeatures && k < 256; k++)
+				names[k] = m.features[k].name;
+			near = mp_closest(slnames[i], names, k);
+			rc = mp_error(err, MP_EINVAL, "slice_by: the examples have no feature '%s'%s%s%s", slnames[i],
+				      near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+			goto out;
+		}
+		sl[i].name = slnames[i];
+		sl[i].feat = f;
+		sl[i].is_string = m.features[f].type == MP_FEAT_STRING;
+		sl[i].buckets = atoi(mp_io_param(io, "slice_buckets"));
+	}
+	if ((rc = evaluate(mpath, &m, ex, split, &res, &ev, sl, nsl, err)) != 0)
 		goto out;
 	if (bpath) {
-		if ((rc = evaluate(bpath, &m, ex, split, &bres, &bev, err)) != 0)
+		if ((rc = evaluate(bpath, &m, ex, split, &bres, &bev, NULL, 0, err)) != 0)
 			goto out;
 		have_base = 1;
 	}
@@ -290,6 +512,29 @@ static int run_evaluator(const mp_component_io *io, mp_err *err)
 			mp_strbuf_addf(&ef, "\t%lld", (long long)ev.confusion[i * (size_t)ev.nclass + k]);
 		mp_strbuf_adds(&ef, "\n");
 	}
+
+	for (i = 0; i < nsl; i++)
+		for (k = 0; k < sl[i].nslices; k++) {
+			mp_eval_result sr = {0};
+			size_t j;
+
+			if (!sl[i].evals[k].n)
+				continue;
+			if ((rc = mp_eval_finish(&sl[i].evals[k], &sr, err)) != 0)
+				goto out;
+			mp_strbuf_adds(&ef, "slice\t");
+			mp_tsv_escape(&ef, sl[i].name);
+			mp_strbuf_adds(&ef, "\t");
+			mp_tsv_escape(&ef, sl[i].labels[k]);
+			mp_strbuf_addf(&ef, "\texamples\t%lld", (long long)sr.n);
+			for (j = 0; j < NMETRICS; j++)
+				if (!isnan(metric_at(&sr, j)))
+					mp_strbuf_addf(&ef, "\t%s\t%.9g", metric_table[j].name, metric_at(&sr, j));
+			mp_strbuf_adds(&ef, "\n");
+			fprintf(stderr, "slice %s=%s: %lld examples%s%.4f\n", sl[i].name, sl[i].labels[k],
+				(long long)sr.n, ev.nclass ? ", accuracy " : ", mse ", ev.nclass ? sr.accuracy : sr.mse);
+			mp_eval_result_release(&sr);
+		}
 
 	/* the blessing */
 	mp_strbuf_adds(&bf, "mlpipe-blessing 1\n");
@@ -342,6 +587,11 @@ static int run_evaluator(const mp_component_io *io, mp_err *err)
 	if (rc == 0)
 		fprintf(stderr, "%s", mp_strbuf_str(&bf));
 out:
+	for (i = 0; i < nsl && sl; i++)
+		slicer_release(&sl[i]);
+	free(sl);
+	free(slbuf);
+	free(slnames);
 	mp_jdoc_free(th);
 	mp_eval_release(&ev);
 	mp_eval_release(&bev);

@@ -1,9 +1,12 @@
-/* components/eval: every metric against a hand computation. */
+/* components/eval: every metric against a hand computation; the
+ * Evaluator's slices and its blessing for each kind of threshold, with and
+ * without a baseline, on models whose predictions are known. */
 #include "testutil.h"
 
 #include <math.h>
 
 #include "components/eval/metrics.h"
+#include "components/nn/nn.h"
 
 /* Three classes, six examples (true class, probabilities):
  *   0 [.7 .2 .1] -> 0   0 [.3 .6 .1] -> 1   1 [.1 .8 .1] -> 1
@@ -114,6 +117,181 @@ START_TEST(regression_metrics_match_a_hand_computation)
 }
 END_TEST
 
+/* The evaluation split: x, a string g (empty: missing), the class y. */
+static const struct {
+	double x;
+	const char *g;
+	int y;
+} rows[] = {
+	{1, "a", 1}, {2, "a", 1}, {-1, "a", 0}, {0.5, "b", 0}, {-2, "b", 1}, {-0.5, "b", 0}, {3, "", 1}, {-3, "c", 0},
+};
+#define NROWS (sizeof(rows) / sizeof(rows[0]))
+
+static void make_examples(void)
+{
+	mp_strbuf sb = MP_STRBUF_INIT;
+	size_t i;
+	mp_err err;
+
+	mp_strbuf_adds(&sb, "x,g,y\n");
+	for (i = 0; i < NROWS; i++)
+		mp_strbuf_addf(&sb, "%g,%s,%d\n", rows[i].x, rows[i].g, rows[i].y);
+	tu_write("eval.csv", mp_strbuf_str(&sb));
+	mp_strbuf_release(&sb);
+	ck_assert_msg(tu_run_component("ExampleGen", NULL, &err, "out:examples=ex", "param:format=csv",
+				       "param:splits=eval=eval.csv", "param:label=y", (char *)NULL) == 0,
+		      "%s", err.msg);
+}
+
+/* A model of x alone with logits (-x + c, x - c): class 1 exactly when
+ * x > c, with probability sigmoid(2(x - c)). */
+static void make_model(const char *dir, double c)
+{
+	mp_layer_spec layer = {2, MP_ACT_NONE, 0, MP_INIT_AUTO};
+	char *d = tu_at(dir), *path = mp_asprintf("%s/model.mlpm", d);
+	mp_net n;
+	mp_err err;
+
+	ck_assert_int_eq(mp_mkdirs(d, 0755, &err), 0);
+	ck_assert_int_eq(mp_net_init(&n, 1, &layer, 1, MP_LOSS_SOFTMAX_CE, 8, 1, &err), 0);
+	n.params[n.woff[0]] = -1;
+	n.params[n.woff[0] + 1] = 1;
+	n.params[n.boff[0]] = (float)c;
+	n.params[n.boff[0] + 1] = (float)-c;
+	ck_assert_int_eq(mp_model_save(&n, NULL, path, &err), 0);
+	mp_net_release(&n);
+	free(path);
+	free(d);
+}
+
+/* The accuracy and log loss of make_model(c) on the rows. */
+static void hand_metrics(double c, double *acc, double *ll)
+{
+	size_t i;
+	int right = 0;
+
+	*ll = 0;
+	for (i = 0; i < NROWS; i++) {
+		double p1 = 1 / (1 + exp(-2 * (rows[i].x - c)));
+
+		right += (rows[i].x > c) == rows[i].y;
+		*ll -= log(rows[i].y ? p1 : 1 - p1);
+	}
+	*acc = (double)right / NROWS;
+	*ll /= NROWS;
+}
+
+static void assert_has_line(const char *file, const char *line)
+{
+	char *path = tu_at(file), *text = tu_read(path);
+
+	ck_assert_msg(strstr(text, line) != NULL, "%s lacks \"%s\":\n%s", file, line, text);
+	free(text);
+	free(path);
+}
+
+/* The model is right on 6 of 8 rows (wrong on x = 0.5 and x = -2): each
+ * slice's accuracy by hand. */
+START_TEST(slices_by_string_label_and_numeric_buckets)
+{
+	mp_err err;
+
+	make_examples();
+	make_model("model", 0);
+	ck_assert_msg(tu_run_component("Evaluator", NULL, &err, "in:examples=ex", "in:model=model", "out:evaluation=ev",
+				       "out:blessing=bl", "param:slice_by=g\ny\nx", "param:slice_buckets=3", (char *)NULL) == 0,
+		      "%s", err.msg);
+	assert_has_line("ev/evaluation.tsv", "metric\taccuracy\t0.75\n");
+	/* a string: a slice per value, the missing one apart */
+	assert_has_line("ev/evaluation.tsv", "slice\tg\ta\texamples\t3\taccuracy\t1\t");
+	assert_has_line("ev/evaluation.tsv", "slice\tg\tb\texamples\t3\taccuracy\t0.333333333\t");
+	assert_has_line("ev/evaluation.tsv", "slice\tg\tc\texamples\t1\taccuracy\t1\t");
+	assert_has_line("ev/evaluation.tsv", "slice\tg\t(missing)\texamples\t1\taccuracy\t1\t");
+	/* the label, a number with two values: per class */
+	assert_has_line("ev/evaluation.tsv", "slice\ty\t0\texamples\t4\taccuracy\t0.75\t");
+	assert_has_line("ev/evaluation.tsv", "slice\ty\t1\texamples\t4\taccuracy\t0.75\t");
+	/* x has 8 values, more than 3: three buckets of width 2 */
+	assert_has_line("ev/evaluation.tsv", "slice\tx\t[-3, -1)\texamples\t2\taccuracy\t0.5\t");
+	assert_has_line("ev/evaluation.tsv", "slice\tx\t[-1, 1)\texamples\t3\taccuracy\t0.666666667\t");
+	assert_has_line("ev/evaluation.tsv", "slice\tx\t[1, 3]\texamples\t3\taccuracy\t1\t");
+
+	ck_assert_int_ne(tu_run_component("Evaluator", NULL, &err, "in:examples=ex", "in:model=model", "out:evaluation=ev",
+					  "out:blessing=bl", "param:slice_by=gg", (char *)NULL), 0);
+	ck_assert_str_eq(err.msg, "slice_by: the examples have no feature 'gg' (did you mean 'g'?)");
+}
+END_TEST
+
+static void evaluate(const char *thresholds, int baseline)
+{
+	char *th = mp_asprintf("param:thresholds=%s", thresholds);
+	mp_err err;
+	int rc;
+
+	if (baseline)
+		rc = tu_run_component("Evaluator", NULL, &err, "in:examples=ex", "in:model=model", "in:baseline_model=base",
+				      "out:evaluation=ev", "out:blessing=bl", th, (char *)NULL);
+	else
+		rc = tu_run_component("Evaluator", NULL, &err, "in:examples=ex", "in:model=model", "out:evaluation=ev",
+				      "out:blessing=bl", th, (char *)NULL);
+	ck_assert_msg(rc == 0, "%s", err.msg);
+	free(th);
+}
+
+/* The candidate (c = 0: accuracy 0.75) against a better baseline (c =
+ * 0.75: it also gets x = 0.5 right, 0.875). */
+START_TEST(blessing_holds_each_threshold_kind_with_and_without_a_baseline)
+{
+	double acc, ll, bacc, bll;
+	char line[256], th[256];
+
+	make_examples();
+	make_model("model", 0);
+	make_model("base", 0.75);
+	hand_metrics(0, &acc, &ll);
+	hand_metrics(0.75, &bacc, &bll);
+	ck_assert_double_eq_tol(acc, 0.75, 1e-12);
+	ck_assert_double_eq_tol(bacc, 0.875, 1e-12);
+
+	/* value thresholds alone */
+	snprintf(th, sizeof(th), "{\"accuracy\": {\"min\": 0.7}, \"log_loss\": {\"max\": %.6f}}", ll + 0.001);
+	evaluate(th, 0);
+	assert_has_line("bl/blessing.tsv", "threshold\taccuracy\tmin\t0.7\tvalue\t0.75\theld\n");
+	assert_has_line("bl/blessing.tsv", "blessed\tyes\nbaseline\tnone\n");
+	snprintf(th, sizeof(th), "{\"accuracy\": {\"min\": 0.7}, \"log_loss\": {\"max\": %.6f}}", ll - 0.001);
+	evaluate(th, 0);
+	snprintf(line, sizeof(line), "threshold\tlog_loss\tmax\t%.9g\tvalue\t", atof(strchr(strrchr(th, ':'), ' ')));
+	assert_has_line("bl/blessing.tsv", line);
+	assert_has_line("bl/blessing.tsv", "blessed\tno\n");
+	evaluate("{\"accuracy\": {\"min\": 0.8}}", 0);
+	assert_has_line("bl/blessing.tsv", "threshold\taccuracy\tmin\t0.8\tvalue\t0.75\tfailed\n");
+
+	/* a change threshold without a baseline does not count */
+	evaluate("{\"accuracy\": {\"max_drop\": 0}}", 0);
+	assert_has_line("bl/blessing.tsv", "threshold\taccuracy\tmax_drop\t0\tvalue\t0.75\tno baseline\n");
+	assert_has_line("bl/blessing.tsv", "blessed\tyes\n");
+
+	/* with the baseline: a drop of 0.125 */
+	evaluate("{\"accuracy\": {\"max_drop\": 0.2}}", 1);
+	assert_has_line("bl/blessing.tsv", "threshold\taccuracy\tmax_drop\t0.2\tvalue\t0.75\tbaseline\t0.875\theld\n");
+	assert_has_line("bl/blessing.tsv", "blessed\tyes\nbaseline\tyes\n");
+	evaluate("{\"accuracy\": {\"max_drop\": 0.1}}", 1);
+	assert_has_line("bl/blessing.tsv", "threshold\taccuracy\tmax_drop\t0.1\tvalue\t0.75\tbaseline\t0.875\tfailed\n");
+	assert_has_line("bl/blessing.tsv", "blessed\tno\n");
+	/* the log loss changes by ll - bll */
+	snprintf(th, sizeof(th), "{\"log_loss\": {\"max_rise\": %.6f}}", ll - bll + 0.001);
+	evaluate(th, 1);
+	assert_has_line("bl/blessing.tsv", "blessed\tyes\n");
+	snprintf(th, sizeof(th), "{\"log_loss\": {\"max_rise\": %.6f}}", ll - bll - 0.001);
+	evaluate(th, 1);
+	assert_has_line("bl/blessing.tsv", "\tfailed\n");
+	assert_has_line("bl/blessing.tsv", "blessed\tno\n");
+	/* every threshold must hold */
+	evaluate("{\"accuracy\": {\"min\": 0.5, \"max_drop\": 0.1}}", 1);
+	assert_has_line("bl/blessing.tsv", "threshold\taccuracy\tmin\t0.5\tvalue\t0.75\theld\n");
+	assert_has_line("bl/blessing.tsv", "blessed\tno\n");
+}
+END_TEST
+
 static Suite *eval_suite(void)
 {
 	Suite *s = suite_create("eval");
@@ -122,6 +300,11 @@ static Suite *eval_suite(void)
 	tcase_add_test(tc, classification_metrics_match_a_hand_computation);
 	tcase_add_test(tc, binary_auc_counts_pairs_and_ties);
 	tcase_add_test(tc, regression_metrics_match_a_hand_computation);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("evaluator");
+	tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
+	tcase_add_test(tc, slices_by_string_label_and_numeric_buckets);
+	tcase_add_test(tc, blessing_holds_each_threshold_kind_with_and_without_a_baseline);
 	suite_add_tcase(s, tc);
 	return s;
 }

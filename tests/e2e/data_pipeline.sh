@@ -19,6 +19,8 @@ model=$(jq -r '.executions[5].outputs[0].uri' "$TMP/out")/model.mlpm
 expect_jq '.executions[6].inputs | map(.name) == ["examples", "model"]'
 expect_jq '.executions[6].metrics | map(select(.name == "blessed")) | .[0].value == 1'
 grep -q "^baseline	none$" "$P"/runs/penguins/evaluate/blessing/*/blessing.tsv && ok || not_ok "the first blessing should have no baseline"
+# the metrics per species, as slice_by asks
+[ "$(grep -c "^slice	species	" "$P"/runs/penguins/evaluate/evaluation/*/evaluation.tsv)" = 3 ] && ok || not_ok "no slice per species"
 # the blessed model is pushed as version 1
 [ -f "$P/serving/penguins/1/model.mlpm" ] && ok || not_ok "version 1 was not pushed"
 cmp -s "$P/serving/penguins/1/model.mlpm" "$model" && ok || not_ok "the pushed model differs from the trained one"
