@@ -4,7 +4,8 @@
 #   make test                 every Check suite and end-to-end test
 #   make SANITIZE=address,undefined test    the same under the sanitizers
 #   make bench                benchmarks, printed as ratios to their anchors
-#   make deps                 install the Debian packages a fresh machine lacks
+#   make deps                 install the Debian packages a fresh machine lacks,
+#                             and ONNX Runtime for Node.js (the ONNX export's test)
 #   make demo                 install what is missing, build, run the demo pipeline
 
 SANITIZE ?=
@@ -50,6 +51,7 @@ endif
 
 LIB_SRC := $(wildcard core/*.c) $(wildcard metadata/*.c) $(wildcard components/*.c) \
 	$(wildcard components/data/*.c) $(wildcard components/nn/*.c) $(wildcard components/eval/*.c) \
+	$(wildcard components/export/*.c) \
 	$(filter-out orchestrator/main.c,$(wildcard orchestrator/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libmlpipe.a
@@ -107,7 +109,7 @@ bench: $(BIN) $(BENCH_BIN)
 
 # make demo: everything from a fresh machine to a finished pipeline run.
 demo:
-	@$(MAKE) --no-print-directory deps EXTRA_PKGS="$(DATA_PKGS)"
+	@$(MAKE) --no-print-directory deps EXTRA_PKGS="$(DATA_PKGS)" TEST_NODE=0
 	@$(MAKE) --no-print-directory all
 	./mlpipe run $(DEMO_PIPELINE)
 	./mlpipe meta --db pipelines/runs/metadata.db run last
@@ -118,12 +120,21 @@ demo:
 	@echo "pushed:"
 	@cat "$$(./mlpipe meta --db pipelines/runs/metadata.db --json artifacts --type PushedModel | jq -r '.[-1].uri')/pushed.tsv"
 
+# TEST_NODE=0 leaves out Node.js and onnxruntime-node (the demo does not
+# need them).  The npm package is pinned by tests/node/package-lock.json and
+# installed without running its scripts: its CPU libraries ship inside it.
+TEST_NODE ?= 1
 deps:
 	@missing=$$(for p in $(DEB_PKGS) $(EXTRA_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -z "$$missing" ]; then echo "deps: everything is installed"; exit 0; fi; \
-	echo "deps: installing" $$missing; \
-	if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
-	$$sudo apt-get update && $$sudo apt-get install -y --no-install-recommends $$missing
+	if [ "$(TEST_NODE)" = 1 ] && ! command -v npm >/dev/null; then missing="$$missing nodejs npm"; fi; \
+	if [ -z "$$missing" ]; then echo "deps: every package is installed"; else \
+		echo "deps: installing" $$missing; \
+		if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+		$$sudo apt-get update && $$sudo apt-get install -y --no-install-recommends $$missing || exit 1; \
+	fi
+	@if [ "$(TEST_NODE)" = 1 ] && [ ! -d tests/node/node_modules/onnxruntime-node ]; then \
+		echo "deps: installing onnxruntime-node (tests/node)"; \
+		cd tests/node && npm ci --ignore-scripts --no-audit --no-fund; fi
 
 clean:
 	rm -rf build mlpipe bench/out

@@ -151,6 +151,38 @@ static int check_map(const mp_param_spec *spec, const char *value, char **canon,
 	return 0;
 }
 
+/* A list written as a YAML flow sequence ("[a, b]", as --set gives it)
+ * into the one-item-per-line form. */
+static int flow_list(const mp_param_spec *spec, const char *value, char **canon, mp_err *err)
+{
+	char *json = NULL;
+	mp_jdoc *d = NULL;
+	const mp_jnode *root;
+	mp_strbuf sb = MP_STRBUF_INIT;
+	size_t i;
+	int rc;
+
+	if ((rc = mp_yaml_to_json(value, &json, err)) != 0 || (rc = mp_jdoc_parse(&d, json, spec->name, err)) != 0) {
+		free(json);
+		return mp_error_wrap(err, "%s", spec->name);
+	}
+	root = mp_jdoc_root(d);
+	for (i = 0; rc == 0 && i < mp_jnode_len(root); i++) {
+		const char *item = mp_jnode_str(mp_jnode_at(d, root, i));
+
+		if (!mp_jnode_is_list(root) || !item || strchr(item, '\n'))
+			rc = mp_error(err, MP_EINVAL, "%s: expected a list of strings", spec->name);
+		else
+			mp_strbuf_addf(&sb, "%s%s", i ? "\n" : "", item);
+	}
+	mp_jdoc_free(d);
+	free(json);
+	if (rc == 0 && !(*canon = mp_strbuf_detach(&sb)))
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
+	mp_strbuf_release(&sb);
+	return rc;
+}
+
 int mp_param_check(const mp_param_spec *spec, const char *value, char **canon, mp_err *err)
 {
 	char buf[64];
@@ -199,6 +231,9 @@ int mp_param_check(const mp_param_spec *spec, const char *value, char **canon, m
 		/* fall through */
 	case MP_PARAM_PATHS:
 	case MP_PARAM_LIST:
+		if (value[0] == '[' && spec->type != MP_PARAM_PATH)
+			return flow_list(spec, value, canon, err);
+		/* fall through */
 	case MP_PARAM_STRING:
 		if (!(*canon = mp_strdup(value)))
 			return mp_error(err, MP_ENOMEM, "out of memory");

@@ -4,6 +4,7 @@
  * version, and an existing version is never overwritten.  A model that is
  * not blessed is not pushed (an outcome, not a failure). */
 #include "components/component.h"
+#include "components/export/export.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -22,7 +23,9 @@ static const mp_io_spec outputs[] = {
 
 static const mp_param_spec params[] = {
 	{"destination", MP_PARAM_STRING, NULL, 0, 0, "the serving folder; versions go in numbered folders below it"},
-	{"formats", MP_PARAM_LIST, "native", 0, 0, "what to write into the version folder: native (model.mlpm)"},
+	{"formats", MP_PARAM_LIST, "native", 0, 0,
+	 "what to write into the version folder: native (model.mlpm), c (model.c and model.h, C99 needing only "
+	 "libm), onnx (model.onnx, opset 19)"},
 };
 
 /* Whether the blessing says yes. */
@@ -78,11 +81,38 @@ static int copy_file(const char *from, const char *to, mp_err *err)
 	return rc;
 }
 
+/* Writes the model at from into dir in each format named. */
+static int write_formats(const char *from, const char *dir, char **fl, size_t nf, mp_err *err)
+{
+	mp_served s = {0};
+	char *to = NULL;
+	size_t i;
+	int rc = 0, loaded = 0;
+
+	for (i = 0; i < nf && rc == 0; i++) {
+		int native = !strcmp(fl[i], "native"), c = !strcmp(fl[i], "c");
+
+		if (!native && !loaded) {
+			if ((rc = mp_served_load(&s, from, 1, err)) != 0)
+				break;
+			loaded = 1;
+		}
+		if (!(to = mp_asprintf(native ? "%s/model.mlpm" : c ? "%s/model" : "%s/model.onnx", dir)))
+			rc = mp_error(err, MP_ENOMEM, "out of memory");
+		else
+			rc = native ? copy_file(from, to, err) : c ? mp_export_c(&s, to, err) : mp_export_onnx(&s, to, err);
+		free(to);
+	}
+	if (loaded)
+		mp_served_release(&s);
+	return rc;
+}
+
 static int run_pusher(const mp_component_io *io, mp_err *err)
 {
 	const char *model = mp_io_input(io, "model"), *blessing = mp_io_input(io, "blessing");
 	const char *dest_param = mp_io_param(io, "destination"), *formats = mp_io_param(io, "formats");
-	char *dest = NULL, *tmp = NULL, *final = NULL, *from = NULL, *to = NULL, *report = NULL, *fbuf = NULL, **fl = NULL;
+	char *dest = NULL, *tmp = NULL, *final = NULL, *from = NULL, *report = NULL, *fbuf = NULL, **fl = NULL;
 	mp_strbuf out = MP_STRBUF_INIT;
 	size_t nf = 0, i;
 	long version = 0;
@@ -92,9 +122,14 @@ static int run_pusher(const mp_component_io *io, mp_err *err)
 		return mp_error(err, MP_EINVAL, "Pusher needs 'model' and 'blessing' inputs");
 	if ((rc = mp_param_lines(formats, &fbuf, &fl, &nf, err)) != 0)
 		return rc;
+	if (!nf) {
+		rc = mp_error(err, MP_EINVAL, "formats: name at least one (native, c, onnx)");
+		goto out;
+	}
 	for (i = 0; i < nf; i++)
-		if (strcmp(fl[i], "native") != 0) {
-			rc = mp_error(err, MP_EINVAL, "formats: '%s' is not a format this Pusher writes (native)", fl[i]);
+		if (strcmp(fl[i], "native") && strcmp(fl[i], "c") && strcmp(fl[i], "onnx")) {
+			rc = mp_error(err, MP_EINVAL, "formats: '%s' is not a format this Pusher writes (native, c, onnx)",
+				      fl[i]);
 			goto out;
 		}
 	if (!(dest = dest_param[0] == '/' ? mp_strdup(dest_param) : mp_asprintf("%s/%s", io->workdir, dest_param)) ||
@@ -110,13 +145,12 @@ static int run_pusher(const mp_component_io *io, mp_err *err)
 	} else {
 		if ((rc = mp_mkdirs(dest, 0755, err)) != 0)
 			goto out;
-		if (!(tmp = mp_asprintf("%s/.push-%ld", dest, (long)getpid())) || !(from = mp_asprintf("%s/model.mlpm", model)) ||
-		    !(to = mp_asprintf("%s/model.mlpm", tmp))) {
+		if (!(tmp = mp_asprintf("%s/.push-%ld", dest, (long)getpid())) || !(from = mp_asprintf("%s/model.mlpm", model))) {
 			rc = mp_error(err, MP_ENOMEM, "out of memory");
 			goto out;
 		}
 		mp_rmtree(tmp, NULL);
-		if ((rc = mp_mkdirs(tmp, 0755, err)) != 0 || (rc = copy_file(from, to, err)) != 0)
+		if ((rc = mp_mkdirs(tmp, 0755, err)) != 0 || (rc = write_formats(from, tmp, fl, nf, err)) != 0)
 			goto out;
 		/* the next free version; rename never replaces a version with files */
 		for (version = highest_version(dest) + 1;; version++) {
@@ -134,7 +168,10 @@ static int run_pusher(const mp_component_io *io, mp_err *err)
 				goto out;
 			}
 		}
-		mp_strbuf_addf(&out, "mlpipe-pushed 1\npushed\tyes\nversion\t%ld\npath\t%s\n", version, final);
+		mp_strbuf_addf(&out, "mlpipe-pushed 1\npushed\tyes\nversion\t%ld\npath\t%s\nformats", version, final);
+		for (i = 0; i < nf; i++)
+			mp_strbuf_addf(&out, "\t%s", fl[i]);
+		mp_strbuf_adds(&out, "\n");
 		fprintf(stderr, "mlpipe: pushed as version %ld: %s\n", version, final);
 	}
 	if (out.failed) {
@@ -158,7 +195,6 @@ out:
 	free(tmp);
 	free(final);
 	free(from);
-	free(to);
 	free(report);
 	return rc;
 }

@@ -16,6 +16,9 @@ static const command commands[] = {
 	{"dag", mp_cmd_dag, "draw a pipeline's components and their dependencies", mp_dag_usage},
 	{"component", mp_cmd_component, "run one component alone, or list and describe them",
 	 mp_component_usage},
+	{"predict", mp_cmd_predict, "run a model over a CSV or IDX file, one prediction per example",
+	 mp_predict_usage},
+	{"export", mp_cmd_export, "write a model as standalone C or as ONNX", mp_export_usage},
 	{"meta", mp_cmd_meta, "inspect runs, artifacts, lineage and metrics in the metadata store",
 	 mp_meta_usage},
 };

@@ -70,8 +70,8 @@ expect_out "pushed_model"
 expect_exit 0 meta metrics --name accuracy --component evaluate
 expect_out "evaluate"
 # a format the Pusher does not write fails the step, naming it
-expect_exit 1 "$MLPIPE" run "$P/penguins.yaml" --set push.formats=onnx
-expect_out "formats: 'onnx' is not a format this Pusher writes (native)"
+expect_exit 1 "$MLPIPE" run "$P/penguins.yaml" --set 'push.formats=[native, tflite]'
+expect_out "formats: 'tflite' is not a format this Pusher writes (native, c, onnx)"
 [ ! -e "$P/serving/penguins/3" ] && ok || not_ok "a failed push published a version"
 # a threshold on a metric that does not exist fails the step, naming it
 expect_exit 1 "$MLPIPE" run "$P/penguins.yaml" --set 'evaluate.thresholds={acuracy: {min: 0.5}}'

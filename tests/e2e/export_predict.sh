@@ -1,0 +1,179 @@
+# A trained model outside the pipeline: `mlpipe predict` on CSV and IDX,
+# `mlpipe export` to C (compiled with cc -lm and run) and to ONNX (run in
+# ONNX Runtime), each agreeing with predict within 1e-5; the Pusher's
+# formats; bad input, and damaged model files, refused in one line.
+. "$(dirname "$0")/lib.sh"
+
+REPO=$(cd "$E2E_DIR/../.." && pwd)
+ORT_DIR="$REPO/tests/node"
+P=$TMP/proj
+mkdir -p "$P/data"
+cp "$REPO/pipelines/penguins.yaml" "$P/"
+cp "$REPO/pipelines/data/penguins.csv" "$P/data/"
+
+# same FILE1 FILE2: the same classes row by row, probabilities within 1e-5
+same() {
+	if [ "$(wc -l <"$1")" -ne "$(wc -l <"$2")" ]; then not_ok "$1 and $2 differ in length"; return; fi
+	paste -d, "$1" "$2" | awk -F, -v a="$1" -v b="$2" '
+		NR == 1 { next }
+		{ n = NF / 2; if ($1 "" != $(n + 1) "") bad++
+		  for (i = 2; i <= n; i++) { d = $i - $(n + i); if (d < 0) d = -d; if (d > m) m = d } }
+		END { if (bad || m > 1e-5) { printf "%s vs %s: %d classes differ, max difference %g\n", a, b, bad, m; exit 1 } }' &&
+		ok || not_ok "predictions differ"
+}
+
+# onnx MODEL CSV OUT: runs the model in ONNX Runtime (Node.js)
+have_ort() { command -v node >/dev/null && [ -d "$ORT_DIR/node_modules/onnxruntime-node" ]; }
+if ! have_ort; then
+	if [ "${CI:-}" = true ]; then not_ok "onnxruntime-node is not installed: make deps installs it"; else
+		echo "note: onnxruntime-node is not installed (make deps installs it): the ONNX checks are skipped"; fi
+fi
+
+# ---- a tabular model: numbers (z-scores, missing values) and strings (one-hot)
+expect_exit 0 "$MLPIPE" run "$P/penguins.yaml" --set 'push.formats=[native, c, onnx]'
+V1=$P/serving/penguins/1
+for f in model.mlpm model.c model.h model.onnx; do
+	[ -s "$V1/$f" ] && ok || not_ok "the Pusher did not write $f"
+done
+grep -q "^formats	native	c	onnx$" "$P"/runs/penguins/push/pushed_model/*/pushed.tsv && ok || not_ok "pushed.tsv lacks the formats"
+
+expect_exit 0 "$MLPIPE" predict "$V1" "$P/data/penguins.csv" -o "$TMP/pred.csv"
+expect_err "predicted 344 examples"
+[ "$(head -1 "$TMP/pred.csv")" = "class,p_Adelie,p_Chinstrap,p_Gentoo" ] && ok || not_ok "predict's header: $(head -1 "$TMP/pred.csv")"
+[ "$(wc -l <"$TMP/pred.csv")" = 345 ] && ok || not_ok "one row per example"
+# the classes are right (the network learns the species) and the probabilities add up to 1
+paste -d, <(cut -d, -f1 "$P/data/penguins.csv") "$TMP/pred.csv" | awk -F, 'NR > 1 { n++; c += $1 == $2; s = $3 + $4 + $5; if (s < 0.9999 || s > 1.0001) bad++ }
+	END { exit !(c / n >= 0.95 && !bad) }' && ok || not_ok "predictions are not the species"
+# to stdout, the same
+expect_exit 0 "$MLPIPE" predict "$V1/model.mlpm" "$P/data/penguins.csv"
+cmp -s "$TMP/out" "$TMP/pred.csv" && ok || not_ok "stdout and -o differ"
+
+# the C export, compiled with nothing but cc and libm, predicts the same
+mkdir -p "$TMP/c"
+expect_exit 0 "$MLPIPE" export "$V1" --format c -o "$TMP/c/model"
+# the same C but for the first line's comment, which names the model file
+cmp -s <(tail -n +2 "$TMP/c/model.c") <(tail -n +2 "$V1/model.c") && ok || not_ok "export and Pusher wrote different C"
+if cc -std=c99 -pedantic -Wall -Wextra -Werror -O2 -I "$TMP/c" "$E2E_DIR/export_main.c" "$TMP/c/model.c" -lm \
+	-o "$TMP/c/run" 2>"$TMP/cc.err"; then ok; else not_ok "the exported C does not compile:"; head -5 "$TMP/cc.err"; fi
+"$TMP/c/run" "$P/data/penguins.csv" >"$TMP/c.csv" && ok || not_ok "the C program failed"
+same "$TMP/pred.csv" "$TMP/c.csv"
+
+# the ONNX export in ONNX Runtime predicts the same
+expect_exit 0 "$MLPIPE" export "$V1" --format onnx -o "$TMP/model.onnx"
+cmp -s "$TMP/model.onnx" "$V1/model.onnx" && ok || not_ok "export and Pusher wrote different ONNX"
+if have_ort; then
+	node "$ORT_DIR/onnx_predict.js" "$TMP/model.onnx" "$P/data/penguins.csv" >"$TMP/onnx.csv" 2>"$TMP/node.err" && ok ||
+		{ not_ok "ONNX Runtime failed:"; head -5 "$TMP/node.err"; }
+	same "$TMP/pred.csv" "$TMP/onnx.csv"
+fi
+
+# ---- images: IDX files as Fashion-MNIST's, 2x2 pixels, class 1 when the
+# top row is brighter than the bottom one
+bytes() { local v; for v in "$@"; do printf "\\x$(printf %02x "$v")"; done; }
+idx() { # idx NAME COUNT SEED: images and labels
+	local n=$2 s=$3 i a b c d
+	{ bytes 0 0 8 3 0 0 0 "$n" 0 0 0 2 0 0 0 2
+	  for ((i = 0; i < n; i++)); do
+		a=$(((i * 37 + s) % 256)); b=$(((i * 91 + 3 * s) % 256)); c=$(((i * 53 + 7) % 256)); d=$(((i * 29 + 11 * s) % 256))
+		bytes $a $b $c $d
+	  done; } | gzip -n >"$P/data/$1-images-idx3-ubyte.gz"
+	{ bytes 0 0 8 1 0 0 0 "$n"
+	  for ((i = 0; i < n; i++)); do
+		a=$(((i * 37 + s) % 256)); b=$(((i * 91 + 3 * s) % 256)); c=$(((i * 53 + 7) % 256)); d=$(((i * 29 + 11 * s) % 256))
+		bytes $((a + b > c + d))
+	  done; } | gzip -n >"$P/data/$1-labels-idx1-ubyte.gz"
+	# the same pixels as CSV, for the C and ONNX programs
+	{ echo pixel0,pixel1,pixel2,pixel3
+	  for ((i = 0; i < n; i++)); do
+		echo $(((i * 37 + s) % 256)),$(((i * 91 + 3 * s) % 256)),$(((i * 53 + 7) % 256)),$(((i * 29 + 11 * s) % 256))
+	  done; } >"$P/data/$1.csv"
+}
+idx train 120 5
+idx t10k 40 9
+cat >"$P/images.yaml" <<'EOF'
+pipeline: { name: images, root: runs, metadata: runs/metadata.db }
+components:
+  - id: ingest
+    type: ExampleGen
+    params:
+      format: idx
+      splits: { train: data/train-images-idx3-ubyte.gz, eval: data/t10k-images-idx3-ubyte.gz }
+  - id: statistics
+    type: StatisticsGen
+    inputs: { examples: ingest.examples }
+  - id: transform
+    type: Transform
+    inputs: { examples: ingest.examples, statistics: statistics.statistics }
+    params: { numbers: zscore }
+  - id: train
+    type: Trainer
+    inputs: { examples: ingest.examples, transform: transform.transform }
+    params:
+      apply_transform: true
+      model: { layers: [ {dense: 8, activation: tanh}, {dense: 2} ] }
+      optimizer: { name: adam, lr: 0.05 }
+      epochs: 20
+EOF
+expect_exit 0 "$MLPIPE" run "$P/images.yaml"
+IM=$(ls -d "$P"/runs/images/train/model/*)
+expect_exit 0 "$MLPIPE" predict "$IM" "$P/data/t10k-images-idx3-ubyte.gz" -o "$TMP/img.csv"
+expect_err "predicted 40 examples"
+[ "$(head -1 "$TMP/img.csv")" = "class,p_0,p_1" ] && ok || not_ok "predict's header on images: $(head -1 "$TMP/img.csv")"
+# the same pixels as CSV give the same predictions
+expect_exit 0 "$MLPIPE" predict "$IM" "$P/data/t10k.csv" -o "$TMP/img2.csv"
+cmp -s "$TMP/img.csv" "$TMP/img2.csv" && ok || not_ok "IDX and CSV predictions differ"
+mkdir -p "$TMP/ci"
+expect_exit 0 "$MLPIPE" export "$IM" -f c -o "$TMP/ci/model"
+cc -std=c99 -Wall -Werror -O2 -I "$TMP/ci" "$E2E_DIR/export_main.c" "$TMP/ci/model.c" -lm -o "$TMP/ci/run" && ok ||
+	not_ok "the image model's C does not compile"
+"$TMP/ci/run" "$P/data/t10k.csv" >"$TMP/ci.csv"
+same "$TMP/img.csv" "$TMP/ci.csv"
+expect_exit 0 "$MLPIPE" export "$IM" -f onnx -o "$TMP/img.onnx"
+if have_ort; then
+	node "$ORT_DIR/onnx_predict.js" "$TMP/img.onnx" "$P/data/t10k.csv" >"$TMP/img_onnx.csv" && ok || not_ok "ONNX Runtime failed on the image model"
+	same "$TMP/img.csv" "$TMP/img_onnx.csv"
+fi
+
+# ---- bad input: one line, exit 2, nothing written
+printf 'species,island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex\nAdelie,Dream,39,18,181,3750,male\nAdelie,Dream,39,abc,181,3750,male\n' >"$TMP/bad.csv"
+expect_exit 2 "$MLPIPE" predict "$V1" "$TMP/bad.csv" -o "$TMP/bad.out"
+expect_err "bad.csv:3:17: 'abc' is not a number (column 'bill_depth_mm')"
+[ ! -e "$TMP/bad.out" ] && ok || not_ok "a failed predict left its output"
+[ -z "$(ls "$TMP" | grep '\.tmp')" ] && ok || not_ok "a failed predict left a temporary file"
+printf 'species,island,bill_length_mm\nAdelie,Dream,39\n' >"$TMP/cols.csv"
+expect_exit 2 "$MLPIPE" predict "$V1" "$TMP/cols.csv"
+expect_err "cols.csv' has no column 'bill_depth_mm', which the model reads"
+printf 'species,island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex\nAdelie,Dream,39,18\n' >"$TMP/ragged.csv"
+expect_exit 2 "$MLPIPE" predict "$V1" "$TMP/ragged.csv"
+expect_err "ragged.csv:2: 4 fields; the header has 7"
+expect_exit 2 "$MLPIPE" predict "$V1" "$P/data/t10k-images-idx3-ubyte.gz"
+expect_err "holds images, and the model reads strings ('island')"
+expect_exit 2 "$MLPIPE" predict "$IM" "$P/data/penguins.csv"
+expect_err "penguins.csv' has no column 'pixel0', which the model reads"
+gzip -dc "$P/data/t10k-images-idx3-ubyte.gz" | head -c 100 >"$TMP/short-idx3"
+expect_exit 2 "$MLPIPE" predict "$IM" "$TMP/short-idx3" -o "$TMP/short.out"
+expect_err "short-idx3"
+[ ! -e "$TMP/short.out" ] && ok || not_ok "a failed predict left its output"
+expect_exit 2 "$MLPIPE" predict "$V1" "$TMP/none.csv"
+expect_err "cannot read '$TMP/none.csv'"
+expect_exit 2 "$MLPIPE" export "$V1" --format tflite -o "$TMP/x"
+expect_err "--format: 'tflite' is not a format (c, onnx)"
+expect_exit 2 "$MLPIPE" export "$V1" --format c -o "$TMP/x.c"
+expect_err "give a path without an extension"
+
+# ---- damaged model files are refused by predict and export
+cp "$V1/model.mlpm" "$TMP/flip.mlpm"
+printf '\x55' | dd of="$TMP/flip.mlpm" bs=1 seek=200 conv=notrunc 2>/dev/null
+head -c 300 "$V1/model.mlpm" >"$TMP/cut.mlpm"
+for m in flip cut; do
+	expect_exit 2 "$MLPIPE" predict "$TMP/$m.mlpm" "$P/data/penguins.csv" -o "$TMP/$m.out"
+	expect_err "'$TMP/$m.mlpm' is damaged (checksum mismatch)"
+	[ ! -e "$TMP/$m.out" ] && ok || not_ok "predict wrote output from a damaged model"
+	expect_exit 2 "$MLPIPE" export "$TMP/$m.mlpm" --format onnx -o "$TMP/$m.onnx"
+	expect_err "is damaged (checksum mismatch)"
+	[ ! -e "$TMP/$m.onnx" ] && ok || not_ok "export wrote a damaged model"
+done
+printf 'MLPX' >"$TMP/magic.mlpm"
+expect_exit 2 "$MLPIPE" export "$TMP/magic.mlpm" --format c -o "$TMP/magic"
+expect_err "is not an mlpipe model file"
+finish
