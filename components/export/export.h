@@ -29,6 +29,7 @@ typedef struct mp_served {
 	char **class_names; /* nclass names: the label's vocabulary, or "0", "1", ... */
 	float *x;	    /* workspace: max_batch x nin */
 	float *raw;	    /* workspace: max_batch x net outputs */
+	float *pre;	    /* workspace: a row's raw values (the transform's features + 1) */
 	int max_batch;
 } mp_served;
 

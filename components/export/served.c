@@ -20,6 +20,7 @@ void mp_served_release(mp_served *s)
 	free(s->idx);
 	free(s->x);
 	free(s->raw);
+	free(s->pre);
 	free(s->path);
 	mp_transform_release(&s->t);
 	mp_model_release(&s->model);
@@ -108,7 +109,8 @@ int mp_served_load(mp_served *s, const char *path, int max_batch, mp_err *err)
 		}
 	}
 	if (!(s->x = mp_malloc((size_t)max_batch * (size_t)s->model.net.nin * sizeof(float))) ||
-	    !(s->raw = mp_malloc((size_t)max_batch * (size_t)nout * sizeof(float)))) {
+	    !(s->raw = mp_malloc((size_t)max_batch * (size_t)nout * sizeof(float))) ||
+	    !(s->pre = mp_malloc((s->t.nfeatures + 1) * sizeof(float)))) {
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -145,9 +147,14 @@ void mp_served_predict(mp_served *s, const mp_block *b, float *out)
 	for (r = 0; r < b->rows; r++) {
 		float *x = s->x + r * (size_t)nin;
 
-		if (s->has_transform)
+		if (s->has_transform && s->t.all_linear) {
+			/* numbers only (pixels): gather, then the one vectorized loop */
+			for (k = 0; k < s->t.nfeatures; k++)
+				s->pre[k] = b->num[s->idx[k]][r];
+			mp_transform_apply(&s->t, s->pre, x);
+		} else if (s->has_transform) {
 			mp_transform_row(&s->t, s->idx, b, r, x, NULL);
-		else
+		} else
 			for (k = 0; k < (size_t)nin; k++)
 				x[k] = b->num[k][r];
 	}
