@@ -176,7 +176,7 @@ static int valid_name(const char *s)
 /* ---- the pipeline block ------------------------------------------------ */
 
 typedef struct raw_pipeline {
-	yaml_node_t *name, *root, *metadata, *params;
+	yaml_node_t *name, *root, *metadata, *params, *schedule, *catchup;
 } raw_pipeline;
 
 static void pipeline_key(loader *L, const char *key, yaml_node_t *k, yaml_node_t *v, void *ud)
@@ -192,6 +192,10 @@ static void pipeline_key(loader *L, const char *key, yaml_node_t *k, yaml_node_t
 		r->metadata = v;
 	else if (!strcmp(key, "params"))
 		r->params = v;
+	else if (!strcmp(key, "schedule"))
+		r->schedule = v;
+	else if (!strcmp(key, "catchup"))
+		r->catchup = v;
 	else if (!strcmp(key, "description"))
 		expect(L, v, YAML_SCALAR_NODE, "'description'");
 }
@@ -226,7 +230,8 @@ static void pipeline_param(loader *L, const char *key, yaml_node_t *k, yaml_node
 
 static void load_pipeline_block(loader *L, yaml_node_t *block)
 {
-	static const char *const keys[] = {"name", "root", "metadata", "params", "description", NULL};
+	static const char *const keys[] = {"name", "root", "metadata", "params", "schedule", "catchup", "description",
+					   NULL};
 	raw_pipeline r = {0};
 	mp_pipeline *p = L->p;
 	const char *root = "runs";
@@ -252,6 +257,33 @@ static void load_pipeline_block(loader *L, yaml_node_t *block)
 		p->metadata = absolute(L, scalar(r.metadata));
 	else if (p->root)
 		p->metadata = mp_asprintf("%s/metadata.db", p->root);
+	if (r.schedule && expect(L, r.schedule, YAML_SCALAR_NODE, "'schedule'")) {
+		mp_err err;
+		int col;
+
+		if (mp_cron_parse(&p->cron, scalar(r.schedule), &col, &err) != 0) {
+			/* the column of the problem inside the expression */
+			int quoted = r.schedule->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+				     r.schedule->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+
+			mp_diags_add(L->diags, "%s:%d:%d: schedule: %s", L->file, (int)r.schedule->start_mark.line + 1,
+				     (int)r.schedule->start_mark.column + 1 + quoted + col - 1, err.msg);
+		} else if (mp_cron_next(&p->cron, 0) == -1) { /* within 8 years of 1970: leap days too */
+			problem(L, r.schedule, "schedule: '%s' never fires", scalar(r.schedule));
+		} else {
+			p->schedule = dup_or_oom(L, scalar(r.schedule));
+		}
+	}
+	if (r.catchup && expect(L, r.catchup, YAML_SCALAR_NODE, "'catchup'")) {
+		const char *v = scalar(r.catchup);
+
+		if (!strcmp(v, "true") || !strcmp(v, "yes"))
+			p->catchup = 1;
+		else if (strcmp(v, "false") && strcmp(v, "no"))
+			problem(L, r.catchup, "catchup: '%s' is not true or false", v);
+		if (!r.schedule)
+			problem(L, r.catchup, "catchup needs a 'schedule'");
+	}
 	if (r.params && expect(L, r.params, YAML_MAPPING_NODE, "'params'")) {
 		size_t n = (size_t)(r.params->data.mapping.pairs.top - r.params->data.mapping.pairs.start);
 
@@ -1076,6 +1108,7 @@ void mp_pipeline_free(mp_pipeline *p)
 	free(p->name);
 	free(p->root);
 	free(p->metadata);
+	free(p->schedule);
 	free(p);
 }
 

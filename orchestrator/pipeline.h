@@ -11,6 +11,7 @@
 
 #include "components/component.h"
 #include "core/core.h"
+#include "orchestrator/cron.h"
 
 /* A list of one-line problems, in the order found. */
 typedef struct mp_diags {
@@ -62,6 +63,9 @@ typedef struct mp_pipeline {
 	char *name;
 	char *root;	/* artifact root, absolute */
 	char *metadata; /* the store, absolute */
+	char *schedule; /* the cron expression as written, or NULL */
+	mp_cron cron;	/* parsed from schedule */
+	int catchup;	/* run every missed time (1) or the latest only (0) */
 	mp_pl_value *params;
 	size_t nparams;
 	mp_pl_component *comps;

@@ -1,5 +1,6 @@
 /* The executor: see run.h. */
 #include "orchestrator/run.h"
+#include "orchestrator/lock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1551,7 +1552,7 @@ int mp_run_pipeline(const mp_pipeline *p, const mp_run_opts *o, mp_run_outcome *
 	runner R = {0};
 	int64_t t0 = mp_monotonic_ns();
 	size_t i;
-	int rc = 0, handlers = 0;
+	int rc = 0, handlers = 0, lock = -1;
 
 	memset(out, 0, sizeof(*out));
 	R.p = p;
@@ -1578,6 +1579,16 @@ int mp_run_pipeline(const mp_pipeline *p, const mp_run_opts *o, mp_run_outcome *
 	}
 	if ((rc = mp_mkdirs(R.pdir, 0755, err)) != 0)
 		goto out;
+	{
+		/* one run of a pipeline at a time, across processes */
+		char *path = mp_asprintf("%s/.lock", R.pdir), *what = mp_asprintf("pipeline '%s' is running", p->name);
+
+		rc = path && what ? mp_lock(path, 0, what, &lock, err) : mp_error(err, MP_ENOMEM, "out of memory");
+		free(path);
+		free(what);
+		if (rc != 0)
+			goto out;
+	}
 	{
 		char *logs = mp_asprintf("%s/.logs", R.pdir);
 
@@ -1621,5 +1632,6 @@ out:
 	free(R.nodes);
 	free(R.pdir);
 	mp_store_close(R.st);
+	mp_unlock(lock);
 	return rc;
 }

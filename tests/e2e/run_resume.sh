@@ -66,7 +66,7 @@ rm -f "$TMP/release" "$TMP/b_started"
 pid=$!
 wait_for "$TMP/b_started" && ok || not_ok "b never started (second run)"
 expect_exit 1 "$MLPIPE" run "$P/pipe.yaml" --resume last
-expect_err "run k#2 is still running (process $pid)"
+expect_err "pipeline 'k' is running (pid $pid on"
 
 # SIGTERM: b is stopped, c never starts, the run is CANCELED
 kill -TERM $pid
