@@ -54,12 +54,16 @@ typedef enum {
 	 * that the same component of the same pipeline made, unless that is
 	 * the model given as input `from` itself */
 	MP_RESOLVE_LATEST_BLESSED = 2,
+	/* the model that the newest LIVE push of the same pipeline (a
+	 * PushedModel with pushed = 1, by any Pusher) pushed; `from` unused */
+	MP_RESOLVE_LATEST_PUSHED = 3,
 } mp_resolve_kind;
 
 typedef struct mp_resolve_spec {
 	const char *input;
 	mp_resolve_kind kind;
 	const char *from;
+	const char *when; /* a BOOL param that must be true for it to apply; NULL: always */
 } mp_resolve_spec;
 
 /* A name and a value, both borrowed. */

@@ -24,7 +24,7 @@ static const mp_io_spec inputs[] = {
 };
 
 static const mp_resolve_spec resolves[] = {
-	{"baseline", MP_RESOLVE_PREVIOUS_SPAN, "statistics"},
+	{"baseline", MP_RESOLVE_PREVIOUS_SPAN, "statistics", NULL},
 };
 
 static const mp_io_spec outputs[] = {

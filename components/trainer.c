@@ -23,7 +23,9 @@
 static const mp_io_spec inputs[] = {
 	{"examples", "Examples", 0, "numeric examples with a label (Transform's output)"},
 	{"transform", "TransformGraph", 1, "the transform they went through; stored inside the model"},
-	{"base_model", "Model", 1, "a model to start from (warm start), of the same architecture"},
+	{"base_model", "Model", 1,
+	 "a model to start from (warm start), of the same architecture; with warm_start, the last pushed model "
+	 "when not wired"},
 };
 
 static const mp_io_spec outputs[] = {
@@ -52,6 +54,9 @@ static const mp_param_spec params[] = {
 	 "examples in the shuffle buffer (0: no shuffling); with the cache, any value above 1 shuffles fully"},
 	{"cache", MP_PARAM_BOOL, "true", 0, 0,
 	 "decode the training split once and keep it in memory (fast; as large as the split in float32)"},
+	{"warm_start", MP_PARAM_BOOL, "false", 0, 0,
+	 "start from the weights of the model this pipeline pushed last (found in the metadata store), when "
+	 "base_model is not wired and that model has this architecture; otherwise from fresh weights"},
 	{"apply_transform", MP_PARAM_BOOL, "false", 0, 0,
 	 "the examples are raw: apply the 'transform' input to each batch on the input pipeline's map "
 	 "thread (a small memory footprint; pair with cache: false)"},
@@ -529,13 +534,20 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 		free(p);
 		if (rc != 0)
 			goto out;
-		if (bm.net.nparams != net.nparams || bm.net.nin != net.nin) {
+		if ((bm.net.nparams != net.nparams || bm.net.nin != net.nin) &&
+		    !strcmp(mp_io_param(io, "warm_start"), "true")) {
+			/* the pushed model is of another architecture: a fresh start */
+			fprintf(stderr, "mlpipe: warm_start: the last pushed model has another architecture (%zu parameters, "
+					"this one %zu); starting from fresh weights\n",
+				bm.net.nparams, net.nparams);
+		} else if (bm.net.nparams != net.nparams || bm.net.nin != net.nin) {
 			rc = mp_error(err, MP_EINVAL, "base_model has another architecture (%zu parameters, this one %zu)",
 				      bm.net.nparams, net.nparams);
 			mp_model_release(&bm);
 			goto out;
 		}
-		memcpy(net.params, bm.net.params, net.nparams * sizeof(float));
+		if (bm.net.nparams == net.nparams && bm.net.nin == net.nin)
+			memcpy(net.params, bm.net.params, net.nparams * sizeof(float));
 		mp_model_release(&bm);
 	}
 	if (io->scratch && ckpt_every > 0) {
@@ -692,6 +704,10 @@ out:
 	return rc;
 }
 
+static const mp_resolve_spec resolves[] = {
+	{"base_model", MP_RESOLVE_LATEST_PUSHED, NULL, "warm_start"},
+};
+
 const mp_component_type mp_trainer_component = {
 	.name = "Trainer",
 	.version = "1",
@@ -702,5 +718,7 @@ const mp_component_type mp_trainer_component = {
 	.noutputs = 1,
 	.params = params,
 	.nparams = sizeof(params) / sizeof(params[0]),
+	.resolves = resolves,
+	.nresolves = 1,
 	.run = run_trainer,
 };

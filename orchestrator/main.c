@@ -13,6 +13,7 @@ typedef struct command {
 
 static const command commands[] = {
 	{"run", mp_cmd_run, "validate a pipeline file and run it, recording everything", mp_run_usage},
+	{"schedule", mp_cmd_schedule, "start pipelines when their cron schedule says", mp_schedule_usage},
 	{"dag", mp_cmd_dag, "draw a pipeline's components and their dependencies", mp_dag_usage},
 	{"component", mp_cmd_component, "run one component alone, or list and describe them",
 	 mp_component_usage},

@@ -348,6 +348,47 @@ static int resolve_blessed(runner *R, node *n, const char *input, const char *mo
 	return rc;
 }
 
+/* MP_RESOLVE_LATEST_PUSHED: the model input of the Pusher execution that
+ * made the newest LIVE PushedModel with pushed = 1 in this pipeline. */
+static int resolve_pushed(runner *R, node *n, const char *input, const char *model_type, mp_err *err)
+{
+	mp_artifact_list all = {0};
+	mp_artifact_filter f = {0};
+	size_t k;
+	int rc, found = 0;
+
+	f.type = "PushedModel";
+	f.pipeline = R->p->name;
+	if ((rc = mp_store_list_artifacts(R->st, &f, &all, err)) != 0)
+		return rc;
+	for (k = all.n; k-- > 0 && !found && rc == 0;) {
+		const mp_artifact *a = &all.items[k];
+		mp_execution e = {0};
+		size_t i;
+
+		if (strcmp(a->state, "LIVE") != 0 || int_prop(a, "pushed") != 1 || !a->producer_id)
+			continue;
+		if ((rc = mp_store_get_execution(R->st, a->producer_id, &e, err)) != 0)
+			break;
+		for (i = 0; i < e.nevents && !found; i++) {
+			mp_artifact model = {0};
+
+			if (e.events[i].is_output || strcmp(e.events[i].name, "model") != 0)
+				continue;
+			if ((rc = mp_store_get_artifact(R->st, e.events[i].artifact_id, &model, err)) != 0)
+				break;
+			if (!strcmp(model.state, "LIVE") && !strcmp(model.type, model_type) && mp_path_exists(model.uri)) {
+				rc = add_extra(n, input, &model, err);
+				found = 1;
+			}
+			mp_artifact_release(&model);
+		}
+		mp_execution_release(&e);
+	}
+	mp_artifact_list_release(&all);
+	return rc;
+}
+
 /* Finds the inputs the component type resolves from the store (see
  * mp_resolve_spec) and the pipeline does not wire. */
 static int resolve_inputs(runner *R, node *n, mp_err *err)
@@ -377,9 +418,16 @@ static int resolve_inputs(runner *R, node *n, mp_err *err)
 				break;
 		if (i < n->c->ninputs)
 			continue; /* wired in the file */
+		if (rs->when && strcmp(mp_pl_param(n->c, rs->when) ? mp_pl_param(n->c, rs->when) : "", "true") != 0)
+			continue; /* not asked for */
 		for (i = 0; i < t->ninputs; i++)
 			if (!strcmp(t->inputs[i].name, rs->input))
 				spec = &t->inputs[i];
+		if (rs->kind == MP_RESOLVE_LATEST_PUSHED) {
+			if (spec)
+				rc = resolve_pushed(R, n, rs->input, spec->type, err);
+			continue;
+		}
 		for (i = 0; i < n->c->ninputs; i++)
 			if (!strcmp(n->c->inputs[i].name, rs->from)) {
 				int kk;
