@@ -55,7 +55,9 @@ typedef enum {
 	 * the model given as input `from` itself */
 	MP_RESOLVE_LATEST_BLESSED = 2,
 	/* the model that the newest LIVE push of the same pipeline (a
-	 * PushedModel with pushed = 1, by any Pusher) pushed; `from` unused */
+	 * PushedModel with pushed = 1, by any Pusher) pushed; `from` unused.
+	 * A starting point, not a dependency: it stays out of the cache key,
+	 * so unchanged data and params reuse the last result */
 	MP_RESOLVE_LATEST_PUSHED = 3,
 } mp_resolve_kind;
 

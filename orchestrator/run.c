@@ -493,6 +493,21 @@ static int input_fps(runner *R, const node *n, const char ***fps, mp_err *err)
 	return 0;
 }
 
+/* Whether the input found in the store under name belongs in the cache
+ * key: all do but a warm start's starting point, so that a run with the
+ * same data and params reuses the model trained last time instead of
+ * training again from the model that run pushed. */
+static int keyed(const node *n, const char *name)
+{
+	const mp_component_type *t = n->c->type;
+	size_t r;
+
+	for (r = 0; r < t->nresolves; r++)
+		if (!strcmp(t->resolves[r].input, name))
+			return t->resolves[r].kind != MP_RESOLVE_LATEST_PUSHED;
+	return 1;
+}
+
 static int compute_key(runner *R, node *n, mp_err *err)
 {
 	const char **fps;
@@ -509,6 +524,8 @@ static int compute_key(runner *R, node *n, mp_err *err)
 
 		add_field(&sb, "key", n->key);
 		for (i = 0; i < n->nextra; i++) {
+			if (!keyed(n, n->extra_names[i]))
+				continue;
 			add_field(&sb, "resolved", n->extra_names[i]);
 			add_field(&sb, "fingerprint", n->extra_fps[i] ? n->extra_fps[i] : "unknown");
 		}

@@ -188,6 +188,12 @@ for r in 2 3; do
 done
 # the third run's baseline is the latest blessed model: span 1's
 expect_jq '.executions[] | select(.component == "evaluate") | .inputs | map(.name) == ["examples", "model", "baseline_model"]'
+# day 4, no new span: everything comes from the cache (the warm start's
+# starting point, now span 3's model, is not part of the cache key)
+expect_exit 0 env MLPIPE_FAKE_NOW="2026-12-04 03:00" "$MLPIPE" schedule "$S/retrain.yaml" --once
+expect_out "retrain#4 COMPLETE"
+expect_out "0 ran, 6 cached"
+[ ! -e "$S/serving/penguins/3" ] && ok || not_ok "an unchanged run pushed a new version"
 # KEEP=DIR keeps the story's project, to look at it
 [ -n "${KEEP:-}" ] && cp -r "$S" "$KEEP"
 finish
