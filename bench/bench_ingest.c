@@ -12,63 +12,13 @@
  *
  *   bench_ingest OUTDIR      ($MLPIPE names the binary; default ./mlpipe)
  */
-#include <fcntl.h>
-#include <spawn.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
+#include "bench/bench.h"
+
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "components/data/data.h"
 
 #define DATA "/usr/share/datasets/fashion-mnist"
-
-extern char **environ;
-
-static void die(const char *msg)
-{
-	fprintf(stderr, "bench_ingest: %s\n", msg);
-	exit(1);
-}
-
-/* Runs argv (stdout to /dev/null unless out_fd >= 0); wall seconds and the
- * child's peak RSS in MB, best of reps. */
-static double run_timed(char *const argv[], int reps, double *rss_mb, int out_fd)
-{
-	double best = 1e30;
-	int rep;
-
-	*rss_mb = 0;
-	for (rep = 0; rep < reps; rep++) {
-		posix_spawn_file_actions_t fa;
-		struct rusage ru;
-		int64_t t0 = mp_monotonic_ns();
-		pid_t pid;
-		int status;
-		double s;
-
-		posix_spawn_file_actions_init(&fa);
-		if (out_fd >= 0)
-			posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-		else
-			posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-		if (posix_spawn(&pid, argv[0], &fa, NULL, argv, environ) != 0)
-			die("cannot start a command");
-		posix_spawn_file_actions_destroy(&fa);
-		if (wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-			fprintf(stderr, "bench_ingest: '%s' failed\n", argv[0]);
-			exit(1);
-		}
-		s = (double)(mp_monotonic_ns() - t0) / 1e9;
-		if (s < best)
-			best = s;
-		if (ru.ru_maxrss / 1024.0 > *rss_mb)
-			*rss_mb = ru.ru_maxrss / 1024.0;
-	}
-	return best;
-}
 
 /* Writes the train split as CSV (label first, then 784 pixels). */
 static void write_csv(const char *path)
@@ -77,23 +27,23 @@ static void write_csv(const char *path)
 	mp_err err;
 	uint8_t img[784], lab;
 	size_t got;
-	char tmp[4096];
+	char tmp[4200];
 	FILE *f;
 	int i;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if (mp_idx_open(&xi, DATA "/train-images-idx3-ubyte.gz", 3, &err) != 0 ||
 	    mp_idx_open(&xl, DATA "/train-labels-idx1-ubyte.gz", 1, &err) != 0)
-		die(err.msg);
+		bench_die(err.msg);
 	if (!(f = fopen(tmp, "w")))
-		die("cannot write the CSV");
+		bench_die("cannot write the CSV");
 	fputs("label", f);
 	for (i = 0; i < 784; i++)
 		fprintf(f, ",pixel%d", i);
 	fputc('\n', f);
 	while (mp_idx_read(&xi, img, 1, &got, &err) == 0 && got == 1) {
 		if (mp_idx_read(&xl, &lab, 1, &got, &err) != 0 || got != 1)
-			die("labels");
+			bench_die("labels");
 		fprintf(f, "%d", lab);
 		for (i = 0; i < 784; i++)
 			fprintf(f, ",%d", img[i]);
@@ -103,7 +53,7 @@ static void write_csv(const char *path)
 	mp_idx_close(&xi);
 	mp_idx_close(&xl);
 	if (rename(tmp, path) != 0)
-		die("cannot rename the CSV");
+		bench_die("cannot rename the CSV");
 }
 
 static double pipeline_rate(const char *dir, int map_threads, size_t prefetch, double *wait_frac)
@@ -118,14 +68,14 @@ static double pipeline_rate(const char *dir, int map_threads, size_t prefetch, d
 	volatile float sink = 0;
 
 	if (mp_examples_meta_read(&m, dir, &err) != 0)
-		die(err.msg);
+		bench_die(err.msg);
 	for (i = 0; i < 784; i++)
 		x[i] = i;
 	{
 		mp_dataset_opts o = {dir, &m, "train", x, 784, 784, 64, 0, 10000, 42, 1, map_threads, prefetch, 0, 0, NULL, NULL};
 
 		if (mp_dataset_open(&d, &o, &err) != 0)
-			die(err.msg);
+			bench_die(err.msg);
 	}
 	t0 = mp_monotonic_ns();
 	while ((rc = mp_dataset_next(d, &b, &err)) == 1) {
@@ -133,7 +83,7 @@ static double pipeline_rate(const char *dir, int map_threads, size_t prefetch, d
 		batches++;
 	}
 	if (rc < 0)
-		die(err.msg);
+		bench_die(err.msg);
 	s = (double)(mp_monotonic_ns() - t0) / 1e9;
 	*wait_frac = mp_dataset_wait_seconds(d) / s;
 	mp_dataset_close(d);
@@ -146,15 +96,17 @@ int main(int argc, char **argv)
 {
 	const char *out = argc > 1 ? argv[1] : "bench/out";
 	const char *mlpipe = getenv("MLPIPE") ? getenv("MLPIPE") : "./mlpipe";
+
+	bench_name = "bench_ingest";
 	char csv[4096], ex_csv[4096], ex_idx[4096], arg_out[4200], arg_path[4200], cmd[9000];
 	double rss, t_ours, t_pandas, t_idx, mb;
 	struct stat sb;
 	mp_err err;
 
 	if (access(DATA "/train-images-idx3-ubyte.gz", R_OK) != 0)
-		die("needs Debian's dataset-fashion-mnist (make deps EXTRA_PKGS=dataset-fashion-mnist)");
+		bench_die("needs Debian's dataset-fashion-mnist (make deps EXTRA_PKGS=dataset-fashion-mnist)");
 	if (mp_mkdirs(out, 0755, &err) != 0)
-		die(err.msg);
+		bench_die(err.msg);
 	snprintf(csv, sizeof(csv), "%s/fashion_mnist_train.csv", out);
 	snprintf(ex_csv, sizeof(ex_csv), "%s/ingest_csv", out);
 	snprintf(ex_idx, sizeof(ex_idx), "%s/ingest_idx", out);
@@ -176,7 +128,7 @@ int main(int argc, char **argv)
 			mp_rmtree(ex_csv, NULL);
 			snprintf(arg_out, sizeof(arg_out), "examples=%s", ex_csv);
 			snprintf(arg_path, sizeof(arg_path), "path=%s", csv);
-			r = run_timed(av, 1, &rss, -1);
+			r = bench_run(av, 1, &rss, -1);
 			if (r < best)
 				best = r;
 		}
@@ -188,7 +140,7 @@ int main(int argc, char **argv)
 
 		snprintf(cmd, sizeof(cmd), "/usr/bin/python3 bench/pandas_read_csv.py '%s' 3", csv);
 		if (!(p = popen(cmd, "r")) || !fgets(path, sizeof(path), p) || pclose(p) != 0)
-			die("pandas anchor failed (needs python3-pandas for /usr/bin/python3)");
+			bench_die("pandas anchor failed (needs python3-pandas for /usr/bin/python3)");
 		t_pandas = atof(path);
 	}
 	printf("CSV ingest, %.0f MB (60,000 x 785):\n", mb);
@@ -205,7 +157,7 @@ int main(int argc, char **argv)
 		snprintf(arg_out, sizeof(arg_out), "examples=%s", ex_idx);
 		snprintf(arg_path, sizeof(arg_path), "splits=train=" DATA "/train-images-idx3-ubyte.gz,eval=" DATA
 						     "/t10k-images-idx3-ubyte.gz");
-		t_idx = run_timed(av, 1, &rss, -1);
+		t_idx = bench_run(av, 1, &rss, -1);
 		printf("IDX ingest, train + t10k (70,000 images):\n");
 		printf("  mlpipe ExampleGen   %6.2f s  %8.0f examples/s  peak RSS %4.0f MB\n", t_idx, 70000 / t_idx, rss);
 	}

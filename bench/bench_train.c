@@ -10,49 +10,14 @@
  *
  *   bench_train OUTDIR      ($MLPIPE names the binary; default ./mlpipe)
  */
-#define _DEFAULT_SOURCE /* wait4 */
+#include "bench/bench.h"
+
 #include <cblas.h>
-#include <fcntl.h>
-#include <spawn.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "metadata/store.h"
 
 #define DATA "/usr/share/datasets/fashion-mnist"
 #define EPOCHS 10
-
-extern char **environ;
-
-static void die(const char *msg)
-{
-	fprintf(stderr, "bench_train: %s\n", msg);
-	exit(1);
-}
-
-/* Runs argv, stdout to /dev/null; wall seconds and peak RSS (MB) of it and
- * its children. */
-static double run(char *const argv[], double *rss_mb)
-{
-	posix_spawn_file_actions_t fa;
-	struct rusage ru;
-	int64_t t0 = mp_monotonic_ns();
-	pid_t pid;
-	int status;
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	if (posix_spawn(&pid, argv[0], &fa, NULL, argv, environ) != 0)
-		die("cannot start a command");
-	posix_spawn_file_actions_destroy(&fa);
-	if (wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		die("the pipeline run failed");
-	*rss_mb = ru.ru_maxrss / 1024.0; /* Linux: the largest of it and the children it waited for */
-	return (double)(mp_monotonic_ns() - t0) / 1e9;
-}
 
 /* The last value of a metric of the newest run's train step. */
 static double metric(const char *db, const char *name)
@@ -64,7 +29,7 @@ static double metric(const char *db, const char *name)
 	double v;
 
 	if (mp_store_open(&st, db, 0, &err) != 0 || mp_store_metric_history(st, &f, &h, &err) != 0 || !h.n)
-		die("no metric in the store");
+		bench_die("no metric in the store");
 	v = h.items[h.n - 1].value;
 	mp_metric_history_release(&h);
 	mp_store_close(st);
@@ -103,9 +68,9 @@ static void torch(int threads, double *sps, double *acc, double *rss)
 
 	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 bench/torch_mlp.py %s %d %d", DATA, EPOCHS, threads);
 	if (!(p = popen(cmd, "r")) || !fgets(line, sizeof(line), p) || pclose(p) != 0)
-		die("the PyTorch anchor failed (needs python3-torch for /usr/bin/python3)");
+		bench_die("the PyTorch anchor failed (needs python3-torch for /usr/bin/python3)");
 	if (sscanf(line, "%lf %lf %lf", sps, acc, rss) != 3)
-		die("cannot read the PyTorch anchor's output");
+		bench_die("cannot read the PyTorch anchor's output");
 }
 
 int main(int argc, char **argv)
@@ -119,40 +84,15 @@ int main(int argc, char **argv)
 	const double flops_per_sample = 6.0 * (784 * 128 + 128 * 10); /* forward 2, backward 4 per weight */
 	mp_err err;
 
+	bench_name = "bench_train";
 	if (access(DATA "/train-images-idx3-ubyte.gz", R_OK) != 0)
-		die("needs Debian's dataset-fashion-mnist");
+		bench_die("needs Debian's dataset-fashion-mnist");
 	if (mp_mkdirs(out, 0755, &err) != 0)
-		die(err.msg);
+		bench_die(err.msg);
 	snprintf(yaml, sizeof(yaml), "%s/bench_fashion_mnist.yaml", out);
 	snprintf(db, sizeof(db), "%s/train_runs/metadata.db", out);
-	{
-		/* the demo pipeline, under another name and root */
-		char *text;
-		size_t n;
-		mp_strbuf sb = MP_STRBUF_INIT;
-		const char *p;
-
-		if (mp_read_file("pipelines/fashion_mnist.yaml", &text, &n, &err) != 0)
-			die(err.msg);
-		for (p = text; *p;) {
-			if (!strncmp(p, "name: fashion_mnist", 19)) {
-				mp_strbuf_adds(&sb, "name: bench_fashion_mnist");
-				p += 19;
-			} else if (!strncmp(p, "root: runs", 10)) {
-				mp_strbuf_adds(&sb, "root: train_runs");
-				p += 10;
-			} else if (!strncmp(p, "metadata: runs/", 15)) {
-				mp_strbuf_adds(&sb, "metadata: train_runs/");
-				p += 15;
-			} else {
-				mp_strbuf_add(&sb, p++, 1);
-			}
-		}
-		if (mp_write_file_atomic(yaml, sb.buf, sb.len, &err) != 0)
-			die(err.msg);
-		free(text);
-		mp_strbuf_release(&sb);
-	}
+	/* the demo pipeline, under another name and root */
+	bench_demo_pipeline(yaml, "bench_fashion_mnist", "train_runs", NULL);
 	for (k = 0; k < 2; k++) {
 		/* one thread: mlpipe's input pipeline runs in the training thread
 		 * too; the default: each side's own default thread split */
@@ -162,7 +102,7 @@ int main(int argc, char **argv)
 		char *dflt[] = {(char *)mlpipe, "run", yaml, "--no-cache", NULL};
 		double r;
 
-		run(k == 0 ? one : dflt, &r);
+		bench_run(k == 0 ? one : dflt, 1, &r, -1);
 		rss[k][0] = r;
 		sps[k][0] = metric(db, "samples_per_second");
 		acc[k][0] = metric(db, "eval_accuracy");

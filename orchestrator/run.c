@@ -303,17 +303,22 @@ static int add_extra(node *n, const char *name, const mp_artifact *a, mp_err *er
 	return n->extra_uris[n->nextra - 1] ? 0 : mp_error(err, MP_ENOMEM, "out of memory");
 }
 
-/* MP_RESOLVE_LATEST_BLESSED: the model the newest blessing of this
- * component judged (its producer's input named "model"). */
-static int resolve_blessed(runner *R, node *n, const char *input, const char *model_type, int64_t current,
-			   mp_err *err)
+/* The model input of the execution that made the newest LIVE artifact of
+ * type verdict in this pipeline whose property prop is 1 (made by the
+ * component producer, unless NULL), added as input.  current is a model
+ * that does not count: a verdict on it ends the search among that
+ * verdict's inputs.
+ *   MP_RESOLVE_LATEST_BLESSED: ModelBlessing, blessed, this Evaluator;
+ *   MP_RESOLVE_LATEST_PUSHED: PushedModel, pushed, any Pusher. */
+static int resolve_model(runner *R, node *n, const char *input, const char *model_type, const char *verdict,
+			 const char *prop, const char *producer, int64_t current, mp_err *err)
 {
 	mp_artifact_list all = {0};
 	mp_artifact_filter f = {0};
 	size_t k;
 	int rc, found = 0;
 
-	f.type = "ModelBlessing";
+	f.type = verdict;
 	f.pipeline = R->p->name;
 	if ((rc = mp_store_list_artifacts(R->st, &f, &all, err)) != 0)
 		return rc;
@@ -322,8 +327,8 @@ static int resolve_blessed(runner *R, node *n, const char *input, const char *mo
 		mp_execution e = {0};
 		size_t i;
 
-		if (strcmp(a->state, "LIVE") != 0 || int_prop(a, "blessed") != 1 || !a->producer ||
-		    strcmp(a->producer, n->c->id) != 0 || !a->producer_id)
+		if (strcmp(a->state, "LIVE") != 0 || int_prop(a, prop) != 1 || !a->producer_id ||
+		    (producer && (!a->producer || strcmp(a->producer, producer) != 0)))
 			continue;
 		if ((rc = mp_store_get_execution(R->st, a->producer_id, &e, err)) != 0)
 			break;
@@ -334,47 +339,6 @@ static int resolve_blessed(runner *R, node *n, const char *input, const char *mo
 				continue;
 			if (e.events[i].artifact_id == current)
 				break; /* the model being judged was blessed before: no other baseline */
-			if ((rc = mp_store_get_artifact(R->st, e.events[i].artifact_id, &model, err)) != 0)
-				break;
-			if (!strcmp(model.state, "LIVE") && !strcmp(model.type, model_type) && mp_path_exists(model.uri)) {
-				rc = add_extra(n, input, &model, err);
-				found = 1;
-			}
-			mp_artifact_release(&model);
-		}
-		mp_execution_release(&e);
-	}
-	mp_artifact_list_release(&all);
-	return rc;
-}
-
-/* MP_RESOLVE_LATEST_PUSHED: the model input of the Pusher execution that
- * made the newest LIVE PushedModel with pushed = 1 in this pipeline. */
-static int resolve_pushed(runner *R, node *n, const char *input, const char *model_type, mp_err *err)
-{
-	mp_artifact_list all = {0};
-	mp_artifact_filter f = {0};
-	size_t k;
-	int rc, found = 0;
-
-	f.type = "PushedModel";
-	f.pipeline = R->p->name;
-	if ((rc = mp_store_list_artifacts(R->st, &f, &all, err)) != 0)
-		return rc;
-	for (k = all.n; k-- > 0 && !found && rc == 0;) {
-		const mp_artifact *a = &all.items[k];
-		mp_execution e = {0};
-		size_t i;
-
-		if (strcmp(a->state, "LIVE") != 0 || int_prop(a, "pushed") != 1 || !a->producer_id)
-			continue;
-		if ((rc = mp_store_get_execution(R->st, a->producer_id, &e, err)) != 0)
-			break;
-		for (i = 0; i < e.nevents && !found; i++) {
-			mp_artifact model = {0};
-
-			if (e.events[i].is_output || strcmp(e.events[i].name, "model") != 0)
-				continue;
 			if ((rc = mp_store_get_artifact(R->st, e.events[i].artifact_id, &model, err)) != 0)
 				break;
 			if (!strcmp(model.state, "LIVE") && !strcmp(model.type, model_type) && mp_path_exists(model.uri)) {
@@ -425,7 +389,7 @@ static int resolve_inputs(runner *R, node *n, mp_err *err)
 				spec = &t->inputs[i];
 		if (rs->kind == MP_RESOLVE_LATEST_PUSHED) {
 			if (spec)
-				rc = resolve_pushed(R, n, rs->input, spec->type, err);
+				rc = resolve_model(R, n, rs->input, spec->type, "PushedModel", "pushed", NULL, 0, err);
 			continue;
 		}
 		for (i = 0; i < n->c->ninputs; i++)
@@ -439,7 +403,7 @@ static int resolve_inputs(runner *R, node *n, mp_err *err)
 		if (!spec || !from_id)
 			continue;
 		if (rs->kind == MP_RESOLVE_LATEST_BLESSED) {
-			rc = resolve_blessed(R, n, rs->input, spec->type, from_id, err);
+			rc = resolve_model(R, n, rs->input, spec->type, "ModelBlessing", "blessed", n->c->id, from_id, err);
 			continue;
 		}
 		if (rs->kind != MP_RESOLVE_PREVIOUS_SPAN)
