@@ -115,10 +115,14 @@ demo:
 	./mlpipe meta --db pipelines/runs/metadata.db run last
 	@echo "test accuracy (t10k) after each epoch:"
 	@./mlpipe meta --db pipelines/runs/metadata.db metrics --name eval_accuracy --component train --all-steps | tail -n 10
+	@echo "accuracy per class (t10k), from the evaluation's slices:"
+	@grep '^slice' "$$(./mlpipe meta --db pipelines/runs/metadata.db --json artifacts --type ModelEvaluation | jq -r '.[-1].uri')/evaluation.tsv" | \
+		awk -F'\t' '{ printf "  class %s: %s (%s examples)\n", $$3, $$7, $$5 }'
 	@echo "the blessing:"
 	@cat "$$(./mlpipe meta --db pipelines/runs/metadata.db --json artifacts --type ModelBlessing | jq -r '.[-1].uri')/blessing.tsv"
 	@echo "pushed:"
 	@cat "$$(./mlpipe meta --db pipelines/runs/metadata.db --json artifacts --type PushedModel | jq -r '.[-1].uri')/pushed.tsv"
+	@ls -l "$$(./mlpipe meta --db pipelines/runs/metadata.db --json artifacts --type PushedModel | jq -r '.[-1].properties.path // empty')" 2>/dev/null | tail -n +2 || true
 
 # TEST_NODE=0 leaves out Node.js and onnxruntime-node (the demo does not
 # need them).  The npm package is pinned by tests/node/package-lock.json and
