@@ -43,6 +43,8 @@ int mp_cmd_run(int argc, char **argv);
 extern const char mp_run_usage[];
 int mp_cmd_dag(int argc, char **argv);
 extern const char mp_dag_usage[];
+int mp_cmd_report(int argc, char **argv);
+extern const char mp_report_usage[];
 int mp_cmd_schedule(int argc, char **argv);
 extern const char mp_schedule_usage[];
 int mp_cmd_predict(int argc, char **argv);

@@ -1,6 +1,7 @@
 /* `mlpipe run`, `mlpipe dag` and `mlpipe component`: running pipelines,
  * looking at their shape, and running one component alone. */
 #include "orchestrator/cli.h"
+#include "orchestrator/report.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -96,6 +97,29 @@ static const char *shown_path(const char *path, char *buf, size_t n)
 	return path;
 }
 
+/* report: true: the run's report into <root>/<name>/reports/, and its path.
+ * A report that cannot be written is a warning: the run is what counts. */
+static void write_report(const mp_pipeline *p, const mp_run_outcome *out, FILE *fp)
+{
+	mp_strbuf html = MP_STRBUF_INIT;
+	mp_store *st = NULL;
+	char *dir = mp_asprintf("%s/%s/reports", p->root, p->name), *path = NULL, shown[4096];
+	const char *hash = strrchr(out->run_name, '#');
+	mp_err err;
+
+	if (!dir || !(path = mp_asprintf("%s/run-%s.html", dir, hash ? hash + 1 : out->run_name)) ||
+	    mp_mkdirs(dir, 0755, &err) != 0 || mp_store_open(&st, p->metadata, 0, &err) != 0 ||
+	    mp_report_run(st, out->run_id, NULL, &html, &err) != 0 ||
+	    mp_write_file_atomic(path, html.buf, html.len, &err) != 0)
+		mp_warn("the run report was not written: %s", dir && path ? err.msg : "out of memory");
+	else
+		fprintf(fp, "report:      %s\n", shown_path(path, shown, sizeof(shown)));
+	mp_store_close(st);
+	mp_strbuf_release(&html);
+	free(dir);
+	free(path);
+}
+
 int mp_cmd_run(int argc, char **argv)
 {
 	const char *jobs = NULL, *resume = NULL;
@@ -177,6 +201,8 @@ int mp_cmd_run(int argc, char **argv)
 			shown_path(p->metadata, shown, sizeof(shown)), out.run_name);
 		if (out.state != MP_EXEC_COMPLETE)
 			fprintf(o.out, "finish it:   mlpipe run %s --resume %s\n", pos[0], out.run_name);
+		if (p->report)
+			write_report(p, &out, o.out);
 	}
 	rc = out.state == MP_EXEC_COMPLETE ? MP_EXIT_OK : MP_EXIT_FAILED;
 out:

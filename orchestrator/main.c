@@ -17,6 +17,7 @@ static const command commands[] = {
 	{"dag", mp_cmd_dag, "draw a pipeline's components and their dependencies", mp_dag_usage},
 	{"component", mp_cmd_component, "run one component alone, or list and describe them",
 	 mp_component_usage},
+	{"report", mp_cmd_report, "draw a run, or a pipeline's history, as one HTML file", mp_report_usage},
 	{"predict", mp_cmd_predict, "run a model over a CSV or IDX file, one prediction per example",
 	 mp_predict_usage},
 	{"export", mp_cmd_export, "write a model as standalone C or as ONNX", mp_export_usage},

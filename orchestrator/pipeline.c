@@ -176,7 +176,7 @@ static int valid_name(const char *s)
 /* ---- the pipeline block ------------------------------------------------ */
 
 typedef struct raw_pipeline {
-	yaml_node_t *name, *root, *metadata, *params, *schedule, *catchup;
+	yaml_node_t *name, *root, *metadata, *params, *schedule, *catchup, *report;
 } raw_pipeline;
 
 static void pipeline_key(loader *L, const char *key, yaml_node_t *k, yaml_node_t *v, void *ud)
@@ -196,6 +196,8 @@ static void pipeline_key(loader *L, const char *key, yaml_node_t *k, yaml_node_t
 		r->schedule = v;
 	else if (!strcmp(key, "catchup"))
 		r->catchup = v;
+	else if (!strcmp(key, "report"))
+		r->report = v;
 	else if (!strcmp(key, "description"))
 		expect(L, v, YAML_SCALAR_NODE, "'description'");
 }
@@ -230,8 +232,8 @@ static void pipeline_param(loader *L, const char *key, yaml_node_t *k, yaml_node
 
 static void load_pipeline_block(loader *L, yaml_node_t *block)
 {
-	static const char *const keys[] = {"name", "root", "metadata", "params", "schedule", "catchup", "description",
-					   NULL};
+	static const char *const keys[] = {"name",    "root",	"metadata", "params", "schedule",
+					   "catchup", "report", "description", NULL};
 	raw_pipeline r = {0};
 	mp_pipeline *p = L->p;
 	const char *root = "runs";
@@ -283,6 +285,14 @@ static void load_pipeline_block(loader *L, yaml_node_t *block)
 			problem(L, r.catchup, "catchup: '%s' is not true or false", v);
 		if (!r.schedule)
 			problem(L, r.catchup, "catchup needs a 'schedule'");
+	}
+	if (r.report && expect(L, r.report, YAML_SCALAR_NODE, "'report'")) {
+		const char *v = scalar(r.report);
+
+		if (!strcmp(v, "true") || !strcmp(v, "yes"))
+			p->report = 1;
+		else if (strcmp(v, "false") && strcmp(v, "no"))
+			problem(L, r.report, "report: '%s' is not true or false", v);
 	}
 	if (r.params && expect(L, r.params, YAML_MAPPING_NODE, "'params'")) {
 		size_t n = (size_t)(r.params->data.mapping.pairs.top - r.params->data.mapping.pairs.start);

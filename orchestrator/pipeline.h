@@ -66,6 +66,7 @@ typedef struct mp_pipeline {
 	char *schedule; /* the cron expression as written, or NULL */
 	mp_cron cron;	/* parsed from schedule */
 	int catchup;	/* run every missed time (1) or the latest only (0) */
+	int report;	/* write each run's HTML report (report: true) */
 	mp_pl_value *params;
 	size_t nparams;
 	mp_pl_component *comps;
