@@ -5,7 +5,7 @@
 #   make SANITIZE=address,undefined test    the same under the sanitizers
 #   make bench                benchmarks, printed as ratios to their anchors
 #   make deps                 install the Debian packages a fresh machine lacks,
-#                             and ONNX Runtime for Node.js (the ONNX export's test)
+#                             and the test tools (xmllint, Chromium, ONNX Runtime)
 #   make demo                 install what is missing, build, run the demo pipeline
 
 SANITIZE ?=
@@ -13,6 +13,8 @@ comma := ,
 PKGS := sqlite3 yaml-0.1 zlib nettle openblas check
 DEB_PKGS := build-essential pkg-config libsqlite3-dev sqlite3 libyaml-dev zlib1g-dev \
 	nettle-dev libopenblas-dev check jq
+# what only the tests use: xmllint and headless Chromium check the reports
+TEST_PKGS := libxml2-utils chromium
 # the real data, for the demo and the benchmarks (not for the tests)
 DATA_PKGS := dataset-fashion-mnist
 DEMO_PIPELINE := pipelines/fashion_mnist.yaml
@@ -109,7 +111,7 @@ bench: $(BIN) $(BENCH_BIN)
 
 # make demo: everything from a fresh machine to a finished pipeline run.
 demo:
-	@$(MAKE) --no-print-directory deps EXTRA_PKGS="$(DATA_PKGS)" TEST_NODE=0
+	@$(MAKE) --no-print-directory deps EXTRA_PKGS="$(DATA_PKGS)" TEST_TOOLS=0
 	@$(MAKE) --no-print-directory all
 	./mlpipe run $(DEMO_PIPELINE)
 	./mlpipe meta --db pipelines/runs/metadata.db run last
@@ -124,19 +126,21 @@ demo:
 	@cat "$$(./mlpipe meta --db pipelines/runs/metadata.db --json artifacts --type PushedModel | jq -r '.[-1].uri')/pushed.tsv"
 	@ls -l "$$(./mlpipe meta --db pipelines/runs/metadata.db --json artifacts --type PushedModel | jq -r '.[-1].properties.path // empty')" 2>/dev/null | tail -n +2 || true
 
-# TEST_NODE=0 leaves out Node.js and onnxruntime-node (the demo does not
-# need them).  The npm package is pinned by tests/node/package-lock.json and
-# installed without running its scripts: its CPU libraries ship inside it.
-TEST_NODE ?= 1
+# TEST_TOOLS=0 leaves out what only the tests use: xmllint, Chromium,
+# Node.js and onnxruntime-node (the demo does not need them).  The npm
+# package is pinned by tests/node/package-lock.json and installed without
+# running its scripts: its CPU libraries ship inside it.
+TEST_TOOLS ?= 1
 deps:
-	@missing=$$(for p in $(DEB_PKGS) $(EXTRA_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ "$(TEST_NODE)" = 1 ] && ! command -v npm >/dev/null; then missing="$$missing nodejs npm"; fi; \
+	@test_pkgs=; [ "$(TEST_TOOLS)" = 1 ] && test_pkgs="$(TEST_PKGS)"; \
+	missing=$$(for p in $(DEB_PKGS) $$test_pkgs $(EXTRA_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ "$(TEST_TOOLS)" = 1 ] && ! command -v npm >/dev/null; then missing="$$missing nodejs npm"; fi; \
 	if [ -z "$$missing" ]; then echo "deps: every package is installed"; else \
 		echo "deps: installing" $$missing; \
 		if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
 		$$sudo apt-get update && $$sudo apt-get install -y --no-install-recommends $$missing || exit 1; \
 	fi
-	@if [ "$(TEST_NODE)" = 1 ] && [ ! -d tests/node/node_modules/onnxruntime-node ]; then \
+	@if [ "$(TEST_TOOLS)" = 1 ] && [ ! -d tests/node/node_modules/onnxruntime-node ]; then \
 		echo "deps: installing onnxruntime-node (tests/node)"; \
 		cd tests/node && npm ci --ignore-scripts --no-audit --no-fund; fi
 

@@ -668,7 +668,7 @@ int mp_report_run(mp_store *st, int64_t run_id, const char *pipeline, mp_strbuf 
 	mp_strbuf_adds(sb, "</table>\n<h2>The pipeline</h2>\n");
 	dag(st, last, n, sb);
 	mp_strbuf_adds(sb, "<table><tr><th>execution</th><th>component</th><th>type</th><th>state</th><th>took</th>"
-			   "<th>why it stopped</th></tr>\n");
+			   "<th>metrics (last step)</th><th>why it stopped</th></tr>\n");
 	for (i = 0; i < el_.n; i++) {
 		const mp_execution *e = &el_.items[i];
 		int bad = !strcmp(e->state, "FAILED") || !strcmp(e->state, "CANCELED");
@@ -681,6 +681,19 @@ int mp_report_run(mp_store *st, int64_t run_id, const char *pipeline, mp_strbuf 
 			mp_strbuf_addf(sb, "<td class=\"n\">%.1f s</td>", (double)(e->end_ms - e->start_ms) / 1000.0);
 		else
 			mp_strbuf_adds(sb, "<td>-</td>");
+		mp_strbuf_adds(sb, "<td>");
+		for (k = 0; k < e->nmetrics; k++) {
+			size_t j;
+
+			/* each name once, at its last step */
+			for (j = k + 1; j < e->nmetrics && strcmp(e->metrics[j].name, e->metrics[k].name); j++)
+				;
+			if (j < e->nmetrics)
+				continue;
+			esc(sb, e->metrics[k].name);
+			mp_strbuf_addf(sb, "=%.6g ", e->metrics[k].value);
+		}
+		mp_strbuf_adds(sb, "</td>");
 		el(sb, "td", NULL, e->exit_reason ? e->exit_reason : "");
 		mp_strbuf_adds(sb, "</tr>\n");
 	}

@@ -67,7 +67,7 @@ int mp_nice_ticks(double lo, double hi, int want, double *first, double *step)
 	raw = span / (want - 1);
 	mag = pow(10, floor(log10(raw)));
 	f = raw / mag;
-	*step = (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
+	*step = (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * mag; /* the nearest nice step */
 	*first = floor(lo / *step) * *step;
 	n = (int)ceil((hi - *first) / *step - 1e-9) + 1;
 	return n;
