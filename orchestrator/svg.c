@@ -135,7 +135,7 @@ void mp_svg_line_chart(mp_strbuf *sb, const mp_chart *c)
 {
 	double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY, xf, xs, yf, ys;
 	int w = c->width ? c->width : 560, h = c->height ? c->height : 300;
-	int left = 60, right = 20, top = 28, bottom = 46 + 16 * (int)((c->nseries + 2) / 3) + (c->note ? 16 : 0);
+	int left = 60, right = 20, top = 28, bottom = 54 + 16 * (int)((c->nseries + 2) / 3) + (c->note ? 16 : 0);
 	int nx, ny, i;
 	size_t s, k;
 	char buf[64];
@@ -236,7 +236,7 @@ void mp_svg_line_chart(mp_strbuf *sb, const mp_chart *c)
 		}
 		/* the legend: three to a row */
 		for (s = 0; s < c->nseries; s++) {
-			double lx = left + (double)(s % 3) * (pw / 3), ly = top + ph + 44 + 16 * (double)(s / 3);
+			double lx = left + (double)(s % 3) * (pw / 3), ly = top + ph + 52 + 16 * (double)(s / 3);
 			const char *col = styles[s % NSTYLES].colour;
 
 			mp_strbuf_addf(sb, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"%s%s%s/>\n",
