@@ -215,88 +215,80 @@ out:
 	free(to);
 }
 
-/* Per-epoch curves: every metric with more than one step, loss and
- * accuracy on one chart each, anything else on its own. */
+/* One chart of the metrics still left (left[i] set) whose name contains
+ * part, or is name when exact; their rows are marked drawn either way. */
+static void plot_group(const mp_execution *e, int *left, const char *part, int exact, mp_strbuf *sb)
+{
+	const char *names[8];
+	mp_series se[8];
+	double *xy;
+	size_t i, s, nn = 0, cnt;
+
+	for (i = 0; i < e->nmetrics; i++) {
+		const char *m = e->metrics[i].name;
+
+		if (!left[i] || (exact ? strcmp(m, part) != 0 : !strstr(m, part)))
+			continue;
+		for (s = 0; s < nn && strcmp(names[s], m); s++)
+			;
+		if (s == nn && nn < 8)
+			names[nn++] = m;
+	}
+	if (!nn)
+		return;
+	xy = mp_calloc(2 * nn * e->nmetrics, sizeof(double));
+	for (s = 0; s < nn; s++) {
+		double *x = xy ? xy + 2 * s * e->nmetrics : NULL, *y = x ? x + e->nmetrics : NULL;
+
+		for (i = 0, cnt = 0; i < e->nmetrics; i++)
+			if (!strcmp(e->metrics[i].name, names[s])) {
+				if (x) {
+					x[cnt] = (double)e->metrics[i].step;
+					y[cnt++] = e->metrics[i].value;
+				}
+				left[i] = 0;
+			}
+		se[s] = (mp_series){names[s], x, y, cnt, NULL};
+	}
+	if (xy) {
+		mp_chart c = {0};
+
+		c.title = part;
+		c.xlabel = "epoch";
+		c.ylabel = part;
+		c.series = se;
+		c.nseries = nn;
+		c.x_integer = 1;
+		mp_svg_line_chart(sb, &c);
+	}
+	free(xy);
+}
+
+/* Per-epoch curves: every metric with more than one step; the losses on
+ * one chart, the accuracies on another, anything else on its own. */
 static void curves(const mp_execution *e, mp_strbuf *sb)
 {
-	const char *groups[] = {"loss", "accuracy", NULL};
-	size_t i, k, g;
-	int any = 0, *used = mp_calloc(e->nmetrics + 1, sizeof(int));
+	int *left = mp_calloc(e->nmetrics + 1, sizeof(int)), any = 0;
+	size_t i, k;
 
-	if (!used)
+	if (!left)
 		return;
 	for (i = 0; i < e->nmetrics; i++)
-		for (k = 0; k < e->nmetrics; k++)
+		for (k = 0; k < e->nmetrics && !left[i]; k++)
 			if (k != i && !strcmp(e->metrics[k].name, e->metrics[i].name) && e->metrics[k].step != e->metrics[i].step)
-				used[i] = 1; /* stepped */
-	for (i = 0; i < e->nmetrics && !any; i++)
-		any = used[i];
-	if (!any) {
-		free(used);
-		return;
+				any = left[i] = 1; /* recorded at more than one step */
+	if (any) {
+		mp_strbuf_adds(sb, "<h3>");
+		esc(sb, e->component_id);
+		mp_strbuf_adds(sb, ": per epoch</h3>\n<div class=\"charts\">\n");
+		plot_group(e, left, "loss", 0, sb);
+		plot_group(e, left, "accuracy", 0, sb);
+		for (i = 0; i < e->nmetrics; i++)
+			if (left[i])
+				plot_group(e, left, e->metrics[i].name, 1, sb);
+		mp_strbuf_adds(sb, "</div>\n");
 	}
-	mp_strbuf_adds(sb, "<h3>");
-	esc(sb, e->component_id);
-	mp_strbuf_adds(sb, ": per epoch</h3>\n<div class=\"charts\">\n");
-	for (g = 0; g <= 2; g++) {
-		/* the names in this group (g 2: each other stepped name alone) */
-		const char *names[8];
-		size_t nn = 0, s;
-
-		for (i = 0; i < e->nmetrics; i++) {
-			const char *m = e->metrics[i].name;
-
-			if (used[i] != 1 || (g < 2 && !strstr(m, groups[g])))
-				continue;
-			for (s = 0; s < nn && strcmp(names[s], m); s++)
-				;
-			if (s == nn && nn < 8)
-				names[nn++] = m;
-			if (g == 2)
-				break;
-		}
-		if (!nn) {
-			if (g == 2)
-				break;
-			continue;
-		}
-		{
-			mp_series se[8];
-			double *xs[8] = {0}, *ys[8] = {0};
-			mp_chart c = {0};
-
-			for (s = 0; s < nn; s++) {
-				size_t cnt = 0;
-
-				xs[s] = mp_calloc(e->nmetrics, sizeof(double));
-				ys[s] = mp_calloc(e->nmetrics, sizeof(double));
-				if (!xs[s] || !ys[s])
-					continue;
-				for (i = 0; i < e->nmetrics; i++)
-					if (!strcmp(e->metrics[i].name, names[s])) {
-						xs[s][cnt] = (double)e->metrics[i].step;
-						ys[s][cnt++] = e->metrics[i].value;
-						used[i] = 2;
-					}
-				se[s] = (mp_series){names[s], xs[s], ys[s], cnt, NULL};
-			}
-			c.title = g < 2 ? groups[g] : names[0];
-			c.xlabel = "epoch";
-			c.ylabel = c.title;
-			c.series = se;
-			c.nseries = nn;
-			c.x_integer = 1;
-			mp_svg_line_chart(sb, &c);
-			for (s = 0; s < nn; s++) {
-				free(xs[s]);
-				free(ys[s]);
-			}
-		}
-		if (g == 2)
-			g = 1; /* again, for the next name left */
-	}
-	mp_strbuf_adds(sb, "</div>\n");
-	free(used);
+	free(left);
 }
 
 static void evaluation(mp_store *st, const mp_execution *e, mp_strbuf *sb)
