@@ -120,6 +120,16 @@ static void write_header(predictor *p)
 	fputc('\n', p->fp);
 }
 
+/* A number as 9 significant digits (floats round-trip); NaN as "nan",
+ * whatever its sign bit. */
+static void put_number(FILE *fp, const char *sep, float v)
+{
+	if (isnan(v))
+		fprintf(fp, "%snan", sep);
+	else
+		fprintf(fp, "%s%.9g", sep, (double)v);
+}
+
 /* Predicts the block's rows and writes them. */
 static int flush_block(predictor *p, mp_err *err)
 {
@@ -139,10 +149,10 @@ static int flush_block(predictor *p, mp_err *err)
 					best = k;
 			put_field(p->fp, p->s.class_names[best]);
 			for (k = 0; k < (size_t)p->s.nclass; k++)
-				fprintf(p->fp, ",%.9g", (double)o[k]);
+				put_number(p->fp, ",", o[k]);
 		} else {
 			for (k = 0; k < p->s.nout; k++)
-				fprintf(p->fp, "%s%.9g", k ? "," : "", (double)o[k]);
+				put_number(p->fp, k ? "," : "", o[k]);
 		}
 		fputc('\n', p->fp);
 	}

@@ -22,6 +22,20 @@ same() {
 		ok || not_ok "predictions differ"
 }
 
+# same_values FILE1 FILE2: every column a number within 1e-5 (NaN equal to NaN)
+same_values() {
+	if [ "$(wc -l <"$1")" -ne "$(wc -l <"$2")" ]; then not_ok "$1 and $2 differ in length"; return; fi
+	paste -d, "$1" "$2" | awk -F, -v a="$1" -v b="$2" '
+		NR == 1 { next }
+		{ n = NF / 2
+		  for (i = 1; i <= n; i++) {
+			x = tolower($i); y = tolower($(n + i)); sub(/^-nan$/, "nan", x); sub(/^-nan$/, "nan", y)
+			if (x == "nan" || y == "nan") { if (x != y) bad++; continue }
+			d = $i - $(n + i); if (d < 0) d = -d; if (d > m) m = d } }
+		END { if (bad || m > 1e-5) { printf "%s vs %s: %d NaN mismatches, max difference %g\n", a, b, bad, m; exit 1 } }' &&
+		ok || not_ok "values differ"
+}
+
 # onnx MODEL CSV OUT: runs the model in ONNX Runtime (Node.js)
 have_ort() { command -v node >/dev/null && [ -d "$ORT_DIR/node_modules/onnxruntime-node" ]; }
 if ! have_ort; then
@@ -132,6 +146,48 @@ expect_exit 0 "$MLPIPE" export "$IM" -f onnx -o "$TMP/img.onnx"
 if have_ort; then
 	node "$ORT_DIR/onnx_predict.js" "$TMP/img.onnx" "$P/data/t10k.csv" >"$TMP/img_onnx.csv" && ok || not_ok "ONNX Runtime failed on the image model"
 	same "$TMP/img.csv" "$TMP/img_onnx.csv"
+fi
+
+# ---- a regression with every other transform: buckets, min-max, a number
+# kept as it is (missing stays NaN), z-scores and one-hot
+cat >"$P/reg.yaml" <<'EOF'
+pipeline: { name: reg }
+components:
+  - id: ingest
+    type: ExampleGen
+    params: { format: csv, path: data/penguins.csv, label: body_mass_g, eval_fraction: 0.25 }
+  - id: statistics
+    type: StatisticsGen
+    inputs: { examples: ingest.examples }
+  - id: transform
+    type: Transform
+    inputs: { examples: ingest.examples, statistics: statistics.statistics }
+    params: { rules: { year: drop, bill_length_mm: "bucketize:4", flipper_length_mm: minmax, bill_depth_mm: none } }
+  - id: train
+    type: Trainer
+    inputs: { examples: ingest.examples, transform: transform.transform }
+    params:
+      apply_transform: true
+      model: { layers: [ {dense: 8, activation: sigmoid}, {dense: auto} ] }
+      loss: mse
+      optimizer: { name: adam, lr: 0.05 }
+      epochs: 5
+EOF
+expect_exit 0 "$MLPIPE" run "$P/reg.yaml"
+RM=$(ls -d "$P"/runs/reg/train/model/*)
+expect_exit 0 "$MLPIPE" predict "$RM" "$P/data/penguins.csv" -o "$TMP/reg.csv"
+[ "$(head -1 "$TMP/reg.csv")" = value ] && ok || not_ok "a regression's header: $(head -1 "$TMP/reg.csv")"
+grep -qi "^nan$" "$TMP/reg.csv" && ok || not_ok "a missing number kept as it is should give NaN"
+mkdir -p "$TMP/cr"
+expect_exit 0 "$MLPIPE" export "$RM" -f c -o "$TMP/cr/model"
+cc -std=c99 -Wall -Werror -O2 -I "$TMP/cr" "$E2E_DIR/export_main.c" "$TMP/cr/model.c" -lm -o "$TMP/cr/run" && ok ||
+	not_ok "the regression's C does not compile"
+"$TMP/cr/run" "$P/data/penguins.csv" >"$TMP/reg_c.csv"
+same_values "$TMP/reg.csv" "$TMP/reg_c.csv"
+expect_exit 0 "$MLPIPE" export "$RM" -f onnx -o "$TMP/reg.onnx"
+if have_ort; then
+	node "$ORT_DIR/onnx_predict.js" "$TMP/reg.onnx" "$P/data/penguins.csv" >"$TMP/reg_onnx.csv" && ok || not_ok "ONNX Runtime failed on the regression"
+	same_values "$TMP/reg.csv" "$TMP/reg_onnx.csv"
 fi
 
 # ---- bad input: one line, exit 2, nothing written
