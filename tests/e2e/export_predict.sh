@@ -190,6 +190,26 @@ if have_ort; then
 	same_values "$TMP/reg.csv" "$TMP/reg_onnx.csv"
 fi
 
+# ---- a logistic model (one output, binary cross-entropy): two probabilities
+sed -e 's/name: reg/name: bce/' -e 's/label: body_mass_g/label: sex/' -e 's/loss: mse/loss: binary_cross_entropy/' \
+	-e 's/{dense: auto}/{dense: 1}/' -e 's/bill_length_mm: "bucketize:4", flipper_length_mm: minmax, bill_depth_mm: none/body_mass_g: minmax/' \
+	"$P/reg.yaml" >"$P/bce.yaml"
+expect_exit 0 "$MLPIPE" run "$P/bce.yaml"
+BM=$(ls -d "$P"/runs/bce/train/model/*)
+expect_exit 0 "$MLPIPE" predict "$BM" "$P/data/penguins.csv" -o "$TMP/bce.csv"
+[ "$(head -1 "$TMP/bce.csv")" = "class,p_female,p_male" ] && ok || not_ok "a logistic model's header: $(head -1 "$TMP/bce.csv")"
+mkdir -p "$TMP/cb"
+expect_exit 0 "$MLPIPE" export "$BM" -f c -o "$TMP/cb/model"
+cc -std=c99 -Wall -Werror -O2 -I "$TMP/cb" "$E2E_DIR/export_main.c" "$TMP/cb/model.c" -lm -o "$TMP/cb/run" && ok ||
+	not_ok "the logistic model's C does not compile"
+"$TMP/cb/run" "$P/data/penguins.csv" >"$TMP/bce_c.csv"
+same "$TMP/bce.csv" "$TMP/bce_c.csv"
+expect_exit 0 "$MLPIPE" export "$BM" -f onnx -o "$TMP/bce.onnx"
+if have_ort; then
+	node "$ORT_DIR/onnx_predict.js" "$TMP/bce.onnx" "$P/data/penguins.csv" >"$TMP/bce_onnx.csv" && ok || not_ok "ONNX Runtime failed on the logistic model"
+	same "$TMP/bce.csv" "$TMP/bce_onnx.csv"
+fi
+
 # ---- bad input: one line, exit 2, nothing written
 printf 'species,island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex\nAdelie,Dream,39,18,181,3750,male\nAdelie,Dream,39,abc,181,3750,male\n' >"$TMP/bad.csv"
 expect_exit 2 "$MLPIPE" predict "$V1" "$TMP/bad.csv" -o "$TMP/bad.out"
