@@ -39,6 +39,19 @@ static void el(mp_strbuf *sb, const char *tag, const char *cls, const char *s)
 	mp_strbuf_addf(sb, "</%s>", tag);
 }
 
+/* A number from an artifact's text; NaN (shown as "-") when the field is
+ * not one, so a damaged file shows gaps instead of zeros. */
+static double num(const char *s)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return NAN;
+	v = strtod(s, &end);
+	return *end ? NAN : v;
+}
+
 static void cell_num(mp_strbuf *sb, double v)
 {
 	if (isnan(v))
@@ -321,7 +334,7 @@ static void evaluation(mp_store *st, const mp_execution *e, mp_strbuf *sb)
 		if (!strcmp(t.rows[i][0], "metric") && nfields(t.rows[i]) >= 3) {
 			mp_strbuf_adds(sb, "<tr>");
 			el(sb, "td", NULL, t.rows[i][1]);
-			cell_num(sb, atof(t.rows[i][2]));
+			cell_num(sb, num(t.rows[i][2]));
 			mp_strbuf_adds(sb, "</tr>\n");
 		}
 	mp_strbuf_adds(sb, "</table>\n");
@@ -340,18 +353,19 @@ static void evaluation(mp_store *st, const mp_execution *e, mp_strbuf *sb)
 			char **f = t.rows[i];
 
 			if (!strcmp(f[0], "class") && nfields(f) >= 10) {
-				size_t c = (size_t)atoi(f[1]);
+				double ci = num(f[1]);
+				size_t c = ci >= 0 && ci < (double)ncls ? (size_t)ci : ncls;
 
 				mp_strbuf_adds(sb, "<tr>");
 				el(sb, "td", NULL, labels && c < ncls && labels[c] ? labels[c] : f[1]);
-				cell_num(sb, atof(f[3]));
-				cell_num(sb, atof(f[5]));
-				cell_num(sb, atof(f[7]));
-				cell_num(sb, atof(f[9]));
+				cell_num(sb, num(f[3]));
+				cell_num(sb, num(f[5]));
+				cell_num(sb, num(f[7]));
+				cell_num(sb, num(f[9]));
 				mp_strbuf_adds(sb, "</tr>\n");
 			} else if (!strcmp(f[0], "confusion") && conf && r < ncls) {
 				for (k = 0; k < ncls && f[2 + k]; k++)
-					conf[r * ncls + k] = atoll(f[2 + k]);
+					conf[r * ncls + k] = isnan(num(f[2 + k])) ? 0 : (int64_t)num(f[2 + k]);
 				r++;
 			}
 		}
@@ -384,9 +398,9 @@ static void evaluation(mp_store *st, const mp_execution *e, mp_strbuf *sb)
 			mp_strbuf_adds(sb, "<tr>");
 			el(sb, "td", NULL, f[1]);
 			el(sb, "td", NULL, f[2]);
-			cell_num(sb, atof(f[4]));
+			cell_num(sb, num(f[4]));
 			for (k = 5; k + 1 < nf; k += 2)
-				cell_num(sb, atof(f[k + 1]));
+				cell_num(sb, num(f[k + 1]));
 			mp_strbuf_adds(sb, "</tr>\n");
 		}
 		if (head)
@@ -415,10 +429,10 @@ static void evaluation(mp_store *st, const mp_execution *e, mp_strbuf *sb)
 			mp_strbuf_adds(sb, "<tr>");
 			el(sb, "td", NULL, f[1]);
 			el(sb, "td", NULL, f[2]);
-			cell_num(sb, atof(f[3]));
-			cell_num(sb, atof(f[5]));
+			cell_num(sb, num(f[3]));
+			cell_num(sb, num(f[5]));
 			if (base)
-				cell_num(sb, atof(f[7]));
+				cell_num(sb, num(f[7]));
 			else
 				el(sb, "td", "muted", "-");
 			el(sb, "td", !strcmp(res, "held") ? "ok" : !strcmp(res, "failed") ? "bad" : "muted",
@@ -739,8 +753,9 @@ static double metric_of(const mp_execution *e, const char *name)
 static double run_number(const mp_run *r, double fallback)
 {
 	const char *h = strrchr(r->name, '#');
+	double v = h ? num(h + 1) : NAN;
 
-	return h && h[1] ? atof(h + 1) : fallback;
+	return isnan(v) ? fallback : v;
 }
 
 int mp_report_history(mp_store *st, const char *pipeline, mp_strbuf *sb, mp_err *err)
