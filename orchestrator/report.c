@@ -304,9 +304,52 @@ static void curves(const mp_execution *e, mp_strbuf *sb)
 	free(left);
 }
 
+/* The blessing: the verdict and each threshold. */
+static void blessing(const mp_execution *e, mp_strbuf *sb)
+{
+	const mp_event_row *bl = event(e, 1, "blessing");
+	size_t i;
+	tsv t;
+
+	if (bl && read_tsv(&t, bl->uri, "blessing.tsv") == 0) {
+		const char *verdict = "?";
+
+		for (i = 0; i < t.n; i++)
+			if (!strcmp(t.rows[i][0], "blessed") && t.rows[i][1])
+				verdict = t.rows[i][1];
+		mp_strbuf_adds(sb, "<h3>Blessing: ");
+		el(sb, "span", !strcmp(verdict, "yes") ? "ok" : "bad", !strcmp(verdict, "yes") ? "blessed \u2713" : "not blessed \u2717");
+		mp_strbuf_adds(sb, "</h3>\n<table><tr><th>metric</th><th>threshold</th><th>limit</th><th>value</th>"
+				   "<th>baseline</th><th>result</th></tr>\n");
+		for (i = 0; i < t.n; i++) {
+			char **f = t.rows[i];
+			size_t nf = nfields(f);
+			const char *res = f[nf - 1];
+			int base = nf >= 9;
+
+			if (strcmp(f[0], "threshold") || nf < 7)
+				continue;
+			mp_strbuf_adds(sb, "<tr>");
+			el(sb, "td", NULL, f[1]);
+			el(sb, "td", NULL, f[2]);
+			cell_num(sb, num(f[3]));
+			cell_num(sb, num(f[5]));
+			if (base)
+				cell_num(sb, num(f[7]));
+			else
+				el(sb, "td", "muted", "-");
+			el(sb, "td", !strcmp(res, "held") ? "ok" : !strcmp(res, "failed") ? "bad" : "muted",
+			   !strcmp(res, "held") ? "held \u2713" : !strcmp(res, "failed") ? "failed \u2717" : res);
+			mp_strbuf_adds(sb, "</tr>\n");
+		}
+		mp_strbuf_adds(sb, "</table>\n");
+		free_tsv(&t);
+	}
+}
+
 static void evaluation(mp_store *st, const mp_execution *e, mp_strbuf *sb)
 {
-	const mp_event_row *ev = event(e, 1, "evaluation"), *bl = event(e, 1, "blessing"), *mo = event(e, 0, "model");
+	const mp_event_row *ev = event(e, 1, "evaluation"), *mo = event(e, 0, "model");
 	mp_served model = {0};
 	int have_model = 0;
 	char **labels = NULL;
@@ -320,6 +363,7 @@ static void evaluation(mp_store *st, const mp_execution *e, mp_strbuf *sb)
 	mp_strbuf_adds(sb, "</h2>\n");
 	if (!ev || read_tsv(&t, ev->uri, "evaluation.tsv") != 0) {
 		el(sb, "p", "muted", "the evaluation artifact is not there any more");
+		blessing(e, sb);
 		return;
 	}
 	if (mo) {
@@ -407,41 +451,7 @@ static void evaluation(mp_store *st, const mp_execution *e, mp_strbuf *sb)
 			mp_strbuf_adds(sb, "</table>\n");
 	}
 	free_tsv(&t);
-	/* the blessing */
-	if (bl && read_tsv(&t, bl->uri, "blessing.tsv") == 0) {
-		const char *verdict = "?";
-
-		for (i = 0; i < t.n; i++)
-			if (!strcmp(t.rows[i][0], "blessed") && t.rows[i][1])
-				verdict = t.rows[i][1];
-		mp_strbuf_adds(sb, "<h3>Blessing: ");
-		el(sb, "span", !strcmp(verdict, "yes") ? "ok" : "bad", !strcmp(verdict, "yes") ? "blessed \u2713" : "not blessed \u2717");
-		mp_strbuf_adds(sb, "</h3>\n<table><tr><th>metric</th><th>threshold</th><th>limit</th><th>value</th>"
-				   "<th>baseline</th><th>result</th></tr>\n");
-		for (i = 0; i < t.n; i++) {
-			char **f = t.rows[i];
-			size_t nf = nfields(f);
-			const char *res = f[nf - 1];
-			int base = nf >= 9;
-
-			if (strcmp(f[0], "threshold") || nf < 7)
-				continue;
-			mp_strbuf_adds(sb, "<tr>");
-			el(sb, "td", NULL, f[1]);
-			el(sb, "td", NULL, f[2]);
-			cell_num(sb, num(f[3]));
-			cell_num(sb, num(f[5]));
-			if (base)
-				cell_num(sb, num(f[7]));
-			else
-				el(sb, "td", "muted", "-");
-			el(sb, "td", !strcmp(res, "held") ? "ok" : !strcmp(res, "failed") ? "bad" : "muted",
-			   !strcmp(res, "held") ? "held \u2713" : !strcmp(res, "failed") ? "failed \u2717" : res);
-			mp_strbuf_adds(sb, "</tr>\n");
-		}
-		mp_strbuf_adds(sb, "</table>\n");
-		free_tsv(&t);
-	}
+	blessing(e, sb);
 	for (i = 0; labels && i < ncls; i++)
 		free(labels[i]);
 	free(labels);

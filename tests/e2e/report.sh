@@ -91,6 +91,19 @@ grep -q "<b>bold" "$R3" && not_ok "raw markup from a param reached the page" || 
 expect_exit 0 "$MLPIPE" report --db "$DB" --pipeline odd --history -o "$TMP/odd_history.html"
 well_formed "$TMP/odd_history.html"
 
+# ---- artifacts deleted or damaged since (gc, a full disk): the report says so
+expect_exit 0 "$MLPIPE" meta --db "$DB" --json run "penguins#1"
+out_uri() { jq -r ".executions[] | select(.component == \"evaluate\") | .outputs[] | select(.name == \"$1\") | .uri" "$TMP/out"; }
+ev_dir=$(out_uri evaluation)
+bl_dir=$(out_uri blessing)
+rm -rf "$ev_dir"
+printf 'mlpipe-blessing 1\nthreshold\taccuracy\tmin\tbroken\tvalue\t??\theld\nblessed\tyes\n' >"$bl_dir/blessing.tsv"
+expect_exit 0 "$MLPIPE" report --db "$DB" "penguins#1" -o "$TMP/gone.html"
+well_formed "$TMP/gone.html"
+has "$TMP/gone.html" "the evaluation artifact is not there any more"
+has "$TMP/gone.html" "<h2>Data: statistics</h2>"
+has "$TMP/gone.html" "<td>accuracy</td><td>min</td><td class=\"n\">-</td><td class=\"n\">-</td>"
+
 # ---- bad requests: one line, exit 2
 expect_exit 2 "$MLPIPE" report --db "$TMP/none.db"
 expect_err "cannot read '$TMP/none.db': no such store"
