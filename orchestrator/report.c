@@ -171,6 +171,27 @@ static const mp_event_row *event(const mp_execution *e, int is_output, const cha
 	return NULL;
 }
 
+/* A section's heading ("what: component"), then the output's file read
+ * into t; 0, or -1 after saying the artifact is gone. */
+static int section(mp_strbuf *sb, const char *tag, const char *what, const mp_execution *e, const char *output,
+		   const char *file, tsv *t)
+{
+	const mp_event_row *ev = event(e, 1, output);
+
+	mp_strbuf_addf(sb, "<%s>%s: ", tag, what);
+	esc(sb, e->component_id);
+	mp_strbuf_addf(sb, "</%s>\n", tag);
+	if (!file)
+		return 0;
+	if (!ev || read_tsv(t, ev->uri, file) != 0) {
+		mp_strbuf_adds(sb, "<p class=\"muted\">the ");
+		esc(sb, output);
+		mp_strbuf_adds(sb, " artifact is not there any more</p>\n");
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- the run report ------------------------------------------------------ */
 
 /* The DAG from the input events: an edge from the component that made an
@@ -349,7 +370,7 @@ static void blessing(const mp_execution *e, mp_strbuf *sb)
 
 static void evaluation(mp_store *st, const mp_execution *e, mp_strbuf *sb)
 {
-	const mp_event_row *ev = event(e, 1, "evaluation"), *mo = event(e, 0, "model");
+	const mp_event_row *mo = event(e, 0, "model");
 	mp_served model = {0};
 	int have_model = 0;
 	char **labels = NULL;
@@ -358,11 +379,7 @@ static void evaluation(mp_store *st, const mp_execution *e, mp_strbuf *sb)
 	tsv t;
 
 	(void)st;
-	mp_strbuf_adds(sb, "<h2>Evaluation: ");
-	esc(sb, e->component_id);
-	mp_strbuf_adds(sb, "</h2>\n");
-	if (!ev || read_tsv(&t, ev->uri, "evaluation.tsv") != 0) {
-		el(sb, "p", "muted", "the evaluation artifact is not there any more");
+	if (section(sb, "h2", "Evaluation", e, "evaluation", "evaluation.tsv", &t) != 0) {
 		blessing(e, sb);
 		return;
 	}
@@ -486,9 +503,7 @@ static void statistics(const mp_execution *e, mp_strbuf *sb)
 	mp_stats s = {0};
 	size_t f, shown = 0, *order = NULL;
 
-	mp_strbuf_adds(sb, "<h2>Data: ");
-	esc(sb, e->component_id);
-	mp_strbuf_adds(sb, "</h2>\n");
+	section(sb, "h2", "Data", e, "statistics", NULL, NULL);
 	if (!ev || mp_stats_read(&s, ev->uri, NULL) != 0 || !s.nsplits) {
 		el(sb, "p", "muted", "the statistics artifact is not there any more");
 		mp_stats_release(&s);
@@ -560,17 +575,11 @@ static void statistics(const mp_execution *e, mp_strbuf *sb)
 
 static void anomalies(const mp_execution *e, mp_strbuf *sb)
 {
-	const mp_event_row *ev = event(e, 1, "anomalies");
 	size_t i, n = 0;
 	tsv t;
 
-	mp_strbuf_adds(sb, "<h3>Anomalies: ");
-	esc(sb, e->component_id);
-	mp_strbuf_adds(sb, "</h3>\n");
-	if (!ev || read_tsv(&t, ev->uri, "anomalies.tsv") != 0) {
-		el(sb, "p", "muted", "the anomalies artifact is not there any more");
+	if (section(sb, "h3", "Anomalies", e, "anomalies", "anomalies.tsv", &t) != 0)
 		return;
-	}
 	for (i = 1; i < t.n; i++) {
 		char **f = t.rows[i];
 
@@ -594,17 +603,11 @@ static void anomalies(const mp_execution *e, mp_strbuf *sb)
 
 static void pushed(const mp_execution *e, mp_strbuf *sb)
 {
-	const mp_event_row *ev = event(e, 1, "pushed_model");
 	size_t i;
 	tsv t;
 
-	mp_strbuf_adds(sb, "<h2>Push: ");
-	esc(sb, e->component_id);
-	mp_strbuf_adds(sb, "</h2>\n");
-	if (!ev || read_tsv(&t, ev->uri, "pushed.tsv") != 0) {
-		el(sb, "p", "muted", "the push record is not there any more");
+	if (section(sb, "h2", "Push", e, "pushed_model", "pushed.tsv", &t) != 0)
 		return;
-	}
 	if (!strcmp(e->state, "CACHED"))
 		el(sb, "p", "muted", "cached: this is the push of an earlier run; nothing new was pushed");
 	mp_strbuf_adds(sb, "<table>\n");

@@ -43,6 +43,26 @@ if ! have_ort; then
 		echo "note: onnxruntime-node is not installed (make deps installs it): the ONNX checks are skipped"; fi
 fi
 
+# exports NAME MODEL CSV PRED COMPARE: the C export (compiled with nothing
+# but cc and libm, run by export_main.c) and the ONNX export (run in ONNX
+# Runtime) predict what predict wrote to PRED, by COMPARE (same or
+# same_values); they are left in $TMP/NAME/model.c and $TMP/NAME.onnx
+exports() {
+	local name=$1 model=$2 csv=$3 pred=$4 compare=$5
+	mkdir -p "$TMP/$name"
+	expect_exit 0 "$MLPIPE" export "$model" --format c -o "$TMP/$name/model"
+	if cc -std=c99 -pedantic -Wall -Wextra -Werror -O2 -I "$TMP/$name" "$E2E_DIR/export_main.c" "$TMP/$name/model.c" \
+		-lm -o "$TMP/$name/run" 2>"$TMP/cc.err"; then ok; else not_ok "$name: the exported C does not compile:"; head -5 "$TMP/cc.err"; fi
+	"$TMP/$name/run" "$csv" >"$TMP/$name-c.csv" && ok || not_ok "$name: the C program failed"
+	$compare "$pred" "$TMP/$name-c.csv"
+	expect_exit 0 "$MLPIPE" export "$model" --format onnx -o "$TMP/$name.onnx"
+	if have_ort; then
+		node "$ORT_DIR/onnx_predict.js" "$TMP/$name.onnx" "$csv" >"$TMP/$name-onnx.csv" 2>"$TMP/node.err" && ok ||
+			{ not_ok "$name: ONNX Runtime failed:"; head -5 "$TMP/node.err"; }
+		$compare "$pred" "$TMP/$name-onnx.csv"
+	fi
+}
+
 # ---- a tabular model: numbers (z-scores, missing values) and strings (one-hot)
 expect_exit 0 "$MLPIPE" run "$P/penguins.yaml" --set 'push.formats=[native, c, onnx]'
 V1=$P/serving/penguins/1
@@ -62,24 +82,11 @@ paste -d, <(cut -d, -f1 "$P/data/penguins.csv") "$TMP/pred.csv" | awk -F, 'NR > 
 expect_exit 0 "$MLPIPE" predict "$V1/model.mlpm" "$P/data/penguins.csv"
 cmp -s "$TMP/out" "$TMP/pred.csv" && ok || not_ok "stdout and -o differ"
 
-# the C export, compiled with nothing but cc and libm, predicts the same
-mkdir -p "$TMP/c"
-expect_exit 0 "$MLPIPE" export "$V1" --format c -o "$TMP/c/model"
-# the same C but for the first line's comment, which names the model file
-cmp -s <(tail -n +2 "$TMP/c/model.c") <(tail -n +2 "$V1/model.c") && ok || not_ok "export and Pusher wrote different C"
-if cc -std=c99 -pedantic -Wall -Wextra -Werror -O2 -I "$TMP/c" "$E2E_DIR/export_main.c" "$TMP/c/model.c" -lm \
-	-o "$TMP/c/run" 2>"$TMP/cc.err"; then ok; else not_ok "the exported C does not compile:"; head -5 "$TMP/cc.err"; fi
-"$TMP/c/run" "$P/data/penguins.csv" >"$TMP/c.csv" && ok || not_ok "the C program failed"
-same "$TMP/pred.csv" "$TMP/c.csv"
-
-# the ONNX export in ONNX Runtime predicts the same
-expect_exit 0 "$MLPIPE" export "$V1" --format onnx -o "$TMP/model.onnx"
-cmp -s "$TMP/model.onnx" "$V1/model.onnx" && ok || not_ok "export and Pusher wrote different ONNX"
-if have_ort; then
-	node "$ORT_DIR/onnx_predict.js" "$TMP/model.onnx" "$P/data/penguins.csv" >"$TMP/onnx.csv" 2>"$TMP/node.err" && ok ||
-		{ not_ok "ONNX Runtime failed:"; head -5 "$TMP/node.err"; }
-	same "$TMP/pred.csv" "$TMP/onnx.csv"
-fi
+# the C and ONNX exports predict the same, and are what the Pusher wrote
+# (the C but for the first line's comment, which names the model file)
+exports penguins "$V1" "$P/data/penguins.csv" "$TMP/pred.csv" same
+cmp -s <(tail -n +2 "$TMP/penguins/model.c") <(tail -n +2 "$V1/model.c") && ok || not_ok "export and Pusher wrote different C"
+cmp -s "$TMP/penguins.onnx" "$V1/model.onnx" && ok || not_ok "export and Pusher wrote different ONNX"
 
 # ---- images: IDX files as Fashion-MNIST's, 2x2 pixels, class 1 when the
 # top row is brighter than the bottom one
@@ -136,17 +143,7 @@ expect_err "predicted 40 examples"
 # the same pixels as CSV give the same predictions
 expect_exit 0 "$MLPIPE" predict "$IM" "$P/data/t10k.csv" -o "$TMP/img2.csv"
 cmp -s "$TMP/img.csv" "$TMP/img2.csv" && ok || not_ok "IDX and CSV predictions differ"
-mkdir -p "$TMP/ci"
-expect_exit 0 "$MLPIPE" export "$IM" -f c -o "$TMP/ci/model"
-cc -std=c99 -Wall -Werror -O2 -I "$TMP/ci" "$E2E_DIR/export_main.c" "$TMP/ci/model.c" -lm -o "$TMP/ci/run" && ok ||
-	not_ok "the image model's C does not compile"
-"$TMP/ci/run" "$P/data/t10k.csv" >"$TMP/ci.csv"
-same "$TMP/img.csv" "$TMP/ci.csv"
-expect_exit 0 "$MLPIPE" export "$IM" -f onnx -o "$TMP/img.onnx"
-if have_ort; then
-	node "$ORT_DIR/onnx_predict.js" "$TMP/img.onnx" "$P/data/t10k.csv" >"$TMP/img_onnx.csv" && ok || not_ok "ONNX Runtime failed on the image model"
-	same "$TMP/img.csv" "$TMP/img_onnx.csv"
-fi
+exports images "$IM" "$P/data/t10k.csv" "$TMP/img.csv" same
 
 # ---- a regression with every other transform: buckets, min-max, a number
 # kept as it is (missing stays NaN), z-scores and one-hot
@@ -178,17 +175,7 @@ RM=$(ls -d "$P"/runs/reg/train/model/*)
 expect_exit 0 "$MLPIPE" predict "$RM" "$P/data/penguins.csv" -o "$TMP/reg.csv"
 [ "$(head -1 "$TMP/reg.csv")" = value ] && ok || not_ok "a regression's header: $(head -1 "$TMP/reg.csv")"
 grep -qi "^nan$" "$TMP/reg.csv" && ok || not_ok "a missing number kept as it is should give NaN"
-mkdir -p "$TMP/cr"
-expect_exit 0 "$MLPIPE" export "$RM" -f c -o "$TMP/cr/model"
-cc -std=c99 -Wall -Werror -O2 -I "$TMP/cr" "$E2E_DIR/export_main.c" "$TMP/cr/model.c" -lm -o "$TMP/cr/run" && ok ||
-	not_ok "the regression's C does not compile"
-"$TMP/cr/run" "$P/data/penguins.csv" >"$TMP/reg_c.csv"
-same_values "$TMP/reg.csv" "$TMP/reg_c.csv"
-expect_exit 0 "$MLPIPE" export "$RM" -f onnx -o "$TMP/reg.onnx"
-if have_ort; then
-	node "$ORT_DIR/onnx_predict.js" "$TMP/reg.onnx" "$P/data/penguins.csv" >"$TMP/reg_onnx.csv" && ok || not_ok "ONNX Runtime failed on the regression"
-	same_values "$TMP/reg.csv" "$TMP/reg_onnx.csv"
-fi
+exports regression "$RM" "$P/data/penguins.csv" "$TMP/reg.csv" same_values
 
 # ---- a logistic model (one output, binary cross-entropy): two probabilities
 sed -e 's/name: reg/name: bce/' -e 's/label: body_mass_g/label: sex/' -e 's/loss: mse/loss: binary_cross_entropy/' \
@@ -198,17 +185,7 @@ expect_exit 0 "$MLPIPE" run "$P/bce.yaml"
 BM=$(ls -d "$P"/runs/bce/train/model/*)
 expect_exit 0 "$MLPIPE" predict "$BM" "$P/data/penguins.csv" -o "$TMP/bce.csv"
 [ "$(head -1 "$TMP/bce.csv")" = "class,p_female,p_male" ] && ok || not_ok "a logistic model's header: $(head -1 "$TMP/bce.csv")"
-mkdir -p "$TMP/cb"
-expect_exit 0 "$MLPIPE" export "$BM" -f c -o "$TMP/cb/model"
-cc -std=c99 -Wall -Werror -O2 -I "$TMP/cb" "$E2E_DIR/export_main.c" "$TMP/cb/model.c" -lm -o "$TMP/cb/run" && ok ||
-	not_ok "the logistic model's C does not compile"
-"$TMP/cb/run" "$P/data/penguins.csv" >"$TMP/bce_c.csv"
-same "$TMP/bce.csv" "$TMP/bce_c.csv"
-expect_exit 0 "$MLPIPE" export "$BM" -f onnx -o "$TMP/bce.onnx"
-if have_ort; then
-	node "$ORT_DIR/onnx_predict.js" "$TMP/bce.onnx" "$P/data/penguins.csv" >"$TMP/bce_onnx.csv" && ok || not_ok "ONNX Runtime failed on the logistic model"
-	same "$TMP/bce.csv" "$TMP/bce_onnx.csv"
-fi
+exports logistic "$BM" "$P/data/penguins.csv" "$TMP/bce.csv" same
 
 # ---- bad input: one line, exit 2, nothing written
 printf 'species,island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex\nAdelie,Dream,39,18,181,3750,male\nAdelie,Dream,39,abc,181,3750,male\n' >"$TMP/bad.csv"
