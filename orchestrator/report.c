@@ -114,7 +114,7 @@ static void free_tsv(tsv *t)
 
 static int read_tsv(tsv *t, const char *dir, const char *file)
 {
-	char *path = mp_asprintf("%s/%s", dir, file), *line, *save = NULL;
+	char *path = mp_asprintf("%s/%s", dir, file), *cur, *line;
 	size_t alloc = 0;
 
 	memset(t, 0, sizeof(*t));
@@ -123,30 +123,14 @@ static int read_tsv(tsv *t, const char *dir, const char *file)
 		return -1;
 	}
 	free(path);
-	for (line = strtok_r(t->text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char **f = mp_calloc(MAX_FIELDS + 1, sizeof(char *)), *p = line;
-		size_t k = 0;
+	for (cur = t->text; (line = mp_text_line(&cur));) {
+		char **f = mp_calloc(MAX_FIELDS + 1, sizeof(char *));
 
-		if (!f)
+		if (!f || mp_grow((void **)&t->rows, &alloc, t->n, sizeof(*t->rows)) != 0) {
+			free(f);
 			break;
-		while (p && k < MAX_FIELDS) {
-			char *tab = strchr(p, '\t');
-
-			if (tab)
-				*tab = '\0';
-			mp_tsv_unescape(p);
-			f[k++] = p;
-			p = tab ? tab + 1 : NULL;
 		}
-		if (t->n == alloc) {
-			char ***r = mp_realloc(t->rows, (alloc = alloc ? alloc * 2 : 64) * sizeof(char **));
-
-			if (!r) {
-				free(f);
-				break;
-			}
-			t->rows = r;
-		}
+		mp_tsv_fields(line, f, MAX_FIELDS, 0);
 		t->rows[t->n++] = f;
 	}
 	return 0;

@@ -42,6 +42,37 @@ START_TEST(crc32c_matches_published_vectors)
 }
 END_TEST
 
+/* The text files' reader: lines in place, tab fields with empty ones
+ * kept, escapes undone from the field asked for on. */
+START_TEST(text_lines_and_tab_fields)
+{
+	char text[] = "a\tb\\tc\n\tx\t\t\nlast", *cur = text, *line, *f[4];
+	mp_strbuf sb = MP_STRBUF_INIT;
+
+	ck_assert_str_eq(line = mp_text_line(&cur), "a\tb\\tc");
+	ck_assert_uint_eq(mp_tsv_fields(line, f, 4, 1), 2);
+	ck_assert_str_eq(f[0], "a");
+	ck_assert_str_eq(f[1], "b\tc");
+	ck_assert_str_eq(line = mp_text_line(&cur), "\tx\t\t");
+	ck_assert_uint_eq(mp_tsv_fields(line, f, 4, 0), 4);
+	ck_assert_str_eq(f[0], "");
+	ck_assert_str_eq(f[1], "x");
+	ck_assert_str_eq(f[2], "");
+	ck_assert_str_eq(f[3], "");
+	ck_assert_str_eq(line = mp_text_line(&cur), "last");
+	ck_assert_ptr_null(mp_text_line(&cur));
+	/* at most max fields: the last keeps the rest */
+	strcpy(text, "1\t2\t3");
+	ck_assert_uint_eq(mp_tsv_fields(text, f, 2, 2), 2);
+	ck_assert_str_eq(f[1], "2\t3");
+	/* what mp_tsv_escape writes comes back */
+	mp_tsv_escape(&sb, "tab\there\nnew \\ line");
+	ck_assert_uint_eq(mp_tsv_fields(sb.buf, f, 4, 0), 1);
+	ck_assert_str_eq(f[0], "tab\there\nnew \\ line");
+	mp_strbuf_release(&sb);
+}
+END_TEST
+
 START_TEST(records_round_trip_and_detect_damage)
 {
 	char *path = tu_at("r.rec");
@@ -964,6 +995,7 @@ static Suite *data_suite(void)
 
 	tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
 	tcase_add_test(tc, crc32c_matches_published_vectors);
+	tcase_add_test(tc, text_lines_and_tab_fields);
 	tcase_add_test(tc, records_round_trip_and_detect_damage);
 	tcase_add_test(tc, blocks_round_trip);
 	tcase_add_test(tc, examples_round_trip_across_shards_and_threads);

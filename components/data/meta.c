@@ -57,7 +57,7 @@ void mp_examples_meta_release(mp_examples_meta *m)
 
 int mp_examples_meta_read(mp_examples_meta *m, const char *dir, mp_err *err)
 {
-	char *path = mp_asprintf("%s/" META_FILE, dir), *text = NULL, *line, *next;
+	char *path = mp_asprintf("%s/" META_FILE, dir), *text = NULL, *cur, *line;
 	size_t fa = 0, sa = 0;
 	int lineno = 0, rc;
 
@@ -71,15 +71,10 @@ int mp_examples_meta_read(mp_examples_meta *m, const char *dir, mp_err *err)
 		free(path);
 		return rc;
 	}
-	for (line = text; *line && rc == 0; line = next) {
-		char *f[5] = {0}, *save = NULL, *tok;
-		int n = 0;
+	for (cur = text; rc == 0 && (line = mp_text_line(&cur));) {
+		char *f[5];
+		size_t n;
 
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		else
-			next = line + strlen(line);
 		lineno++;
 		if (lineno == 1) {
 			if (strcmp(line, "mlpipe-examples 1") != 0)
@@ -87,8 +82,7 @@ int mp_examples_meta_read(mp_examples_meta *m, const char *dir, mp_err *err)
 					      "%s:1: not an examples description of version 1", path);
 			continue;
 		}
-		for (tok = strtok_r(line, "\t", &save); tok && n < 5; tok = strtok_r(NULL, "\t", &save))
-			f[n++] = tok;
+		n = mp_tsv_fields(line, f, 5, 5);
 		if (n == 2 && !strcmp(f[0], "label")) {
 			if (!(m->label = mp_strdup(f[1])))
 				rc = mp_error(err, MP_ENOMEM, "out of memory");

@@ -365,7 +365,7 @@ static mp_split_stats *find_split_mut(mp_stats *s, const char *name)
 
 int mp_stats_read(mp_stats *s, const char *dir, mp_err *err)
 {
-	char *path = mp_asprintf("%s/" STATS_FILE, dir), *text = NULL, *line, *next;
+	char *path = mp_asprintf("%s/" STATS_FILE, dir), *text = NULL, *cur, *line;
 	size_t asplits = 0, afeats = 0, avals = 0;
 	int lineno = 0, rc;
 
@@ -379,27 +379,20 @@ int mp_stats_read(mp_stats *s, const char *dir, mp_err *err)
 		free(path);
 		return rc;
 	}
-	for (line = text; *line && rc == 0; line = next) {
-		char *f[24], *save = NULL, *tok;
-		int n = 0, k;
+	for (cur = text; rc == 0 && (line = mp_text_line(&cur));) {
+		char *f[24];
+		size_t n;
+		int k;
 		mp_split_stats *ss;
 		mp_feat_stats *fs;
 
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		else
-			next = line + strlen(line);
 		lineno++;
 		if (lineno == 1) {
 			if (strcmp(line, "mlpipe-statistics 1") != 0)
 				rc = mp_error(err, MP_ECORRUPT, "%s:1: not a statistics file of version 1", path);
 			continue;
 		}
-		for (tok = strtok_r(line, "\t", &save); tok && n < 24; tok = strtok_r(NULL, "\t", &save))
-			f[n++] = tok;
-		for (k = 1; k < n; k++)
-			mp_tsv_unescape(f[k]);
+		n = mp_tsv_fields(line, f, 24, 1);
 		if (n == 2 && !strcmp(f[0], "span")) {
 			s->span = strtoll(f[1], NULL, 10);
 		} else if (n == 3 && !strcmp(f[0], "split")) {

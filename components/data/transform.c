@@ -255,6 +255,10 @@ int mp_transform_fit(mp_transform *out, const mp_stats *st, const char *split, c
 
 /* ---- text -------------------------------------------------------------- */
 
+/* Fields a transform line may have: a one-hot vocabulary is at most
+ * MP_STATS_VALUES values. */
+#define MAX_FIELDS (MP_STATS_VALUES + 16)
+
 void mp_tsv_escape(mp_strbuf *sb, const char *s)
 {
 	for (; *s; s++) {
@@ -282,6 +286,39 @@ void mp_tsv_unescape(char *s)
 		}
 	}
 	*w = '\0';
+}
+
+char *mp_text_line(char **cur)
+{
+	char *line = *cur, *nl;
+
+	if (!*line)
+		return NULL;
+	if ((nl = strchr(line, '\n'))) {
+		*nl = '\0';
+		*cur = nl + 1;
+	} else {
+		*cur = line + strlen(line);
+	}
+	return line;
+}
+
+size_t mp_tsv_fields(char *line, char **f, size_t max, size_t from)
+{
+	size_t n = 0, k;
+
+	while (n < max) {
+		char *tab = strchr(line, '\t');
+
+		f[n++] = line;
+		if (!tab || n == max)
+			break;
+		*tab = '\0';
+		line = tab + 1;
+	}
+	for (k = from; k < n; k++)
+		mp_tsv_unescape(f[k]);
+	return n;
 }
 
 int mp_transform_to_text(const mp_transform *t, mp_strbuf *sb)
@@ -315,54 +352,28 @@ int mp_transform_to_text(const mp_transform *t, mp_strbuf *sb)
 	return sb->failed ? MP_ENOMEM : 0;
 }
 
-/* Splits a line at tabs (keeping empty fields). */
-static size_t split_tabs(char *line, char **f, size_t max)
-{
-	size_t n = 0;
-
-	while (n < max) {
-		char *tab = strchr(line, '\t');
-
-		f[n++] = line;
-		if (!tab)
-			break;
-		*tab = '\0';
-		line = tab + 1;
-	}
-	return n;
-}
-
 int mp_transform_from_text(mp_transform *out, const char *text, const char *where, mp_err *err)
 {
-	char *copy = mp_strdup(text), *line, *next;
+	char *copy = mp_strdup(text), *cur = copy, *line, **f = mp_calloc(MAX_FIELDS, sizeof(char *));
 	size_t afeat = 0;
 	int lineno = 0, rc = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (!copy)
+	if (!copy || !f) {
+		free(copy);
+		free(f);
 		return mp_error(err, MP_ENOMEM, "out of memory");
-	for (line = copy; *line && rc == 0; line = next) {
-		char **f;
-		size_t n, k, max = 4096;
+	}
+	while (rc == 0 && (line = mp_text_line(&cur))) {
+		size_t n, k;
 
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		else
-			next = line + strlen(line);
 		lineno++;
 		if (lineno == 1) {
 			if (strcmp(line, "mlpipe-transform 1") != 0)
 				rc = mp_error(err, MP_ECORRUPT, "%s: not a transform of version 1", where);
 			continue;
 		}
-		if (!(f = mp_calloc(max, sizeof(char *)))) {
-			rc = mp_error(err, MP_ENOMEM, "out of memory");
-			break;
-		}
-		n = split_tabs(line, f, max);
-		for (k = 1; k < n; k++)
-			mp_tsv_unescape(f[k]);
+		n = mp_tsv_fields(line, f, MAX_FIELDS, 1);
 		if (!strcmp(f[0], "label") && n >= 2) {
 			if (!(out->label = mp_strdup(f[1])) ||
 			    (n > 2 && !(out->label_vocab = mp_calloc(n - 2, sizeof(char *)))))
@@ -405,12 +416,12 @@ int mp_transform_from_text(mp_transform *out, const char *text, const char *wher
 		} else if (*f[0]) {
 			rc = mp_error(err, MP_ECORRUPT, "%s:%d: unexpected line", where, lineno);
 		}
-		free(f);
 	}
 	if (rc == 0 && lineno == 0)
 		rc = mp_error(err, MP_ECORRUPT, "%s: empty transform", where);
 	if (rc == 0)
 		rc = prepare(out, err);
+	free(f);
 	free(copy);
 	if (rc != 0)
 		mp_transform_release(out);
