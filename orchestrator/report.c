@@ -755,6 +755,28 @@ static double run_number(const mp_run *r, double fallback)
 	return isnan(v) ? fallback : v;
 }
 
+/* One value per run (x: the run numbers), titled by what it is; marks say
+ * what became of each run's model; share: the y axis is 0 to 1. */
+static void run_chart(mp_strbuf *sb, const char *title, const char *ylabel, const double *x, const double *y, size_t n,
+		      const int *marks, int share)
+{
+	mp_series se = {title, x, y, n, marks};
+	mp_chart c = {0};
+
+	c.title = title;
+	c.xlabel = "run";
+	c.ylabel = ylabel;
+	c.series = &se;
+	c.nseries = 1;
+	c.x_integer = 1;
+	c.width = 520;
+	c.height = marks ? 280 : 260;
+	c.note = marks ? "filled: pushed   ring: blessed, not pushed   cross: not blessed" : NULL;
+	c.y_fixed = share;
+	c.ymax = 1;
+	mp_svg_line_chart(sb, &c);
+}
+
 int mp_report_history(mp_store *st, const char *pipeline, mp_strbuf *sb, mp_err *err)
 {
 	mp_run_list runs = {0};
@@ -827,9 +849,6 @@ int mp_report_history(mp_store *st, const char *pipeline, mp_strbuf *sb, mp_err 
 	page_open(sb, title);
 	mp_strbuf_adds(sb, "<h2>Model quality across runs</h2>\n<div class=\"charts\">\n");
 	for (k = 0; k < nnames; k++) {
-		mp_series se = {names[k], x, vals, n, marks};
-		mp_chart c = {0};
-
 		for (i = 0; i < n; i++) {
 			size_t j;
 
@@ -838,40 +857,13 @@ int mp_report_history(mp_store *st, const char *pipeline, mp_strbuf *sb, mp_err 
 				if (!strcmp(ex[i].items[j].type, "Evaluator") && !isnan(metric_of(&ex[i].items[j], names[k])))
 					vals[i] = metric_of(&ex[i].items[j], names[k]);
 		}
-		c.title = names[k];
-		c.xlabel = "run";
-		c.series = &se;
-		c.nseries = 1;
-		c.x_integer = 1;
-		c.width = 520;
-		c.height = 280;
-		c.note = "filled: pushed   ring: blessed, not pushed   cross: not blessed";
-		mp_svg_line_chart(sb, &c);
+		run_chart(sb, names[k], NULL, x, vals, n, marks, 0);
 	}
 	if (!nnames)
 		el(sb, "p", "muted", "no Evaluator has measured a model in these runs");
 	mp_strbuf_adds(sb, "</div>\n<h2>Runs</h2>\n<div class=\"charts\">\n");
-	{
-		mp_series sd = {"seconds", x, dur, n, NULL}, sh = {"cached share", x, hit, n, NULL};
-		mp_chart c = {0};
-
-		c.title = "run duration";
-		c.xlabel = "run";
-		c.ylabel = "seconds";
-		c.series = &sd;
-		c.nseries = 1;
-		c.x_integer = 1;
-		c.width = 520;
-		c.height = 260;
-		mp_svg_line_chart(sb, &c);
-		c.title = "cache hits";
-		c.ylabel = "share of components cached";
-		c.series = &sh;
-		c.y_fixed = 1;
-		c.ymin = 0;
-		c.ymax = 1;
-		mp_svg_line_chart(sb, &c);
-	}
+	run_chart(sb, "run duration", "seconds", x, dur, n, NULL, 0);
+	run_chart(sb, "cache hits", "share of components cached", x, hit, n, NULL, 1);
 	mp_strbuf_adds(sb, "</div>\n<table><tr><th>run</th><th>state</th><th>started</th><th>took</th><th>ran</th>"
 			   "<th>cached</th><th>blessed</th><th>pushed</th></tr>\n");
 	for (i = n; i-- > 0;) {
