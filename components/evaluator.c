@@ -18,7 +18,7 @@
 
 #include "components/data/data.h"
 #include "components/eval/metrics.h"
-#include "components/nn/nn.h"
+#include "components/export/export.h"
 
 static const mp_io_spec inputs[] = {
 	{"examples", "Examples", 0, "the examples, as ExampleGen wrote them (the model brings its transform)"},
@@ -68,7 +68,6 @@ typedef struct slicer {
 	char **labels;		 /* the slices' names */
 	mp_eval *evals;		 /* per slice */
 	size_t nslices;
-	int *slot;		 /* per gathered row: its slice */
 } slicer;
 
 static void slicer_release(slicer *s)
@@ -81,7 +80,6 @@ static void slicer_release(slicer *s)
 	}
 	free(s->labels);
 	free(s->evals);
-	free(s->slot);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -194,33 +192,6 @@ static int slicer_find(slicer *s, const mp_block *b, size_t r, int nclass, int *
 	return 0;
 }
 
-/* Predicts the n rows gathered in x and adds them to ev and to each
- * slicer's slice of the row. */
-static int score(mp_net *net, int nclass, const float *x, const float *labels, size_t n, float *pred, mp_eval *ev,
-		 slicer *sl, size_t nsl, mp_err *err)
-{
-	int nout = mp_net_nout(net), rc;
-	size_t k, s;
-
-	mp_net_predict(net, x, (int)n, pred);
-	for (k = 0; k < n; k++) {
-		float p2[2], *p = pred + k * (size_t)nout;
-
-		if (nclass == 2 && nout == 1) {
-			/* one logistic output: the probabilities of 0 and 1 */
-			p2[0] = 1 - p[0];
-			p2[1] = p[0];
-			p = p2;
-		}
-		if ((rc = mp_eval_add(ev, p, labels[k], err)) != 0)
-			return rc;
-		for (s = 0; s < nsl; s++)
-			if ((rc = mp_eval_add(&sl[s].evals[sl[s].slot[k]], p, labels[k], err)) != 0)
-				return rc;
-	}
-	return 0;
-}
-
 /* The first pass for numeric slicers: their ranges and values. */
 static int slice_prepass(const mp_examples_meta *m, const char *dir, const char *split, slicer *sl, size_t nsl,
 			 int nclass, mp_err *err)
@@ -259,101 +230,51 @@ out:
 static int evaluate(const char *path, const mp_examples_meta *m, const char *dir, const char *split, mp_eval_result *res,
 		    mp_eval *ev, slicer *sl, size_t nsl, mp_err *err)
 {
-	mp_model model = {0};
-	mp_transform t = {0};
+	mp_served model = {0};
 	mp_examples_reader rd = {0};
 	mp_block b = {0};
-	int *idx = NULL, *direct = NULL, nclass, nout, rc, ndirect = 0, y = -1;
-	float *x = NULL, *labels = NULL, *pred = NULL;
-	size_t f, r, k, s, filled = 0;
+	float *labels = NULL, *pred = NULL;
+	size_t from, k, s;
+	int rc, slot;
 
 	memset(ev, 0, sizeof(*ev));
-	if ((rc = mp_model_load(&model, path, BATCH, err)) != 0)
+	if ((rc = mp_served_load(&model, path, BATCH, err)) != 0)
 		return rc;
-	nout = mp_net_nout(&model.net);
-	nclass = model.net.loss == MP_LOSS_SOFTMAX_CE ? nout : model.net.loss == MP_LOSS_BCE ? 2 : 0;
-	if (model.transform_text) {
-		if ((rc = mp_transform_from_text(&t, model.transform_text, path, err)) != 0 ||
-		    !(idx = mp_calloc(t.nfeatures + 1, sizeof(int))) || (rc = mp_transform_bind(&t, m, idx, err)) != 0)
-			goto out;
-		if (mp_transform_width(&t) != (size_t)model.net.nin) {
-			rc = mp_error(err, MP_ECORRUPT, "'%s': its transform makes %zu inputs for %d", path,
-				      mp_transform_width(&t), model.net.nin);
-			goto out;
-		}
-	} else {
-		/* no transform: the numeric features but the label, in order */
-		y = m->label ? mp_examples_feature(m, m->label) : -1;
-		if (!(direct = mp_calloc(m->nfeatures + 1, sizeof(int)))) {
-			rc = mp_error(err, MP_ENOMEM, "out of memory");
-			goto out;
-		}
-		for (f = 0; f < m->nfeatures; f++)
-			if ((int)f != y && m->features[f].type == MP_FEAT_FLOAT)
-				direct[ndirect++] = (int)f;
-		if (ndirect != model.net.nin || y < 0) {
-			rc = mp_error(err, MP_EINVAL, "'%s' takes %d inputs; the examples in '%s' have %d numbers and %s label",
-				      path, model.net.nin, dir, ndirect, y < 0 ? "no" : "a");
-			goto out;
-		}
-	}
-	if ((rc = mp_eval_init(ev, nclass, err)) != 0 || (rc = slice_prepass(m, dir, split, sl, nsl, nclass, err)) != 0)
+	if ((rc = mp_served_bind(&model, m, dir, err)) != 0 || (rc = mp_eval_init(ev, model.nclass, err)) != 0 ||
+	    (rc = slice_prepass(m, dir, split, sl, nsl, model.nclass, err)) != 0)
 		goto out;
-	for (s = 0; s < nsl; s++)
-		if (!(sl[s].slot = mp_malloc(BATCH * sizeof(int)))) {
-			rc = mp_error(err, MP_ENOMEM, "out of memory");
-			goto out;
-		}
-	if (!(x = mp_malloc((size_t)BATCH * (size_t)model.net.nin * sizeof(float))) ||
-	    !(labels = mp_malloc(BATCH * sizeof(float))) || !(pred = mp_malloc((size_t)BATCH * (size_t)nout * sizeof(float)))) {
+	if (!(labels = mp_malloc(BATCH * sizeof(float))) || !(pred = mp_malloc(BATCH * model.nout * sizeof(float)))) {
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
 		goto out;
 	}
 	if ((rc = mp_block_init(&b, m->features, m->nfeatures, 1, err)) != 0 ||
 	    (rc = mp_examples_reader_open(&rd, m, dir, split, err)) != 0)
 		goto out;
-	for (;;) {
-		int more = (rc = mp_examples_reader_next(&rd, &b, err)) == 1;
+	while ((rc = mp_examples_reader_next(&rd, &b, err)) == 1)
+		for (from = 0; from < b.rows; from += BATCH) {
+			size_t n = b.rows - from < BATCH ? b.rows - from : BATCH;
 
-		if (rc < 0)
-			goto out;
-		for (r = 0; more && r < b.rows; r++) {
-			float *row = x + filled * (size_t)model.net.nin, label;
+			mp_served_predict(&model, &b, from, n, pred, labels);
+			for (k = 0; k < n; k++) {
+				const float *p = pred + k * model.nout;
 
-			if (model.transform_text) {
-				mp_transform_row(&t, idx, &b, r, row, &label);
-			} else {
-				for (k = 0; k < (size_t)ndirect; k++)
-					row[k] = b.num[direct[k]][r];
-				label = b.num[y][r];
-			}
-			if (isnan(label))
-				continue;
-			for (s = 0; s < nsl; s++)
-				if ((rc = slicer_find(&sl[s], &b, r, nclass, &sl[s].slot[filled], err)) != 0)
+				if (isnan(labels[k]))
+					continue; /* unlabelled */
+				if ((rc = mp_eval_add(ev, p, labels[k], err)) != 0)
 					goto out;
-			labels[filled++] = label;
-			if (filled < BATCH)
-				continue;
-			if ((rc = score(&model.net, nclass, x, labels, filled, pred, ev, sl, nsl, err)) != 0)
-				goto out;
-			filled = 0;
+				for (s = 0; s < nsl; s++)
+					if ((rc = slicer_find(&sl[s], &b, from + k, model.nclass, &slot, err)) != 0 ||
+					    (rc = mp_eval_add(&sl[s].evals[slot], p, labels[k], err)) != 0)
+						goto out;
+			}
 		}
-		if (!more) {
-			if (filled && (rc = score(&model.net, nclass, x, labels, filled, pred, ev, sl, nsl, err)) != 0)
-				goto out;
-			break;
-		}
-	}
+	if (rc < 0)
+		goto out;
 	rc = ev->n ? mp_eval_finish(ev, res, err) : mp_error(err, MP_EINVAL, "the split '%s' has no labelled examples", split);
 out:
 	mp_examples_reader_close(&rd);
 	mp_block_release(&b);
-	mp_transform_release(&t);
-	mp_model_release(&model);
-	free(idx);
-	free(direct);
-	free(x);
+	mp_served_release(&model);
 	free(labels);
 	free(pred);
 	return rc;

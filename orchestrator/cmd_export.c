@@ -137,7 +137,7 @@ static int flush_block(predictor *p, mp_err *err)
 
 	if (!p->b.rows)
 		return 0;
-	mp_served_predict(&p->s, &p->b, p->out);
+	mp_served_predict(&p->s, &p->b, 0, p->b.rows, p->out, NULL);
 	for (r = 0; r < p->b.rows; r++) {
 		const float *o = p->out + r * p->s.nout;
 

@@ -24,6 +24,11 @@ typedef struct mp_served {
 	mp_feature *features;
 	size_t nnum, nstr;
 	int *idx;	 /* per transform feature: its index in features (then -1 for the label) */
+	/* where mp_served_predict finds the inputs in its blocks: per transform
+	 * feature and then the label (mp_transform_bind's map), or, without a
+	 * transform, per input; and the label without a transform (-1: none) */
+	int *in;
+	int label;
 	int nclass;	 /* classes; 0 for regression */
 	size_t nout;	 /* outputs per example: nclass, or 1 */
 	char **class_names; /* nclass names: the label's vocabulary, or "0", "1", ... */
@@ -38,11 +43,20 @@ typedef struct mp_served {
 int mp_served_load(mp_served *s, const char *path, int max_batch, mp_err *err);
 void mp_served_release(mp_served *s);
 
-/* A block laid out as s->features, for mp_served_predict. */
+/* A block laid out as s->features: what mp_served_predict reads after
+ * mp_served_load. */
 int mp_served_block(const mp_served *s, mp_block *b, size_t rows, mp_err *err);
 
-/* Predicts every row of b (at most max_batch) into out (rows x nout). */
-void mp_served_predict(mp_served *s, const mp_block *b, float *out);
+/* Makes mp_served_predict read blocks of the Examples artifact described
+ * by m (named where in errors) instead: the transform's features by name;
+ * without a transform, the numeric features but the label, in order, which
+ * must be as many as the model's inputs. */
+int mp_served_bind(mp_served *s, const mp_examples_meta *m, const char *where, mp_err *err);
+
+/* Predicts rows [from, from + n) of b (n at most max_batch) into out (n x
+ * nout) and, when labels is not NULL, their labels (class index or value;
+ * NaN when missing or an unknown class) into labels. */
+void mp_served_predict(mp_served *s, const mp_block *b, size_t from, size_t n, float *out, float *labels);
 
 /* 0 when every weight and transform constant is finite (what the exports
  * can write), else an error naming the first that is not. */

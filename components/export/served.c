@@ -18,6 +18,7 @@ void mp_served_release(mp_served *s)
 		free(s->class_names[i]);
 	free(s->class_names);
 	free(s->idx);
+	free(s->in);
 	free(s->x);
 	free(s->raw);
 	free(s->pre);
@@ -108,6 +109,14 @@ int mp_served_load(mp_served *s, const char *path, int max_batch, mp_err *err)
 			goto fail;
 		}
 	}
+	/* read blocks laid out as s->features until mp_served_bind says otherwise */
+	s->label = -1;
+	if (!(s->in = mp_calloc(s->nnum + s->nstr + s->t.nfeatures + 1, sizeof(int)))) {
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i <= (s->has_transform ? s->t.nfeatures : s->nnum - 1); i++)
+		s->in[i] = s->has_transform ? s->idx[i] : (int)i;
 	if (!(s->x = mp_malloc((size_t)max_batch * (size_t)s->model.net.nin * sizeof(float))) ||
 	    !(s->raw = mp_malloc((size_t)max_batch * (size_t)nout * sizeof(float))) ||
 	    !(s->pre = mp_malloc((s->t.nfeatures + 1) * sizeof(float)))) {
@@ -134,36 +143,60 @@ int mp_served_exportable(const mp_served *s, mp_err *err)
 	return 0;
 }
 
+int mp_served_bind(mp_served *s, const mp_examples_meta *m, const char *where, mp_err *err)
+{
+	size_t f;
+	int n = 0;
+
+	if (s->has_transform)
+		return mp_transform_bind(&s->t, m, s->in, err);
+	if (!(s->in = mp_realloc(s->in, (m->nfeatures + 1) * sizeof(int))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	s->label = m->label ? mp_examples_feature(m, m->label) : -1;
+	for (f = 0; f < m->nfeatures; f++)
+		if ((int)f != s->label && m->features[f].type == MP_FEAT_FLOAT)
+			s->in[n++] = (int)f;
+	if (n != s->model.net.nin || s->label < 0)
+		return mp_error(err, MP_EINVAL, "'%s' takes %d inputs; the examples in '%s' have %d numbers and %s label",
+				s->path, s->model.net.nin, where, n, s->label < 0 ? "no" : "a");
+	return 0;
+}
+
 int mp_served_block(const mp_served *s, mp_block *b, size_t rows, mp_err *err)
 {
 	return mp_block_init(b, s->features, s->nnum + s->nstr, rows, err);
 }
 
-void mp_served_predict(mp_served *s, const mp_block *b, float *out)
+void mp_served_predict(mp_served *s, const mp_block *b, size_t from, size_t n, float *out, float *labels)
 {
 	int nin = s->model.net.nin, nraw = mp_net_nout(&s->model.net);
 	size_t r, k;
 
-	for (r = 0; r < b->rows; r++) {
+	for (r = 0; r < n; r++) {
 		float *x = s->x + r * (size_t)nin;
+		size_t row = from + r;
 
-		if (s->has_transform && s->t.all_linear) {
+		if (s->has_transform && s->t.all_linear && !labels) {
 			/* numbers only (pixels): gather, then the one vectorized loop */
 			for (k = 0; k < s->t.nfeatures; k++)
-				s->pre[k] = b->num[s->idx[k]][r];
+				s->pre[k] = s->in[k] >= 0 ? b->num[s->in[k]][row] : NAN;
 			mp_transform_apply(&s->t, s->pre, x);
 		} else if (s->has_transform) {
-			mp_transform_row(&s->t, s->idx, b, r, x, NULL);
-		} else
+			mp_transform_row(&s->t, s->in, b, row, x, labels ? &labels[r] : NULL);
+		} else {
 			for (k = 0; k < (size_t)nin; k++)
-				x[k] = b->num[k][r];
+				x[k] = b->num[s->in[k]][row];
+			if (labels)
+				labels[r] = s->label >= 0 ? b->num[s->label][row] : NAN;
+		}
 	}
-	mp_net_predict(&s->model.net, s->x, (int)b->rows, s->raw);
-	for (r = 0; r < b->rows; r++) {
+	mp_net_predict(&s->model.net, s->x, (int)n, s->raw);
+	for (r = 0; r < n; r++) {
 		const float *p = s->raw + r * (size_t)nraw;
 		float *o = out + r * s->nout;
 
 		if (s->model.net.loss == MP_LOSS_BCE) {
+			/* one logistic output: the probabilities of 0 and 1 */
 			o[0] = 1 - p[0];
 			o[1] = p[0];
 		} else {
