@@ -32,7 +32,7 @@ static const mp_param_spec params[] = {
 	 "*-labels-idx1-* file)"},
 	{"columns", MP_PARAM_LIST, "", 0, 0, "CSV: the column names, when the file has no header row"},
 	{"string_columns", MP_PARAM_LIST, "", 0, 0, "CSV: columns to keep as strings even when numeric"},
-	{"na_values", MP_PARAM_LIST, "NA\nN/A\n#N/A\nNULL\nnull", 0, 0,
+	{"na_values", MP_PARAM_LIST, MP_CSV_NA_DEFAULT, 0, 0,
 	 "CSV: values that mean missing (an empty field always does)"},
 	{"skip_rows", MP_PARAM_INT, "0", 0, 1e9, "CSV: rows to skip at the start of each file"},
 	{"delimiter", MP_PARAM_STRING, ",", 0, 0, "CSV: the field separator (one character, or 'tab')"},
@@ -378,21 +378,6 @@ static int in_list(const char *list, const char *name)
 	return 0;
 }
 
-static int is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
-}
-
-static void trim(const char **s, size_t *n)
-{
-	while (*n && is_space(**s)) {
-		(*s)++;
-		(*n)--;
-	}
-	while (*n && is_space((*s)[*n - 1]))
-		(*n)--;
-}
-
 /* Reads the header (or takes `columns`) of one file; the first file sets the
  * names, the others must match them. */
 static int csv_header(csv_ctx *x, mp_csv *c, mp_err *err)
@@ -425,7 +410,7 @@ static int csv_header(csv_ctx *x, mp_csv *c, mp_err *err)
 			size_t len = items ? strlen(items[i]) : fl[i].n, j;
 
 			if (!items)
-				trim(&s, &len);
+				mp_trim(&s, &len);
 			if (len == 0 || memchr(s, '\t', len) || memchr(s, '\n', len)) {
 				rc = mp_error(err, MP_EINVAL, "%s:%lld:%d: column %zu needs a name without tabs or newlines",
 					      mp_csv_path(c), (long long)mp_csv_line(c), items ? 1 : fl[i].col, i + 1);
@@ -450,7 +435,7 @@ static int csv_header(csv_ctx *x, mp_csv *c, mp_err *err)
 			size_t len = items ? strlen(items[i]) : fl[i].n;
 
 			if (!items)
-				trim(&s, &len);
+				mp_trim(&s, &len);
 			same = strlen(x->feats[i].name) == len && strncmp(x->feats[i].name, s, len) == 0;
 		}
 		if (!same)
@@ -500,7 +485,7 @@ static int csv_row(csv_ctx *x, mp_block *blocks, const char *path, int64_t line,
 		} else {
 			float f;
 
-			trim(&v, &vn);
+			mp_trim(&v, &vn);
 			if (vn == 0 || (mp_parse_f32(v, vn, &f) != 0 && is_na(x, v, vn)))
 				mp_block_set_float(b, i, NAN);
 			else if (mp_parse_f32(v, vn, &f) != 0)
@@ -560,7 +545,7 @@ static int csv_row_fast(csv_ctx *x, mp_block *blocks, const char *path, int64_t 
 					p++;
 				v0 = fs;
 				vn = (size_t)(p - fs);
-				trim(&v0, &vn);
+				mp_trim(&v0, &vn);
 				if (vn == 0 || (mp_parse_f32(v0, vn, &f) != 0 && is_na(x, v0, vn)))
 					mp_block_set_float(b, i, NAN);
 				else if (mp_parse_f32(v0, vn, &f) != 0)
@@ -929,7 +914,7 @@ static int infer_types(csv_ctx *x, held_row *held, size_t nheld, const char *pat
 
 			if (x->is_string[i])
 				continue;
-			trim(&s, &n);
+			mp_trim(&s, &n);
 			if (n && mp_parse_f32(s, n, &v) != 0 && !is_na(x, s, n))
 				x->is_string[i] = 1;
 		}

@@ -44,18 +44,22 @@ const char mp_export_usage[] =
 
 /* ---- reading the input ------------------------------------------------- */
 
-static const char *const na_values[] = {"NA", "N/A", "#N/A", "NULL", "null"};
-
+/* Whether s[0..n) means missing: empty, or one of ExampleGen's default
+ * na_values. */
 static int is_na(const char *s, size_t n)
 {
-	size_t i;
+	const char *p = MP_CSV_NA_DEFAULT;
 
-	if (n == 0)
-		return 1;
-	for (i = 0; i < sizeof(na_values) / sizeof(na_values[0]); i++)
-		if (strlen(na_values[i]) == n && !memcmp(na_values[i], s, n))
+	while (n) {
+		size_t len = strcspn(p, "\n");
+
+		if (len == n && !memcmp(p, s, n))
 			return 1;
-	return 0;
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
+	return 1;
 }
 
 /* 1 when path (plain or gzip) starts with the IDX magic of images. */
@@ -303,10 +307,7 @@ static int predict_csv(predictor *p, const char *path, char delim, const mp_optl
 				size_t n = v->n;
 				float x;
 
-				while (n && isspace((unsigned char)*s))
-					s++, n--;
-				while (n && isspace((unsigned char)s[n - 1]))
-					n--;
+				mp_trim(&s, &n);
 				if (is_na(s, n)) {
 					x = NAN;
 				} else if (mp_parse_f32(s, n, &x) != 0) {

@@ -216,6 +216,22 @@ char *mp_examples_shard_path(const char *dir, const char *split, int i);
 
 /* ---- CSV (RFC 4180), plain or gzip ------------------------------------- */
 
+/* The values that mean missing unless a reader is told otherwise (one per
+ * line; an empty field is missing too): ExampleGen's na_values default,
+ * and what mlpipe predict reads. */
+#define MP_CSV_NA_DEFAULT "NA\nN/A\n#N/A\nNULL\nnull"
+
+/* Narrows s[0..*n) to leave out leading and trailing white space. */
+static inline void mp_trim(const char **s, size_t *n)
+{
+	while (*n && (**s == ' ' || (**s >= '\t' && **s <= '\r'))) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n && ((*s)[*n - 1] == ' ' || ((*s)[*n - 1] >= '\t' && (*s)[*n - 1] <= '\r')))
+		(*n)--;
+}
+
 typedef struct mp_csv_field {
 	const char *s; /* not NUL-terminated; quotes removed, "" unescaped */
 	size_t n;
