@@ -7,6 +7,8 @@
 
 #include "components/eval/metrics.h"
 #include "components/nn/nn.h"
+#include "components/data/data.h"
+#include "orchestrator/cli.h"
 
 /* Three classes, six examples (true class, probabilities):
  *   0 [.7 .2 .1] -> 0   0 [.3 .6 .1] -> 1   1 [.1 .8 .1] -> 1
@@ -292,6 +294,44 @@ START_TEST(blessing_holds_each_threshold_kind_with_and_without_a_baseline)
 }
 END_TEST
 
+/* mlpipe predict on a model without a transform: the CSV's columns but the
+ * dropped ones, in order; each row's probabilities by hand (class 1 with
+ * sigmoid(2x)). */
+START_TEST(predict_without_a_transform_reads_the_columns_in_order)
+{
+	char *model = tu_at("model"), *csv = tu_at("eval.csv"), *out = tu_at("pred.csv"), *text, *line, *cur;
+	char *argv[] = {model, csv, "--drop", "g", "--drop", "y", "-o", out, NULL};
+	char *bad[] = {model, csv, "-o", out, NULL};
+	size_t i = 0;
+
+	make_examples();
+	make_model("model", 0);
+	ck_assert_int_eq(mp_cmd_predict(8, argv), 0);
+	text = tu_read(out);
+	cur = text;
+	ck_assert_str_eq(mp_text_line(&cur), "class,p_0,p_1");
+	while ((line = mp_text_line(&cur))) {
+		double p1 = 1 / (1 + exp(-2 * rows[i].x)), q0, q1;
+		char cls[8];
+
+		ck_assert_int_eq(sscanf(line, "%7[^,],%lf,%lf", cls, &q0, &q1), 3);
+		ck_assert_str_eq(cls, rows[i].x > 0 ? "1" : "0");
+		ck_assert_double_eq_tol(q1, p1, 1e-6);
+		ck_assert_double_eq_tol(q0, 1 - p1, 1e-6);
+		i++;
+	}
+	ck_assert_uint_eq(i, NROWS);
+	free(text);
+	/* without --drop the string and the label are read as numbers too: refused, nothing written */
+	ck_assert_int_eq(unlink(out), 0);
+	ck_assert_int_eq(mp_cmd_predict(4, bad), MP_EXIT_USAGE);
+	ck_assert(access(out, F_OK) != 0);
+	free(model);
+	free(csv);
+	free(out);
+}
+END_TEST
+
 static Suite *eval_suite(void)
 {
 	Suite *s = suite_create("eval");
@@ -305,6 +345,7 @@ static Suite *eval_suite(void)
 	tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
 	tcase_add_test(tc, slices_by_string_label_and_numeric_buckets);
 	tcase_add_test(tc, blessing_holds_each_threshold_kind_with_and_without_a_baseline);
+	tcase_add_test(tc, predict_without_a_transform_reads_the_columns_in_order);
 	suite_add_tcase(s, tc);
 	return s;
 }

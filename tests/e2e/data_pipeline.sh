@@ -73,6 +73,9 @@ expect_out "evaluate"
 expect_exit 1 "$MLPIPE" run "$P/penguins.yaml" --set 'push.formats=[native, tflite]'
 expect_out "formats: 'tflite' is not a format this Pusher writes (native, c, onnx)"
 [ ! -e "$P/serving/penguins/3" ] && ok || not_ok "a failed push published a version"
+expect_exit 1 "$MLPIPE" run "$P/penguins.yaml" --set 'push.formats=[]'
+expect_out "formats: name at least one (native, c, onnx)"
+[ ! -e "$P/serving/penguins/3" ] && ok || not_ok "a failed push published a version"
 # a threshold on a metric that does not exist fails the step, naming it
 expect_exit 1 "$MLPIPE" run "$P/penguins.yaml" --set 'evaluate.thresholds={acuracy: {min: 0.5}}'
 expect_out "unknown metric 'acuracy' (did you mean 'accuracy'?)"

@@ -207,6 +207,13 @@ gzip -dc "$P/data/t10k-images-idx3-ubyte.gz" | head -c 100 >"$TMP/short-idx3"
 expect_exit 2 "$MLPIPE" predict "$IM" "$TMP/short-idx3" -o "$TMP/short.out"
 expect_err "short-idx3"
 [ ! -e "$TMP/short.out" ] && ok || not_ok "a failed predict left its output"
+: >"$TMP/empty.csv"
+expect_exit 2 "$MLPIPE" predict "$V1" "$TMP/empty.csv"
+expect_err "empty.csv' is empty: a header row is needed"
+expect_exit 2 "$MLPIPE" predict "$V1" "$P/data/penguins.csv" --delimiter ';;'
+expect_err "--delimiter: ';;' is not one character (or 'tab')"
+expect_exit 2 "$MLPIPE" predict "$V1" "$P/data/penguins.csv" --drop weight
+expect_err "--drop: '$P/data/penguins.csv' has no column 'weight'"
 expect_exit 2 "$MLPIPE" predict "$V1" "$TMP/none.csv"
 expect_err "cannot read '$TMP/none.csv'"
 expect_exit 2 "$MLPIPE" export "$V1" --format tflite -o "$TMP/x"

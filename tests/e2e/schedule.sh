@@ -112,6 +112,10 @@ expect_exit 2 "$MLPIPE" run "$P/bad.yaml"
 grep -q "bad.yaml:3:24: schedule: month: 'xyz' is not a number or a name" "$TMP/err" && ok || not_ok "schedule error: $(cat "$TMP/err")"
 grep -q "bad.yaml:4:12: catchup: 'sometimes' is not true or false" "$TMP/err" && ok || not_ok "catchup error"
 expect_exit 2 "$MLPIPE" schedule "$P/bad.yaml" --once
+expect_exit 2 "$MLPIPE" schedule "$P/tick.yaml" --until "next tuesday"
+expect_err "--until: 'next tuesday' is not a time (YYYY-MM-DD HH:MM)"
+expect_exit 2 env MLPIPE_FAKE_NOW="2026-13-01 00:00" "$MLPIPE" schedule "$P/tick.yaml" --once
+expect_err "MLPIPE_FAKE_NOW: '2026-13-01 00:00' is not a time (YYYY-MM-DD HH:MM)"
 expect_exit 2 "$MLPIPE" schedule "$REPO/pipelines/label_balance.yaml" --once
 expect_err "has no schedule"
 
