@@ -853,9 +853,12 @@ int mp_report_history(mp_store *st, const char *pipeline, mp_strbuf *sb, mp_err 
 			size_t j;
 
 			vals[i] = NAN;
-			for (j = 0; j < ex[i].n; j++)
-				if (!strcmp(ex[i].items[j].type, "Evaluator") && !isnan(metric_of(&ex[i].items[j], names[k])))
-					vals[i] = metric_of(&ex[i].items[j], names[k]);
+			for (j = 0; j < ex[i].n; j++) {
+				double v = strcmp(ex[i].items[j].type, "Evaluator") ? NAN : metric_of(&ex[i].items[j], names[k]);
+
+				if (!isnan(v))
+					vals[i] = v;
+			}
 		}
 		run_chart(sb, names[k], NULL, x, vals, n, marks, 0);
 	}
