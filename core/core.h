@@ -107,6 +107,18 @@ int mp_parse_double(const char *s, double lo, double hi, double *out,
  * is close enough to be a likely typo ("did you mean ...?"). */
 const char *mp_closest(const char *word, const char *const *cands, size_t n);
 
+/* The next number of a SplitMix64 stream whose state is *s: the seeded
+ * randomness of shuffles, weight initialisation and dropout, the same on
+ * every machine. */
+static inline uint64_t mp_splitmix64(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
 /* ---- time -------------------------------------------------------------- */
 
 int64_t mp_now_ms(void);	/* wall clock, milliseconds since the epoch */

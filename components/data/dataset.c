@@ -90,8 +90,6 @@ struct mp_dataset {
 	int cache_ready;
 };
 
-static uint64_t splitmix(uint64_t *s);
-
 /* The seed of an epoch's shuffle. */
 static uint64_t epoch_seed(const mp_dataset *d, int epoch)
 {
@@ -107,22 +105,13 @@ static void cache_shuffle(mp_dataset *d)
 		d->perm[i] = (uint32_t)i;
 	if (d->o.shuffle_buffer > 1)
 		for (i = d->cache_n; i > 1; i--) {
-			size_t j = (size_t)(splitmix(&d->rng) % i);
+			size_t j = (size_t)(mp_splitmix64(&d->rng) % i);
 			uint32_t t = d->perm[i - 1];
 
 			d->perm[i - 1] = d->perm[j];
 			d->perm[j] = t;
 		}
 	d->perm_pos = 0;
-}
-
-static uint64_t splitmix(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
 }
 
 static void free_job(job *j)
@@ -455,7 +444,7 @@ static int next_example(mp_dataset *d, float *row, mp_err *err)
 				break;
 		}
 		if (d->buf_n) {
-			size_t r = d->buf_cap > 1 ? (size_t)(splitmix(&d->rng) % d->buf_n) : 0;
+			size_t r = d->buf_cap > 1 ? (size_t)(mp_splitmix64(&d->rng) % d->buf_n) : 0;
 
 			memcpy(row, d->buf + r * d->stride, d->stride * sizeof(float));
 			d->buf_n--;

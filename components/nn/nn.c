@@ -33,19 +33,10 @@ void mp_blas_threads(int n)
 		openblas_set_num_threads(n);
 }
 
-static uint64_t splitmix(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 /* Uniform in [0, 1). */
 static double uniform(uint64_t *s)
 {
-	return (double)(splitmix(s) >> 11) * (1.0 / 9007199254740992.0);
+	return (double)(mp_splitmix64(s) >> 11) * (1.0 / 9007199254740992.0);
 }
 
 static double normal(uint64_t *s)
