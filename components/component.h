@@ -55,9 +55,7 @@ typedef enum {
 	 * the model given as input `from` itself */
 	MP_RESOLVE_LATEST_BLESSED = 2,
 	/* the model that the newest LIVE push of the same pipeline (a
-	 * PushedModel with pushed = 1, by any Pusher) pushed; `from` unused.
-	 * A starting point, not a dependency: it stays out of the cache key,
-	 * so unchanged data and params reuse the last result */
+	 * PushedModel with pushed = 1, by any Pusher) pushed; `from` unused */
 	MP_RESOLVE_LATEST_PUSHED = 3,
 } mp_resolve_kind;
 
@@ -66,6 +64,10 @@ typedef struct mp_resolve_spec {
 	mp_resolve_kind kind;
 	const char *from;
 	const char *when; /* a BOOL param that must be true for it to apply; NULL: always */
+	/* a starting point rather than a dependency (a warm start's model):
+	 * left out of the cache key, so that unchanged data and params reuse
+	 * the last result instead of starting again from what it produced */
+	int outside_key;
 } mp_resolve_spec;
 
 /* A name and a value, both borrowed. */

@@ -28,7 +28,7 @@ static const mp_io_spec inputs[] = {
 };
 
 static const mp_resolve_spec resolves[] = {
-	{"baseline_model", MP_RESOLVE_LATEST_BLESSED, "model", NULL},
+	{"baseline_model", MP_RESOLVE_LATEST_BLESSED, "model", NULL, 0},
 };
 
 static const mp_io_spec outputs[] = {

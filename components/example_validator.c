@@ -24,7 +24,7 @@ static const mp_io_spec inputs[] = {
 };
 
 static const mp_resolve_spec resolves[] = {
-	{"baseline", MP_RESOLVE_PREVIOUS_SPAN, "statistics", NULL},
+	{"baseline", MP_RESOLVE_PREVIOUS_SPAN, "statistics", NULL, 0},
 };
 
 static const mp_io_spec outputs[] = {

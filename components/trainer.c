@@ -705,7 +705,7 @@ out:
 }
 
 static const mp_resolve_spec resolves[] = {
-	{"base_model", MP_RESOLVE_LATEST_PUSHED, NULL, "warm_start"},
+	{"base_model", MP_RESOLVE_LATEST_PUSHED, NULL, "warm_start", 1},
 };
 
 const mp_component_type mp_trainer_component = {

@@ -458,9 +458,7 @@ static int input_fps(runner *R, const node *n, const char ***fps, mp_err *err)
 }
 
 /* Whether the input found in the store under name belongs in the cache
- * key: all do but a warm start's starting point, so that a run with the
- * same data and params reuses the model trained last time instead of
- * training again from the model that run pushed. */
+ * key (see mp_resolve_spec's outside_key). */
 static int keyed(const node *n, const char *name)
 {
 	const mp_component_type *t = n->c->type;
@@ -468,7 +466,7 @@ static int keyed(const node *n, const char *name)
 
 	for (r = 0; r < t->nresolves; r++)
 		if (!strcmp(t->resolves[r].input, name))
-			return t->resolves[r].kind != MP_RESOLVE_LATEST_PUSHED;
+			return !t->resolves[r].outside_key;
 	return 1;
 }
 
