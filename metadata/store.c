@@ -810,6 +810,54 @@ int mp_store_get_run_owner(mp_store *st, int64_t run_id, int64_t *pid, char *hos
 	return step == SQLITE_DONE ? 0 : mp__db_error(st, err, "read the run's owner");
 }
 
+int mp_store_set_run_config(mp_store *st, int64_t run_id, const char *name, const char *value,
+			    mp_err *err)
+{
+	char *full = mp_asprintf("mlpipe.%s", name);
+	mp_prop prop = MP_PROP_S(full, value);
+	int rc;
+
+	if (!full)
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	if ((rc = mp__begin(st, err)) == 0) {
+		if ((rc = insert_props(st, SQL_CONTEXT_PROP, run_id, &prop, 1, err)) != 0 ||
+		    (rc = mp__commit(st, err)) != 0)
+			mp__rollback(st);
+	}
+	free(full);
+	return rc;
+}
+
+static const char SQL_RUN_CONFIG[] =
+	"SELECT string_value FROM context_property WHERE context_id = ?1 AND name = 'mlpipe.' || ?2";
+
+int mp_store_get_run_config(mp_store *st, int64_t run_id, const char *name, char **value,
+			    mp_err *err)
+{
+	sqlite3_stmt *s = mp__stmt(st, SQL_RUN_CONFIG, err);
+	int step, rc = 0;
+
+	*value = NULL;
+	if (!s)
+		return mp__code(err);
+	sqlite3_bind_int64(s, 1, run_id);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(s, 0);
+
+		if (!(*value = mp_strdup(v ? v : "")))
+			rc = mp_error(err, MP_ENOMEM, "out of memory");
+	} else if (step == SQLITE_DONE) {
+		rc = MP_ENOTFOUND;
+		mp_error(err, MP_ENOTFOUND, "run %lld recorded no %s", (long long)run_id, name);
+	} else {
+		rc = mp__db_error(st, err, "read the run's configuration");
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
 static const char SQL_RUN_REOPEN[] =
 	"UPDATE context SET state = 'RUNNING', end_time_ms = NULL, update_time_ms = ?2"
 	" WHERE id = ?1 AND state IS NOT NULL";

@@ -110,6 +110,14 @@ int mp_store_set_run_owner(mp_store *st, int64_t run_id, int64_t pid, const char
 /* host gets "" and *pid 0 when none was recorded. */
 int mp_store_get_run_owner(mp_store *st, int64_t run_id, int64_t *pid, char *host,
 			   size_t hostsz, mp_err *err);
+/* The configuration a run was started with (properties mlpipe.NAME, kept
+ * out of the run's params like the owner): name is without the prefix
+ * ("pipeline_hash").  get fills *value (the caller frees it) or returns
+ * MP_ENOTFOUND when the run recorded none. */
+int mp_store_set_run_config(mp_store *st, int64_t run_id, const char *name, const char *value,
+			    mp_err *err);
+int mp_store_get_run_config(mp_store *st, int64_t run_id, const char *name, char **value,
+			    mp_err *err);
 /* Puts an ended run back in state RUNNING (for --resume). */
 int mp_store_reopen_run(mp_store *st, int64_t run_id, mp_err *err);
 /* Marks the run's RUNNING executions FAILED with reason; *n (n may be NULL)

@@ -81,6 +81,49 @@ static int load(const char *file, const mp_optlist *sets, mp_pipeline **p)
 	return rc == 0 ? 0 : mp_cli_exit_code(rc);
 }
 
+/* --resume RUN without --set: the pipeline again with the --set overrides
+ * the run began with, so that it is finished as it began. */
+static int load_recorded_sets(const char *file, const char *resume, mp_pipeline **p)
+{
+	mp_optlist sets = {0};
+	char *text = NULL, *line;
+	mp_err err;
+	int rc;
+
+	mp_err_clear(&err);
+	if ((rc = mp_run_recorded_sets(*p, resume, &text, &err)) != 0) {
+		if (rc == MP_ENOTFOUND)
+			return 0; /* mp_run_pipeline says which run is missing */
+		return mp_cli_fail(&err);
+	}
+	if (!text || !*text) {
+		free(text);
+		return 0;
+	}
+	for (line = text; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		const char **grown = mp_realloc(sets.items, (sets.n + 1) * sizeof(*grown));
+
+		if (!grown) {
+			free(sets.items);
+			free(text);
+			mp_log(MP_LOG_QUIET, "out of memory");
+			return MP_EXIT_FAILED;
+		}
+		sets.items = grown;
+		sets.items[sets.n++] = line;
+	}
+	for (line = text; (line = strchr(line, '\n')); )
+		*line++ = '\0';
+	mp_pipeline_free(*p);
+	*p = NULL;
+	for (size_t i = 0; i < sets.n; i++)
+		mp_info("resuming with the run's own --set %s", sets.items[i]);
+	rc = load(file, &sets, p);
+	free(sets.items);
+	free(text);
+	return rc;
+}
+
 /* path, shortened to a relative one when it lies below the current folder. */
 static const char *shown_path(const char *path, char *buf, size_t n)
 {
@@ -159,7 +202,15 @@ int mp_cmd_run(int argc, char **argv)
 		rc = MP_EXIT_USAGE;
 		goto out;
 	}
+	for (size_t i = 0; i < sets.n; i++)
+		if (strchr(sets.items[i], '\n')) {
+			mp_log(MP_LOG_QUIET, "--set '%s': a value is one line", sets.items[i]);
+			rc = MP_EXIT_USAGE;
+			goto out;
+		}
 	if ((rc = load(pos[0], &sets, &p)) != 0)
+		goto out;
+	if (resume && !sets.n && (rc = load_recorded_sets(pos[0], resume, &p)) != 0)
 		goto out;
 	o.jobs = (int)j;
 	o.no_cache = no_cache;
@@ -179,6 +230,12 @@ int mp_cmd_run(int argc, char **argv)
 	}
 	if (mp_run_pipeline(p, &o, &out, &err) != 0) {
 		rc = mp_cli_fail(&err);
+		goto out;
+	}
+	if (out.already_complete) {
+		if (o.out)
+			fprintf(o.out, "run %s is already COMPLETE: nothing to do\n", out.run_name);
+		rc = MP_EXIT_OK;
 		goto out;
 	}
 	if (dry) {

@@ -1113,6 +1113,10 @@ void mp_pipeline_free(mp_pipeline *p)
 	free(p->comps);
 	free_values(p->params, p->nparams);
 	free(p->order);
+	free(p->source);
+	for (i = 0; i < p->nsets; i++)
+		free(p->sets[i]);
+	free(p->sets);
 	free(p->file);
 	free(p->dir);
 	free(p->name);
@@ -1210,10 +1214,18 @@ int mp_pipeline_parse(const char *name, const char *dir, const char *text, size_
 	mp_pipeline *p;
 
 	*out = NULL;
-	if (!(p = mp_calloc(1, sizeof(*p))) || !(p->file = mp_strdup(name)) || !(p->dir = mp_strdup(dir))) {
+	if (!(p = mp_calloc(1, sizeof(*p))) || !(p->file = mp_strdup(name)) || !(p->dir = mp_strdup(dir)) ||
+	    !(p->source = mp_strndup(text, len)) ||
+	    (nsets && !(p->sets = mp_calloc(nsets, sizeof(*p->sets))))) {
 		mp_pipeline_free(p);
 		return mp_error(err, MP_ENOMEM, "out of memory loading '%s'", name);
 	}
+	mp_hash_buf(text, len, p->source_hash);
+	for (; p->nsets < nsets; p->nsets++)
+		if (!(p->sets[p->nsets] = mp_strdup(sets[p->nsets]))) {
+			mp_pipeline_free(p);
+			return mp_error(err, MP_ENOMEM, "out of memory loading '%s'", name);
+		}
 	L.p = p;
 	if (!yaml_parser_initialize(&parser)) {
 		mp_pipeline_free(p);

@@ -72,6 +72,12 @@ typedef struct mp_pipeline {
 	mp_pl_component *comps;
 	size_t ncomps;
 	int *order; /* component indices in an order that respects every edge */
+	/* the effective configuration, recorded with each run so --resume
+	 * finishes it as it began */
+	char *source;		       /* the file's text */
+	char source_hash[MP_HASH_HEX]; /* its SHA-256 */
+	char **sets;		       /* the --set overrides, in the order given */
+	size_t nsets;
 } mp_pipeline;
 
 /* Loads and validates path.  sets are "id.param=value" or

@@ -1430,6 +1430,152 @@ static int find_resume_run(runner *R, const char *which, mp_run *run, mp_err *er
 	return 0;
 }
 
+/* The --set overrides joined by newlines, as recorded with a run. */
+static char *join_sets(char *const *sets, size_t n)
+{
+	mp_strbuf sb = MP_STRBUF_INIT;
+	size_t i;
+
+	mp_strbuf_adds(&sb, "");
+	for (i = 0; i < n; i++) {
+		if (i)
+			mp_strbuf_adds(&sb, "\n");
+		mp_strbuf_adds(&sb, sets[i]);
+	}
+	if (sb.failed) {
+		mp_strbuf_release(&sb);
+		return NULL;
+	}
+	return mp_strbuf_detach(&sb);
+}
+
+/* Line n (from 1) of text into buf, shortened; "" past the end. */
+static const char *nth_line(const char *text, int n, char *buf, size_t bufsz)
+{
+	const char *e;
+	size_t len;
+
+	while (--n > 0 && text && (text = strchr(text, '\n')))
+		text++;
+	if (!text || n > 0) {
+		snprintf(buf, bufsz, "(nothing: the file ended)");
+		return buf;
+	}
+	e = strchr(text, '\n');
+	len = e ? (size_t)(e - text) : strlen(text);
+	while (len && (*text == ' ' || *text == '\t'))
+		text++, len--;
+	if (len > 60)
+		snprintf(buf, bufsz, "'%.57s...'", text);
+	else
+		snprintf(buf, bufsz, "'%.*s'", (int)len, text);
+	return buf;
+}
+
+/* The first line where two texts differ, from 1. */
+static int first_difference(const char *a, const char *b)
+{
+	int line = 1;
+
+	for (; *a && *a == *b; a++, b++)
+		if (*a == '\n')
+			line++;
+	return line;
+}
+
+/* Refuses to resume run with a configuration other than the one it began
+ * with: the pipeline file's content and the --set overrides.  A run from
+ * before configurations were recorded is resumed as the file is now. */
+static int check_resume_config(runner *R, const mp_run *run, mp_err *err)
+{
+	char *hash = NULL, *text = NULL, *sets = NULL, *now = NULL;
+	int rc;
+
+	rc = mp_store_get_run_config(R->st, run->id, "pipeline_hash", &hash, err);
+	if (rc == MP_ENOTFOUND) {
+		mp_warn("run %s recorded no configuration (an older mlpipe started it): "
+			"resuming it with the pipeline file as it is now", run->name);
+		return 0;
+	}
+	if (rc != 0)
+		goto out;
+	if (strcmp(hash, R->p->source_hash) != 0) {
+		char was[80], is[80];
+		int line;
+
+		if ((rc = mp_store_get_run_config(R->st, run->id, "pipeline_text", &text, err)) == MP_ENOTFOUND) {
+			rc = mp_error(err, MP_EINVAL, "'%s' changed since run %s began; --resume finishes a run "
+				      "with the configuration it began with: restore the file, or start a new run "
+				      "without --resume", R->p->file, run->name);
+			goto out;
+		}
+		if (rc != 0)
+			goto out;
+		line = first_difference(text, R->p->source);
+		rc = mp_error(err, MP_EINVAL, "'%s' changed since run %s began (line %d was %s, now %s); "
+			      "--resume finishes a run with the configuration it began with: restore the "
+			      "file, or start a new run without --resume", R->p->file, run->name, line,
+			      nth_line(text, line, was, sizeof(was)), nth_line(R->p->source, line, is, sizeof(is)));
+		goto out;
+	}
+	if ((rc = mp_store_get_run_config(R->st, run->id, "sets", &sets, err)) == MP_ENOTFOUND) {
+		rc = 0;
+		goto out;
+	}
+	if (rc != 0)
+		goto out;
+	if (!(now = join_sets(R->p->sets, R->p->nsets))) {
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (strcmp(sets, now) != 0)
+		rc = mp_error(err, MP_EINVAL, "run %s began with %s%s, this resume has %s%s; --resume "
+			      "finishes a run with the configuration it began with", run->name,
+			      *sets ? "--set " : "no --set", sets, *now ? "--set " : "no --set", now);
+out:
+	free(hash);
+	free(text);
+	free(sets);
+	free(now);
+	return rc;
+}
+
+static int record_config(runner *R, mp_err *err)
+{
+	char *sets = join_sets(R->p->sets, R->p->nsets);
+	int rc;
+
+	if (!sets)
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	if ((rc = mp_store_set_run_config(R->st, R->run_id, "pipeline_hash", R->p->source_hash, err)) == 0 &&
+	    (rc = mp_store_set_run_config(R->st, R->run_id, "pipeline_text", R->p->source, err)) == 0)
+		rc = mp_store_set_run_config(R->st, R->run_id, "sets", sets, err);
+	free(sets);
+	return rc;
+}
+
+int mp_run_recorded_sets(const mp_pipeline *p, const char *which, char **sets, mp_err *err)
+{
+	runner R = {0};
+	mp_run run = {0};
+	int rc;
+
+	*sets = NULL;
+	R.p = p;
+	if (!mp_path_exists(p->metadata))
+		return mp_error(err, MP_ENOTFOUND, "there is no run to resume: '%s' does not exist", p->metadata);
+	if ((rc = mp_store_open(&R.st, p->metadata, 0, err)) != 0)
+		return rc;
+	if ((rc = find_resume_run(&R, which, &run, err)) == 0) {
+		rc = mp_store_get_run_config(R.st, run.id, "sets", sets, err);
+		if (rc == MP_ENOTFOUND)
+			rc = 0;
+	}
+	mp_run_release(&run);
+	mp_store_close(R.st);
+	return rc;
+}
+
 static int prepare_resume(runner *R, mp_err *err)
 {
 	mp_run run = {0};
@@ -1443,6 +1589,13 @@ static int prepare_resume(runner *R, mp_err *err)
 		return rc;
 	R->run_id = run.id;
 	snprintf(R->out->run_name, sizeof(R->out->run_name), "%s", run.name);
+	if (strcmp(run.state, "COMPLETE") == 0) {
+		R->out->already_complete = 1;
+		R->out->state = MP_EXEC_COMPLETE;
+		goto out;
+	}
+	if ((rc = check_resume_config(R, &run, err)) != 0)
+		goto out;
 	if (strcmp(run.state, "RUNNING") == 0) {
 		if ((rc = mp_store_get_run_owner(R->st, run.id, &pid, host, sizeof(host), err)) != 0)
 			goto out;
@@ -1567,7 +1720,11 @@ static int begin(runner *R, mp_err *err)
 			return rc;
 		snprintf(R->out->run_name, sizeof(R->out->run_name), "%s", run.name);
 		mp_run_release(&run);
+		if ((rc = record_config(R, err)) != 0)
+			return rc;
 	}
+	if (R->out->already_complete)
+		return 0;
 	gethostname(host, sizeof(host) - 1);
 	return mp_store_set_run_owner(R->st, R->run_id, (int64_t)getpid(), host, err);
 }
@@ -1627,6 +1784,8 @@ int mp_run_pipeline(const mp_pipeline *p, const mp_run_opts *o, mp_run_outcome *
 	if ((rc = open_store(&R, err)) != 0 || (rc = begin(&R, err)) != 0)
 		goto out;
 	out->run_id = R.run_id;
+	if (out->already_complete)
+		goto out;
 
 	got_signal = 0;
 	memset(&sa, 0, sizeof(sa));

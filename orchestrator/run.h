@@ -45,14 +45,23 @@ typedef struct mp_run_outcome {
 	int ran, cached, reused, failed, canceled;
 	int64_t elapsed_ms;
 	int stop_signal; /* the signal that stopped the run, or 0 */
+	int already_complete; /* --resume of a COMPLETE run: nothing was done */
 } mp_run_outcome;
 
 /* Runs p (or, with dry_run, says what would run).  Returns 0 when the run
  * was carried out, whatever its outcome (see out->state); a negative MP_E*
  * when it could not be: the store could not be opened, the run to resume
- * does not exist or is still running elsewhere. */
+ * does not exist or is still running elsewhere, or its pipeline file or
+ * --set overrides are not those it began with.  Resuming a COMPLETE run
+ * does nothing and sets out->already_complete. */
 int mp_run_pipeline(const mp_pipeline *p, const mp_run_opts *o, mp_run_outcome *out,
 		    mp_err *err);
+
+/* The --set overrides the run `which` (as for --resume) began with, joined
+ * by newlines, into *sets (the caller frees it; "" for none, and NULL when
+ * the run recorded none).  So that `--resume RUN` alone finishes a run that
+ * began with --set. */
+int mp_run_recorded_sets(const mp_pipeline *p, const char *which, char **sets, mp_err *err);
 
 /* The cache key of component c given the fingerprints of its inputs (in
  * c->inputs order; NULL entries stand for unknown content). */

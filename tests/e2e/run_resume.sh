@@ -86,10 +86,10 @@ touch "$TMP/release"
 expect_exit 0 "$MLPIPE" run "$P/pipe.yaml" --resume k#2
 expect_out "k#2 COMPLETE"
 
-# a changed component is not taken from the resumed run
-expect_exit 0 "$MLPIPE" run "$P/pipe.yaml" --resume k#2 --set c.note=changed
-expect_out "a done before"
-expect_out "c ran in"
+# resuming a COMPLETE run does nothing, and says so
+expect_exit 0 "$MLPIPE" run "$P/pipe.yaml" --resume k#2
+expect_out "run k#2 is already COMPLETE: nothing to do"
+[ "$(q "SELECT count(*) FROM execution e JOIN association a ON a.execution_id = e.id JOIN context r ON r.id = a.context_id WHERE r.name = 'k#2'")" = 5 ] && ok || not_ok "resuming a COMPLETE run recorded executions"
 
 # a new run closes a run whose orchestrator died, instead of leaving it RUNNING
 rm -f "$TMP/release" "$TMP/b_started"
@@ -116,4 +116,48 @@ expect_exit 2 "$MLPIPE" run "$P/other.yaml" --resume k#1
 expect_err "run k#1 belongs to pipeline 'k', not 'other'"
 expect_exit 2 "$MLPIPE" run "$P/other.yaml" --resume last
 expect_err "pipeline 'other' has no run to resume"
+
+# a run finishes with the configuration it began with: its --set overrides
+# come back with the printed "finish it" command, a changed file is refused
+cat >"$P/r.yaml" <<YAML
+pipeline: { name: r, root: runs, metadata: runs/m.db }
+components:
+  - id: t
+    type: Command
+    params:
+      epochs: 10
+      cmd: 'echo \$MLPIPE_PARAM_EPOCHS >> $TMP/rtrace; touch $TMP/t_started; [ -e $TMP/t_release ] || sleep 60 # $MARK'
+YAML
+rm -f "$TMP/t_started" "$TMP/t_release"
+"$MLPIPE" run "$P/r.yaml" --set t.epochs=14 >"$TMP/r1.out" 2>&1 &
+pid=$!
+wait_for "$TMP/t_started" && ok || not_ok "t never started"
+kill -INT $pid
+wait $pid
+finish_it=$(sed -n 's/^finish it: *//p' "$TMP/r1.out")
+[ "$finish_it" = "mlpipe run $P/r.yaml --resume r#1" ] && ok || not_ok "finish it: '$finish_it'"
+touch "$TMP/t_release"
+expect_exit 0 "$MLPIPE" run "$P/r.yaml" --resume r#1
+expect_out "r#1 COMPLETE"
+[ "$(tr '\n' ' ' <"$TMP/rtrace")" = "14 14 " ] && ok || not_ok "the resume ran with another configuration: $(tr '\n' ' ' <"$TMP/rtrace")"
+expect_exit 0 meta --json run r#1
+expect_jq '[.executions[] | .params.epochs] == ["14", "14"]'
+
+rm -f "$TMP/t_release" "$TMP/t_started"
+"$MLPIPE" run "$P/r.yaml" >"$TMP/r2.out" 2>&1 &
+pid=$!
+wait_for "$TMP/t_started" && ok || not_ok "t never started (r#2)"
+kill -TERM $pid
+wait $pid
+cp "$P/r.yaml" "$TMP/r.yaml.orig"
+sed -i 's/epochs: 10/epochs: 12/' "$P/r.yaml"
+touch "$TMP/t_release"
+expect_exit 2 "$MLPIPE" run "$P/r.yaml" --resume r#2
+expect_err "changed since run r#2 began (line 6 was 'epochs: 10', now 'epochs: 12')"
+cp "$TMP/r.yaml.orig" "$P/r.yaml"
+expect_exit 2 "$MLPIPE" run "$P/r.yaml" --resume r#2 --set t.epochs=3
+expect_err "run r#2 began with no --set, this resume has --set t.epochs=3"
+expect_exit 0 "$MLPIPE" run "$P/r.yaml" --resume r#2
+expect_out "r#2 COMPLETE"
+[ "$(tail -1 "$TMP/rtrace")" = 10 ] && ok || not_ok "r#2 resumed with epochs $(tail -1 "$TMP/rtrace")"
 finish
