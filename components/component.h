@@ -50,9 +50,11 @@ typedef enum {
 	 * component of the same pipeline whose "span" property is below that
 	 * of the artifact given as input `from` (the previous span's) */
 	MP_RESOLVE_PREVIOUS_SPAN = 1,
-	/* the model judged by the newest LIVE blessing (property blessed = 1)
-	 * that the same component of the same pipeline made, unless that is
-	 * the model given as input `from` itself */
+	/* the baseline a model is judged against: the model of the newest
+	 * LIVE push of the same pipeline (the model served now, which a push
+	 * would replace), or while the pipeline never pushed, the model judged
+	 * by the newest LIVE blessing (blessed = 1) that the same component
+	 * made; none when that is the model given as input `from` itself */
 	MP_RESOLVE_LATEST_BLESSED = 2,
 	/* the model that the newest LIVE push of the same pipeline (a
 	 * PushedModel with pushed = 1, by any Pusher) pushed; `from` unused */

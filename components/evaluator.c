@@ -494,6 +494,15 @@ static int run_evaluator(const mp_component_io *io, mp_err *err)
 		}
 	}
 	mp_strbuf_addf(&bf, "blessed\t%s\nbaseline\t%s\n", blessed ? "yes" : "no", have_base ? "yes" : "none");
+	/* which models were judged, so the Pusher can tell whether the verdict
+	 * was against the model it would replace */
+	{
+		char fp[MP_HASH_HEX], bfp[MP_HASH_HEX];
+
+		if ((rc = mp_hash_file(mpath, fp, err)) != 0 || (bpath && (rc = mp_hash_file(bpath, bfp, err)) != 0))
+			goto out;
+		mp_strbuf_addf(&bf, "model_fingerprint\t%s\nbaseline_fingerprint\t%s\n", fp, bpath ? bfp : "none");
+	}
 	if (ef.failed || bf.failed) {
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
 		goto out;

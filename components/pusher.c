@@ -1,9 +1,14 @@
 /* Pusher: a blessed model to serving, as destination/<version>/ with
  * versions 1, 2, 3, ...  The version folder is filled under a temporary
  * name and renamed into place, so a reader never sees a half-written
- * version, and an existing version is never overwritten.  A model that is
- * not blessed is not pushed (an outcome, not a failure). */
+ * version, and an existing version is never overwritten.  A model is
+ * pushed only when it is blessed and either nothing is served at the
+ * destination yet or its blessing was judged against the model served
+ * there now (the newest version); never when it is that model.  Not pushed
+ * is an outcome, not a failure.  Each version holds model.sha256, the
+ * content hash of the model.mlpm it came from. */
 #include "components/component.h"
+#include "components/data/data.h"
 #include "components/export/export.h"
 
 #include <dirent.h>
@@ -28,23 +33,70 @@ static const mp_param_spec params[] = {
 	 "libm), onnx (model.onnx, opset 19)"},
 };
 
-/* Whether the blessing says yes. */
-static int is_blessed(const char *dir, int *blessed, mp_err *err)
+/* What the Evaluator's blessing says: whether it blessed, and the content
+ * hash of the baseline it judged against ("none" for no baseline, "" when
+ * an older blessing does not say). */
+typedef struct verdict {
+	int blessed;
+	char baseline[MP_HASH_HEX];
+} verdict;
+
+static int read_blessing(const char *dir, verdict *v, mp_err *err)
 {
-	char *path = mp_asprintf("%s/blessing.tsv", dir), *text = NULL;
+	char *path = mp_asprintf("%s/blessing.tsv", dir), *text = NULL, *cur, *line;
 	int rc;
 
+	memset(v, 0, sizeof(*v));
 	if (!path)
 		return mp_error(err, MP_ENOMEM, "out of memory");
 	rc = mp_read_file(path, &text, NULL, err);
 	free(path);
 	if (rc != 0)
 		return rc;
-	if (strncmp(text, "mlpipe-blessing 1\n", 18) != 0)
-		rc = mp_error(err, MP_ECORRUPT, "'%s' is not a blessing", dir);
-	else
-		*blessed = strstr(text, "\nblessed\tyes\n") != NULL;
+	if (strncmp(text, "mlpipe-blessing 1\n", 18) != 0) {
+		free(text);
+		return mp_error(err, MP_ECORRUPT, "'%s' is not a blessing", dir);
+	}
+	cur = text;
+	while ((line = mp_text_line(&cur))) {
+		char *f[2];
+
+		if (mp_tsv_fields(line, f, 2, 1) != 2)
+			continue;
+		if (!strcmp(f[0], "blessed"))
+			v->blessed = !strcmp(f[1], "yes");
+		else if (!strcmp(f[0], "baseline_fingerprint"))
+			snprintf(v->baseline, sizeof(v->baseline), "%s", f[1]);
+	}
 	free(text);
+	return 0;
+}
+
+/* The content hash of the model a version folder holds: its model.sha256
+ * (written by this Pusher), else the hash of its model.mlpm; "" when it
+ * has neither. */
+static int served_fingerprint(const char *version_dir, char fp[MP_HASH_HEX], mp_err *err)
+{
+	char *path = mp_asprintf("%s/model.sha256", version_dir), *text = NULL;
+	int rc = 0;
+
+	fp[0] = '\0';
+	if (!path)
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	if (mp_path_exists(path)) {
+		if ((rc = mp_read_file(path, &text, NULL, err)) == 0) {
+			if (strlen(text) >= MP_HASH_HEX - 1)
+				snprintf(fp, MP_HASH_HEX, "%.*s", MP_HASH_HEX - 1, text);
+			free(text);
+		}
+	} else {
+		free(path);
+		if (!(path = mp_asprintf("%s/model.mlpm", version_dir)))
+			return mp_error(err, MP_ENOMEM, "out of memory");
+		if (mp_path_exists(path))
+			rc = mp_hash_file(path, fp, err);
+	}
+	free(path);
 	return rc;
 }
 
@@ -66,6 +118,45 @@ static long highest_version(const char *dest)
 	}
 	closedir(d);
 	return best;
+}
+
+/* Whether the candidate (content hash fp, judged by v) may replace what
+ * is served at dest: the newest version there.  A model reaches a
+ * destination only when nothing is served there yet, or when its blessing
+ * was judged against the model served there now; never when it is that
+ * model.  *why gets the reason it may not (static or in buf). */
+static int may_push(const char *dest, const char *fp, const verdict *v, long *served, const char **why,
+		    char *buf, size_t bufsz, mp_err *err)
+{
+	char sfp[MP_HASH_HEX], *vdir;
+	int rc;
+
+	*why = NULL;
+	if (!v->blessed) {
+		*why = "the model is not blessed";
+		return 0;
+	}
+	if (!(*served = highest_version(dest)))
+		return 0;
+	if (!(vdir = mp_asprintf("%s/%ld", dest, *served)))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	rc = served_fingerprint(vdir, sfp, err);
+	free(vdir);
+	if (rc != 0)
+		return rc;
+	if (!*sfp)
+		snprintf(buf, bufsz, "version %ld at the destination has no model.sha256 or model.mlpm: "
+			 "which model it is cannot be told", *served);
+	else if (!strcmp(sfp, fp))
+		snprintf(buf, bufsz, "same as version %ld", *served);
+	else if (strcmp(sfp, v->baseline) != 0)
+		snprintf(buf, bufsz, "the blessing was judged against %s, not against version %ld served at the "
+			 "destination now", !*v->baseline ? "an unrecorded baseline" :
+			 !strcmp(v->baseline, "none") ? "no baseline" : "another model", *served);
+	else
+		return 0;
+	*why = buf;
+	return 0;
 }
 
 static int copy_file(const char *from, const char *to, mp_err *err)
@@ -113,10 +204,13 @@ static int run_pusher(const mp_component_io *io, mp_err *err)
 	const char *model = mp_io_input(io, "model"), *blessing = mp_io_input(io, "blessing");
 	const char *dest_param = mp_io_param(io, "destination"), *formats = mp_io_param(io, "formats");
 	char *dest = NULL, *tmp = NULL, *final = NULL, *from = NULL, *report = NULL, *fbuf = NULL, **fl = NULL;
+	char *fppath = NULL, fp[MP_HASH_HEX], whybuf[256];
+	const char *why = NULL;
 	mp_strbuf out = MP_STRBUF_INIT;
+	verdict v;
 	size_t nf = 0, i;
-	long version = 0;
-	int blessed = 0, rc;
+	long version = 0, served = 0;
+	int pushed = 0, rc;
 
 	if (!model || !blessing)
 		return mp_error(err, MP_EINVAL, "Pusher needs 'model' and 'blessing' inputs");
@@ -137,20 +231,31 @@ static int run_pusher(const mp_component_io *io, mp_err *err)
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = is_blessed(blessing, &blessed, err)) != 0)
+	if (!(from = mp_asprintf("%s/model.mlpm", model))) {
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
 		goto out;
-	if (!blessed) {
-		mp_strbuf_adds(&out, "mlpipe-pushed 1\npushed\tno\nreason\tthe model is not blessed\n");
-		fprintf(stderr, "mlpipe: not pushed: the model is not blessed\n");
+	}
+	if ((rc = read_blessing(blessing, &v, err)) != 0 || (rc = mp_hash_file(from, fp, err)) != 0 ||
+	    (rc = may_push(dest, fp, &v, &served, &why, whybuf, sizeof(whybuf), err)) != 0)
+		goto out;
+	if (why) {
+		mp_strbuf_addf(&out, "mlpipe-pushed 1\npushed\tno\nreason\t%s\n", why);
+		fprintf(stderr, "mlpipe: not pushed: %s\n", why);
 	} else {
 		if ((rc = mp_mkdirs(dest, 0755, err)) != 0)
 			goto out;
-		if (!(tmp = mp_asprintf("%s/.push-%ld", dest, (long)getpid())) || !(from = mp_asprintf("%s/model.mlpm", model))) {
+		if (!(tmp = mp_asprintf("%s/.push-%ld", dest, (long)getpid())) ||
+		    !(fppath = mp_asprintf("%s/model.sha256", tmp))) {
 			rc = mp_error(err, MP_ENOMEM, "out of memory");
 			goto out;
 		}
 		mp_rmtree(tmp, NULL);
 		if ((rc = mp_mkdirs(tmp, 0755, err)) != 0 || (rc = write_formats(from, tmp, fl, nf, err)) != 0)
+			goto out;
+		fp[MP_HASH_HEX - 1] = '\n';
+		rc = mp_write_file_atomic(fppath, fp, MP_HASH_HEX, err);
+		fp[MP_HASH_HEX - 1] = '\0';
+		if (rc != 0)
 			goto out;
 		/* the next free version; rename never replaces a version with files */
 		for (version = highest_version(dest) + 1;; version++) {
@@ -168,22 +273,27 @@ static int run_pusher(const mp_component_io *io, mp_err *err)
 				goto out;
 			}
 		}
+		pushed = 1;
 		mp_strbuf_addf(&out, "mlpipe-pushed 1\npushed\tyes\nversion\t%ld\npath\t%s\nformats", version, final);
 		for (i = 0; i < nf; i++)
 			mp_strbuf_addf(&out, "\t%s", fl[i]);
 		mp_strbuf_adds(&out, "\n");
+		if (served)
+			mp_strbuf_addf(&out, "replaces\t%ld\n", served);
 		fprintf(stderr, "mlpipe: pushed as version %ld: %s\n", version, final);
 	}
+	mp_strbuf_addf(&out, "model_fingerprint\t%s\n", fp);
 	if (out.failed) {
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
 		goto out;
 	}
 	if ((rc = mp_write_file_atomic(report, out.buf, out.len, err)) != 0)
 		goto out;
-	if (mp_result_prop_int(io->result, "pushed_model", "pushed", blessed) != 0 ||
-	    (blessed && (mp_result_prop_int(io->result, "pushed_model", "version", version) != 0 ||
+	if (mp_result_prop_int(io->result, "pushed_model", "pushed", pushed) != 0 ||
+	    (why && mp_result_prop_string(io->result, "pushed_model", "reason", why) != 0) ||
+	    (pushed && (mp_result_prop_int(io->result, "pushed_model", "version", version) != 0 ||
 			 mp_result_prop_string(io->result, "pushed_model", "path", final) != 0)) ||
-	    mp_result_metric(io->result, "pushed", 0, blessed) != 0)
+	    mp_result_metric(io->result, "pushed", 0, pushed) != 0)
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
 out:
 	if (tmp && rc != 0)
@@ -195,6 +305,7 @@ out:
 	free(tmp);
 	free(final);
 	free(from);
+	free(fppath);
 	free(report);
 	return rc;
 }

@@ -176,6 +176,8 @@ void mp_hash_buf(const void *data, size_t n, char hex[MP_HASH_HEX]);
  * same and any change to a name or byte changes the hash.  Symbolic links
  * are hashed by their target path, not followed. */
 int mp_hash_path(const char *path, char hex[MP_HASH_HEX], mp_err *err);
+/* The SHA-256 of one file's bytes, as sha256sum prints it. */
+int mp_hash_file(const char *path, char hex[MP_HASH_HEX], mp_err *err);
 
 /* ---- growable string --------------------------------------------------- */
 

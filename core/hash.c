@@ -108,6 +108,18 @@ static int hash_tree(struct sha256_ctx *ctx, const char *path, const char *rel, 
 	return rc;
 }
 
+int mp_hash_file(const char *path, char hex[MP_HASH_HEX], mp_err *err)
+{
+	struct sha256_ctx ctx;
+	int rc;
+
+	sha256_init(&ctx);
+	if ((rc = hash_file(&ctx, path, err)) != 0)
+		return rc;
+	to_hex(&ctx, hex);
+	return 0;
+}
+
 int mp_hash_path(const char *path, char hex[MP_HASH_HEX], mp_err *err)
 {
 	struct sha256_ctx ctx;

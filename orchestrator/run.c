@@ -307,7 +307,8 @@ static int add_extra(node *n, const char *name, const mp_artifact *a, mp_err *er
  * type verdict in this pipeline whose property prop is 1 (made by the
  * component producer, unless NULL), added as input.  current is a model
  * that does not count: a verdict on it ends the search among that
- * verdict's inputs.
+ * verdict's inputs.  Returns 1 when a model was added, 2 when the search
+ * ended at current, 0 when nothing was found.
  *   MP_RESOLVE_LATEST_BLESSED: ModelBlessing, blessed, this Evaluator;
  *   MP_RESOLVE_LATEST_PUSHED: PushedModel, pushed, any Pusher. */
 static int resolve_model(runner *R, node *n, const char *input, const char *model_type, const char *verdict,
@@ -337,8 +338,10 @@ static int resolve_model(runner *R, node *n, const char *input, const char *mode
 
 			if (e.events[i].is_output || strcmp(e.events[i].name, "model") != 0)
 				continue;
-			if (e.events[i].artifact_id == current)
-				break; /* the model being judged was blessed before: no other baseline */
+			if (e.events[i].artifact_id == current) {
+				found = 2; /* the model being judged was blessed or pushed before: no other baseline */
+				break;
+			}
 			if ((rc = mp_store_get_artifact(R->st, e.events[i].artifact_id, &model, err)) != 0)
 				break;
 			if (!strcmp(model.state, "LIVE") && !strcmp(model.type, model_type) && mp_path_exists(model.uri)) {
@@ -350,7 +353,59 @@ static int resolve_model(runner *R, node *n, const char *input, const char *mode
 		mp_execution_release(&e);
 	}
 	mp_artifact_list_release(&all);
-	return rc;
+	return rc < 0 ? rc : found;
+}
+
+/* When this component judged model `current` before, the baseline it
+ * judged it against then (none, if it had none), added as input, so that
+ * judging the same model again is the same judgment (and cached).
+ * Returns 1 when a model was added, 2 when the last judgment had no
+ * baseline, 0 when current was never judged here. */
+static int previous_baseline(runner *R, node *n, const char *input, int64_t current, mp_err *err)
+{
+	mp_artifact_list all = {0};
+	mp_artifact_filter f = {0};
+	size_t k;
+	int rc, found = 0;
+
+	f.type = "ModelBlessing";
+	f.pipeline = R->p->name;
+	if ((rc = mp_store_list_artifacts(R->st, &f, &all, err)) != 0)
+		return rc;
+	for (k = all.n; k-- > 0 && !found && rc == 0;) {
+		const mp_artifact *a = &all.items[k];
+		mp_execution e = {0};
+		int64_t base = 0;
+		size_t i;
+
+		if (strcmp(a->state, "LIVE") != 0 || !a->producer_id || !a->producer || strcmp(a->producer, n->c->id) != 0)
+			continue;
+		if ((rc = mp_store_get_execution(R->st, a->producer_id, &e, err)) != 0)
+			break;
+		for (i = 0; i < e.nevents; i++) {
+			if (e.events[i].is_output)
+				continue;
+			if (!strcmp(e.events[i].name, "model") && e.events[i].artifact_id == current)
+				found = 2;
+			else if (!strcmp(e.events[i].name, input))
+				base = e.events[i].artifact_id;
+		}
+		if (found && base) {
+			mp_artifact model = {0};
+
+			if ((rc = mp_store_get_artifact(R->st, base, &model, err)) == 0 && !strcmp(model.state, "LIVE") &&
+			    mp_path_exists(model.uri)) {
+				rc = add_extra(n, input, &model, err);
+				found = 1;
+			} else if (rc == 0) {
+				found = 0; /* that baseline is gone: look again */
+			}
+			mp_artifact_release(&model);
+		}
+		mp_execution_release(&e);
+	}
+	mp_artifact_list_release(&all);
+	return rc < 0 ? rc : found;
 }
 
 /* Finds the inputs the component type resolves from the store (see
@@ -388,8 +443,8 @@ static int resolve_inputs(runner *R, node *n, mp_err *err)
 			if (!strcmp(t->inputs[i].name, rs->input))
 				spec = &t->inputs[i];
 		if (rs->kind == MP_RESOLVE_LATEST_PUSHED) {
-			if (spec)
-				rc = resolve_model(R, n, rs->input, spec->type, "PushedModel", "pushed", NULL, 0, err);
+			if (spec && (rc = resolve_model(R, n, rs->input, spec->type, "PushedModel", "pushed", NULL, 0, err)) > 0)
+				rc = 0;
 			continue;
 		}
 		for (i = 0; i < n->c->ninputs; i++)
@@ -403,7 +458,16 @@ static int resolve_inputs(runner *R, node *n, mp_err *err)
 		if (!spec || !from_id)
 			continue;
 		if (rs->kind == MP_RESOLVE_LATEST_BLESSED) {
-			rc = resolve_model(R, n, rs->input, spec->type, "ModelBlessing", "blessed", n->c->id, from_id, err);
+			/* the model served now, which a push would replace; the latest
+			 * blessed one while the pipeline never pushed */
+			rc = previous_baseline(R, n, rs->input, from_id, err);
+			if (rc == 0)
+				rc = resolve_model(R, n, rs->input, spec->type, "PushedModel", "pushed", NULL, from_id, err);
+			if (rc == 0)
+				rc = resolve_model(R, n, rs->input, spec->type, "ModelBlessing", "blessed", n->c->id,
+						   from_id, err);
+			if (rc > 0)
+				rc = 0;
 			continue;
 		}
 		if (rs->kind != MP_RESOLVE_PREVIOUS_SPAN)

@@ -76,6 +76,35 @@ expect_out "formats: 'tflite' is not a format this Pusher writes (native, c, onn
 expect_exit 1 "$MLPIPE" run "$P/penguins.yaml" --set 'push.formats=[]'
 expect_out "formats: name at least one (native, c, onnx)"
 [ ! -e "$P/serving/penguins/3" ] && ok || not_ok "a failed push published a version"
+# the push rule: a model reaches serving only when nothing is served there
+# yet or its blessing was judged against the model served there now, and
+# never when it is that model.  A threshold change alone judges version 2's
+# model again: it is not pushed again.
+expect_exit 0 "$MLPIPE" run "$P/penguins.yaml" --set train.epochs=25 --set 'evaluate.thresholds={accuracy: {min: 0.8}}'
+expect_exit 0 meta --json run last
+expect_jq '.executions[6].state == "COMPLETE" and .executions[7].state == "COMPLETE"'
+expect_exit 0 meta --json artifacts --type PushedModel --pipeline penguins
+expect_jq '.[-1].properties.pushed == 0 and .[-1].properties.reason == "same as version 2"'
+[ ! -e "$P/serving/penguins/3" ] && ok || not_ok "the model served as version 2 was pushed again"
+[ "$(cat "$P/serving/penguins/2/model.sha256")" = "$(sha256sum <"$P/serving/penguins/2/model.mlpm" | cut -d' ' -f1)" ] &&
+	ok || not_ok "version 2's model.sha256 is not its model's hash"
+# another pipeline's model, blessed without a baseline, does not replace
+# what this one serves at the same destination
+sed -e 's/name: penguins/name: rival/' -e 's/epochs: 30/epochs: 20/' "$P/penguins.yaml" >"$P/rival.yaml"
+expect_exit 0 "$MLPIPE" run "$P/rival.yaml"
+expect_exit 0 meta --json artifacts --type PushedModel --pipeline rival
+expect_jq '.[-1].properties.pushed == 0'
+expect_jq '.[-1].properties.reason == "the blessing was judged against no baseline, not against version 2 served at the destination now"'
+[ ! -e "$P/serving/penguins/3" ] && ok || not_ok "a model judged against nothing replaced the served one"
+# a new model of this pipeline is judged against the served one and pushed
+expect_exit 0 "$MLPIPE" run "$P/penguins.yaml" --set 'train.optimizer={name: adam, lr: 0.02}'
+expect_exit 0 meta --json run last
+served2=$(jq -r '.executions[7].inputs[0].id' <(meta --json run penguins#3))
+expect_jq ".executions[6].inputs[2].id == $served2"
+expect_exit 0 meta --json artifacts --type PushedModel --pipeline penguins
+expect_jq '.[-1].properties.pushed == 1 and .[-1].properties.version == 3'
+grep -q "^replaces	2$" "$(jq -r '.[-1].uri' "$TMP/out")/pushed.tsv" && ok || not_ok "pushed.tsv does not say it replaces version 2"
+
 # a threshold on a metric that does not exist fails the step, naming it
 expect_exit 1 "$MLPIPE" run "$P/penguins.yaml" --set 'evaluate.thresholds={acuracy: {min: 0.5}}'
 expect_out "unknown metric 'acuracy' (did you mean 'accuracy'?)"
