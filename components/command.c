@@ -18,9 +18,9 @@
 extern char **environ;
 
 static const mp_param_spec params[] = {
-	{"cmd", MP_PARAM_STRING, NULL, 0, 0, "the shell command to run"},
+	{"cmd", MP_PARAM_STRING, NULL, 0, 0, "the shell command to run", NULL, NULL},
 	{"deps", MP_PARAM_PATHS, "", 0, 0,
-	 "files or folders the command reads; their content is part of the cache key"},
+	 "files or folders the command reads; their content is part of the cache key", NULL, NULL},
 };
 
 /* "MLPIPE_INPUT_" + name, upper-cased, other characters as '_'. */

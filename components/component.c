@@ -183,6 +183,32 @@ static int flow_list(const mp_param_spec *spec, const char *value, char **canon,
 	return rc;
 }
 
+/* value is one of spec->choices ("a|b|c"). */
+static int check_choice(const mp_param_spec *spec, const char *value, mp_err *err)
+{
+	const char *names[32], *near, *p = spec->choices;
+	char buf[512], *save = NULL, *tok;
+	size_t n = 0;
+
+	for (; *p; p++) {
+		size_t len = strcspn(p, "|");
+
+		if (len == strlen(value) && !strncmp(p, value, len))
+			return 0;
+		p += len;
+		if (!*p)
+			break;
+	}
+	snprintf(buf, sizeof(buf), "%s", spec->choices);
+	for (tok = strtok_r(buf, "|", &save); tok && n < 32; tok = strtok_r(NULL, "|", &save))
+		names[n++] = tok;
+	near = mp_closest(value, names, n);
+	if (near)
+		return mp_error(err, MP_EINVAL, "%s: '%s' is not one of %s (did you mean '%s'?)", spec->name, value,
+				spec->choices, near);
+	return mp_error(err, MP_EINVAL, "%s: '%s' is not one of %s", spec->name, value, spec->choices);
+}
+
 int mp_param_check(const mp_param_spec *spec, const char *value, char **canon, mp_err *err)
 {
 	char buf[64];
@@ -235,6 +261,8 @@ int mp_param_check(const mp_param_spec *spec, const char *value, char **canon, m
 			return flow_list(spec, value, canon, err);
 		/* fall through */
 	case MP_PARAM_STRING:
+		if (spec->type == MP_PARAM_STRING && spec->choices && (rc = check_choice(spec, value, err)) != 0)
+			return rc;
 		if (!(*canon = mp_strdup(value)))
 			return mp_error(err, MP_ENOMEM, "out of memory");
 		return 0;

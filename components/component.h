@@ -34,6 +34,10 @@ typedef struct mp_param_spec {
 	const char *def; /* the default as text; NULL when the param is required */
 	double min, max; /* inclusive range for numbers, checked when min < max */
 	const char *help;
+	const char *choices; /* a STRING's allowed values, "error|missing"; NULL: any */
+	/* a JSON param's shape, which the pipeline loader checks with the
+	 * position of each mistake; NULL: any value */
+	const struct mp_shape *shape;
 } mp_param_spec;
 
 typedef struct mp_io_spec {

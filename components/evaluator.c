@@ -37,15 +37,15 @@ static const mp_io_spec outputs[] = {
 };
 
 static const mp_param_spec params[] = {
-	{"split", MP_PARAM_STRING, "eval", 0, 0, "the split to evaluate on"},
+	{"split", MP_PARAM_STRING, "eval", 0, 0, "the split to evaluate on", NULL, NULL},
 	{"slice_by", MP_PARAM_LIST, "", 0, 0,
 	 "features to slice by: the metrics again per value of each (per class when it is the label, per "
-	 "category of a string, per value of a number with at most slice_buckets values, else per bucket)"},
+	 "category of a string, per value of a number with at most slice_buckets values, else per bucket)", NULL, NULL},
 	{"slice_buckets", MP_PARAM_INT, "4", 1, 100,
-	 "a number with more distinct values than this is cut into this many equal-width buckets"},
+	 "a number with more distinct values than this is cut into this many equal-width buckets", NULL, NULL},
 	{"thresholds", MP_PARAM_JSON, "{}", 0, 0,
 	 "{METRIC: {min: X, max: Y, max_drop: D, max_rise: R}}; metrics: accuracy, log_loss, macro_f1, "
-	 "macro_precision, macro_recall, auc, mse, mae, r2"},
+	 "macro_precision, macro_recall, auc, mse, mae, r2", NULL, NULL},
 };
 
 #define BATCH 256
@@ -380,6 +380,14 @@ static int run_evaluator(const mp_component_io *io, mp_err *err)
 	if ((rc = mp_examples_meta_read(&m, ex, err)) != 0 ||
 	    (rc = mp_param_lines(mp_io_param(io, "slice_by"), &slbuf, &slnames, &nsl, err)) != 0)
 		goto out;
+	if (!mp_examples_split(&m, split)) {
+		rc = mp_error(err, MP_EINVAL, "the examples have no split '%s' to evaluate on", split);
+		goto out;
+	}
+	if (!mp_examples_split(&m, split)->rows) {
+		rc = mp_error(err, MP_EINVAL, "split '%s' has no rows: there is nothing to evaluate on", split);
+		goto out;
+	}
 	if (nsl && !(sl = mp_calloc(nsl, sizeof(*sl)))) {
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
 		goto out;
@@ -470,7 +478,7 @@ static int run_evaluator(const mp_component_io *io, mp_err *err)
 			double lim = atof(mp_jnode_str(mp_jnode_at(th, spec, k)));
 			int change = !strcmp(kind, "max_drop") || !strcmp(kind, "max_rise"), held;
 
-			if (change && !have_base) {
+			if (change && !have_base && !isnan(v)) {
 				mp_strbuf_addf(&bf, "threshold\t%s\t%s\t%.9g\tvalue\t%.9g\tno baseline\n", name, kind, lim, v);
 				continue;
 			}
@@ -482,10 +490,10 @@ static int run_evaluator(const mp_component_io *io, mp_err *err)
 				held = bv - v <= lim;
 			else
 				held = v - bv <= lim;
-			if (isnan(v))
-				held = 0;
+			if (isnan(v) || (isnan(bv) && change))
+				held = 0; /* no threshold holds on a NaN */
 			blessed &= held;
-			if (change)
+			if (change && have_base)
 				mp_strbuf_addf(&bf, "threshold\t%s\t%s\t%.9g\tvalue\t%.9g\tbaseline\t%.9g\t%s\n", name, kind, lim,
 					       v, bv, held ? "held" : "failed");
 			else

@@ -4,8 +4,10 @@
  * Sources: `path` (a file or a {SPAN}/{VERSION} pattern; with
  * `eval_fraction` split by a hash of each example's content) or `splits`
  * (a file per split).  CSV column types are inferred from the first
- * `infer_rows` rows: a column is a number when every non-empty value there
- * is one; later values must then be numbers too.  Everything streams: memory
+ * `infer_rows` rows: a column is a number when its non-missing values there
+ * are numbers apart from a few (at most 1 in 20); a cell of a numeric column
+ * that is not a number is then an error naming its file:line:col, or with
+ * on_bad_value: missing, a missing value that is counted.  Everything streams: memory
  * holds one block per split and the rows used for inference.
  */
 #include "components/component.h"
@@ -18,28 +20,32 @@
 #include "components/data/data.h"
 
 static const mp_param_spec params[] = {
-	{"format", MP_PARAM_STRING, NULL, 0, 0, "csv or idx"},
+	{"format", MP_PARAM_STRING, NULL, 0, 0, "csv or idx", "csv|idx", NULL},
 	{"path", MP_PARAM_PATH, "", 0, 0,
-	 "the input file, or a pattern with {SPAN} and {VERSION} (the newest is taken)"},
-	{"pattern", MP_PARAM_PATH, "", 0, 0, "the same as path (a name for patterns): data/span-{SPAN}.csv"},
+	 "the input file, or a pattern with {SPAN} and {VERSION} (the newest is taken)", NULL, NULL},
+	{"pattern", MP_PARAM_PATH, "", 0, 0, "the same as path (a name for patterns): data/span-{SPAN}.csv", NULL, NULL},
 	{"splits", MP_PARAM_PATH_MAP, "", 0, 0,
-	 "a file (or pattern) per split instead of path: {train: a.csv, eval: b.csv}"},
+	 "a file (or pattern) per split instead of path: {train: a.csv, eval: b.csv}", NULL, NULL},
 	{"eval_fraction", MP_PARAM_FLOAT, "0", 0, 0.99,
-	 "with path: this fraction goes to the eval split, by a hash of each example"},
-	{"label", MP_PARAM_STRING, "", 0, 0, "the label column (CSV); IDX labels are called 'label'"},
+	 "with path: this fraction goes to the eval split, by a hash of each example", NULL, NULL},
+	{"label", MP_PARAM_STRING, "", 0, 0, "the label column (CSV); IDX labels are called 'label'", NULL, NULL},
 	{"labels", MP_PARAM_PATHS, "", 0, 0,
 	 "IDX: the label files, in the order of the image files (default: the matching "
-	 "*-labels-idx1-* file)"},
-	{"columns", MP_PARAM_LIST, "", 0, 0, "CSV: the column names, when the file has no header row"},
-	{"string_columns", MP_PARAM_LIST, "", 0, 0, "CSV: columns to keep as strings even when numeric"},
+	 "*-labels-idx1-* file)", NULL, NULL},
+	{"columns", MP_PARAM_LIST, "", 0, 0, "CSV: the column names, when the file has no header row", NULL, NULL},
+	{"string_columns", MP_PARAM_LIST, "", 0, 0, "CSV: columns to keep as strings even when numeric", NULL, NULL},
 	{"na_values", MP_PARAM_LIST, MP_CSV_NA_DEFAULT, 0, 0,
-	 "CSV: values that mean missing (an empty field always does)"},
-	{"skip_rows", MP_PARAM_INT, "0", 0, 1e9, "CSV: rows to skip at the start of each file"},
-	{"delimiter", MP_PARAM_STRING, ",", 0, 0, "CSV: the field separator (one character, or 'tab')"},
-	{"infer_rows", MP_PARAM_INT, "1000", 1, 1e7, "CSV: rows read to decide each column's type"},
-	{"block_rows", MP_PARAM_INT, "0", 0, 1e6, "examples per block (0: about 1 MB of data each)"},
+	 "CSV: values that mean missing (an empty field always does)", NULL, NULL},
+	{"skip_rows", MP_PARAM_INT, "0", 0, 1e9, "CSV: rows to skip at the start of each file", NULL, NULL},
+	{"delimiter", MP_PARAM_STRING, ",", 0, 0, "CSV: the field separator (one character, or 'tab')", NULL, NULL},
+	{"infer_rows", MP_PARAM_INT, "1000", 1, 1e7, "CSV: rows read to decide each column's type", NULL, NULL},
+	{"on_bad_value", MP_PARAM_STRING, "error", 0, 0,
+	 "CSV: a cell that is not a number in a numeric column: error (naming its file:line:col) or missing "
+	 "(read as missing, counted in the metric bad_values and reported by ExampleValidator)", "error|missing",
+	 NULL},
+	{"block_rows", MP_PARAM_INT, "0", 0, 1e6, "examples per block (0: about 1 MB of data each)", NULL, NULL},
 	{"threads", MP_PARAM_INT, "2", 1, 16,
-	 "CSV: threads that parse and compress blocks while one reads; IDX: 2 compresses on a second thread"},
+	 "CSV: threads that parse and compress blocks while one reads; IDX: 2 compresses on a second thread", NULL, NULL},
 };
 
 static const mp_io_spec outputs[] = {
@@ -64,6 +70,7 @@ typedef struct gen {
 	int64_t span, version;
 	mp_examples_writer *w;
 	int64_t *rows; /* per split */
+	int64_t bad_values; /* cells read as missing (on_bad_value: missing) */
 } gen;
 
 static void free_sources(gen *g)
@@ -349,7 +356,25 @@ typedef struct csv_ctx {
 	char *na_buf;
 	char **na;
 	size_t nna;
+	int bad_missing;   /* on_bad_value: missing */
+	int64_t *bad;	   /* [split * ncols + column]: cells read as missing, added atomically */
 } csv_ctx;
+
+/* A cell of numeric column i that is not a number: an error, or with
+ * on_bad_value: missing, a counted missing value. */
+static int bad_cell(csv_ctx *x, mp_block *b, size_t sidx, size_t i, const char *path, int64_t line, int col,
+		    const char *v, size_t vn, mp_err *err)
+{
+	if (x->bad_missing) {
+		mp_block_set_float(b, i, NAN);
+		__atomic_fetch_add(&x->bad[sidx * x->ncols + i], 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	return mp_error(err, MP_EINVAL,
+			"%s:%lld:%d: '%.*s' is not a number, but column '%s' is numeric (fix the cell; or set "
+			"on_bad_value: missing to read such cells as missing, or list the column in string_columns)",
+			path, (long long)line, col, (int)(vn > 40 ? 40 : vn), v, x->feats[i].name);
+}
 
 /* Whether s[0..n) is one of the values that mean missing. */
 static int is_na(const csv_ctx *x, const char *s, size_t n)
@@ -488,11 +513,10 @@ static int csv_row(csv_ctx *x, mp_block *blocks, const char *path, int64_t line,
 			mp_trim(&v, &vn);
 			if (vn == 0 || (mp_parse_f32(v, vn, &f) != 0 && is_na(x, v, vn)))
 				mp_block_set_float(b, i, NAN);
-			else if (mp_parse_f32(v, vn, &f) != 0)
-				return mp_error(err, MP_EINVAL, "%s:%lld:%d: '%.*s' is not a number (column '%s' is numeric)",
-						path, (long long)line, fl[i].col, (int)(vn > 40 ? 40 : vn), v,
-						x->feats[i].name);
-			else
+			else if (mp_parse_f32(v, vn, &f) != 0) {
+				if ((rc = bad_cell(x, b, *sidx, i, path, line, fl[i].col, v, vn, err)) != 0)
+					return rc;
+			} else
 				mp_block_set_float(b, i, f);
 		}
 	}
@@ -548,12 +572,10 @@ static int csv_row_fast(csv_ctx *x, mp_block *blocks, const char *path, int64_t 
 				mp_trim(&v0, &vn);
 				if (vn == 0 || (mp_parse_f32(v0, vn, &f) != 0 && is_na(x, v0, vn)))
 					mp_block_set_float(b, i, NAN);
-				else if (mp_parse_f32(v0, vn, &f) != 0)
-					return mp_error(err, MP_EINVAL,
-							"%s:%lld:%d: '%.*s' is not a number (column '%s' is numeric)", path,
-							(long long)line, (int)(fs - row) + 1, (int)(vn > 40 ? 40 : vn), v0,
-							x->feats[i].name);
-				else
+				else if (mp_parse_f32(v0, vn, &f) != 0) {
+					if ((rc = bad_cell(x, b, *sidx, i, path, line, (int)(v0 - row) + 1, v0, vn, err)) != 0)
+						return rc;
+				} else
 					mp_block_set_float(b, i, f);
 			}
 		} else {
@@ -890,6 +912,13 @@ static int infer_types(csv_ctx *x, held_row *held, size_t nheld, const char *pat
 	char *copy = NULL;
 	int rc = 0;
 
+	int64_t *nums = mp_calloc(x->ncols + 1, sizeof(*nums)), *others = mp_calloc(x->ncols + 1, sizeof(*others));
+
+	if (!nums || !others) {
+		free(nums);
+		free(others);
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	}
 	for (i = 0; i < x->ncols; i++)
 		x->is_string[i] = in_list(forced, x->feats[i].name);
 	for (r = 0; r < nheld && rc == 0; r++) {
@@ -915,12 +944,23 @@ static int infer_types(csv_ctx *x, held_row *held, size_t nheld, const char *pat
 			if (x->is_string[i])
 				continue;
 			mp_trim(&s, &n);
-			if (n && mp_parse_f32(s, n, &v) != 0 && !is_na(x, s, n))
-				x->is_string[i] = 1;
+			if (!n)
+				continue;
+			if (mp_parse_f32(s, n, &v) == 0)
+				nums[i]++;
+			else if (!is_na(x, s, n))
+				others[i]++;
 		}
 	}
-	for (i = 0; i < x->ncols; i++)
+	/* numbers apart from a few: a stray word in a numeric column is a bad
+	 * cell, not a reason to make the column categorical */
+	for (i = 0; i < x->ncols; i++) {
+		if (others[i] && (!nums[i] || others[i] * 20 > nums[i] + others[i]))
+			x->is_string[i] = 1;
 		x->feats[i].type = x->is_string[i] ? MP_FEAT_STRING : MP_FEAT_FLOAT;
+	}
+	free(nums);
+	free(others);
 	free(copy);
 	free(fl.items);
 	return rc;
@@ -947,6 +987,7 @@ static int ingest_csv(gen *g, mp_err *err)
 		x.delim = *d;
 	else
 		return mp_error(err, MP_EINVAL, "delimiter: '%s' is not one character (or 'tab')", d);
+	x.bad_missing = !strcmp(mp_io_param(g->io, "on_bad_value"), "missing");
 	if ((rc = mp_param_lines(mp_io_param(g->io, "na_values"), &x.na_buf, &x.na, &x.nna, err)) != 0)
 		return rc;
 	for (i = 0; i < g->nsrc && rc == 0; i++) {
@@ -979,6 +1020,8 @@ static int ingest_csv(gen *g, mp_err *err)
 			}
 			if (rc >= 0)
 				rc = infer_types(&x, held, nheld, path, err);
+			if (rc == 0 && !(x.bad = mp_calloc(g->nsplits * x.ncols + 1, sizeof(*x.bad))))
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
 			if (rc == 0 && *label) {
 				size_t f;
 
@@ -1018,10 +1061,18 @@ static int ingest_csv(gen *g, mp_err *err)
 	free(held);
 	if (rc == 0 && !g->w)
 		rc = mp_error(err, MP_EINVAL, "no input rows");
+	for (h = 0; rc == 0 && x.bad && h < g->nsplits * x.ncols; h++)
+		if (x.bad[h]) {
+			fprintf(stderr, "mlpipe: split %s, column '%s': %lld cells are not numbers, read as missing\n",
+				g->split_names[h / x.ncols], x.feats[h % x.ncols].name, (long long)x.bad[h]);
+			g->bad_values += x.bad[h];
+			rc = mp_examples_writer_set_bad(g->w, h / x.ncols, h % x.ncols, x.bad[h], err);
+		}
 	if (rc == 0) {
 		rc = mp_examples_writer_close(g->w, *label ? label : NULL, g->span, g->version, 0, err);
 		g->w = NULL;
 	}
+	free(x.bad);
 	for (i = 0; x.feats && i < x.ncols; i++)
 		free(x.feats[i].name);
 	free(x.feats);
@@ -1065,6 +1116,9 @@ static int run_example_gen(const mp_component_io *io, mp_err *err)
 		    mp_result_prop_int(io->result, "examples", name, g.rows[i]) != 0)
 			rc = mp_error(err, MP_ENOMEM, "out of memory");
 	}
+	if (rc == 0 && !strcmp(mp_io_param(io, "on_bad_value"), "missing") &&
+	    mp_result_metric(io->result, "bad_values", 0, (double)g.bad_values) != 0)
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
 	if (rc == 0 && g.span >= 0 && mp_result_prop_int(io->result, "examples", "span", g.span) != 0)
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
 	if (rc == 0 && g.version >= 0 && mp_result_prop_int(io->result, "examples", "version", g.version) != 0)

@@ -2,7 +2,10 @@
  * the previous span's statistics for drift.
  *
  * Anomaly kinds: missing_feature, unexpected_feature, type_changed,
- * missing_values, out_of_range, unseen_values, drift.  Drift between spans
+ * missing_values, out_of_range, unseen_values, drift; and from the
+ * statistics alone, bad_values (cells of a numeric column that were not
+ * numbers, read as missing) and numeric_strings (a string feature whose
+ * values are mostly numbers, as TFDV flags).  Drift between spans
  * is the L-infinity distance between value frequencies for strings and, for
  * numbers, the difference of the means in units of their pooled standard
  * deviation.
@@ -32,11 +35,11 @@ static const mp_io_spec outputs[] = {
 };
 
 static const mp_param_spec params[] = {
-	{"fail_on_anomalies", MP_PARAM_BOOL, "false", 0, 0, "fail the run when anything is found"},
+	{"fail_on_anomalies", MP_PARAM_BOOL, "false", 0, 0, "fail the run when anything is found", NULL, NULL},
 	{"drift_numeric", MP_PARAM_FLOAT, "0.5", 0, 1e9,
-	 "drift of a number: |mean - previous mean| / pooled std above this"},
+	 "drift of a number: |mean - previous mean| / pooled std above this", NULL, NULL},
 	{"drift_categorical", MP_PARAM_FLOAT, "0.1", 0, 1,
-	 "drift of a string: largest change of a value's frequency above this"},
+	 "drift of a string: largest change of a value's frequency above this", NULL, NULL},
 };
 
 typedef struct finding {
@@ -82,6 +85,15 @@ static void check_split(finding *fd, const mp_split_stats *ss, const mp_schema *
 		const mp_feat_stats *fs = &ss->feats[i];
 		const mp_schema_feature *sf = mp_schema_find(sc, fs->name);
 
+		if (fs->type == MP_FEAT_FLOAT && fs->bad_values > 0)
+			add(fd, ss->name, fs->name, "bad_values",
+			    "%lld cells were not numbers and were read as missing (on_bad_value: missing)",
+			    (long long)fs->bad_values);
+		if (fs->type == MP_FEAT_STRING && fs->count && fs->numeric * 2 > fs->count)
+			add(fd, ss->name, fs->name, "numeric_strings",
+			    "a string feature, but %lld of its %lld values are numbers (a column of numbers with stray "
+			    "words? see ExampleGen's on_bad_value and string_columns)",
+			    (long long)fs->numeric, (long long)fs->count);
 		if (!sf) {
 			add(fd, ss->name, fs->name, "unexpected_feature", "in the data but not in the schema");
 			continue;

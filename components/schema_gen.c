@@ -16,12 +16,12 @@ static const mp_io_spec outputs[] = {
 };
 
 static const mp_param_spec params[] = {
-	{"schema", MP_PARAM_PATH, "", 0, 0, "a curated schema.yaml to use instead of inferring one"},
-	{"split", MP_PARAM_STRING, "train", 0, 0, "the split to infer from"},
+	{"schema", MP_PARAM_PATH, "", 0, 0, "a curated schema.yaml to use instead of inferring one", NULL, NULL},
+	{"split", MP_PARAM_STRING, "train", 0, 0, "the split to infer from", NULL, NULL},
 	{"infer_ranges", MP_PARAM_BOOL, "false", 0, 0,
-	 "record each number's observed min and max (often too tight for data not yet seen)"},
+	 "record each number's observed min and max (often too tight for data not yet seen)", NULL, NULL},
 	{"max_values", MP_PARAM_INT, "100", 0, 1000,
-	 "a string with at most this many distinct values gets them as its vocabulary"},
+	 "a string with at most this many distinct values gets them as its vocabulary", NULL, NULL},
 };
 
 static int run_schema_gen(const mp_component_io *io, mp_err *err)

@@ -35,35 +35,35 @@ static const mp_io_spec outputs[] = {
 static const mp_param_spec params[] = {
 	{"model", MP_PARAM_JSON, "{\"layers\":[{\"dense\":128,\"activation\":\"relu\"},{\"dense\":\"auto\"}]}", 0, 0,
 	 "the network: {layers: [{dense: UNITS, activation: relu|tanh|sigmoid, dropout: P, init: he|glorot}, ...]}; "
-	 "the last layer gives the logits, and 'auto' units fit the label"},
-	{"loss", MP_PARAM_STRING, "softmax_cross_entropy", 0, 0, "softmax_cross_entropy, binary_cross_entropy or mse"},
+	 "the last layer gives the logits, and 'auto' units fit the label", NULL, NULL},
+	{"loss", MP_PARAM_STRING, "softmax_cross_entropy", 0, 0, "softmax_cross_entropy, binary_cross_entropy or mse", NULL, NULL},
 	{"optimizer", MP_PARAM_JSON, "{\"name\":\"adam\",\"lr\":0.001}", 0, 0,
-	 "{name: sgd|momentum|adam|adamw, lr, weight_decay, momentum, beta1, beta2}"},
+	 "{name: sgd|momentum|adam|adamw, lr, weight_decay, momentum, beta1, beta2}", NULL, NULL},
 	{"lr_schedule", MP_PARAM_JSON, "{\"name\":\"constant\"}", 0, 0,
-	 "{name: constant|step|cosine, warmup_steps, step_size, gamma}"},
-	{"batch_size", MP_PARAM_INT, "64", 1, 65536, "examples per step"},
-	{"epochs", MP_PARAM_INT, "10", 1, 100000, "passes over the training split"},
-	{"seed", MP_PARAM_INT, "42", 0, 9.2e18, "for the weights, dropout and the shuffle order"},
+	 "{name: constant|step|cosine, warmup_steps, step_size, gamma}", NULL, NULL},
+	{"batch_size", MP_PARAM_INT, "64", 1, 65536, "examples per step", NULL, NULL},
+	{"epochs", MP_PARAM_INT, "10", 1, 100000, "passes over the training split", NULL, NULL},
+	{"seed", MP_PARAM_INT, "42", 0, 9.2e18, "for the weights, dropout and the shuffle order", NULL, NULL},
 	{"early_stopping", MP_PARAM_JSON, "{}", 0, 0,
-	 "{metric: eval_loss|eval_accuracy, patience: N, min_delta: D}; the best weights are kept"},
+	 "{metric: eval_loss|eval_accuracy, patience: N, min_delta: D}; the best weights are kept", NULL, NULL},
 	{"threads", MP_PARAM_INT, "0", 0, 256,
-	 "OpenBLAS threads; 0: one per core, less the cores the input pipeline's map threads use"},
+	 "OpenBLAS threads; 0: one per core, less the cores the input pipeline's map threads use", NULL, NULL},
 	{"input_threads", MP_PARAM_INT, "1", 0, 64,
-	 "the input pipeline's map threads (decompress, decode, transform); 0: in the prefetch thread"},
+	 "the input pipeline's map threads (decompress, decode, transform); 0: in the prefetch thread", NULL, NULL},
 	{"shuffle_buffer", MP_PARAM_INT, "10000", 0, 1e8,
-	 "examples in the shuffle buffer (0: no shuffling); with the cache, any value above 1 shuffles fully"},
+	 "examples in the shuffle buffer (0: no shuffling); with the cache, any value above 1 shuffles fully", NULL, NULL},
 	{"cache", MP_PARAM_BOOL, "true", 0, 0,
-	 "decode the training split once and keep it in memory (fast; as large as the split in float32)"},
+	 "decode the training split once and keep it in memory (fast; as large as the split in float32)", NULL, NULL},
 	{"warm_start", MP_PARAM_BOOL, "false", 0, 0,
 	 "start from the weights of the model this pipeline pushed last (found in the metadata store), when "
-	 "base_model is not wired and that model has this architecture; otherwise from fresh weights"},
+	 "base_model is not wired and that model has this architecture; otherwise from fresh weights", NULL, NULL},
 	{"apply_transform", MP_PARAM_BOOL, "false", 0, 0,
 	 "the examples are raw: apply the 'transform' input to each batch on the input pipeline's map "
-	 "thread (a small memory footprint; pair with cache: false)"},
-	{"prefetch", MP_PARAM_INT, "4", 0, 1024, "batches prepared ahead by the input pipeline's thread"},
-	{"checkpoint_every", MP_PARAM_INT, "1", 0, 100000, "epochs between checkpoints (0: none)"},
-	{"train_split", MP_PARAM_STRING, "train", 0, 0, "the split to train on"},
-	{"eval_split", MP_PARAM_STRING, "eval", 0, 0, "the split measured after each epoch ('' for none)"},
+	 "thread (a small memory footprint; pair with cache: false)", NULL, NULL},
+	{"prefetch", MP_PARAM_INT, "4", 0, 1024, "batches prepared ahead by the input pipeline's thread", NULL, NULL},
+	{"checkpoint_every", MP_PARAM_INT, "1", 0, 100000, "epochs between checkpoints (0: none)", NULL, NULL},
+	{"train_split", MP_PARAM_STRING, "train", 0, 0, "the split to train on", NULL, NULL},
+	{"eval_split", MP_PARAM_STRING, "eval", 0, 0, "the split measured after each epoch ('' for none)", NULL, NULL},
 };
 
 typedef struct config {
@@ -470,6 +470,10 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 		rc = mp_error(err, MP_EINVAL, "the examples have no split '%s' to train on", train_split);
 		goto out;
 	}
+	if (!mp_examples_split(&m, train_split)->rows) {
+		rc = mp_error(err, MP_EINVAL, "split '%s' has no rows: there is nothing to train on", train_split);
+		goto out;
+	}
 	have_eval = *eval_split && mp_examples_split(&m, eval_split);
 	if (c.es_metric && !have_eval) {
 		rc = mp_error(err, MP_EINVAL, "early_stopping needs an eval split ('%s' is not there)", eval_split);
@@ -600,9 +604,20 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 				samples += done;
 				if (tty)
 					fputc('\n', stderr);
+				if (!done) {
+					rc = mp_error(err, MP_ECORRUPT, "epoch %d read no rows of split '%s'", cur + 1, train_split);
+					break;
+				}
 				if (have_eval &&
 				    (rc = evaluate(&net, &base_opts, eval_split, &eval_loss, &eval_acc, err)) != 0)
 					break;
+				if (have_eval && !isfinite(eval_loss)) {
+					rc = mp_error(err, MP_EINVAL,
+						      "the loss became %s on split '%s' at step %lld (epoch %d, which does not "
+						      "count): lower the learning rate", isnan(eval_loss) ? "NaN" : "infinite",
+						      eval_split, (long long)ts.step, cur + 1);
+					break;
+				}
 				if (mp_result_metric(io->result, "train_loss", cur + 1, done ? loss_sum / (double)done : NAN) != 0 ||
 				    (c.loss != MP_LOSS_MSE &&
 				     mp_result_metric(io->result, "train_accuracy", cur + 1,

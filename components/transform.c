@@ -24,10 +24,13 @@ static const mp_io_spec outputs[] = {
 
 static const mp_param_spec params[] = {
 	{"numbers", MP_PARAM_STRING, "zscore", 0, 0,
-	 "how numbers are scaled by default: zscore, minmax, none or divide:N (pixels: divide:255)"},
+	 "how numbers are scaled by default: zscore, minmax, none or divide:N (pixels: divide:255)", NULL, NULL},
 	{"rules", MP_PARAM_JSON, "{}", 0, 0,
-	 "per feature: zscore, minmax, none, onehot, bucketize:N or drop ({age: bucketize:5})"},
-	{"split", MP_PARAM_STRING, "train", 0, 0, "the split the transform is fitted on"},
+	 "per feature: zscore, minmax, none, onehot, bucketize:N or drop ({age: bucketize:5})", NULL, NULL},
+	{"split", MP_PARAM_STRING, "train", 0, 0, "the split the transform is fitted on", NULL, NULL},
+	{"max_vocabulary", MP_PARAM_INT, "0", 0, 1000,
+	 "a string feature with more distinct values than this is one-hot encoded only when a rule says onehot "
+	 "(0: 1000 or half the training rows, whichever is lower)", NULL, NULL},
 };
 
 static int run_transform(const mp_component_io *io, mp_err *err)
@@ -63,7 +66,8 @@ static int run_transform(const mp_component_io *io, mp_err *err)
 	if (!ex_dir || !st_dir)
 		return mp_error(err, MP_EINVAL, "Transform needs 'examples' and 'statistics' inputs");
 	if ((rc = mp_examples_meta_read(&m, ex_dir, err)) != 0 || (rc = mp_stats_read(&st, st_dir, err)) != 0 ||
-	    (rc = mp_transform_fit(&t, &st, mp_io_param(io, "split"), m.label, kind, divisor, mp_io_param(io, "rules"), err)) != 0)
+	    (rc = mp_transform_fit(&t, &st, mp_io_param(io, "split"), m.label, kind, divisor, mp_io_param(io, "rules"),
+				    atoll(mp_io_param(io, "max_vocabulary")), err)) != 0)
 		goto out;
 	/* the fitted transform */
 	if ((rc = mp_transform_to_text(&t, &text)) != 0 ||

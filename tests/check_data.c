@@ -641,6 +641,54 @@ START_TEST(example_gen_reads_csv_with_types_and_missing_values)
 }
 END_TEST
 
+START_TEST(example_gen_keeps_a_numeric_column_with_a_stray_word)
+{
+	mp_strbuf sb = MP_STRBUF_INIT;
+	mp_examples_meta m;
+	mp_block all;
+	const mp_result_metric_row *mr;
+	mp_result *res;
+	mp_err err;
+	size_t n, i;
+	int r, found = 0;
+
+	/* 178 rows, one 'abc' at line 7: still numeric; the cell is an error */
+	mp_strbuf_adds(&sb, "alcohol,ash\n");
+	for (r = 0; r < 178; r++)
+		mp_strbuf_addf(&sb, r == 5 ? "%d.5,abc\n" : "%d.5,%d\n", 13 + r % 3, r % 7);
+	tu_write("wine.csv", sb.buf);
+	mp_strbuf_release(&sb);
+	ck_assert_int_eq(example_gen("w1", &err, &res, "format=csv", "path=wine.csv", NULL), MP_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "wine.csv:7:6: 'abc' is not a number, but column 'ash' is numeric"));
+	ck_assert_ptr_nonnull(strstr(err.msg, "on_bad_value: missing"));
+	mp_result_free(res);
+	/* on_bad_value: missing reads it as missing, and counts it */
+	ck_assert_int_eq(example_gen("w2", &err, &res, "format=csv", "path=wine.csv", "on_bad_value=missing", NULL), 0);
+	mr = mp_result_metrics(res, &n);
+	for (i = 0; i < n; i++)
+		if (!strcmp(mr[i].name, "bad_values"))
+			found = mr[i].value == 1;
+	ck_assert(found);
+	mp_result_free(res);
+	read_split("w2", "train", &m, &all);
+	ck_assert_int_eq(m.features[1].type, MP_FEAT_FLOAT);
+	ck_assert(isnan(all.num[1][5]));
+	ck_assert_float_eq(all.num[1][6], 6);
+	ck_assert_ptr_nonnull(m.splits[0].bad_values);
+	ck_assert_int_eq(m.splits[0].bad_values[1], 1);
+	mp_block_release(&all);
+	mp_examples_meta_release(&m);
+	/* a column with many words is text */
+	tu_write("words.csv", "a,b\n1,x\n2,3\n3,y\n4,5\n");
+	ck_assert_int_eq(example_gen("w3", &err, &res, "format=csv", "path=words.csv", NULL), 0);
+	mp_result_free(res);
+	read_split("w3", "train", &m, &all);
+	ck_assert_int_eq(m.features[1].type, MP_FEAT_STRING);
+	mp_block_release(&all);
+	mp_examples_meta_release(&m);
+}
+END_TEST
+
 START_TEST(example_gen_names_the_bad_spot)
 {
 	mp_result *res;
@@ -649,7 +697,7 @@ START_TEST(example_gen_names_the_bad_spot)
 
 	tu_write("bad.csv", "a,b\n1,2\n3,x\n");
 	ck_assert_int_eq(example_gen("e1", &err, &res, "format=csv", "path=bad.csv", "infer_rows=1", NULL), MP_EINVAL);
-	ck_assert_ptr_nonnull(strstr(err.msg, "bad.csv:3:3: 'x' is not a number (column 'b' is numeric)"));
+	ck_assert_ptr_nonnull(strstr(err.msg, "bad.csv:3:3: 'x' is not a number, but column 'b' is numeric"));
 	mp_result_free(res);
 	tu_write("rag.csv", "a,b\n1,2\n3,4,5\n");
 	ck_assert_int_eq(example_gen("e2", &err, &res, "format=csv", "path=rag.csv", NULL), MP_EINVAL);
@@ -1010,6 +1058,7 @@ static Suite *data_suite(void)
 	tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
 	tcase_add_test(tc, example_gen_reads_csv_with_types_and_missing_values);
 	tcase_add_test(tc, example_gen_names_the_bad_spot);
+	tcase_add_test(tc, example_gen_keeps_a_numeric_column_with_a_stray_word);
 	tcase_add_test(tc, example_gen_hash_split_is_deterministic);
 	tcase_add_test(tc, example_gen_reads_idx_splits_and_spans);
 	suite_add_tcase(s, tc);

@@ -15,11 +15,11 @@ static int probe_run(const mp_component_io *io, mp_err *err)
 }
 
 static const mp_param_spec probe_params[] = {
-	{"epochs", MP_PARAM_INT, "10", 1, 1000, "passes"},
-	{"lr", MP_PARAM_FLOAT, "0.001", 0, 10, "step size"},
-	{"shuffle", MP_PARAM_BOOL, "true", 0, 0, "shuffle"},
-	{"label", MP_PARAM_STRING, NULL, 0, 0, "the label column"},
-	{"data", MP_PARAM_PATH, "", 0, 0, "a file"},
+	{"epochs", MP_PARAM_INT, "10", 1, 1000, "passes", NULL, NULL},
+	{"lr", MP_PARAM_FLOAT, "0.001", 0, 10, "step size", NULL, NULL},
+	{"shuffle", MP_PARAM_BOOL, "true", 0, 0, "shuffle", NULL, NULL},
+	{"label", MP_PARAM_STRING, NULL, 0, 0, "the label column", NULL, NULL},
+	{"data", MP_PARAM_PATH, "", 0, 0, "a file", NULL, NULL},
 };
 static const mp_io_spec probe_inputs[] = {
 	{"examples", "Examples", 0, "examples"},

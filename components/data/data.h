@@ -109,6 +109,10 @@ typedef struct mp_split_info {
 	char *name;
 	int64_t rows;
 	int shards;
+	/* per feature, cells that were not numbers in a numeric column and
+	 * were read as missing (ExampleGen's on_bad_value: missing); NULL
+	 * when there were none */
+	int64_t *bad_values;
 } mp_split_info;
 
 typedef struct mp_examples_meta {
@@ -190,6 +194,9 @@ int mp_examples_writer_row(mp_examples_writer *w, size_t s, mp_err *err);
  * split s; for callers that compress on threads of their own. */
 int mp_examples_writer_put(mp_examples_writer *w, size_t s, const uint8_t *data, size_t len, size_t rows,
 			   mp_err *err);
+/* Records that n cells of feature f in split s were read as missing
+ * because they were not numbers (written to examples.meta). */
+int mp_examples_writer_set_bad(mp_examples_writer *w, size_t s, size_t f, int64_t n, mp_err *err);
 /* Flushes everything and writes examples.meta (label and span from meta);
  * always frees w.  With abort set, only frees. */
 int mp_examples_writer_close(mp_examples_writer *w, const char *label, int64_t span,
@@ -310,6 +317,8 @@ typedef struct mp_feat_stats {
 	mp_feat_type type;
 	int64_t count;	 /* present values */
 	int64_t missing; /* missing values */
+	int64_t bad_values; /* numbers: of the missing, cells that were not numbers */
+	int64_t numeric;    /* strings: values that read as numbers */
 	/* numbers */
 	double mean, std, min, max;
 	int64_t zeros;
@@ -470,9 +479,12 @@ struct mp_transform {
 /* Fits a transform to the statistics of split: numbers by num_default
  * (zscore, minmax, none or divide by num_divisor), strings one-hot on their values; rules (JSON
  * {"feature": "zscore" | "minmax" | "none" | "onehot" | "bucketize:N" |
- * "drop"}, may be NULL) override per feature.  The label is kept apart. */
+ * "drop"}, may be NULL) override per feature.  The label is kept apart.  A
+ * string with more than max_vocab distinct values (0: 1000 or half the
+ * split's rows, whichever is lower) is refused unless its rule is onehot. */
 int mp_transform_fit(mp_transform *out, const mp_stats *st, const char *split, const char *label,
-		     mp_tx_kind num_default, double num_divisor, const char *rules, mp_err *err);
+		     mp_tx_kind num_default, double num_divisor, const char *rules, int64_t max_vocab,
+		     mp_err *err);
 /* How many inputs the transform makes. */
 size_t mp_transform_width(const mp_transform *t);
 /* The name of output i ("x", "color=red", "age[3]") into buf. */

@@ -16,6 +16,7 @@ typedef struct split_writer {
 	int shards;
 	int64_t rows;
 	uint64_t shard_raw;
+	int64_t *bad_values; /* per feature, or NULL */
 } split_writer;
 
 /* With a background thread, a full block is handed to it to compress and
@@ -126,6 +127,7 @@ static void writer_free(mp_examples_writer *w)
 		mp_block_release(&w->splits[i].blocks[0]);
 		mp_block_release(&w->splits[i].blocks[1]);
 		free(w->splits[i].name);
+		free(w->splits[i].bad_values);
 	}
 	for (i = 0; i < w->nfeat; i++)
 		free(w->features[i].name);
@@ -327,6 +329,7 @@ int mp_examples_writer_close(mp_examples_writer *w, const char *label, int64_t s
 			m.splits[i].name = w->splits[i].name;
 			m.splits[i].rows = w->splits[i].rows;
 			m.splits[i].shards = w->splits[i].shards;
+			m.splits[i].bad_values = w->splits[i].bad_values;
 		}
 		m.nsplits = w->nsplits;
 		if (rc == 0)
@@ -335,6 +338,18 @@ int mp_examples_writer_close(mp_examples_writer *w, const char *label, int64_t s
 	}
 	writer_free(w);
 	return rc;
+}
+
+int mp_examples_writer_set_bad(mp_examples_writer *w, size_t s, size_t f, int64_t n, mp_err *err)
+{
+	split_writer *sw = &w->splits[s];
+
+	if (s >= w->nsplits || f >= w->nfeat)
+		return mp_error(err, MP_EINVAL, "internal error: no split %zu or feature %zu", s, f);
+	if (!sw->bad_values && !(sw->bad_values = mp_calloc(w->nfeat, sizeof(*sw->bad_values))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	sw->bad_values[f] = n;
+	return 0;
 }
 
 /* ---- reading ----------------------------------------------------------- */

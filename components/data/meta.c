@@ -5,6 +5,7 @@
  *   span<TAB>N<TAB>VERSION
  *   feature<TAB>NAME<TAB>float|string
  *   split<TAB>NAME<TAB>ROWS<TAB>SHARDS
+ *   bad_values<TAB>SPLIT<TAB>FEATURE<TAB>N   (cells read as missing, when any)
  */
 #include "components/data/data.h"
 
@@ -36,6 +37,11 @@ int mp_examples_meta_write(const mp_examples_meta *m, const char *dir, mp_err *e
 	for (i = 0; i < m->nsplits; i++)
 		fprintf(af.fp, "split\t%s\t%lld\t%d\n", m->splits[i].name, (long long)m->splits[i].rows,
 			m->splits[i].shards);
+	for (i = 0; i < m->nsplits; i++)
+		for (size_t f = 0; m->splits[i].bad_values && f < m->nfeatures; f++)
+			if (m->splits[i].bad_values[f])
+				fprintf(af.fp, "bad_values\t%s\t%s\t%lld\n", m->splits[i].name, m->features[f].name,
+					(long long)m->splits[i].bad_values[f]);
 	rc = mp_afile_commit(&af, err);
 	free(path);
 	return rc;
@@ -47,8 +53,10 @@ void mp_examples_meta_release(mp_examples_meta *m)
 
 	for (i = 0; i < m->nfeatures; i++)
 		free(m->features[i].name);
-	for (i = 0; i < m->nsplits; i++)
+	for (i = 0; i < m->nsplits; i++) {
 		free(m->splits[i].name);
+		free(m->splits[i].bad_values);
+	}
 	free(m->features);
 	free(m->splits);
 	free(m->label);
@@ -105,7 +113,20 @@ int mp_examples_meta_read(mp_examples_meta *m, const char *dir, mp_err *err)
 			}
 			m->splits[m->nsplits].rows = strtoll(f[2], NULL, 10);
 			m->splits[m->nsplits].shards = atoi(f[3]);
+			m->splits[m->nsplits].bad_values = NULL;
 			m->nsplits++;
+		} else if (n == 4 && !strcmp(f[0], "bad_values")) {
+			mp_split_info *sp = (mp_split_info *)mp_examples_split(m, f[1]);
+			int fi = mp_examples_feature(m, f[2]);
+			char *end;
+			long long v = strtoll(f[3], &end, 10);
+
+			if (!sp || fi < 0 || *end || v < 0)
+				rc = mp_error(err, MP_ECORRUPT, "%s:%d: a bad_values line of no split or feature", path, lineno);
+			else if (!sp->bad_values && !(sp->bad_values = mp_calloc(m->nfeatures, sizeof(int64_t))))
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+			else
+				sp->bad_values[fi] = v;
 		} else {
 			rc = mp_error(err, MP_ECORRUPT, "%s:%d: unexpected line", path, lineno);
 		}

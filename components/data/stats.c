@@ -6,8 +6,12 @@
  *   mlpipe-statistics 1
  *   span     SPAN
  *   split    SPLIT  ROWS
- *   number   SPLIT  FEATURE  COUNT MISSING MEAN STD MIN MAX ZEROS H0 .. H9
- *   string   SPLIT  FEATURE  COUNT MISSING UNIQUE CAPPED ALL_VALUES AVG_LEN
+ *   number   SPLIT  FEATURE  COUNT MISSING MEAN STD MIN MAX ZEROS H0 .. H9 BAD
+ *   string   SPLIT  FEATURE  COUNT MISSING UNIQUE CAPPED ALL_VALUES AVG_LEN NUMERIC
+ *
+ * BAD: of the missing values, cells that were not numbers (ExampleGen's
+ * on_bad_value: missing); NUMERIC: values that read as numbers.  Files
+ * written before these fields existed lack them; they read as 0.
  *   value    SPLIT  FEATURE  COUNT VALUE        (most frequent first)
  */
 #include "components/data/data.h"
@@ -17,6 +21,15 @@
 #include <string.h>
 
 #define STATS_FILE "statistics.tsv"
+
+/* Whether a string value reads as a number ("3.5", " 12"). */
+static int looks_numeric(const char *s, size_t n)
+{
+	float v;
+
+	mp_trim(&s, &n);
+	return n && n < 64 && mp_parse_f32(s, n, &v) == 0;
+}
 
 /* ---- counting strings -------------------------------------------------- */
 
@@ -151,6 +164,12 @@ static int compute_split(mp_split_stats *ss, const mp_examples_meta *m, const ch
 		ss->feats[f].type = m->features[f].type;
 		ss->feats[f].min = INFINITY;
 		ss->feats[f].max = -INFINITY;
+		{
+			const mp_split_info *si = mp_examples_split(m, split);
+
+			if (si && si->bad_values)
+				ss->feats[f].bad_values = si->bad_values[f];
+		}
 		if (!(ss->feats[f].name = mp_strdup(m->features[f].name)))
 			rc = mp_error(err, MP_ENOMEM, "out of memory");
 	}
@@ -216,6 +235,7 @@ static int compute_split(mp_split_stats *ss, const mp_examples_meta *m, const ch
 						}
 						fs->count++;
 						a[f].sumlen += (double)len;
+						fs->numeric += looks_numeric(b.str[f] + b.off[f][r], len);
 						rc = counter_add(&cnt[f], b.str[f] + b.off[f][r], len, err);
 					}
 				}
@@ -336,11 +356,11 @@ int mp_stats_write(const mp_stats *s, const char *dir, mp_err *err)
 					(long long)fs->zeros);
 				for (k = 0; k < MP_HIST_BINS; k++)
 					mp_strbuf_addf(&sb, "\t%lld", (long long)fs->hist[k]);
-				mp_strbuf_adds(&sb, "\n");
+				mp_strbuf_addf(&sb, "\t%lld\n", (long long)fs->bad_values);
 				continue;
 			}
-			mp_strbuf_addf(&sb, "\t%lld\t%d\t%d\t%.9g\n", (long long)fs->unique, fs->unique_capped,
-				fs->all_values, fs->avg_len);
+			mp_strbuf_addf(&sb, "\t%lld\t%d\t%d\t%.9g\t%lld\n", (long long)fs->unique, fs->unique_capped,
+				fs->all_values, fs->avg_len, (long long)fs->numeric);
 			for (v = 0; v < fs->nvalues; v++) {
 				mp_strbuf_adds(&sb, "value\t");
 				mp_tsv_escape(&sb, ss->name);
@@ -408,7 +428,8 @@ int mp_stats_read(mp_stats *s, const char *dir, mp_err *err)
 			s->splits[s->nsplits].rows = strtoll(f[2], NULL, 10);
 			s->nsplits++;
 			afeats = 0;
-		} else if ((n == 10 + MP_HIST_BINS && !strcmp(f[0], "number")) || (n == 9 && !strcmp(f[0], "string"))) {
+		} else if (((n == 10 + MP_HIST_BINS || n == 11 + MP_HIST_BINS) && !strcmp(f[0], "number")) ||
+			   ((n == 9 || n == 10) && !strcmp(f[0], "string"))) {
 			if (!(ss = find_split_mut(s, f[1])) || ss != &s->splits[s->nsplits - 1]) {
 				rc = mp_error(err, MP_ECORRUPT, "%s:%d: a feature of an unknown split", path, lineno);
 				break;
@@ -435,12 +456,16 @@ int mp_stats_read(mp_stats *s, const char *dir, mp_err *err)
 				fs->zeros = strtoll(f[9], NULL, 10);
 				for (k = 0; k < MP_HIST_BINS; k++)
 					fs->hist[k] = strtoll(f[10 + k], NULL, 10);
+				if (n == 11 + MP_HIST_BINS)
+					fs->bad_values = strtoll(f[10 + MP_HIST_BINS], NULL, 10);
 			} else {
 				fs->type = MP_FEAT_STRING;
 				fs->unique = strtoll(f[5], NULL, 10);
 				fs->unique_capped = atoi(f[6]);
 				fs->all_values = atoi(f[7]);
 				fs->avg_len = strtod(f[8], NULL);
+				if (n == 10)
+					fs->numeric = strtoll(f[9], NULL, 10);
 			}
 			avals = 0;
 		} else if ((n == 5 || n == 4) && !strcmp(f[0], "value")) {

@@ -145,7 +145,8 @@ static int sorted_values(const mp_feat_stats *fs, char ***out, size_t *n, mp_err
 }
 
 int mp_transform_fit(mp_transform *out, const mp_stats *st, const char *split, const char *label,
-		     mp_tx_kind num_default, double num_divisor, const char *rules, mp_err *err)
+		     mp_tx_kind num_default, double num_divisor, const char *rules, int64_t max_vocab,
+		     mp_err *err)
 {
 	const mp_split_stats *ss = mp_stats_split(st, split);
 	mp_jdoc *doc = NULL;
@@ -153,9 +154,14 @@ int mp_transform_fit(mp_transform *out, const mp_stats *st, const char *split, c
 	size_t i;
 	int rc = 0;
 
+	int64_t limit;
+
 	memset(out, 0, sizeof(*out));
 	if (!ss)
 		return mp_error(err, MP_EINVAL, "the statistics have no split '%s' to fit on", split);
+	if (!ss->rows)
+		return mp_error(err, MP_EINVAL, "split '%s' has no rows: there is nothing to fit the transform on", split);
+	limit = max_vocab > 0 ? max_vocab : ss->rows / 2 < 1000 ? ss->rows / 2 : 1000;
 	if (rules && *rules && strcmp(rules, "{}") != 0) {
 		if ((rc = mp_jdoc_parse(&doc, rules, "rules", err)) != 0)
 			return rc;
@@ -210,6 +216,14 @@ int mp_transform_fit(mp_transform *out, const mp_stats *st, const char *split, c
 				rc = mp_error(err, MP_EINVAL,
 					      "'%s' has more than %d distinct values: too many to one-hot (drop it with rules)",
 					      fs->name, MP_STATS_VALUES);
+				break;
+			}
+			if (!rule && (int64_t)fs->nvalues > limit) {
+				rc = mp_error(err, MP_EINVAL,
+					      "'%s' has %zu distinct values in %lld rows of split '%s', more than max_vocabulary "
+					      "(%lld): one-hot encode it only on purpose (rules: {%s: onehot}), drop it, or "
+					      "raise max_vocabulary",
+					      fs->name, fs->nvalues, (long long)ss->rows, split, (long long)limit, fs->name);
 				break;
 			}
 			tf->kind = MP_TX_ONEHOT;
