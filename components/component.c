@@ -186,27 +186,33 @@ static int flow_list(const mp_param_spec *spec, const char *value, char **canon,
 /* value is one of spec->choices ("a|b|c"). */
 static int check_choice(const mp_param_spec *spec, const char *value, mp_err *err)
 {
-	const char *names[32], *near, *p = spec->choices;
-	char buf[512], *save = NULL, *tok;
-	size_t n = 0;
+	char buf[512], list[512];
+	const char *near;
 
-	for (; *p; p++) {
-		size_t len = strcspn(p, "|");
-
-		if (len == strlen(value) && !strncmp(p, value, len))
-			return 0;
-		p += len;
-		if (!*p)
-			break;
-	}
-	snprintf(buf, sizeof(buf), "%s", spec->choices);
-	for (tok = strtok_r(buf, "|", &save); tok && n < 32; tok = strtok_r(NULL, "|", &save))
-		names[n++] = tok;
-	near = mp_closest(value, names, n);
+	if (mp_choice_match(spec->choices, value))
+		return 0;
+	near = mp_choice_closest(spec->choices, value, buf, sizeof(buf));
+	mp_choice_list(spec->choices, list, sizeof(list));
 	if (near)
-		return mp_error(err, MP_EINVAL, "%s: '%s' is not one of %s (did you mean '%s'?)", spec->name, value,
-				spec->choices, near);
-	return mp_error(err, MP_EINVAL, "%s: '%s' is not one of %s", spec->name, value, spec->choices);
+		return mp_error(err, MP_EINVAL, "%s: '%s' is not one of %s (did you mean '%s'?)", spec->name, value, list,
+				near);
+	return mp_error(err, MP_EINVAL, "%s: '%s' is not one of %s", spec->name, value, list);
+}
+
+/* Each line of a LIST's text is one of spec->choices. */
+static int check_list_choices(const mp_param_spec *spec, const char *text, mp_err *err)
+{
+	char *buf = NULL, **items = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if ((rc = mp_param_lines(text, &buf, &items, &n, err)) != 0)
+		return rc;
+	for (i = 0; i < n && rc == 0; i++)
+		rc = check_choice(spec, items[i], err);
+	free(items);
+	free(buf);
+	return rc;
 }
 
 int mp_param_check(const mp_param_spec *spec, const char *value, char **canon, mp_err *err)
@@ -257,8 +263,16 @@ int mp_param_check(const mp_param_spec *spec, const char *value, char **canon, m
 		/* fall through */
 	case MP_PARAM_PATHS:
 	case MP_PARAM_LIST:
-		if (value[0] == '[' && spec->type != MP_PARAM_PATH)
-			return flow_list(spec, value, canon, err);
+		if (value[0] == '[' && spec->type != MP_PARAM_PATH) {
+			if ((rc = flow_list(spec, value, canon, err)) == 0 && spec->choices &&
+			    (rc = check_list_choices(spec, *canon, err)) != 0) {
+				free(*canon);
+				*canon = NULL;
+			}
+			return rc;
+		}
+		if (spec->type == MP_PARAM_LIST && spec->choices && (rc = check_list_choices(spec, value, err)) != 0)
+			return rc;
 		/* fall through */
 	case MP_PARAM_STRING:
 		if (spec->type == MP_PARAM_STRING && spec->choices && (rc = check_choice(spec, value, err)) != 0)
@@ -271,6 +285,11 @@ int mp_param_check(const mp_param_spec *spec, const char *value, char **canon, m
 	case MP_PARAM_JSON:
 		if (mp_yaml_to_json(value, canon, err) != 0)
 			return mp_error_wrap(err, "%s", spec->name);
+		if ((rc = mp_shape_check_text(spec->shape, value, spec->name, err)) != 0) {
+			free(*canon);
+			*canon = NULL;
+			return rc;
+		}
 		return 0;
 	}
 	if (!(*canon = mp_strdup(buf)))

@@ -28,6 +28,60 @@ typedef enum {
 
 const char *mp_param_type_name(mp_param_type t);
 
+/* The shape of a structured (JSON) param, declared by its component and
+ * checked by the pipeline loader before anything runs, with the position
+ * of each mistake and a did-you-mean.  Tables end with a NULL name. */
+typedef enum {
+	MP_SHAPE_ANY,
+	MP_SHAPE_NUMBER, /* in [min, max] when min < max; or one of choices */
+	MP_SHAPE_INT,	 /* a whole number, likewise */
+	MP_SHAPE_STRING, /* one of choices when given */
+	MP_SHAPE_BOOL,
+	MP_SHAPE_MAP,	 /* the keys of `keys`; without keys, any key (one of key_choices when given)
+			  * with values of shape `items` */
+	MP_SHAPE_LIST,	 /* at least min_items items of shape `items` */
+} mp_shape_kind;
+
+struct mp_shape;
+
+typedef struct mp_shape_key {
+	const char *name;
+	const struct mp_shape *shape;
+	int required;
+} mp_shape_key;
+
+typedef struct mp_shape {
+	mp_shape_kind kind;
+	double min, max;
+	/* allowed names, "relu|tanh"; an entry "bucketize:N" takes the prefix
+	 * and a whole number, "divide:X" the prefix and a positive number */
+	const char *choices;
+	const mp_shape_key *keys;
+	const struct mp_shape *items;
+	const char *key_choices;
+	const char *key_what; /* what a key is, for messages ("metric") */
+	int min_items;
+} mp_shape;
+
+/* Whether value is one of choices (see mp_shape); the closest choice to a
+ * wrong value (into buf), or NULL. */
+int mp_choice_match(const char *choices, const char *value);
+const char *mp_choice_closest(const char *choices, const char *value, char *buf, size_t n);
+/* The choices as "a, b, c" into buf. */
+const char *mp_choice_list(const char *choices, char *buf, size_t n);
+
+struct yaml_document_s;
+struct yaml_node_s;
+typedef void (*mp_shape_fn)(void *ud, int line, int col, const char *msg);
+/* Checks node against sh, calling fn for each problem with the line and
+ * column (from 1) of the node at fault and a message starting with path
+ * ("layers[2].activation: ...").  Returns how many problems. */
+int mp_shape_check_node(const mp_shape *sh, struct yaml_document_s *doc, struct yaml_node_s *node,
+			const char *path, mp_shape_fn fn, void *ud);
+/* The same for a value's text (a --set, a --param): the first problem
+ * into err, prefixed with name, as MP_EINVAL. */
+int mp_shape_check_text(const mp_shape *sh, const char *text, const char *name, mp_err *err);
+
 typedef struct mp_param_spec {
 	const char *name;
 	mp_param_type type;
@@ -193,6 +247,11 @@ typedef struct mp_component_type {
 	/* Runs in the process it is called in; writes only into the output
 	 * directories.  Returns 0 or a negative MP_E* with err filled. */
 	int (*run)(const mp_component_io *io, mp_err *err);
+	/* Optional: checks the params alone (io has no inputs or outputs)
+	 * for what their shapes cannot say, so the loader reports it before
+	 * anything runs.  A message starts with the param's name and a colon
+	 * ("model: ..."), which the loader uses to point at its value. */
+	int (*check)(const mp_component_io *io, mp_err *err);
 } mp_component_type;
 
 /* Adds a type (a program embedding mlpipe, or a test, brings its own);

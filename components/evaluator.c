@@ -36,6 +36,20 @@ static const mp_io_spec outputs[] = {
 	{"blessing", "ModelBlessing", 0, "blessing.tsv: blessed or not, and each threshold with its value"},
 };
 
+/* thresholds: {METRIC: {min: X, max: Y, max_drop: D, max_rise: R}}; the
+ * metric names are those of metric_table below */
+#define METRIC_NAMES "accuracy|log_loss|macro_f1|macro_precision|macro_recall|auc|mse|mae|r2"
+static const mp_shape s_limit = {MP_SHAPE_NUMBER, -1e300, 1e300, NULL, NULL, NULL, NULL, NULL, 0};
+static const mp_shape_key limit_keys[] = {
+	{"min", &s_limit, 0},
+	{"max", &s_limit, 0},
+	{"max_drop", &s_limit, 0},
+	{"max_rise", &s_limit, 0},
+	{NULL, NULL, 0},
+};
+static const mp_shape s_limits = {MP_SHAPE_MAP, 0, 0, NULL, limit_keys, NULL, NULL, NULL, 0};
+static const mp_shape s_thresholds = {MP_SHAPE_MAP, 0, 0, NULL, NULL, &s_limits, METRIC_NAMES, "metric", 0};
+
 static const mp_param_spec params[] = {
 	{"split", MP_PARAM_STRING, "eval", 0, 0, "the split to evaluate on", NULL, NULL},
 	{"slice_by", MP_PARAM_LIST, "", 0, 0,
@@ -45,7 +59,7 @@ static const mp_param_spec params[] = {
 	 "a number with more distinct values than this is cut into this many equal-width buckets", NULL, NULL},
 	{"thresholds", MP_PARAM_JSON, "{}", 0, 0,
 	 "{METRIC: {min: X, max: Y, max_drop: D, max_rise: R}}; metrics: accuracy, log_loss, macro_f1, "
-	 "macro_precision, macro_recall, auc, mse, mae, r2", NULL, NULL},
+	 "macro_precision, macro_recall, auc, mse, mae, r2", NULL, &s_thresholds},
 };
 
 #define BATCH 256
@@ -335,41 +349,9 @@ static int run_evaluator(const mp_component_io *io, mp_err *err)
 	if ((rc = mp_jdoc_parse(&th, mp_io_param(io, "thresholds"), "thresholds", err)) != 0)
 		return rc;
 	root = mp_jdoc_root(th);
-	if (mp_jnode_len(root) && !mp_jnode_is_map(root)) {
-		rc = mp_error(err, MP_EINVAL, "thresholds: expected a mapping of metric names");
+	/* the loader checked the shape; a component run alone is checked here */
+	if ((rc = mp_shape_check_text(&s_thresholds, mp_io_param(io, "thresholds"), "thresholds", err)) != 0)
 		goto out;
-	}
-	for (i = 0; i < mp_jnode_len(root); i++) {
-		const char *name = mp_jnode_key(th, root, i);
-		const mp_jnode *spec = mp_jnode_at(th, root, i);
-
-		if (metric_index(name) < 0) {
-			const char *names[NMETRICS], *near;
-
-			for (k = 0; k < NMETRICS; k++)
-				names[k] = metric_table[k].name;
-			near = mp_closest(name, names, NMETRICS);
-
-			rc = mp_error(err, MP_EINVAL, "thresholds: unknown metric '%s'%s%s%s", name, near ? " (did you mean '" : "",
-				      near ? near : "", near ? "'?)" : "");
-			goto out;
-		}
-		for (k = 0; k < mp_jnode_len(spec); k++) {
-			const char *kind = mp_jnode_key(th, spec, k), *v = mp_jnode_str(mp_jnode_at(th, spec, k));
-			double d;
-
-			if (!kind || (strcmp(kind, "min") && strcmp(kind, "max") && strcmp(kind, "max_drop") &&
-				      strcmp(kind, "max_rise"))) {
-				rc = mp_error(err, MP_EINVAL, "thresholds: %s: unknown kind '%s' (min, max, max_drop, max_rise)",
-					      name, kind ? kind : "?");
-				goto out;
-			}
-			if (!v || mp_parse_double(v, -1e300, 1e300, &d, kind, err) != 0) {
-				rc = mp_error(err, MP_EINVAL, "thresholds: %s: %s must be a number", name, kind);
-				goto out;
-			}
-		}
-	}
 	if (!(mpath = mp_asprintf("%s/model.mlpm", model)) ||
 	    (base && !(bpath = mp_asprintf("%s/model.mlpm", base))) ||
 	    !(epath = mp_asprintf("%s/evaluation.tsv", mp_io_output(io, "evaluation"))) ||

@@ -30,7 +30,7 @@ static const mp_param_spec params[] = {
 	{"destination", MP_PARAM_STRING, NULL, 0, 0, "the serving folder; versions go in numbered folders below it", NULL, NULL},
 	{"formats", MP_PARAM_LIST, "native", 0, 0,
 	 "what to write into the version folder: native (model.mlpm), c (model.c and model.h, C99 needing only "
-	 "libm), onnx (model.onnx, opset 19)", NULL, NULL},
+	 "libm), onnx (model.onnx, opset 19)", "native|c|onnx", NULL},
 };
 
 /* What the Evaluator's blessing says: whether it blessed, and the content

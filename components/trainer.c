@@ -32,20 +32,80 @@ static const mp_io_spec outputs[] = {
 	{"model", "Model", 0, "model.mlpm: architecture, transform, weights, checksum"},
 };
 
+/* The shapes of the structured params, which the pipeline loader checks
+ * (parse_config below reads them, and checks what shapes cannot say). */
+static const mp_shape s_units = {MP_SHAPE_INT, 1, 1e6, "auto", NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_activation = {MP_SHAPE_STRING, 0, 0, "relu|tanh|sigmoid|none|linear", NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_dropout = {MP_SHAPE_NUMBER, 0, 0.95, NULL, NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_init = {MP_SHAPE_STRING, 0, 0, "he|glorot", NULL, NULL, NULL, NULL, 0};
+static const mp_shape_key layer_keys[] = {
+	{"dense", &s_units, 1},
+	{"activation", &s_activation, 0},
+	{"dropout", &s_dropout, 0},
+	{"init", &s_init, 0},
+	{NULL, NULL, 0},
+};
+static const mp_shape s_layer = {MP_SHAPE_MAP, 0, 0, NULL, layer_keys, NULL, NULL, NULL, 0};
+static const mp_shape s_layers = {MP_SHAPE_LIST, 0, 0, NULL, NULL, &s_layer, NULL, NULL, 1};
+static const mp_shape_key model_keys[] = {{"layers", &s_layers, 1}, {NULL, NULL, 0}};
+static const mp_shape s_model = {MP_SHAPE_MAP, 0, 0, NULL, model_keys, NULL, NULL, NULL, 0};
+
+static const mp_shape s_opt_name = {MP_SHAPE_STRING, 0, 0, "sgd|momentum|adam|adamw", NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_lr = {MP_SHAPE_NUMBER, 1e-12, 1e6, NULL, NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_decay = {MP_SHAPE_NUMBER, 0, 1e6, NULL, NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_beta = {MP_SHAPE_NUMBER, 0, 0.9999, NULL, NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_beta2 = {MP_SHAPE_NUMBER, 0, 0.99999999, NULL, NULL, NULL, NULL, NULL, 0};
+static const mp_shape_key opt_keys[] = {
+	{"name", &s_opt_name, 0},
+	{"lr", &s_lr, 0},
+	{"weight_decay", &s_decay, 0},
+	{"momentum", &s_beta, 0},
+	{"beta1", &s_beta, 0},
+	{"beta2", &s_beta2, 0},
+	{NULL, NULL, 0},
+};
+static const mp_shape s_optimizer = {MP_SHAPE_MAP, 0, 0, NULL, opt_keys, NULL, NULL, NULL, 0};
+
+static const mp_shape s_sched_name = {MP_SHAPE_STRING, 0, 0, "constant|step|cosine", NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_steps0 = {MP_SHAPE_INT, 0, 1e12, NULL, NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_steps1 = {MP_SHAPE_INT, 1, 1e12, NULL, NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_gamma = {MP_SHAPE_NUMBER, 0, 1, NULL, NULL, NULL, NULL, NULL, 0};
+static const mp_shape_key sched_keys[] = {
+	{"name", &s_sched_name, 0},
+	{"warmup_steps", &s_steps0, 0},
+	{"step_size", &s_steps1, 0},
+	{"gamma", &s_gamma, 0},
+	{NULL, NULL, 0},
+};
+static const mp_shape s_schedule = {MP_SHAPE_MAP, 0, 0, NULL, sched_keys, NULL, NULL, NULL, 0};
+
+static const mp_shape s_es_metric = {MP_SHAPE_STRING, 0, 0, "eval_loss|eval_accuracy", NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_patience = {MP_SHAPE_INT, 1, 1e6, NULL, NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_min_delta = {MP_SHAPE_NUMBER, 0, 1e9, NULL, NULL, NULL, NULL, NULL, 0};
+static const mp_shape_key es_keys[] = {
+	{"metric", &s_es_metric, 0},
+	{"patience", &s_patience, 0},
+	{"min_delta", &s_min_delta, 0},
+	{NULL, NULL, 0},
+};
+static const mp_shape s_early_stopping = {MP_SHAPE_MAP, 0, 0, NULL, es_keys, NULL, NULL, NULL, 0};
+
 static const mp_param_spec params[] = {
 	{"model", MP_PARAM_JSON, "{\"layers\":[{\"dense\":128,\"activation\":\"relu\"},{\"dense\":\"auto\"}]}", 0, 0,
 	 "the network: {layers: [{dense: UNITS, activation: relu|tanh|sigmoid, dropout: P, init: he|glorot}, ...]}; "
-	 "the last layer gives the logits, and 'auto' units fit the label", NULL, NULL},
-	{"loss", MP_PARAM_STRING, "softmax_cross_entropy", 0, 0, "softmax_cross_entropy, binary_cross_entropy or mse", NULL, NULL},
+	 "the last layer gives the logits, and 'auto' units fit the label", NULL, &s_model},
+	{"loss", MP_PARAM_STRING, "softmax_cross_entropy", 0, 0, "softmax_cross_entropy, binary_cross_entropy or mse",
+	 "softmax_cross_entropy|binary_cross_entropy|mse", NULL},
 	{"optimizer", MP_PARAM_JSON, "{\"name\":\"adam\",\"lr\":0.001}", 0, 0,
-	 "{name: sgd|momentum|adam|adamw, lr, weight_decay, momentum, beta1, beta2}", NULL, NULL},
+	 "{name: sgd|momentum|adam|adamw, lr, weight_decay, momentum, beta1, beta2}", NULL, &s_optimizer},
 	{"lr_schedule", MP_PARAM_JSON, "{\"name\":\"constant\"}", 0, 0,
-	 "{name: constant|step|cosine, warmup_steps, step_size, gamma}", NULL, NULL},
+	 "{name: constant|step|cosine, warmup_steps, step_size, gamma}", NULL, &s_schedule},
 	{"batch_size", MP_PARAM_INT, "64", 1, 65536, "examples per step", NULL, NULL},
 	{"epochs", MP_PARAM_INT, "10", 1, 100000, "passes over the training split", NULL, NULL},
 	{"seed", MP_PARAM_INT, "42", 0, 9.2e18, "for the weights, dropout and the shuffle order", NULL, NULL},
 	{"early_stopping", MP_PARAM_JSON, "{}", 0, 0,
-	 "{metric: eval_loss|eval_accuracy, patience: N, min_delta: D}; the best weights are kept", NULL, NULL},
+	 "{metric: eval_loss|eval_accuracy, patience: N, min_delta: D}; the best weights are kept", NULL,
+	 &s_early_stopping},
 	{"threads", MP_PARAM_INT, "0", 0, 256,
 	 "OpenBLAS threads; 0: one per core, less the cores the input pipeline's map threads use", NULL, NULL},
 	{"input_threads", MP_PARAM_INT, "1", 0, 64,
@@ -723,6 +783,17 @@ static const mp_resolve_spec resolves[] = {
 	{"base_model", MP_RESOLVE_LATEST_PUSHED, NULL, "warm_start", 1},
 };
 
+/* At load time: what the shapes cannot say (the last layer takes no
+ * activation, only the last layer may be 'auto'). */
+static int check_trainer(const mp_component_io *io, mp_err *err)
+{
+	config c;
+	int rc = parse_config(io, &c, err);
+
+	free(c.layers);
+	return rc;
+}
+
 const mp_component_type mp_trainer_component = {
 	.name = "Trainer",
 	.version = "1",
@@ -736,4 +807,5 @@ const mp_component_type mp_trainer_component = {
 	.resolves = resolves,
 	.nresolves = 1,
 	.run = run_trainer,
+	.check = check_trainer,
 };

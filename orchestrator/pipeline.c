@@ -311,6 +311,10 @@ static void load_pipeline_block(loader *L, yaml_node_t *block)
 typedef struct raw_comp {
 	yaml_node_t *node, *id, *type, *inputs, *outputs, *params, *after;
 	yaml_node_t *retries, *timeout, *cache;
+	/* it has a key that is not a component's: what seems missing is
+	 * probably under that key, and is not reported again */
+	int bad_keys;
+	int problems; /* found while loading it */
 } raw_comp;
 
 static void comp_key(loader *L, const char *key, yaml_node_t *k, yaml_node_t *v, void *ud)
@@ -466,6 +470,59 @@ static int add_value(loader *L, mp_pl_value **arr, size_t *n, size_t *alloc, con
 	return 0;
 }
 
+/* Whether a path param names something that is not there (a file, or a
+ * {SPAN} pattern that matches nothing), relative to the pipeline file;
+ * the reason in err.  Found before anything runs, not mid-run. */
+static int missing_path(loader *L, const mp_param_spec *spec, const char *value, mp_err *err)
+{
+	char *buf = NULL, **items = NULL;
+	size_t n = 0, i;
+	int bad = 0;
+
+	if (spec->type != MP_PARAM_PATH && spec->type != MP_PARAM_PATHS && spec->type != MP_PARAM_PATH_MAP)
+		return 0;
+	if (!*value || mp_param_lines(value, &buf, &items, &n, err) != 0)
+		return 0;
+	for (i = 0; i < n && !bad; i++) {
+		const char *item = items[i], *eq = spec->type == MP_PARAM_PATH_MAP ? strchr(item, '=') : NULL;
+		char *path = NULL;
+		int64_t span, version;
+
+		if (eq)
+			item = eq + 1;
+		if (!*item)
+			continue;
+		if (mp_resolve_span(item, L->p->dir, &path, &span, &version, err) != 0) {
+			if (err->code == MP_ENOMEM)
+				L->oom = 1;
+			else
+				bad = mp_error_wrap(err, "%s", spec->name) != 0; /* "no file matches ..." */
+		} else if (!mp_path_exists(path)) {
+			if (*item == '/')
+				mp_error(err, MP_ENOTFOUND, "%s: '%s' does not exist", spec->name, item);
+			else
+				mp_error(err, MP_ENOTFOUND, "%s: '%s' does not exist (relative paths start at '%s')",
+					 spec->name, item, L->p->dir);
+			bad = 1;
+		}
+		free(path);
+	}
+	free(items);
+	free(buf);
+	return bad;
+}
+
+typedef struct shape_ctx {
+	loader *L;
+} shape_ctx;
+
+static void shape_problem(void *ud, int line, int col, const char *msg)
+{
+	shape_ctx *sc = ud;
+
+	mp_diags_add(sc->L->diags, "%s:%d:%d: param %s", sc->L->file, line, col, msg);
+}
+
 static void comp_param(loader *L, const char *key, yaml_node_t *k, yaml_node_t *v, void *ud)
 {
 	param_ctx *pc = ud;
@@ -490,7 +547,10 @@ static void comp_param(loader *L, const char *key, yaml_node_t *k, yaml_node_t *
 	}
 	if (spec && spec->type == MP_PARAM_JSON) {
 		mp_strbuf sb = MP_STRBUF_INIT;
+		shape_ctx sc = {L};
 
+		if (spec->shape && mp_shape_check_node(spec->shape, L->doc, v, key, shape_problem, &sc) > 0)
+			return;
 		json_of(L, v, &sb);
 		text = mp_strbuf_detach(&sb);
 	} else if (v->type == YAML_MAPPING_NODE && spec && spec->type == MP_PARAM_PATH_MAP) {
@@ -522,6 +582,16 @@ static void comp_param(loader *L, const char *key, yaml_node_t *k, yaml_node_t *
 
 			if (!expect(L, item, YAML_SCALAR_NODE, "a path in the list"))
 				continue;
+			if (spec->type == MP_PARAM_LIST && spec->choices && !mp_choice_match(spec->choices, scalar(item))) {
+				char buf[512], list[512];
+				const char *near = mp_choice_closest(spec->choices, scalar(item), buf, sizeof(buf));
+
+				problem(L, item, "param %s: '%s' is not one of %s%s%s%s", key, scalar(item),
+					mp_choice_list(spec->choices, list, sizeof(list)), near ? " (did you mean '" : "",
+					near ? near : "", near ? "'?)" : "");
+				mp_strbuf_release(&sb);
+				return;
+			}
 			if (!(s = substitute(L, item, scalar(item))))
 				continue;
 			if (sb.len)
@@ -556,6 +626,11 @@ static void comp_param(loader *L, const char *key, yaml_node_t *k, yaml_node_t *
 		}
 		free(text);
 		text = canon;
+		if (missing_path(L, spec, text, &err)) {
+			problem(L, v, "param %s", err.msg);
+			free(text);
+			return;
+		}
 	}
 	add_value(L, &c->params, &c->nparams, &pc->alloc, key, text, v);
 }
@@ -640,7 +715,12 @@ static void load_component(loader *L, yaml_node_t *node, raw_comp *r, mp_pl_comp
 	c->cache = 1;
 	if (!expect(L, node, YAML_MAPPING_NODE, "a component"))
 		return;
-	each_key(L, node, keys, "a component", comp_key, r);
+	{
+		size_t before = L->diags->n;
+
+		each_key(L, node, keys, "a component", comp_key, r);
+		r->bad_keys = L->diags->n > before;
+	}
 	if (!r->id)
 		problem(L, node, "a component needs an 'id'");
 	else if (expect(L, r->id, YAML_SCALAR_NODE, "'id'")) {
@@ -715,6 +795,8 @@ static void load_component(loader *L, yaml_node_t *node, raw_comp *r, mp_pl_comp
 		if (have)
 			continue;
 		if (!s->def) {
+			if (r->bad_keys)
+				continue;
 			problem(L, r->params ? r->params : node, "component '%s' (%s) needs param '%s': %s",
 				c->id ? c->id : "?", c->type->name, s->name, s->help);
 			continue;
@@ -819,7 +901,7 @@ static void resolve_refs(loader *L, raw_comp *r, mp_pl_component *c)
 					have |= kn && strcmp(kn, c->type->inputs[i].name) == 0;
 				}
 			}
-			if (!have && !c->type->inputs[i].optional)
+			if (!have && !c->type->inputs[i].optional && !r->bad_keys)
 				problem(L, r->inputs ? r->inputs : r->node, "component '%s' (%s) needs input '%s'",
 					c->id ? c->id : "?", c->type->name, c->type->inputs[i].name);
 		}
@@ -1035,6 +1117,11 @@ static void apply_set(loader *L, const char *set, int pipeline_stage)
 			mp_diags_add(L->diags, "--set %s: param %s", set, err.msg);
 			return;
 		}
+		if (spec && missing_path(L, spec, canon, &err)) {
+			mp_diags_add(L->diags, "--set %s: param %s", set, err.msg);
+			free(canon);
+			return;
+		}
 		if (!canon && !(canon = mp_strdup(eq + 1))) {
 			L->oom = 1;
 			return;
@@ -1126,6 +1213,46 @@ void mp_pipeline_free(mp_pipeline *p)
 	free(p);
 }
 
+/* What the params' shapes cannot say, asked of the component type itself
+ * (its check function), pointing at the param the message names. */
+static void check_component(loader *L, const mp_pl_component *c)
+{
+	mp_kv *kv;
+	mp_component_io io = {0};
+	mp_err err;
+	size_t i;
+
+	if (!c->type || !c->type->check || !c->nparams)
+		return;
+	if (!(kv = mp_calloc(c->nparams, sizeof(*kv)))) {
+		L->oom = 1;
+		return;
+	}
+	for (i = 0; i < c->nparams; i++) {
+		kv[i].key = c->params[i].name;
+		kv[i].value = c->params[i].value;
+	}
+	io.params = kv;
+	io.nparams = c->nparams;
+	io.workdir = L->p->dir;
+	mp_err_clear(&err);
+	if (c->type->check(&io, &err) != 0) {
+		int line = c->line, col = c->col;
+
+		for (i = 0; i < c->nparams; i++) {
+			size_t len = strlen(c->params[i].name);
+
+			if (!strncmp(err.msg, c->params[i].name, len) && strchr(":.[", err.msg[len]) && err.msg[len] &&
+			    c->params[i].line) {
+				line = c->params[i].line;
+				col = c->params[i].col;
+			}
+		}
+		mp_diags_add(L->diags, "%s:%d:%d: param %s", L->file, line, col, err.msg);
+	}
+	free(kv);
+}
+
 static void load_document(loader *L, const char *const *sets, size_t nsets)
 {
 	yaml_node_t *root = yaml_document_get_root_node(L->doc), *pblock = NULL, *cblock = NULL;
@@ -1185,7 +1312,10 @@ static void load_document(loader *L, const char *const *sets, size_t nsets)
 		yaml_node_t *c = node_at(L, cblock->data.sequence.items.start[i]);
 		size_t k;
 
+		size_t before = L->diags->n;
+
 		load_component(L, c, &raw[i], &p->comps[i]);
+		raw[i].problems = L->diags->n > before;
 		p->ncomps++;
 		for (k = 0; k < i && p->comps[i].id; k++)
 			if (p->comps[k].id && !strcmp(p->comps[k].id, p->comps[i].id)) {
@@ -1198,8 +1328,24 @@ static void load_document(loader *L, const char *const *sets, size_t nsets)
 	}
 	for (i = 0; i < n; i++)
 		resolve_refs(L, &raw[i], &p->comps[i]);
-	for (i = 0; i < nsets; i++)
+	for (i = 0; i < nsets; i++) {
+		size_t before = L->diags->n;
+		const char *dot = strchr(sets[i], '.');
+
 		apply_set(L, sets[i], 0);
+		if (L->diags->n > before && dot) {
+			/* a --set that was refused: its component is not checked again */
+			char *id = mp_strndup(sets[i], (size_t)(dot - sets[i]));
+			int ci = id ? mp_pipeline_find(p, id) : -1;
+
+			if (ci >= 0)
+				raw[ci].problems = 1;
+			free(id);
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (!raw[i].problems)
+			check_component(L, &p->comps[i]);
 	free(raw);
 }
 

@@ -69,9 +69,9 @@ expect_exit 0 meta artifacts --type PushedModel
 expect_out "pushed_model"
 expect_exit 0 meta metrics --name accuracy --component evaluate
 expect_out "evaluate"
-# a format the Pusher does not write fails the step, naming it
-expect_exit 1 "$MLPIPE" run "$P/penguins.yaml" --set 'push.formats=[native, tflite]'
-expect_out "formats: 'tflite' is not a format this Pusher writes (native, c, onnx)"
+# a format the Pusher does not write is refused before anything runs
+expect_exit 2 "$MLPIPE" run "$P/penguins.yaml" --set 'push.formats=[native, tflite]'
+expect_err "param formats: 'tflite' is not one of native, c, onnx"
 [ ! -e "$P/serving/penguins/3" ] && ok || not_ok "a failed push published a version"
 expect_exit 1 "$MLPIPE" run "$P/penguins.yaml" --set 'push.formats=[]'
 expect_out "formats: name at least one (native, c, onnx)"
@@ -105,9 +105,9 @@ expect_exit 0 meta --json artifacts --type PushedModel --pipeline penguins
 expect_jq '.[-1].properties.pushed == 1 and .[-1].properties.version == 3'
 grep -q "^replaces	2$" "$(jq -r '.[-1].uri' "$TMP/out")/pushed.tsv" && ok || not_ok "pushed.tsv does not say it replaces version 2"
 
-# a threshold on a metric that does not exist fails the step, naming it
-expect_exit 1 "$MLPIPE" run "$P/penguins.yaml" --set 'evaluate.thresholds={acuracy: {min: 0.5}}'
-expect_out "unknown metric 'acuracy' (did you mean 'accuracy'?)"
+# a threshold on a metric that does not exist is refused before anything runs
+expect_exit 2 "$MLPIPE" run "$P/penguins.yaml" --set 'evaluate.thresholds={acuracy: {min: 0.5}}'
+expect_err "param thresholds: unknown metric 'acuracy' (did you mean 'accuracy'?) (column 2 of the value)"
 
 # a pinned, curated schema that the data breaks: the run fails with the list
 sed -e 's/"Adelie", //' "$schema" >"$P/curated.yaml"

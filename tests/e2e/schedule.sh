@@ -116,7 +116,8 @@ expect_exit 2 "$MLPIPE" schedule "$P/tick.yaml" --until "next tuesday"
 expect_err "--until: 'next tuesday' is not a time (YYYY-MM-DD HH:MM)"
 expect_exit 2 env MLPIPE_FAKE_NOW="2026-13-01 00:00" "$MLPIPE" schedule "$P/tick.yaml" --once
 expect_err "MLPIPE_FAKE_NOW: '2026-13-01 00:00' is not a time (YYYY-MM-DD HH:MM)"
-expect_exit 2 "$MLPIPE" schedule "$REPO/pipelines/label_balance.yaml" --once
+grep -v 'schedule:\|catchup:' "$P/tick.yaml" >"$P/unscheduled.yaml"
+expect_exit 2 "$MLPIPE" schedule "$P/unscheduled.yaml" --once
 expect_err "has no schedule"
 
 # ---- the retraining story
