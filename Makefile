@@ -115,8 +115,8 @@ demo:
 	@$(MAKE) --no-print-directory all
 	./mlpipe run $(DEMO_PIPELINE)
 	./mlpipe meta --db pipelines/runs/metadata.db run last
-	@echo "test accuracy (t10k) after each epoch:"
-	@./mlpipe meta --db pipelines/runs/metadata.db metrics --name eval_accuracy --component train --all-steps | tail -n 10
+	@echo "validation accuracy after each epoch (10% of train, held out by hash):"
+	@./mlpipe meta --db pipelines/runs/metadata.db metrics --name val_accuracy --component train --all-steps | tail -n 11
 	@echo "accuracy per class (t10k), from the evaluation's slices:"
 	@grep '^slice' "$$(./mlpipe meta --db pipelines/runs/metadata.db --json artifacts --type ModelEvaluation | jq -r '.[-1].uri')/evaluation.tsv" | \
 		awk -F'\t' '{ printf "  class %s: %s (%s examples)\n", $$3, $$7, $$5 }'

@@ -121,6 +121,37 @@ static int check_map(const mp_param_spec *spec, const char *value, char **canon,
 	const char *p = value;
 	int sep = strchr(value, '\n') ? '\n' : ',';
 
+	if (*value == '{') {
+		/* a YAML flow mapping, as --set gives it: {train: a.csv, eval: b.csv} */
+		mp_strbuf lines = MP_STRBUF_INIT;
+		mp_jdoc *d = NULL;
+		const mp_jnode *root;
+		size_t i;
+		int rc;
+
+		if ((rc = mp_jdoc_parse(&d, value, spec->name, err)) != 0)
+			return rc;
+		root = mp_jdoc_root(d);
+		for (i = 0; mp_jnode_is_map(root) && i < mp_jnode_len(root); i++) {
+			const char *v = mp_jnode_str(mp_jnode_at(d, root, i));
+
+			if (!v) {
+				mp_jdoc_free(d);
+				mp_strbuf_release(&lines);
+				return mp_error(err, MP_EINVAL, "%s: the value of '%s' must be a path", spec->name,
+						mp_jnode_key(d, root, i));
+			}
+			mp_strbuf_addf(&lines, "%s%s=%s", i ? "\n" : "", mp_jnode_key(d, root, i), v);
+		}
+		mp_jdoc_free(d);
+		if (lines.failed)
+			return mp_error(err, MP_ENOMEM, "out of memory");
+		rc = lines.len ? check_map(spec, lines.buf, canon, err)
+			       : mp_error(err, MP_EINVAL, "%s: expected a mapping of names to paths", spec->name);
+		mp_strbuf_release(&lines);
+		return rc;
+	}
+
 	while (*p) {
 		const char *end = strchr(p, sep), *eq;
 		size_t len = end ? (size_t)(end - p) : strlen(p), k;

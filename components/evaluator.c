@@ -328,6 +328,25 @@ static int metric_index(const char *name)
 	return -1;
 }
 
+/* Whether the model at path predicts what a model with nclass classes (0:
+ * a regression) does, so change thresholds can compare the two; the
+ * difference in err when not. */
+static int comparable(const char *path, int nclass, mp_err *err)
+{
+	mp_served b = {0};
+	int ok;
+
+	if (mp_served_load(&b, path, 1, err) != 0)
+		return 0;
+	ok = b.nclass == nclass;
+	if (!ok)
+		mp_error(err, MP_EINVAL, "it is %s%.0d%s, this model %s%.0d%s", b.nclass ? "a classifier of " : "a regression",
+			 b.nclass, b.nclass ? " classes" : "", nclass ? "a classifier of " : "a regression", nclass,
+			 nclass ? " classes" : "");
+	mp_served_release(&b);
+	return ok;
+}
+
 static int run_evaluator(const mp_component_io *io, mp_err *err)
 {
 	const char *ex = mp_io_input(io, "examples"), *model = mp_io_input(io, "model");
@@ -394,6 +413,12 @@ static int run_evaluator(const mp_component_io *io, mp_err *err)
 	}
 	if ((rc = evaluate(mpath, &m, ex, split, &res, &ev, sl, nsl, err)) != 0)
 		goto out;
+	if (bpath && !comparable(bpath, ev.nclass, err)) {
+		fprintf(stderr, "mlpipe: the baseline model does not answer the same question (%s): judged without it\n",
+			err->msg);
+		free(bpath);
+		bpath = NULL;
+	}
 	if (bpath) {
 		if ((rc = evaluate(bpath, &m, ex, split, &bres, &bev, NULL, 0, err)) != 0)
 			goto out;

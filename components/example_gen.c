@@ -28,6 +28,9 @@ static const mp_param_spec params[] = {
 	 "a file (or pattern) per split instead of path: {train: a.csv, eval: b.csv}", NULL, NULL},
 	{"eval_fraction", MP_PARAM_FLOAT, "0", 0, 0.99,
 	 "with path: this fraction goes to the eval split, by a hash of each example", NULL, NULL},
+	{"validation_fraction", MP_PARAM_FLOAT, "0", 0, 0.99,
+	 "this fraction goes to the validation split (what the Trainer validates on), by a hash of each example: "
+	 "of all examples with path, of the train split's with splits", NULL, NULL},
 	{"label", MP_PARAM_STRING, "", 0, 0, "the label column (CSV); IDX labels are called 'label'", NULL, NULL},
 	{"labels", MP_PARAM_PATHS, "", 0, 0,
 	 "IDX: the label files, in the order of the image files (default: the matching "
@@ -66,7 +69,7 @@ typedef struct gen {
 	size_t nsrc;
 	const char **split_names;
 	size_t nsplits;
-	double eval_fraction;
+	double eval_fraction, val_fraction;
 	int64_t span, version;
 	mp_examples_writer *w;
 	int64_t *rows; /* per split */
@@ -157,6 +160,7 @@ static int plan_sources(gen *g, char **mapbuf, char ***mapitems, mp_err *err)
 	*mapbuf = NULL;
 	*mapitems = NULL;
 	g->eval_fraction = atof(mp_io_param(g->io, "eval_fraction"));
+	g->val_fraction = atof(mp_io_param(g->io, "validation_fraction"));
 	if (pattern && *pattern) {
 		if (*path)
 			return mp_error(err, MP_EINVAL, "ExampleGen takes 'path' or 'pattern', not both");
@@ -175,23 +179,47 @@ static int plan_sources(gen *g, char **mapbuf, char ***mapitems, mp_err *err)
 			char *eq = strchr((*mapitems)[i], '=');
 
 			*eq = '\0';
+			if (g->val_fraction > 0 && !strcmp((*mapitems)[i], "validation"))
+				return mp_error(err, MP_EINVAL, "validation_fraction: 'splits' has a validation split already");
 			if ((rc = add_split_name(g, &nalloc, (*mapitems)[i], err)) != 0 ||
 			    (rc = add_source(g, &salloc, (*mapitems)[i], eq + 1, err)) != 0)
 				return rc;
 		}
+		if (g->val_fraction > 0 && split_index(g, "train") < 0)
+			return mp_error(err, MP_EINVAL, "validation_fraction: 'splits' has no train split to take it from");
+		if (g->val_fraction > 0 && (rc = add_split_name(g, &nalloc, "validation", err)) != 0)
+			return rc;
 		return 0;
 	}
+	if (g->eval_fraction + g->val_fraction >= 1)
+		return mp_error(err, MP_EINVAL, "eval_fraction and validation_fraction leave nothing to train on");
 	if ((rc = add_split_name(g, &nalloc, "train", err)) != 0)
 		return rc;
 	if (g->eval_fraction > 0 && (rc = add_split_name(g, &nalloc, "eval", err)) != 0)
 		return rc;
-	return add_source(g, &salloc, g->eval_fraction > 0 ? NULL : "train", path, err);
+	if (g->val_fraction > 0 && (rc = add_split_name(g, &nalloc, "validation", err)) != 0)
+		return rc;
+	return add_source(g, &salloc, g->eval_fraction > 0 || g->val_fraction > 0 ? NULL : "train", path, err);
 }
 
-/* The split a hashed example goes to. */
-static size_t hash_split(const gen *g, uint64_t h)
+/* Whether an example of a source feeding split (NULL: the hash decides)
+ * needs its hash to find its split: a hash split, or train when the
+ * validation split is carved out of it. */
+static int by_hash(const gen *g, const char *split)
 {
-	return (double)(h % 1000000) < g->eval_fraction * 1000000 ? 1 : 0;
+	return !split || (g->val_fraction > 0 && !strcmp(split, "train"));
+}
+
+/* The split an example with hash h goes to (see by_hash). */
+static size_t route(const gen *g, const char *split, uint64_t h)
+{
+	double v = (double)(h % 1000000), e = split ? 0 : g->eval_fraction;
+
+	if (v < e * 1000000)
+		return (size_t)split_index(g, "eval");
+	if (v < (e + g->val_fraction) * 1000000)
+		return (size_t)split_index(g, "validation");
+	return (size_t)split_index(g, "train");
 }
 
 static int emit_row(gen *g, size_t split, mp_err *err)
@@ -306,8 +334,8 @@ static int ingest_idx(gen *g, mp_err *err)
 				break;
 			for (k = 0; k < got_i && rc == 0; k++) {
 				const uint8_t *px = img + k * pixels;
-				size_t s = g->src[i].split ? (size_t)split_index(g, g->src[i].split)
-							   : hash_split(g, mp_fnv1a(lab + k, 1, mp_fnv1a(px, pixels, MP_FNV_SEED)));
+				size_t s = !by_hash(g, g->src[i].split) ? (size_t)split_index(g, g->src[i].split)
+					   : route(g, g->src[i].split, mp_fnv1a(lab + k, 1, mp_fnv1a(px, pixels, MP_FNV_SEED)));
 				mp_block *b = mp_examples_writer_block(g->w, s);
 
 				for (f = 0; f < pixels; f++)
@@ -488,14 +516,14 @@ static int csv_row(csv_ctx *x, mp_block *blocks, const char *path, int64_t line,
 				(long long)line,
 				n > x->ncols ? fl[x->ncols].col : n ? fl[n - 1].col + (int)fl[n - 1].n : 1, n,
 				x->ncols);
-	if (split) {
+	if (!by_hash(x->g, split)) {
 		*sidx = (size_t)split_index(x->g, split);
 	} else {
 		uint64_t h = MP_FNV_SEED;
 
 		for (i = 0; i < n; i++)
 			h = mp_fnv1a(fl[i].s, fl[i].n, mp_fnv1a("\x1f", 1, h));
-		*sidx = hash_split(x->g, h);
+		*sidx = route(x->g, split, h);
 	}
 	b = &blocks[*sidx];
 	for (i = 0; i < n; i++) {
@@ -535,7 +563,7 @@ static int csv_row_fast(csv_ctx *x, mp_block *blocks, const char *path, int64_t 
 	mp_block *b;
 	int rc;
 
-	if (split) {
+	if (!by_hash(x->g, split)) {
 		*sidx = (size_t)split_index(x->g, split);
 	} else {
 		/* the hash of the fields, as csv_row computes it */
@@ -544,7 +572,7 @@ static int csv_row_fast(csv_ctx *x, mp_block *blocks, const char *path, int64_t 
 
 		for (q = row; q < end; q++)
 			h = mp_fnv1a(*q == delim ? "\x1f" : q, 1, h);
-		*sidx = hash_split(x->g, h);
+		*sidx = route(x->g, split, h);
 	}
 	b = &blocks[*sidx];
 	for (i = 0; i < x->ncols; i++) {

@@ -8,7 +8,7 @@
  *   optimizer: {name: adam, lr: 0.001}   (sgd, momentum, adamw; weight_decay, momentum)
  *   lr_schedule: {name: constant}        (step: step_size, gamma; cosine; warmup_steps)
  *   batch_size: 64, epochs: 10, seed: 42
- *   early_stopping: {metric: eval_loss, patience: 3}
+ *   early_stopping: {metric: val_loss, patience: 3}
  */
 #include "components/component.h"
 
@@ -79,7 +79,7 @@ static const mp_shape_key sched_keys[] = {
 };
 static const mp_shape s_schedule = {MP_SHAPE_MAP, 0, 0, NULL, sched_keys, NULL, NULL, NULL, 0};
 
-static const mp_shape s_es_metric = {MP_SHAPE_STRING, 0, 0, "eval_loss|eval_accuracy", NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_es_metric = {MP_SHAPE_STRING, 0, 0, "val_loss|val_accuracy", NULL, NULL, NULL, NULL, 0};
 static const mp_shape s_patience = {MP_SHAPE_INT, 1, 1e6, NULL, NULL, NULL, NULL, NULL, 0};
 static const mp_shape s_min_delta = {MP_SHAPE_NUMBER, 0, 1e9, NULL, NULL, NULL, NULL, NULL, 0};
 static const mp_shape_key es_keys[] = {
@@ -104,7 +104,7 @@ static const mp_param_spec params[] = {
 	{"epochs", MP_PARAM_INT, "10", 1, 100000, "passes over the training split", NULL, NULL},
 	{"seed", MP_PARAM_INT, "42", 0, 9.2e18, "for the weights, dropout and the shuffle order", NULL, NULL},
 	{"early_stopping", MP_PARAM_JSON, "{}", 0, 0,
-	 "{metric: eval_loss|eval_accuracy, patience: N, min_delta: D}; the best weights are kept", NULL,
+	 "{metric: val_loss|val_accuracy, patience: N, min_delta: D}; the best weights are kept", NULL,
 	 &s_early_stopping},
 	{"threads", MP_PARAM_INT, "0", 0, 256,
 	 "OpenBLAS threads; 0: one per core, less the cores the input pipeline's map threads use", NULL, NULL},
@@ -123,7 +123,12 @@ static const mp_param_spec params[] = {
 	{"prefetch", MP_PARAM_INT, "4", 0, 1024, "batches prepared ahead by the input pipeline's thread", NULL, NULL},
 	{"checkpoint_every", MP_PARAM_INT, "1", 0, 100000, "epochs between checkpoints (0: none)", NULL, NULL},
 	{"train_split", MP_PARAM_STRING, "train", 0, 0, "the split to train on", NULL, NULL},
-	{"eval_split", MP_PARAM_STRING, "eval", 0, 0, "the split measured after each epoch ('' for none)", NULL, NULL},
+	{"validation_split", MP_PARAM_STRING, "validation", 0, 0,
+	 "the split measured after each epoch (val_loss, val_accuracy) and by early stopping; never the split the "
+	 "Evaluator reports on", NULL, NULL},
+	{"validation_fraction", MP_PARAM_FLOAT, "0.1", 0, 0.5,
+	 "when the examples have no validation_split: this part of the training split (chosen by a hash of each "
+	 "example, the same on every run) is held out to validate on; 0: no validation", NULL, NULL},
 };
 
 typedef struct config {
@@ -134,7 +139,7 @@ typedef struct config {
 	mp_opt_kind opt;
 	float lr, weight_decay, momentum, beta1, beta2;
 	mp_schedule sched;
-	int es_metric; /* 0: none, 1: eval_loss, 2: eval_accuracy */
+	int es_metric; /* 0: none, 1: val_loss, 2: val_accuracy */
 	int es_patience;
 	double es_min_delta;
 } config;
@@ -326,12 +331,15 @@ static int parse_config(const mp_component_io *io, config *c, mp_err *err)
 	root = mp_jdoc_root(d);
 	s = mp_jnode_str(mp_jnode_get(d, root, "metric"));
 	if (mp_jnode_len(root) > 0) {
-		if (!s || !strcmp(s, "eval_loss"))
+		if (!s || !strcmp(s, "val_loss"))
 			c->es_metric = 1;
-		else if (!strcmp(s, "eval_accuracy"))
+		else if (!strcmp(s, "val_accuracy") && c->loss != MP_LOSS_MSE)
 			c->es_metric = 2;
-		else {
-			rc = mp_error(err, MP_EINVAL, "early_stopping: metric '%s' is not eval_loss or eval_accuracy", s);
+		else if (!strcmp(s, "val_accuracy")) {
+			rc = mp_error(err, MP_EINVAL, "early_stopping: a regression (loss mse) has no val_accuracy; use val_loss");
+			goto out;
+		} else {
+			rc = mp_error(err, MP_EINVAL, "early_stopping: metric '%s' is not val_loss or val_accuracy", s);
 			goto out;
 		}
 		v = 3;
@@ -367,9 +375,8 @@ static void progress(int epoch, int epochs, int64_t done, int64_t total, double 
 	fflush(stderr);
 }
 
-/* Mean loss and accuracy over a split, without training. */
-static int evaluate(mp_net *n, const mp_dataset_opts *tmpl, const char *split, double *loss, double *acc,
-		    mp_err *err)
+/* Mean loss and accuracy over the examples tmpl reads, without training. */
+static int evaluate(mp_net *n, const mp_dataset_opts *tmpl, double *loss, double *acc, mp_err *err)
 {
 	mp_dataset_opts o = *tmpl;
 	mp_dataset *d;
@@ -378,7 +385,6 @@ static int evaluate(mp_net *n, const mp_dataset_opts *tmpl, const char *split, d
 	int64_t rows = 0, correct = 0;
 	int rc;
 
-	o.split = split;
 	o.batch_size = (size_t)n->max_batch;
 	o.drop_remainder = 0;
 	o.shuffle_buffer = 0;
@@ -405,6 +411,31 @@ static int evaluate(mp_net *n, const mp_dataset_opts *tmpl, const char *split, d
 	return 0;
 }
 
+/* The epoch whose weights the model keeps (the best under early stopping,
+ * else the last) and its metrics. */
+static void keep_epoch(mp_train_state *ts, int epoch, double tl, double ta, double vl, double va)
+{
+	ts->kept_epoch = epoch;
+	ts->kept[0] = tl;
+	ts->kept[1] = ta;
+	ts->kept[2] = vl;
+	ts->kept[3] = va;
+}
+
+/* The Trainer's metrics as a whole (step 0, which stands for the
+ * execution's value): those of the weights it keeps, not of the last
+ * epoch; per-epoch values are the steps 1, 2, ... */
+static int record_kept(mp_result *r, const mp_train_state *ts, int mse, int have_val)
+{
+	if (!ts->kept_epoch)
+		return 0;
+	return mp_result_metric(r, "kept_epoch", 0, ts->kept_epoch) != 0 ||
+	       mp_result_metric(r, "train_loss", 0, ts->kept[0]) != 0 ||
+	       (!mse && mp_result_metric(r, "train_accuracy", 0, ts->kept[1]) != 0) ||
+	       (have_val && mp_result_metric(r, "val_loss", 0, ts->kept[2]) != 0) ||
+	       (have_val && !mse && mp_result_metric(r, "val_accuracy", 0, ts->kept[3]) != 0);
+}
+
 /* Checks the labels fit the output layer: class indices in [0, classes). */
 static int check_label(const mp_batch *b, mp_loss loss, int nout, mp_err *err)
 {
@@ -427,7 +458,10 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 {
 	const char *ex = mp_io_input(io, "examples"), *txdir = mp_io_input(io, "transform");
 	const char *base = mp_io_input(io, "base_model");
-	const char *train_split = mp_io_param(io, "train_split"), *eval_split = mp_io_param(io, "eval_split");
+	const char *train_split = mp_io_param(io, "train_split"), *val_split = mp_io_param(io, "validation_split");
+	double val_fraction = atof(mp_io_param(io, "validation_fraction"));
+	mp_dataset_opts val_opts;
+	char val_name[160];
 	int batch = atoi(mp_io_param(io, "batch_size")), epochs = atoi(mp_io_param(io, "epochs"));
 	uint64_t seed = strtoull(mp_io_param(io, "seed"), NULL, 10);
 	int ckpt_every = atoi(mp_io_param(io, "checkpoint_every")), tty = isatty(2);
@@ -437,7 +471,7 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 	mp_train_state ts = {0};
 	config c = {0};
 	char *tx_text = NULL, *ckpt = NULL, *model_path = NULL;
-	int *x = NULL, *tx_idx = NULL, y, nx = 0, rc, have_eval, stopped_early = 0;
+	int *x = NULL, *tx_idx = NULL, y, nx = 0, rc, have_val, stopped_early = 0, mse;
 	int apply = !strcmp(mp_io_param(io, "apply_transform"), "true");
 	mp_transform tx = {0};
 	mp_dataset_opts base_opts;
@@ -534,11 +568,32 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 		rc = mp_error(err, MP_EINVAL, "split '%s' has no rows: there is nothing to train on", train_split);
 		goto out;
 	}
-	have_eval = *eval_split && mp_examples_split(&m, eval_split);
-	if (c.es_metric && !have_eval) {
-		rc = mp_error(err, MP_EINVAL, "early_stopping needs an eval split ('%s' is not there)", eval_split);
+	/* validation: its own split, or a part of train held out by hash */
+	val_opts = base_opts;
+	have_val = 0;
+	if (*val_split && mp_examples_split(&m, val_split)) {
+		if (!strcmp(val_split, train_split)) {
+			rc = mp_error(err, MP_EINVAL, "validation_split: '%s' is the split trained on", val_split);
+			goto out;
+		}
+		val_opts.split = val_split;
+		have_val = mp_examples_split(&m, val_split)->rows > 0;
+		snprintf(val_name, sizeof(val_name), "split '%s'", val_split);
+	} else if (val_fraction > 0) {
+		base_opts.holdout_fraction = val_opts.holdout_fraction = val_fraction;
+		base_opts.holdout = -1;
+		val_opts.holdout = 1;
+		have_val = 1;
+		snprintf(val_name, sizeof(val_name), "%g%% of split '%s'", 100 * val_fraction, train_split);
+		fprintf(stderr, "mlpipe: the examples have no '%s' split: validating on %s (chosen by a hash of each "
+			"example), training on the rest\n", val_split, val_name);
+	}
+	if (c.es_metric && !have_val) {
+		rc = mp_error(err, MP_EINVAL, "early_stopping needs validation: a '%s' split with rows, or "
+			      "validation_fraction above 0", val_split);
 		goto out;
 	}
+	mse = c.loss == MP_LOSS_MSE;
 	if (c.auto_last) {
 		int classes = 1;
 
@@ -656,7 +711,8 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 			if (rc < 0)
 				break;
 			if (rc == 0 || start + b->epoch != cur) {
-				double eval_loss = NAN, eval_acc = NAN;
+				double val_loss = NAN, val_acc = NAN, tl = done ? loss_sum / (double)done : NAN;
+				double ta = done ? (double)correct_sum / (double)done : NAN;
 
 				/* the epoch `cur` is over (a batch of the next one is waiting, or the data ended) */
 				more = rc == 1;
@@ -668,43 +724,50 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 					rc = mp_error(err, MP_ECORRUPT, "epoch %d read no rows of split '%s'", cur + 1, train_split);
 					break;
 				}
-				if (have_eval &&
-				    (rc = evaluate(&net, &base_opts, eval_split, &eval_loss, &eval_acc, err)) != 0)
+				if (have_val && (rc = evaluate(&net, &val_opts, &val_loss, &val_acc, err)) != 0)
 					break;
-				if (have_eval && !isfinite(eval_loss)) {
+				if (have_val && !isfinite(val_loss)) {
 					rc = mp_error(err, MP_EINVAL,
-						      "the loss became %s on split '%s' at step %lld (epoch %d, which does not "
-						      "count): lower the learning rate", isnan(eval_loss) ? "NaN" : "infinite",
-						      eval_split, (long long)ts.step, cur + 1);
+						      "the loss became %s on the validation data (%s) at step %lld (epoch %d, "
+						      "which does not count): lower the learning rate",
+						      isnan(val_loss) ? "NaN" : "infinite", val_name, (long long)ts.step, cur + 1);
 					break;
 				}
-				if (mp_result_metric(io->result, "train_loss", cur + 1, done ? loss_sum / (double)done : NAN) != 0 ||
-				    (c.loss != MP_LOSS_MSE &&
-				     mp_result_metric(io->result, "train_accuracy", cur + 1,
-						      done ? (double)correct_sum / (double)done : NAN) != 0) ||
-				    (have_eval && mp_result_metric(io->result, "eval_loss", cur + 1, eval_loss) != 0) ||
-				    (have_eval && c.loss != MP_LOSS_MSE &&
-				     mp_result_metric(io->result, "eval_accuracy", cur + 1, eval_acc) != 0)) {
+				if (mp_result_metric(io->result, "train_loss", cur + 1, tl) != 0 ||
+				    (!mse && mp_result_metric(io->result, "train_accuracy", cur + 1, ta) != 0) ||
+				    (have_val && mp_result_metric(io->result, "val_loss", cur + 1, val_loss) != 0) ||
+				    (have_val && !mse && mp_result_metric(io->result, "val_accuracy", cur + 1, val_acc) != 0)) {
 					rc = mp_error(err, MP_ENOMEM, "out of memory");
 					break;
 				}
-				fprintf(stderr, "epoch %d/%d: train loss %.4f accuracy %.4f, eval loss %.4f accuracy %.4f\n", cur + 1,
-					epochs, done ? loss_sum / (double)done : NAN, done ? (double)correct_sum / (double)done : NAN,
-					eval_loss, eval_acc);
+				if (mse && have_val)
+					fprintf(stderr, "epoch %d/%d: train loss %.4f, validation loss %.4f\n", cur + 1, epochs, tl,
+						val_loss);
+				else if (mse)
+					fprintf(stderr, "epoch %d/%d: train loss %.4f\n", cur + 1, epochs, tl);
+				else if (have_val)
+					fprintf(stderr, "epoch %d/%d: train loss %.4f accuracy %.4f, validation loss %.4f accuracy %.4f\n",
+						cur + 1, epochs, tl, ta, val_loss, val_acc);
+				else
+					fprintf(stderr, "epoch %d/%d: train loss %.4f accuracy %.4f\n", cur + 1, epochs, tl, ta);
 				ts.epoch = cur + 1;
+				if (!c.es_metric)
+					keep_epoch(&ts, cur + 1, tl, ta, val_loss, val_acc);
 				if (c.es_metric) {
-					double v = c.es_metric == 1 ? eval_loss : eval_acc;
+					double v = c.es_metric == 1 ? val_loss : val_acc;
 					int better = c.es_metric == 1 ? v < ts.best - c.es_min_delta : v > ts.best + c.es_min_delta;
 
 					if (better) {
 						ts.best = v;
 						ts.since_best = 0;
 						memcpy(ts.best_params, net.params, net.nparams * sizeof(float));
+						keep_epoch(&ts, cur + 1, tl, ta, val_loss, val_acc);
 					} else if (++ts.since_best >= c.es_patience) {
 						stopped_early = 1;
 						more = 0;
-						fprintf(stderr, "early stop after epoch %d: no better %s for %d epochs\n", cur + 1,
-							c.es_metric == 1 ? "eval_loss" : "eval_accuracy", c.es_patience);
+						fprintf(stderr, "early stop after epoch %d: no better %s for %d epochs; keeping the "
+							"weights of epoch %d\n", cur + 1, c.es_metric == 1 ? "val_loss" : "val_accuracy",
+							c.es_patience, ts.kept_epoch);
 					}
 				}
 				if (ckpt && ts.epoch % ckpt_every == 0 && ts.epoch < epochs && !stopped_early &&
@@ -756,6 +819,7 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 	if (mp_result_metric(io->result, "samples_per_second", 0, train_s > 0 ? (double)samples / train_s : 0) != 0 ||
 	    mp_result_metric(io->result, "input_wait_fraction", 0, train_s > 0 ? wait_s / train_s : 0) != 0 ||
 	    mp_result_metric(io->result, "epochs", 0, ts.epoch) != 0 ||
+	    record_kept(io->result, &ts, mse, have_val) != 0 ||
 	    mp_result_prop_int(io->result, "model", "parameters", (int64_t)net.nparams) != 0 ||
 	    mp_result_prop_int(io->result, "model", "epochs", ts.epoch) != 0 ||
 	    (m.span >= 0 && mp_result_prop_int(io->result, "model", "span", m.span) != 0))

@@ -591,9 +591,21 @@ static const char SQL_METRIC_HISTORY[] =
 	" WHERE e.state IN ('COMPLETE', 'CACHED')"
 	" AND (?1 IS NULL OR m.name = ?1) AND (?2 IS NULL OR p.name = ?2)"
 	" AND (?3 IS NULL OR e.component_id = ?3)"
-	" AND (?4 OR m.step = (SELECT max(step) FROM metric m2"
+	" AND (?4 OR m.step = (SELECT CASE WHEN min(m2.step) = 0 THEN 0 ELSE max(m2.step) END FROM metric m2"
 	"   WHERE m2.execution_id = m.execution_id AND m2.name = m.name))"
 	" ORDER BY r.id, e.id, m.name, m.step";
+
+int mp_execution_metric_is_summary(const mp_execution *e, size_t i)
+{
+	size_t first = i;
+
+	/* rows are ordered by name, then step */
+	while (first > 0 && !strcmp(e->metrics[first - 1].name, e->metrics[i].name))
+		first--;
+	if (e->metrics[first].step == 0)
+		return i == first;
+	return i + 1 == e->nmetrics || strcmp(e->metrics[i + 1].name, e->metrics[i].name) != 0;
+}
 
 void mp_metric_history_release(mp_metric_history *h)
 {

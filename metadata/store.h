@@ -297,6 +297,12 @@ typedef struct mp_execution_list {
 	size_t n;
 } mp_execution_list;
 
+/* Whether metric row i is the one that stands for the execution's value of
+ * its name: step 0 when the execution recorded one (a summary, such as the
+ * Trainer's metrics of the weights it kept), else the last step.  Steps
+ * above 0 are a curve (epochs). */
+int mp_execution_metric_is_summary(const mp_execution *e, size_t i);
+
 void mp_execution_release(mp_execution *e);
 void mp_execution_list_release(mp_execution_list *l);
 

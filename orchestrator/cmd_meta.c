@@ -210,12 +210,6 @@ static int64_t exec_duration(const mp_execution *e)
 	return e->end_ms && e->start_ms ? e->end_ms - e->start_ms : -1;
 }
 
-/* Whether metric i is the last step of its name (rows are ordered by
- * name, then step). */
-static int last_step(const mp_execution *e, size_t i)
-{
-	return i + 1 == e->nmetrics || strcmp(e->metrics[i + 1].name, e->metrics[i].name) != 0;
-}
 
 static void json_events(mp_json *j, const mp_execution *e, int outputs)
 {
@@ -351,7 +345,7 @@ static int cmd_run(meta_ctx *c, mp_err *err)
 					mp_strbuf_addf(&outs, "%s%s=#%lld", outs.len ? " " : "", e->events[k].name,
 						       (long long)e->events[k].artifact_id);
 			for (k = 0; k < e->nmetrics; k++)
-				if (last_step(e, k))
+				if (mp_execution_metric_is_summary(e, k))
 					mp_strbuf_addf(&mets, "%s%s=%s", mets.len ? " " : "", e->metrics[k].name,
 						       fmt_value(val, sizeof(val), e->metrics[k].value));
 			row[0] = eid;
@@ -768,7 +762,7 @@ static int load_side(mp_store *st, const char *arg, diff_side *s, int64_t *id_ou
 		for (k = 0; !rc && k < e->nparams; k++)
 			rc = diff_add_prop(s, e->component_id, &e->params[k]);
 		for (k = 0; !rc && k < e->nmetrics; k++)
-			if (last_step(e, k))
+			if (mp_execution_metric_is_summary(e, k))
 				rc = diff_add(s, 1, e->component_id, e->metrics[k].name, 1,
 					      e->metrics[k].value, fmt_value(buf, sizeof(buf), e->metrics[k].value));
 	}

@@ -260,7 +260,7 @@ static void plot_group(const mp_execution *e, int *left, const char *part, int e
 
 		for (i = 0, cnt = 0; i < e->nmetrics; i++)
 			if (!strcmp(e->metrics[i].name, names[s])) {
-				if (x) {
+				if (x && e->metrics[i].step > 0) { /* step 0 is the summary, not an epoch */
 					x[cnt] = (double)e->metrics[i].step;
 					y[cnt++] = e->metrics[i].value;
 				}
@@ -293,8 +293,9 @@ static void curves(const mp_execution *e, mp_strbuf *sb)
 		return;
 	for (i = 0; i < e->nmetrics; i++)
 		for (k = 0; k < e->nmetrics && !left[i]; k++)
-			if (k != i && !strcmp(e->metrics[k].name, e->metrics[i].name) && e->metrics[k].step != e->metrics[i].step)
-				any = left[i] = 1; /* recorded at more than one step */
+			if (k != i && !strcmp(e->metrics[k].name, e->metrics[i].name) && e->metrics[k].step > 0 &&
+			    e->metrics[i].step > 0 && e->metrics[k].step != e->metrics[i].step)
+				any = left[i] = 1; /* recorded at more than one epoch */
 	if (any) {
 		mp_strbuf_adds(sb, "<h3>");
 		esc(sb, e->component_id);
@@ -686,12 +687,7 @@ int mp_report_run(mp_store *st, int64_t run_id, const char *pipeline, mp_strbuf 
 			mp_strbuf_adds(sb, "<td>-</td>");
 		mp_strbuf_adds(sb, "<td>");
 		for (k = 0; k < e->nmetrics; k++) {
-			size_t j;
-
-			/* each name once, at its last step */
-			for (j = k + 1; j < e->nmetrics && strcmp(e->metrics[j].name, e->metrics[k].name); j++)
-				;
-			if (j < e->nmetrics)
+			if (!mp_execution_metric_is_summary(e, k))
 				continue;
 			esc(sb, e->metrics[k].name);
 			mp_strbuf_addf(sb, "=%.6g ", e->metrics[k].value);
@@ -736,13 +732,10 @@ static double metric_of(const mp_execution *e, const char *name)
 {
 	size_t i;
 	double v = NAN;
-	int64_t step = -1;
 
 	for (i = 0; i < e->nmetrics; i++)
-		if (!strcmp(e->metrics[i].name, name) && e->metrics[i].step > step) {
-			step = e->metrics[i].step;
+		if (!strcmp(e->metrics[i].name, name) && mp_execution_metric_is_summary(e, i))
 			v = e->metrics[i].value;
-		}
 	return v;
 }
 

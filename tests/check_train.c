@@ -42,7 +42,7 @@ static void prepare(int n)
 
 	make_data(n);
 	ck_assert_int_eq(tu_run_component("ExampleGen", NULL, &err, "out:examples=ex", "param:format=csv", "param:path=data.csv",
-			     "param:label=label", "param:eval_fraction=0.2", (char *)NULL), 0);
+			     "param:label=label", "param:eval_fraction=0.2", "param:validation_fraction=0.1", (char *)NULL), 0);
 	ck_assert_int_eq(tu_run_component("StatisticsGen", NULL, &err, "in:examples=ex", "out:statistics=st", (char *)NULL), 0);
 	ck_assert_msg(tu_run_component("Transform", NULL, &err, "in:examples=ex", "in:statistics=st", "out:transform=tx",
 			  "out:transformed_examples=tex", (char *)NULL) == 0, "%s", err.msg);
@@ -271,8 +271,8 @@ START_TEST(bad_params_stop_with_a_clear_error)
 	ck_assert_str_eq(param_error("optimizer", "{name: rmsprop}"),
 			 "optimizer.name: 'rmsprop' is not one of sgd, momentum, adam, adamw (column 8 of the value)");
 	ck_assert_str_eq(param_error("model", "{layers: []}"), "model.layers: needs at least 1 item (column 10 of the value)");
-	ck_assert_str_eq(param_error("early_stopping", "{metric: eval_los}"),
-			 "early_stopping.metric: unknown value 'eval_los' (did you mean 'eval_loss'?) (column 10 of the value)");
+	ck_assert_str_eq(param_error("early_stopping", "{metric: val_los}"),
+			 "early_stopping.metric: unknown value 'val_los' (did you mean 'val_loss'?) (column 10 of the value)");
 	/* an output layer too small for the labels */
 	ck_assert_int_eq(tu_run_component("Trainer", NULL, &err, "in:examples=tex", "out:model=m",
 			     "param:model={layers: [{dense: 2}]}", (char *)NULL), MP_EINVAL);

@@ -420,6 +420,12 @@ typedef struct mp_dataset_opts {
 	 * are then ignored. */
 	const struct mp_transform *transform;
 	const int *tx_idx;
+	/* A deterministic part of the split, by a hash of each example's
+	 * values (so a duplicate falls on the same side): holdout_fraction of
+	 * the examples.  holdout 1 reads only that part, -1 everything else,
+	 * 0 the whole split.  The Trainer's validation part of train. */
+	double holdout_fraction;
+	int holdout;
 } mp_dataset_opts;
 
 typedef struct mp_batch {

@@ -124,6 +124,30 @@ static void free_job(job *j)
 	free(j);
 }
 
+/* Whether row r of b falls in the held-out part (see holdout_fraction). */
+static int held_out(const mp_dataset *d, const mp_block *b, size_t r)
+{
+	uint64_t h = MP_FNV_SEED;
+	size_t f;
+
+	for (f = 0; f < b->nfeat; f++) {
+		if (b->features[f].type == MP_FEAT_FLOAT) {
+			float v = b->num[f][r];
+
+			if (isnan(v))
+				v = NAN; /* one NaN */
+			h = mp_fnv1a(&v, sizeof(v), h);
+		} else {
+			uint8_t miss = b->miss[f][r];
+
+			h = mp_fnv1a(&miss, 1, h);
+			if (!miss)
+				h = mp_fnv1a(b->str[f] + b->off[f][r], (size_t)(b->off[f][r + 1] - b->off[f][r]), h);
+		}
+	}
+	return (double)(h % 1000000) < d->o.holdout_fraction * 1000000;
+}
+
 /* Decodes j's record into rows (in a worker, or inline). */
 static void run_job(mp_dataset *d, job *j, mp_block *b)
 {
@@ -141,6 +165,8 @@ static void run_job(mp_dataset *d, job *j, mp_block *b)
 			for (r = 0; r < b->rows; r++) {
 				float *row = j->rows + n * d->stride;
 
+				if (d->o.holdout && (d->o.holdout > 0) != held_out(d, b, r))
+					continue;
 				if (d->pre_mode) {
 					row = j->rows + n * d->cstride;
 					mp_transform_pre(d->o.transform, d->o.tx_idx, b, r, row);

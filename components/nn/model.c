@@ -220,11 +220,13 @@ void mp_model_release(mp_model *m)
 
 /* extra: u32 epoch, u64 step, f64 best, u32 since_best, u64 net rng,
  * u8 kind, u64 opt t, m and v (nparams floats each when present),
- * u8 has_best, best params. */
+ * u8 has_best, best params, then u32 kept_epoch and 4 f64 kept metrics
+ * (absent in checkpoints from before they were kept). */
+#define KEPT_BYTES (4 + 4 * 8)
 int mp_checkpoint_save(const mp_net *n, const mp_optimizer *o, const mp_train_state *ts, const char *path,
 		       mp_err *err)
 {
-	size_t np = n->nparams, elen = 4 + 8 + 8 + 4 + 8 + 1 + 8 + 2 * np * 4 + 1 + np * 4, off = 0, len;
+	size_t np = n->nparams, elen = 4 + 8 + 8 + 4 + 8 + 1 + 8 + 2 * np * 4 + 1 + np * 4 + KEPT_BYTES, off = 0, len;
 	uint8_t *extra = mp_calloc(1, elen), *b;
 	uint64_t bits;
 	int rc;
@@ -250,6 +252,12 @@ int mp_checkpoint_save(const mp_net *n, const mp_optimizer *o, const mp_train_st
 	if (ts->best_params)
 		memcpy(extra + off, ts->best_params, np * 4);
 	off += np * 4;
+	mp_put_u32(extra + off, (uint32_t)ts->kept_epoch);
+	off += 4;
+	for (int k = 0; k < 4; k++, off += 8) {
+		memcpy(&bits, &ts->kept[k], 8);
+		mp_put_u64(extra + off, bits);
+	}
 	rc = build(CKPT_MAGIC, n, NULL, extra, off, &b, &len, err);
 	free(extra);
 	if (rc != 0)
@@ -280,7 +288,8 @@ int mp_checkpoint_load(mp_net *n, mp_optimizer *o, mp_train_state *ts, const cha
 
 		header_text(n, NULL, &h);
 		if (count != np || h.len != hlen || memcmp(h.buf, header, hlen) != 0 ||
-		    extra_len != 41 + 3 * np * 4 + 1 || extra[32] != (uint8_t)o->kind)
+		    (extra_len != 41 + 3 * np * 4 + 1 && extra_len != 41 + 3 * np * 4 + 1 + KEPT_BYTES) ||
+		    extra[32] != (uint8_t)o->kind)
 			rc = mp_error(err, MP_EINVAL, "the checkpoint '%s' is of another network or optimizer", path);
 		mp_strbuf_release(&h);
 		if (rc != 0)
@@ -303,6 +312,15 @@ int mp_checkpoint_load(mp_net *n, mp_optimizer *o, mp_train_state *ts, const cha
 	off += np * 4;
 	if (extra[off++] && ts->best_params)
 		memcpy(ts->best_params, extra + off, np * 4);
+	off += np * 4;
+	if (extra_len == off + KEPT_BYTES) {
+		ts->kept_epoch = (int)mp_get_u32(extra + off);
+		off += 4;
+		for (int k = 0; k < 4; k++, off += 8) {
+			bits = mp_get_u64(extra + off);
+			memcpy(&ts->kept[k], &bits, 8);
+		}
+	}
 out:
 	free(data);
 	return rc;

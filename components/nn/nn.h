@@ -130,6 +130,8 @@ typedef struct mp_train_state {
 	double best;	   /* early stopping: the best value so far */
 	int since_best;	   /* epochs without improvement */
 	float *best_params; /* NULL unless early stopping keeps the best weights */
+	int kept_epoch;	    /* the epoch whose weights are kept, 0 before the first */
+	double kept[4];	    /* its train loss, train accuracy, validation loss, validation accuracy */
 } mp_train_state;
 
 int mp_checkpoint_save(const mp_net *n, const mp_optimizer *o, const mp_train_state *ts, const char *path,

@@ -25,10 +25,10 @@ grep -q "^baseline	none$" "$P"/runs/penguins/evaluate/blessing/*/blessing.tsv &&
 [ -f "$P/serving/penguins/1/model.mlpm" ] && ok || not_ok "version 1 was not pushed"
 cmp -s "$P/serving/penguins/1/model.mlpm" "$model" && ok || not_ok "the pushed model differs from the trained one"
 # the network tells the species apart on the held-out split
-expect_jq '.executions[5].metrics | map(select(.name == "eval_accuracy")) | max_by(.step).value >= 0.95'
+expect_jq '.executions[6].metrics | map(select(.name == "accuracy")) | .[0].value >= 0.95'
 model=$(jq -r '.executions[5].outputs[0].uri' "$TMP/out")/model.mlpm
 [ "$(head -c 4 "$model")" = MLPM ] && ok || not_ok "no model file"
-expect_jq '.executions[0].metrics | map({(.name): .value}) | add | .rows_train + .rows_eval == 344'
+expect_jq '.executions[0].metrics | map({(.name): .value}) | add | .rows_train + .rows_eval + .rows_validation == 344'
 expect_jq '.executions[3].metrics | map(select(.name == "anomalies")) | .[0].value == 0'
 stats_id=$(jq -r '.executions[1].outputs[0].id' "$TMP/out")
 ex_dir=$(jq -r '.executions[0].outputs[0].uri' "$TMP/out")
@@ -40,7 +40,7 @@ expect_out "3 distinct: Adelie"
 expect_out "body_mass_g"
 expect_exit 0 meta --json stats "$stats_id"
 expect_jq 'map(select(.feature == "sex" and .split == "train")) | .[0].missing > 0'
-expect_jq 'map(.split) | unique == ["eval", "train"]'
+expect_jq 'map(.split) | unique == ["eval", "train", "validation"]'
 schema=$(ls "$P"/runs/penguins/schema/schema/*/schema.yaml)
 grep -q 'values: \["Adelie", "Gentoo", "Chinstrap"\]' "$schema" && ok || not_ok "species vocabulary not in the schema"
 

@@ -21,7 +21,7 @@ components:
     params:
       optimizer: { name: adam, lrr: 0.5 }
       model: { layers: [ {dense: 8, activaton: relu}, {dense: auto} ] }
-      early_stopping: { metric: eval_loss, patience: 0 }
+      early_stopping: { metric: val_loss, patience: 0 }
   - id: evaluate
     type: Evaluator
     inputs: { examples: ingest.examples, model: train.model }
@@ -41,7 +41,7 @@ cat >"$TMP/want" <<WANT
 mlpipe: error: $P/bad.yaml:8:5: unknown key 'inptus' in a component (did you mean 'inputs'?)
 mlpipe: error: $P/bad.yaml:13:32: param optimizer: unknown key 'lrr' (did you mean 'lr'?)
 mlpipe: error: $P/bad.yaml:14:37: param model.layers[1]: unknown key 'activaton' (did you mean 'activation'?)
-mlpipe: error: $P/bad.yaml:15:54: param early_stopping.patience: 0 is out of range (1 to 1e+06)
+mlpipe: error: $P/bad.yaml:15:53: param early_stopping.patience: 0 is out of range (1 to 1e+06)
 mlpipe: error: $P/bad.yaml:19:29: param thresholds: unknown metric 'acuracy' (did you mean 'accuracy'?)
 mlpipe: error: $P/bad.yaml:19:64: param thresholds.log_loss: unknown key 'maximum' (min, max, max_drop, max_rise)
 mlpipe: error: $P/bad.yaml:22:34: param path: 'data/nothere.csv' does not exist (relative paths start at '$P')

@@ -24,7 +24,7 @@ has "$R" ">the pipeline</title>"           # the DAG
 has "$R" ">ingest</text>"
 has "$R" ">ran "
 has "$R" "<h2>Training</h2>"                # per-epoch curves
-has "$R" ">eval_accuracy</text>"
+has "$R" ">val_accuracy</text>"
 has "$R" "confusion matrix"                 # the heat map, with the class names
 has "$R" ">Adelie</text>"
 has "$R" "<h3>Slices</h3>"
