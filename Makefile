@@ -116,7 +116,7 @@ demo:
 	./mlpipe run $(DEMO_PIPELINE)
 	./mlpipe meta --db pipelines/runs/metadata.db run last
 	@echo "validation accuracy after each epoch (10% of train, held out by hash):"
-	@./mlpipe meta --db pipelines/runs/metadata.db metrics --name val_accuracy --component train --all-steps | tail -n 11
+	@./mlpipe meta --db pipelines/runs/metadata.db metrics --name val_accuracy --component train --all-steps | awk 'NR > 1 && $$7 > 0' | tail -n 10
 	@echo "accuracy per class (t10k), from the evaluation's slices:"
 	@grep '^slice' "$$(./mlpipe meta --db pipelines/runs/metadata.db --json artifacts --type ModelEvaluation | jq -r '.[-1].uri')/evaluation.tsv" | \
 		awk -F'\t' '{ printf "  class %s: %s (%s examples)\n", $$3, $$7, $$5 }'
