@@ -56,6 +56,51 @@ START_TEST(classification_metrics_match_a_hand_computation)
 }
 END_TEST
 
+/* Averages over the classes present.  A slice of one class (a binary
+ * dataset sliced by its label): 40 examples of class 1, 38 predicted 1 and
+ * 2 predicted 0.  Present: class 1 only, P 38/38, R 38/40, F1 2 * .95 /
+ * 1.95; class 0 (absent, predicted twice) counts in no average.  Three
+ * classes with class 2 present but never predicted: its P and F1 are 0. */
+START_TEST(macro_averages_are_over_the_classes_present)
+{
+	static const float one[2] = {.1f, .9f}, zero[2] = {.8f, .2f};
+	static const float p0[3] = {.8f, .1f, .1f}, p1[3] = {.1f, .8f, .1f};
+	mp_eval e;
+	mp_eval_result r;
+	mp_err err;
+	int i;
+
+	ck_assert_int_eq(mp_eval_init(&e, 2, &err), 0);
+	for (i = 0; i < 40; i++)
+		ck_assert_int_eq(mp_eval_add(&e, i < 38 ? one : zero, 1, &err), 0);
+	ck_assert_int_eq(mp_eval_finish(&e, &r, &err), 0);
+	ck_assert_double_eq_tol(r.accuracy, 0.95, 1e-12);
+	ck_assert_double_eq_tol(r.macro_precision, 1.0, 1e-12);
+	ck_assert_double_eq_tol(r.macro_recall, 0.95, 1e-12);
+	ck_assert_double_eq_tol(r.macro_f1, 2 * 0.95 / 1.95, 1e-12);
+	ck_assert_double_eq_tol(r.classes[0].precision, 0, 1e-12); /* predicted, never right */
+	ck_assert(isnan(r.classes[0].recall));
+	mp_eval_result_release(&r);
+	mp_eval_release(&e);
+
+	/* true 0 -> 0, 1 -> 1, 2 -> 0, 2 -> 1: class 2 present, never predicted */
+	ck_assert_int_eq(mp_eval_init(&e, 3, &err), 0);
+	ck_assert_int_eq(mp_eval_add(&e, p0, 0, &err), 0);
+	ck_assert_int_eq(mp_eval_add(&e, p1, 1, &err), 0);
+	ck_assert_int_eq(mp_eval_add(&e, p0, 2, &err), 0);
+	ck_assert_int_eq(mp_eval_add(&e, p1, 2, &err), 0);
+	ck_assert_int_eq(mp_eval_finish(&e, &r, &err), 0);
+	ck_assert_double_eq_tol(r.classes[2].precision, 0, 1e-12);
+	ck_assert_double_eq_tol(r.classes[2].f1, 0, 1e-12);
+	/* P: 1/2, 1/2, 0; R: 1, 1, 0; F1: 2/3, 2/3, 0 */
+	ck_assert_double_eq_tol(r.macro_precision, 1.0 / 3, 1e-12);
+	ck_assert_double_eq_tol(r.macro_recall, 2.0 / 3, 1e-12);
+	ck_assert_double_eq_tol(r.macro_f1, 4.0 / 9, 1e-12);
+	mp_eval_result_release(&r);
+	mp_eval_release(&e);
+}
+END_TEST
+
 /* Positives score .9 .8 .6 .4, negatives .7 .4 .2: of the 12 pairs the
  * positive wins 3 + 3 + 2 + 1 and ties once (half), so AUC = 9.5 / 12. */
 START_TEST(binary_auc_counts_pairs_and_ties)
@@ -338,6 +383,7 @@ static Suite *eval_suite(void)
 	TCase *tc = tcase_create("metrics");
 
 	tcase_add_test(tc, classification_metrics_match_a_hand_computation);
+	tcase_add_test(tc, macro_averages_are_over_the_classes_present);
 	tcase_add_test(tc, binary_auc_counts_pairs_and_ties);
 	tcase_add_test(tc, regression_metrics_match_a_hand_computation);
 	suite_add_tcase(s, tc);

@@ -151,22 +151,21 @@ int mp_eval_finish(const mp_eval *e, mp_eval_result *r, mp_err *err)
 		}
 		correct += tp;
 		c->support = actual;
-		c->precision = predicted ? (double)tp / (double)predicted : NAN;
+		/* a class that is present but never predicted has precision 0
+		 * (scikit-learn's zero_division=0); one that is absent has none */
+		c->precision = predicted ? (double)tp / (double)predicted : actual ? 0 : NAN;
 		c->recall = actual ? (double)tp / (double)actual : NAN;
 		c->f1 = isnan(c->precision) || isnan(c->recall)     ? NAN
 			: c->precision + c->recall > 0 ? 2 * c->precision * c->recall / (c->precision + c->recall)
 						       : 0;
-		/* macro averages over the classes where each is defined */
-		if (!isnan(c->precision)) {
+		/* macro averages over the classes present in the data (in a
+		 * slice, those of the slice), so the three agree on which */
+		if (actual) {
 			sp += c->precision;
-			np++;
-		}
-		if (!isnan(c->recall)) {
 			sr += c->recall;
-			nr++;
-		}
-		if (!isnan(c->f1)) {
 			sf += c->f1;
+			np++;
+			nr++;
 			nf++;
 		}
 	}

@@ -2,7 +2,8 @@
  * time (the Evaluator streams a split through a model and feeds them here).
  *
  * Classification (nclass >= 2): accuracy, log loss, the confusion matrix,
- * per-class precision / recall / F1 with their macro averages and the micro
+ * per-class precision / recall / F1 with their macro averages (over the
+ * classes present in the data: in a slice, the slice's) and the micro
  * average (which equals accuracy for single-label data), and ROC AUC for
  * two classes.  Regression (nclass == 0): MSE, MAE and R².
  */
