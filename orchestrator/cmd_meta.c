@@ -425,8 +425,16 @@ static int cmd_artifacts(meta_ctx *c, mp_err *err)
 
 	if (c->npos)
 		return mp_error(err, MP_EINVAL, "unexpected argument '%s' for 'meta artifacts'", c->pos[0]);
-	if (c->run && (rc = mp_parse_i64(c->run, 1, INT64_MAX, &f.run_id, "--run", err)) != 0)
-		return rc;
+	if (c->run) {
+		/* as for `meta run`: an id, a name or last; the run must exist */
+		mp_run r = {0};
+
+		if ((rc = parse_run_arg(c->st, c->run, &f.run_id, err)) != 0 ||
+		    (rc = mp_store_get_run(c->st, f.run_id, f.run_id ? NULL : c->pipeline, &r, err)) != 0)
+			return rc == MP_EINVAL ? mp_error_wrap(err, "--run") : rc;
+		f.run_id = r.id;
+		mp_run_release(&r);
+	}
 	if ((rc = mp_store_list_artifacts(c->st, &f, &l, err)) != 0)
 		return rc;
 	if (c->json) {
@@ -731,11 +739,35 @@ static int diff_add(diff_side *s, int is_metric, const char *scope, const char *
 
 static int diff_add_prop(diff_side *s, const char *scope, const mp_prop *p)
 {
-	char buf[256];
+	char buf[1024], *end;
+	double v;
 
 	mp_prop_format(p, buf, sizeof(buf));
-	if (p->kind == MP_PROP_STRING)
+	if (p->kind == MP_PROP_STRING) {
+		/* params are text: a number is compared as one, a list is shown
+		 * on one line ("[a, b]") */
+		if (strchr(buf, '\n')) {
+			char list[1024];
+			size_t i, o = 0;
+
+			list[o++] = '[';
+			for (i = 0; buf[i] && o + 4 < sizeof(list); i++) {
+				if (buf[i] == '\n') {
+					list[o++] = ',';
+					list[o++] = ' ';
+				} else {
+					list[o++] = buf[i];
+				}
+			}
+			list[o++] = ']';
+			list[o] = '\0';
+			return diff_add(s, 0, scope, p->name, 0, 0, list);
+		}
+		v = strtod(buf, &end);
+		if (*buf && !*end && isfinite(v))
+			return diff_add(s, 0, scope, p->name, 1, v, buf);
 		return diff_add(s, 0, scope, p->name, 0, 0, buf);
+	}
 	return diff_add(s, 0, scope, p->name, 1, p->kind == MP_PROP_INT ? (double)p->i : p->d, buf);
 }
 
@@ -860,11 +892,12 @@ static int cmd_diff(meta_ctx *c, mp_err *err)
 		mp_json_key(&j, "changes");
 		mp_json_begin_array(&j);
 	} else {
-		char ha[32], hb[32];
+		char ha[160], hb[160];
 		const char *heads[5] = {"KIND", "NAME", ha, hb, ">CHANGE"};
 
-		snprintf(ha, sizeof(ha), ">RUN %lld", (long long)ida);
-		snprintf(hb, sizeof(hb), ">RUN %lld", (long long)idb);
+		/* the runs as they were asked for: "demo#3", "last", "run 12" */
+		snprintf(ha, sizeof(ha), ">%s%s", strspn(c->pos[0], "0123456789") == strlen(c->pos[0]) ? "RUN " : "", c->pos[0]);
+		snprintf(hb, sizeof(hb), ">%s%s", strspn(c->pos[1], "0123456789") == strlen(c->pos[1]) ? "RUN " : "", c->pos[1]);
 		t = mp_table_new(5, heads);
 	}
 	for (i = 0; i < keys.n; i++) {

@@ -55,6 +55,13 @@ expect_jq '.executions[6].inputs | map(.name) == ["examples", "model", "baseline
 expect_jq '(.executions[6].inputs[2].id) != (.executions[6].inputs[1].id) and (.executions[6].inputs[2].id | type) == "number"'
 expect_jq '.executions[6].metrics | map(select(.name == "blessed")) | .[0].value == 1'
 [ -f "$P/serving/penguins/2/model.mlpm" ] && ok || not_ok "the second blessed model was not pushed as version 2"
+# meta diff: the runs as they were named, numeric params as differences, lists on one line
+expect_exit 0 meta diff penguins#1 last --all
+expect_out "penguins#1"
+expect_out "last"
+grep -Eq "^param +train\.epochs +30 +25 +-5$" "$TMP/out" && ok || not_ok "epochs not shown as -5: $(grep epochs "$TMP/out")"
+grep -Eq "^param +evaluate\.slice_by +\[species, island, body_mass_g\] +\[species, island, body_mass_g\] +0$" "$TMP/out" &&
+	ok || not_ok "a list param is not on one line: $(grep slice_by "$TMP/out")"
 cmp -s "$P/serving/penguins/1/model.mlpm" "$model" && ok || not_ok "version 1 was overwritten"
 # thresholds it cannot meet: not blessed, which is an outcome, not a failure
 expect_exit 0 "$MLPIPE" run "$P/penguins.yaml" --set train.epochs=24 --set 'evaluate.thresholds={accuracy: {min: 1.5}}'

@@ -82,7 +82,15 @@ expect_err "'meta diff' needs two run ids"
 expect_exit 2 meta diff 2 77
 expect_err "no run 77"
 expect_exit 2 meta artifacts --run 0
-expect_err "--run: 0 is out of range"
+expect_err "--run: run id: 0 is out of range"
+# --run takes what `meta run` takes, and only a run: context 1 is the pipeline demo
+expect_exit 2 meta artifacts --run 1
+expect_err "no run 1 in"
+expect_exit 0 meta --json artifacts --run last
+expect_jq 'map(.id) == [9]'
+expect_exit 0 meta --json artifacts --run demo#2
+expect_jq 'map(.id) == [1, 6, 7, 8]'
+expect_exit 2 meta artifacts --run demo#9
 expect_exit 2 meta gc
 expect_err "'meta gc' needs a scope: --older-than DAYS"
 expect_exit 2 meta gc --older-than -3
