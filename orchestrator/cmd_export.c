@@ -14,6 +14,7 @@
 
 const char mp_predict_usage[] =
 	"usage: mlpipe predict MODEL INPUT [-o OUT.csv] [--delimiter C] [--drop COLUMN]...\n"
+	"                      [--skip-rows N] [--columns A,B,...] [--on-bad-row error|skip]\n"
 	"\n"
 	"Runs a model (a model.mlpm, or a folder holding one: a pushed version,\n"
 	"a Trainer's output) over INPUT and writes one CSV row per example: the\n"
@@ -28,7 +29,13 @@ const char mp_predict_usage[] =
 	"  -o OUT          write OUT (complete or not at all) instead of stdout\n"
 	"  --delimiter C   the CSV delimiter (default ,; 'tab' for tabs)\n"
 	"  --drop COLUMN   a model trained without a transform reads every other\n"
-	"                  column, in order; drop the label or an id this way\n";
+	"                  column, in order; drop the label or an id this way\n"
+	"  --skip-rows N   skip N rows at the start of the file (as ExampleGen's skip_rows)\n"
+	"  --columns A,B   the column names, for a file without a header row\n"
+	"  --on-bad-row error|skip\n"
+	"                  a row with the wrong number of fields or a number that is\n"
+	"                  not one: stop with its file:line:col (the default), or\n"
+	"                  skip it (no output row; the count goes to stderr)\n";
 
 const char mp_export_usage[] =
 	"usage: mlpipe export MODEL --format c|onnx -o PATH\n"
@@ -84,6 +91,14 @@ typedef struct predictor {
 	FILE *fp;
 	const char *out_path;
 	int64_t rows;
+	/* CSV */
+	char delim;
+	const mp_optlist *drop;
+	int64_t skip_rows;
+	const char *columns; /* "a,b,c", or NULL: the header row */
+	int skip_bad;
+	int64_t bad_rows;
+	mp_err first_bad;
 } predictor;
 
 /* Writes a CSV field, quoted when it needs to be. */
@@ -230,31 +245,82 @@ out:
 	return rc;
 }
 
-static int predict_csv(predictor *p, const char *path, char delim, const mp_optlist *drop, mp_err *err)
+/* The column names: --columns, or the header row. */
+static int read_header(predictor *p, mp_csv *c, const char *path, char ***header, size_t *ncols, mp_err *err)
 {
+	const mp_csv_field *fl = NULL;
+	size_t i, n = 0;
+	int rc;
+
+	*header = NULL;
+	*ncols = 0;
+	if (p->columns) {
+		const char *q = p->columns;
+
+		for (n = 1; *q; q++)
+			n += *q == ',';
+	} else {
+		if ((rc = mp_csv_next(c, err)) <= 0)
+			return rc < 0 ? rc : mp_error(err, MP_EINVAL, "'%s' is empty: a header row is needed", path);
+		fl = mp_csv_fields(c, &n);
+	}
+	if (!(*header = mp_calloc(n, sizeof(char *))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	*ncols = n;
+	for (i = 0; i < n; i++) {
+		if (p->columns) {
+			const char *q = p->columns;
+			size_t k, len;
+
+			for (k = 0; k < i; k++)
+				q = strchr(q, ',') + 1;
+			len = strcspn(q, ",");
+			if (!len)
+				return mp_error(err, MP_EINVAL, "--columns: column %zu has no name", i + 1);
+			(*header)[i] = mp_strndup(q, len);
+		} else {
+			(*header)[i] = mp_strndup(fl[i].s, fl[i].n);
+		}
+		if (!(*header)[i])
+			return mp_error(err, MP_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* A bad row: the error, or with --on-bad-row skip, counted (the first kept
+ * for the message). */
+static int bad_row(predictor *p, mp_err *err)
+{
+	if (!p->skip_bad)
+		return err->code;
+	if (!p->bad_rows++)
+		p->first_bad = *err;
+	mp_err_clear(err);
+	return 0;
+}
+
+static int predict_csv(predictor *p, const char *path, mp_err *err)
+{
+	const mp_optlist *drop = p->drop;
 	mp_csv *c = NULL;
 	const mp_csv_field *fl;
 	char **header = NULL;
 	int *col = NULL, rc;
 	size_t nf, ncols = 0, f, i, k;
+	int64_t skipped;
 
-	if ((rc = mp_csv_open(&c, path, delim, err)) != 0)
+	if ((rc = mp_csv_open(&c, path, p->delim, err)) != 0)
 		return rc;
-	if ((rc = mp_csv_next(c, err)) <= 0) {
-		if (rc == 0)
-			rc = mp_error(err, MP_EINVAL, "'%s' is empty: a header row is needed", path);
+	for (skipped = 0; skipped < p->skip_rows && (rc = mp_csv_next(c, err)) == 1; skipped++)
+		;
+	if (rc < 0)
 		goto out;
-	}
-	fl = mp_csv_fields(c, &ncols);
-	if (!(header = mp_calloc(ncols, sizeof(char *))) || !(col = mp_calloc(p->s.nnum + p->s.nstr + 1, sizeof(int)))) {
+	if ((rc = read_header(p, c, path, &header, &ncols, err)) != 0)
+		goto out;
+	if (!(col = mp_calloc(p->s.nnum + p->s.nstr + 1, sizeof(int)))) {
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < ncols; i++)
-		if (!(header[i] = mp_strndup(fl[i].s, fl[i].n))) {
-			rc = mp_error(err, MP_ENOMEM, "out of memory");
-			goto out;
-		}
 	for (i = 0; i < drop->n; i++) {
 		for (k = 0; k < ncols && strcmp(header[k], drop->items[i]); k++)
 			;
@@ -292,9 +358,11 @@ static int predict_csv(predictor *p, const char *path, char delim, const mp_optl
 	while ((rc = mp_csv_next(c, err)) == 1) {
 		fl = mp_csv_fields(c, &nf);
 		if (nf != ncols) {
-			rc = mp_error(err, MP_EINVAL, "%s:%lld: %zu fields; the header has %zu", path,
-				      (long long)mp_csv_line(c), nf, ncols);
-			goto out;
+			mp_error(err, MP_EINVAL, "%s:%lld: %zu fields; the %s has %zu", path, (long long)mp_csv_line(c), nf,
+				 p->columns ? "--columns list" : "header", ncols);
+			if ((rc = bad_row(p, err)) != 0)
+				goto out;
+			continue;
 		}
 		for (f = 0; f < p->s.nnum + p->s.nstr; f++) {
 			const mp_csv_field *v = &fl[col[f]];
@@ -311,13 +379,18 @@ static int predict_csv(predictor *p, const char *path, char delim, const mp_optl
 				if (is_na(s, n)) {
 					x = NAN;
 				} else if (mp_parse_f32(s, n, &x) != 0) {
-					rc = mp_error(err, MP_EINVAL, "%s:%lld:%d: '%.*s' is not a number (column '%s')", path,
-						      (long long)mp_csv_line(c), v->col, (int)(n > 40 ? 40 : n), s,
-						      header[col[f]]);
-					goto out;
+					mp_error(err, MP_EINVAL, "%s:%lld:%d: '%.*s' is not a number (column '%s')", path,
+						 (long long)mp_csv_line(c), v->col, (int)(n > 40 ? 40 : n), s, header[col[f]]);
+					break;
 				}
 				mp_block_set_float(&p->b, f, x);
 			}
+		}
+		if (f < p->s.nnum + p->s.nstr) {
+			/* the row is not ended: the next one is written over it */
+			if ((rc = bad_row(p, err)) != 0)
+				goto out;
+			continue;
 		}
 		mp_block_end_row(&p->b);
 		if (mp_block_full(&p->b) && (rc = flush_block(p, err)) != 0)
@@ -336,12 +409,15 @@ out:
 
 int mp_cmd_predict(int argc, char **argv)
 {
-	const char *out = NULL, *delim = ",";
+	const char *out = NULL, *delim = ",", *skip = NULL, *columns = NULL, *on_bad = "error";
 	mp_optlist drop = {0};
 	const mp_opt opts[] = {
 		{"--output", "-o", &out, NULL, NULL},
 		{"--delimiter", NULL, &delim, NULL, NULL},
 		{"--drop", NULL, NULL, NULL, &drop},
+		{"--skip-rows", NULL, &skip, NULL, NULL},
+		{"--columns", NULL, &columns, NULL, NULL},
+		{"--on-bad-row", NULL, &on_bad, NULL, NULL},
 		{NULL, NULL, NULL, NULL, NULL},
 	};
 	predictor p = {0};
@@ -369,6 +445,24 @@ int mp_cmd_predict(int argc, char **argv)
 		rc = mp_cli_fail(&err);
 		goto done;
 	}
+	if (skip && mp_parse_i64(skip, 0, INT64_MAX, &p.skip_rows, "--skip-rows", &err) != 0) {
+		rc = mp_cli_fail(&err);
+		goto done;
+	}
+	if (strcmp(on_bad, "error") && strcmp(on_bad, "skip")) {
+		mp_error(&err, MP_EINVAL, "--on-bad-row: '%s' is not error or skip", on_bad);
+		rc = mp_cli_fail(&err);
+		goto done;
+	}
+	if (columns && !*columns) {
+		mp_error(&err, MP_EINVAL, "--columns: name the columns, A,B,...");
+		rc = mp_cli_fail(&err);
+		goto done;
+	}
+	p.delim = delim[0];
+	p.drop = &drop;
+	p.columns = columns;
+	p.skip_bad = !strcmp(on_bad, "skip");
 	if ((rc = mp_served_load(&p.s, pos[0], PREDICT_BATCH, &err)) != 0 ||
 	    (rc = mp_served_block(&p.s, &p.b, PREDICT_BATCH, &err)) != 0)
 		goto fail;
@@ -391,7 +485,12 @@ int mp_cmd_predict(int argc, char **argv)
 		p.out_path = "stdout";
 	}
 	write_header(&p);
-	rc = idx ? predict_idx(&p, pos[1], &err) : predict_csv(&p, pos[1], delim[0], &drop, &err);
+	if (idx && (skip || columns || p.skip_bad)) {
+		rc = mp_error(&err, MP_EINVAL, "'%s' holds images: --skip-rows, --columns and --on-bad-row are for CSV",
+			      pos[1]);
+		goto fail;
+	}
+	rc = idx ? predict_idx(&p, pos[1], &err) : predict_csv(&p, pos[1], &err);
 	if (rc != 0)
 		goto fail;
 	if (have_af) {
@@ -402,6 +501,9 @@ int mp_cmd_predict(int argc, char **argv)
 		rc = mp_error(&err, MP_EIO, "cannot write stdout: %s", strerror(errno));
 		goto fail;
 	}
+	if (p.bad_rows)
+		fprintf(stderr, "mlpipe: skipped %lld bad row%s (the first: %s)\n", (long long)p.bad_rows,
+			p.bad_rows == 1 ? "" : "s", p.first_bad.msg);
 	secs = (double)(mp_monotonic_ns() - t0) / 1e9;
 	if (mp_log_get_level() > MP_LOG_QUIET)
 		fprintf(stderr, "predicted %lld examples in %.2fs (%.0f examples/s)%s%s\n", (long long)p.rows, secs,

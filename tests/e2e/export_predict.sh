@@ -193,6 +193,24 @@ expect_exit 2 "$MLPIPE" predict "$V1" "$TMP/bad.csv" -o "$TMP/bad.out"
 expect_err "bad.csv:3:17: 'abc' is not a number (column 'bill_depth_mm')"
 [ ! -e "$TMP/bad.out" ] && ok || not_ok "a failed predict left its output"
 [ -z "$(ls "$TMP" | grep '\.tmp')" ] && ok || not_ok "a failed predict left a temporary file"
+# --on-bad-row skip: the good rows are predicted, the bad ones counted
+printf 'Adelie,Dream,40,18,181,3750,male\n' >>"$TMP/bad.csv"
+printf 'Adelie,Dream,39\n' >>"$TMP/bad.csv"
+expect_exit 0 "$MLPIPE" predict "$V1" "$TMP/bad.csv" -o "$TMP/skip.out" --on-bad-row skip
+grep -q "skipped 2 bad rows (the first: .*bad.csv:3:17: 'abc' is not a number (column 'bill_depth_mm'))" "$TMP/err" &&
+	ok || not_ok "no count of the skipped rows: $(cat "$TMP/err")"
+[ "$(wc -l <"$TMP/skip.out")" = 3 ] && ok || not_ok "skip: $(wc -l <"$TMP/skip.out") lines, wanted a header and 2 rows"
+expect_exit 2 "$MLPIPE" predict "$V1" "$TMP/bad.csv" --on-bad-row ignore
+expect_err "--on-bad-row: 'ignore' is not error or skip"
+# --skip-rows and --columns, as ExampleGen takes them: a file with a preamble and no header
+{ echo "# exported 2026-12-01"; echo "# by hand"; tail -n +2 "$P/data/penguins.csv"; } >"$TMP/noheader.csv"
+expect_exit 0 "$MLPIPE" predict "$V1" "$TMP/noheader.csv" -o "$TMP/noheader.out" --skip-rows 2 \
+	--columns "$(head -1 "$P/data/penguins.csv")"
+cmp -s "$TMP/noheader.out" "$TMP/pred.csv" && ok || not_ok "--skip-rows/--columns predicted otherwise"
+expect_exit 2 "$MLPIPE" predict "$V1" "$TMP/noheader.csv" --skip-rows 2 --columns species,island
+expect_err "noheader.csv' has no column 'bill_length_mm', which the model reads"
+expect_exit 2 "$MLPIPE" predict "$V1" "$TMP/noheader.csv" --skip-rows -1
+expect_err "--skip-rows: -1 is out of range"
 printf 'species,island,bill_length_mm\nAdelie,Dream,39\n' >"$TMP/cols.csv"
 expect_exit 2 "$MLPIPE" predict "$V1" "$TMP/cols.csv"
 expect_err "cols.csv' has no column 'bill_depth_mm', which the model reads"
