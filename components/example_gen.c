@@ -438,8 +438,9 @@ static int csv_header(csv_ctx *x, mp_csv *c, mp_err *err)
 	const char *cols = mp_io_param(x->g->io, "columns");
 	char *buf = NULL, **items = NULL;
 	const mp_csv_field *fl = NULL;
+	mp_name_index names = {0};
 	size_t n = 0, i;
-	int rc;
+	int rc, dup;
 
 	if (*cols) {
 		if ((rc = mp_param_lines(cols, &buf, &items, &n, err)) != 0)
@@ -460,7 +461,7 @@ static int csv_header(csv_ctx *x, mp_csv *c, mp_err *err)
 		}
 		for (i = 0; i < n; i++) {
 			const char *s = items ? items[i] : fl[i].s;
-			size_t len = items ? strlen(items[i]) : fl[i].n, j;
+			size_t len = items ? strlen(items[i]) : fl[i].n;
 
 			if (!items)
 				mp_trim(&s, &len);
@@ -473,12 +474,12 @@ static int csv_header(csv_ctx *x, mp_csv *c, mp_err *err)
 				rc = mp_error(err, MP_ENOMEM, "out of memory");
 				goto out;
 			}
-			for (j = 0; j < i; j++)
-				if (strcmp(x->feats[j].name, x->feats[i].name) == 0) {
-					rc = mp_error(err, MP_EINVAL, "%s:%lld: column name '%s' appears twice",
-						      mp_csv_path(c), (long long)mp_csv_line(c), x->feats[i].name);
-					goto out;
-				}
+			if ((dup = mp_name_index_add(&names, x->feats[i].name, i, NULL)) != 0) {
+				rc = dup < 0 ? mp_error(err, MP_ENOMEM, "out of memory")
+					     : mp_error(err, MP_EINVAL, "%s:%lld: column name '%s' appears twice",
+							mp_csv_path(c), (long long)mp_csv_line(c), x->feats[i].name);
+				goto out;
+			}
 		}
 	} else {
 		int same = n == x->ncols;
@@ -496,6 +497,7 @@ static int csv_header(csv_ctx *x, mp_csv *c, mp_err *err)
 				      mp_csv_path(c), (long long)mp_csv_line(c));
 	}
 out:
+	mp_name_index_release(&names);
 	free(items);
 	free(buf);
 	return rc;

@@ -89,13 +89,17 @@ static int run_transform(const mp_component_io *io, mp_err *err)
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < width; i++) {
-		char name[512];
+	for (i = 0, s = 0; s < t.nfeatures; s++) {
+		size_t k;
 
-		feats[i].type = MP_FEAT_FLOAT;
-		if (!(feats[i].name = mp_strdup(mp_transform_output_name(&t, i, name, sizeof(name))))) {
-			rc = mp_error(err, MP_ENOMEM, "out of memory");
-			goto out;
+		for (k = 0; k < mp_tx_feature_width(&t.features[s]); k++, i++) {
+			char name[512];
+
+			feats[i].type = MP_FEAT_FLOAT;
+			if (!(feats[i].name = mp_strdup(mp_tx_feature_output_name(&t.features[s], k, name, sizeof(name))))) {
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+				goto out;
+			}
 		}
 	}
 	if (t.label && !(feats[width].name = mp_strdup(t.label))) {

@@ -230,3 +230,76 @@ char *mp_strbuf_detach(mp_strbuf *sb)
 	mp_strbuf_init(sb);
 	return s;
 }
+
+/* ---- the name index ---------------------------------------------------- */
+
+struct mp__name_slot {
+	const char *name; /* NULL: empty */
+	size_t i;
+	uint64_t h;
+};
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+static struct mp__name_slot *name_slot(struct mp__name_slot *slots, size_t cap, const char *name, uint64_t h)
+{
+	size_t k = (size_t)(h & (cap - 1));
+
+	while (slots[k].name && (slots[k].h != h || strcmp(slots[k].name, name) != 0))
+		k = (k + 1) & (cap - 1);
+	return &slots[k];
+}
+
+int mp_name_index_add(mp_name_index *ix, const char *name, size_t i, size_t *first)
+{
+	struct mp__name_slot *sl;
+	uint64_t h = name_hash(name);
+
+	if ((ix->n + 1) * 2 > ix->cap) {
+		size_t cap = ix->cap ? ix->cap * 2 : 16, k;
+		struct mp__name_slot *ns = mp_calloc(cap, sizeof(*ns));
+
+		if (!ns)
+			return MP_ENOMEM;
+		for (k = 0; k < ix->cap; k++)
+			if (ix->slots[k].name)
+				*name_slot(ns, cap, ix->slots[k].name, ix->slots[k].h) = ix->slots[k];
+		free(ix->slots);
+		ix->slots = ns;
+		ix->cap = cap;
+	}
+	sl = name_slot(ix->slots, ix->cap, name, h);
+	if (sl->name) {
+		if (first)
+			*first = sl->i;
+		return 1;
+	}
+	sl->name = name;
+	sl->i = i;
+	sl->h = h;
+	ix->n++;
+	return 0;
+}
+
+long mp_name_index_find(const mp_name_index *ix, const char *name)
+{
+	const struct mp__name_slot *sl;
+
+	if (!ix->cap)
+		return -1;
+	sl = name_slot(ix->slots, ix->cap, name, name_hash(name));
+	return sl->name ? (long)sl->i : -1;
+}
+
+void mp_name_index_release(mp_name_index *ix)
+{
+	free(ix->slots);
+	memset(ix, 0, sizeof(*ix));
+}

@@ -289,6 +289,30 @@ START_TEST(json_writer_escapes_and_nests)
 }
 END_TEST
 
+START_TEST(name_index_finds_every_name_and_refuses_twins)
+{
+	mp_name_index ix = {0};
+	char names[5000][16];
+	size_t first = 99;
+	int i;
+
+	ck_assert_int_eq(mp_name_index_find(&ix, "x"), -1); /* empty */
+	for (i = 0; i < 5000; i++) {
+		snprintf(names[i], sizeof(names[i]), "g%d", i);
+		ck_assert_int_eq(mp_name_index_add(&ix, names[i], (size_t)i, NULL), 0);
+	}
+	for (i = 0; i < 5000; i++)
+		ck_assert_int_eq(mp_name_index_find(&ix, names[i]), i);
+	ck_assert_int_eq(mp_name_index_find(&ix, "g5000"), -1);
+	ck_assert_int_eq(mp_name_index_find(&ix, ""), -1);
+	ck_assert_int_eq(mp_name_index_add(&ix, "g42", 7, &first), 1);
+	ck_assert_uint_eq(first, 42);
+	ck_assert_int_eq(mp_name_index_find(&ix, "g42"), 42);
+	mp_name_index_release(&ix);
+	ck_assert_int_eq(mp_name_index_find(&ix, "g1"), -1);
+}
+END_TEST
+
 START_TEST(table_aligns_columns)
 {
 	static const char *const heads[] = {">ID", "NAME", "NOTE"};
@@ -360,6 +384,7 @@ static Suite *core_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("output");
 	tcase_add_test(tc, json_writer_escapes_and_nests);
+	tcase_add_test(tc, name_index_finds_every_name_and_refuses_twins);
 	tcase_add_test(tc, table_aligns_columns);
 	tcase_add_test(tc, table_reports_allocation_failure);
 	suite_add_tcase(s, tc);

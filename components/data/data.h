@@ -122,6 +122,7 @@ typedef struct mp_examples_meta {
 	int64_t span, version; /* -1 when the data has none */
 	mp_split_info *splits;
 	size_t nsplits;
+	mp_name_index ix; /* features by name, once read */
 } mp_examples_meta;
 
 int mp_examples_meta_write(const mp_examples_meta *m, const char *dir, mp_err *err);
@@ -337,6 +338,7 @@ typedef struct mp_split_stats {
 	int64_t rows;
 	mp_feat_stats *feats;
 	size_t nfeats;
+	mp_name_index ix; /* feats by name, once computed or read */
 } mp_split_stats;
 
 typedef struct mp_stats {
@@ -370,6 +372,7 @@ typedef struct mp_schema_feature {
 typedef struct mp_schema {
 	mp_schema_feature *features;
 	size_t nfeatures;
+	mp_name_index ix; /* features by name, once inferred or read */
 } mp_schema;
 
 /* Infers a schema from the statistics of split: types; required when no
@@ -493,7 +496,11 @@ int mp_transform_fit(mp_transform *out, const mp_stats *st, const char *split, c
 		     mp_err *err);
 /* How many inputs the transform makes. */
 size_t mp_transform_width(const mp_transform *t);
-/* The name of output i ("x", "color=red", "age[3]") into buf. */
+/* How many inputs feature tf makes, and the name of its k-th. */
+size_t mp_tx_feature_width(const mp_tx_feature *tf);
+const char *mp_tx_feature_output_name(const mp_tx_feature *tf, size_t k, char *buf, size_t n);
+/* The name of output i ("x", "color=red", "age[3]") into buf (linear in
+ * the features: to name them all, walk the features instead). */
 const char *mp_transform_output_name(const mp_transform *t, size_t i, char *buf, size_t n);
 /* Text form (transform.tsv, and inside model files). */
 int mp_transform_to_text(const mp_transform *t, mp_strbuf *sb);

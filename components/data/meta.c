@@ -60,6 +60,7 @@ void mp_examples_meta_release(mp_examples_meta *m)
 	free(m->features);
 	free(m->splits);
 	free(m->label);
+	mp_name_index_release(&m->ix);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -104,7 +105,15 @@ int mp_examples_meta_read(mp_examples_meta *m, const char *dir, mp_err *err)
 				rc = mp_error(err, MP_ENOMEM, "out of memory");
 				break;
 			}
-			m->features[m->nfeatures++].type = !strcmp(f[2], "float") ? MP_FEAT_FLOAT : MP_FEAT_STRING;
+			m->features[m->nfeatures].type = !strcmp(f[2], "float") ? MP_FEAT_FLOAT : MP_FEAT_STRING;
+			switch (mp_name_index_add(&m->ix, m->features[m->nfeatures].name, m->nfeatures, NULL)) {
+			case 0: break;
+			case 1:
+				rc = mp_error(err, MP_ECORRUPT, "%s:%d: feature '%s' appears twice", path, lineno, f[1]);
+				break;
+			default: rc = mp_error(err, MP_ENOMEM, "out of memory");
+			}
+			m->nfeatures++;
 		} else if (n == 4 && !strcmp(f[0], "split")) {
 			if (mp_grow((void **)&m->splits, &sa, m->nsplits, sizeof(*m->splits)) != 0 ||
 			    !(m->splits[m->nsplits].name = mp_strdup(f[1]))) {
@@ -146,6 +155,8 @@ int mp_examples_feature(const mp_examples_meta *m, const char *name)
 {
 	size_t i;
 
+	if (m->ix.n == m->nfeatures && m->nfeatures)
+		return (int)mp_name_index_find(&m->ix, name);
 	for (i = 0; i < m->nfeatures; i++)
 		if (strcmp(m->features[i].name, name) == 0)
 			return (int)i;

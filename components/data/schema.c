@@ -30,6 +30,7 @@ void mp_schema_release(mp_schema *sc)
 		free(sc->features[i].name);
 	}
 	free(sc->features);
+	mp_name_index_release(&sc->ix);
 	memset(sc, 0, sizeof(*sc));
 }
 
@@ -37,6 +38,11 @@ const mp_schema_feature *mp_schema_find(const mp_schema *sc, const char *name)
 {
 	size_t i;
 
+	if (sc->ix.n == sc->nfeatures && sc->nfeatures) {
+		long k = mp_name_index_find(&sc->ix, name);
+
+		return k < 0 ? NULL : &sc->features[k];
+	}
 	for (i = 0; i < sc->nfeatures; i++)
 		if (strcmp(sc->features[i].name, name) == 0)
 			return &sc->features[i];
@@ -78,6 +84,8 @@ int mp_schema_infer(mp_schema *out, const mp_stats *s, const char *split, int ra
 				if (!(sf->values[v] = mp_strdup(fs->values[v].value)))
 					goto oom;
 		}
+		if (mp_name_index_add(&out->ix, sf->name, i, NULL) < 0)
+			goto oom;
 	}
 	return 0;
 oom:
@@ -275,7 +283,7 @@ int mp_schema_read(mp_schema *out, const char *path, mp_err *err)
 	yaml_node_pair_t *pr;
 	reader R = {path, &doc, err, 0};
 	char *text;
-	size_t len, i, j;
+	size_t len, i;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -338,11 +346,11 @@ int mp_schema_read(mp_schema *out, const char *path, mp_err *err)
 			goto out;
 		}
 		sf->has_range = has_min;
-		for (j = 0; j < i; j++)
-			if (!strcmp(out->features[j].name, sf->name)) {
-				rc = bad(&R, item, "feature '%s' appears twice", sf->name);
-				goto out;
-			}
+		if ((rc = mp_name_index_add(&out->ix, sf->name, i, NULL)) != 0) {
+			rc = rc < 0 ? mp_error(err, MP_ENOMEM, "out of memory")
+				    : bad(&R, item, "feature '%s' appears twice", sf->name);
+			goto out;
+		}
 	}
 out:
 	if (rc != 0)

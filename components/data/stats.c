@@ -170,7 +170,8 @@ static int compute_split(mp_split_stats *ss, const mp_examples_meta *m, const ch
 			if (si && si->bad_values)
 				ss->feats[f].bad_values = si->bad_values[f];
 		}
-		if (!(ss->feats[f].name = mp_strdup(m->features[f].name)))
+		if (!(ss->feats[f].name = mp_strdup(m->features[f].name)) ||
+		    mp_name_index_add(&ss->ix, ss->feats[f].name, f, NULL) < 0)
 			rc = mp_error(err, MP_ENOMEM, "out of memory");
 	}
 	if (rc == 0)
@@ -299,6 +300,7 @@ void mp_stats_release(mp_stats *s)
 		}
 		free(ss->feats);
 		free(ss->name);
+		mp_name_index_release(&ss->ix);
 	}
 	free(s->splits);
 	memset(s, 0, sizeof(*s));
@@ -318,6 +320,11 @@ const mp_feat_stats *mp_stats_feature(const mp_split_stats *s, const char *name)
 {
 	size_t i;
 
+	if (s->ix.n == s->nfeats && s->nfeats) {
+		long k = mp_name_index_find(&s->ix, name);
+
+		return k < 0 ? NULL : &s->feats[k];
+	}
 	for (i = 0; i < s->nfeats; i++)
 		if (strcmp(s->feats[i].name, name) == 0)
 			return &s->feats[i];
@@ -444,7 +451,14 @@ int mp_stats_read(mp_stats *s, const char *dir, mp_err *err)
 				rc = mp_error(err, MP_ENOMEM, "out of memory");
 				break;
 			}
+			switch (mp_name_index_add(&ss->ix, fs->name, ss->nfeats, NULL)) {
+			case 0: break;
+			case 1: rc = mp_error(err, MP_ECORRUPT, "%s:%d: feature '%s' appears twice in its split", path, lineno, fs->name); break;
+			default: rc = mp_error(err, MP_ENOMEM, "out of memory");
+			}
 			ss->nfeats++;
+			if (rc != 0)
+				break;
 			fs->count = strtoll(f[3], NULL, 10);
 			fs->missing = strtoll(f[4], NULL, 10);
 			if (f[0][0] == 'n') {

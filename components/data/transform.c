@@ -92,23 +92,31 @@ size_t mp_transform_width(const mp_transform *t)
 	return w;
 }
 
+size_t mp_tx_feature_width(const mp_tx_feature *tf)
+{
+	return tf->kind == MP_TX_ONEHOT ? tf->nvocab : tf->kind == MP_TX_BUCKETIZE ? (size_t)tf->buckets : 1;
+}
+
+const char *mp_tx_feature_output_name(const mp_tx_feature *tf, size_t k, char *buf, size_t n)
+{
+	if (tf->kind == MP_TX_ONEHOT)
+		snprintf(buf, n, "%s=%s", tf->name, k < tf->nvocab ? tf->vocab[k] : "?");
+	else if (tf->kind == MP_TX_BUCKETIZE)
+		snprintf(buf, n, "%s[%zu]", tf->name, k);
+	else
+		snprintf(buf, n, "%s", tf->name);
+	return buf;
+}
+
 const char *mp_transform_output_name(const mp_transform *t, size_t i, char *buf, size_t n)
 {
 	size_t f;
 
 	for (f = 0; f < t->nfeatures; f++) {
-		const mp_tx_feature *tf = &t->features[f];
-		size_t w = tf->kind == MP_TX_ONEHOT ? tf->nvocab : tf->kind == MP_TX_BUCKETIZE ? (size_t)tf->buckets : 1;
+		size_t w = mp_tx_feature_width(&t->features[f]);
 
-		if (i < w) {
-			if (tf->kind == MP_TX_ONEHOT)
-				snprintf(buf, n, "%s=%s", tf->name, tf->vocab[i]);
-			else if (tf->kind == MP_TX_BUCKETIZE)
-				snprintf(buf, n, "%s[%zu]", tf->name, i);
-			else
-				snprintf(buf, n, "%s", tf->name);
-			return buf;
-		}
+		if (i < w)
+			return mp_tx_feature_output_name(&t->features[f], i, buf, n);
 		i -= w;
 	}
 	snprintf(buf, n, "?");

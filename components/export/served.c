@@ -56,7 +56,14 @@ static int transform_inputs(mp_served *s, mp_err *err)
 		}
 	m.features = s->features;
 	m.nfeatures = k;
-	return mp_transform_bind(t, &m, s->idx, err);
+	for (i = 0; i < k; i++)
+		if (mp_name_index_add(&m.ix, s->features[i].name, i, NULL) < 0) {
+			mp_name_index_release(&m.ix);
+			return mp_error(err, MP_ENOMEM, "out of memory");
+		}
+	pass = mp_transform_bind(t, &m, s->idx, err);
+	mp_name_index_release(&m.ix);
+	return pass;
 }
 
 int mp_served_load(mp_served *s, const char *path, int max_batch, mp_err *err)
