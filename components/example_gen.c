@@ -32,6 +32,12 @@ static const mp_param_spec params[] = {
 	 "this fraction goes to the validation split (what the Trainer validates on), by a hash of each example: "
 	 "of all examples with path, of the train split's with splits", NULL, NULL},
 	{"label", MP_PARAM_STRING, "", 0, 0, "the label column (CSV); IDX labels are called 'label'", NULL, NULL},
+	{"label_names", MP_PARAM_LIST, "", 0, 0,
+	 "names of the classes 0, 1, ... of a numeric label; they travel with the model into predict, the exports "
+	 "and the reports", NULL, NULL},
+	{"label_names_line", MP_PARAM_BOOL, "false", 0, 0,
+	 "CSV: the file's first line names the classes after its leading numbers, as scikit-learn's CSVs do "
+	 "(150,4,setosa,versicolor,virginica); it is read as label_names and skipped", NULL, NULL},
 	{"labels", MP_PARAM_PATHS, "", 0, 0,
 	 "IDX: the label files, in the order of the image files (default: the matching "
 	 "*-labels-idx1-* file)", NULL, NULL},
@@ -74,6 +80,9 @@ typedef struct gen {
 	mp_examples_writer *w;
 	int64_t *rows; /* per split */
 	int64_t bad_values; /* cells read as missing (on_bad_value: missing) */
+	char **label_names; /* from label_names or label_names_line */
+	size_t nlabel_names;
+	char *names_buf;
 } gen;
 
 static void free_sources(gen *g)
@@ -87,6 +96,11 @@ static void free_sources(gen *g)
 	free(g->src);
 	free(g->split_names);
 	free(g->rows);
+	if (!g->names_buf)
+		for (i = 0; i < g->nlabel_names; i++)
+			free(g->label_names[i]);
+	free(g->label_names);
+	free(g->names_buf);
 }
 
 static int split_index(const gen *g, const char *name)
@@ -354,6 +368,8 @@ static int ingest_idx(gen *g, mp_err *err)
 		mp_idx_close(&xi);
 	if (open_l)
 		mp_idx_close(&xl);
+	if (rc == 0 && g->w)
+		rc = mp_examples_writer_set_label_names(g->w, g->label_names, g->nlabel_names, err);
 	if (rc == 0 && g->w) {
 		rc = mp_examples_writer_close(g->w, "label", g->span, g->version, 0, err);
 		g->w = NULL;
@@ -996,6 +1012,45 @@ static int infer_types(csv_ctx *x, held_row *held, size_t nheld, const char *pat
 	return rc;
 }
 
+/* label_names_line: the first line is "ROWS,COLUMNS,NAME0,NAME1,..."
+ * (scikit-learn's iris.csv, wine_data.csv): the fields after the leading
+ * numbers are the class names.  Every file must give the same names. */
+static int read_names_line(gen *g, mp_csv *c, mp_err *err)
+{
+	const mp_csv_field *fl;
+	size_t n, i, from;
+	int rc;
+
+	if ((rc = mp_csv_next(c, err)) <= 0)
+		return rc < 0 ? rc : mp_error(err, MP_EINVAL, "'%s' is empty: no line of class names", mp_csv_path(c));
+	fl = mp_csv_fields(c, &n);
+	for (from = 0; from < n; from++) {
+		float v;
+
+		if (mp_parse_f32(fl[from].s, fl[from].n, &v) != 0)
+			break;
+	}
+	if (from == n)
+		return mp_error(err, MP_EINVAL, "%s:%lld: label_names_line: the line names no classes", mp_csv_path(c),
+				(long long)mp_csv_line(c));
+	if (g->label_names) {
+		int same = g->nlabel_names == n - from;
+
+		for (i = 0; same && i < n - from; i++)
+			same = strlen(g->label_names[i]) == fl[from + i].n &&
+			       !memcmp(g->label_names[i], fl[from + i].s, fl[from + i].n);
+		return same ? 0
+			    : mp_error(err, MP_EINVAL, "%s:%lld: label_names_line: other class names than the first file's",
+				       mp_csv_path(c), (long long)mp_csv_line(c));
+	}
+	if (!(g->label_names = mp_calloc(n - from, sizeof(char *))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	for (i = from; i < n; i++, g->nlabel_names++)
+		if (!(g->label_names[i - from] = mp_strndup(fl[i].s, fl[i].n)))
+			return mp_error(err, MP_ENOMEM, "out of memory");
+	return 0;
+}
+
 static int ingest_csv(gen *g, mp_err *err)
 {
 	const char *d = mp_io_param(g->io, "delimiter"), *label = mp_io_param(g->io, "label");
@@ -1004,7 +1059,7 @@ static int ingest_csv(gen *g, mp_err *err)
 	held_row *held = NULL;
 	size_t nheld = 0, aheld = 0, i, h;
 	csv_pool P;
-	int pool_up = 0, rc = 0;
+	int pool_up = 0, rc = 0, names_line;
 	csv_ctx x;
 
 	memset(&x, 0, sizeof(x));
@@ -1018,6 +1073,9 @@ static int ingest_csv(gen *g, mp_err *err)
 	else
 		return mp_error(err, MP_EINVAL, "delimiter: '%s' is not one character (or 'tab')", d);
 	x.bad_missing = !strcmp(mp_io_param(g->io, "on_bad_value"), "missing");
+	names_line = !strcmp(mp_io_param(g->io, "label_names_line"), "true");
+	if (names_line && g->nlabel_names)
+		return mp_error(err, MP_EINVAL, "label_names_line: the class names are given by label_names already");
 	if ((rc = mp_param_lines(mp_io_param(g->io, "na_values"), &x.na_buf, &x.na, &x.nna, err)) != 0)
 		return rc;
 	for (i = 0; i < g->nsrc && rc == 0; i++) {
@@ -1029,6 +1087,10 @@ static int ingest_csv(gen *g, mp_err *err)
 
 		if ((rc = mp_csv_open(&c, path, x.delim, err)) != 0)
 			break;
+		if (names_line && (rc = read_names_line(g, c, err)) != 0) {
+			mp_csv_close(c);
+			break;
+		}
 		for (k = 0; k < x.skip && (rc = mp_csv_next(c, err)) == 1; k++)
 			;
 		if (rc >= 0)
@@ -1059,6 +1121,9 @@ static int ingest_csv(gen *g, mp_err *err)
 					;
 				if (f == x.ncols)
 					rc = mp_error(err, MP_EINVAL, "'%s' has no column '%s' (the label)", path, label);
+				else if (g->nlabel_names && x.feats[f].type == MP_FEAT_STRING)
+					rc = mp_error(err, MP_EINVAL, "label_names: the label '%s' is text; its values are "
+						      "its names", label);
 			}
 			if (!block_rows) {
 				block_rows = (int64_t)((1u << 20) / (4 * x.ncols + 8) + 1);
@@ -1098,6 +1163,8 @@ static int ingest_csv(gen *g, mp_err *err)
 			g->bad_values += x.bad[h];
 			rc = mp_examples_writer_set_bad(g->w, h / x.ncols, h % x.ncols, x.bad[h], err);
 		}
+	if (rc == 0)
+		rc = mp_examples_writer_set_label_names(g->w, g->label_names, g->nlabel_names, err);
 	if (rc == 0) {
 		rc = mp_examples_writer_close(g->w, *label ? label : NULL, g->span, g->version, 0, err);
 		g->w = NULL;
@@ -1129,8 +1196,13 @@ static int run_example_gen(const mp_component_io *io, mp_err *err)
 		rc = mp_error(err, MP_EINVAL, "format: '%s' is not csv or idx", format);
 		goto out;
 	}
-	if ((rc = plan_sources(&g, &mapbuf, &mapitems, err)) != 0)
+	if ((rc = plan_sources(&g, &mapbuf, &mapitems, err)) != 0 ||
+	    (rc = mp_param_lines(mp_io_param(io, "label_names"), &g.names_buf, &g.label_names, &g.nlabel_names, err)) != 0)
 		goto out;
+	if (g.nlabel_names && !*mp_io_param(io, "label") && !strcmp(format, "csv")) {
+		rc = mp_error(err, MP_EINVAL, "label_names: name the label column too");
+		goto out;
+	}
 	if (!(g.rows = mp_calloc(g.nsplits, sizeof(*g.rows)))) {
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
 		goto out;
@@ -1149,6 +1221,17 @@ static int run_example_gen(const mp_component_io *io, mp_err *err)
 	if (rc == 0 && !strcmp(mp_io_param(io, "on_bad_value"), "missing") &&
 	    mp_result_metric(io->result, "bad_values", 0, (double)g.bad_values) != 0)
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
+	if (rc == 0 && g.nlabel_names) {
+		mp_strbuf sb = MP_STRBUF_INIT;
+
+		for (i = 0; i < g.nlabel_names; i++) {
+			mp_strbuf_adds(&sb, i ? ", " : "");
+			mp_strbuf_adds(&sb, g.label_names[i]);
+		}
+		if (sb.failed || mp_result_prop_string(io->result, "examples", "label_names", sb.buf) != 0)
+			rc = mp_error(err, MP_ENOMEM, "out of memory");
+		mp_strbuf_release(&sb);
+	}
 	if (rc == 0 && g.span >= 0 && mp_result_prop_int(io->result, "examples", "span", g.span) != 0)
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
 	if (rc == 0 && g.version >= 0 && mp_result_prop_int(io->result, "examples", "version", g.version) != 0)

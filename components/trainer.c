@@ -472,6 +472,7 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 	config c = {0};
 	char *tx_text = NULL, *ckpt = NULL, *model_path = NULL;
 	int *x = NULL, *tx_idx = NULL, y, nx = 0, rc, have_val, stopped_early = 0, mse;
+	double unit2 = 1; /* the label's scale, squared: MSE in the label's units */
 	int apply = !strcmp(mp_io_param(io, "apply_transform"), "true");
 	mp_transform tx = {0};
 	mp_dataset_opts base_opts;
@@ -521,6 +522,23 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 
 		rc = p ? mp_read_file(p, &tx_text, NULL, err) : mp_error(err, MP_ENOMEM, "out of memory");
 		free(p);
+		if (rc != 0)
+			goto out;
+	}
+	if (tx_text) {
+		/* a z-scored label: only a regression, and its losses are reported
+		 * in the label's own units (squared), not the scaled ones */
+		mp_transform t;
+
+		if ((rc = mp_transform_from_text(&t, tx_text, "the transform input", err)) != 0)
+			goto out;
+		if (t.label_scaled) {
+			unit2 = t.label_std * t.label_std;
+			if (c.loss != MP_LOSS_MSE)
+				rc = mp_error(err, MP_EINVAL, "the transform z-scores the label '%s': that is for a regression "
+					      "(loss mse), not %s", t.label, mp_loss_name(c.loss));
+		}
+		mp_transform_release(&t);
 		if (rc != 0)
 			goto out;
 	}
@@ -603,7 +621,7 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 
 			classes = 0;
 			if (tx_text && mp_transform_from_text(&t, tx_text, "transform", err) == 0) {
-				classes = (int)t.nlabel_vocab;
+				classes = t.nlabel_vocab ? (int)t.nlabel_vocab : (int)t.nlabel_names;
 				mp_transform_release(&t);
 			}
 			if (!classes) {
@@ -726,6 +744,8 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 				}
 				if (have_val && (rc = evaluate(&net, &val_opts, &val_loss, &val_acc, err)) != 0)
 					break;
+				tl *= unit2;
+				val_loss *= unit2;
 				if (have_val && !isfinite(val_loss)) {
 					rc = mp_error(err, MP_EINVAL,
 						      "the loss became %s on the validation data (%s) at step %lld (epoch %d, "

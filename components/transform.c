@@ -74,6 +74,19 @@ static int run_transform(const mp_component_io *io, mp_err *err)
 	    (rc = mp_transform_fit(&t, &st, mp_io_param(io, "split"), m.label, kind, divisor, mp_io_param(io, "rules"),
 				    atoll(mp_io_param(io, "max_vocabulary")), err)) != 0)
 		goto out;
+	if (m.nlabel_names) {
+		const mp_split_stats *ss = mp_stats_split(&st, mp_io_param(io, "split"));
+		const mp_feat_stats *fs = ss && t.label ? mp_stats_feature(ss, t.label) : NULL;
+
+		if (fs && fs->type == MP_FEAT_FLOAT && fs->count &&
+		    (fs->min < 0 || fs->max >= (double)m.nlabel_names || fs->min != floor(fs->min) || fs->max != floor(fs->max))) {
+			rc = mp_error(err, MP_EINVAL, "the label '%s' has values from %g to %g, but label_names names %zu "
+				      "classes (0 to %zu)", t.label, fs->min, fs->max, m.nlabel_names, m.nlabel_names - 1);
+			goto out;
+		}
+		if ((rc = mp_transform_set_label_names(&t, m.label_names, m.nlabel_names, err)) != 0)
+			goto out;
+	}
 	/* the fitted transform */
 	if ((rc = mp_transform_to_text(&t, &text)) != 0 ||
 	    !(path = mp_asprintf("%s/transform.tsv", mp_io_output(io, "transform")))) {
@@ -143,7 +156,7 @@ static int run_transform(const mp_component_io *io, mp_err *err)
 		}
 		mp_examples_reader_close(&rd);
 	}
-	if (rc == 0) {
+	if (rc == 0 && (rc = mp_examples_writer_set_label_names(w, m.label_names, m.nlabel_names, err)) == 0) {
 		rc = mp_examples_writer_close(w, t.label, m.span, m.version, 0, err);
 		w = NULL;
 	}

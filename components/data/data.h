@@ -122,6 +122,8 @@ typedef struct mp_examples_meta {
 	int64_t span, version; /* -1 when the data has none */
 	mp_split_info *splits;
 	size_t nsplits;
+	char **label_names; /* a numeric label's class names, in index order, or NULL */
+	size_t nlabel_names;
 	mp_name_index ix; /* features by name, once read */
 } mp_examples_meta;
 
@@ -198,6 +200,8 @@ int mp_examples_writer_put(mp_examples_writer *w, size_t s, const uint8_t *data,
 /* Records that n cells of feature f in split s were read as missing
  * because they were not numbers (written to examples.meta). */
 int mp_examples_writer_set_bad(mp_examples_writer *w, size_t s, size_t f, int64_t n, mp_err *err);
+/* The class names of the (numeric) label, for examples.meta; copied. */
+int mp_examples_writer_set_label_names(mp_examples_writer *w, char *const *names, size_t n, mp_err *err);
 /* Flushes everything and writes examples.meta (label and span from meta);
  * always frees w.  With abort set, only frees. */
 int mp_examples_writer_close(mp_examples_writer *w, const char *label, int64_t span,
@@ -479,6 +483,12 @@ struct mp_transform {
 	char *label;	     /* NULL without one */
 	char **label_vocab;  /* a string label's classes, in index order; NULL for a number */
 	size_t nlabel_vocab;
+	char **label_names;  /* a numeric label's class names (ExampleGen's label_names), or NULL */
+	size_t nlabel_names;
+	/* a regression label z-scored for training (rules: {LABEL: zscore});
+	 * predictions are put back into its units */
+	int label_scaled;
+	double label_mean, label_std;
 	/* derived: numbers as x * scale + shift (miss when missing), per
 	 * feature; all_linear when every feature is such a number */
 	float *scale, *shift, *miss;
@@ -494,6 +504,9 @@ struct mp_transform {
 int mp_transform_fit(mp_transform *out, const mp_stats *st, const char *split, const char *label,
 		     mp_tx_kind num_default, double num_divisor, const char *rules, int64_t max_vocab,
 		     mp_err *err);
+/* The class names of a numeric label, kept in the transform so that they
+ * travel with the model; copied. */
+int mp_transform_set_label_names(mp_transform *t, char *const *names, size_t n, mp_err *err);
 /* How many inputs the transform makes. */
 size_t mp_transform_width(const mp_transform *t);
 /* How many inputs feature tf makes, and the name of its k-th. */

@@ -24,6 +24,8 @@ typedef struct split_writer {
  * flight at a time. */
 struct mp_examples_writer {
 	char *dir;
+	char **label_names;
+	size_t nlabel_names;
 	mp_feature *features;
 	size_t nfeat;
 	split_writer *splits;
@@ -132,6 +134,9 @@ static void writer_free(mp_examples_writer *w)
 	for (i = 0; i < w->nfeat; i++)
 		free(w->features[i].name);
 	free(w->features);
+	for (i = 0; i < w->nlabel_names; i++)
+		free(w->label_names[i]);
+	free(w->label_names);
 	free(w->splits);
 	free(w->enc);
 	free(w->enc_main);
@@ -323,6 +328,8 @@ int mp_examples_writer_close(mp_examples_writer *w, const char *label, int64_t s
 		m.label = (char *)label;
 		m.span = span;
 		m.version = version;
+		m.label_names = w->label_names;
+		m.nlabel_names = w->nlabel_names;
 		if (!(m.splits = mp_calloc(w->nsplits + 1, sizeof(*m.splits))))
 			rc = mp_error(err, MP_ENOMEM, "out of memory");
 		for (i = 0; rc == 0 && i < w->nsplits; i++) {
@@ -338,6 +345,20 @@ int mp_examples_writer_close(mp_examples_writer *w, const char *label, int64_t s
 	}
 	writer_free(w);
 	return rc;
+}
+
+int mp_examples_writer_set_label_names(mp_examples_writer *w, char *const *names, size_t n, mp_err *err)
+{
+	size_t i;
+
+	if (w->label_names || !n)
+		return 0;
+	if (!(w->label_names = mp_calloc(n, sizeof(char *))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	for (i = 0; i < n; i++, w->nlabel_names++)
+		if (!(w->label_names[i] = mp_strdup(names[i])))
+			return mp_error(err, MP_ENOMEM, "out of memory");
+	return 0;
 }
 
 int mp_examples_writer_set_bad(mp_examples_writer *w, size_t s, size_t f, int64_t n, mp_err *err)

@@ -2,6 +2,7 @@
  *
  *   mlpipe-examples 1
  *   label<TAB>NAME                 (absent when there is no label)
+ *   label_names<TAB>N0<TAB>N1...   (a numeric label's class names, when given)
  *   span<TAB>N<TAB>VERSION
  *   feature<TAB>NAME<TAB>float|string
  *   split<TAB>NAME<TAB>ROWS<TAB>SHARDS
@@ -30,6 +31,17 @@ int mp_examples_meta_write(const mp_examples_meta *m, const char *dir, mp_err *e
 	fprintf(af.fp, "mlpipe-examples 1\n");
 	if (m->label)
 		fprintf(af.fp, "label\t%s\n", m->label);
+	if (m->nlabel_names) {
+		mp_strbuf sb = MP_STRBUF_INIT;
+
+		mp_strbuf_adds(&sb, "label_names");
+		for (i = 0; i < m->nlabel_names; i++) {
+			mp_strbuf_adds(&sb, "\t");
+			mp_tsv_escape(&sb, m->label_names[i]);
+		}
+		fprintf(af.fp, "%s\n", mp_strbuf_str(&sb));
+		mp_strbuf_release(&sb);
+	}
 	fprintf(af.fp, "span\t%lld\t%lld\n", (long long)m->span, (long long)m->version);
 	for (i = 0; i < m->nfeatures; i++)
 		fprintf(af.fp, "feature\t%s\t%s\n", m->features[i].name,
@@ -60,6 +72,9 @@ void mp_examples_meta_release(mp_examples_meta *m)
 	free(m->features);
 	free(m->splits);
 	free(m->label);
+	for (i = 0; i < m->nlabel_names; i++)
+		free(m->label_names[i]);
+	free(m->label_names);
 	mp_name_index_release(&m->ix);
 	memset(m, 0, sizeof(*m));
 }
@@ -89,6 +104,31 @@ int mp_examples_meta_read(mp_examples_meta *m, const char *dir, mp_err *err)
 			if (strcmp(line, "mlpipe-examples 1") != 0)
 				rc = mp_error(err, strncmp(line, "mlpipe-examples ", 16) == 0 ? MP_EVERSION : MP_ECORRUPT,
 					      "%s:1: not an examples description of version 1", path);
+			continue;
+		}
+		if (!strncmp(line, "label_names\t", 12)) {
+			char **names = NULL;
+			size_t k = 0, cnt = 1;
+			const char *q;
+
+			for (q = line + 12; *q; q++)
+				cnt += *q == '\t';
+			if (m->label_names || !(names = mp_calloc(cnt, sizeof(char *))) ||
+			    mp_tsv_fields(line + 12, names, cnt, 0) != cnt) {
+				free(names);
+				rc = m->label_names ? mp_error(err, MP_ECORRUPT, "%s:%d: label_names twice", path, lineno)
+						    : mp_error(err, MP_ENOMEM, "out of memory");
+				break;
+			}
+			if (!(m->label_names = mp_calloc(cnt, sizeof(char *)))) {
+				free(names);
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+				break;
+			}
+			for (k = 0; k < cnt && rc == 0; k++, m->nlabel_names++)
+				if (!(m->label_names[k] = mp_strdup(names[k])))
+					rc = mp_error(err, MP_ENOMEM, "out of memory");
+			free(names);
 			continue;
 		}
 		n = mp_tsv_fields(line, f, 5, 5);

@@ -5,6 +5,8 @@
  *   mlpipe-transform 1
  *   label    NAME                      (a number: class index or value)
  *   label    NAME  V1  V2 ...          (a string: classes in index order)
+ *   label_names  N0  N1 ...            (a numeric label's class names)
+ *   label_zscore MEAN  STD             (a regression label, z-scored)
  *   feature  NAME  none|zscore|minmax|onehot|bucketize  A  B  [BUCKETS | V1 V2 ...]
  * Names and values are escaped as in statistics.tsv.
  */
@@ -33,6 +35,9 @@ void mp_transform_release(mp_transform *t)
 	for (v = 0; v < t->nlabel_vocab; v++)
 		free(t->label_vocab[v]);
 	free(t->label_vocab);
+	for (v = 0; v < t->nlabel_names; v++)
+		free(t->label_names[v]);
+	free(t->label_names);
 	free(t->label);
 	free(t->scale);
 	free(t->shift);
@@ -152,6 +157,25 @@ static int sorted_values(const mp_feat_stats *fs, char ***out, size_t *n, mp_err
 	return 0;
 }
 
+int mp_transform_set_label_names(mp_transform *t, char *const *names, size_t n, mp_err *err)
+{
+	size_t i;
+
+	if (!n)
+		return 0;
+	if (t->nlabel_vocab)
+		return mp_error(err, MP_EINVAL, "label_names: the label '%s' is a string; its values are its names",
+				t->label ? t->label : "?");
+	if (t->label_scaled)
+		return mp_error(err, MP_EINVAL, "label_names: a z-scored label is a regression's, not classes");
+	if (!(t->label_names = mp_calloc(n, sizeof(char *))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	for (i = 0; i < n; i++, t->nlabel_names++)
+		if (!(t->label_names[i] = mp_strdup(names[i])))
+			return mp_error(err, MP_ENOMEM, "out of memory");
+	return 0;
+}
+
 int mp_transform_fit(mp_transform *out, const mp_stats *st, const char *split, const char *label,
 		     mp_tx_kind num_default, double num_divisor, const char *rules, int64_t max_vocab,
 		     mp_err *err)
@@ -195,8 +219,16 @@ int mp_transform_fit(mp_transform *out, const mp_stats *st, const char *split, c
 		mp_tx_feature *tf;
 
 		if (label && strcmp(fs->name, label) == 0) {
-			if (!(out->label = mp_strdup(label)))
+			if (rule && strcmp(rule, "none") && (strcmp(rule, "zscore") || fs->type == MP_FEAT_STRING))
+				rc = mp_error(err, MP_EINVAL, "rules: the label '%s' takes zscore (a number, for a "
+					      "regression) or none, not '%s'", label, rule);
+			else if (!(out->label = mp_strdup(label)))
 				rc = mp_error(err, MP_ENOMEM, "out of memory");
+			else if (rule && !strcmp(rule, "zscore")) {
+				out->label_scaled = 1;
+				out->label_mean = fs->count ? fs->mean : 0;
+				out->label_std = fs->count && fs->std > 0 ? fs->std : 1;
+			}
 			else if (fs->type == MP_FEAT_STRING) {
 				if (!fs->all_values)
 					rc = mp_error(err, MP_EINVAL, "the label '%s' has more than %d classes", label,
@@ -357,6 +389,16 @@ int mp_transform_to_text(const mp_transform *t, mp_strbuf *sb)
 		}
 		mp_strbuf_adds(sb, "\n");
 	}
+	if (t->nlabel_names) {
+		mp_strbuf_adds(sb, "label_names");
+		for (v = 0; v < t->nlabel_names; v++) {
+			mp_strbuf_adds(sb, "\t");
+			mp_tsv_escape(sb, t->label_names[v]);
+		}
+		mp_strbuf_adds(sb, "\n");
+	}
+	if (t->label_scaled)
+		mp_strbuf_addf(sb, "label_zscore\t%.17g\t%.17g\n", t->label_mean, t->label_std);
 	for (i = 0; i < t->nfeatures; i++) {
 		const mp_tx_feature *tf = &t->features[i];
 
@@ -403,6 +445,21 @@ int mp_transform_from_text(mp_transform *out, const char *text, const char *wher
 			for (k = 2; rc == 0 && k < n; k++)
 				if (!(out->label_vocab[out->nlabel_vocab++] = mp_strdup(f[k])))
 					rc = mp_error(err, MP_ENOMEM, "out of memory");
+		} else if (!strcmp(f[0], "label_names") && n >= 2 && !out->label_names) {
+			if (!(out->label_names = mp_calloc(n - 1, sizeof(char *))))
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+			for (k = 1; rc == 0 && k < n; k++)
+				if (!(out->label_names[out->nlabel_names++] = mp_strdup(f[k])))
+					rc = mp_error(err, MP_ENOMEM, "out of memory");
+		} else if (!strcmp(f[0], "label_zscore") && n == 3 && !out->label_scaled) {
+			char *e1, *e2;
+
+			out->label_mean = strtod(f[1], &e1);
+			out->label_std = strtod(f[2], &e2);
+			out->label_scaled = 1;
+			if (*e1 || *e2 || !isfinite(out->label_mean) || !(out->label_std > 0) || !isfinite(out->label_std))
+				rc = mp_error(err, MP_ECORRUPT, "%s:%d: a label_zscore line without a mean and a positive std",
+					      where, lineno);
 		} else if (!strcmp(f[0], "feature") && n >= 5) {
 			mp_tx_feature *tf;
 			int kind;
@@ -544,7 +601,7 @@ static float pre_label(const mp_transform *t, const int *idx, const mp_block *b,
 	if (f < 0)
 		return NAN;
 	if (!t->nlabel_vocab)
-		return b->num[f][r];
+		return t->label_scaled ? (float)((b->num[f][r] - t->label_mean) / t->label_std) : b->num[f][r];
 	hit = b->miss[f][r] ? -1
 			    : vocab_index(t->label_vocab, t->nlabel_vocab, b->str[f] + b->off[f][r],
 					  (size_t)(b->off[f][r + 1] - b->off[f][r]));

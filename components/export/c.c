@@ -178,6 +178,10 @@ static void source(const mp_served *s, const char *id, const char *upper, const 
 			       s->nclass, s->nclass, s->nclass);
 	else if (n->loss == MP_LOSS_BCE)
 		mp_strbuf_adds(sb, "\tout[1] = 1.0f / (1.0f + expf(-x[0]));\n\tout[0] = 1 - out[1];\n");
+	else if (s->has_transform && s->t.label_scaled)
+		/* the label was z-scored for training: back in its units */
+		mp_strbuf_addf(sb, "\tfor (k = 0; k < %zu; k++)\n\t\tout[k] = (float)(x[k] * %a + %a);\n\treturn best;\n}\n",
+			       s->nout, s->t.label_std, s->t.label_mean);
 	else
 		mp_strbuf_addf(sb, "\tfor (k = 0; k < %zu; k++)\n\t\tout[k] = x[k];\n\treturn best;\n}\n", s->nout);
 	if (s->nclass) /* a regression returned above */

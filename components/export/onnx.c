@@ -426,6 +426,14 @@ int mp_export_onnx(const mp_served *s, const char *path, mp_err *err)
 			node(&g, "Concat", in, 2, "probabilities", &axis, 1);
 		}
 		node(&g, "ArgMax", (const char *[]){"probabilities"}, 1, "label", am, 2);
+	} else if (s->has_transform && s->t.label_scaled) {
+		/* the label was z-scored for training: back in its units */
+		float sd = (float)s->t.label_std, mean = (float)s->t.label_mean;
+		const char *in[2];
+
+		in[0] = op2(&g, "Mul", h, const_floats(&g, "label_std", &sd, 0, 1), "unscaled");
+		in[1] = const_floats(&g, "label_mean", &mean, 0, 1);
+		node(&g, "Add", in, 2, "value", NULL, 0);
 	} else {
 		node(&g, "Identity", &h, 1, "value", NULL, 0);
 	}

@@ -110,8 +110,10 @@ int mp_served_load(mp_served *s, const char *path, int max_batch, mp_err *err)
 	}
 	for (i = 0; i < (size_t)s->nclass; i++) {
 		int named = s->has_transform && s->t.nlabel_vocab == (size_t)s->nclass;
+		int names = s->has_transform && s->t.nlabel_names == (size_t)s->nclass;
 
-		if (!(s->class_names[i] = named ? mp_strdup(s->t.label_vocab[i]) : mp_asprintf("%zu", i))) {
+		if (!(s->class_names[i] = named ? mp_strdup(s->t.label_vocab[i])
+				      : names ? mp_strdup(s->t.label_names[i]) : mp_asprintf("%zu", i))) {
 			rc = mp_error(err, MP_ENOMEM, "out of memory");
 			goto fail;
 		}
@@ -206,6 +208,12 @@ void mp_served_predict(mp_served *s, const mp_block *b, size_t from, size_t n, f
 			/* one logistic output: the probabilities of 0 and 1 */
 			o[0] = 1 - p[0];
 			o[1] = p[0];
+		} else if (s->t.label_scaled && !s->nclass) {
+			/* a z-scored label: back in its own units, the prediction and the label */
+			for (k = 0; k < s->nout; k++)
+				o[k] = (float)(p[k] * s->t.label_std + s->t.label_mean);
+			if (labels)
+				labels[r] = (float)(labels[r] * s->t.label_std + s->t.label_mean);
 		} else {
 			memcpy(o, p, s->nout * sizeof(float));
 		}

@@ -36,6 +36,22 @@ same_values() {
 		ok || not_ok "values differ"
 }
 
+# same_rel FILE1 FILE2: every column a number within 1e-6 of its size (values
+# in grams, where float32 holds 7 digits)
+same_rel() {
+	if [ "$(wc -l <"$1")" -ne "$(wc -l <"$2")" ]; then not_ok "$1 and $2 differ in length"; return; fi
+	paste -d, "$1" "$2" | awk -F, -v a="$1" -v b="$2" '
+		NR == 1 { next }
+		{ n = NF / 2
+		  for (i = 1; i <= n; i++) {
+			x = tolower($i); y = tolower($(n + i))
+			if (x ~ /nan/ || y ~ /nan/) { if ((x ~ /nan/) != (y ~ /nan/)) bad++; continue }
+			d = $i - $(n + i); if (d < 0) d = -d; s = $i < 0 ? -$i : $i; if (s < 1) s = 1
+			if (d / s > m) m = d / s } }
+		END { if (bad || m > 1e-6) { printf "%s vs %s: %d NaN mismatches, max relative difference %g\n", a, b, bad, m; exit 1 } }' &&
+		ok || not_ok "values differ"
+}
+
 # onnx MODEL CSV OUT: runs the model in ONNX Runtime (Node.js)
 have_ort() { command -v node >/dev/null && [ -d "$ORT_DIR/node_modules/onnxruntime-node" ]; }
 if ! have_ort; then
@@ -177,6 +193,31 @@ expect_exit 0 "$MLPIPE" predict "$RM" "$P/data/penguins.csv" -o "$TMP/reg.csv"
 grep -qi "^nan$" "$TMP/reg.csv" && ok || not_ok "a missing number kept as it is should give NaN"
 exports regression "$RM" "$P/data/penguins.csv" "$TMP/reg.csv" same_values
 
+# ---- the label z-scored for training: predictions, losses and metrics in grams
+sed -e 's/name: reg/name: zreg/' -e 's/rules: { year: drop,/rules: { body_mass_g: zscore, year: drop,/' \
+	-e 's/epochs: 5/epochs: 30/' "$P/reg.yaml" >"$P/zreg.yaml"
+cat >>"$P/zreg.yaml" <<'EOF'
+  - id: evaluate
+    type: Evaluator
+    inputs: { examples: ingest.examples, model: train.model }
+EOF
+expect_exit 0 "$MLPIPE" run "$P/zreg.yaml"
+ZM=$(ls -d "$P"/runs/zreg/train/model/*)
+grep -Eq "^label_zscore	4[0-9]{3}(\.[0-9]+)?	[0-9]{3}(\.[0-9]+)?$" "$(ls -d "$P"/runs/zreg/transform/transform/*)/transform.tsv" &&
+	ok || not_ok "no label_zscore in the transform: $(grep label "$(ls -d "$P"/runs/zreg/transform/transform/*)/transform.tsv")"
+expect_exit 0 "$MLPIPE" predict "$ZM" "$P/data/penguins.csv" -o "$TMP/zreg.csv"
+# in grams: the mean prediction is near the mean body mass (4202 g)
+awk 'NR > 1 && $1 !~ /nan/ { s += $1; n++ } END { m = s / n; exit !(m > 3800 && m < 4600) }' "$TMP/zreg.csv" &&
+	ok || not_ok "predictions are not in grams: $(sed -n 2,4p "$TMP/zreg.csv" | tr '\n' ' ')"
+expect_exit 0 "$MLPIPE" meta --db "$P/runs/metadata.db" --json run last
+# the Trainer's validation MSE and the Evaluator's are both in grams squared: the same order
+expect_jq '(.executions[3].metrics | map(select(.name == "val_loss" and .step == 0)) | .[0].value) as $v |
+  (.executions[4].metrics | map(select(.name == "mse")) | .[0].value) as $e | $v > 10000 and $e > 10000 and $v / $e < 10 and $e / $v < 10'
+exports zscored "$ZM" "$P/data/penguins.csv" "$TMP/zreg.csv" same_rel
+# a z-scored label is for a regression
+expect_exit 1 "$MLPIPE" run "$P/zreg.yaml" --set train.loss=softmax_cross_entropy
+expect_out "the transform z-scores the label 'body_mass_g': that is for a regression (loss mse), not softmax_cross_entropy"
+
 # ---- a logistic model (one output, binary cross-entropy): two probabilities
 sed -e 's/name: reg/name: bce/' -e 's/label: body_mass_g/label: sex/' -e 's/loss: mse/loss: binary_cross_entropy/' \
 	-e 's/{dense: auto}/{dense: 1}/' -e 's/bill_length_mm: "bucketize:4", flipper_length_mm: minmax, bill_depth_mm: none/body_mass_g: minmax/' \
@@ -186,6 +227,58 @@ BM=$(ls -d "$P"/runs/bce/train/model/*)
 expect_exit 0 "$MLPIPE" predict "$BM" "$P/data/penguins.csv" -o "$TMP/bce.csv"
 [ "$(head -1 "$TMP/bce.csv")" = "class,p_female,p_male" ] && ok || not_ok "a logistic model's header: $(head -1 "$TMP/bce.csv")"
 exports logistic "$BM" "$P/data/penguins.csv" "$TMP/bce.csv" same
+
+# ---- class names for a numeric label: given, or from a scikit-learn-style first line
+awk -F, 'NR == 1 { print "cls," substr($0, index($0, ",") + 1); next }
+	{ c = $1 == "Adelie" ? 0 : $1 == "Chinstrap" ? 1 : 2; print c "," substr($0, index($0, ",") + 1) }' \
+	"$P/data/penguins.csv" >"$P/data/numbered.csv"
+cat >"$P/named.yaml" <<'EOF'
+pipeline: { name: named, report: true }
+components:
+  - id: ingest
+    type: ExampleGen
+    params: { format: csv, path: data/numbered.csv, label: cls, eval_fraction: 0.25,
+              label_names: [Adelie, Chinstrap, Gentoo] }
+  - id: statistics
+    type: StatisticsGen
+    inputs: { examples: ingest.examples }
+  - id: transform
+    type: Transform
+    inputs: { examples: ingest.examples, statistics: statistics.statistics }
+    params: { rules: { year: drop } }
+  - id: train
+    type: Trainer
+    inputs: { examples: ingest.examples, transform: transform.transform }
+    params: { apply_transform: true, epochs: 10, optimizer: { name: adam, lr: 0.02 },
+              model: { layers: [ {dense: 8, activation: relu}, {dense: auto} ] } }
+  - id: evaluate
+    type: Evaluator
+    inputs: { examples: ingest.examples, model: train.model }
+EOF
+expect_exit 0 "$MLPIPE" run "$P/named.yaml"
+NM=$(ls -d "$P"/runs/named/train/model/*)
+expect_exit 0 "$MLPIPE" predict "$NM" "$P/data/numbered.csv" -o "$TMP/named.csv"
+[ "$(head -1 "$TMP/named.csv")" = "class,p_Adelie,p_Chinstrap,p_Gentoo" ] && ok || not_ok "named classes' header: $(head -1 "$TMP/named.csv")"
+[ "$(sed -n 2p "$TMP/named.csv" | cut -d, -f1)" = Adelie ] && ok || not_ok "the class is not named: $(sed -n 2p "$TMP/named.csv")"
+exports named "$NM" "$P/data/numbered.csv" "$TMP/named.csv" same
+grep -q '"Adelie",' "$TMP/named/model.c" && ok || not_ok "the C export lacks the class names"
+expect_exit 0 "$MLPIPE" meta --db "$P/runs/metadata.db" --json artifacts --type Examples --pipeline named
+expect_jq 'map(select(.name == "examples")) | .[-1].properties.label_names == "Adelie, Chinstrap, Gentoo"'
+grep -q ">Chinstrap<" "$P"/runs/named/reports/run-1.html && ok || not_ok "the report does not name the classes"
+# the same names from a first line "ROWS,COLUMNS,NAME..." (scikit-learn's iris.csv layout), then no header
+{ echo "344,7,Adelie,Chinstrap,Gentoo"; tail -n +2 "$P/data/numbered.csv"; } >"$P/data/sk.csv"
+sed -e 's/name: named, report: true/name: sk/' -e 's|path: data/numbered.csv|path: data/sk.csv|' \
+	-e "s/label_names: \[Adelie, Chinstrap, Gentoo\]/label_names_line: true, columns: [$(head -1 "$P/data/numbered.csv")]/" \
+	"$P/named.yaml" >"$P/sk.yaml"
+expect_exit 0 "$MLPIPE" run "$P/sk.yaml"
+grep -q "^label_names	Adelie	Chinstrap	Gentoo$" "$(ls -d "$P"/runs/sk/ingest/examples/*)/examples.meta" && ok || not_ok "label_names_line gave no names"
+expect_exit 0 "$MLPIPE" predict "$(ls -d "$P"/runs/sk/train/model/*)" "$P/data/numbered.csv" -o "$TMP/sk.csv"
+[ "$(head -1 "$TMP/sk.csv")" = "class,p_Adelie,p_Chinstrap,p_Gentoo" ] && ok || not_ok "sk header: $(head -1 "$TMP/sk.csv")"
+# names that do not fit the labels are refused
+expect_exit 1 "$MLPIPE" run "$P/named.yaml" --set 'ingest.label_names=[Adelie, Chinstrap]'
+expect_out "the label 'cls' has values from 0 to 2, but label_names names 2 classes (0 to 1)"
+expect_exit 1 "$MLPIPE" run "$P/named.yaml" --set ingest.label=island
+expect_out "label_names: the label 'island' is text; its values are its names"
 
 # ---- bad input: one line, exit 2, nothing written
 printf 'species,island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex\nAdelie,Dream,39,18,181,3750,male\nAdelie,Dream,39,abc,181,3750,male\n' >"$TMP/bad.csv"
