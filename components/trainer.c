@@ -411,6 +411,47 @@ static int evaluate(mp_net *n, const mp_dataset_opts *tmpl, double *loss, double
 	return 0;
 }
 
+/* A per-epoch metric: recorded, and kept in hist ("EPOCH NAME VALUE"
+ * lines) so a training continued from a checkpoint reports every epoch. */
+static int epoch_metric(mp_result *r, mp_strbuf *hist, const char *name, int epoch, double v)
+{
+	mp_strbuf_addf(hist, "%d\t%s\t%.17g\n", epoch, name, v);
+	return hist->failed || mp_result_metric(r, name, epoch, v) != 0 ? MP_ENOMEM : 0;
+}
+
+/* The metrics of the epochs up to `upto` from the history saved beside the
+ * checkpoint, recorded again.  A history that is missing or damaged loses
+ * only the curves' first epochs, with a warning. */
+static int replay_history(mp_result *r, mp_strbuf *hist, const char *path, int upto, mp_err *err)
+{
+	char *text = NULL, *cur, *line;
+	mp_err e2;
+	int lineno = 0;
+
+	if (mp_read_file(path, &text, NULL, &e2) != 0) {
+		fprintf(stderr, "mlpipe: the metrics of epochs 1 to %d are not known again (%s)\n", upto, e2.msg);
+		return 0;
+	}
+	for (cur = text; (line = mp_text_line(&cur));) {
+		char *f[3], *end1, *end2;
+		long epoch;
+		double v;
+
+		lineno++;
+		if (mp_tsv_fields(line, f, 3, 1) != 3 || (epoch = strtol(f[0], &end1, 10), *end1) ||
+		    (v = strtod(f[2], &end2), *end2) || epoch < 1) {
+			fprintf(stderr, "mlpipe: %s:%d: not an epoch's metric; the history stops there\n", path, lineno);
+			break;
+		}
+		if (epoch <= upto && epoch_metric(r, hist, f[1], (int)epoch, v) != 0) {
+			free(text);
+			return mp_error(err, MP_ENOMEM, "out of memory");
+		}
+	}
+	free(text);
+	return 0;
+}
+
 /* The epoch whose weights the model keeps (the best under early stopping,
  * else the last) and its metrics. */
 static void keep_epoch(mp_train_state *ts, int epoch, double tl, double ta, double vl, double va)
@@ -470,7 +511,8 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 	mp_optimizer opt = {0};
 	mp_train_state ts = {0};
 	config c = {0};
-	char *tx_text = NULL, *ckpt = NULL, *model_path = NULL;
+	char *tx_text = NULL, *ckpt = NULL, *model_path = NULL, *hist_path = NULL;
+	mp_strbuf hist = MP_STRBUF_INIT; /* the per-epoch metrics so far, kept beside the checkpoint */
 	int *x = NULL, *tx_idx = NULL, y, nx = 0, rc, have_val, stopped_early = 0, mse;
 	double unit2 = 1; /* the label's scale, squared: MSE in the label's units */
 	int apply = !strcmp(mp_io_param(io, "apply_transform"), "true");
@@ -692,11 +734,19 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 			rc = mp_error(err, MP_ENOMEM, "out of memory");
 			goto out;
 		}
-		rc = mp_checkpoint_load(&net, &opt, &ts, ckpt, err);
-		if (rc == 0)
-			fprintf(stderr, "mlpipe: continuing from the checkpoint after epoch %d\n", ts.epoch);
-		else if (rc != MP_ENOTFOUND)
+		if (!(hist_path = mp_asprintf("%s/history.tsv", io->scratch))) {
+			rc = mp_error(err, MP_ENOMEM, "out of memory");
 			goto out;
+		}
+		rc = mp_checkpoint_load(&net, &opt, &ts, ckpt, err);
+		if (rc == 0) {
+			fprintf(stderr, "mlpipe: continuing from the checkpoint after epoch %d\n", ts.epoch);
+			/* the epochs before it are this training's too: the curves show them */
+			if ((rc = replay_history(io->result, &hist, hist_path, ts.epoch, err)) != 0)
+				goto out;
+		} else if (rc != MP_ENOTFOUND) {
+			goto out;
+		}
 		rc = 0;
 	}
 
@@ -753,10 +803,10 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 						      isnan(val_loss) ? "NaN" : "infinite", val_name, (long long)ts.step, cur + 1);
 					break;
 				}
-				if (mp_result_metric(io->result, "train_loss", cur + 1, tl) != 0 ||
-				    (!mse && mp_result_metric(io->result, "train_accuracy", cur + 1, ta) != 0) ||
-				    (have_val && mp_result_metric(io->result, "val_loss", cur + 1, val_loss) != 0) ||
-				    (have_val && !mse && mp_result_metric(io->result, "val_accuracy", cur + 1, val_acc) != 0)) {
+				if (epoch_metric(io->result, &hist, "train_loss", cur + 1, tl) != 0 ||
+				    (!mse && epoch_metric(io->result, &hist, "train_accuracy", cur + 1, ta) != 0) ||
+				    (have_val && epoch_metric(io->result, &hist, "val_loss", cur + 1, val_loss) != 0) ||
+				    (have_val && !mse && epoch_metric(io->result, &hist, "val_accuracy", cur + 1, val_acc) != 0)) {
 					rc = mp_error(err, MP_ENOMEM, "out of memory");
 					break;
 				}
@@ -791,7 +841,8 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 					}
 				}
 				if (ckpt && ts.epoch % ckpt_every == 0 && ts.epoch < epochs && !stopped_early &&
-				    (rc = mp_checkpoint_save(&net, &opt, &ts, ckpt, err)) != 0)
+				    ((rc = mp_checkpoint_save(&net, &opt, &ts, ckpt, err)) != 0 ||
+				     (rc = mp_write_file_atomic(hist_path, hist.buf ? hist.buf : "", hist.len, err)) != 0))
 					break;
 				rc = 0;
 				if (!more)
@@ -848,6 +899,8 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 		fprintf(stderr, "mlpipe: the Trainer waited for input %.0f%% of the time (input-bound)\n", 100 * wait_s / train_s);
 	if (rc == 0 && ckpt)
 		unlink(ckpt);
+	if (rc == 0 && hist_path)
+		unlink(hist_path);
 out:
 	mp_net_release(&net);
 	mp_optimizer_release(&opt);
@@ -858,6 +911,8 @@ out:
 	mp_transform_release(&tx);
 	free(tx_text);
 	free(ckpt);
+	free(hist_path);
+	mp_strbuf_release(&hist);
 	free(model_path);
 	mp_examples_meta_release(&m);
 	return rc;

@@ -19,7 +19,7 @@ static const char css[] =
 	"h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:32px}"
 	"h3{font-size:15px}table{border-collapse:collapse;margin:8px 0}"
 	"td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;font-size:13px}"
-	"th{background:#f0f0f0}td.n{text-align:right;font-variant-numeric:tabular-nums}"
+	"th{background:#f0f0f0}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
 	".ok{color:#1e5e2b;font-weight:bold}.bad{color:#a11b12;font-weight:bold;background:#fbe9e7}"
 	".muted{color:#666}.charts{display:flex;flex-wrap:wrap;gap:12px}"
 	"svg{background:#fff;border:1px solid #ddd;max-width:100%;height:auto}code{background:#f4f4f4;padding:0 3px}";
@@ -672,7 +672,7 @@ int mp_report_run(mp_store *st, int64_t run_id, const char *pipeline, mp_strbuf 
 	mp_strbuf_adds(sb, "</table>\n<h2>The pipeline</h2>\n");
 	dag(st, last, n, sb);
 	mp_strbuf_adds(sb, "<table><tr><th>execution</th><th>component</th><th>type</th><th>state</th><th>took</th>"
-			   "<th>metrics (last step)</th><th>why it stopped</th></tr>\n");
+			   "<th>metrics</th><th>why it stopped</th></tr>\n");
 	for (i = 0; i < el_.n; i++) {
 		const mp_execution *e = &el_.items[i];
 		int bad = !strcmp(e->state, "FAILED") || !strcmp(e->state, "CANCELED");

@@ -293,7 +293,15 @@ void mp_svg_bars(mp_strbuf *sb, const char *title, const char *const *labels, co
 				char short_label[24];
 
 				snprintf(short_label, sizeof(short_label), "%s", labels[k] ? labels[k] : "");
-				text(sb, left + bw * ((double)k + 0.5), top + ph + 14, "middle", "font-size=\"10\"", short_label);
+				/* the first and last labels start and end at the plot's edges,
+				 * so neither runs out of the picture */
+				if (n > 1 && k == 0)
+					text(sb, left, top + ph + 14, "start", "font-size=\"10\"", short_label);
+				else if (n > 1 && k == n - 1)
+					text(sb, left + pw, top + ph + 14, "end", "font-size=\"10\"", short_label);
+				else
+					text(sb, left + bw * ((double)k + 0.5), top + ph + 14, "middle", "font-size=\"10\"",
+					     short_label);
 			}
 		mp_strbuf_addf(sb, "<path d=\"M%d %dV%.1fH%.1f\" fill=\"none\" stroke=\"#555555\"/>\n", left, top, top + ph,
 			       left + pw);
@@ -301,12 +309,32 @@ void mp_svg_bars(mp_strbuf *sb, const char *title, const char *const *labels, co
 	mp_strbuf_adds(sb, "</svg>\n");
 }
 
+/* The width in pixels of s in a sans-serif font of size px, estimated
+ * generously (SVG cannot measure text before it is drawn). */
+static double text_width(const char *s, double px)
+{
+	return (double)strlen(s) * px * 0.62;
+}
+
 void mp_svg_heatmap(mp_strbuf *sb, const char *title, const char *const *labels, const int64_t *counts, int n)
 {
-	int cell = n > 12 ? 28 : 40, left = 90, top = 54, w = left + cell * n + 20, h = top + cell * n + 20, r, c;
+	double longest = 0, slant;
+	int cell = n > 12 ? 28 : 40, left, top, w, h, r, c;
 
+	/* room for the longest class name: the row labels on the left, the
+	 * column labels slanted at 45 degrees above, the title across */
+	for (r = 0; r < n; r++)
+		if (text_width(labels[r], 12) > longest)
+			longest = text_width(labels[r], 12);
+	slant = longest * 0.75;
+	left = 30 + (int)longest + 8 > 90 ? 30 + (int)longest + 8 : 90;
+	top = 44 + (int)slant;
+	w = left + cell * n + (int)slant + 10;
+	if (w < (int)text_width(title ? title : "", 12) + 20)
+		w = (int)text_width(title ? title : "", 12) + 20;
+	h = top + cell * n + 20;
 	svg_open(sb, w, h, title);
-	text(sb, left + cell * n / 2.0, 36, "middle", NULL, "predicted");
+	text(sb, left + cell * n / 2.0, 34, "middle", NULL, "predicted");
 	mp_strbuf_addf(sb, "<text transform=\"translate(14 %.1f) rotate(-90)\" text-anchor=\"middle\" " FONT ">true</text>\n",
 		       top + cell * n / 2.0);
 	for (r = 0; r < n; r++) {
@@ -335,8 +363,13 @@ void mp_svg_heatmap(mp_strbuf *sb, const char *title, const char *const *labels,
 			text(sb, left + cell * (c + 0.5), top + cell * (r + 0.5) + 4, "middle",
 			     share > 0.5 ? "fill=\"#ffffff\" font-size=\"11\"" : "font-size=\"11\"", num);
 		}
-		if (r < n)
-			text(sb, left + cell * (r + 0.5), top - 4, "middle", "font-size=\"11\"", labels[r]);
+		/* the column label, slanted up and to the right from the column */
+		mp_strbuf_addf(sb,
+			       "<text transform=\"translate(%.1f %d) rotate(-45)\" text-anchor=\"start\" "
+			       "font-family=\"sans-serif\" font-size=\"11\">",
+			       left + cell * (r + 0.5) - 3, top - 6);
+		mp_xml_escape(sb, labels[r]);
+		mp_strbuf_adds(sb, "</text>\n");
 	}
 	mp_strbuf_adds(sb, "</svg>\n");
 }

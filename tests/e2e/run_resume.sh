@@ -160,4 +160,36 @@ expect_err "run r#2 began with no --set, this resume has --set t.epochs=3"
 expect_exit 0 "$MLPIPE" run "$P/r.yaml" --resume r#2
 expect_out "r#2 COMPLETE"
 [ "$(tail -1 "$TMP/rtrace")" = 10 ] && ok || not_ok "r#2 resumed with epochs $(tail -1 "$TMP/rtrace")"
+
+# a Trainer stopped after a checkpoint and resumed reports every epoch, the
+# ones before the resume too (its curves start at epoch 1)
+awk 'BEGIN { srand(3); print "a,b,y"; for (i = 0; i < 4000; i++) { a = rand(); b = rand(); printf "%.4f,%.4f,%d\n", a, b, (a > b) } }' >"$P/t.csv"
+cat >"$P/tr.yaml" <<'YAML'
+pipeline: { name: tr, root: runs, metadata: runs/m.db }
+components:
+  - id: ingest
+    type: ExampleGen
+    params: { format: csv, path: t.csv, label: y, validation_fraction: 0.1 }
+  - id: statistics
+    type: StatisticsGen
+    inputs: { examples: ingest.examples }
+  - id: transform
+    type: Transform
+    inputs: { examples: ingest.examples, statistics: statistics.statistics }
+  - id: train
+    type: Trainer
+    inputs: { examples: transform.transformed_examples, transform: transform.transform }
+    params: { epochs: 400, batch_size: 8, model: { layers: [ {dense: 32, activation: relu}, {dense: auto} ] } }
+YAML
+"$MLPIPE" run "$P/tr.yaml" >"$TMP/tr1.out" 2>&1 &
+pid=$!
+for i in $(seq 600); do ls "$P"/runs/tr/.scratch/train-*/checkpoint.mlpc >/dev/null 2>&1 && break; sleep 0.05; done
+sleep 0.3
+kill -TERM $pid
+wait $pid
+expect_exit 0 "$MLPIPE" run "$P/tr.yaml" --resume last
+expect_out "tr#1 COMPLETE"
+grep -q "continuing from the checkpoint after epoch" "$P"/runs/tr/.logs/*-train.log && ok || not_ok "the Trainer did not continue from its checkpoint"
+expect_exit 0 meta --json run tr#1
+expect_jq '[.executions[] | select(.component == "train" and .state == "COMPLETE") | .metrics[] | select(.name == "train_loss" and .step > 0) | .step] == [range(1; 401)]'
 finish
