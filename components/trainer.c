@@ -841,8 +841,10 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 					}
 				}
 				if (ckpt && ts.epoch % ckpt_every == 0 && ts.epoch < epochs && !stopped_early &&
-				    ((rc = mp_checkpoint_save(&net, &opt, &ts, ckpt, err)) != 0 ||
-				     (rc = mp_write_file_atomic(hist_path, hist.buf ? hist.buf : "", hist.len, err)) != 0))
+				    /* the history first: killed between the two, it is ahead of the
+				     * checkpoint, and only its epochs up to the checkpoint's count */
+				    ((rc = mp_write_file_atomic(hist_path, hist.buf ? hist.buf : "", hist.len, err)) != 0 ||
+				     (rc = mp_checkpoint_save(&net, &opt, &ts, ckpt, err)) != 0))
 					break;
 				rc = 0;
 				if (!more)
