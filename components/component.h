@@ -72,6 +72,17 @@ const char *mp_choice_list(const char *choices, char *buf, size_t n);
 
 struct yaml_document_s;
 struct yaml_node_s;
+
+/* Every YAML reader loads through here (pipeline files, schemas,
+ * structured params): text into *doc (delete it with
+ * yaml_document_delete), refusing, with name:line:col, a document whose
+ * aliases expand past MP_YAML_MAX_EXPANSION times its nodes (a billion
+ * laughs), one nested deeper than MP_YAML_MAX_DEPTH and, with check_dups,
+ * a mapping with a key twice.  *doc is not to be deleted on failure. */
+#define MP_YAML_MAX_EXPANSION 8
+#define MP_YAML_MAX_DEPTH 64
+int mp_yaml_load(struct yaml_document_s *doc, const char *text, size_t len, const char *name, int check_dups,
+		 mp_err *err);
 typedef void (*mp_shape_fn)(void *ud, int line, int col, const char *msg);
 /* Checks node against sh, calling fn for each problem with the line and
  * column (from 1) of the node at fault and a message starting with path

@@ -14,6 +14,99 @@ struct mp_jnode {
 	yaml_node_t n;
 };
 
+/* ---- loading YAML, the one rule for every reader ---------------------- */
+
+typedef struct ycheck {
+	yaml_document_t *doc;
+	const char *name;
+	int check_dups;
+	size_t visits, cap;
+	mp_err *err;
+	int rc;
+} ycheck;
+
+static int ybad(ycheck *c, const yaml_node_t *n, const char *fmt, const char *a)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), fmt, a);
+	c->rc = mp_error(c->err, MP_EINVAL, "%s:%d:%d: %s", c->name, (int)n->start_mark.line + 1,
+			 (int)n->start_mark.column + 1, msg);
+	return c->rc;
+}
+
+/* Walks the tree as a reader would, aliases expanded: each node visited
+ * counts, so an alias bomb stops at the cap instead of taking the memory
+ * and time of its expansion. */
+static int ywalk(ycheck *c, yaml_node_t *n, int depth)
+{
+	if (!n || c->rc)
+		return c->rc;
+	if (++c->visits > c->cap)
+		return ybad(c, n, "%s: its aliases expand it past the limit of nodes a reader takes",
+			    "the YAML document");
+	if (depth > MP_YAML_MAX_DEPTH)
+		return ybad(c, n, "%s nested too deeply", "the value is");
+	if (n->type == YAML_SEQUENCE_NODE) {
+		yaml_node_item_t *it;
+
+		for (it = n->data.sequence.items.start; it < n->data.sequence.items.top && !c->rc; it++)
+			ywalk(c, yaml_document_get_node(c->doc, *it), depth + 1);
+	} else if (n->type == YAML_MAPPING_NODE) {
+		yaml_node_pair_t *a, *b;
+
+		for (a = n->data.mapping.pairs.start; a < n->data.mapping.pairs.top && !c->rc; a++) {
+			yaml_node_t *k = yaml_document_get_node(c->doc, a->key);
+
+			if (c->check_dups && k && k->type == YAML_SCALAR_NODE)
+				for (b = n->data.mapping.pairs.start; b < a; b++) {
+					yaml_node_t *bk = yaml_document_get_node(c->doc, b->key);
+
+					if (bk && bk->type == YAML_SCALAR_NODE &&
+					    !strcmp((const char *)bk->data.scalar.value, (const char *)k->data.scalar.value))
+						return ybad(c, k, "duplicate key '%s'", (const char *)k->data.scalar.value);
+				}
+			ywalk(c, k, depth + 1);
+			ywalk(c, yaml_document_get_node(c->doc, a->value), depth + 1);
+		}
+	}
+	return c->rc;
+}
+
+int mp_yaml_load(struct yaml_document_s *doc, const char *text, size_t len, const char *name, int check_dups,
+		 mp_err *err)
+{
+	yaml_parser_t p;
+	ycheck c;
+
+	if (!yaml_parser_initialize(&p))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&p, doc)) {
+		int rc = p.error == YAML_MEMORY_ERROR ? mp_error(err, MP_ENOMEM, "out of memory reading '%s'", name)
+						      : mp_error(err, MP_EINVAL, "%s:%d:%d: yaml: %s%s%s", name,
+								 (int)p.problem_mark.line + 1, (int)p.problem_mark.column + 1,
+								 p.problem ? p.problem : "syntax error", p.context ? " " : "",
+								 p.context ? p.context : "");
+
+		yaml_parser_delete(&p);
+		return rc;
+	}
+	yaml_parser_delete(&p);
+	memset(&c, 0, sizeof(c));
+	c.doc = doc;
+	c.name = name;
+	c.check_dups = check_dups;
+	c.err = err;
+	/* a document without aliases visits each node once */
+	c.cap = (size_t)(doc->nodes.top - doc->nodes.start) * MP_YAML_MAX_EXPANSION + 10000;
+	if (ywalk(&c, yaml_document_get_root_node(doc), 0) != 0) {
+		yaml_document_delete(doc);
+		return c.rc;
+	}
+	return 0;
+}
+
 static const mp_jnode *node(const mp_jdoc *d, int idx)
 {
 	return (const mp_jnode *)yaml_document_get_node((yaml_document_t *)&d->doc, idx);
@@ -21,28 +114,21 @@ static const mp_jnode *node(const mp_jdoc *d, int idx)
 
 int mp_jdoc_parse(mp_jdoc **out, const char *text, const char *what, mp_err *err)
 {
-	yaml_parser_t p;
 	mp_jdoc *d;
+	int rc;
 
 	*out = NULL;
 	if (!(d = mp_calloc(1, sizeof(*d))))
 		return mp_error(err, MP_ENOMEM, "out of memory");
-	if (!yaml_parser_initialize(&p)) {
-		free(d);
-		return mp_error(err, MP_ENOMEM, "out of memory");
-	}
-	yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
-	if (!yaml_parser_load(&p, &d->doc) || !yaml_document_get_root_node(&d->doc)) {
-		int rc = mp_error(err, MP_EINVAL, "%s: not a valid value (%s)", what,
-				  p.problem ? p.problem : "empty");
-
-		if (p.error == YAML_NO_ERROR)
-			yaml_document_delete(&d->doc);
-		yaml_parser_delete(&p);
+	if ((rc = mp_yaml_load(&d->doc, text, strlen(text), what, 1, err)) != 0) {
 		free(d);
 		return rc;
 	}
-	yaml_parser_delete(&p);
+	if (!yaml_document_get_root_node(&d->doc)) {
+		yaml_document_delete(&d->doc);
+		free(d);
+		return mp_error(err, MP_EINVAL, "%s: not a valid value (empty)", what);
+	}
 	*out = d;
 	return 0;
 }

@@ -300,23 +300,15 @@ static void keep_first(void *ud, int line, int col, const char *msg)
 
 int mp_shape_check_text(const mp_shape *sh, const char *text, const char *name, mp_err *err)
 {
-	yaml_parser_t p;
 	yaml_document_t doc;
 	yaml_node_t *root;
 	first f = {err, name, 0};
+	int rc;
 
 	if (!sh)
 		return 0;
-	if (!yaml_parser_initialize(&p))
-		return mp_error(err, MP_ENOMEM, "out of memory");
-	yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
-	if (!yaml_parser_load(&p, &doc)) {
-		int rc = mp_error(err, MP_EINVAL, "%s: not a valid value (%s)", name, p.problem ? p.problem : "?");
-
-		yaml_parser_delete(&p);
+	if ((rc = mp_yaml_load(&doc, text, strlen(text), name, 1, err)) != 0)
 		return rc;
-	}
-	yaml_parser_delete(&p);
 	if ((root = yaml_document_get_root_node(&doc)))
 		mp_shape_check_node(sh, &doc, root, name, keep_first, &f);
 	yaml_document_delete(&doc);

@@ -1353,11 +1353,11 @@ int mp_pipeline_parse(const char *name, const char *dir, const char *text, size_
 		      const char *const *sets, size_t nsets, mp_pipeline **out,
 		      mp_diags *diags, mp_err *err)
 {
-	yaml_parser_t parser;
 	yaml_document_t doc;
 	loader L = {name, &doc, diags, NULL, 0};
 	size_t before = diags->n;
 	mp_pipeline *p;
+	int rc;
 
 	*out = NULL;
 	if (!(p = mp_calloc(1, sizeof(*p))) || !(p->file = mp_strdup(name)) || !(p->dir = mp_strdup(dir)) ||
@@ -1373,22 +1373,15 @@ int mp_pipeline_parse(const char *name, const char *dir, const char *text, size_
 			return mp_error(err, MP_ENOMEM, "out of memory loading '%s'", name);
 		}
 	L.p = p;
-	if (!yaml_parser_initialize(&parser)) {
+	/* the loader reports duplicate keys itself, with the others */
+	if ((rc = mp_yaml_load(&doc, text, len, name, 0, err)) != 0) {
+		if (rc == MP_EINVAL)
+			mp_diags_add(diags, "%s", err->msg);
 		mp_pipeline_free(p);
-		return mp_error(err, MP_ENOMEM, "out of memory loading '%s'", name);
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		mp_diags_add(diags, "%s:%d:%d: yaml: %s%s%s", name, (int)parser.problem_mark.line + 1,
-			     (int)parser.problem_mark.column + 1, parser.problem ? parser.problem : "syntax error",
-			     parser.context ? " " : "", parser.context ? parser.context : "");
-		yaml_parser_delete(&parser);
-		mp_pipeline_free(p);
-		return mp_error(err, MP_EINVAL, "%s", diags->items[diags->n - 1]);
+		return rc;
 	}
 	load_document(&L, sets, nsets);
 	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
 	if (!L.oom && diags->n == before && p->ncomps)
 		order_components(&L);
 	if (L.oom) {

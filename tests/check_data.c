@@ -271,6 +271,43 @@ START_TEST(examples_meta_refuses_damage)
 	ck_assert_ptr_nonnull(strstr(err.msg, "examples.meta:4: unexpected line"));
 	tu_write("examples.meta", "mlpipe-examples 1\nlabel\tz\nfeature\ta\tfloat\nsplit\ttrain\t1\t1\n");
 	ck_assert_int_eq(mp_examples_meta_read(&m, tu_dir(), &err), MP_ECORRUPT);
+	/* a second label once leaked the first */
+	tu_write("examples.meta", "mlpipe-examples 1\nlabel\ta\nlabel\ta\nfeature\ta\tfloat\nsplit\ttrain\t1\t1\n");
+	ck_assert_int_eq(mp_examples_meta_read(&m, tu_dir(), &err), MP_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(err.msg, "examples.meta:3: a second label line"));
+	tu_write("examples.meta", "mlpipe-examples 1\nfeature\ta\tfloat\nsplit\ttrain\t-5\t1\n");
+	ck_assert_int_eq(mp_examples_meta_read(&m, tu_dir(), &err), MP_ECORRUPT);
+	tu_write("examples.meta", "mlpipe-examples 1\nfeature\ta\tfloat\nfeature\ta\tfloat\nsplit\ttrain\t1\t1\n");
+	ck_assert_int_eq(mp_examples_meta_read(&m, tu_dir(), &err), MP_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(err.msg, "feature 'a' appears twice"));
+}
+END_TEST
+
+/* A model's transform text is a file from elsewhere: a second label line
+ * once kept the first one's class count over the second's vocabulary. */
+START_TEST(transform_text_refuses_damage)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{"mlpipe-transform 1\nlabel\ty\ta\tb\tc\nlabel\ty\ta\n", "t:3: a second 'label' line"},
+		{"mlpipe-transform 1\nlabel_names\ta\nlabel_names\tb\n", "t:3: a second 'label_names' line"},
+		{"mlpipe-transform 1\nfeature\tx\tzscore\tone\t2\n", "'one' and '2' are not two numbers"},
+		{"mlpipe-transform 1\nfeature\tx\tbucketize\t0\t1\t99999\n", "a bucketize needs 2 to 1000 buckets"},
+		{"mlpipe-transform 1\nlabel_zscore\t1\t0\n", "without a mean and a positive std"},
+		{"mlpipe-transform 2\n", "not a transform of version 1"},
+	};
+	mp_transform t;
+	mp_err err;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_int_eq(mp_transform_from_text(&t, cases[i].text, "t", &err), MP_ECORRUPT);
+		ck_assert_msg(strstr(err.msg, cases[i].want), "case %zu: got '%s'", i, err.msg);
+	}
+	ck_assert_int_eq(mp_transform_from_text(&t, "mlpipe-transform 1\nlabel\ty\ta\tb\n", "t", &err), 0);
+	ck_assert_uint_eq(t.nlabel_vocab, 2);
+	mp_transform_release(&t);
 }
 END_TEST
 
@@ -869,7 +906,7 @@ static int read_all(const mp_examples_meta *m, const char *path, size_t batch, s
 		    int map_threads, size_t prefetch, int drop, float *ids, int *epoch_of, int *nbatches)
 {
 	static const int x[] = {0, 2};
-	mp_dataset_opts o = {path, m, "train", x, 2, 3, batch, drop, shuffle, 42, epochs, map_threads, prefetch, 0, 0, NULL, NULL};
+	mp_dataset_opts o = {path, m, "train", x, 2, 3, batch, drop, shuffle, 42, epochs, map_threads, prefetch, 0, 0, NULL, NULL, 0, 0};
 	mp_dataset *d;
 	const mp_batch *b;
 	mp_err err;
@@ -961,7 +998,7 @@ START_TEST(dataset_prefetches_ahead_and_stops_midway)
 {
 	static const int x[] = {0};
 	mp_examples_meta m;
-	mp_dataset_opts o = {NULL, NULL, "train", x, 1, -1, 5, 0, 0, 1, 1000, 2, 3, 0, 0, NULL, NULL};
+	mp_dataset_opts o = {NULL, NULL, "train", x, 1, -1, 5, 0, 0, 1, 1000, 2, 3, 0, 0, NULL, NULL, 0, 0};
 	mp_dataset *d;
 	const mp_batch *b;
 	mp_err err;
@@ -999,7 +1036,7 @@ START_TEST(dataset_reports_a_damaged_shard)
 {
 	static const int x[] = {0};
 	mp_examples_meta m;
-	mp_dataset_opts o = {NULL, NULL, "train", x, 1, 3, 8, 0, 16, 1, 1, 2, 2, 0, 0, NULL, NULL};
+	mp_dataset_opts o = {NULL, NULL, "train", x, 1, 3, 8, 0, 16, 1, 1, 2, 2, 0, 0, NULL, NULL, 0, 0};
 	mp_dataset *d;
 	const mp_batch *b;
 	mp_err err;
@@ -1048,6 +1085,7 @@ static Suite *data_suite(void)
 	tcase_add_test(tc, blocks_round_trip);
 	tcase_add_test(tc, examples_round_trip_across_shards_and_threads);
 	tcase_add_test(tc, examples_meta_refuses_damage);
+	tcase_add_test(tc, transform_text_refuses_damage);
 	tcase_add_test(tc, numbers_parse_like_strtod);
 	tcase_add_test(tc, csv_follows_rfc4180);
 	tcase_add_test(tc, csv_reads_gzip_and_long_rows_and_reports_truncation);

@@ -227,6 +227,27 @@ START_TEST(no_cascading_problems)
 }
 END_TEST
 
+/* A billion laughs: nine levels of ten aliases each would be 10^9 layers. */
+START_TEST(alias_bombs_are_refused)
+{
+	mp_strbuf sb = MP_STRBUF_INIT;
+	int l, k;
+
+	mp_strbuf_adds(&sb, "  - id: t\n    type: Trainer\n    inputs: {}\n    params:\n      lr_schedule: {name: constant}\n"
+			    "      seed: 1\n      model:\n        l0: &l0 {dense: 8}\n");
+	for (l = 1; l < 10; l++) {
+		mp_strbuf_addf(&sb, "        l%d: &l%d [", l, l);
+		for (k = 0; k < 10; k++)
+			mp_strbuf_addf(&sb, "%s*l%d", k ? ", " : "", l - 1);
+		mp_strbuf_adds(&sb, "]\n");
+	}
+	mp_strbuf_adds(&sb, "        layers: *l9\n");
+	expect_diag(sb.buf, "t.yaml:");
+	expect_diag(sb.buf, "its aliases expand it past the limit");
+	mp_strbuf_release(&sb);
+}
+END_TEST
+
 START_TEST(all_problems_are_reported)
 {
 	mp_diags d = {0};
@@ -470,6 +491,7 @@ static Suite *pipeline_suite(void)
 	tcase_add_test(tc, valid_pipeline_loads);
 	tcase_add_test(tc, each_problem_has_its_line_and_column);
 	tcase_add_test(tc, all_problems_are_reported);
+	tcase_add_test(tc, alias_bombs_are_refused);
 	tcase_add_test(tc, no_cascading_problems);
 	tcase_add_test(tc, pipeline_block_problems);
 	tcase_add_test(tc, cycles_are_named);

@@ -161,6 +161,13 @@ START_TEST(schema_file_problems_name_line_and_column)
 		{"features:\n  - {name: a, type: float, values: [x]}\n", "'values' goes with type string"},
 		{"feature:\n  - {name: a, type: float}\n", "s.yaml:1:1: unknown key 'feature'"},
 		{"features: [\n", "s.yaml:2:1: yaml: "},
+		/* a key twice: the second 'values' once overflowed the first's array */
+		{"features:\n  - {name: a, type: string, values: [\"a\", \"b\", \"c\"], values: [\"a\"]}\n",
+		 "s.yaml:2:54: duplicate key 'values'"},
+		{"features:\n  - name: a\n    name: b\n    type: float\n", "s.yaml:3:5: duplicate key 'name'"},
+		{"a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+		 "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+		 "features: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n", "aliases expand it past the limit"},
 	};
 	size_t i;
 	mp_schema sc;

@@ -10,6 +10,7 @@
  */
 #include "components/data/data.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +80,18 @@ void mp_examples_meta_release(mp_examples_meta *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* s is a whole number from lo up. */
+static int whole(const char *s, int64_t lo, int64_t *v)
+{
+	char *end;
+	long long x;
+
+	errno = 0;
+	x = strtoll(s, &end, 10);
+	*v = x;
+	return *s && !*end && !errno && x >= lo;
+}
+
 int mp_examples_meta_read(mp_examples_meta *m, const char *dir, mp_err *err)
 {
 	char *path = mp_asprintf("%s/" META_FILE, dir), *text = NULL, *cur, *line;
@@ -133,11 +146,13 @@ int mp_examples_meta_read(mp_examples_meta *m, const char *dir, mp_err *err)
 		}
 		n = mp_tsv_fields(line, f, 5, 5);
 		if (n == 2 && !strcmp(f[0], "label")) {
-			if (!(m->label = mp_strdup(f[1])))
+			if (m->label)
+				rc = mp_error(err, MP_ECORRUPT, "%s:%d: a second label line", path, lineno);
+			else if (!(m->label = mp_strdup(f[1])))
 				rc = mp_error(err, MP_ENOMEM, "out of memory");
 		} else if (n == 3 && !strcmp(f[0], "span")) {
-			m->span = strtoll(f[1], NULL, 10);
-			m->version = strtoll(f[2], NULL, 10);
+			if (!whole(f[1], -1, &m->span) || !whole(f[2], -1, &m->version))
+				rc = mp_error(err, MP_ECORRUPT, "%s:%d: a span line without two numbers", path, lineno);
 		} else if (n == 3 && !strcmp(f[0], "feature") &&
 			   (!strcmp(f[2], "float") || !strcmp(f[2], "string"))) {
 			if (mp_grow((void **)&m->features, &fa, m->nfeatures, sizeof(*m->features)) != 0 ||
@@ -160,10 +175,17 @@ int mp_examples_meta_read(mp_examples_meta *m, const char *dir, mp_err *err)
 				rc = mp_error(err, MP_ENOMEM, "out of memory");
 				break;
 			}
-			m->splits[m->nsplits].rows = strtoll(f[2], NULL, 10);
-			m->splits[m->nsplits].shards = atoi(f[3]);
 			m->splits[m->nsplits].bad_values = NULL;
 			m->nsplits++;
+			{
+				int64_t rows = 0, shards = 0;
+
+				if (!whole(f[2], 0, &rows) || !whole(f[3], 0, &shards) || shards > 100000000)
+					rc = mp_error(err, MP_ECORRUPT, "%s:%d: a split line without its rows and shards", path,
+						      lineno);
+				m->splits[m->nsplits - 1].rows = rows;
+				m->splits[m->nsplits - 1].shards = (int)shards;
+			}
 		} else if (n == 4 && !strcmp(f[0], "bad_values")) {
 			mp_split_info *sp = (mp_split_info *)mp_examples_split(m, f[1]);
 			int fi = mp_examples_feature(m, f[2]);

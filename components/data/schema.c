@@ -13,6 +13,7 @@
  *       values: [setosa, versicolor, virginica]
  */
 #include "components/data/data.h"
+#include "components/component.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -277,7 +278,6 @@ static int read_feature(reader *R, yaml_node_t *node, mp_schema_feature *sf, int
 
 int mp_schema_read(mp_schema *out, const char *path, mp_err *err)
 {
-	yaml_parser_t parser;
 	yaml_document_t doc;
 	yaml_node_t *root, *list = NULL;
 	yaml_node_pair_t *pr;
@@ -289,15 +289,7 @@ int mp_schema_read(mp_schema *out, const char *path, mp_err *err)
 	memset(out, 0, sizeof(*out));
 	if ((rc = mp_read_file(path, &text, &len, err)) != 0)
 		return rc;
-	if (!yaml_parser_initialize(&parser)) {
-		free(text);
-		return mp_error(err, MP_ENOMEM, "out of memory");
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		rc = mp_error(err, MP_EINVAL, "%s:%d:%d: yaml: %s", path, (int)parser.problem_mark.line + 1,
-			      (int)parser.problem_mark.column + 1, parser.problem ? parser.problem : "syntax error");
-		yaml_parser_delete(&parser);
+	if ((rc = mp_yaml_load(&doc, text, len, path, 1, err)) != 0) {
 		free(text);
 		return rc;
 	}
@@ -356,7 +348,6 @@ out:
 	if (rc != 0)
 		mp_schema_release(out);
 	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
 	free(text);
 	return rc;
 }

@@ -438,20 +438,23 @@ int mp_transform_from_text(mp_transform *out, const char *text, const char *wher
 			continue;
 		}
 		n = mp_tsv_fields(line, f, MAX_FIELDS, 1);
-		if (!strcmp(f[0], "label") && n >= 2) {
+		if ((!strcmp(f[0], "label") && out->label) || (!strcmp(f[0], "label_names") && out->label_names) ||
+		    (!strcmp(f[0], "label_zscore") && out->label_scaled)) {
+			rc = mp_error(err, MP_ECORRUPT, "%s:%d: a second '%s' line", where, lineno, f[0]);
+		} else if (!strcmp(f[0], "label") && n >= 2) {
 			if (!(out->label = mp_strdup(f[1])) ||
 			    (n > 2 && !(out->label_vocab = mp_calloc(n - 2, sizeof(char *)))))
 				rc = mp_error(err, MP_ENOMEM, "out of memory");
 			for (k = 2; rc == 0 && k < n; k++)
 				if (!(out->label_vocab[out->nlabel_vocab++] = mp_strdup(f[k])))
 					rc = mp_error(err, MP_ENOMEM, "out of memory");
-		} else if (!strcmp(f[0], "label_names") && n >= 2 && !out->label_names) {
+		} else if (!strcmp(f[0], "label_names") && n >= 2) {
 			if (!(out->label_names = mp_calloc(n - 1, sizeof(char *))))
 				rc = mp_error(err, MP_ENOMEM, "out of memory");
 			for (k = 1; rc == 0 && k < n; k++)
 				if (!(out->label_names[out->nlabel_names++] = mp_strdup(f[k])))
 					rc = mp_error(err, MP_ENOMEM, "out of memory");
-		} else if (!strcmp(f[0], "label_zscore") && n == 3 && !out->label_scaled) {
+		} else if (!strcmp(f[0], "label_zscore") && n == 3) {
 			char *e1, *e2;
 
 			out->label_mean = strtod(f[1], &e1);
@@ -474,15 +477,23 @@ int mp_transform_from_text(mp_transform *out, const char *text, const char *wher
 				tf = &out->features[out->nfeatures];
 				memset(tf, 0, sizeof(*tf));
 				tf->kind = (mp_tx_kind)kind;
-				tf->a = strtod(f[3], NULL);
-				tf->b = strtod(f[4], NULL);
+				char *e1, *e2;
+
+				tf->a = strtod(f[3], &e1);
+				tf->b = strtod(f[4], &e2);
 				if (!(tf->name = mp_strdup(f[1])))
 					rc = mp_error(err, MP_ENOMEM, "out of memory");
 				out->nfeatures++;
+				if (rc == 0 && (*e1 || *e2 || e1 == f[3] || e2 == f[4]))
+					rc = mp_error(err, MP_ECORRUPT, "%s:%d: '%s' and '%s' are not two numbers", where, lineno,
+						      f[3], f[4]);
 				if (rc == 0 && tf->kind == MP_TX_BUCKETIZE) {
-					tf->buckets = n > 5 ? atoi(f[5]) : 0;
-					if (tf->buckets < 2)
-						rc = mp_error(err, MP_ECORRUPT, "%s:%d: a bucketize without buckets", where, lineno);
+					long bk = n > 5 ? strtol(f[5], &e1, 10) : 0;
+
+					if (n <= 5 || *e1 || bk < 2 || bk > 1000)
+						rc = mp_error(err, MP_ECORRUPT, "%s:%d: a bucketize needs 2 to 1000 buckets", where,
+							      lineno);
+					tf->buckets = (int)bk;
 				}
 				if (rc == 0 && tf->kind == MP_TX_ONEHOT && n > 5) {
 					if (!(tf->vocab = mp_calloc(n - 5, sizeof(char *))))
