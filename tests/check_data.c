@@ -141,6 +141,55 @@ static const mp_feature feats3[] = {
 	{"px", MP_FEAT_FLOAT},
 };
 
+/* Blocks from elsewhere claim sizes; the claims are checked against the
+ * record before anything is allocated.  A 17-byte record once asked for
+ * 0xfffffef8 rows (34 GB).  And empty strings, a whole column of them or
+ * of missing ones, are encoded without touching a buffer that is not there
+ * (UBSan: a null pointer passed to memcpy). */
+START_TEST(blocks_refuse_sizes_their_records_cannot_hold)
+{
+	uint8_t rec[17] = {0}, raw[16], packed[64];
+	uLongf plen = sizeof(packed);
+	mp_block b, d;
+	uint8_t *enc = NULL;
+	size_t cap = 0, len;
+	mp_err err;
+	int r;
+
+	ck_assert_int_eq(mp_block_init(&d, feats3, 3, 1, &err), 0);
+	mp_put_u32(rec, 0xfffffef8u);
+	ck_assert_int_eq(mp_block_decode(&d, rec, sizeof(rec), "r1", &err), MP_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(err.msg, "r1: bad block size"));
+	/* a real zlib stream whose header claims 0xfffffef8 rows */
+	mp_put_u32(raw, 0x3142504du); /* "MPB1" */
+	memset(raw + 4, 0, 12);
+	mp_put_u32(raw + 4, 0xfffffef8u);
+	mp_put_u32(raw + 8, 3);
+	ck_assert_int_eq(compress(packed + 4, &plen, raw, 12), Z_OK);
+	mp_put_u32(packed, 12);
+	ck_assert_int_eq(mp_block_decode(&d, packed, plen + 4, "r2", &err), MP_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(err.msg, "r2: 4294967032 rows do not fit in a block of 12 bytes"));
+	mp_block_release(&d);
+
+	ck_assert_int_eq(mp_block_init(&b, feats3, 3, 3, &err), 0);
+	for (r = 0; r < 3; r++) {
+		mp_block_set_float(&b, 0, (float)r);
+		ck_assert_int_eq(mp_block_set_string(&b, 1, r == 1 ? NULL : "", 0, &err), 0);
+		mp_block_set_float(&b, 2, 1);
+		mp_block_end_row(&b);
+	}
+	ck_assert_int_eq(mp_block_encode(&b, 1, &enc, &cap, &len, &err), 0);
+	ck_assert_int_eq(mp_block_init(&d, feats3, 3, 1, &err), 0);
+	ck_assert_int_eq(mp_block_decode(&d, enc, len, "r3", &err), 0);
+	ck_assert_uint_eq(d.rows, 3);
+	ck_assert_int_eq(d.miss[1][1], 1);
+	ck_assert_uint_eq(d.off[1][3], 0);
+	free(enc);
+	mp_block_release(&b);
+	mp_block_release(&d);
+}
+END_TEST
+
 START_TEST(blocks_round_trip)
 {
 	mp_block b, d;
@@ -678,6 +727,37 @@ START_TEST(example_gen_reads_csv_with_types_and_missing_values)
 }
 END_TEST
 
+/* Valid CSV that once stopped the sanitizer build: an empty quoted string
+ * first in a column, and a column empty for a whole block. */
+START_TEST(example_gen_reads_empty_strings_and_empty_blocks)
+{
+	mp_examples_meta m;
+	mp_block all;
+	mp_result *res;
+	mp_err err;
+
+	tu_write("e.csv", "a,s\n1,\"\"\n2,x\n");
+	ck_assert_int_eq(example_gen("e1", &err, &res, "format=csv", "path=e.csv", NULL), 0);
+	mp_result_free(res);
+	read_split("e1", "train", &m, &all);
+	ck_assert_uint_eq(all.rows, 2);
+	ck_assert_int_eq(all.miss[1][0], 0);
+	ck_assert_uint_eq(all.off[1][1], 0);
+	mp_block_release(&all);
+	mp_examples_meta_release(&m);
+	tu_write("b.csv", "a,s\n1,\n2,\n3,\n4,y\n");
+	ck_assert_int_eq(example_gen("e2", &err, &res, "format=csv", "path=b.csv", "block_rows=3", "string_columns=s",
+				     NULL), 0);
+	mp_result_free(res);
+	read_split("e2", "train", &m, &all);
+	ck_assert_uint_eq(all.rows, 4);
+	ck_assert_int_eq(all.miss[1][0], 1);
+	ck_assert(memcmp(all.str[1] + all.off[1][3], "y", 1) == 0);
+	mp_block_release(&all);
+	mp_examples_meta_release(&m);
+}
+END_TEST
+
 START_TEST(example_gen_keeps_a_numeric_column_with_a_stray_word)
 {
 	mp_strbuf sb = MP_STRBUF_INIT;
@@ -1083,6 +1163,7 @@ static Suite *data_suite(void)
 	tcase_add_test(tc, text_lines_and_tab_fields);
 	tcase_add_test(tc, records_round_trip_and_detect_damage);
 	tcase_add_test(tc, blocks_round_trip);
+	tcase_add_test(tc, blocks_refuse_sizes_their_records_cannot_hold);
 	tcase_add_test(tc, examples_round_trip_across_shards_and_threads);
 	tcase_add_test(tc, examples_meta_refuses_damage);
 	tcase_add_test(tc, transform_text_refuses_damage);
@@ -1097,6 +1178,7 @@ static Suite *data_suite(void)
 	tcase_add_test(tc, example_gen_reads_csv_with_types_and_missing_values);
 	tcase_add_test(tc, example_gen_names_the_bad_spot);
 	tcase_add_test(tc, example_gen_keeps_a_numeric_column_with_a_stray_word);
+	tcase_add_test(tc, example_gen_reads_empty_strings_and_empty_blocks);
 	tcase_add_test(tc, example_gen_hash_split_is_deterministic);
 	tcase_add_test(tc, example_gen_reads_idx_splits_and_spans);
 	suite_add_tcase(s, tc);

@@ -5,6 +5,7 @@
 
 #include <math.h>
 
+#include "components/data/data.h"
 #include "components/nn/nn.h"
 
 /* The mean loss of a batch, in double precision of the float network. */
@@ -252,6 +253,58 @@ START_TEST(training_is_deterministic_for_a_seed)
 }
 END_TEST
 
+/* A model file with the given header and n zero parameters, with a right
+ * checksum: a hostile file, not a damaged one. */
+static void write_model(const char *name, const char *header, size_t n)
+{
+	size_t hl = strlen(header), len = 12 + hl + 8 + n * 4 + 4;
+	uint8_t *b = calloc(1, len);
+	char *path = tu_at(name);
+	mp_err err;
+
+	memcpy(b, "MLPM", 4);
+	mp_put_u32(b + 4, MP_MODEL_VERSION);
+	mp_put_u32(b + 8, (uint32_t)hl);
+	memcpy(b + 12, header, hl);
+	mp_put_u64(b + 12 + hl, n);
+	mp_put_u32(b + len - 4, mp_crc32c(0, b, len - 4));
+	ck_assert_int_eq(mp_write_file_atomic(path, b, len, &err), 0);
+	free(b);
+	free(path);
+}
+
+/* Sizes from a file are checked before anything is allocated: a 195-byte
+ * model of 2^31-unit layers once wrapped to a 0-byte allocation, and a
+ * 784-200000-10 one took 626 MB before failing. */
+START_TEST(hostile_model_sizes_are_refused)
+{
+	static const struct {
+		const char *header, *want;
+	} cases[] = {
+		{"mlpipe-model 1\ninputs 2147483647\nloss mse\nlayer 2147483647 none 0\nlayer 2147483647 none 0\n",
+		 "'inputs 2147483647' is not 1 to 1000000"},
+		{"mlpipe-model 1\ninputs 1000000\nloss mse\nlayer 1000000 relu 0\nlayer 1 none 0\n",
+		 "more than 268435456 parameters"},
+		{"mlpipe-model 1\ninputs 784\nloss softmax_cross_entropy\nlayer 200000 relu 0\nlayer 10 none 0\n",
+		 "holds 0 parameters, its layers need 159000010"},
+		{"mlpipe-model 1\ninputs 4\nloss mse\nlayer -3 none 0\n", "'layer -3 none 0' is not a layer"},
+		{"mlpipe-model 1\ninputs 4\nloss mse\nlayer 2 none 7\n", "is not a layer"},
+	};
+	mp_model m;
+	mp_err err;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *path = tu_at("h.mlpm");
+
+		write_model("h.mlpm", cases[i].header, 0);
+		ck_assert_int_eq(mp_model_load(&m, path, 16, &err), MP_ECORRUPT);
+		ck_assert_msg(strstr(err.msg, cases[i].want), "case %zu: got '%s'", i, err.msg);
+		free(path);
+	}
+}
+END_TEST
+
 START_TEST(bad_networks_are_refused)
 {
 	mp_layer_spec act_last[] = {{3, MP_ACT_RELU, 0, MP_INIT_AUTO}};
@@ -278,6 +331,11 @@ static Suite *nn_suite(void)
 	tcase_add_test(tc, a_tiny_dataset_is_fitted);
 	tcase_add_test(tc, training_is_deterministic_for_a_seed);
 	tcase_add_test(tc, bad_networks_are_refused);
+
+	suite_add_tcase(s, tc);
+	tc = tcase_create("model files");
+	tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
+	tcase_add_test(tc, hostile_model_sizes_are_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

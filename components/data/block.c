@@ -123,7 +123,8 @@ int mp_block_set_string(mp_block *b, size_t f, const char *s, size_t n, mp_err *
 		b->str[f] = p;
 		b->str_cap[f] = cap;
 	}
-	memcpy(b->str[f] + start, s, n);
+	if (n) /* an empty string may have no buffer behind it yet */
+		memcpy(b->str[f] + start, s, n);
 	b->miss[f][b->rows] = 0;
 	b->off[f][b->rows + 1] = start + n;
 	return 0;
@@ -181,7 +182,8 @@ static void encode_raw(const mp_block *b, const uint8_t *codec, uint8_t *p)
 		} else {
 			for (r = 0; r < b->rows; r++, p += 4)
 				mp_put_u32(p, b->miss[f][r] ? MISSING_LEN : (uint32_t)(b->off[f][r + 1] - b->off[f][r]));
-			memcpy(p, b->str[f], (size_t)b->off[f][b->rows]);
+			if (b->off[f][b->rows]) /* a column of empty or missing strings has no buffer */
+				memcpy(p, b->str[f], (size_t)b->off[f][b->rows]);
 			p += b->off[f][b->rows];
 		}
 	}
@@ -257,9 +259,12 @@ int mp_block_decode(mp_block *b, const uint8_t *data, size_t n, const char *wher
 	if (n < 4)
 		return mp_error(err, MP_ECORRUPT, "%s: block too short", where);
 	raw = mp_get_u32(data);
-	if (raw < 12 || !(tmp = mp_malloc(raw)))
-		return raw < 12 ? mp_error(err, MP_ECORRUPT, "%s: bad block size", where)
-				: mp_error(err, MP_ENOMEM, "out of memory");
+	/* deflate shrinks data at most about 1032 times: a size beyond that is
+	 * a lie, and is refused before it is allocated */
+	if (raw < 12 || raw / 1032 > n)
+		return mp_error(err, MP_ECORRUPT, "%s: bad block size (%lu bytes from %zu)", where, (unsigned long)raw, n);
+	if (!(tmp = mp_malloc(raw)))
+		return mp_error(err, MP_ENOMEM, "out of memory");
 	zrc = uncompress(tmp, &raw, data + 4, (uLong)(n - 4));
 	if (zrc != Z_OK || raw != mp_get_u32(data)) {
 		free(tmp);
@@ -274,6 +279,12 @@ int mp_block_decode(mp_block *b, const uint8_t *data, size_t n, const char *wher
 		goto out;
 	}
 	p += 12;
+	/* every row takes at least a byte of every feature */
+	if (nfeat && rows > (raw - 12) / nfeat) {
+		rc = mp_error(err, MP_ECORRUPT, "%s: %u rows do not fit in a block of %lu bytes", where, rows,
+			      (unsigned long)raw);
+		goto out;
+	}
 	if ((rc = mp_block_reserve(b, rows, err)) != 0)
 		goto out;
 	mp_block_clear(b);
@@ -333,7 +344,8 @@ int mp_block_decode(mp_block *b, const uint8_t *data, size_t n, const char *wher
 				b->str[f] = s;
 				b->str_cap[f] = (size_t)total;
 			}
-			memcpy(b->str[f], p, (size_t)total);
+			if (total)
+				memcpy(b->str[f], p, (size_t)total);
 			p += total;
 		}
 	}

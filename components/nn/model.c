@@ -132,7 +132,13 @@ static int parse_header(const char *h, size_t hlen, const char *path, int *nin, 
 		if (lineno == 1 && strncmp(line, "mlpipe-model ", 13) != 0) {
 			rc = mp_error(err, MP_ECORRUPT, "'%s': not a model header", path);
 		} else if (!strncmp(line, "inputs ", 7)) {
-			*nin = atoi(line + 7);
+			char *end;
+			long v = strtol(line + 7, &end, 10);
+
+			if (*end || v < 1 || v > MP_NET_MAX_UNITS)
+				rc = mp_error(err, MP_ECORRUPT, "'%s': 'inputs %s' is not 1 to %d", path, line + 7,
+					      MP_NET_MAX_UNITS);
+			*nin = (int)v;
 		} else if (!strncmp(line, "loss ", 5)) {
 			int k;
 
@@ -144,6 +150,10 @@ static int parse_header(const char *h, size_t hlen, const char *path, int *nin, 
 		} else if (sscanf(line, "layer %d %31s %f", &units, act, &drop) == 3) {
 			int k;
 
+			if (units < 1 || units > MP_NET_MAX_UNITS || !(drop >= 0 && drop < 1) || *nlayers >= MP_NET_MAX_LAYERS) {
+				rc = mp_error(err, MP_ECORRUPT, "'%s': '%s' is not a layer mlpipe makes", path, line);
+				break;
+			}
 			if (mp_grow((void **)layers, &alloc, (size_t)*nlayers, sizeof(**layers)) != 0) {
 				rc = mp_error(err, MP_ENOMEM, "out of memory");
 				break;
@@ -194,6 +204,24 @@ int mp_model_load(mp_model *m, const char *path, int max_batch, mp_err *err)
 	    (rc = parse_header(header, hlen, path, &nin, &loss, &layers, &nlayers, &m->transform_text, err)) != 0) {
 		free(data);
 		return rc;
+	}
+	{
+		/* the sizes the header declares against what the file holds,
+		 * before anything of that size is allocated */
+		size_t need;
+
+		if ((rc = mp_net_count_params(nin, layers, nlayers, &need, err)) != 0) {
+			mp_error_wrap(err, "'%s'", path);
+			rc = err->code = MP_ECORRUPT;
+		} else if (need != np)
+			rc = mp_error(err, MP_ECORRUPT, "'%s' holds %llu parameters, its layers need %zu", path,
+				      (unsigned long long)np, need);
+		if (rc != 0) {
+			free(layers);
+			free(data);
+			mp_model_release(m);
+			return rc;
+		}
 	}
 	if ((rc = mp_net_init(&m->net, nin, layers, nlayers, loss, max_batch, 0, err)) == 0) {
 		if (np != m->net.nparams)

@@ -80,15 +80,43 @@ void mp_net_release(mp_net *n)
 	memset(n, 0, sizeof(*n));
 }
 
+int mp_net_count_params(int nin, const mp_layer_spec *layers, int nlayers, size_t *count, mp_err *err)
+{
+	size_t total = 0, w;
+	int l, prev = nin;
+
+	*count = 0;
+	if (nin < 1 || nin > MP_NET_MAX_UNITS)
+		return mp_error(err, MP_EINVAL, "a network takes 1 to %d inputs, not %d", MP_NET_MAX_UNITS, nin);
+	if (nlayers < 1 || nlayers > MP_NET_MAX_LAYERS)
+		return mp_error(err, MP_EINVAL, "a network has 1 to %d layers, not %d", MP_NET_MAX_LAYERS, nlayers);
+	for (l = 0; l < nlayers; l++) {
+		int u = layers[l].units;
+
+		if (u < 1 || u > MP_NET_MAX_UNITS)
+			return mp_error(err, MP_EINVAL, "layer %d: 1 to %d units, not %d", l + 1, MP_NET_MAX_UNITS, u);
+		/* at most 10^12 each: no overflow in 64 bits, and checked below */
+		w = (size_t)u * (size_t)prev + (size_t)u;
+		if (w > MP_NET_MAX_PARAMS || (total += w) > MP_NET_MAX_PARAMS)
+			return mp_error(err, MP_EINVAL, "the network has more than %u parameters (the limit)",
+					MP_NET_MAX_PARAMS);
+		prev = u;
+	}
+	*count = total;
+	return 0;
+}
+
 int mp_net_init(mp_net *n, int nin, const mp_layer_spec *layers, int nlayers, mp_loss loss, int max_batch,
 		uint64_t seed, mp_err *err)
 {
-	size_t off = 0, widest = (size_t)nin;
-	int l, prev = nin;
+	size_t off = 0, widest = (size_t)nin, total;
+	int l, prev = nin, rc;
 
 	memset(n, 0, sizeof(*n));
-	if (nin < 1 || nlayers < 1 || max_batch < 1)
+	if (nin < 1 || nlayers < 1 || max_batch < 1 || max_batch > 1 << 20)
 		return mp_error(err, MP_EINVAL, "a network needs inputs, layers and a batch size");
+	if ((rc = mp_net_count_params(nin, layers, nlayers, &total, err)) != 0)
+		return rc;
 	if (layers[nlayers - 1].act != MP_ACT_NONE)
 		return mp_error(err, MP_EINVAL, "the last layer gives the logits: it takes no activation");
 	if (loss == MP_LOSS_BCE && layers[nlayers - 1].units != 1)

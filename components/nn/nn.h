@@ -51,6 +51,17 @@ typedef struct mp_net {
 	uint64_t rng;
 } mp_net;
 
+/* The largest network mlpipe makes or reads: sizes come from model files
+ * other people send, so they are checked before anything is allocated. */
+#define MP_NET_MAX_UNITS 1000000    /* inputs, or units of a layer */
+#define MP_NET_MAX_LAYERS 256
+#define MP_NET_MAX_PARAMS (1u << 28) /* 268 million floats: 1 GiB */
+
+/* How many parameters (weights and biases) nin inputs and these layers
+ * take, with every size checked against the limits above and every
+ * product against overflow. */
+int mp_net_count_params(int nin, const mp_layer_spec *layers, int nlayers, size_t *count, mp_err *err);
+
 /* Makes a network for nin inputs with freshly initialised weights (seeded). */
 int mp_net_init(mp_net *n, int nin, const mp_layer_spec *layers, int nlayers, mp_loss loss, int max_batch,
 		uint64_t seed, mp_err *err);
