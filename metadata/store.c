@@ -429,6 +429,60 @@ fail:
 	return rc;
 }
 
+/* Refuses a store holding schema objects mlpipe did not create (a trigger
+ * that rewrites artifacts' paths, a view in place of a table): the
+ * expected ones are those the migrations make in an empty database, each
+ * with the same SQL.  SQLite's own (sqlite_sequence, sqlite_stat1) are
+ * allowed. */
+static int check_schema(mp_store *st, mp_err *err)
+{
+	static const char sql[] = "SELECT type, name, coalesce(sql, '') FROM sqlite_master ORDER BY type, name";
+	sqlite3 *ref = NULL;
+	sqlite3_stmt *a = NULL, *b = NULL;
+	int rc = 0, i, sa = SQLITE_ROW, sb;
+
+	if (sqlite3_open_v2(":memory:", &ref, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		sqlite3_close(ref);
+		return mp_error(err, MP_ENOMEM, "out of memory checking '%s'", st->path);
+	}
+	for (i = 0; i < NMIGRATIONS && rc == 0; i++)
+		if (sqlite3_exec(ref, migrations[i], NULL, NULL, NULL) != SQLITE_OK)
+			rc = mp_error(err, MP_EDB, "internal error: the schema does not build (%s)", sqlite3_errmsg(ref));
+	if (rc == 0 && (sqlite3_prepare_v2(ref, sql, -1, &a, NULL) != SQLITE_OK ||
+			sqlite3_prepare_v2(st->db, sql, -1, &b, NULL) != SQLITE_OK))
+		rc = mp__db_error(st, err, "read the schema");
+	/* both lists are sorted: walk them side by side */
+	if (rc == 0)
+		sa = sqlite3_step(a);
+	while (rc == 0 && (sb = sqlite3_step(b)) == SQLITE_ROW) {
+		const char *type = (const char *)sqlite3_column_text(b, 0), *name = (const char *)sqlite3_column_text(b, 1);
+		int c = 1;
+
+		if (!strncmp(name, "sqlite_", 7))
+			continue;
+		while (sa == SQLITE_ROW) {
+			c = strcmp((const char *)sqlite3_column_text(a, 0), type);
+			if (c == 0)
+				c = strcmp((const char *)sqlite3_column_text(a, 1), name);
+			if (c >= 0)
+				break;
+			sa = sqlite3_step(a);
+		}
+		if (sa != SQLITE_ROW || c != 0)
+			rc = mp_error(err, MP_ECORRUPT, "'%s' holds a %s '%s' that mlpipe did not create: refusing the store "
+				      "(remove it with sqlite3 if it is yours)", st->path, type, name);
+		else if (strcmp((const char *)sqlite3_column_text(a, 2), (const char *)sqlite3_column_text(b, 2)) != 0)
+			rc = mp_error(err, MP_ECORRUPT, "'%s': the %s '%s' is not the one mlpipe created: refusing the store",
+				      st->path, type, name);
+	}
+	if (rc == 0 && sb != SQLITE_DONE)
+		rc = mp__db_error(st, err, "read the schema");
+	sqlite3_finalize(a);
+	sqlite3_finalize(b);
+	sqlite3_close(ref);
+	return rc;
+}
+
 /* Opens an existing file (or, with init, an empty one) as a store. */
 static int open_db(mp_store **out, const char *path, int init, mp_err *err)
 {
@@ -449,6 +503,10 @@ static int open_db(mp_store **out, const char *path, int init, mp_err *err)
 	}
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, st->busy_ms);
+	/* a store is a file from anywhere: no schema-level SQL is trusted to
+	 * run functions, and SQL cannot corrupt the file on purpose */
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 	if ((rc = read_identity(st, &version, &appid, &ntables, err)) != 0)
 		goto fail;
 	if (appid != MP_APPLICATION_ID && (appid != 0 || version != 0 || ntables != 0)) {
@@ -471,6 +529,8 @@ static int open_db(mp_store **out, const char *path, int init, mp_err *err)
 			       " PRAGMA synchronous = NORMAL", "configure", err)) != 0)
 		goto fail;
 	if (version < MP_STORE_SCHEMA_VERSION && (rc = migrate(st, err)) != 0)
+		goto fail;
+	if ((rc = check_schema(st, err)) != 0)
 		goto fail;
 	*out = st;
 	return 0;

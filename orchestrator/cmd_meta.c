@@ -2,6 +2,7 @@
  * Tables for people by default; --json for scripts. */
 #include "orchestrator/cli.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -952,6 +953,43 @@ out:
 
 /* ---- gc ---------------------------------------------------------------- */
 
+/* Why gc must not delete artifact a's folder, or NULL when it may: the
+ * store is a file anyone may have edited, so its paths are checked
+ * against where mlpipe puts artifacts (<root>/<pipeline>/<component>/
+ * <output>/<execution>), and the folder's real location (links resolved)
+ * against the root's. */
+static const char *unsafe_to_delete(const mp_artifact *a)
+{
+	char *want, *real_root, *real_uri;
+	const char *why = NULL;
+
+	if (!a->root || !*a->root || !strcmp(a->root, "/") || !a->producer || !a->pipeline || !a->name)
+		return "kept: no pipeline root to check it against";
+	if (!(want = mp_asprintf("%s/%s/%s/%s/%lld", a->root, a->pipeline, a->producer, a->name,
+				 (long long)a->producer_id)))
+		return "kept: out of memory";
+	if (strcmp(want, a->uri) != 0) {
+		/* or right below the root, as hand-made stores (the tests' fixture) have it */
+		free(want);
+		if (!(want = mp_asprintf("%s/%s/%s/%lld", a->root, a->producer, a->name, (long long)a->producer_id)))
+			return "kept: out of memory";
+		if (strcmp(want, a->uri) != 0) {
+			free(want);
+			return "kept: not where mlpipe puts its artifacts";
+		}
+	}
+	free(want);
+	real_root = realpath(a->root, NULL);
+	real_uri = realpath(a->uri, NULL);
+	if (!real_uri && errno == ENOENT)
+		why = NULL; /* already gone: only the store is updated */
+	else if (!real_root || !real_uri || !mp_path_within(real_root, real_uri) || !strcmp(real_root, real_uri))
+		why = "kept: outside the pipeline root";
+	free(real_root);
+	free(real_uri);
+	return why;
+}
+
 static int cmd_gc(meta_ctx *c, mp_err *err)
 {
 	static const char *const heads[] = {">ID", "TYPE", "CREATED", "ACTION", "URI"};
@@ -982,9 +1020,9 @@ static int cmd_gc(meta_ctx *c, mp_err *err)
 		char id[24], created[32];
 		mp_err e2;
 
-		/* Only files below the pipeline's own root are ever removed. */
-		if (!a->root || !mp_path_within(a->root, a->uri) || strcmp(a->root, a->uri) == 0) {
-			action = "kept: outside the pipeline root";
+		/* Only an artifact's own folder below the pipeline's own root is
+		 * ever removed, checked just before, whatever the store says. */
+		if ((action = unsafe_to_delete(a))) {
 			kept++;
 		} else if (c->dry_run) {
 			action = "would delete";

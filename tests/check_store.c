@@ -157,6 +157,21 @@ START_TEST(newer_schema_is_refused_and_untouched)
 }
 END_TEST
 
+/* SQL planted in the file: a trigger that rewrote artifacts' paths ran
+ * during `mlpipe run`, and a view named metric fed fake metrics. */
+START_TEST(planted_schema_objects_are_refused)
+{
+	mp_store *st = open_new();
+
+	mp_store_close(st);
+	raw_sql(db, "CREATE TRIGGER evil AFTER INSERT ON artifact BEGIN UPDATE artifact SET uri = '/etc' WHERE id = new.id; END");
+	refused_unchanged(0, MP_ECORRUPT, "holds a trigger 'evil' that mlpipe did not create: refusing the store");
+	raw_sql(db, "DROP TRIGGER evil; DROP TABLE metric; CREATE VIEW metric AS SELECT 1 AS execution_id, 'accuracy' AS name,"
+		    " 0 AS step, 1.0 AS value");
+	refused_unchanged(0, MP_ECORRUPT, "holds a view 'metric' that mlpipe did not create");
+}
+END_TEST
+
 START_TEST(missing_file_without_create)
 {
 	refused_unchanged(0, MP_ENOTFOUND, "cannot open metadata store '");
@@ -804,6 +819,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, empty_sqlite_file_is_migrated_on_create);
 	tcase_add_test(tc, newer_schema_is_refused_and_untouched);
 	tcase_add_test(tc, missing_file_without_create);
+	tcase_add_test(tc, planted_schema_objects_are_refused);
 	tcase_add_test(tc, text_file_is_not_a_database);
 	tcase_add_test(tc, empty_file_needs_create);
 	tcase_add_test(tc, foreign_sqlite_database_is_refused);

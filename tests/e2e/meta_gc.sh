@@ -44,4 +44,21 @@ expect_out "DELETED"
 expect_exit 0 meta gc --older-than 1
 expect_out "gc: 0 artifacts deleted, 1 kept, 0 failed"
 
+
+# a folder that links out of the root is kept, and what it points to too;
+# a store with SQL planted in it is refused before gc reads a path
+DB2=$TMP/m2.db
+ROOT2=$TMP/runs2
+"$HELPERS/mkfixture" --files "$DB2" "$ROOT2" || { echo "FAIL: mkfixture"; exit 1; }
+mkdir -p "$TMP/outside"
+echo keep >"$TMP/outside/data"
+rm -rf "$ROOT2/train/model/6"
+ln -s "$TMP/outside" "$ROOT2/train/model/6"
+expect_exit 0 "$MLPIPE" meta --db "$DB2" --json gc --older-than 1
+expect_jq 'map(select(.id == 6)) | .[0].action == "kept: outside the pipeline root"'
+[ -e "$TMP/outside/data" ] && ok || not_ok "gc followed a link out of the root"
+sqlite3 "$DB2" "CREATE TRIGGER evil AFTER UPDATE ON artifact BEGIN UPDATE artifact SET uri = '/' WHERE id = new.id; END"
+expect_exit 2 "$MLPIPE" meta --db "$DB2" gc --older-than 1
+expect_err "holds a trigger 'evil' that mlpipe did not create: refusing the store"
+
 finish
