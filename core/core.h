@@ -141,6 +141,9 @@ int mp_path_join(char *out, size_t outsz, const char *root, const char *rel,
  * absolute forms (relative ones are resolved against the current directory);
  * neither needs to exist. */
 int mp_path_within(const char *root, const char *path);
+/* Whether process pid runs: 1, or 0 when it is gone or a zombie (dead,
+ * not yet reaped: kill(pid, 0) still succeeds for it). */
+int mp_process_alive(long pid);
 /* mkdir -p; mode for the new directories. */
 int mp_mkdirs(const char *path, unsigned mode, mp_err *err);
 /* rm -rf that never follows symbolic links; a missing path is not an error. */

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -285,4 +287,26 @@ int mp_read_file(const char *path, char **data, size_t *n, mp_err *err)
 	if (!*data)
 		return mp_error(err, MP_ENOMEM, "out of memory reading '%s'", path);
 	return 0;
+}
+
+int mp_process_alive(long pid)
+{
+	char path[64], buf[512], *close_paren;
+	FILE *fp;
+	size_t n;
+
+	if (pid <= 0)
+		return 0;
+	if (kill((pid_t)pid, 0) != 0 && errno != EPERM)
+		return 0;
+	/* /proc/PID/stat: "PID (COMM) STATE ...", COMM may hold spaces and ')' */
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if (!(fp = fopen(path, "r")))
+		return 1; /* no /proc: kill said it exists */
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	if (!(close_paren = strrchr(buf, ')')) || close_paren[1] != ' ')
+		return 1;
+	return close_paren[2] != 'Z' && close_paren[2] != 'X';
 }

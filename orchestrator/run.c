@@ -1394,7 +1394,7 @@ static int owner_alive(int64_t pid, const char *host)
 		return -1; /* cannot tell */
 	if (pid == (int64_t)getpid())
 		return 0;
-	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+	return mp_process_alive((long)pid);
 }
 
 /* Marks a run of this pipeline whose orchestrator died as FAILED, after

@@ -1,6 +1,10 @@
 /* core: errors, numbers, paths, atomic files, strbuf, JSON, tables. */
 #include <math.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "tests/testutil.h"
 
@@ -313,6 +317,28 @@ START_TEST(name_index_finds_every_name_and_refuses_twins)
 }
 END_TEST
 
+/* A zombie (exited, not reaped) is dead although kill(pid, 0) succeeds:
+ * a killed orchestrator's run must not look like it is still running. */
+START_TEST(a_zombie_is_not_alive)
+{
+	pid_t pid = fork();
+	int status;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(0);
+	ck_assert_int_eq(mp_process_alive((long)getpid()), 1);
+	/* wait until the child has exited, without reaping it */
+	for (int i = 0; i < 2000 && mp_process_alive((long)pid); i++)
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+	ck_assert_int_eq(kill(pid, 0), 0);
+	ck_assert_int_eq(mp_process_alive((long)pid), 0);
+	waitpid(pid, &status, 0);
+	ck_assert_int_eq(mp_process_alive((long)pid), 0);
+	ck_assert_int_eq(mp_process_alive(0), 0);
+}
+END_TEST
+
 START_TEST(table_aligns_columns)
 {
 	static const char *const heads[] = {">ID", "NAME", "NOTE"};
@@ -385,6 +411,7 @@ static Suite *core_suite(void)
 	tc = tcase_create("output");
 	tcase_add_test(tc, json_writer_escapes_and_nests);
 	tcase_add_test(tc, name_index_finds_every_name_and_refuses_twins);
+	tcase_add_test(tc, a_zombie_is_not_alive);
 	tcase_add_test(tc, table_aligns_columns);
 	tcase_add_test(tc, table_reports_allocation_failure);
 	suite_add_tcase(s, tc);
