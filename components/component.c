@@ -3,9 +3,11 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const mp_component_type *const registry[] = {
 	&mp_command_component,
@@ -607,4 +609,65 @@ int mp_result_read(mp_result *r, const char *path, mp_err *err)
 	}
 	free(data);
 	return rc;
+}
+
+/* ---- taking back what an execution published --------------------------- */
+
+int mp_io_undo(const mp_component_io *io, const char *path, const char *check, const char *value, mp_err *err)
+{
+	char *line;
+	int fd, rc = 0;
+	size_t n;
+
+	if (!io->undo)
+		return 0;
+	if (strchr(path, '\t') || strchr(path, '\n') || strchr(check, '\t') || strchr(value, '\n'))
+		return mp_error(err, MP_EINVAL, "internal error: an undo entry with a tab or newline");
+	if (!(line = mp_asprintf("%s\t%s\t%s\n", path, check, value)))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	n = strlen(line);
+	if ((fd = open(io->undo, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0 || write(fd, line, n) != (ssize_t)n ||
+	    fsync(fd) != 0)
+		rc = mp_error(err, MP_EIO, "cannot write '%s': %s", io->undo, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(line);
+	return rc;
+}
+
+int mp_undo_apply(const char *undo_file)
+{
+	char *text = NULL, *cur, *line;
+	mp_err err;
+	int removed = 0;
+
+	if (!mp_path_exists(undo_file) || mp_read_file(undo_file, &text, NULL, &err) != 0)
+		return 0;
+	for (cur = text; cur && *cur; cur = line) {
+		char *path = cur, *check, *value, *got = NULL, *file;
+
+		if ((line = strchr(cur, '\n')))
+			*line++ = '\0';
+		check = strchr(path, '\t');
+		if (!check || !(value = strchr(check + 1, '\t')))
+			continue;
+		*check++ = '\0';
+		*value++ = '\0';
+		if (!(file = mp_asprintf("%s/%s", path, check)))
+			break;
+		if (mp_path_exists(file) && mp_read_file(file, &got, NULL, &err) == 0) {
+			size_t n = strlen(got);
+
+			while (n && (got[n - 1] == '\n' || got[n - 1] == '\r'))
+				got[--n] = '\0';
+			if (!strcmp(got, value) && mp_rmtree(path, &err) == 0) {
+				mp_warn("removed '%s': it was published by an execution that did not complete", path);
+				removed++;
+			}
+		}
+		free(got);
+		free(file);
+	}
+	free(text);
+	return removed;
 }

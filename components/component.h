@@ -197,8 +197,23 @@ typedef struct mp_component_io {
 	 * with the same cache key (checkpoints live here); removed once the
 	 * component has succeeded.  NULL when there is none. */
 	const char *scratch;
+	/* Where a component that publishes outside its outputs (the Pusher's
+	 * version folders) notes what to take back if it does not complete;
+	 * see mp_io_undo.  NULL when nobody will (a component run alone). */
+	const char *undo;
 	mp_result *result;
 } mp_component_io;
+
+/* Notes, before publishing path outside the outputs, that path is to be
+ * removed if this execution does not complete (it fails, is killed, or the
+ * orchestrator dies), provided path/check then holds value: so a folder
+ * someone else made meanwhile is never touched.  Durable once it returns.
+ * Does nothing without io->undo. */
+int mp_io_undo(const mp_component_io *io, const char *path, const char *check, const char *value, mp_err *err);
+/* Takes back what the undo file lists (see mp_io_undo); the orchestrator
+ * calls it for an execution that did not complete.  Returns how many
+ * paths it removed. */
+int mp_undo_apply(const char *undo_file);
 
 /* Splits a list or map param's text into its lines: *items (free it, the
  * strings point into *buf, free that too).  For a map each line is

@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -199,6 +200,51 @@ static int write_formats(const char *from, const char *dir, char **fl, size_t nf
 	return rc;
 }
 
+/* Temporary folders (.push-PID) of pushes whose process is gone: never
+ * versions, and removed here whatever left them. */
+static void remove_stale_pushes(const char *dest)
+{
+	DIR *d = opendir(dest);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char *end, *path;
+		long pid;
+
+		if (strncmp(e->d_name, ".push-", 6) != 0)
+			continue;
+		pid = strtol(e->d_name + 6, &end, 10);
+		if (*end || mp_process_alive(pid))
+			continue;
+		if ((path = mp_asprintf("%s/%s", dest, e->d_name))) {
+			mp_rmtree(path, NULL);
+			free(path);
+		}
+	}
+	closedir(d);
+}
+
+/* For the tests of a push killed half way (MLPIPE_TEST_KILL_PUSHER names
+ * the moment): dies there as a SIGKILL would make it. */
+static void test_kill(const char *moment)
+{
+	const char *want = getenv("MLPIPE_TEST_KILL_PUSHER"), *ready = getenv("MLPIPE_TEST_PUSHER_READY");
+	size_t n = strlen(moment);
+
+	if (!want || strncmp(want, moment, n) != 0)
+		return;
+	if (!strcmp(want + n, "-wait") && ready) {
+		/* wait there to be killed with the orchestrator */
+		mp_write_file_atomic(ready, "", 0, NULL);
+		for (;;)
+			pause();
+	}
+	if (!want[n])
+		raise(SIGKILL);
+}
+
 static int run_pusher(const mp_component_io *io, mp_err *err)
 {
 	const char *model = mp_io_input(io, "model"), *blessing = mp_io_input(io, "blessing");
@@ -244,6 +290,7 @@ static int run_pusher(const mp_component_io *io, mp_err *err)
 	} else {
 		if ((rc = mp_mkdirs(dest, 0755, err)) != 0)
 			goto out;
+		remove_stale_pushes(dest);
 		if (!(tmp = mp_asprintf("%s/.push-%ld", dest, (long)getpid())) ||
 		    !(fppath = mp_asprintf("%s/model.sha256", tmp))) {
 			rc = mp_error(err, MP_ENOMEM, "out of memory");
@@ -255,8 +302,12 @@ static int run_pusher(const mp_component_io *io, mp_err *err)
 		fp[MP_HASH_HEX - 1] = '\n';
 		rc = mp_write_file_atomic(fppath, fp, MP_HASH_HEX, err);
 		fp[MP_HASH_HEX - 1] = '\0';
-		if (rc != 0)
+		/* if this push does not complete, the orchestrator takes back the
+		 * temporary folder, and the version if it was renamed into place
+		 * (only a folder holding this model: never another push's) */
+		if (rc != 0 || (rc = mp_io_undo(io, tmp, "model.sha256", fp, err)) != 0)
 			goto out;
+		test_kill("before-rename");
 		/* the next free version; rename never replaces a version with files */
 		for (version = highest_version(dest) + 1;; version++) {
 			free(final);
@@ -266,6 +317,8 @@ static int run_pusher(const mp_component_io *io, mp_err *err)
 			}
 			if (mp_path_exists(final))
 				continue; /* taken (by another pusher too) */
+			if ((rc = mp_io_undo(io, final, "model.sha256", fp, err)) != 0)
+				goto out;
 			if (rename(tmp, final) == 0)
 				break;
 			if (errno != EEXIST && errno != ENOTEMPTY) {
@@ -273,6 +326,7 @@ static int run_pusher(const mp_component_io *io, mp_err *err)
 				goto out;
 			}
 		}
+		test_kill("after-rename");
 		pushed = 1;
 		mp_strbuf_addf(&out, "mlpipe-pushed 1\npushed\tyes\nversion\t%ld\npath\t%s\nformats", version, final);
 		for (i = 0; i < nf; i++)

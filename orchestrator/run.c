@@ -693,12 +693,28 @@ static char *staging_output(const node *n, size_t i)
 	return mp_asprintf("%s/%s", n->staging, n->c->outputs[i].name);
 }
 
+/* Takes back what an execution that did not complete published outside
+ * its outputs (see mp_io_undo), then removes its staging folder. */
+static void discard_staging(const char *staging)
+{
+	char *undo;
+
+	if (!staging)
+		return;
+	if ((undo = mp_asprintf("%s/.undo", staging))) {
+		mp_undo_apply(undo);
+		free(undo);
+	}
+	mp_rmtree(staging, NULL);
+}
+
 /* Removes and recreates the staging folder with one empty folder per output. */
 static int prepare_staging(node *n, mp_err *err)
 {
 	size_t i;
 	int rc;
 
+	discard_staging(n->staging); /* an earlier attempt's */
 	if ((rc = mp_rmtree(n->staging, err)) != 0)
 		return rc;
 	for (i = 0; i < n->c->noutputs; i++) {
@@ -730,7 +746,7 @@ static void child_main(runner *R, node *n, pid_t parent)
 	mp_kv *ins = NULL, *outs = NULL, *params = NULL;
 	mp_component_io io = {0};
 	mp_err err = {0};
-	char *path;
+	char *path, *undo = NULL;
 	size_t i;
 	int fd, rc;
 
@@ -792,6 +808,11 @@ static void child_main(runner *R, node *n, pid_t parent)
 	io.nparams = c->nparams;
 	io.workdir = R->p->dir;
 	io.scratch = n->scratch;
+	if (!(undo = mp_asprintf("%s/.undo", n->staging))) {
+		mp_error(&err, MP_ENOMEM, "out of memory");
+		goto fail;
+	}
+	io.undo = undo;
 	if (!(io.result = mp_result_new())) {
 		mp_error(&err, MP_ENOMEM, "out of memory");
 		goto fail;
@@ -1117,7 +1138,7 @@ static int reaped(runner *R, node *n, int status, mp_err *err)
 		}
 		if (perr.code == MP_EDB || perr.code == MP_ENOMEM) {
 			/* the store itself failed: the run cannot go on */
-			mp_rmtree(n->staging, NULL);
+			discard_staging(n->staging);
 			*err = perr;
 			n->state = N_FAILED;
 			R->out->failed++;
@@ -1136,7 +1157,7 @@ static int reaped(runner *R, node *n, int status, mp_err *err)
 		mp_strbuf_release(&full);
 		return launch(R, n, err);
 	}
-	mp_rmtree(n->staging, NULL);
+	discard_staging(n->staging);
 	if (n->stopped || R->stopping) {
 		n->state = N_CANCELED;
 		R->out->canceled++;
@@ -1221,8 +1242,7 @@ static int start(runner *R, node *n, mp_err *err)
 		say(R, "  %-*s failed: %s\n", R->idw, n->c->id, err->msg);
 		if (record_end(R, n, MP_EXEC_FAILED, err->msg, &ferr) != 0)
 			return ferr.code;
-		if (n->staging)
-			mp_rmtree(n->staging, NULL);
+		discard_staging(n->staging);
 		return err->code == MP_ENOMEM ? rc : 0;
 	}
 	return 0;
@@ -1311,7 +1331,7 @@ static void abandon_children(runner *R)
 		kill(-n->pid, SIGKILL);
 		while (waitpid(n->pid, NULL, 0) < 0 && errno == EINTR)
 			;
-		mp_rmtree(n->staging, NULL);
+		discard_staging(n->staging);
 		n->state = N_FAILED;
 	}
 	R->running = 0;
@@ -1415,7 +1435,7 @@ static int settle_dead_run(runner *R, int64_t run_id, mp_err *err)
 		if (strcmp(e->state, "RUNNING") != 0)
 			continue;
 		if ((d = mp_asprintf("%s/.staging/%lld", R->pdir, (long long)e->id))) {
-			mp_rmtree(d, NULL);
+			discard_staging(d);
 			free(d);
 		}
 		if ((ci = mp_pipeline_find(R->p, e->component_id)) < 0)
