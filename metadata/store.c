@@ -2,6 +2,7 @@
 #include "metadata/store_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,10 @@ int mp__db_error(mp_store *st, mp_err *err, const char *what)
 				what, st->path, sqlite3_errmsg(st->db));
 	if (primary == SQLITE_NOMEM)
 		return mp_error(err, MP_ENOMEM, "cannot %s: out of memory", what);
+	if (primary == SQLITE_IOERR && sqlite3_system_errno(st->db))
+		/* "disk I/O error" alone hides a full disk */
+		return mp_error(err, MP_EDB, "cannot %s in metadata store '%s': %s (%s)", what, st->path,
+				sqlite3_errmsg(st->db), strerror(sqlite3_system_errno(st->db)));
 	return mp_error(err, MP_EDB, "cannot %s in metadata store '%s': %s", what,
 			st->path, sqlite3_errmsg(st->db));
 }
@@ -483,8 +488,10 @@ static int check_schema(mp_store *st, mp_err *err)
 	return rc;
 }
 
-/* Opens an existing file (or, with init, an empty one) as a store. */
-static int open_db(mp_store **out, const char *path, int init, mp_err *err)
+/* Opens an existing file (or, with init, an empty one) as a store; in WAL
+ * mode unless it is a new store being built (wal 0: a rollback journal, so
+ * everything committed is in the file itself). */
+static int open_db(mp_store **out, const char *path, int init, int wal, mp_err *err)
 {
 	mp_store *st;
 	int rc, version = 0, appid = 0, ntables = 0;
@@ -525,8 +532,9 @@ static int open_db(mp_store **out, const char *path, int init, mp_err *err)
 	}
 	/* WAL lets a scheduler write while a person reads; NORMAL sync in WAL
 	 * never corrupts, a power cut may only lose the last commits. */
-	if ((rc = exec_sql(st, "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL;"
-			       " PRAGMA synchronous = NORMAL", "configure", err)) != 0)
+	if ((rc = exec_sql(st, wal ? "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL"
+				   : "PRAGMA foreign_keys = ON; PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL",
+			       "configure", err)) != 0)
 		goto fail;
 	if (version < MP_STORE_SCHEMA_VERSION && (rc = migrate(st, err)) != 0)
 		goto fail;
@@ -539,11 +547,42 @@ fail:
 	return rc;
 }
 
+/* Removes a store file that was being built and what SQLite kept beside it. */
+static void remove_store_files(const char *path)
+{
+	static const char *const sides[] = {"", "-journal", "-wal", "-shm"};
+	size_t i;
+
+	for (i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
+		char *p = mp_asprintf("%s%s", path, sides[i]);
+
+		if (p)
+			unlink(p);
+		free(p);
+	}
+}
+
+/* fsyncs path (a file, or a folder so that a link in it is durable). */
+static int sync_path(const char *path, int dir)
+{
+	int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
 /* Builds a new store beside path and links it into place, so no process
- * ever sees a half-made one.  Losing the race to another creator is fine. */
+ * ever sees a half-made one: all or nothing, also on a full disk.  The
+ * schema is committed with a rollback journal (so it is in the file, not
+ * in a WAL that could be left behind), the file is synced and opened
+ * again to check it, and only then linked.  On any failure nothing stays.
+ * Losing the race to another creator is fine. */
 static int create_store_file(const char *path, mp_err *err)
 {
-	char *tmp = mp_asprintf("%s.new.XXXXXX", path);
+	char *tmp = mp_asprintf("%s.new.XXXXXX", path), *dir = NULL, *slash;
 	mp_store *st = NULL;
 	int fd, rc = 0;
 
@@ -555,13 +594,31 @@ static int create_store_file(const char *path, mp_err *err)
 		return rc;
 	}
 	close(fd);
-	if ((rc = open_db(&st, tmp, 1, err)) == 0) {
-		mp_store_close(st); /* checkpoints and removes the -wal file */
-		if (link(tmp, path) != 0 && errno != EEXIST)
+	if ((rc = open_db(&st, tmp, 1, 0, err)) == 0) {
+		mp_store_close(st);
+		st = NULL;
+		if (sync_path(tmp, 0) != 0)
 			rc = mp_error(err, MP_EIO, "cannot create metadata store '%s': %s", path, strerror(errno));
 	}
-	unlink(tmp);
+	if (rc == 0 && (rc = open_db(&st, tmp, 0, 0, err)) == 0) {
+		/* it reads back as a store of this version */
+		if (mp_store_schema_version(st) != MP_STORE_SCHEMA_VERSION)
+			rc = mp_error(err, MP_ECORRUPT, "cannot create metadata store '%s': it did not read back", path);
+		mp_store_close(st);
+	}
+	if (rc == 0 && link(tmp, path) != 0 && errno != EEXIST)
+		rc = mp_error(err, MP_EIO, "cannot create metadata store '%s': %s", path, strerror(errno));
+	if (rc == 0 && (dir = mp_strdup(path)) && (slash = strrchr(dir, '/'))) {
+		*(slash == dir ? slash + 1 : slash) = '\0';
+		sync_path(dir, 1);
+	} else if (rc == 0 && dir) {
+		sync_path(".", 1);
+	}
+	free(dir);
+	remove_store_files(tmp);
 	free(tmp);
+	if (rc != 0)
+		mp_error_wrap(err, "the store was not created");
 	return rc;
 }
 
@@ -575,7 +632,7 @@ int mp_store_open(mp_store **out, const char *path, unsigned flags, mp_err *err)
 	if (is_new && !mp_path_exists(path) && (rc = create_store_file(path, err)) != 0)
 		return rc;
 	/* An empty file the user made is initialised in place. */
-	return open_db(out, path, flags & MP_STORE_CREATE, err);
+	return open_db(out, path, flags & MP_STORE_CREATE, 1, err);
 }
 
 void mp_store_close(mp_store *st)

@@ -50,6 +50,8 @@ typedef struct node {
 	int64_t start_ns, deadline_ns, kill_ns;
 	int timed_out, stopped;
 	char *staging; /* <pdir>/.staging/<exec id> */
+	int errfd;     /* the read end of the child's error channel, or -1 */
+	char errmsg[MP_ERR_MAX]; /* what the child said through it when it failed */
 	char *log;     /* <pdir>/.logs/<exec id>-<component>.log */
 	char *scratch; /* <pdir>/.scratch/<component>-<cache key>: kept across retries and resumes */
 	off_t log_start; /* where this attempt's part of the log begins */
@@ -264,6 +266,9 @@ static void free_node(node *n)
 {
 	size_t i;
 
+	if (n->errfd > 0)
+		close(n->errfd);
+	n->errfd = -1;
 	for (i = 0; n->out_ids && i < n->c->noutputs; i++) {
 		free(n->out_uris[i]);
 		free(n->out_fps[i]);
@@ -831,6 +836,12 @@ static void child_main(runner *R, node *n, pid_t parent)
 	_exit(0);
 fail:
 	fflush(NULL);
+	/* the reason, through the pipe first: a full disk cannot lose it */
+	if (n->errfd >= 0) {
+		ssize_t w = write(n->errfd, err.msg, strlen(err.msg));
+
+		(void)w; /* if this fails, the file below is the other way */
+	}
 	if ((path = mp_asprintf("%s/.error", n->staging)))
 		mp_write_file_atomic(path, err.msg, strlen(err.msg), NULL);
 	_exit(1);
@@ -861,11 +872,31 @@ static int launch(runner *R, node *n, mp_err *err)
 	n->deadline_ns = n->c->timeout_s > 0 ? n->start_ns + (int64_t)n->c->timeout_s * 1000000000 : 0;
 	n->kill_ns = 0;
 	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return mp_error(err, MP_EIO, "cannot start component '%s': %s", n->c->id, strerror(errno));
-	if (pid == 0)
-		child_main(R, n, self);
+	{
+		/* the error channel: the child writes its reason (one write, under
+		 * PIPE_BUF) into the pipe, which needs no disk */
+		int fds[2];
+
+		n->errmsg[0] = '\0';
+		if (pipe(fds) != 0)
+			return mp_error(err, MP_EIO, "cannot start component '%s': %s", n->c->id, strerror(errno));
+		fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+		fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+		fcntl(fds[0], F_SETFL, O_NONBLOCK);
+		pid = fork();
+		if (pid < 0) {
+			close(fds[0]);
+			close(fds[1]);
+			return mp_error(err, MP_EIO, "cannot start component '%s': %s", n->c->id, strerror(errno));
+		}
+		if (pid == 0) {
+			close(fds[0]);
+			n->errfd = fds[1];
+			child_main(R, n, self);
+		}
+		close(fds[1]);
+		n->errfd = fds[0];
+	}
 	setpgid(pid, pid); /* also in the child: whichever runs first */
 	n->pid = pid;
 	n->state = N_RUNNING;
@@ -940,6 +971,8 @@ static void failure_reason(node *n, int status, char *line, size_t linesz,
 		snprintf(line, linesz, "stopped by signal %d (%s)", (int)got_signal, strsignal(got_signal));
 	} else if (WIFSIGNALED(status)) {
 		snprintf(line, linesz, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+	} else if (n->errmsg[0]) {
+		snprintf(line, linesz, "%s", n->errmsg);
 	} else if ((path = mp_asprintf("%s/.error", n->staging)) &&
 		   mp_read_file(path, &text, NULL, NULL) == 0 && *text) {
 		snprintf(line, linesz, "%s", text);
@@ -1114,6 +1147,20 @@ static void print_failure(runner *R, node *n, const char *line, const char *full
 }
 
 /* A child has ended with status: publish, retry or record the failure. */
+/* What the child said through its error channel, into n->errmsg; closes it. */
+static void read_errfd(node *n)
+{
+	ssize_t got;
+
+	n->errmsg[0] = '\0';
+	if (n->errfd < 0)
+		return;
+	got = read(n->errfd, n->errmsg, sizeof(n->errmsg) - 1);
+	n->errmsg[got > 0 ? got : 0] = '\0';
+	close(n->errfd);
+	n->errfd = -1;
+}
+
 static int reaped(runner *R, node *n, int status, mp_err *err)
 {
 	char line[MP_ERR_MAX], d[32];
@@ -1123,6 +1170,7 @@ static int reaped(runner *R, node *n, int status, mp_err *err)
 	R->running--;
 	kill(-n->pid, SIGKILL); /* anything the component left behind in its group */
 	n->pid = 0;
+	read_errfd(n);
 	if (!n->timed_out && !n->stopped && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		mp_err perr = {0};
 
@@ -1331,6 +1379,7 @@ static void abandon_children(runner *R)
 		kill(-n->pid, SIGKILL);
 		while (waitpid(n->pid, NULL, 0) < 0 && errno == EINTR)
 			;
+		read_errfd(n);
 		discard_staging(n->staging);
 		n->state = N_FAILED;
 	}
@@ -1835,6 +1884,7 @@ int mp_run_pipeline(const mp_pipeline *p, const mp_run_opts *o, mp_run_outcome *
 	}
 	for (i = 0; i < p->ncomps; i++) {
 		R.nodes[i].c = &p->comps[i];
+		R.nodes[i].errfd = -1;
 		if ((int)strlen(p->comps[i].id) > R.idw)
 			R.idw = (int)strlen(p->comps[i].id);
 	}
