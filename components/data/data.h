@@ -129,6 +129,8 @@ typedef struct mp_examples_meta {
 
 int mp_examples_meta_write(const mp_examples_meta *m, const char *dir, mp_err *err);
 int mp_examples_meta_read(mp_examples_meta *m, const char *dir, mp_err *err);
+/* The same from the file's text (changed in place); path names it in errors. */
+int mp_examples_meta_parse(mp_examples_meta *m, char *text, const char *path, mp_err *err);
 void mp_examples_meta_release(mp_examples_meta *m);
 /* The index of the feature called name, or -1. */
 int mp_examples_feature(const mp_examples_meta *m, const char *name);
@@ -356,6 +358,8 @@ int mp_stats_compute(mp_stats *out, const mp_examples_meta *m, const char *dir, 
 /* statistics.tsv in dir: one line per split, feature and kept value. */
 int mp_stats_write(const mp_stats *s, const char *dir, mp_err *err);
 int mp_stats_read(mp_stats *s, const char *dir, mp_err *err);
+/* The same from the file's text (changed in place); path names it in errors. */
+int mp_stats_parse(mp_stats *s, char *text, const char *path, mp_err *err);
 void mp_stats_release(mp_stats *s);
 const mp_split_stats *mp_stats_split(const mp_stats *s, const char *name);
 const mp_feat_stats *mp_stats_feature(const mp_split_stats *s, const char *name);
@@ -388,6 +392,8 @@ int mp_schema_infer(mp_schema *out, const mp_stats *s, const char *split, int ra
 int mp_schema_write(const mp_schema *sc, const char *path, const char *header, mp_err *err);
 /* Reads and checks a schema file; problems name its line and column. */
 int mp_schema_read(mp_schema *out, const char *path, mp_err *err);
+/* The same from a buffer; path names it in errors. */
+int mp_schema_parse(mp_schema *out, const char *text, size_t len, const char *path, mp_err *err);
 void mp_schema_release(mp_schema *sc);
 const mp_schema_feature *mp_schema_find(const mp_schema *sc, const char *name);
 

@@ -94,12 +94,10 @@ static int whole(const char *s, int64_t lo, int64_t *v)
 
 int mp_examples_meta_read(mp_examples_meta *m, const char *dir, mp_err *err)
 {
-	char *path = mp_asprintf("%s/" META_FILE, dir), *text = NULL, *cur, *line;
-	size_t fa = 0, sa = 0;
-	int lineno = 0, rc;
+	char *path = mp_asprintf("%s/" META_FILE, dir), *text = NULL;
+	int rc;
 
 	memset(m, 0, sizeof(*m));
-	m->span = m->version = -1;
 	if (!path)
 		return mp_error(err, MP_ENOMEM, "out of memory");
 	if ((rc = mp_read_file(path, &text, NULL, err)) != 0) {
@@ -108,6 +106,20 @@ int mp_examples_meta_read(mp_examples_meta *m, const char *dir, mp_err *err)
 		free(path);
 		return rc;
 	}
+	rc = mp_examples_meta_parse(m, text, path, err);
+	free(text);
+	free(path);
+	return rc;
+}
+
+int mp_examples_meta_parse(mp_examples_meta *m, char *text, const char *path, mp_err *err)
+{
+	char *cur, *line;
+	size_t fa = 0, sa = 0;
+	int lineno = 0, rc = 0;
+
+	memset(m, 0, sizeof(*m));
+	m->span = m->version = -1;
 	for (cur = text; rc == 0 && (line = mp_text_line(&cur));) {
 		char *f[5];
 		size_t n;
@@ -208,8 +220,6 @@ int mp_examples_meta_read(mp_examples_meta *m, const char *dir, mp_err *err)
 		rc = mp_error(err, MP_ECORRUPT, "%s: the label '%s' is not a feature", path, m->label);
 	if (rc != 0)
 		mp_examples_meta_release(m);
-	free(text);
-	free(path);
 	return rc;
 }
 

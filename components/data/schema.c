@@ -278,21 +278,30 @@ static int read_feature(reader *R, yaml_node_t *node, mp_schema_feature *sf, int
 
 int mp_schema_read(mp_schema *out, const char *path, mp_err *err)
 {
-	yaml_document_t doc;
-	yaml_node_t *root, *list = NULL;
-	yaml_node_pair_t *pr;
-	reader R = {path, &doc, err, 0};
 	char *text;
-	size_t len, i;
+	size_t len;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = mp_read_file(path, &text, &len, err)) != 0)
 		return rc;
-	if ((rc = mp_yaml_load(&doc, text, len, path, 1, err)) != 0) {
-		free(text);
+	rc = mp_schema_parse(out, text, len, path, err);
+	free(text);
+	return rc;
+}
+
+int mp_schema_parse(mp_schema *out, const char *text, size_t len, const char *path, mp_err *err)
+{
+	yaml_document_t doc;
+	yaml_node_t *root, *list = NULL;
+	yaml_node_pair_t *pr;
+	reader R = {path, &doc, err, 0};
+	size_t i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = mp_yaml_load(&doc, text, len, path, 1, err)) != 0)
 		return rc;
-	}
 	root = yaml_document_get_root_node(&doc);
 	if (!root || root->type != YAML_MAPPING_NODE) {
 		rc = bad(&R, root, "a schema is a mapping with a 'features' list");
@@ -348,6 +357,5 @@ out:
 	if (rc != 0)
 		mp_schema_release(out);
 	yaml_document_delete(&doc);
-	free(text);
 	return rc;
 }

@@ -392,12 +392,10 @@ static mp_split_stats *find_split_mut(mp_stats *s, const char *name)
 
 int mp_stats_read(mp_stats *s, const char *dir, mp_err *err)
 {
-	char *path = mp_asprintf("%s/" STATS_FILE, dir), *text = NULL, *cur, *line;
-	size_t asplits = 0, afeats = 0, avals = 0;
-	int lineno = 0, rc;
+	char *path = mp_asprintf("%s/" STATS_FILE, dir), *text = NULL;
+	int rc;
 
 	memset(s, 0, sizeof(*s));
-	s->span = -1;
 	if (!path)
 		return mp_error(err, MP_ENOMEM, "out of memory");
 	if ((rc = mp_read_file(path, &text, NULL, err)) != 0) {
@@ -406,6 +404,20 @@ int mp_stats_read(mp_stats *s, const char *dir, mp_err *err)
 		free(path);
 		return rc;
 	}
+	rc = mp_stats_parse(s, text, path, err);
+	free(text);
+	free(path);
+	return rc;
+}
+
+int mp_stats_parse(mp_stats *s, char *text, const char *path, mp_err *err)
+{
+	char *cur, *line;
+	size_t asplits = 0, afeats = 0, avals = 0;
+	int lineno = 0, rc = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->span = -1;
 	for (cur = text; rc == 0 && (line = mp_text_line(&cur));) {
 		char *f[24];
 		size_t n;
@@ -503,7 +515,5 @@ int mp_stats_read(mp_stats *s, const char *dir, mp_err *err)
 		rc = mp_error(err, MP_ECORRUPT, "%s: no splits", path);
 	if (rc != 0)
 		mp_stats_release(s);
-	free(text);
-	free(path);
 	return rc;
 }

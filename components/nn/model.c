@@ -187,22 +187,32 @@ static int parse_header(const char *h, size_t hlen, const char *path, int *nin, 
 
 int mp_model_load(mp_model *m, const char *path, int max_batch, mp_err *err)
 {
-	const uint8_t *params, *extra;
-	const char *header;
-	size_t hlen, extra_len, len;
-	uint64_t np;
-	mp_layer_spec *layers = NULL;
-	int nin, nlayers, rc;
-	mp_loss loss = MP_LOSS_SOFTMAX_CE;
 	char *data;
+	size_t len;
+	int rc;
 
 	memset(m, 0, sizeof(*m));
 	if ((rc = mp_read_file(path, &data, &len, err)) != 0)
 		return rc;
+	rc = mp_model_parse(m, data, len, path, max_batch, err);
+	free(data);
+	return rc;
+}
+
+int mp_model_parse(mp_model *m, const char *data, size_t len, const char *path, int max_batch, mp_err *err)
+{
+	const uint8_t *params, *extra;
+	const char *header;
+	size_t hlen, extra_len;
+	uint64_t np;
+	mp_layer_spec *layers = NULL;
+	int nin, nlayers, rc;
+	mp_loss loss = MP_LOSS_SOFTMAX_CE;
+
+	memset(m, 0, sizeof(*m));
 	if ((rc = parse(MODEL_MAGIC, (const uint8_t *)data, len, path, &header, &hlen, &params, &np, &extra, &extra_len,
 			err)) != 0 ||
 	    (rc = parse_header(header, hlen, path, &nin, &loss, &layers, &nlayers, &m->transform_text, err)) != 0) {
-		free(data);
 		return rc;
 	}
 	{
@@ -218,7 +228,6 @@ int mp_model_load(mp_model *m, const char *path, int max_batch, mp_err *err)
 				      (unsigned long long)np, need);
 		if (rc != 0) {
 			free(layers);
-			free(data);
 			mp_model_release(m);
 			return rc;
 		}
@@ -231,7 +240,6 @@ int mp_model_load(mp_model *m, const char *path, int max_batch, mp_err *err)
 			memcpy(m->net.params, params, (size_t)np * 4);
 	}
 	free(layers);
-	free(data);
 	if (rc != 0)
 		mp_model_release(m);
 	return rc;

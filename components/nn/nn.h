@@ -133,6 +133,8 @@ typedef struct mp_model {
 int mp_model_save(const mp_net *n, const char *transform_text, const char *path, mp_err *err);
 /* Loads a model for batches of up to max_batch rows. */
 int mp_model_load(mp_model *m, const char *path, int max_batch, mp_err *err);
+/* The same from the file's bytes; path names it in errors. */
+int mp_model_parse(mp_model *m, const char *data, size_t len, const char *path, int max_batch, mp_err *err);
 void mp_model_release(mp_model *m);
 
 typedef struct mp_train_state {
