@@ -138,10 +138,18 @@ static int check_map(const mp_param_spec *spec, const char *value, char **canon,
 			const char *v = mp_jnode_str(mp_jnode_at(d, root, i));
 
 			if (!v) {
+				const char *key = mp_jnode_key(d, root, i);
+
+				rc = mp_error(err, MP_EINVAL, "%s: the value of '%s' must be a path", spec->name,
+					      key ? key : "?");
 				mp_jdoc_free(d);
 				mp_strbuf_release(&lines);
-				return mp_error(err, MP_EINVAL, "%s: the value of '%s' must be a path", spec->name,
-						mp_jnode_key(d, root, i));
+				return rc;
+			}
+			if (!mp_jnode_key(d, root, i)) {
+				mp_jdoc_free(d);
+				mp_strbuf_release(&lines);
+				return mp_error(err, MP_EINVAL, "%s: a name must be text", spec->name);
 			}
 			mp_strbuf_addf(&lines, "%s%s=%s", i ? "\n" : "", mp_jnode_key(d, root, i), v);
 		}
