@@ -78,7 +78,7 @@ expect_exit 2 "$MLPIPE" dag "$P/logits.yaml" --set 'train.optimizer={name: adamm
 expect_err "--set train.optimizer={name: adamm}: param optimizer.name: unknown value 'adamm' (did you mean 'adam'?) (column 8 of the value)"
 # a map of paths given a list (found by the fuzzer: it once read freed memory)
 expect_exit 2 "$MLPIPE" dag "$P/logits.yaml" --set 'ingest.splits={train: [a]}'
-expect_err "param splits: the value of 'train' must be a path"
+grep -q "param splits: the value of 'train' must be a path" "$TMP/err" && ok || not_ok "no word of the list: $(cat "$TMP/err")"
 # mlpipe component checks a param's text alike
 expect_exit 2 "$MLPIPE" component Trainer --input examples="$P" --output model="$TMP/m" --param 'optimizer={name: adam, lrr: 0.5}'
 expect_err "optimizer: unknown key 'lrr' (did you mean 'lr'?) (column 14 of the value)"
