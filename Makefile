@@ -4,6 +4,7 @@
 #   make test                 every Check suite and end-to-end test
 #   make SANITIZE=address,undefined test    the same under the sanitizers
 #   make bench                benchmarks, printed as ratios to their anchors
+#   make fuzz                 every file reader under libFuzzer, FUZZ_SECONDS (60) each
 #   make deps                 install the Debian packages a fresh machine lacks,
 #                             and the test tools (xmllint, Chromium, ONNX Runtime)
 #   make demo                 install what is missing, build, run the demo pipeline
@@ -13,8 +14,9 @@ comma := ,
 PKGS := sqlite3 yaml-0.1 zlib nettle openblas check
 DEB_PKGS := build-essential pkg-config libsqlite3-dev sqlite3 libyaml-dev zlib1g-dev \
 	nettle-dev libopenblas-dev check jq
-# what only the tests use: xmllint and headless Chromium check the reports
-TEST_PKGS := libxml2-utils chromium
+# what only the tests use: xmllint and headless Chromium check the reports,
+# clang's libFuzzer runs the fuzz targets
+TEST_PKGS := libxml2-utils chromium clang libclang-rt-14-dev
 # the real data, for the demo and the benchmarks (not for the tests)
 DATA_PKGS := dataset-fashion-mnist
 DEMO_PIPELINE := pipelines/fashion_mnist.yaml
@@ -148,7 +150,7 @@ clean:
 	rm -rf build mlpipe bench/out
 
 help:
-	@sed -n '2,8p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/orchestrator/main.d
 

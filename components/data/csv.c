@@ -97,7 +97,12 @@ static int refill(mp_csv *c, mp_err *err)
 		c->pos = 0;
 	}
 	if (c->len == c->cap) {
-		char *nb = mp_realloc(c->buf, c->cap * 2 + 1);
+		char *nb;
+
+		if (c->cap >= MP_CSV_MAX_ROW)
+			return mp_error(err, MP_EINVAL, "%s:%lld: a row longer than %u MB (the limit)", c->path,
+					(long long)c->next_line, MP_CSV_MAX_ROW >> 20);
+		nb = mp_realloc(c->buf, c->cap * 2 + 1);
 
 		if (!nb)
 			return mp_error(err, MP_ENOMEM, "out of memory (a row of more than %zu bytes)", c->cap);

@@ -234,6 +234,8 @@ char *mp_examples_shard_path(const char *dir, const char *split, int i);
  * line; an empty field is missing too): ExampleGen's na_values default,
  * and what mlpipe predict reads. */
 #define MP_CSV_NA_DEFAULT "NA\nN/A\n#N/A\nNULL\nnull"
+/* The longest CSV row read (a quoted field may span lines): 256 MB. */
+#define MP_CSV_MAX_ROW (256u << 20)
 
 /* Narrows s[0..*n) to leave out leading and trailing white space. */
 static inline void mp_trim(const char **s, size_t *n)
