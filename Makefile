@@ -21,7 +21,7 @@ TEST_PKGS := libxml2-utils chromium clang libclang-rt-14-dev
 DATA_PKGS := dataset-fashion-mnist
 DEMO_PIPELINE := pipelines/fashion_mnist.yaml
 
-NODEPS_GOALS := deps help clean demo
+NODEPS_GOALS := deps help clean demo test check
 ifeq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 else
 MISSING := $(shell for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || echo $$p; done)
@@ -67,7 +67,7 @@ E2E := $(sort $(filter-out tests/e2e/lib.sh,$(wildcard tests/e2e/*.sh)))
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all test check e2e bench deps demo clean help
+.PHONY: all test check run-tests e2e bench deps demo clean help
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -93,7 +93,14 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 
 # Each suite and script runs even when an earlier one failed; the summary
 # line says which failed and the exit status is non-zero.
-test: $(BIN) $(CHECK_BIN) $(HELPER_BIN)
+# make test on a fresh machine installs what it lacks first, as make demo
+# does (make deps says "every package is installed" and returns at once
+# when nothing is missing), then builds and runs every suite.
+test:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory run-tests
+
+run-tests: $(BIN) $(CHECK_BIN) $(HELPER_BIN)
 	@failed=""; \
 	for t in $(CHECK_BIN); do \
 		echo "== $$t"; CK_DEFAULT_TIMEOUT=60 $$t || failed="$$failed $$t"; \
