@@ -80,6 +80,8 @@ typedef struct slicer {
 	int nvals;
 	double lo, hi;		 /* numbers: the range */
 	char **labels;		 /* the slices' names */
+	char *const *class_names; /* a numeric label's class names (label_names), or NULL */
+	size_t nclass_names;
 	mp_eval *evals;		 /* per slice */
 	size_t nslices;
 } slicer;
@@ -157,9 +159,16 @@ static int slicer_plan(slicer *s, int nclass, mp_err *err)
 	for (i = 0; i < n; i++) {
 		double a = s->lo + (s->hi - s->lo) * i / n, z = s->lo + (s->hi - s->lo) * (i + 1) / n;
 
-		if ((rc = slicer_add(s, s->nvals <= s->buckets ? mp_asprintf("%.9g", s->vals[i])
-							       : mp_asprintf("[%.6g, %.6g%c", a, z, i == n - 1 ? ']' : ')'),
-				     nclass, err)) != 0)
+		double v = s->vals[i];
+		char *label;
+
+		if (s->nvals <= s->buckets && s->class_names && v >= 0 && v < (double)s->nclass_names && v == floor(v))
+			label = mp_strdup(s->class_names[(size_t)v]); /* a class, by its name */
+		else if (s->nvals <= s->buckets)
+			label = mp_asprintf("%.9g", v);
+		else
+			label = mp_asprintf("[%.6g, %.6g%c", a, z, i == n - 1 ? ']' : ')');
+		if ((rc = slicer_add(s, label, nclass, err)) != 0)
 			return rc;
 	}
 	return slicer_add(s, mp_strdup("(missing)"), nclass, err);
@@ -408,6 +417,10 @@ static int run_evaluator(const mp_component_io *io, mp_err *err)
 		}
 		sl[i].name = slnames[i];
 		sl[i].feat = f;
+		if (m.label && !strcmp(m.label, slnames[i]) && m.nlabel_names) {
+			sl[i].class_names = m.label_names;
+			sl[i].nclass_names = m.nlabel_names;
+		}
 		sl[i].is_string = m.features[f].type == MP_FEAT_STRING;
 		sl[i].buckets = atoi(mp_io_param(io, "slice_buckets"));
 	}
@@ -554,7 +567,7 @@ out:
 
 const mp_component_type mp_evaluator_component = {
 	.name = "Evaluator",
-	.version = "1",
+	.version = "2",
 	.summary = "measures a model on a split and blesses it when its thresholds hold",
 	.inputs = inputs,
 	.ninputs = sizeof(inputs) / sizeof(inputs[0]),

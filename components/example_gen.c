@@ -1247,7 +1247,7 @@ out:
 
 const mp_component_type mp_example_gen_component = {
 	.name = "ExampleGen",
-	.version = "1",
+	.version = "2",
 	.summary = "reads CSV or IDX files into an Examples artifact (record shards per split)",
 	.outputs = outputs,
 	.noutputs = sizeof(outputs) / sizeof(outputs[0]),

@@ -247,7 +247,7 @@ done:
 
 const mp_component_type mp_example_validator_component = {
 	.name = "ExampleValidator",
-	.version = "1",
+	.version = "2",
 	.summary = "checks statistics against the schema and the previous span (drift)",
 	.inputs = inputs,
 	.ninputs = sizeof(inputs) / sizeof(inputs[0]),

@@ -366,7 +366,7 @@ out:
 
 const mp_component_type mp_pusher_component = {
 	.name = "Pusher",
-	.version = "1",
+	.version = "2",
 	.summary = "copies a blessed model to destination/<version>/, atomically, never overwriting",
 	.inputs = inputs,
 	.ninputs = 2,

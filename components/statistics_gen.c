@@ -61,7 +61,7 @@ static int run_statistics_gen(const mp_component_io *io, mp_err *err)
 
 const mp_component_type mp_statistics_gen_component = {
 	.name = "StatisticsGen",
-	.version = "1",
+	.version = "2",
 	.summary = "computes statistics of every split and feature of an Examples artifact",
 	.inputs = inputs,
 	.ninputs = 1,

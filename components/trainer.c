@@ -937,7 +937,7 @@ static int check_trainer(const mp_component_io *io, mp_err *err)
 
 const mp_component_type mp_trainer_component = {
 	.name = "Trainer",
-	.version = "1",
+	.version = "2",
 	.summary = "trains a dense network (OpenBLAS) on examples through the input pipeline",
 	.inputs = inputs,
 	.ninputs = 3,

@@ -185,7 +185,7 @@ out:
 
 const mp_component_type mp_transform_component = {
 	.name = "Transform",
-	.version = "1",
+	.version = "2",
 	.summary = "fits scaling, one-hot and bucketizing on the training split and applies it to every split",
 	.inputs = inputs,
 	.ninputs = 2,

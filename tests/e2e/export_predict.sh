@@ -254,8 +254,10 @@ components:
   - id: evaluate
     type: Evaluator
     inputs: { examples: ingest.examples, model: train.model }
+    params: { slice_by: [cls] }
 EOF
 expect_exit 0 "$MLPIPE" run "$P/named.yaml"
+grep -q "^slice	cls	Chinstrap	examples	" "$P"/runs/named/evaluate/evaluation/*/evaluation.tsv && ok || not_ok "the slices by label are not named"
 NM=$(ls -d "$P"/runs/named/train/model/*)
 expect_exit 0 "$MLPIPE" predict "$NM" "$P/data/numbered.csv" -o "$TMP/named.csv"
 [ "$(head -1 "$TMP/named.csv")" = "class,p_Adelie,p_Chinstrap,p_Gentoo" ] && ok || not_ok "named classes' header: $(head -1 "$TMP/named.csv")"
