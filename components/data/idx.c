@@ -77,8 +77,11 @@ int mp_idx_open(mp_idx *x, const char *path, int dims, mp_err *err)
 			x->item_size *= x->shape[i];
 		}
 	}
-	if (x->item_size > (1u << 24)) {
-		rc = mp_error(err, MP_ECORRUPT, "'%s': items of %zu bytes are too large", path, x->item_size);
+	/* each byte of an item becomes a feature: a header must not make
+	 * millions of them before a byte of data is read */
+	if (x->item_size > (1u << 20)) {
+		rc = mp_error(err, MP_ECORRUPT, "'%s': items of %zu bytes are more than the %u a reader takes", path,
+			      x->item_size, 1u << 20);
 		goto fail;
 	}
 	x->count = x->shape[0];

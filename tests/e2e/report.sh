@@ -35,6 +35,14 @@ has "$R" "<h2>Data: statistics</h2>"
 has "$R" ">species: 3 distinct, missing 0</text>"
 has "$R" "<h3>Anomalies: validate</h3>"
 has "$R" "$P/serving/penguins/1"            # what was pushed where
+# no clipped text: durations never wrap, column labels of the confusion
+# matrix are slanted clear of each other, its picture is as wide as its
+# title, and the histograms' last label ends inside the picture
+has "$R" "white-space:nowrap"
+has "$R" "rotate(-45)\" text-anchor=\"start\" font-family=\"sans-serif\" font-size=\"11\">Chinstrap</text>"
+w=$(grep -o '<svg[^>]*width="[0-9]*"[^>]*><title>confusion matrix' "$R" | sed 's/.*width="\([0-9]*\)".*/\1/')
+[ "${w:-0}" -ge 384 ] && ok || not_ok "the confusion matrix ($w px) is narrower than its title"
+grep -q 'text-anchor="end" font-family="sans-serif" font-size="10"' "$R" && ok || not_ok "no histogram label ends at the plot's edge"
 grep -q "<script" "$R" && not_ok "the report has a script" || ok
 grep -Eq "(src|href)=\"https?:" "$R" && not_ok "the report fetches something" || ok
 
