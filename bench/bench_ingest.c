@@ -72,7 +72,7 @@ static double pipeline_rate(const char *dir, int map_threads, size_t prefetch, d
 	for (i = 0; i < 784; i++)
 		x[i] = i;
 	{
-		mp_dataset_opts o = {dir, &m, "train", x, 784, 784, 64, 0, 10000, 42, 1, map_threads, prefetch, 0, 0, NULL, NULL};
+		mp_dataset_opts o = {dir, &m, "train", x, 784, 784, 64, 0, 10000, 42, 1, map_threads, prefetch, 0, 0, NULL, NULL, 0, 0};
 
 		if (mp_dataset_open(&d, &o, &err) != 0)
 			bench_die(err.msg);
