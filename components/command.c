@@ -162,7 +162,7 @@ const mp_component_type mp_command_component = {
 	.any_inputs = 1,
 	.declared_outputs = 1,
 	.params = params,
-	.nparams = sizeof(params) / sizeof(params[0]),
+	.nparams = MP_COUNTOF(params),
 	.any_params = 1,
 	.run = run_command,
 };

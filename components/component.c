@@ -21,7 +21,7 @@ static const mp_component_type *const registry[] = {
 	&mp_pusher_component,
 };
 
-#define NREGISTRY (sizeof(registry) / sizeof(registry[0]))
+#define NREGISTRY MP_COUNTOF(registry)
 #define MAX_TYPES 64
 
 /* The built-in types, then those a program embedding mlpipe registered. */

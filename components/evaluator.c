@@ -319,7 +319,7 @@ static const struct {
 	{"r2", offsetof(mp_eval_result, r2)},
 };
 
-#define NMETRICS (sizeof(metric_table) / sizeof(metric_table[0]))
+#define NMETRICS MP_COUNTOF(metric_table)
 
 static double metric_at(const mp_eval_result *r, size_t i)
 {
@@ -570,12 +570,12 @@ const mp_component_type mp_evaluator_component = {
 	.version = "2",
 	.summary = "measures a model on a split and blesses it when its thresholds hold",
 	.inputs = inputs,
-	.ninputs = sizeof(inputs) / sizeof(inputs[0]),
+	.ninputs = MP_COUNTOF(inputs),
 	.outputs = outputs,
-	.noutputs = 2,
+	.noutputs = MP_COUNTOF(outputs),
 	.params = params,
-	.nparams = sizeof(params) / sizeof(params[0]),
+	.nparams = MP_COUNTOF(params),
 	.resolves = resolves,
-	.nresolves = 1,
+	.nresolves = MP_COUNTOF(resolves),
 	.run = run_evaluator,
 };

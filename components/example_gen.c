@@ -1250,8 +1250,8 @@ const mp_component_type mp_example_gen_component = {
 	.version = "2",
 	.summary = "reads CSV or IDX files into an Examples artifact (record shards per split)",
 	.outputs = outputs,
-	.noutputs = sizeof(outputs) / sizeof(outputs[0]),
+	.noutputs = MP_COUNTOF(outputs),
 	.params = params,
-	.nparams = sizeof(params) / sizeof(params[0]),
+	.nparams = MP_COUNTOF(params),
 	.run = run_example_gen,
 };

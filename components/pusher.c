@@ -369,10 +369,10 @@ const mp_component_type mp_pusher_component = {
 	.version = "2",
 	.summary = "copies a blessed model to destination/<version>/, atomically, never overwriting",
 	.inputs = inputs,
-	.ninputs = 2,
+	.ninputs = MP_COUNTOF(inputs),
 	.outputs = outputs,
-	.noutputs = 1,
+	.noutputs = MP_COUNTOF(outputs),
 	.params = params,
-	.nparams = sizeof(params) / sizeof(params[0]),
+	.nparams = MP_COUNTOF(params),
 	.run = run_pusher,
 };

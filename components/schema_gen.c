@@ -65,10 +65,10 @@ const mp_component_type mp_schema_gen_component = {
 	.version = "1",
 	.summary = "infers a schema from statistics (or takes a curated one) as editable YAML",
 	.inputs = inputs,
-	.ninputs = 1,
+	.ninputs = MP_COUNTOF(inputs),
 	.outputs = outputs,
-	.noutputs = 1,
+	.noutputs = MP_COUNTOF(outputs),
 	.params = params,
-	.nparams = sizeof(params) / sizeof(params[0]),
+	.nparams = MP_COUNTOF(params),
 	.run = run_schema_gen,
 };

@@ -64,8 +64,8 @@ const mp_component_type mp_statistics_gen_component = {
 	.version = "2",
 	.summary = "computes statistics of every split and feature of an Examples artifact",
 	.inputs = inputs,
-	.ninputs = 1,
+	.ninputs = MP_COUNTOF(inputs),
 	.outputs = outputs,
-	.noutputs = 1,
+	.noutputs = MP_COUNTOF(outputs),
 	.run = run_statistics_gen,
 };

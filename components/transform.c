@@ -188,10 +188,10 @@ const mp_component_type mp_transform_component = {
 	.version = "2",
 	.summary = "fits scaling, one-hot and bucketizing on the training split and applies it to every split",
 	.inputs = inputs,
-	.ninputs = 2,
+	.ninputs = MP_COUNTOF(inputs),
 	.outputs = outputs,
-	.noutputs = 2,
+	.noutputs = MP_COUNTOF(outputs),
 	.params = params,
-	.nparams = sizeof(params) / sizeof(params[0]),
+	.nparams = MP_COUNTOF(params),
 	.run = run_transform,
 };

@@ -23,6 +23,9 @@
 #define MP_PRINTF(a, b)
 #endif
 
+/* The number of elements of an array (not a pointer). */
+#define MP_COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
+
 /* ---- errors ------------------------------------------------------------ */
 
 enum {

@@ -101,7 +101,7 @@ static const char *const migrations[] = {
 	"CREATE INDEX metric_name ON metric(name);",
 };
 
-#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+#define NMIGRATIONS ((int)MP_COUNTOF(migrations))
 
 _Static_assert(NMIGRATIONS == MP_STORE_SCHEMA_VERSION,
 	       "one migration per schema version");
@@ -553,7 +553,7 @@ static void remove_store_files(const char *path)
 	static const char *const sides[] = {"", "-journal", "-wal", "-shm"};
 	size_t i;
 
-	for (i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
+	for (i = 0; i < MP_COUNTOF(sides); i++) {
 		char *p = mp_asprintf("%s%s", path, sides[i]);
 
 		if (p)

@@ -1220,7 +1220,7 @@ static const meta_cmd meta_cmds[] = {
 	{"stats", cmd_stats, 1},
 };
 
-#define NMETA_CMDS (sizeof(meta_cmds) / sizeof(meta_cmds[0]))
+#define NMETA_CMDS MP_COUNTOF(meta_cmds)
 
 int mp_cmd_meta(int argc, char **argv)
 {

@@ -125,7 +125,7 @@ int mp_cron_parse(mp_cron *c, const char *expr, int *col, mp_err *err)
 	if (*s == '@') {
 		size_t n = strcspn(s, " \t");
 
-		for (i = 0; i < sizeof(presets) / sizeof(presets[0]); i++)
+		for (i = 0; i < MP_COUNTOF(presets); i++)
 			if (strlen(presets[i].name) == n && !strncmp(presets[i].name, s, n) && !s[n + strspn(s + n, " \t")])
 				return mp_cron_parse(c, presets[i].expr, col, err);
 		*col = (int)(s - expr) + 1;

@@ -25,7 +25,7 @@ static const command commands[] = {
 	 mp_meta_usage},
 };
 
-#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+#define NCOMMANDS MP_COUNTOF(commands)
 
 static void usage(FILE *out)
 {

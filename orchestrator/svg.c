@@ -18,7 +18,7 @@ static const struct {
 	{"#7a3b8f", "9 3 2 3", 3},   /* purple, dash-dot */
 	{"#8a8a8a", "12 4", 0},	     /* grey, long dashes */
 };
-#define NSTYLES (sizeof(styles) / sizeof(styles[0]))
+#define NSTYLES MP_COUNTOF(styles)
 
 #define FONT "font-family=\"sans-serif\" font-size=\"12\""
 
