@@ -567,22 +567,19 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 		if (rc != 0)
 			goto out;
 	}
-	if (tx_text) {
+	/* the transform input, read once: applied per batch, its label's scale
+	 * and its classes */
+	if (tx_text && (rc = mp_transform_from_text(&tx, tx_text, "the transform input", err)) != 0)
+		goto out;
+	if (tx_text && tx.label_scaled) {
 		/* a z-scored label: only a regression, and its losses are reported
 		 * in the label's own units (squared), not the scaled ones */
-		mp_transform t;
-
-		if ((rc = mp_transform_from_text(&t, tx_text, "the transform input", err)) != 0)
+		unit2 = tx.label_std * tx.label_std;
+		if (c.loss != MP_LOSS_MSE) {
+			rc = mp_error(err, MP_EINVAL, "the transform z-scores the label '%s': that is for a regression "
+				      "(loss mse), not %s", tx.label, mp_loss_name(c.loss));
 			goto out;
-		if (t.label_scaled) {
-			unit2 = t.label_std * t.label_std;
-			if (c.loss != MP_LOSS_MSE)
-				rc = mp_error(err, MP_EINVAL, "the transform z-scores the label '%s': that is for a regression "
-					      "(loss mse), not %s", t.label, mp_loss_name(c.loss));
 		}
-		mp_transform_release(&t);
-		if (rc != 0)
-			goto out;
 	}
 	if (apply) {
 		/* raw examples: the transform runs on each example as it is read */
@@ -590,8 +587,6 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 			rc = mp_error(err, MP_EINVAL, "apply_transform needs a 'transform' input");
 			goto out;
 		}
-		if ((rc = mp_transform_from_text(&tx, tx_text, "the transform input", err)) != 0)
-			goto out;
 		if (!tx.label || !m.label || strcmp(tx.label, m.label) != 0) {
 			rc = mp_error(err, MP_EINVAL, "the transform's label is not the examples' label '%s'", m.label);
 			goto out;
@@ -658,14 +653,8 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 		int classes = 1;
 
 		if (c.loss == MP_LOSS_SOFTMAX_CE) {
-			/* the classes: the transform's vocabulary, or the largest label seen + 1 */
-			mp_transform t;
-
-			classes = 0;
-			if (tx_text && mp_transform_from_text(&t, tx_text, "transform", err) == 0) {
-				classes = t.nlabel_vocab ? (int)t.nlabel_vocab : (int)t.nlabel_names;
-				mp_transform_release(&t);
-			}
+			/* the classes: the transform's vocabulary or names, or the largest label seen + 1 */
+			classes = tx_text ? (int)(tx.nlabel_vocab ? tx.nlabel_vocab : tx.nlabel_names) : 0;
 			if (!classes) {
 				mp_dataset_opts o = base_opts;
 				mp_dataset *d;
