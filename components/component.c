@@ -225,7 +225,7 @@ static int flow_list(const mp_param_spec *spec, const char *value, char **canon,
 }
 
 /* value is one of spec->choices ("a|b|c"). */
-static int check_choice(const mp_param_spec *spec, const char *value, mp_err *err)
+int mp_param_check_choice(const mp_param_spec *spec, const char *value, mp_err *err)
 {
 	char buf[512], list[512];
 	const char *near;
@@ -250,7 +250,7 @@ static int check_list_choices(const mp_param_spec *spec, const char *text, mp_er
 	if ((rc = mp_param_lines(text, &buf, &items, &n, err)) != 0)
 		return rc;
 	for (i = 0; i < n && rc == 0; i++)
-		rc = check_choice(spec, items[i], err);
+		rc = mp_param_check_choice(spec, items[i], err);
 	free(items);
 	free(buf);
 	return rc;
@@ -316,7 +316,7 @@ int mp_param_check(const mp_param_spec *spec, const char *value, char **canon, m
 			return rc;
 		/* fall through */
 	case MP_PARAM_STRING:
-		if (spec->type == MP_PARAM_STRING && spec->choices && (rc = check_choice(spec, value, err)) != 0)
+		if (spec->type == MP_PARAM_STRING && spec->choices && (rc = mp_param_check_choice(spec, value, err)) != 0)
 			return rc;
 		if (!(*canon = mp_strdup(value)))
 			return mp_error(err, MP_ENOMEM, "out of memory");

@@ -293,6 +293,10 @@ const mp_param_spec *mp_component_param(const mp_component_type *t, const char *
  * form ("1e-3" -> "0.001", "yes" -> "true"), owned by the caller. */
 int mp_param_check(const mp_param_spec *spec, const char *value, char **canon, mp_err *err);
 
+/* value is one of spec->choices (for a LIST, one item's); else MP_EINVAL
+ * with "NAME: 'v' is not one of a, b, c (did you mean 'b'?)". */
+int mp_param_check_choice(const mp_param_spec *spec, const char *value, mp_err *err);
+
 /* Prints what NAME --help shows: summary, inputs, outputs, params. */
 void mp_component_print_help(const mp_component_type *t, FILE *out);
 

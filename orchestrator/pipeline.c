@@ -582,13 +582,9 @@ static void comp_param(loader *L, const char *key, yaml_node_t *k, yaml_node_t *
 
 			if (!expect(L, item, YAML_SCALAR_NODE, "a path in the list"))
 				continue;
-			if (spec->type == MP_PARAM_LIST && spec->choices && !mp_choice_match(spec->choices, scalar(item))) {
-				char buf[512], list[512];
-				const char *near = mp_choice_closest(spec->choices, scalar(item), buf, sizeof(buf));
-
-				problem(L, item, "param %s: '%s' is not one of %s%s%s%s", key, scalar(item),
-					mp_choice_list(spec->choices, list, sizeof(list)), near ? " (did you mean '" : "",
-					near ? near : "", near ? "'?)" : "");
+			if (spec->type == MP_PARAM_LIST && spec->choices &&
+			    mp_param_check_choice(spec, scalar(item), &err) != 0) {
+				problem(L, item, "param %s", err.msg); /* at the item, not the list */
 				mp_strbuf_release(&sb);
 				return;
 			}
