@@ -927,24 +927,6 @@ int mp_store_get_run_owner(mp_store *st, int64_t run_id, int64_t *pid, char *hos
 	return step == SQLITE_DONE ? 0 : mp__db_error(st, err, "read the run's owner");
 }
 
-int mp_store_set_run_config(mp_store *st, int64_t run_id, const char *name, const char *value,
-			    mp_err *err)
-{
-	char *full = mp_asprintf("mlpipe.%s", name);
-	mp_prop prop = MP_PROP_S(full, value);
-	int rc;
-
-	if (!full)
-		return mp_error(err, MP_ENOMEM, "out of memory");
-	if ((rc = mp__begin(st, err)) == 0) {
-		if ((rc = insert_props(st, SQL_CONTEXT_PROP, run_id, &prop, 1, err)) != 0 ||
-		    (rc = mp__commit(st, err)) != 0)
-			mp__rollback(st);
-	}
-	free(full);
-	return rc;
-}
-
 static const char SQL_RUN_CONFIG[] =
 	"SELECT string_value FROM context_property WHERE context_id = ?1 AND name = 'mlpipe.' || ?2";
 

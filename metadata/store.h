@@ -110,12 +110,11 @@ int mp_store_set_run_owner(mp_store *st, int64_t run_id, int64_t pid, const char
 /* host gets "" and *pid 0 when none was recorded. */
 int mp_store_get_run_owner(mp_store *st, int64_t run_id, int64_t *pid, char *host,
 			   size_t hostsz, mp_err *err);
-/* The configuration a run was started with (properties mlpipe.NAME, kept
- * out of the run's params like the owner): name is without the prefix
- * ("pipeline_hash").  get fills *value (the caller frees it) or returns
- * MP_ENOTFOUND when the run recorded none. */
-int mp_store_set_run_config(mp_store *st, int64_t run_id, const char *name, const char *value,
-			    mp_err *err);
+/* The configuration a run began with: its property mlpipe.NAME (given to
+ * mp_store_begin_run with its params; names with that prefix are kept out
+ * of the params shown) with name without the prefix ("pipeline_hash").
+ * Fills *value (the caller frees it), or returns MP_ENOTFOUND when the run
+ * recorded none. */
 int mp_store_get_run_config(mp_store *st, int64_t run_id, const char *name, char **value,
 			    mp_err *err);
 /* Puts an ended run back in state RUNNING (for --resume). */

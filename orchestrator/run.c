@@ -1673,20 +1673,6 @@ out:
 	return rc;
 }
 
-static int record_config(runner *R, mp_err *err)
-{
-	char *sets = join_sets(R->p->sets, R->p->nsets);
-	int rc;
-
-	if (!sets)
-		return mp_error(err, MP_ENOMEM, "out of memory");
-	if ((rc = mp_store_set_run_config(R->st, R->run_id, "pipeline_hash", R->p->source_hash, err)) == 0 &&
-	    (rc = mp_store_set_run_config(R->st, R->run_id, "pipeline_text", R->p->source, err)) == 0)
-		rc = mp_store_set_run_config(R->st, R->run_id, "sets", sets, err);
-	free(sets);
-	return rc;
-}
-
 int mp_run_recorded_sets(const mp_pipeline *p, const char *which, char **sets, mp_err *err)
 {
 	runner R = {0};
@@ -1840,21 +1826,28 @@ static int begin(runner *R, mp_err *err)
 		if ((rc = prepare_resume(R, err)) != 0)
 			return rc;
 	} else {
-		if (R->p->nparams && !(params = mp_calloc(R->p->nparams, sizeof(*params))))
+		/* the params, and the configuration the run began with (kept out of
+		 * its params by the mlpipe. prefix), recorded with the run at once */
+		char *sets = join_sets(R->p->sets, R->p->nsets);
+
+		if (!sets || !(params = mp_calloc(R->p->nparams + 3, sizeof(*params)))) {
+			free(sets);
 			return mp_error(err, MP_ENOMEM, "out of memory");
+		}
 		for (i = 0; i < R->p->nparams; i++)
 			params[i] = MP_PROP_S(R->p->params[i].name, R->p->params[i].value);
-		rc = mp_store_begin_run(R->st, R->p->name, R->p->root, params, R->p->nparams,
-					&R->run_id, err);
+		params[i++] = MP_PROP_S("mlpipe.pipeline_hash", R->p->source_hash);
+		params[i++] = MP_PROP_S("mlpipe.pipeline_text", R->p->source);
+		params[i++] = MP_PROP_S("mlpipe.sets", sets);
+		rc = mp_store_begin_run(R->st, R->p->name, R->p->root, params, i, &R->run_id, err);
 		free(params);
+		free(sets);
 		if (rc != 0)
 			return rc;
 		if ((rc = mp_store_get_run(R->st, R->run_id, NULL, &run, err)) != 0)
 			return rc;
 		snprintf(R->out->run_name, sizeof(R->out->run_name), "%s", run.name);
 		mp_run_release(&run);
-		if ((rc = record_config(R, err)) != 0)
-			return rc;
 	}
 	if (R->out->already_complete)
 		return 0;
