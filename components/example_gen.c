@@ -80,7 +80,7 @@ typedef struct gen {
 	mp_examples_writer *w;
 	int64_t *rows; /* per split */
 	int64_t bad_values; /* cells read as missing (on_bad_value: missing) */
-	char **label_names; /* from label_names or label_names_line */
+	char **label_names; /* from label_names or label_names_line: point into names_buf */
 	size_t nlabel_names;
 	char *names_buf;
 } gen;
@@ -96,9 +96,6 @@ static void free_sources(gen *g)
 	free(g->src);
 	free(g->split_names);
 	free(g->rows);
-	if (!g->names_buf)
-		for (i = 0; i < g->nlabel_names; i++)
-			free(g->label_names[i]);
 	free(g->label_names);
 	free(g->names_buf);
 }
@@ -1043,12 +1040,20 @@ static int read_names_line(gen *g, mp_csv *c, mp_err *err)
 			    : mp_error(err, MP_EINVAL, "%s:%lld: label_names_line: other class names than the first file's",
 				       mp_csv_path(c), (long long)mp_csv_line(c));
 	}
-	if (!(g->label_names = mp_calloc(n - from, sizeof(char *))))
-		return mp_error(err, MP_ENOMEM, "out of memory");
-	for (i = from; i < n; i++, g->nlabel_names++)
-		if (!(g->label_names[i - from] = mp_strndup(fl[i].s, fl[i].n)))
-			return mp_error(err, MP_ENOMEM, "out of memory");
-	return 0;
+	{
+		/* as the label_names param gives them: one per line */
+		mp_strbuf sb = MP_STRBUF_INIT;
+		int rc2;
+
+		for (i = from; i < n; i++) {
+			mp_strbuf_adds(&sb, i > from ? "\n" : "");
+			mp_strbuf_add(&sb, fl[i].s, fl[i].n);
+		}
+		rc2 = sb.failed ? mp_error(err, MP_ENOMEM, "out of memory")
+				: mp_param_lines(sb.buf, &g->names_buf, &g->label_names, &g->nlabel_names, err);
+		mp_strbuf_release(&sb);
+		return rc2;
+	}
 }
 
 static int ingest_csv(gen *g, mp_err *err)

@@ -23,23 +23,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 			if (spec->type != MP_PARAM_JSON && spec->type != MP_PARAM_LIST && spec->type != MP_PARAM_PATH_MAP)
 				continue;
 			if (mp_param_check(spec, text, &canon, &err) == 0 && types[t]->check) {
-				mp_kv kv = {spec->name, canon};
-				mp_component_io io = {0};
-
-				io.params = &kv;
-				io.nparams = 1;
 				/* the other params take their defaults, as a loaded pipeline's do */
-				{
-					mp_kv all[64];
-					size_t k, m = 0;
+				mp_kv all[64];
+				mp_component_io io = {0};
+				size_t k, m = 0;
 
-					for (k = 0; k < types[t]->nparams && m < 64; k++)
-						all[m++] = (mp_kv){types[t]->params[k].name,
-								   k == p ? canon : types[t]->params[k].def ? types[t]->params[k].def : ""};
-					io.params = all;
-					io.nparams = m;
-					types[t]->check(&io, &err);
-				}
+				for (k = 0; k < types[t]->nparams && m < 64; k++)
+					all[m++] = (mp_kv){types[t]->params[k].name,
+							   k == p ? canon : types[t]->params[k].def ? types[t]->params[k].def : ""};
+				io.params = all;
+				io.nparams = m;
+				types[t]->check(&io, &err);
 			}
 			free(canon);
 		}

@@ -512,15 +512,11 @@ static int missing_path(loader *L, const mp_param_spec *spec, const char *value,
 	return bad;
 }
 
-typedef struct shape_ctx {
-	loader *L;
-} shape_ctx;
-
 static void shape_problem(void *ud, int line, int col, const char *msg)
 {
-	shape_ctx *sc = ud;
+	loader *L = ud;
 
-	mp_diags_add(sc->L->diags, "%s:%d:%d: param %s", sc->L->file, line, col, msg);
+	mp_diags_add(L->diags, "%s:%d:%d: param %s", L->file, line, col, msg);
 }
 
 static void comp_param(loader *L, const char *key, yaml_node_t *k, yaml_node_t *v, void *ud)
@@ -547,9 +543,8 @@ static void comp_param(loader *L, const char *key, yaml_node_t *k, yaml_node_t *
 	}
 	if (spec && spec->type == MP_PARAM_JSON) {
 		mp_strbuf sb = MP_STRBUF_INIT;
-		shape_ctx sc = {L};
 
-		if (spec->shape && mp_shape_check_node(spec->shape, L->doc, v, key, shape_problem, &sc) > 0)
+		if (spec->shape && mp_shape_check_node(spec->shape, L->doc, v, key, shape_problem, L) > 0)
 			return;
 		json_of(L, v, &sb);
 		text = mp_strbuf_detach(&sb);

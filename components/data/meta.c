@@ -132,28 +132,24 @@ int mp_examples_meta_parse(mp_examples_meta *m, char *text, const char *path, mp
 			continue;
 		}
 		if (!strncmp(line, "label_names\t", 12)) {
-			char **names = NULL;
-			size_t k = 0, cnt = 1;
+			size_t k, cnt = 1;
 			const char *q;
 
-			for (q = line + 12; *q; q++)
-				cnt += *q == '\t';
-			if (m->label_names || !(names = mp_calloc(cnt, sizeof(char *))) ||
-			    mp_tsv_fields(line + 12, names, cnt, 0) != cnt) {
-				free(names);
-				rc = m->label_names ? mp_error(err, MP_ECORRUPT, "%s:%d: label_names twice", path, lineno)
-						    : mp_error(err, MP_ENOMEM, "out of memory");
+			if (m->label_names) {
+				rc = mp_error(err, MP_ECORRUPT, "%s:%d: a second label_names line", path, lineno);
 				break;
 			}
+			for (q = line + 12; *q; q++)
+				cnt += *q == '\t';
 			if (!(m->label_names = mp_calloc(cnt, sizeof(char *)))) {
-				free(names);
 				rc = mp_error(err, MP_ENOMEM, "out of memory");
 				break;
 			}
+			/* split in place, then each name owned (nlabel_names counts those) */
+			mp_tsv_fields(line + 12, m->label_names, cnt, 0);
 			for (k = 0; k < cnt && rc == 0; k++, m->nlabel_names++)
-				if (!(m->label_names[k] = mp_strdup(names[k])))
+				if (!(m->label_names[k] = mp_strdup(m->label_names[k])))
 					rc = mp_error(err, MP_ENOMEM, "out of memory");
-			free(names);
 			continue;
 		}
 		n = mp_tsv_fields(line, f, 5, 5);
