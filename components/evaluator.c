@@ -250,8 +250,21 @@ out:
 }
 
 /* Evaluates model file path on split of the examples. */
+/* "a regression", "a classifier of 3 classes" */
+static const char *kind_of_model(int nclass, char *buf, size_t n)
+{
+	if (nclass)
+		snprintf(buf, n, "a classifier of %d classes", nclass);
+	else
+		snprintf(buf, n, "a regression");
+	return buf;
+}
+
+/* The model at path on the split: its metrics (and slices).  With want_nclass
+ * at 0 or more, a model that does not answer that question (a baseline of
+ * another kind) is not evaluated: *other says why, and 0 is returned. */
 static int evaluate(const char *path, const mp_examples_meta *m, const char *dir, const char *split, mp_eval_result *res,
-		    mp_eval *ev, slicer *sl, size_t nsl, mp_err *err)
+		    mp_eval *ev, slicer *sl, size_t nsl, int want_nclass, char *other, size_t other_n, mp_err *err)
 {
 	mp_served model = {0};
 	mp_examples_reader rd = {0};
@@ -263,6 +276,13 @@ static int evaluate(const char *path, const mp_examples_meta *m, const char *dir
 	memset(ev, 0, sizeof(*ev));
 	if ((rc = mp_served_load(&model, path, BATCH, err)) != 0)
 		return rc;
+	if (want_nclass >= 0 && model.nclass != want_nclass) {
+		char a[64], b2[64];
+
+		snprintf(other, other_n, "it is %s, this model %s", kind_of_model(model.nclass, a, sizeof(a)),
+			 kind_of_model(want_nclass, b2, sizeof(b2)));
+		goto out;
+	}
 	if ((rc = mp_served_bind(&model, m, dir, err)) != 0 || (rc = mp_eval_init(ev, model.nclass, err)) != 0 ||
 	    (rc = slice_prepass(m, dir, split, sl, nsl, model.nclass, err)) != 0)
 		goto out;
@@ -337,25 +357,6 @@ static int metric_index(const char *name)
 	return -1;
 }
 
-/* Whether the model at path predicts what a model with nclass classes (0:
- * a regression) does, so change thresholds can compare the two; the
- * difference in err when not. */
-static int comparable(const char *path, int nclass, mp_err *err)
-{
-	mp_served b = {0};
-	int ok;
-
-	if (mp_served_load(&b, path, 1, err) != 0)
-		return 0;
-	ok = b.nclass == nclass;
-	if (!ok)
-		mp_error(err, MP_EINVAL, "it is %s%.0d%s, this model %s%.0d%s", b.nclass ? "a classifier of " : "a regression",
-			 b.nclass, b.nclass ? " classes" : "", nclass ? "a classifier of " : "a regression", nclass,
-			 nclass ? " classes" : "");
-	mp_served_release(&b);
-	return ok;
-}
-
 static int run_evaluator(const mp_component_io *io, mp_err *err)
 {
 	const char *ex = mp_io_input(io, "examples"), *model = mp_io_input(io, "model");
@@ -424,18 +425,21 @@ static int run_evaluator(const mp_component_io *io, mp_err *err)
 		sl[i].is_string = m.features[f].type == MP_FEAT_STRING;
 		sl[i].buckets = atoi(mp_io_param(io, "slice_buckets"));
 	}
-	if ((rc = evaluate(mpath, &m, ex, split, &res, &ev, sl, nsl, err)) != 0)
+	if ((rc = evaluate(mpath, &m, ex, split, &res, &ev, sl, nsl, -1, NULL, 0, err)) != 0)
 		goto out;
-	if (bpath && !comparable(bpath, ev.nclass, err)) {
-		fprintf(stderr, "mlpipe: the baseline model does not answer the same question (%s): judged without it\n",
-			err->msg);
-		free(bpath);
-		bpath = NULL;
-	}
 	if (bpath) {
-		if ((rc = evaluate(bpath, &m, ex, split, &bres, &bev, NULL, 0, err)) != 0)
+		char other[160] = "";
+
+		if ((rc = evaluate(bpath, &m, ex, split, &bres, &bev, NULL, 0, ev.nclass, other, sizeof(other), err)) != 0)
 			goto out;
-		have_base = 1;
+		if (*other) {
+			fprintf(stderr, "mlpipe: the baseline model does not answer the same question (%s): judged without it\n",
+				other);
+			free(bpath);
+			bpath = NULL;
+		} else {
+			have_base = 1;
+		}
 	}
 
 	/* the evaluation */
