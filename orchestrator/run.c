@@ -308,6 +308,21 @@ static int add_extra(node *n, const char *name, const mp_artifact *a, mp_err *er
 	return n->extra_uris[n->nextra - 1] ? 0 : mp_error(err, MP_ENOMEM, "out of memory");
 }
 
+/* Adds artifact id as input when it is still there to read: LIVE, of type
+ * (NULL: any), its folder present.  1 when added, 0 when not, or an error. */
+static int take_model(runner *R, node *n, const char *input, int64_t id, const char *type, mp_err *err)
+{
+	mp_artifact a = {0};
+	int rc;
+
+	if ((rc = mp_store_get_artifact(R->st, id, &a, err)) != 0)
+		return rc;
+	if (!strcmp(a.state, "LIVE") && (!type || !strcmp(a.type, type)) && mp_path_exists(a.uri))
+		rc = add_extra(n, input, &a, err) == 0 ? 1 : MP_ENOMEM;
+	mp_artifact_release(&a);
+	return rc;
+}
+
 /* The model input of the execution that made the newest LIVE artifact of
  * type verdict in this pipeline whose property prop is 1 (made by the
  * component producer, unless NULL), added as input.  current is a model
@@ -338,22 +353,15 @@ static int resolve_model(runner *R, node *n, const char *input, const char *mode
 			continue;
 		if ((rc = mp_store_get_execution(R->st, a->producer_id, &e, err)) != 0)
 			break;
-		for (i = 0; i < e.nevents && !found; i++) {
-			mp_artifact model = {0};
-
+		for (i = 0; i < e.nevents && !found && rc >= 0; i++) {
 			if (e.events[i].is_output || strcmp(e.events[i].name, "model") != 0)
 				continue;
 			if (e.events[i].artifact_id == current) {
 				found = 2; /* the model being judged was blessed or pushed before: no other baseline */
 				break;
 			}
-			if ((rc = mp_store_get_artifact(R->st, e.events[i].artifact_id, &model, err)) != 0)
-				break;
-			if (!strcmp(model.state, "LIVE") && !strcmp(model.type, model_type) && mp_path_exists(model.uri)) {
-				rc = add_extra(n, input, &model, err);
-				found = 1;
-			}
-			mp_artifact_release(&model);
+			if ((rc = take_model(R, n, input, e.events[i].artifact_id, model_type, err)) != 0)
+				found = rc > 0;
 		}
 		mp_execution_release(&e);
 	}
@@ -395,18 +403,8 @@ static int previous_baseline(runner *R, node *n, const char *input, int64_t curr
 			else if (!strcmp(e.events[i].name, input))
 				base = e.events[i].artifact_id;
 		}
-		if (found && base) {
-			mp_artifact model = {0};
-
-			if ((rc = mp_store_get_artifact(R->st, base, &model, err)) == 0 && !strcmp(model.state, "LIVE") &&
-			    mp_path_exists(model.uri)) {
-				rc = add_extra(n, input, &model, err);
-				found = 1;
-			} else if (rc == 0) {
-				found = 0; /* that baseline is gone: look again */
-			}
-			mp_artifact_release(&model);
-		}
+		if (found && base && (rc = take_model(R, n, input, base, NULL, err)) >= 0)
+			found = rc ? 1 : 0; /* 0: that baseline is gone: look again */
 		mp_execution_release(&e);
 	}
 	mp_artifact_list_release(&all);
