@@ -53,12 +53,15 @@ BUILD := build/rel
 BIN := mlpipe
 endif
 
-LIB_SRC := $(wildcard core/*.c) $(wildcard metadata/*.c) $(wildcard components/*.c) \
-	$(wildcard components/data/*.c) $(wildcard components/nn/*.c) $(wildcard components/eval/*.c) \
-	$(wildcard components/export/*.c) \
-	$(filter-out orchestrator/main.c,$(wildcard orchestrator/*.c))
+# the library, bottom up: core, then the libraries on it, then what uses
+# them; the command line (cli/) is not part of it
+LIB_DIRS := core metadata data nn eval export components orchestrator report
+LIB_SRC := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libmlpipe.a
+CLI_SRC := $(filter-out cli/main.c,$(wildcard cli/*.c))
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+CLI_LIB := $(BUILD)/libmlpipe-cli.a
 CHECK_SRC := $(wildcard tests/check_*.c)
 CHECK_BIN := $(CHECK_SRC:tests/%.c=$(BUILD)/tests/%)
 HELPER_SRC := tests/mkfixture.c
@@ -80,12 +83,18 @@ $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-$(BIN): $(BUILD)/orchestrator/main.o $(LIB)
+$(CLI_LIB): $(CLI_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BIN): $(BUILD)/cli/main.o $(CLI_LIB) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
-$(BUILD)/tests/%: tests/%.c $(LIB)
+# the suites may call the subcommands (mp_cmd_predict), so they link the
+# command line's archive too
+$(BUILD)/tests/%: tests/%.c $(CLI_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(CHECK_LIBS) $(LIB_LIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(CLI_LIB) $(LIB) $(LDFLAGS) $(CHECK_LIBS) $(LIB_LIBS)
 
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
@@ -159,7 +168,7 @@ clean:
 help:
 	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/orchestrator/main.d
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(BUILD)/cli/main.d
 
 # make fuzz: every reader under libFuzzer with ASan and UBSan, each for
 # FUZZ_SECONDS, from the seeds in fuzz/corpus/<target>/ (kept small, in

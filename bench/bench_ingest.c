@@ -16,7 +16,7 @@
 
 #include <sys/stat.h>
 
-#include "components/data/data.h"
+#include "data/data.h"
 
 #define DATA "/usr/share/datasets/fashion-mnist"
 

@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "components/data/data.h"
-#include "components/eval/metrics.h"
-#include "components/export/export.h"
+#include "data/data.h"
+#include "eval/metrics.h"
+#include "export/export.h"
 
 static const mp_io_spec inputs[] = {
 	{"examples", "Examples", 0, "the examples, as ExampleGen wrote them (the model brings its transform)"},

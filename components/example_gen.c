@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "components/data/data.h"
+#include "data/data.h"
 
 static const mp_param_spec params[] = {
 	{"format", MP_PARAM_STRING, NULL, 0, 0, "csv or idx", "csv|idx", NULL},

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "components/data/data.h"
+#include "data/data.h"
 
 static const mp_io_spec inputs[] = {
 	{"statistics", "ExampleStatistics", 0, "the statistics to check"},

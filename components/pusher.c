@@ -8,8 +8,8 @@
  * is an outcome, not a failure.  Each version holds model.sha256, the
  * content hash of the model.mlpm it came from. */
 #include "components/component.h"
-#include "components/data/data.h"
-#include "components/export/export.h"
+#include "data/data.h"
+#include "export/export.h"
 
 #include <dirent.h>
 #include <errno.h>

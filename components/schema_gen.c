@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "components/data/data.h"
+#include "data/data.h"
 
 static const mp_io_spec inputs[] = {
 	{"statistics", "ExampleStatistics", 1, "statistics to infer from (not needed with 'schema')"},

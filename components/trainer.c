@@ -17,8 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "components/data/data.h"
-#include "components/nn/nn.h"
+#include "data/data.h"
+#include "nn/nn.h"
 
 static const mp_io_spec inputs[] = {
 	{"examples", "Examples", 0, "numeric examples with a label (Transform's output)"},

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "components/data/data.h"
+#include "data/data.h"
 
 static const mp_io_spec inputs[] = {
 	{"examples", "Examples", 0, "the raw examples"},

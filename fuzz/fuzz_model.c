@@ -1,7 +1,7 @@
 /* A model file, as predict, export and the Evaluator read one: loaded,
  * with its transform, and asked for a prediction. */
 #include "fuzz/fuzz.h"
-#include "components/export/export.h"
+#include "export/export.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {

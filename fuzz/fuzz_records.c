@@ -1,6 +1,6 @@
 /* Record shards and the blocks in them, decoded for three feature layouts. */
 #include "fuzz/fuzz.h"
-#include "components/data/data.h"
+#include "data/data.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {

@@ -7,7 +7,7 @@
 #include <zlib.h>
 
 #include "components/component.h"
-#include "components/data/data.h"
+#include "data/data.h"
 
 static void write_gz(const char *name, const void *data, size_t n)
 {

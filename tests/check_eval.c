@@ -5,10 +5,10 @@
 
 #include <math.h>
 
-#include "components/eval/metrics.h"
-#include "components/nn/nn.h"
-#include "components/data/data.h"
-#include "orchestrator/cli.h"
+#include "eval/metrics.h"
+#include "nn/nn.h"
+#include "data/data.h"
+#include "cli/cli.h"
 
 /* Three classes, six examples (true class, probabilities):
  *   0 [.7 .2 .1] -> 0   0 [.3 .6 .1] -> 1   1 [.1 .8 .1] -> 1

@@ -5,8 +5,8 @@
 
 #include <math.h>
 
-#include "components/data/data.h"
-#include "components/nn/nn.h"
+#include "data/data.h"
+#include "nn/nn.h"
 
 /* The mean loss of a batch, in double precision of the float network. */
 static double batch_loss(mp_net *n, const float *x, const float *y, int batch)

@@ -5,7 +5,7 @@
 
 #include <math.h>
 
-#include "orchestrator/svg.h"
+#include "report/svg.h"
 
 static const struct {
 	double lo, hi;

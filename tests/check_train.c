@@ -9,8 +9,8 @@
 #include <time.h>
 
 #include "components/component.h"
-#include "components/data/data.h"
-#include "components/nn/nn.h"
+#include "data/data.h"
+#include "nn/nn.h"
 
 /* n rows: 8 numbers and a string; the class depends on them. */
 static void make_data(int n)

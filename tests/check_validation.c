@@ -6,7 +6,7 @@
 #include <math.h>
 
 #include "components/component.h"
-#include "components/data/data.h"
+#include "data/data.h"
 
 static const char FIXTURE[] = "x,color,y\n"
 			      "1,red,0\n"

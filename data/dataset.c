@@ -1,0 +1,751 @@
+/* The input pipeline: see data.h.
+ *
+ * Everything is pull-based.  produce_batch() asks the shuffle stage for
+ * examples; the shuffle stage takes them from decoded blocks in record
+ * order; decoded blocks come from the ordered parallel map, which keeps up
+ * to `window` records in flight on the map threads and hands results back
+ * by sequence number, so the order never depends on thread timing.  With
+ * prefetch, a background thread runs produce_batch() into a bounded queue;
+ * without it, the caller runs it.
+ */
+#include "data/data.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A record read from a shard, then the examples decoded from it. */
+typedef struct job {
+	uint64_t seq;
+	uint8_t *rec;
+	size_t rec_len;
+	char *where;
+	/* results */
+	float *rows; /* n x (nx + 1): inputs, then the label */
+	size_t n;
+	int epoch;
+	int done;
+	int rc;
+	mp_err err;
+	struct job *next; /* in the work queue */
+} job;
+
+struct mp_dataset {
+	mp_dataset_opts o;
+	int *x;
+	size_t stride; /* nx + 1 */
+	/* reading */
+	mp_examples_reader reader;
+	int reader_open;
+	int epoch;	  /* being read */
+	int input_done;	  /* every epoch has been read */
+	uint64_t next_seq; /* to read */
+	uint64_t want_seq; /* to hand on */
+	/* the ordered parallel map */
+	job **window; /* indexed by seq % window_size */
+	size_t window_size, in_flight;
+	job *work_head, *work_tail;
+	pthread_t *workers;
+	int nworkers;
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv, done_cv;
+	int stop;
+	/* the current decoded block and the epoch it belongs to */
+	job *cur;
+	size_t cur_pos;
+	int cur_epoch;
+	/* shuffle */
+	float *buf;
+	size_t buf_cap, buf_n;
+	int buf_epoch;
+	uint64_t rng;
+	/* batches: with prefetch a ring of prefetch + 1 (one is the caller's) */
+	mp_batch *ring;
+	size_t ring_size, head, count;
+	int producer_done, producer_rc;
+	mp_err producer_err;
+	pthread_t producer;
+	int has_producer;
+	pthread_cond_t ring_cv;
+	mp_batch sync_batch;
+	size_t given; /* the ring slot the caller holds, when count counts it */
+	int holding;
+	double wait_s;
+	int finished;
+	mp_block decode_block; /* for map_threads == 0 */
+	float *row;	       /* one example on its way into a batch */
+	/* the cache: every example of the split, then a permutation.  With a
+	 * transform it keeps the values the transform reads (cstride floats:
+	 * numbers and vocabulary indices, then the label), as bytes while
+	 * every one of them is a whole number 0..255 (pixels), so the
+	 * arithmetic runs per batch and the cache stays small. */
+	float *cache;
+	uint8_t *cache8;
+	size_t cache_n, cache_cap, cstride;
+	int pre_mode;
+	float *pre;
+	uint32_t *perm;
+	size_t perm_pos;
+	int cache_ready;
+};
+
+/* The seed of an epoch's shuffle. */
+static uint64_t epoch_seed(const mp_dataset *d, int epoch)
+{
+	return d->o.seed ^ ((uint64_t)(d->o.first_epoch + epoch) * 0x9e3779b97f4a7c15ULL);
+}
+
+/* A new order of the cached examples for the epoch starting now. */
+static void cache_shuffle(mp_dataset *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->cache_n; i++)
+		d->perm[i] = (uint32_t)i;
+	if (d->o.shuffle_buffer > 1)
+		for (i = d->cache_n; i > 1; i--) {
+			size_t j = (size_t)(mp_splitmix64(&d->rng) % i);
+			uint32_t t = d->perm[i - 1];
+
+			d->perm[i - 1] = d->perm[j];
+			d->perm[j] = t;
+		}
+	d->perm_pos = 0;
+}
+
+static void free_job(job *j)
+{
+	if (!j)
+		return;
+	free(j->rec);
+	free(j->rows);
+	free(j->where);
+	free(j);
+}
+
+/* Whether row r of b falls in the held-out part (see holdout_fraction). */
+static int held_out(const mp_dataset *d, const mp_block *b, size_t r)
+{
+	uint64_t h = MP_FNV_SEED;
+	size_t f;
+
+	for (f = 0; f < b->nfeat; f++) {
+		if (b->features[f].type == MP_FEAT_FLOAT) {
+			float v = b->num[f][r];
+
+			if (isnan(v))
+				v = NAN; /* one NaN */
+			h = mp_fnv1a(&v, sizeof(v), h);
+		} else {
+			uint8_t miss = b->miss[f][r];
+
+			h = mp_fnv1a(&miss, 1, h);
+			if (!miss)
+				h = mp_fnv1a(b->str[f] + b->off[f][r], (size_t)(b->off[f][r + 1] - b->off[f][r]), h);
+		}
+	}
+	return (double)(h % 1000000) < d->o.holdout_fraction * 1000000;
+}
+
+/* Decodes j's record into rows (in a worker, or inline). */
+static void run_job(mp_dataset *d, job *j, mp_block *b)
+{
+	size_t r, k;
+
+	j->rc = mp_block_decode(b, j->rec, j->rec_len, j->where, &j->err);
+	if (j->rc == 0) {
+		j->n = b->rows;
+		if (!(j->rows = mp_malloc((b->rows ? b->rows : 1) * (d->stride > d->cstride ? d->stride : d->cstride) *
+					  sizeof(float)))) {
+			j->rc = mp_error(&j->err, MP_ENOMEM, "out of memory");
+		} else {
+			size_t n = 0;
+
+			for (r = 0; r < b->rows; r++) {
+				float *row = j->rows + n * d->stride;
+
+				if (d->o.holdout && (d->o.holdout > 0) != held_out(d, b, r))
+					continue;
+				if (d->pre_mode) {
+					row = j->rows + n * d->cstride;
+					mp_transform_pre(d->o.transform, d->o.tx_idx, b, r, row);
+					if (isnan(row[d->cstride - 1]))
+						continue; /* no label: nothing to learn from */
+				} else if (d->o.transform) {
+					mp_transform_row(d->o.transform, d->o.tx_idx, b, r, row, &row[d->o.nx]);
+					if (isnan(row[d->o.nx]))
+						continue; /* no label: nothing to learn from */
+				} else {
+					for (k = 0; k < d->o.nx; k++)
+						row[k] = b->num[d->x[k]][r];
+					row[d->o.nx] = d->o.y >= 0 ? b->num[d->o.y][r] : 0;
+				}
+				n++;
+			}
+			j->n = n;
+		}
+	}
+	free(j->rec);
+	j->rec = NULL;
+}
+
+static void *worker_main(void *arg)
+{
+	mp_dataset *d = arg;
+	mp_block b;
+	mp_err err;
+	int ok = mp_block_init(&b, d->o.meta->features, d->o.meta->nfeatures, 1, &err) == 0;
+
+	pthread_mutex_lock(&d->mu);
+	for (;;) {
+		job *j;
+
+		while (!d->work_head && !d->stop)
+			pthread_cond_wait(&d->work_cv, &d->mu);
+		if (d->stop)
+			break;
+		j = d->work_head;
+		d->work_head = j->next;
+		if (!d->work_head)
+			d->work_tail = NULL;
+		pthread_mutex_unlock(&d->mu);
+		if (ok) {
+			run_job(d, j, &b);
+		} else {
+			j->rc = MP_ENOMEM;
+			mp_error(&j->err, MP_ENOMEM, "out of memory");
+		}
+		pthread_mutex_lock(&d->mu);
+		j->done = 1;
+		pthread_cond_broadcast(&d->done_cv);
+	}
+	pthread_mutex_unlock(&d->mu);
+	if (ok)
+		mp_block_release(&b);
+	return NULL;
+}
+
+/* Reads the next record into a new job; 0 with *out NULL when every epoch
+ * has been read. */
+static int read_job(mp_dataset *d, job **out, int *epoch, mp_err *err)
+{
+	*out = NULL;
+	while (!d->input_done) {
+		int rc;
+
+		if (!d->reader_open) {
+			if ((rc = mp_examples_reader_open(&d->reader, d->o.meta, d->o.dir, d->o.split, err)) != 0)
+				return rc;
+			d->reader_open = 1;
+		}
+		/* raw records: the reader's record layer, without decoding */
+		for (;;) {
+			const uint8_t *data;
+			size_t n;
+
+			if (!d->reader.open) {
+				char *path;
+
+				if (d->reader.shard >= d->reader.split->shards)
+					break;
+				if (!(path = mp_examples_shard_path(d->reader.dir, d->reader.split->name, d->reader.shard)))
+					return mp_error(err, MP_ENOMEM, "out of memory");
+				rc = mp_rec_reader_open(&d->reader.rec, path, err);
+				free(path);
+				if (rc != 0)
+					return rc;
+				d->reader.open = 1;
+			}
+			if ((rc = mp_rec_read(&d->reader.rec, &data, &n, err)) < 0)
+				return rc;
+			if (rc == 1) {
+				job *j = mp_calloc(1, sizeof(*j));
+
+				if (!j || !(j->rec = mp_malloc(n ? n : 1)) ||
+				    !(j->where = mp_asprintf("'%s': the record at byte %llu", d->reader.rec.path,
+							     (unsigned long long)(d->reader.rec.offset - 16 - n)))) {
+					free_job(j);
+					return mp_error(err, MP_ENOMEM, "out of memory");
+				}
+				memcpy(j->rec, data, n);
+				j->rec_len = n;
+				j->seq = d->next_seq++;
+				*out = j;
+				*epoch = d->epoch;
+				return 0;
+			}
+			mp_rec_reader_close(&d->reader.rec);
+			d->reader.open = 0;
+			d->reader.shard++;
+		}
+		/* the epoch's data is read: the next epoch starts over (or,
+		 * with the cache, comes from memory) */
+		mp_examples_reader_close(&d->reader);
+		d->reader_open = 0;
+		if (++d->epoch >= d->o.epochs || d->o.cache)
+			d->input_done = 1;
+	}
+	return 0;
+}
+
+/* The next decoded block in record order: 1, 0 at the end, or an error.
+ * *epoch gets the epoch it belongs to. */
+static int next_block(mp_dataset *d, job **out, int *epoch, mp_err *err)
+{
+	size_t slot;
+	job *j;
+	int rc;
+
+	*out = NULL;
+	if (d->nworkers == 0) {
+		if ((rc = read_job(d, &j, epoch, err)) != 0 || !j)
+			return rc;
+		run_job(d, j, &d->decode_block);
+		if (j->rc != 0) {
+			*err = j->err;
+			rc = j->rc;
+			free_job(j);
+			return rc;
+		}
+		*out = j;
+		return 1;
+	}
+	/* keep the window full */
+	while (d->in_flight < d->window_size && !d->input_done) {
+		int ep;
+
+		if ((rc = read_job(d, &j, &ep, err)) != 0)
+			return rc;
+		if (!j)
+			break;
+		j->epoch = ep;
+		pthread_mutex_lock(&d->mu);
+		d->window[j->seq % d->window_size] = j;
+		d->in_flight++;
+		if (d->work_tail)
+			d->work_tail->next = j;
+		else
+			d->work_head = j;
+		d->work_tail = j;
+		pthread_cond_signal(&d->work_cv);
+		pthread_mutex_unlock(&d->mu);
+	}
+	if (d->in_flight == 0)
+		return 0;
+	slot = d->want_seq % d->window_size;
+	pthread_mutex_lock(&d->mu);
+	while ((!(j = d->window[slot]) || !j->done) && !d->stop)
+		pthread_cond_wait(&d->done_cv, &d->mu);
+	if (d->stop) {
+		pthread_mutex_unlock(&d->mu);
+		return 0; /* closing */
+	}
+	d->window[slot] = NULL;
+	d->in_flight--;
+	pthread_mutex_unlock(&d->mu);
+	d->want_seq++;
+	if (j->rc != 0) {
+		*err = j->err;
+		rc = j->rc;
+		free_job(j);
+		return rc;
+	}
+	*epoch = j->epoch;
+	*out = j;
+	return 1;
+}
+
+/* One example of the epoch being batched into row (stride floats): 1, or 0
+ * when the epoch (or everything) has no more. */
+static int next_example(mp_dataset *d, float *row, mp_err *err)
+{
+	int rc;
+
+	if (d->o.cache && !d->cache_ready) {
+		/* the whole split into memory, once; every epoch is then a
+		 * permutation of it, a function of the seed and the epoch */
+		job *j;
+		int ep;
+
+		while ((rc = next_block(d, &j, &ep, err)) == 1) {
+			size_t k, cnt = j->n * d->cstride;
+			int bytes = d->cache8 != NULL || (d->pre_mode && !d->cache);
+
+			/* bytes while every value fits; otherwise floats from here on */
+			for (k = 0; bytes && k < cnt; k++)
+				bytes = j->rows[k] >= 0 && j->rows[k] <= 255 && j->rows[k] == (float)(int)j->rows[k];
+			if (!bytes && d->cache8) {
+				float *c = mp_malloc((d->cache_cap ? d->cache_cap : 1) * d->cstride * sizeof(float));
+
+				if (!c) {
+					free_job(j);
+					return mp_error(err, MP_ENOMEM, "out of memory (caching the split)");
+				}
+				for (k = 0; k < d->cache_n * d->cstride; k++)
+					c[k] = d->cache8[k];
+				free(d->cache8);
+				d->cache8 = NULL;
+				d->cache = c;
+			}
+			if (d->cache_n + j->n > d->cache_cap) {
+				size_t cap = d->cache_cap ? d->cache_cap : 4096;
+				void *c;
+
+				while (cap < d->cache_n + j->n)
+					cap *= 2;
+				c = bytes ? mp_realloc(d->cache8, cap * d->cstride)
+					  : mp_realloc(d->cache, cap * d->cstride * sizeof(float));
+				if (!c) {
+					free_job(j);
+					return mp_error(err, MP_ENOMEM, "out of memory (caching the split)");
+				}
+				if (bytes)
+					d->cache8 = c;
+				else
+					d->cache = c;
+				d->cache_cap = cap;
+			}
+			if (bytes)
+				for (k = 0; k < cnt; k++)
+					d->cache8[d->cache_n * d->cstride + k] = (uint8_t)j->rows[k];
+			else
+				memcpy(d->cache + d->cache_n * d->cstride, j->rows, cnt * sizeof(float));
+			d->cache_n += j->n;
+			free_job(j);
+		}
+		if (rc < 0)
+			return rc;
+		if (!(d->perm = mp_malloc((d->cache_n ? d->cache_n : 1) * sizeof(uint32_t))))
+			return mp_error(err, MP_ENOMEM, "out of memory");
+		d->cache_ready = 1;
+		cache_shuffle(d);
+	}
+	if (d->cache_ready) {
+		size_t at, k;
+
+		if (d->perm_pos == d->cache_n)
+			return 0;
+		at = (size_t)d->perm[d->perm_pos++] * d->cstride;
+		if (!d->pre_mode) {
+			memcpy(row, d->cache + at, d->stride * sizeof(float));
+			return 1;
+		}
+		if (d->cache8)
+			for (k = 0; k < d->cstride; k++)
+				d->pre[k] = d->cache8[at + k];
+		else
+			memcpy(d->pre, d->cache + at, d->cstride * sizeof(float));
+		mp_transform_apply(d->o.transform, d->pre, row);
+		row[d->o.nx] = d->pre[d->cstride - 1];
+		return 1;
+	}
+	for (;;) {
+		/* refill the shuffle buffer from the current epoch's blocks */
+		while (d->buf_n < d->buf_cap) {
+			if (d->cur && d->cur_pos == d->cur->n) {
+				free_job(d->cur);
+				d->cur = NULL;
+			}
+			if (!d->cur) {
+				int ep = 0;
+
+				if ((rc = next_block(d, &d->cur, &ep, err)) < 0)
+					return rc;
+				if (rc == 0)
+					break;
+				d->cur_pos = 0;
+				d->cur_epoch = ep;
+			}
+			if (d->cur_epoch != d->buf_epoch)
+				break; /* the next epoch waits until this one is drained */
+			if (d->cur_pos == d->cur->n)
+				continue;
+			memcpy(d->buf + d->buf_n * d->stride, d->cur->rows + d->cur_pos * d->stride,
+			       d->stride * sizeof(float));
+
+			d->cur_pos++;
+			d->buf_n++;
+			if (d->buf_cap == 1)
+				break;
+		}
+		if (d->buf_n) {
+			size_t r = d->buf_cap > 1 ? (size_t)(mp_splitmix64(&d->rng) % d->buf_n) : 0;
+
+			memcpy(row, d->buf + r * d->stride, d->stride * sizeof(float));
+			d->buf_n--;
+			if (r != d->buf_n)
+				memcpy(d->buf + r * d->stride, d->buf + d->buf_n * d->stride, d->stride * sizeof(float));
+			return 1;
+		}
+		/* the buffer is empty: the epoch is over */
+		return 0;
+	}
+}
+
+/* Fills b with the next batch: 1, 0 when everything is done. */
+static int produce_batch(mp_dataset *d, mp_batch *b, mp_err *err)
+{
+	int rc;
+
+	for (;;) {
+		if (d->buf_epoch >= d->o.epochs)
+			return 0;
+		b->rows = 0;
+		b->epoch = d->buf_epoch;
+		while (b->rows < d->o.batch_size) {
+			if ((rc = next_example(d, d->row, err)) < 0)
+				return rc;
+			if (rc == 0)
+				break;
+			memcpy(b->x + b->rows * d->o.nx, d->row, d->o.nx * sizeof(float));
+			if (b->y)
+				b->y[b->rows] = d->row[d->o.nx];
+			b->rows++;
+		}
+		if (b->rows == d->o.batch_size)
+			return 1;
+		/* the epoch ended: the next one is shuffled with its own seed */
+		d->buf_epoch++;
+		d->rng = epoch_seed(d, d->buf_epoch);
+		if (d->cache_ready)
+			cache_shuffle(d);
+		if (b->rows && !d->o.drop_remainder)
+			return 1;
+		if (d->buf_epoch >= d->o.epochs)
+			return 0;
+	}
+}
+
+static void *producer_main(void *arg)
+{
+	mp_dataset *d = arg;
+
+	for (;;) {
+		mp_batch *b;
+		mp_err err = {0};
+		int rc;
+
+		pthread_mutex_lock(&d->mu);
+		while (d->count == d->ring_size - 1 && !d->stop)
+			pthread_cond_wait(&d->ring_cv, &d->mu);
+		if (d->stop) {
+			pthread_mutex_unlock(&d->mu);
+			break;
+		}
+		b = &d->ring[(d->head + d->count) % d->ring_size];
+		pthread_mutex_unlock(&d->mu);
+		rc = produce_batch(d, b, &err);
+		pthread_mutex_lock(&d->mu);
+		if (rc == 1) {
+			d->count++;
+		} else {
+			d->producer_done = 1;
+			d->producer_rc = rc;
+			d->producer_err = err;
+		}
+		pthread_cond_broadcast(&d->ring_cv);
+		pthread_mutex_unlock(&d->mu);
+		if (rc != 1)
+			break;
+	}
+	return NULL;
+}
+
+static int alloc_batch(mp_dataset *d, mp_batch *b, mp_err *err)
+{
+	b->nx = d->o.nx;
+	if (!(b->x = mp_malloc(d->o.batch_size * (d->o.nx ? d->o.nx : 1) * sizeof(float))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	if (d->o.y >= 0 && !(b->y = mp_malloc(d->o.batch_size * sizeof(float))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	return 0;
+}
+
+int mp_dataset_open(mp_dataset **out, const mp_dataset_opts *o, mp_err *err)
+{
+	mp_dataset *d;
+	size_t i;
+	int rc = 0;
+
+	*out = NULL;
+	if (o->batch_size == 0 || o->epochs < 1)
+		return mp_error(err, MP_EINVAL, "a dataset needs a batch size and at least one epoch");
+	if (!mp_examples_split(o->meta, o->split))
+		return mp_error(err, MP_ENOTFOUND, "'%s' has no split '%s'", o->dir, o->split);
+	for (i = 0; !o->transform && i < o->nx; i++)
+		if (o->x[i] < 0 || (size_t)o->x[i] >= o->meta->nfeatures ||
+		    o->meta->features[o->x[i]].type != MP_FEAT_FLOAT)
+			return mp_error(err, MP_EINVAL, "input %zu of the dataset is not a numeric feature", i);
+	if (!o->transform && o->y >= 0 &&
+	    ((size_t)o->y >= o->meta->nfeatures || o->meta->features[o->y].type != MP_FEAT_FLOAT))
+		return mp_error(err, MP_EINVAL, "the label of the dataset is not a numeric feature");
+	if (o->transform && (!o->tx_idx || o->nx != mp_transform_width(o->transform)))
+		return mp_error(err, MP_EINVAL, "a dataset with a transform needs its bindings and its width");
+	if (!(d = mp_calloc(1, sizeof(*d))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	d->o = *o;
+	d->stride = o->nx + 1;
+	d->pre_mode = o->cache && o->transform;
+	d->cstride = d->pre_mode ? o->transform->nfeatures + 1 : d->stride;
+	d->buf_cap = o->shuffle_buffer > 1 ? o->shuffle_buffer : 1;
+	d->rng = epoch_seed(d, 0);
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_cond_init(&d->work_cv, NULL);
+	pthread_cond_init(&d->done_cv, NULL);
+	pthread_cond_init(&d->ring_cv, NULL);
+	if (!(d->x = mp_calloc(o->nx + 1, sizeof(int))) || !(d->row = mp_malloc(d->stride * sizeof(float))) ||
+	    !(d->pre = mp_malloc(d->cstride * sizeof(float))) ||
+	    !(d->buf = mp_malloc(d->buf_cap * d->stride * sizeof(float)))) {
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (!o->transform)
+		memcpy(d->x, o->x, o->nx * sizeof(int));
+	d->o.x = d->x;
+	if ((rc = mp_block_init(&d->decode_block, o->meta->features, o->meta->nfeatures, 1, err)) != 0)
+		goto fail;
+	if (o->map_threads > 0) {
+		d->window_size = (size_t)o->map_threads * 2;
+		if (!(d->window = mp_calloc(d->window_size, sizeof(*d->window))) ||
+		    !(d->workers = mp_calloc((size_t)o->map_threads, sizeof(*d->workers)))) {
+			rc = mp_error(err, MP_ENOMEM, "out of memory");
+			goto fail;
+		}
+		for (i = 0; i < (size_t)o->map_threads; i++, d->nworkers++)
+			if (pthread_create(&d->workers[i], NULL, worker_main, d) != 0) {
+				rc = mp_error(err, MP_EIO, "cannot start a map thread");
+				goto fail;
+			}
+	}
+	if (o->prefetch > 0) {
+		d->ring_size = o->prefetch + 2; /* the caller's batch, prefetch more, one being made */
+		if (!(d->ring = mp_calloc(d->ring_size, sizeof(*d->ring)))) {
+			rc = mp_error(err, MP_ENOMEM, "out of memory");
+			goto fail;
+		}
+		for (i = 0; i < d->ring_size; i++)
+			if ((rc = alloc_batch(d, &d->ring[i], err)) != 0)
+				goto fail;
+		if (pthread_create(&d->producer, NULL, producer_main, d) != 0) {
+			rc = mp_error(err, MP_EIO, "cannot start the prefetch thread");
+			goto fail;
+		}
+		d->has_producer = 1;
+	} else if ((rc = alloc_batch(d, &d->sync_batch, err)) != 0) {
+		goto fail;
+	}
+	*out = d;
+	return 0;
+fail:
+	mp_dataset_close(d);
+	return rc;
+}
+
+int mp_dataset_next(mp_dataset *d, const mp_batch **b, mp_err *err)
+{
+	int64_t t0 = mp_monotonic_ns();
+	int rc;
+
+	*b = NULL;
+	if (d->finished)
+		return 0;
+	if (!d->has_producer) {
+		rc = produce_batch(d, &d->sync_batch, err);
+		d->wait_s += (double)(mp_monotonic_ns() - t0) / 1e9;
+		if (rc != 1) {
+			d->finished = 1;
+			return rc;
+		}
+		*b = &d->sync_batch;
+		return 1;
+	}
+	pthread_mutex_lock(&d->mu);
+	if (d->holding) {
+		/* the caller is done with the batch it had */
+		d->head = (d->head + 1) % d->ring_size;
+		d->count--;
+		d->holding = 0;
+		pthread_cond_broadcast(&d->ring_cv);
+	}
+	while (d->count == 0 && !d->producer_done)
+		pthread_cond_wait(&d->ring_cv, &d->mu);
+	if (d->count == 0) {
+		rc = d->producer_rc;
+		if (rc < 0 && err)
+			*err = d->producer_err;
+		d->finished = 1;
+		pthread_mutex_unlock(&d->mu);
+		d->wait_s += (double)(mp_monotonic_ns() - t0) / 1e9;
+		return rc < 0 ? rc : 0;
+	}
+	*b = &d->ring[d->head];
+	d->holding = 1;
+	pthread_mutex_unlock(&d->mu);
+	d->wait_s += (double)(mp_monotonic_ns() - t0) / 1e9;
+	return 1;
+}
+
+size_t mp_dataset_ready(mp_dataset *d)
+{
+	size_t n;
+
+	if (!d->has_producer)
+		return 0;
+	pthread_mutex_lock(&d->mu);
+	n = d->count - (size_t)d->holding;
+	pthread_mutex_unlock(&d->mu);
+	return n;
+}
+
+double mp_dataset_wait_seconds(const mp_dataset *d)
+{
+	return d->wait_s;
+}
+
+void mp_dataset_close(mp_dataset *d)
+{
+	size_t i;
+	int k;
+
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->mu);
+	d->stop = 1;
+	pthread_cond_broadcast(&d->ring_cv);
+	pthread_cond_broadcast(&d->work_cv);
+	pthread_cond_broadcast(&d->done_cv);
+	pthread_mutex_unlock(&d->mu);
+	if (d->has_producer)
+		pthread_join(d->producer, NULL);
+	for (k = 0; k < d->nworkers; k++)
+		pthread_join(d->workers[k], NULL);
+	/* jobs still queued or in the window */
+	for (i = 0; d->window && i < d->window_size; i++)
+		free_job(d->window[i]);
+	free_job(d->cur);
+	if (d->reader_open)
+		mp_examples_reader_close(&d->reader);
+	for (i = 0; d->ring && i < d->ring_size; i++) {
+		free(d->ring[i].x);
+		free(d->ring[i].y);
+	}
+	free(d->ring);
+	free(d->sync_batch.x);
+	free(d->sync_batch.y);
+	mp_block_release(&d->decode_block);
+	free(d->window);
+	free(d->workers);
+	free(d->buf);
+	free(d->row);
+	free(d->cache);
+	free(d->cache8);
+	free(d->pre);
+	free(d->perm);
+	free(d->x);
+	pthread_mutex_destroy(&d->mu);
+	pthread_cond_destroy(&d->work_cv);
+	pthread_cond_destroy(&d->done_cv);
+	pthread_cond_destroy(&d->ring_cv);
+	free(d);
+}

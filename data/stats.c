@@ -1,0 +1,519 @@
+/* Statistics of an Examples artifact, and their file.
+ *
+ * statistics.tsv (fields tab-separated; tabs, newlines and backslashes in
+ * names and values escaped as \t, \n and \\):
+ *
+ *   mlpipe-statistics 1
+ *   span     SPAN
+ *   split    SPLIT  ROWS
+ *   number   SPLIT  FEATURE  COUNT MISSING MEAN STD MIN MAX ZEROS H0 .. H9 BAD
+ *   string   SPLIT  FEATURE  COUNT MISSING UNIQUE CAPPED ALL_VALUES AVG_LEN NUMERIC
+ *
+ * BAD: of the missing values, cells that were not numbers (ExampleGen's
+ * on_bad_value: missing); NUMERIC: values that read as numbers.  Files
+ * written before these fields existed lack them; they read as 0.
+ *   value    SPLIT  FEATURE  COUNT VALUE        (most frequent first)
+ */
+#include "data/data.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STATS_FILE "statistics.tsv"
+
+/* Whether a string value reads as a number ("3.5", " 12"). */
+static int looks_numeric(const char *s, size_t n)
+{
+	float v;
+
+	mp_trim(&s, &n);
+	return n && n < 64 && mp_parse_f32(s, n, &v) == 0;
+}
+
+/* ---- counting strings -------------------------------------------------- */
+
+typedef struct slot {
+	char *s;
+	size_t n;
+	int64_t count;
+	uint64_t h;
+} slot;
+
+typedef struct counter {
+	slot *slots;
+	size_t cap, used;
+	int capped;
+} counter;
+
+static int counter_add(counter *c, const char *s, size_t n, mp_err *err)
+{
+	uint64_t h = mp_fnv1a(s, n, MP_FNV_SEED);
+	size_t i;
+
+	if (c->used * 2 >= c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 64, k;
+		slot *ns;
+
+		if (c->used >= MP_STATS_TRACK)
+			goto lookup_only;
+		if (!(ns = mp_calloc(ncap, sizeof(*ns))))
+			return mp_error(err, MP_ENOMEM, "out of memory");
+		for (k = 0; k < c->cap; k++)
+			if (c->slots[k].s) {
+				size_t j = c->slots[k].h & (ncap - 1);
+
+				while (ns[j].s)
+					j = (j + 1) & (ncap - 1);
+				ns[j] = c->slots[k];
+			}
+		free(c->slots);
+		c->slots = ns;
+		c->cap = ncap;
+	}
+lookup_only:
+	for (i = h & (c->cap - 1); c->slots[i].s; i = (i + 1) & (c->cap - 1))
+		if (c->slots[i].h == h && c->slots[i].n == n && memcmp(c->slots[i].s, s, n) == 0) {
+			c->slots[i].count++;
+			return 0;
+		}
+	if (c->used >= MP_STATS_TRACK || c->used * 2 >= c->cap) {
+		c->capped = 1;
+		return 0;
+	}
+	if (!(c->slots[i].s = mp_malloc(n + 1)))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	memcpy(c->slots[i].s, s, n);
+	c->slots[i].s[n] = '\0';
+	c->slots[i].n = n;
+	c->slots[i].count = 1;
+	c->slots[i].h = h;
+	c->used++;
+	return 0;
+}
+
+static void counter_release(counter *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->cap; i++)
+		free(c->slots[i].s);
+	free(c->slots);
+	memset(c, 0, sizeof(*c));
+}
+
+static int cmp_count(const void *a, const void *b)
+{
+	const mp_value_count *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return strcmp(x->value, y->value);
+}
+
+/* Moves the counted values into fs: all of them, or the most frequent. */
+static int counter_take(counter *c, mp_feat_stats *fs, mp_err *err)
+{
+	size_t i, n = 0;
+
+	fs->unique = (int64_t)c->used;
+	fs->unique_capped = c->capped;
+	if (!c->used)
+		return 0;
+	if (!(fs->values = mp_calloc(c->used, sizeof(*fs->values))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	for (i = 0; i < c->cap; i++)
+		if (c->slots[i].s) {
+			fs->values[n].value = c->slots[i].s;
+			fs->values[n].count = c->slots[i].count;
+			c->slots[i].s = NULL;
+			n++;
+		}
+	qsort(fs->values, n, sizeof(*fs->values), cmp_count);
+	fs->all_values = !c->capped && n <= MP_STATS_VALUES;
+	fs->nvalues = fs->all_values ? n : (n < MP_STATS_TOP ? n : MP_STATS_TOP);
+	for (i = fs->nvalues; i < n; i++)
+		free(fs->values[i].value);
+	return 0;
+}
+
+/* ---- computing --------------------------------------------------------- */
+
+typedef struct acc {
+	double mean, m2; /* Welford */
+	double sumlen;
+} acc;
+
+static int compute_split(mp_split_stats *ss, const mp_examples_meta *m, const char *dir,
+			 const char *split, mp_err *err)
+{
+	size_t nf = m->nfeatures, f, r;
+	mp_examples_reader rd;
+	mp_block b;
+	acc *a = mp_calloc(nf, sizeof(*a));
+	counter *cnt = mp_calloc(nf, sizeof(*cnt));
+	int rc = 0, pass;
+
+	if (!a || !cnt || !(ss->feats = mp_calloc(nf, sizeof(*ss->feats))) || !(ss->name = mp_strdup(split))) {
+		free(a);
+		free(cnt);
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	}
+	ss->nfeats = nf;
+	for (f = 0; f < nf; f++) {
+		ss->feats[f].type = m->features[f].type;
+		ss->feats[f].min = INFINITY;
+		ss->feats[f].max = -INFINITY;
+		{
+			const mp_split_info *si = mp_examples_split(m, split);
+
+			if (si && si->bad_values)
+				ss->feats[f].bad_values = si->bad_values[f];
+		}
+		if (!(ss->feats[f].name = mp_strdup(m->features[f].name)) ||
+		    mp_name_index_add(&ss->ix, ss->feats[f].name, f, NULL) < 0)
+			rc = mp_error(err, MP_ENOMEM, "out of memory");
+	}
+	if (rc == 0)
+		rc = mp_block_init(&b, m->features, nf, 1, err);
+	if (rc != 0) {
+		free(a);
+		free(cnt);
+		return rc;
+	}
+	/* pass 0: counts, moments, ranges, values; pass 1: histograms */
+	for (pass = 0; pass < 2 && rc == 0; pass++) {
+		if ((rc = mp_examples_reader_open(&rd, m, dir, split, err)) != 0)
+			break;
+		while (rc == 0 && (rc = mp_examples_reader_next(&rd, &b, err)) == 1) {
+			rc = 0;
+			if (pass == 0)
+				ss->rows += (int64_t)b.rows;
+			for (f = 0; f < nf && rc == 0; f++) {
+				mp_feat_stats *fs = &ss->feats[f];
+
+				if (fs->type == MP_FEAT_FLOAT) {
+					const float *v = b.num[f];
+
+					if (pass == 1) {
+						double w = (fs->max - fs->min) / MP_HIST_BINS;
+
+						for (r = 0; r < b.rows; r++) {
+							int bin;
+
+							if (isnan(v[r]))
+								continue;
+							bin = w > 0 ? (int)((v[r] - fs->min) / w) : 0;
+							fs->hist[bin < 0 ? 0 : bin >= MP_HIST_BINS ? MP_HIST_BINS - 1 : bin]++;
+						}
+						continue;
+					}
+					for (r = 0; r < b.rows; r++) {
+						double x = v[r], d;
+
+						if (isnan(x)) {
+							fs->missing++;
+							continue;
+						}
+						fs->count++;
+						d = x - a[f].mean;
+						a[f].mean += d / (double)fs->count;
+						a[f].m2 += d * (x - a[f].mean);
+						if (x < fs->min)
+							fs->min = x;
+						if (x > fs->max)
+							fs->max = x;
+						if (x == 0)
+							fs->zeros++;
+					}
+				} else if (pass == 0) {
+					for (r = 0; r < b.rows && rc == 0; r++) {
+						size_t len = (size_t)(b.off[f][r + 1] - b.off[f][r]);
+
+						if (b.miss[f][r]) {
+							fs->missing++;
+							continue;
+						}
+						fs->count++;
+						a[f].sumlen += (double)len;
+						fs->numeric += looks_numeric(b.str[f] + b.off[f][r], len);
+						rc = counter_add(&cnt[f], b.str[f] + b.off[f][r], len, err);
+					}
+				}
+			}
+		}
+		if (rc > 0)
+			rc = 0;
+		mp_examples_reader_close(&rd);
+	}
+	for (f = 0; f < nf; f++) {
+		mp_feat_stats *fs = &ss->feats[f];
+
+		if (fs->type == MP_FEAT_FLOAT) {
+			fs->mean = fs->count ? a[f].mean : NAN;
+			fs->std = fs->count ? sqrt(a[f].m2 / (double)fs->count) : NAN;
+			if (!fs->count)
+				fs->min = fs->max = NAN;
+		} else {
+			fs->avg_len = fs->count ? a[f].sumlen / (double)fs->count : 0;
+			if (rc == 0)
+				rc = counter_take(&cnt[f], fs, err);
+		}
+		counter_release(&cnt[f]);
+	}
+	mp_block_release(&b);
+	free(a);
+	free(cnt);
+	return rc;
+}
+
+int mp_stats_compute(mp_stats *out, const mp_examples_meta *m, const char *dir, mp_err *err)
+{
+	size_t i;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->span = m->span;
+	if (!(out->splits = mp_calloc(m->nsplits, sizeof(*out->splits))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	for (i = 0; i < m->nsplits && rc == 0; i++) {
+		out->nsplits++;
+		rc = compute_split(&out->splits[i], m, dir, m->splits[i].name, err);
+	}
+	if (rc != 0)
+		mp_stats_release(out);
+	return rc;
+}
+
+void mp_stats_release(mp_stats *s)
+{
+	size_t i, f, v;
+
+	for (i = 0; i < s->nsplits; i++) {
+		mp_split_stats *ss = &s->splits[i];
+
+		for (f = 0; ss->feats && f < ss->nfeats; f++) {
+			for (v = 0; v < ss->feats[f].nvalues; v++)
+				free(ss->feats[f].values[v].value);
+			free(ss->feats[f].values);
+			free(ss->feats[f].name);
+		}
+		free(ss->feats);
+		free(ss->name);
+		mp_name_index_release(&ss->ix);
+	}
+	free(s->splits);
+	memset(s, 0, sizeof(*s));
+}
+
+const mp_split_stats *mp_stats_split(const mp_stats *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->nsplits; i++)
+		if (strcmp(s->splits[i].name, name) == 0)
+			return &s->splits[i];
+	return NULL;
+}
+
+const mp_feat_stats *mp_stats_feature(const mp_split_stats *s, const char *name)
+{
+	size_t i;
+
+	if (s->ix.n == s->nfeats && s->nfeats) {
+		long k = mp_name_index_find(&s->ix, name);
+
+		return k < 0 ? NULL : &s->feats[k];
+	}
+	for (i = 0; i < s->nfeats; i++)
+		if (strcmp(s->feats[i].name, name) == 0)
+			return &s->feats[i];
+	return NULL;
+}
+
+/* ---- the file ---------------------------------------------------------- */
+
+/* Unescapes s in place. */
+int mp_stats_write(const mp_stats *s, const char *dir, mp_err *err)
+{
+	char *path = mp_asprintf("%s/" STATS_FILE, dir);
+	mp_strbuf sb = MP_STRBUF_INIT;
+	size_t i, f, v;
+	int rc, k;
+
+	if (!path)
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	mp_strbuf_addf(&sb, "mlpipe-statistics 1\nspan\t%lld\n", (long long)s->span);
+	for (i = 0; i < s->nsplits; i++) {
+		const mp_split_stats *ss = &s->splits[i];
+
+		mp_strbuf_adds(&sb, "split\t");
+		mp_tsv_escape(&sb, ss->name);
+		mp_strbuf_addf(&sb, "\t%lld\n", (long long)ss->rows);
+		for (f = 0; f < ss->nfeats; f++) {
+			const mp_feat_stats *fs = &ss->feats[f];
+
+			mp_strbuf_adds(&sb, fs->type == MP_FEAT_FLOAT ? "number\t" : "string\t");
+			mp_tsv_escape(&sb, ss->name);
+			mp_strbuf_adds(&sb, "\t");
+			mp_tsv_escape(&sb, fs->name);
+			mp_strbuf_addf(&sb, "\t%lld\t%lld", (long long)fs->count, (long long)fs->missing);
+			if (fs->type == MP_FEAT_FLOAT) {
+				mp_strbuf_addf(&sb, "\t%.9g\t%.9g\t%.9g\t%.9g\t%lld", fs->mean, fs->std, fs->min, fs->max,
+					(long long)fs->zeros);
+				for (k = 0; k < MP_HIST_BINS; k++)
+					mp_strbuf_addf(&sb, "\t%lld", (long long)fs->hist[k]);
+				mp_strbuf_addf(&sb, "\t%lld\n", (long long)fs->bad_values);
+				continue;
+			}
+			mp_strbuf_addf(&sb, "\t%lld\t%d\t%d\t%.9g\t%lld\n", (long long)fs->unique, fs->unique_capped,
+				fs->all_values, fs->avg_len, (long long)fs->numeric);
+			for (v = 0; v < fs->nvalues; v++) {
+				mp_strbuf_adds(&sb, "value\t");
+				mp_tsv_escape(&sb, ss->name);
+				mp_strbuf_adds(&sb, "\t");
+				mp_tsv_escape(&sb, fs->name);
+				mp_strbuf_addf(&sb, "\t%lld\t", (long long)fs->values[v].count);
+				mp_tsv_escape(&sb, fs->values[v].value);
+				mp_strbuf_adds(&sb, "\n");
+			}
+		}
+	}
+	rc = sb.failed ? mp_error(err, MP_ENOMEM, "out of memory") : mp_write_file_atomic(path, sb.buf, sb.len, err);
+	mp_strbuf_release(&sb);
+	free(path);
+	return rc;
+}
+
+static mp_split_stats *find_split_mut(mp_stats *s, const char *name)
+{
+	return (mp_split_stats *)mp_stats_split(s, name);
+}
+
+int mp_stats_read(mp_stats *s, const char *dir, mp_err *err)
+{
+	char *path = mp_asprintf("%s/" STATS_FILE, dir), *text = NULL;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	if (!path)
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	if ((rc = mp_read_file(path, &text, NULL, err)) != 0) {
+		rc = mp_error(err, rc == MP_ENOTFOUND ? MP_EINVAL : rc,
+			      "'%s' is not a statistics artifact (no " STATS_FILE ")", dir);
+		free(path);
+		return rc;
+	}
+	rc = mp_stats_parse(s, text, path, err);
+	free(text);
+	free(path);
+	return rc;
+}
+
+int mp_stats_parse(mp_stats *s, char *text, const char *path, mp_err *err)
+{
+	char *cur, *line;
+	size_t asplits = 0, afeats = 0, avals = 0;
+	int lineno = 0, rc = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->span = -1;
+	for (cur = text; rc == 0 && (line = mp_text_line(&cur));) {
+		char *f[24];
+		size_t n;
+		int k;
+		mp_split_stats *ss;
+		mp_feat_stats *fs;
+
+		lineno++;
+		if (lineno == 1) {
+			if (strcmp(line, "mlpipe-statistics 1") != 0)
+				rc = mp_error(err, MP_ECORRUPT, "%s:1: not a statistics file of version 1", path);
+			continue;
+		}
+		n = mp_tsv_fields(line, f, 24, 1);
+		if (n == 2 && !strcmp(f[0], "span")) {
+			s->span = strtoll(f[1], NULL, 10);
+		} else if (n == 3 && !strcmp(f[0], "split")) {
+			if (mp_grow((void **)&s->splits, &asplits, s->nsplits, sizeof(*s->splits)) != 0) {
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+				break;
+			}
+			memset(&s->splits[s->nsplits], 0, sizeof(*s->splits));
+			if (!(s->splits[s->nsplits].name = mp_strdup(f[1]))) {
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+				break;
+			}
+			s->splits[s->nsplits].rows = strtoll(f[2], NULL, 10);
+			s->nsplits++;
+			afeats = 0;
+		} else if (((n == 10 + MP_HIST_BINS || n == 11 + MP_HIST_BINS) && !strcmp(f[0], "number")) ||
+			   ((n == 9 || n == 10) && !strcmp(f[0], "string"))) {
+			if (!(ss = find_split_mut(s, f[1])) || ss != &s->splits[s->nsplits - 1]) {
+				rc = mp_error(err, MP_ECORRUPT, "%s:%d: a feature of an unknown split", path, lineno);
+				break;
+			}
+			if (mp_grow((void **)&ss->feats, &afeats, ss->nfeats, sizeof(*ss->feats)) != 0) {
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+				break;
+			}
+			fs = &ss->feats[ss->nfeats];
+			memset(fs, 0, sizeof(*fs));
+			if (!(fs->name = mp_strdup(f[2]))) {
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+				break;
+			}
+			switch (mp_name_index_add(&ss->ix, fs->name, ss->nfeats, NULL)) {
+			case 0: break;
+			case 1: rc = mp_error(err, MP_ECORRUPT, "%s:%d: feature '%s' appears twice in its split", path, lineno, fs->name); break;
+			default: rc = mp_error(err, MP_ENOMEM, "out of memory");
+			}
+			ss->nfeats++;
+			if (rc != 0)
+				break;
+			fs->count = strtoll(f[3], NULL, 10);
+			fs->missing = strtoll(f[4], NULL, 10);
+			if (f[0][0] == 'n') {
+				fs->type = MP_FEAT_FLOAT;
+				fs->mean = strtod(f[5], NULL);
+				fs->std = strtod(f[6], NULL);
+				fs->min = strtod(f[7], NULL);
+				fs->max = strtod(f[8], NULL);
+				fs->zeros = strtoll(f[9], NULL, 10);
+				for (k = 0; k < MP_HIST_BINS; k++)
+					fs->hist[k] = strtoll(f[10 + k], NULL, 10);
+				if (n == 11 + MP_HIST_BINS)
+					fs->bad_values = strtoll(f[10 + MP_HIST_BINS], NULL, 10);
+			} else {
+				fs->type = MP_FEAT_STRING;
+				fs->unique = strtoll(f[5], NULL, 10);
+				fs->unique_capped = atoi(f[6]);
+				fs->all_values = atoi(f[7]);
+				fs->avg_len = strtod(f[8], NULL);
+				if (n == 10)
+					fs->numeric = strtoll(f[9], NULL, 10);
+			}
+			avals = 0;
+		} else if ((n == 5 || n == 4) && !strcmp(f[0], "value")) {
+			ss = s->nsplits ? &s->splits[s->nsplits - 1] : NULL;
+			fs = ss && ss->nfeats ? &ss->feats[ss->nfeats - 1] : NULL;
+			if (!fs || fs->type != MP_FEAT_STRING || strcmp(fs->name, f[2]) != 0) {
+				rc = mp_error(err, MP_ECORRUPT, "%s:%d: a value outside its feature", path, lineno);
+				break;
+			}
+			if (mp_grow((void **)&fs->values, &avals, fs->nvalues, sizeof(*fs->values)) != 0 ||
+			    !(fs->values[fs->nvalues].value = mp_strdup(n == 5 ? f[4] : ""))) {
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+				break;
+			}
+			fs->values[fs->nvalues++].count = strtoll(f[3], NULL, 10);
+		} else {
+			rc = mp_error(err, MP_ECORRUPT, "%s:%d: unexpected line", path, lineno);
+		}
+	}
+	if (rc == 0 && !s->nsplits)
+		rc = mp_error(err, MP_ECORRUPT, "%s: no splits", path);
+	if (rc != 0)
+		mp_stats_release(s);
+	return rc;
+}

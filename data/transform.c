@@ -1,0 +1,657 @@
+/* The transform: fitted on training statistics, applied the same way at
+ * training and at serving time.
+ *
+ * Text form (transform.tsv):
+ *   mlpipe-transform 1
+ *   label    NAME                      (a number: class index or value)
+ *   label    NAME  V1  V2 ...          (a string: classes in index order)
+ *   label_names  N0  N1 ...            (a numeric label's class names)
+ *   label_zscore MEAN  STD             (a regression label, z-scored)
+ *   feature  NAME  none|zscore|minmax|onehot|bucketize  A  B  [BUCKETS | V1 V2 ...]
+ * Names and values are escaped as in statistics.tsv.
+ */
+#include "data/data.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "components/component.h"
+
+static const char *const kind_names[] = {"none", "zscore", "minmax", "onehot", "bucketize", "divide"};
+#define NKINDS 6
+
+void mp_transform_release(mp_transform *t)
+{
+	size_t i, v;
+
+	for (i = 0; i < t->nfeatures; i++) {
+		for (v = 0; v < t->features[i].nvocab; v++)
+			free(t->features[i].vocab[v]);
+		free(t->features[i].vocab);
+		free(t->features[i].name);
+	}
+	free(t->features);
+	for (v = 0; v < t->nlabel_vocab; v++)
+		free(t->label_vocab[v]);
+	free(t->label_vocab);
+	for (v = 0; v < t->nlabel_names; v++)
+		free(t->label_names[v]);
+	free(t->label_names);
+	free(t->label);
+	free(t->scale);
+	free(t->shift);
+	free(t->miss);
+	memset(t, 0, sizeof(*t));
+}
+
+/* The linear form of each number's arithmetic, for apply_one and the
+ * vectorized loop in mp_transform_apply (the same formula, so both paths
+ * give the same floats). */
+static int prepare(mp_transform *t, mp_err *err)
+{
+	size_t i, n = t->nfeatures ? t->nfeatures : 1;
+
+	if (!(t->scale = mp_calloc(n, sizeof(float))) || !(t->shift = mp_calloc(n, sizeof(float))) ||
+	    !(t->miss = mp_calloc(n, sizeof(float))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	t->all_linear = 1;
+	for (i = 0; i < t->nfeatures; i++) {
+		const mp_tx_feature *tf = &t->features[i];
+		double sc = 1, sh = 0, ms = 0;
+
+		switch (tf->kind) {
+		case MP_TX_ZSCORE:
+			sc = 1 / tf->b;
+			sh = -tf->a / tf->b;
+			break;
+		case MP_TX_MINMAX:
+			sc = tf->b > tf->a ? 1 / (tf->b - tf->a) : 0;
+			sh = tf->b > tf->a ? -tf->a / (tf->b - tf->a) : 0;
+			ms = tf->b > tf->a ? 0.5 : 0;
+			break;
+		case MP_TX_DIVIDE:
+			sc = 1 / tf->a;
+			break;
+		case MP_TX_NONE:
+			ms = NAN;
+			break;
+		default:
+			t->all_linear = 0;
+		}
+		t->scale[i] = (float)sc;
+		t->shift[i] = (float)sh;
+		t->miss[i] = (float)ms;
+	}
+	return 0;
+}
+
+size_t mp_transform_width(const mp_transform *t)
+{
+	size_t i, w = 0;
+
+	for (i = 0; i < t->nfeatures; i++)
+		w += t->features[i].kind == MP_TX_ONEHOT ? t->features[i].nvocab
+		     : t->features[i].kind == MP_TX_BUCKETIZE ? (size_t)t->features[i].buckets
+							      : 1;
+	return w;
+}
+
+size_t mp_tx_feature_width(const mp_tx_feature *tf)
+{
+	return tf->kind == MP_TX_ONEHOT ? tf->nvocab : tf->kind == MP_TX_BUCKETIZE ? (size_t)tf->buckets : 1;
+}
+
+const char *mp_tx_feature_output_name(const mp_tx_feature *tf, size_t k, char *buf, size_t n)
+{
+	if (tf->kind == MP_TX_ONEHOT)
+		snprintf(buf, n, "%s=%s", tf->name, k < tf->nvocab ? tf->vocab[k] : "?");
+	else if (tf->kind == MP_TX_BUCKETIZE)
+		snprintf(buf, n, "%s[%zu]", tf->name, k);
+	else
+		snprintf(buf, n, "%s", tf->name);
+	return buf;
+}
+
+const char *mp_transform_output_name(const mp_transform *t, size_t i, char *buf, size_t n)
+{
+	size_t f;
+
+	for (f = 0; f < t->nfeatures; f++) {
+		size_t w = mp_tx_feature_width(&t->features[f]);
+
+		if (i < w)
+			return mp_tx_feature_output_name(&t->features[f], i, buf, n);
+		i -= w;
+	}
+	snprintf(buf, n, "?");
+	return buf;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The values of a string feature, sorted, as owned copies. */
+static int sorted_values(const mp_feat_stats *fs, char ***out, size_t *n, mp_err *err)
+{
+	size_t v;
+
+	*out = NULL;
+	*n = 0;
+	if (!fs->nvalues)
+		return 0;
+	if (!(*out = mp_calloc(fs->nvalues, sizeof(char *))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	for (v = 0; v < fs->nvalues; v++)
+		if (!((*out)[v] = mp_strdup(fs->values[v].value))) {
+			while (v-- > 0)
+				free((*out)[v]);
+			free(*out);
+			*out = NULL;
+			return mp_error(err, MP_ENOMEM, "out of memory");
+		}
+	qsort(*out, fs->nvalues, sizeof(char *), cmp_str);
+	*n = fs->nvalues;
+	return 0;
+}
+
+int mp_transform_set_label_names(mp_transform *t, char *const *names, size_t n, mp_err *err)
+{
+	size_t i;
+
+	if (!n)
+		return 0;
+	if (t->nlabel_vocab)
+		return mp_error(err, MP_EINVAL, "label_names: the label '%s' is a string; its values are its names",
+				t->label ? t->label : "?");
+	if (t->label_scaled)
+		return mp_error(err, MP_EINVAL, "label_names: a z-scored label is a regression's, not classes");
+	if (!(t->label_names = mp_calloc(n, sizeof(char *))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	for (i = 0; i < n; i++, t->nlabel_names++)
+		if (!(t->label_names[i] = mp_strdup(names[i])))
+			return mp_error(err, MP_ENOMEM, "out of memory");
+	return 0;
+}
+
+int mp_transform_fit(mp_transform *out, const mp_stats *st, const char *split, const char *label,
+		     mp_tx_kind num_default, double num_divisor, const char *rules, int64_t max_vocab,
+		     mp_err *err)
+{
+	const mp_split_stats *ss = mp_stats_split(st, split);
+	mp_jdoc *doc = NULL;
+	const mp_jnode *rl = NULL;
+	size_t i;
+	int rc = 0;
+
+	int64_t limit;
+
+	memset(out, 0, sizeof(*out));
+	if (!ss)
+		return mp_error(err, MP_EINVAL, "the statistics have no split '%s' to fit on", split);
+	if (!ss->rows)
+		return mp_error(err, MP_EINVAL, "split '%s' has no rows: there is nothing to fit the transform on", split);
+	limit = max_vocab > 0 ? max_vocab : ss->rows / 2 < 1000 ? ss->rows / 2 : 1000;
+	if (rules && *rules && strcmp(rules, "{}") != 0) {
+		if ((rc = mp_jdoc_parse(&doc, rules, "rules", err)) != 0)
+			return rc;
+		rl = mp_jdoc_root(doc);
+		if (!mp_jnode_is_map(rl)) {
+			mp_jdoc_free(doc);
+			return mp_error(err, MP_EINVAL, "rules: expected a mapping of feature names to rules");
+		}
+		for (i = 0; i < mp_jnode_len(rl); i++)
+			if (!mp_stats_feature(ss, mp_jnode_key(doc, rl, i))) {
+				rc = mp_error(err, MP_EINVAL, "rules: there is no feature '%s'", mp_jnode_key(doc, rl, i));
+				mp_jdoc_free(doc);
+				return rc;
+			}
+	}
+	if (!(out->features = mp_calloc(ss->nfeats + 1, sizeof(*out->features)))) {
+		mp_jdoc_free(doc);
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < ss->nfeats && rc == 0; i++) {
+		const mp_feat_stats *fs = &ss->feats[i];
+		const char *rule = rl ? mp_jnode_str(mp_jnode_get(doc, rl, fs->name)) : NULL;
+		mp_tx_feature *tf;
+
+		if (label && strcmp(fs->name, label) == 0) {
+			if (rule && strcmp(rule, "none") && (strcmp(rule, "zscore") || fs->type == MP_FEAT_STRING))
+				rc = mp_error(err, MP_EINVAL, "rules: the label '%s' takes zscore (a number, for a "
+					      "regression) or none, not '%s'", label, rule);
+			else if (!(out->label = mp_strdup(label)))
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+			else if (rule && !strcmp(rule, "zscore")) {
+				out->label_scaled = 1;
+				out->label_mean = fs->count ? fs->mean : 0;
+				out->label_std = fs->count && fs->std > 0 ? fs->std : 1;
+			}
+			else if (fs->type == MP_FEAT_STRING) {
+				if (!fs->all_values)
+					rc = mp_error(err, MP_EINVAL, "the label '%s' has more than %d classes", label,
+						      MP_STATS_VALUES);
+				else
+					rc = sorted_values(fs, &out->label_vocab, &out->nlabel_vocab, err);
+			}
+			continue;
+		}
+		if (rule && !strcmp(rule, "drop"))
+			continue;
+		tf = &out->features[out->nfeatures];
+		if (!(tf->name = mp_strdup(fs->name))) {
+			rc = mp_error(err, MP_ENOMEM, "out of memory");
+			break;
+		}
+		out->nfeatures++;
+		if (fs->type == MP_FEAT_STRING) {
+			if (rule && strcmp(rule, "onehot") != 0) {
+				rc = mp_error(err, MP_EINVAL, "rules: '%s' is a string feature: onehot or drop, not '%s'",
+					      fs->name, rule);
+				break;
+			}
+			if (!fs->all_values) {
+				rc = mp_error(err, MP_EINVAL,
+					      "'%s' has more than %d distinct values: too many to one-hot (drop it with rules)",
+					      fs->name, MP_STATS_VALUES);
+				break;
+			}
+			if (!rule && (int64_t)fs->nvalues > limit) {
+				rc = mp_error(err, MP_EINVAL,
+					      "'%s' has %zu distinct values in %lld rows of split '%s', more than max_vocabulary "
+					      "(%lld): one-hot encode it only on purpose (rules: {%s: onehot}), drop it, or "
+					      "raise max_vocabulary",
+					      fs->name, fs->nvalues, (long long)ss->rows, split, (long long)limit, fs->name);
+				break;
+			}
+			tf->kind = MP_TX_ONEHOT;
+			rc = sorted_values(fs, &tf->vocab, &tf->nvocab, err);
+			continue;
+		}
+		tf->kind = num_default;
+		tf->a = num_divisor;
+		if (rule) {
+			if (!strcmp(rule, "none"))
+				tf->kind = MP_TX_NONE;
+			else if (!strcmp(rule, "zscore"))
+				tf->kind = MP_TX_ZSCORE;
+			else if (!strcmp(rule, "minmax"))
+				tf->kind = MP_TX_MINMAX;
+			else if (!strncmp(rule, "bucketize:", 10) && atoi(rule + 10) >= 2 && atoi(rule + 10) <= 1000) {
+				tf->kind = MP_TX_BUCKETIZE;
+				tf->buckets = atoi(rule + 10);
+			} else {
+				rc = mp_error(err, MP_EINVAL,
+					      "rules: '%s' for '%s' is not none, zscore, minmax, divide:N, bucketize:N or drop", rule,
+					      fs->name);
+				break;
+			}
+		}
+		if (tf->kind == MP_TX_ZSCORE) {
+			tf->a = fs->count ? fs->mean : 0;
+			tf->b = fs->count && fs->std > 0 ? fs->std : 1;
+		} else if (tf->kind == MP_TX_MINMAX || tf->kind == MP_TX_BUCKETIZE) {
+			tf->a = fs->count ? fs->min : 0;
+			tf->b = fs->count ? fs->max : 1;
+		}
+	}
+	if (rc == 0 && label && !out->label)
+		rc = mp_error(err, MP_EINVAL, "the statistics have no feature '%s' (the label)", label);
+	if (rc == 0)
+		rc = prepare(out, err);
+	mp_jdoc_free(doc);
+	if (rc != 0)
+		mp_transform_release(out);
+	return rc;
+}
+
+/* ---- text -------------------------------------------------------------- */
+
+/* Fields a transform line may have: a one-hot vocabulary is at most
+ * MP_STATS_VALUES values. */
+#define MAX_FIELDS (MP_STATS_VALUES + 16)
+
+void mp_tsv_escape(mp_strbuf *sb, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\t')
+			mp_strbuf_adds(sb, "\\t");
+		else if (*s == '\n')
+			mp_strbuf_adds(sb, "\\n");
+		else if (*s == '\\')
+			mp_strbuf_adds(sb, "\\\\");
+		else
+			mp_strbuf_add(sb, s, 1);
+	}
+}
+
+void mp_tsv_unescape(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (*s == '\\' && s[1]) {
+			s++;
+			*w++ = *s == 't' ? '\t' : *s == 'n' ? '\n' : *s;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+char *mp_text_line(char **cur)
+{
+	char *line = *cur, *nl;
+
+	if (!*line)
+		return NULL;
+	if ((nl = strchr(line, '\n'))) {
+		*nl = '\0';
+		*cur = nl + 1;
+	} else {
+		*cur = line + strlen(line);
+	}
+	return line;
+}
+
+size_t mp_tsv_fields(char *line, char **f, size_t max, size_t from)
+{
+	size_t n = 0, k;
+
+	while (n < max) {
+		char *tab = strchr(line, '\t');
+
+		f[n++] = line;
+		if (!tab || n == max)
+			break;
+		*tab = '\0';
+		line = tab + 1;
+	}
+	for (k = from; k < n; k++)
+		mp_tsv_unescape(f[k]);
+	return n;
+}
+
+int mp_transform_to_text(const mp_transform *t, mp_strbuf *sb)
+{
+	size_t i, v;
+
+	mp_strbuf_adds(sb, "mlpipe-transform 1\n");
+	if (t->label) {
+		mp_strbuf_adds(sb, "label\t");
+		mp_tsv_escape(sb, t->label);
+		for (v = 0; v < t->nlabel_vocab; v++) {
+			mp_strbuf_adds(sb, "\t");
+			mp_tsv_escape(sb, t->label_vocab[v]);
+		}
+		mp_strbuf_adds(sb, "\n");
+	}
+	if (t->nlabel_names) {
+		mp_strbuf_adds(sb, "label_names");
+		for (v = 0; v < t->nlabel_names; v++) {
+			mp_strbuf_adds(sb, "\t");
+			mp_tsv_escape(sb, t->label_names[v]);
+		}
+		mp_strbuf_adds(sb, "\n");
+	}
+	if (t->label_scaled)
+		mp_strbuf_addf(sb, "label_zscore\t%.17g\t%.17g\n", t->label_mean, t->label_std);
+	for (i = 0; i < t->nfeatures; i++) {
+		const mp_tx_feature *tf = &t->features[i];
+
+		mp_strbuf_adds(sb, "feature\t");
+		mp_tsv_escape(sb, tf->name);
+		mp_strbuf_addf(sb, "\t%s\t%.17g\t%.17g", kind_names[tf->kind], tf->a, tf->b);
+		if (tf->kind == MP_TX_BUCKETIZE)
+			mp_strbuf_addf(sb, "\t%d", tf->buckets);
+		for (v = 0; v < tf->nvocab; v++) {
+			mp_strbuf_adds(sb, "\t");
+			mp_tsv_escape(sb, tf->vocab[v]);
+		}
+		mp_strbuf_adds(sb, "\n");
+	}
+	return sb->failed ? MP_ENOMEM : 0;
+}
+
+int mp_transform_from_text(mp_transform *out, const char *text, const char *where, mp_err *err)
+{
+	char *copy = mp_strdup(text), *cur = copy, *line, **f = mp_calloc(MAX_FIELDS, sizeof(char *));
+	size_t afeat = 0;
+	int lineno = 0, rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!copy || !f) {
+		free(copy);
+		free(f);
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	}
+	while (rc == 0 && (line = mp_text_line(&cur))) {
+		size_t n, k;
+
+		lineno++;
+		if (lineno == 1) {
+			if (strcmp(line, "mlpipe-transform 1") != 0)
+				rc = mp_error(err, MP_ECORRUPT, "%s: not a transform of version 1", where);
+			continue;
+		}
+		n = mp_tsv_fields(line, f, MAX_FIELDS, 1);
+		if ((!strcmp(f[0], "label") && out->label) || (!strcmp(f[0], "label_names") && out->label_names) ||
+		    (!strcmp(f[0], "label_zscore") && out->label_scaled)) {
+			rc = mp_error(err, MP_ECORRUPT, "%s:%d: a second '%s' line", where, lineno, f[0]);
+		} else if (!strcmp(f[0], "label") && n >= 2) {
+			if (!(out->label = mp_strdup(f[1])) ||
+			    (n > 2 && !(out->label_vocab = mp_calloc(n - 2, sizeof(char *)))))
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+			for (k = 2; rc == 0 && k < n; k++)
+				if (!(out->label_vocab[out->nlabel_vocab++] = mp_strdup(f[k])))
+					rc = mp_error(err, MP_ENOMEM, "out of memory");
+		} else if (!strcmp(f[0], "label_names") && n >= 2) {
+			if (!(out->label_names = mp_calloc(n - 1, sizeof(char *))))
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+			for (k = 1; rc == 0 && k < n; k++)
+				if (!(out->label_names[out->nlabel_names++] = mp_strdup(f[k])))
+					rc = mp_error(err, MP_ENOMEM, "out of memory");
+		} else if (!strcmp(f[0], "label_zscore") && n == 3) {
+			char *e1, *e2;
+
+			out->label_mean = strtod(f[1], &e1);
+			out->label_std = strtod(f[2], &e2);
+			out->label_scaled = 1;
+			if (*e1 || *e2 || !isfinite(out->label_mean) || !(out->label_std > 0) || !isfinite(out->label_std))
+				rc = mp_error(err, MP_ECORRUPT, "%s:%d: a label_zscore line without a mean and a positive std",
+					      where, lineno);
+		} else if (!strcmp(f[0], "feature") && n >= 5) {
+			mp_tx_feature *tf;
+			int kind;
+
+			for (kind = 0; kind < NKINDS && strcmp(kind_names[kind], f[2]); kind++)
+				;
+			if (kind == NKINDS) {
+				rc = mp_error(err, MP_ECORRUPT, "%s:%d: unknown transform '%s'", where, lineno, f[2]);
+			} else if (mp_grow((void **)&out->features, &afeat, out->nfeatures, sizeof(*out->features)) != 0) {
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+			} else {
+				tf = &out->features[out->nfeatures];
+				memset(tf, 0, sizeof(*tf));
+				tf->kind = (mp_tx_kind)kind;
+				char *e1, *e2;
+
+				tf->a = strtod(f[3], &e1);
+				tf->b = strtod(f[4], &e2);
+				if (!(tf->name = mp_strdup(f[1])))
+					rc = mp_error(err, MP_ENOMEM, "out of memory");
+				out->nfeatures++;
+				if (rc == 0 && (*e1 || *e2 || e1 == f[3] || e2 == f[4]))
+					rc = mp_error(err, MP_ECORRUPT, "%s:%d: '%s' and '%s' are not two numbers", where, lineno,
+						      f[3], f[4]);
+				if (rc == 0 && tf->kind == MP_TX_BUCKETIZE) {
+					long bk = n > 5 ? strtol(f[5], &e1, 10) : 0;
+
+					if (n <= 5 || *e1 || bk < 2 || bk > 1000)
+						rc = mp_error(err, MP_ECORRUPT, "%s:%d: a bucketize needs 2 to 1000 buckets", where,
+							      lineno);
+					tf->buckets = (int)bk;
+				}
+				if (rc == 0 && tf->kind == MP_TX_ONEHOT && n > 5) {
+					if (!(tf->vocab = mp_calloc(n - 5, sizeof(char *))))
+						rc = mp_error(err, MP_ENOMEM, "out of memory");
+					for (k = 5; rc == 0 && k < n; k++)
+						if (!(tf->vocab[tf->nvocab++] = mp_strdup(f[k])))
+							rc = mp_error(err, MP_ENOMEM, "out of memory");
+				}
+			}
+		} else if (*f[0]) {
+			rc = mp_error(err, MP_ECORRUPT, "%s:%d: unexpected line", where, lineno);
+		}
+	}
+	if (rc == 0 && lineno == 0)
+		rc = mp_error(err, MP_ECORRUPT, "%s: empty transform", where);
+	if (rc == 0)
+		rc = prepare(out, err);
+	free(f);
+	free(copy);
+	if (rc != 0)
+		mp_transform_release(out);
+	return rc;
+}
+
+/* ---- applying ---------------------------------------------------------- */
+
+int mp_transform_bind(const mp_transform *t, const mp_examples_meta *m, int *idx, mp_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < t->nfeatures; i++) {
+		idx[i] = mp_examples_feature(m, t->features[i].name);
+		if (idx[i] >= 0 && (m->features[idx[i]].type == MP_FEAT_STRING) != (t->features[i].kind == MP_TX_ONEHOT))
+			return mp_error(err, MP_EINVAL, "feature '%s' is %s in the data, not what the transform expects",
+					t->features[i].name,
+					m->features[idx[i]].type == MP_FEAT_STRING ? "a string" : "a number");
+	}
+	idx[t->nfeatures] = t->label ? mp_examples_feature(m, t->label) : -1;
+	if (t->label && idx[t->nfeatures] >= 0 &&
+	    (m->features[idx[t->nfeatures]].type == MP_FEAT_STRING) != (t->nlabel_vocab > 0))
+		return mp_error(err, MP_EINVAL, "the label '%s' changed type since the transform was fitted", t->label);
+	return 0;
+}
+
+/* The index of s[0..n) in a sorted vocabulary, or -1. */
+static int vocab_index(char *const *vocab, size_t nvocab, const char *s, size_t n)
+{
+	size_t lo = 0, hi = nvocab;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strncmp(vocab[mid], s, n);
+
+		if (c == 0 && vocab[mid][n] != '\0')
+			c = 1;
+		if (c == 0)
+			return (int)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* The value a feature contributes, before the arithmetic: the raw number
+ * (NaN when missing) or, for one-hot, the vocabulary index (-1 when missing
+ * or unseen). */
+static float pre_one(const mp_tx_feature *tf, int f, const mp_block *b, size_t r)
+{
+	if (tf->kind == MP_TX_ONEHOT) {
+		if (f < 0 || b->miss[f][r])
+			return -1;
+		return (float)vocab_index(tf->vocab, tf->nvocab, b->str[f] + b->off[f][r],
+					  (size_t)(b->off[f][r + 1] - b->off[f][r]));
+	}
+	return f >= 0 ? b->num[f][r] : NAN;
+}
+
+/* Writes feature i's inputs for value v; returns where the next go. */
+static float *apply_one(const mp_transform *t, size_t i, float v, float *o)
+{
+	const mp_tx_feature *tf = &t->features[i];
+	size_t k;
+
+	if (tf->kind == MP_TX_ONEHOT) {
+		for (k = 0; k < tf->nvocab; k++)
+			o[k] = 0;
+		if (v >= 0)
+			o[(size_t)v] = 1;
+		return o + tf->nvocab;
+	}
+	{
+		double x = v;
+
+		if (tf->kind == MP_TX_BUCKETIZE) {
+			double w = (tf->b - tf->a) / tf->buckets;
+			int bk = isnan(x) ? -1 : w > 0 ? (int)((x - tf->a) / w) : 0;
+
+			for (k = 0; k < (size_t)tf->buckets; k++)
+				o[k] = 0;
+			if (!isnan(x))
+				o[bk < 0 ? 0 : bk >= tf->buckets ? tf->buckets - 1 : bk] = 1;
+			return o + tf->buckets;
+		}
+		/* a missing number becomes the training mean (0 after zscore) */
+		*o = isnan(v) ? t->miss[i] : v * t->scale[i] + t->shift[i];
+		return o + 1;
+	}
+}
+
+static float pre_label(const mp_transform *t, const int *idx, const mp_block *b, size_t r)
+{
+	int f = idx[t->nfeatures], hit;
+
+	if (f < 0)
+		return NAN;
+	if (!t->nlabel_vocab)
+		return t->label_scaled ? (float)((b->num[f][r] - t->label_mean) / t->label_std) : b->num[f][r];
+	hit = b->miss[f][r] ? -1
+			    : vocab_index(t->label_vocab, t->nlabel_vocab, b->str[f] + b->off[f][r],
+					  (size_t)(b->off[f][r + 1] - b->off[f][r]));
+	return hit >= 0 ? (float)hit : NAN;
+}
+
+void mp_transform_row(const mp_transform *t, const int *idx, const mp_block *b, size_t r, float *out,
+		      float *label)
+{
+	size_t i;
+	float *o = out;
+
+	for (i = 0; i < t->nfeatures; i++)
+		o = apply_one(t, i, pre_one(&t->features[i], idx[i], b, r), o);
+	if (label)
+		*label = pre_label(t, idx, b, r);
+}
+
+void mp_transform_pre(const mp_transform *t, const int *idx, const mp_block *b, size_t r, float *pre)
+{
+	size_t i;
+
+	for (i = 0; i < t->nfeatures; i++)
+		pre[i] = pre_one(&t->features[i], idx[i], b, r);
+	pre[t->nfeatures] = pre_label(t, idx, b, r);
+}
+
+void mp_transform_apply(const mp_transform *t, const float *pre, float *out)
+{
+	const float *sc = t->scale, *sh = t->shift, *ms = t->miss;
+	size_t i, n = t->nfeatures;
+	float *o = out;
+
+	if (t->all_linear) {
+		/* the common case (pixels, scaled numbers): one loop that vectorizes */
+		for (i = 0; i < n; i++)
+			out[i] = pre[i] != pre[i] ? ms[i] : pre[i] * sc[i] + sh[i];
+		return;
+	}
+	for (i = 0; i < n; i++)
+		o = apply_one(t, i, pre[i], o);
+}

@@ -1,0 +1,493 @@
+/* The model as ONNX (IR 9, opset 19), written as protobuf by hand: the
+ * messages and field numbers are those of onnx.proto.
+ *
+ * Inputs: 'numbers' float32 [N, K] (the raw numeric features, in order)
+ * and, when the transform one-hot encodes strings, 'strings' string
+ * [N, S].  The transform is arithmetic on them: numbers become x * scale +
+ * shift (Where(IsNaN) puts the training mean in for a missing value);
+ * bucketized numbers are floored in double precision, as mlpipe does, and
+ * compared with the bucket indices; strings are compared with their
+ * vocabulary (Equal on strings is why the opset is 19).  The pieces are
+ * concatenated in the transform's order, then each layer is a Gemm and its
+ * activation.  Outputs: 'probabilities' float32 [N, C] and 'label' int64
+ * [N] (ArgMax, first maximum as mlpipe), or 'value' float32 [N, O].
+ */
+#include "export/export.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IR_VERSION 9
+#define OPSET 19
+
+enum { T_FLOAT = 1, T_INT64 = 7, T_STRING = 8, T_BOOL = 9, T_DOUBLE = 11 };
+enum { A_FLOAT = 1, A_INT = 2, A_INTS = 7 };
+
+/* ---- protobuf encoding --------------------------------------------------- */
+
+static void pb_varint(mp_strbuf *b, uint64_t v)
+{
+	uint8_t buf[10];
+	size_t n = 0;
+
+	do {
+		buf[n] = (uint8_t)(v & 0x7f);
+		v >>= 7;
+		if (v)
+			buf[n] |= 0x80;
+		n++;
+	} while (v);
+	mp_strbuf_add(b, (const char *)buf, n);
+}
+
+static void pb_tag(mp_strbuf *b, int field, int wire)
+{
+	pb_varint(b, (uint64_t)field << 3 | (uint64_t)wire);
+}
+
+static void pb_int(mp_strbuf *b, int field, int64_t v)
+{
+	pb_tag(b, field, 0);
+	pb_varint(b, (uint64_t)v);
+}
+
+static void pb_bytes(mp_strbuf *b, int field, const void *d, size_t n)
+{
+	pb_tag(b, field, 2);
+	pb_varint(b, n);
+	mp_strbuf_add(b, (const char *)d, n);
+}
+
+static void pb_str(mp_strbuf *b, int field, const char *s)
+{
+	pb_bytes(b, field, s, strlen(s));
+}
+
+/* Appends message m as field and releases it. */
+static void pb_msg(mp_strbuf *b, int field, mp_strbuf *m)
+{
+	if (m->failed)
+		b->failed = 1;
+	pb_bytes(b, field, m->buf ? m->buf : "", m->len);
+	mp_strbuf_release(m);
+}
+
+/* ---- the graph ------------------------------------------------------------ */
+
+typedef struct graph {
+	mp_strbuf nodes;
+	mp_strbuf inits;
+	char **names; /* every fresh name, owned */
+	size_t nnames, alloc;
+	int failed;
+} graph;
+
+/* A fresh tensor name, owned by the graph ("" when out of memory, which
+ * fails the export at the end). */
+static const char *fresh(graph *g, const char *stem)
+{
+	char *n;
+
+	if (g->nnames == g->alloc) {
+		size_t alloc = g->alloc ? g->alloc * 2 : 64;
+		char **names = mp_realloc(g->names, alloc * sizeof(char *));
+
+		if (!names) {
+			g->failed = 1;
+			return "";
+		}
+		g->names = names;
+		g->alloc = alloc;
+	}
+	if (!(n = mp_asprintf("%s_%zu", stem, g->nnames))) {
+		g->failed = 1;
+		return "";
+	}
+	g->names[g->nnames++] = n;
+	return n;
+}
+
+typedef struct attr {
+	const char *name;
+	int type;
+	int64_t i;
+	float f;
+	const int64_t *ints;
+	size_t nints;
+} attr;
+
+/* A node: op(in...) -> out, with up to a few attributes. */
+static void node(graph *g, const char *op, const char *const *in, int nin, const char *out, const attr *attrs,
+		 int nattrs)
+{
+	mp_strbuf n = MP_STRBUF_INIT;
+	int k;
+	size_t j;
+
+	for (k = 0; k < nin; k++)
+		pb_str(&n, 1, in[k]);
+	pb_str(&n, 2, out);
+	pb_str(&n, 3, out);
+	pb_str(&n, 4, op);
+	for (k = 0; k < nattrs; k++) {
+		mp_strbuf a = MP_STRBUF_INIT;
+
+		pb_str(&a, 1, attrs[k].name);
+		if (attrs[k].type == A_FLOAT) {
+			uint8_t f[4];
+
+			memcpy(f, &attrs[k].f, 4);
+			pb_tag(&a, 2, 5);
+			mp_strbuf_add(&a, (const char *)f, 4);
+		} else if (attrs[k].type == A_INT) {
+			pb_int(&a, 3, attrs[k].i);
+		} else {
+			for (j = 0; j < attrs[k].nints; j++)
+				pb_int(&a, 8, attrs[k].ints[j]);
+		}
+		pb_int(&a, 20, attrs[k].type);
+		pb_msg(&n, 5, &a);
+	}
+	pb_msg(&g->nodes, 1, &n);
+}
+
+static const char *op1(graph *g, const char *op, const char *a, const char *stem, const attr *at, int nat)
+{
+	const char *out = fresh(g, stem);
+
+	node(g, op, &a, 1, out, at, nat);
+	return out;
+}
+
+static const char *op2(graph *g, const char *op, const char *a, const char *b, const char *stem)
+{
+	const char *in[2] = {a, b}, *out = fresh(g, stem);
+
+	node(g, op, in, 2, out, NULL, 0);
+	return out;
+}
+
+/* An initializer: dims, and the data as raw little-endian bytes (or, for
+ * strings, the strings). */
+static void init(graph *g, const char *name, int type, const int64_t *dims, int ndims, const void *raw,
+		 size_t rawlen, char *const *strs, size_t nstrs)
+{
+	mp_strbuf t = MP_STRBUF_INIT;
+	int k;
+	size_t j;
+
+	for (k = 0; k < ndims; k++)
+		pb_int(&t, 1, dims[k]);
+	pb_int(&t, 2, type);
+	for (j = 0; j < nstrs; j++)
+		pb_str(&t, 6, strs[j]);
+	pb_str(&t, 8, name);
+	if (raw)
+		pb_bytes(&t, 9, raw, rawlen);
+	pb_msg(&g->inits, 5, &t);
+}
+
+static const char *const_floats(graph *g, const char *stem, const float *v, int64_t rows, int64_t cols)
+{
+	const char *name = fresh(g, stem);
+	int64_t dims[2] = {rows, cols};
+
+	init(g, name, T_FLOAT, rows ? dims : dims + 1, rows ? 2 : 1, v, (size_t)((rows ? rows : 1) * cols) * 4, NULL,
+	     0);
+	return name;
+}
+
+static const char *const_doubles(graph *g, const char *stem, const double *v, int64_t n)
+{
+	const char *name = fresh(g, stem);
+
+	init(g, name, T_DOUBLE, &n, 1, v, (size_t)n * 8, NULL, 0);
+	return name;
+}
+
+static const char *const_int64s(graph *g, const char *stem, const int64_t *v, int64_t n)
+{
+	const char *name = fresh(g, stem);
+
+	init(g, name, T_INT64, &n, 1, v, (size_t)n * 8, NULL, 0);
+	return name;
+}
+
+/* Columns [from, to) of a [N, K] tensor. */
+static const char *columns(graph *g, const char *x, int64_t from, int64_t to)
+{
+	int64_t one = 1;
+	const char *in[4] = {x, const_int64s(g, "start", &from, 1), NULL, NULL}, *out;
+
+	in[2] = const_int64s(g, "end", &to, 1);
+	in[3] = const_int64s(g, "axes", &one, 1);
+	out = fresh(g, "cols");
+	node(g, "Slice", in, 4, out, NULL, 0);
+	return out;
+}
+
+static const char *cast(graph *g, const char *x, int to)
+{
+	attr a = {"to", A_INT, to, 0, NULL, 0};
+
+	return op1(g, "Cast", x, "cast", &a, 1);
+}
+
+/* A value-info entry: name, element type, dims (-1: the batch, "N"). */
+static void value_info(mp_strbuf *graph_pb, int field, const char *name, int type, const int64_t *dims, int ndims,
+		       const char *doc)
+{
+	mp_strbuf vi = MP_STRBUF_INIT, tp = MP_STRBUF_INIT, tt = MP_STRBUF_INIT, sh = MP_STRBUF_INIT;
+	int k;
+
+	for (k = 0; k < ndims; k++) {
+		mp_strbuf d = MP_STRBUF_INIT;
+
+		if (dims[k] < 0)
+			pb_str(&d, 2, "N");
+		else
+			pb_int(&d, 1, dims[k]);
+		pb_msg(&sh, 1, &d);
+	}
+	pb_int(&tt, 1, type);
+	pb_msg(&tt, 2, &sh);
+	pb_msg(&tp, 1, &tt);
+	pb_str(&vi, 1, name);
+	pb_msg(&vi, 2, &tp);
+	if (doc)
+		pb_str(&vi, 3, doc);
+	pb_msg(graph_pb, field, &vi);
+}
+
+/* The transform's inputs to the network, from 'numbers' and 'strings'. */
+static const char *transform(graph *g, const mp_served *s, mp_err *err)
+{
+	const mp_transform *t = &s->t;
+	float *scale = NULL, *shift = NULL, *miss = NULL;
+	const char **pieces = NULL, *lin = NULL, *out = NULL;
+	size_t i, k, npieces = 0, run_from = 0, run_len = 0, nlinear = 0;
+
+	if (!s->has_transform)
+		return "numbers";
+	if (!(pieces = mp_calloc(t->nfeatures + 1, sizeof(char *))) ||
+	    !(scale = mp_calloc(s->nnum + 1, sizeof(float))) || !(shift = mp_calloc(s->nnum + 1, sizeof(float))) ||
+	    !(miss = mp_calloc(s->nnum + 1, sizeof(float)))) {
+		mp_error(err, MP_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < t->nfeatures; i++)
+		if (t->features[i].kind != MP_TX_ONEHOT) {
+			int j = s->idx[i];
+			int linear = t->features[i].kind != MP_TX_BUCKETIZE;
+
+			scale[j] = linear ? t->scale[i] : 1;
+			shift[j] = linear ? t->shift[i] : 0;
+			miss[j] = linear ? t->miss[i] : 0;
+			nlinear += (size_t)linear;
+		}
+	if (nlinear) {
+		/* every number at once: Where(IsNaN(x), miss, x * scale + shift) */
+		const char *x = "numbers", *nan = op1(g, "IsNaN", x, "isnan", NULL, 0);
+		const char *y = op2(g, "Add", op2(g, "Mul", x, const_floats(g, "scale", scale, 0, (int64_t)s->nnum), "mul"),
+				    const_floats(g, "shift", shift, 0, (int64_t)s->nnum), "add");
+		const char *in[3] = {nan, const_floats(g, "miss", miss, 0, (int64_t)s->nnum), y};
+
+		lin = fresh(g, "linear");
+		node(g, "Where", in, 3, lin, NULL, 0);
+	}
+	for (i = 0; i <= t->nfeatures; i++) {
+		const mp_tx_feature *tf = i < t->nfeatures ? &t->features[i] : NULL;
+		int linear = tf && tf->kind != MP_TX_ONEHOT && tf->kind != MP_TX_BUCKETIZE;
+
+		if (linear) {
+			if (!run_len)
+				run_from = (size_t)s->idx[i];
+			run_len++;
+			continue;
+		}
+		if (run_len) {
+			pieces[npieces++] = run_len == s->nnum ? lin
+							       : columns(g, lin, (int64_t)run_from, (int64_t)(run_from + run_len));
+			run_len = 0;
+		}
+		if (!tf)
+			break;
+		if (tf->kind == MP_TX_BUCKETIZE) {
+			/* as mlpipe: trunc((x - a) / w) in double, clamped to the buckets */
+			double w = (tf->b - tf->a) / tf->buckets, zero = 0, last = tf->buckets - 1, *ids;
+			const char *d = cast(g, columns(g, "numbers", s->idx[i], s->idx[i] + 1), T_DOUBLE), *bk;
+
+			if (w > 0)
+				bk = op1(g, "Floor",
+					 op2(g, "Div", op2(g, "Sub", d, const_doubles(g, "a", &tf->a, 1), "sub"),
+					     const_doubles(g, "w", &w, 1), "div"),
+					 "floor", NULL, 0);
+			else
+				bk = op2(g, "Mul", d, const_doubles(g, "zero", &zero, 1), "mul");
+			bk = op2(g, "Min", op2(g, "Max", bk, const_doubles(g, "zero", &zero, 1), "max"),
+				 const_doubles(g, "last", &last, 1), "min");
+			if (!(ids = mp_calloc((size_t)tf->buckets, sizeof(double)))) {
+				mp_error(err, MP_ENOMEM, "out of memory");
+				goto out;
+			}
+			for (k = 0; k < (size_t)tf->buckets; k++)
+				ids[k] = (double)k;
+			pieces[npieces++] =
+				cast(g, op2(g, "Equal", bk, const_doubles(g, "buckets", ids, tf->buckets), "eq"), T_FLOAT);
+			free(ids);
+		} else {
+			/* one-hot: the string column against the vocabulary */
+			int64_t n = (int64_t)tf->nvocab;
+			const char *vocab = fresh(g, "vocab");
+			int col = s->idx[i] - (int)s->nnum;
+
+			init(g, vocab, T_STRING, &n, 1, NULL, 0, tf->vocab, tf->nvocab);
+			pieces[npieces++] = cast(g, op2(g, "Equal", columns(g, "strings", col, col + 1), vocab, "eq"), T_FLOAT);
+		}
+	}
+	if (npieces == 1) {
+		out = pieces[0];
+	} else {
+		attr a = {"axis", A_INT, 1, 0, NULL, 0};
+
+		out = fresh(g, "inputs");
+		node(g, "Concat", pieces, (int)npieces, out, &a, 1);
+	}
+out:
+	free(pieces);
+	free(scale);
+	free(shift);
+	free(miss);
+	return out;
+}
+
+static void add_names(mp_strbuf *b, const char *key, const mp_feature *f, char *const *names, size_t n)
+{
+	mp_strbuf e = MP_STRBUF_INIT, v = MP_STRBUF_INIT;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		mp_strbuf_adds(&v, i ? "\n" : "");
+		mp_strbuf_adds(&v, f ? f[i].name : names[i]);
+	}
+	pb_str(&e, 1, key);
+	pb_bytes(&e, 2, v.buf ? v.buf : "", v.len);
+	mp_strbuf_release(&v);
+	pb_msg(b, 14, &e);
+}
+
+int mp_export_onnx(const mp_served *s, const char *path, mp_err *err)
+{
+	const mp_net *n = &s->model.net;
+	graph g = {MP_STRBUF_INIT, MP_STRBUF_INIT, NULL, 0, 0, 0};
+	mp_strbuf gp = MP_STRBUF_INIT, model = MP_STRBUF_INIT, ops = MP_STRBUF_INIT;
+	const char *h;
+	char doc[256];
+	int l, rc;
+	int64_t dims[2];
+	size_t i;
+
+	if ((rc = mp_served_exportable(s, err)) != 0)
+		return rc;
+	mp_err_clear(err);
+	if (!(h = transform(&g, s, err))) {
+		rc = err->code ? err->code : MP_ENOMEM;
+		goto out;
+	}
+	for (l = 0; l < n->nlayers; l++) {
+		int in = l ? n->layers[l - 1].units : n->nin;
+		attr tb = {"transB", A_INT, 1, 0, NULL, 0};
+		const char *inputs[3] = {h, const_floats(&g, "w", n->params + n->woff[l], n->layers[l].units, in), NULL};
+		const char *out = fresh(&g, "dense");
+
+		inputs[2] = const_floats(&g, "b", n->params + n->boff[l], 0, n->layers[l].units);
+		node(&g, "Gemm", inputs, 3, out, &tb, 1);
+		h = out;
+		if (n->layers[l].act == MP_ACT_RELU)
+			h = op1(&g, "Relu", h, "relu", NULL, 0);
+		else if (n->layers[l].act == MP_ACT_TANH)
+			h = op1(&g, "Tanh", h, "tanh", NULL, 0);
+		else if (n->layers[l].act == MP_ACT_SIGMOID)
+			h = op1(&g, "Sigmoid", h, "sigmoid", NULL, 0);
+	}
+	if (s->nclass) {
+		attr axis = {"axis", A_INT, 1, 0, NULL, 0}, am[2] = {{"axis", A_INT, 1, 0, NULL, 0}, {"keepdims", A_INT, 0, 0, NULL, 0}};
+		const char *in[2];
+
+		if (n->loss == MP_LOSS_SOFTMAX_CE) {
+			node(&g, "Softmax", &h, 1, "probabilities", &axis, 1);
+		} else {
+			float one = 1;
+			const char *p1 = op1(&g, "Sigmoid", h, "p1", NULL, 0);
+
+			in[0] = op2(&g, "Sub", const_floats(&g, "one", &one, 0, 1), p1, "p0");
+			in[1] = p1;
+			node(&g, "Concat", in, 2, "probabilities", &axis, 1);
+		}
+		node(&g, "ArgMax", (const char *[]){"probabilities"}, 1, "label", am, 2);
+	} else if (s->has_transform && s->t.label_scaled) {
+		/* the label was z-scored for training: back in its units */
+		float sd = (float)s->t.label_std, mean = (float)s->t.label_mean;
+		const char *in[2];
+
+		in[0] = op2(&g, "Mul", h, const_floats(&g, "label_std", &sd, 0, 1), "unscaled");
+		in[1] = const_floats(&g, "label_mean", &mean, 0, 1);
+		node(&g, "Add", in, 2, "value", NULL, 0);
+	} else {
+		node(&g, "Identity", &h, 1, "value", NULL, 0);
+	}
+
+	/* the graph: nodes, name, initializers, inputs, outputs */
+	mp_strbuf_add(&gp, g.nodes.buf ? g.nodes.buf : "", g.nodes.len);
+	pb_str(&gp, 2, "mlpipe");
+	mp_strbuf_add(&gp, g.inits.buf ? g.inits.buf : "", g.inits.len);
+	if (s->nnum) {
+		dims[0] = -1;
+		dims[1] = (int64_t)s->nnum;
+		snprintf(doc, sizeof(doc), "the raw numeric features, in the order of metadata 'numbers'; NaN: missing");
+		value_info(&gp, 11, "numbers", T_FLOAT, dims, 2, doc);
+	}
+	if (s->nstr) {
+		dims[0] = -1;
+		dims[1] = (int64_t)s->nstr;
+		value_info(&gp, 11, "strings", T_STRING, dims, 2,
+			   "the raw string features, in the order of metadata 'strings'; an unknown value or \"\": missing");
+	}
+	if (s->nclass) {
+		dims[0] = -1;
+		dims[1] = s->nclass;
+		value_info(&gp, 12, "probabilities", T_FLOAT, dims, 2, "each class's probability, in the order of metadata 'classes'");
+		value_info(&gp, 12, "label", T_INT64, dims, 1, "the index of the most probable class");
+	} else {
+		dims[0] = -1;
+		dims[1] = (int64_t)s->nout;
+		value_info(&gp, 12, "value", T_FLOAT, dims, 2, "the predicted value");
+	}
+
+	pb_int(&model, 1, IR_VERSION);
+	pb_str(&model, 2, "mlpipe");
+	pb_str(&model, 3, MP_VERSION);
+	pb_msg(&model, 7, &gp);
+	pb_str(&ops, 1, "");
+	pb_int(&ops, 2, OPSET);
+	pb_msg(&model, 8, &ops);
+	add_names(&model, "numbers", s->features, NULL, s->nnum);
+	add_names(&model, "strings", s->features + s->nnum, NULL, s->nstr);
+	add_names(&model, "classes", NULL, s->class_names, (size_t)s->nclass);
+	if (g.failed || g.nodes.failed || g.inits.failed || model.failed) {
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = mp_write_file_atomic(path, model.buf, model.len, err);
+out:
+	for (i = 0; i < g.nnames; i++)
+		free(g.names[i]);
+	free(g.names);
+	mp_strbuf_release(&g.nodes);
+	mp_strbuf_release(&g.inits);
+	mp_strbuf_release(&gp);
+	mp_strbuf_release(&model);
+	mp_strbuf_release(&ops);
+	return rc;
+}

@@ -1,0 +1,501 @@
+/* Dense networks: see nn.h. */
+#include "nn/nn.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *mp_act_name(mp_act a)
+{
+	static const char *const names[] = {"none", "relu", "tanh", "sigmoid"};
+
+	return (unsigned)a < 4 ? names[a] : "?";
+}
+
+const char *mp_loss_name(mp_loss l)
+{
+	static const char *const names[] = {"softmax_cross_entropy", "binary_cross_entropy", "mse"};
+
+	return (unsigned)l < 3 ? names[l] : "?";
+}
+
+void mp_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+	     int ldb, float beta, float *c, int ldc)
+{
+	cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k,
+		    alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void mp_blas_threads(int n)
+{
+	if (n > 0)
+		openblas_set_num_threads(n);
+}
+
+/* Uniform in [0, 1). */
+static double uniform(uint64_t *s)
+{
+	return (double)(mp_splitmix64(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static double normal(uint64_t *s)
+{
+	double u1 = uniform(s), u2 = uniform(s);
+
+	if (u1 < 1e-300)
+		u1 = 1e-300;
+	return sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
+}
+
+int mp_net_nout(const mp_net *n)
+{
+	return n->layers[n->nlayers - 1].units;
+}
+
+void mp_net_release(mp_net *n)
+{
+	int l;
+
+	for (l = 0; l < n->nlayers; l++) {
+		if (n->z)
+			free(n->z[l]);
+		if (n->a)
+			free(n->a[l]);
+		if (n->d)
+			free(n->d[l]);
+		if (n->mask)
+			free(n->mask[l]);
+	}
+	free(n->z);
+	free(n->a);
+	free(n->d);
+	free(n->mask);
+	free(n->da);
+	free(n->params);
+	free(n->grads);
+	free(n->woff);
+	free(n->boff);
+	free(n->layers);
+	memset(n, 0, sizeof(*n));
+}
+
+int mp_net_count_params(int nin, const mp_layer_spec *layers, int nlayers, size_t *count, mp_err *err)
+{
+	size_t total = 0, w;
+	int l, prev = nin;
+
+	*count = 0;
+	if (nin < 1 || nin > MP_NET_MAX_UNITS)
+		return mp_error(err, MP_EINVAL, "a network takes 1 to %d inputs, not %d", MP_NET_MAX_UNITS, nin);
+	if (nlayers < 1 || nlayers > MP_NET_MAX_LAYERS)
+		return mp_error(err, MP_EINVAL, "a network has 1 to %d layers, not %d", MP_NET_MAX_LAYERS, nlayers);
+	for (l = 0; l < nlayers; l++) {
+		int u = layers[l].units;
+
+		if (u < 1 || u > MP_NET_MAX_UNITS)
+			return mp_error(err, MP_EINVAL, "layer %d: 1 to %d units, not %d", l + 1, MP_NET_MAX_UNITS, u);
+		/* at most 10^12 each: no overflow in 64 bits, and checked below */
+		w = (size_t)u * (size_t)prev + (size_t)u;
+		if (w > MP_NET_MAX_PARAMS || (total += w) > MP_NET_MAX_PARAMS)
+			return mp_error(err, MP_EINVAL, "the network has more than %u parameters (the limit)",
+					MP_NET_MAX_PARAMS);
+		prev = u;
+	}
+	*count = total;
+	return 0;
+}
+
+int mp_net_init(mp_net *n, int nin, const mp_layer_spec *layers, int nlayers, mp_loss loss, int max_batch,
+		uint64_t seed, mp_err *err)
+{
+	size_t off = 0, widest = (size_t)nin, total;
+	int l, prev = nin, rc;
+
+	memset(n, 0, sizeof(*n));
+	if (nin < 1 || nlayers < 1 || max_batch < 1 || max_batch > 1 << 20)
+		return mp_error(err, MP_EINVAL, "a network needs inputs, layers and a batch size");
+	if ((rc = mp_net_count_params(nin, layers, nlayers, &total, err)) != 0)
+		return rc;
+	if (layers[nlayers - 1].act != MP_ACT_NONE)
+		return mp_error(err, MP_EINVAL, "the last layer gives the logits: it takes no activation");
+	if (loss == MP_LOSS_BCE && layers[nlayers - 1].units != 1)
+		return mp_error(err, MP_EINVAL, "binary_cross_entropy needs a last layer of 1 unit");
+	if (loss == MP_LOSS_SOFTMAX_CE && layers[nlayers - 1].units < 2)
+		return mp_error(err, MP_EINVAL, "softmax_cross_entropy needs a last layer of 2 units or more");
+	n->nin = nin;
+	n->nlayers = nlayers;
+	n->loss = loss;
+	n->max_batch = max_batch;
+	n->rng = seed ^ 0xd1b54a32d192ed03ULL;
+	if (!(n->layers = mp_calloc((size_t)nlayers, sizeof(*n->layers))) ||
+	    !(n->woff = mp_calloc((size_t)nlayers, sizeof(size_t))) || !(n->boff = mp_calloc((size_t)nlayers, sizeof(size_t))) ||
+	    !(n->z = mp_calloc((size_t)nlayers, sizeof(float *))) || !(n->a = mp_calloc((size_t)nlayers, sizeof(float *))) ||
+	    !(n->d = mp_calloc((size_t)nlayers, sizeof(float *))) || !(n->mask = mp_calloc((size_t)nlayers, sizeof(uint8_t *))))
+		goto oom;
+	memcpy(n->layers, layers, (size_t)nlayers * sizeof(*layers));
+	for (l = 0; l < nlayers; l++) {
+		size_t u = (size_t)layers[l].units;
+
+		if (layers[l].units < 1 || layers[l].dropout < 0 || layers[l].dropout >= 1) {
+			mp_net_release(n);
+			return mp_error(err, MP_EINVAL, "layer %d: units must be positive and dropout in [0, 1)", l + 1);
+		}
+		n->woff[l] = off;
+		off += u * (size_t)prev;
+		n->boff[l] = off;
+		off += u;
+		if (!(n->z[l] = mp_malloc(u * (size_t)max_batch * sizeof(float))) ||
+		    !(n->a[l] = mp_malloc(u * (size_t)max_batch * sizeof(float))) ||
+		    !(n->d[l] = mp_malloc(u * (size_t)max_batch * sizeof(float))) ||
+		    (layers[l].dropout > 0 && !(n->mask[l] = mp_malloc(u * (size_t)max_batch))))
+			goto oom;
+		if (u > widest)
+			widest = u;
+		prev = layers[l].units;
+	}
+	n->nparams = off;
+	if (!(n->params = mp_calloc(off, sizeof(float))) || !(n->grads = mp_calloc(off, sizeof(float))) ||
+	    !(n->da = mp_malloc(widest * (size_t)max_batch * sizeof(float))))
+		goto oom;
+	/* initialisation: He (normal) for relu, Glorot (uniform) otherwise */
+	{
+		uint64_t s = seed;
+
+		prev = nin;
+		for (l = 0; l < nlayers; l++) {
+			size_t k, cnt = (size_t)layers[l].units * (size_t)prev;
+			mp_init init = layers[l].init;
+
+			if (init == MP_INIT_AUTO)
+				init = layers[l].act == MP_ACT_RELU ? MP_INIT_HE : MP_INIT_GLOROT;
+			for (k = 0; k < cnt; k++) {
+				if (init == MP_INIT_HE)
+					n->params[n->woff[l] + k] = (float)(normal(&s) * sqrt(2.0 / prev));
+				else
+					n->params[n->woff[l] + k] =
+						(float)((uniform(&s) * 2 - 1) * sqrt(6.0 / (prev + layers[l].units)));
+			}
+			prev = layers[l].units;
+		}
+	}
+	return 0;
+oom:
+	mp_net_release(n);
+	return mp_error(err, MP_ENOMEM, "out of memory");
+}
+
+static void activate(mp_act act, const float *z, float *a, size_t n)
+{
+	size_t i;
+
+	switch (act) {
+	case MP_ACT_NONE:
+		if (a != z)
+			memcpy(a, z, n * sizeof(float));
+		break;
+	case MP_ACT_RELU:
+		for (i = 0; i < n; i++)
+			a[i] = z[i] > 0 ? z[i] : 0;
+		break;
+	case MP_ACT_TANH:
+		for (i = 0; i < n; i++)
+			a[i] = tanhf(z[i]);
+		break;
+	case MP_ACT_SIGMOID:
+		for (i = 0; i < n; i++)
+			a[i] = 1.0f / (1.0f + expf(-z[i]));
+		break;
+	}
+}
+
+const float *mp_net_forward(mp_net *n, const float *x, int batch, int train)
+{
+	const float *in = x;
+	int l, prev = n->nin;
+
+	for (l = 0; l < n->nlayers; l++) {
+		const mp_layer_spec *ls = &n->layers[l];
+		size_t u = (size_t)ls->units, i, r, cnt = u * (size_t)batch;
+		const float *w = n->params + n->woff[l], *b = n->params + n->boff[l];
+		float *z = n->z[l], *a = n->a[l];
+
+		/* z = in W^T + b */
+		for (r = 0; r < (size_t)batch; r++)
+			memcpy(z + r * u, b, u * sizeof(float));
+		mp_gemm(0, 1, batch, ls->units, prev, 1.0f, in, prev, w, prev, 1.0f, z, ls->units);
+		activate(ls->act, z, a, cnt);
+		if (train && ls->dropout > 0) {
+			float keep = 1.0f - ls->dropout, scale = 1.0f / keep;
+			uint8_t *m = n->mask[l];
+
+			for (i = 0; i < cnt; i++) {
+				m[i] = uniform(&n->rng) < keep;
+				a[i] = m[i] ? a[i] * scale : 0;
+			}
+		}
+		in = a;
+		prev = ls->units;
+	}
+	return n->a[n->nlayers - 1];
+}
+
+/* Loss of the logits against y, the gradient with respect to the logits
+ * (for the batch mean) into d when d is not NULL, and the correct count. */
+static void loss_and_grad(mp_net *n, const float *y, int batch, float *d, double *loss, int *correct)
+{
+	int nout = mp_net_nout(n), r, k;
+	const float *zl = n->a[n->nlayers - 1];
+	double total = 0;
+	float inv = 1.0f / (float)batch;
+
+	*correct = 0;
+	for (r = 0; r < batch; r++) {
+		const float *z = zl + (size_t)r * nout;
+		float *g = d ? d + (size_t)r * nout : NULL;
+
+		if (n->loss == MP_LOSS_SOFTMAX_CE) {
+			int label = (int)y[r], best = 0;
+			float mx = z[0];
+			double sum = 0;
+
+			for (k = 1; k < nout; k++)
+				if (z[k] > mx) {
+					mx = z[k];
+					best = k;
+				}
+			for (k = 0; k < nout; k++)
+				sum += exp((double)(z[k] - mx));
+			total += log(sum) - (double)(z[label] - mx);
+			*correct += best == label;
+			if (g)
+				for (k = 0; k < nout; k++)
+					g[k] = (float)(exp((double)(z[k] - mx)) / sum) * inv - (k == label ? inv : 0);
+		} else if (n->loss == MP_LOSS_BCE) {
+			double t = y[r], s = z[0];
+
+			/* log(1 + e^s) - t s, stably */
+			total += (s > 0 ? s + log1p(exp(-s)) : log1p(exp(s))) - t * s;
+			*correct += (s > 0) == (t > 0.5);
+			if (g)
+				g[0] = (float)(1.0 / (1.0 + exp(-s)) - t) * inv;
+		} else {
+			for (k = 0; k < nout; k++) {
+				double e = (double)z[k] - (double)y[(size_t)r * nout + k];
+
+				total += e * e / nout;
+				if (g)
+					g[k] = (float)(2 * e / nout) * inv;
+			}
+		}
+	}
+	*loss = total / batch;
+}
+
+static void activation_grad(mp_act act, const float *z, const float *a, float *d, size_t cnt)
+{
+	size_t i;
+
+	switch (act) {
+	case MP_ACT_NONE:
+		break;
+	case MP_ACT_RELU:
+		for (i = 0; i < cnt; i++)
+			if (z[i] <= 0)
+				d[i] = 0;
+		break;
+	case MP_ACT_TANH:
+		for (i = 0; i < cnt; i++) {
+			float t = tanhf(z[i]);
+
+			d[i] *= 1 - t * t;
+		}
+		break;
+	case MP_ACT_SIGMOID:
+		for (i = 0; i < cnt; i++) {
+			float s = 1.0f / (1.0f + expf(-z[i]));
+
+			d[i] *= s * (1 - s);
+		}
+		break;
+	}
+	(void)a;
+}
+
+void mp_net_train_step(mp_net *n, const float *x, const float *y, int batch, double *loss, int *correct)
+{
+	int l;
+
+	mp_net_forward(n, x, batch, 1);
+	loss_and_grad(n, y, batch, n->d[n->nlayers - 1], loss, correct);
+	for (l = n->nlayers - 1; l >= 0; l--) {
+		const mp_layer_spec *ls = &n->layers[l];
+		int prev = l ? n->layers[l - 1].units : n->nin;
+		const float *in = l ? n->a[l - 1] : x;
+		float *d = n->d[l], *gw = n->grads + n->woff[l], *gb = n->grads + n->boff[l];
+		size_t u = (size_t)ls->units, cnt = u * (size_t)batch, r, k;
+
+		/* through dropout, then the activation */
+		if (ls->dropout > 0) {
+			float scale = 1.0f / (1.0f - ls->dropout);
+
+			for (k = 0; k < cnt; k++)
+				d[k] = n->mask[l][k] ? d[k] * scale : 0;
+		}
+		activation_grad(ls->act, n->z[l], n->a[l], d, cnt);
+		/* dW = d^T in; db = column sums of d */
+		mp_gemm(1, 0, ls->units, prev, batch, 1.0f, d, ls->units, in, prev, 0.0f, gw, prev);
+		memset(gb, 0, u * sizeof(float));
+		for (r = 0; r < (size_t)batch; r++)
+			for (k = 0; k < u; k++)
+				gb[k] += d[r * u + k];
+		/* the gradient for the layer below: d W */
+		if (l > 0) {
+			mp_gemm(0, 0, batch, prev, ls->units, 1.0f, d, ls->units, n->params + n->woff[l], prev, 0.0f,
+				n->d[l - 1], prev);
+		}
+	}
+}
+
+void mp_net_eval(mp_net *n, const float *x, const float *y, int batch, double *loss, int *correct)
+{
+	mp_net_forward(n, x, batch, 0);
+	loss_and_grad(n, y, batch, NULL, loss, correct);
+}
+
+void mp_net_predict(mp_net *n, const float *x, int batch, float *out)
+{
+	const float *z = mp_net_forward(n, x, batch, 0);
+	int nout = mp_net_nout(n), r, k;
+
+	for (r = 0; r < batch; r++) {
+		const float *zr = z + (size_t)r * nout;
+		float *o = out + (size_t)r * nout;
+
+		if (n->loss == MP_LOSS_SOFTMAX_CE) {
+			float mx = zr[0];
+			double sum = 0;
+
+			for (k = 1; k < nout; k++)
+				if (zr[k] > mx)
+					mx = zr[k];
+			for (k = 0; k < nout; k++)
+				sum += exp((double)(zr[k] - mx));
+			for (k = 0; k < nout; k++)
+				o[k] = (float)(exp((double)(zr[k] - mx)) / sum);
+		} else if (n->loss == MP_LOSS_BCE) {
+			o[0] = 1.0f / (1.0f + expf(-zr[0]));
+		} else {
+			memcpy(o, zr, (size_t)nout * sizeof(float));
+		}
+	}
+}
+
+/* ---- optimizers -------------------------------------------------------- */
+
+int mp_optimizer_init(mp_optimizer *o, mp_opt_kind kind, size_t nparams, mp_err *err)
+{
+	memset(o, 0, sizeof(*o));
+	o->kind = kind;
+	o->n = nparams;
+	o->momentum = 0.9f;
+	o->beta1 = 0.9f;
+	o->beta2 = 0.999f;
+	o->eps = 1e-8f;
+	if (kind != MP_OPT_SGD && !(o->m = mp_calloc(nparams, sizeof(float))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	if ((kind == MP_OPT_ADAM || kind == MP_OPT_ADAMW) && !(o->v = mp_calloc(nparams, sizeof(float)))) {
+		free(o->m);
+		o->m = NULL;
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+void mp_optimizer_release(mp_optimizer *o)
+{
+	free(o->m);
+	free(o->v);
+	memset(o, 0, sizeof(*o));
+}
+
+void mp_optimizer_step(mp_optimizer *o, float *p, const float *g, float lr)
+{
+	size_t i, n = o->n;
+	float wd = o->weight_decay;
+
+	o->t++;
+	switch (o->kind) {
+	case MP_OPT_SGD:
+		for (i = 0; i < n; i++)
+			p[i] -= lr * (g[i] + wd * p[i]);
+		break;
+	case MP_OPT_MOMENTUM:
+		for (i = 0; i < n; i++) {
+			o->m[i] = o->momentum * o->m[i] + g[i] + wd * p[i];
+			p[i] -= lr * o->m[i];
+		}
+		break;
+	case MP_OPT_ADAM:
+	case MP_OPT_ADAMW: {
+		float b1 = o->beta1, b2 = o->beta2;
+		float c1 = 1.0f - powf(b1, (float)o->t), c2 = 1.0f - powf(b2, (float)o->t);
+		float step = lr * sqrtf(c2) / c1, eps = o->eps * sqrtf(c2);
+		int decoupled = o->kind == MP_OPT_ADAMW;
+
+		float *m = o->m, *v = o->v, a1 = 1 - b1, a2 = 1 - b2;
+
+		/* the bias corrections folded into the step: the same update as
+		 * lr * mhat / (sqrt(vhat) + eps); two branch-free loops so they
+		 * vectorize */
+		if (decoupled) {
+			float shrink = 1.0f - lr * wd;
+
+			for (i = 0; i < n; i++) {
+				float gi = g[i];
+
+				m[i] = b1 * m[i] + a1 * gi;
+				v[i] = b2 * v[i] + a2 * gi * gi;
+				p[i] = p[i] * shrink - step * m[i] / (sqrtf(v[i]) + eps);
+			}
+		} else {
+			for (i = 0; i < n; i++) {
+				float gi = g[i] + wd * p[i];
+
+				m[i] = b1 * m[i] + a1 * gi;
+				v[i] = b2 * v[i] + a2 * gi * gi;
+				p[i] -= step * m[i] / (sqrtf(v[i]) + eps);
+			}
+		}
+		break;
+	}
+	}
+}
+
+float mp_schedule_lr(const mp_schedule *s, float base, int64_t step)
+{
+	float lr = base;
+
+	if (s->warmup_steps > 0 && step < s->warmup_steps)
+		return base * (float)(step + 1) / (float)s->warmup_steps;
+	step -= s->warmup_steps;
+	switch (s->kind) {
+	case MP_SCHED_CONSTANT:
+		break;
+	case MP_SCHED_STEP:
+		if (s->step_size > 0)
+			lr = base * powf(s->gamma, (float)(step / s->step_size));
+		break;
+	case MP_SCHED_COSINE: {
+		int64_t total = s->total_steps - s->warmup_steps;
+
+		if (total > 0) {
+			double f = (double)(step < total ? step : total) / (double)total;
+
+			lr = (float)(base * 0.5 * (1 + cos(M_PI * f)));
+		}
+		break;
+	}
+	}
+	return lr;
+}

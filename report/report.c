@@ -1,0 +1,898 @@
+/* The HTML reports: see report.h. */
+#include "report/report.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "data/data.h"
+#include "export/export.h"
+#include "report/svg.h"
+
+#define MAX_FIELDS 64
+#define MAX_HISTOGRAMS 12
+
+static const char css[] =
+	"body{font-family:sans-serif;margin:24px auto;max-width:1100px;color:#111;line-height:1.4}"
+	"h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:32px}"
+	"h3{font-size:15px}table{border-collapse:collapse;margin:8px 0}"
+	"td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;font-size:13px}"
+	"th{background:#f0f0f0}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
+	".ok{color:#1e5e2b;font-weight:bold}.bad{color:#a11b12;font-weight:bold;background:#fbe9e7}"
+	".muted{color:#666}.charts{display:flex;flex-wrap:wrap;gap:12px}"
+	"svg{background:#fff;border:1px solid #ddd;max-width:100%;height:auto}code{background:#f4f4f4;padding:0 3px}";
+
+/* ---- HTML pieces --------------------------------------------------------- */
+
+static void esc(mp_strbuf *sb, const char *s)
+{
+	mp_xml_escape(sb, s ? s : "");
+}
+
+/* Tag, escaped text, closing tag. */
+static void el(mp_strbuf *sb, const char *tag, const char *cls, const char *s)
+{
+	mp_strbuf_addf(sb, "<%s%s%s%s>", tag, cls ? " class=\"" : "", cls ? cls : "", cls ? "\"" : "");
+	esc(sb, s);
+	mp_strbuf_addf(sb, "</%s>", tag);
+}
+
+/* A number from an artifact's text; NaN (shown as "-") when the field is
+ * not one, so a damaged file shows gaps instead of zeros. */
+static double num(const char *s)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return NAN;
+	v = strtod(s, &end);
+	return *end ? NAN : v;
+}
+
+static void cell_num(mp_strbuf *sb, double v)
+{
+	if (isnan(v))
+		mp_strbuf_adds(sb, "<td class=\"n\">-</td>");
+	else
+		mp_strbuf_addf(sb, "<td class=\"n\">%.6g</td>", v);
+}
+
+static void page_open(mp_strbuf *sb, const char *title)
+{
+	mp_strbuf_adds(sb, "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n"
+			   "<meta charset=\"utf-8\"/>\n<title>");
+	esc(sb, title);
+	mp_strbuf_addf(sb, "</title>\n<style>%s</style>\n</head>\n<body>\n", css);
+	el(sb, "h1", NULL, title);
+	mp_strbuf_adds(sb, "\n");
+}
+
+static void page_close(mp_strbuf *sb)
+{
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (!localtime_r(&now, &tm) || !strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm))
+		snprintf(when, sizeof(when), "?");
+	mp_strbuf_addf(sb, "<p class=\"muted\">made by mlpipe %s on %s</p>\n</body>\n</html>\n", MP_VERSION, when);
+}
+
+static const char *show_ms(int64_t ms, char *buf, size_t n)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (!ms || !localtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(buf, n, "-");
+	return buf;
+}
+
+/* ---- artifacts' files ---------------------------------------------------- */
+
+/* The lines of dir/file, each split at tabs (unescaped) into fields; NULL
+ * when the file cannot be read.  Free with free_lines. */
+typedef struct tsv {
+	char *text;
+	char ***rows; /* rows[i][k], NULL-terminated per row */
+	size_t n;
+} tsv;
+
+static void free_tsv(tsv *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		free(t->rows[i]);
+	free(t->rows);
+	free(t->text);
+	memset(t, 0, sizeof(*t));
+}
+
+static int read_tsv(tsv *t, const char *dir, const char *file)
+{
+	char *path = mp_asprintf("%s/%s", dir, file), *cur, *line;
+	size_t alloc = 0;
+
+	memset(t, 0, sizeof(*t));
+	if (!path || mp_read_file(path, &t->text, NULL, NULL) != 0) {
+		free(path);
+		return -1;
+	}
+	free(path);
+	for (cur = t->text; (line = mp_text_line(&cur));) {
+		char **f = mp_calloc(MAX_FIELDS + 1, sizeof(char *));
+
+		if (!f || mp_grow((void **)&t->rows, &alloc, t->n, sizeof(*t->rows)) != 0) {
+			free(f);
+			break;
+		}
+		mp_tsv_fields(line, f, MAX_FIELDS, 0);
+		t->rows[t->n++] = f;
+	}
+	return 0;
+}
+
+static size_t nfields(char **f)
+{
+	size_t k = 0;
+
+	while (f[k])
+		k++;
+	return k;
+}
+
+static const mp_event_row *event(const mp_execution *e, int is_output, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < e->nevents; i++)
+		if (e->events[i].is_output == is_output && (!name || !strcmp(e->events[i].name, name)))
+			return &e->events[i];
+	return NULL;
+}
+
+/* A section's heading ("what: component"), then the output's file read
+ * into t; 0, or -1 after saying the artifact is gone. */
+static int section(mp_strbuf *sb, const char *tag, const char *what, const mp_execution *e, const char *output,
+		   const char *file, tsv *t)
+{
+	const mp_event_row *ev = event(e, 1, output);
+
+	mp_strbuf_addf(sb, "<%s>%s: ", tag, what);
+	esc(sb, e->component_id);
+	mp_strbuf_addf(sb, "</%s>\n", tag);
+	if (!file)
+		return 0;
+	if (!ev || read_tsv(t, ev->uri, file) != 0) {
+		mp_strbuf_adds(sb, "<p class=\"muted\">the ");
+		esc(sb, output);
+		mp_strbuf_adds(sb, " artifact is not there any more</p>\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the run report ------------------------------------------------------ */
+
+/* The DAG from the input events: an edge from the component that made an
+ * input to the one that read it. */
+static void dag(mp_store *st, const mp_execution *const *ex, size_t n, mp_strbuf *sb)
+{
+	mp_dag_node *nodes = mp_calloc(n + 1, sizeof(*nodes));
+	int *from = mp_calloc(n * n + 1, sizeof(int)), *to = mp_calloc(n * n + 1, sizeof(int));
+	size_t i, k, ne = 0, pass;
+
+	if (!nodes || !from || !to)
+		goto out;
+	for (i = 0; i < n; i++) {
+		const mp_execution *e = ex[i];
+		mp_execution src = {0};
+		const mp_execution *withev = e;
+
+		nodes[i].id = e->component_id;
+		nodes[i].type = e->type;
+		nodes[i].state = e->state;
+		nodes[i].seconds = e->end_ms && e->start_ms ? (double)(e->end_ms - e->start_ms) / 1000.0 : -1;
+		if (!event(e, 0, NULL) && e->cached_from && mp_store_get_execution(st, e->cached_from, &src, NULL) == 0)
+			withev = &src; /* a cached execution: the inputs of the one it reused */
+		for (k = 0; k < withev->nevents; k++) {
+			mp_artifact a = {0};
+			size_t j;
+
+			if (withev->events[k].is_output || mp_store_get_artifact(st, withev->events[k].artifact_id, &a, NULL) != 0)
+				continue;
+			for (j = 0; j < n && a.producer; j++) {
+				size_t d;
+
+				if (j == i || strcmp(ex[j]->component_id, a.producer) != 0)
+					continue;
+				for (d = 0; d < ne && !(from[d] == (int)j && to[d] == (int)i); d++)
+					;
+				if (d == ne) {
+					from[ne] = (int)j;
+					to[ne++] = (int)i;
+				}
+			}
+			mp_artifact_release(&a);
+		}
+		mp_execution_release(&src);
+	}
+	/* levels: the longest path from a source */
+	for (pass = 0; pass < n; pass++)
+		for (k = 0; k < ne; k++)
+			if (nodes[to[k]].level < nodes[from[k]].level + 1 && nodes[from[k]].level + 1 < (int)n)
+				nodes[to[k]].level = nodes[from[k]].level + 1;
+	mp_svg_dag(sb, nodes, n, from, to, ne);
+out:
+	free(nodes);
+	free(from);
+	free(to);
+}
+
+/* One chart of the metrics still left (left[i] set) whose name contains
+ * part, or is name when exact; their rows are marked drawn either way. */
+static void plot_group(const mp_execution *e, int *left, const char *part, int exact, mp_strbuf *sb)
+{
+	const char *names[8];
+	mp_series se[8];
+	double *xy;
+	size_t i, s, nn = 0, cnt;
+
+	for (i = 0; i < e->nmetrics; i++) {
+		const char *m = e->metrics[i].name;
+
+		if (!left[i] || (exact ? strcmp(m, part) != 0 : !strstr(m, part)))
+			continue;
+		for (s = 0; s < nn && strcmp(names[s], m); s++)
+			;
+		if (s == nn && nn < 8)
+			names[nn++] = m;
+	}
+	if (!nn)
+		return;
+	xy = mp_calloc(2 * nn * e->nmetrics, sizeof(double));
+	for (s = 0; s < nn; s++) {
+		double *x = xy ? xy + 2 * s * e->nmetrics : NULL, *y = x ? x + e->nmetrics : NULL;
+
+		for (i = 0, cnt = 0; i < e->nmetrics; i++)
+			if (!strcmp(e->metrics[i].name, names[s])) {
+				if (x && e->metrics[i].step > 0) { /* step 0 is the summary, not an epoch */
+					x[cnt] = (double)e->metrics[i].step;
+					y[cnt++] = e->metrics[i].value;
+				}
+				left[i] = 0;
+			}
+		se[s] = (mp_series){names[s], x, y, cnt, NULL};
+	}
+	if (xy) {
+		mp_chart c = {0};
+
+		c.title = part;
+		c.xlabel = "epoch";
+		c.ylabel = part;
+		c.series = se;
+		c.nseries = nn;
+		c.x_integer = 1;
+		mp_svg_line_chart(sb, &c);
+	}
+	free(xy);
+}
+
+/* Per-epoch curves: every metric with more than one step; the losses on
+ * one chart, the accuracies on another, anything else on its own. */
+static void curves(const mp_execution *e, mp_strbuf *sb)
+{
+	int *left = mp_calloc(e->nmetrics + 1, sizeof(int)), any = 0;
+	size_t i, k;
+
+	if (!left)
+		return;
+	for (i = 0; i < e->nmetrics; i++)
+		for (k = 0; k < e->nmetrics && !left[i]; k++)
+			if (k != i && !strcmp(e->metrics[k].name, e->metrics[i].name) && e->metrics[k].step > 0 &&
+			    e->metrics[i].step > 0 && e->metrics[k].step != e->metrics[i].step)
+				any = left[i] = 1; /* recorded at more than one epoch */
+	if (any) {
+		mp_strbuf_adds(sb, "<h3>");
+		esc(sb, e->component_id);
+		mp_strbuf_adds(sb, ": per epoch</h3>\n<div class=\"charts\">\n");
+		plot_group(e, left, "loss", 0, sb);
+		plot_group(e, left, "accuracy", 0, sb);
+		for (i = 0; i < e->nmetrics; i++)
+			if (left[i])
+				plot_group(e, left, e->metrics[i].name, 1, sb);
+		mp_strbuf_adds(sb, "</div>\n");
+	}
+	free(left);
+}
+
+/* The blessing: the verdict and each threshold. */
+static void blessing(const mp_execution *e, mp_strbuf *sb)
+{
+	const mp_event_row *bl = event(e, 1, "blessing");
+	size_t i;
+	tsv t;
+
+	if (bl && read_tsv(&t, bl->uri, "blessing.tsv") == 0) {
+		const char *verdict = "?";
+
+		for (i = 0; i < t.n; i++)
+			if (!strcmp(t.rows[i][0], "blessed") && t.rows[i][1])
+				verdict = t.rows[i][1];
+		mp_strbuf_adds(sb, "<h3>Blessing: ");
+		el(sb, "span", !strcmp(verdict, "yes") ? "ok" : "bad", !strcmp(verdict, "yes") ? "blessed \u2713" : "not blessed \u2717");
+		mp_strbuf_adds(sb, "</h3>\n<table><tr><th>metric</th><th>threshold</th><th>limit</th><th>value</th>"
+				   "<th>baseline</th><th>result</th></tr>\n");
+		for (i = 0; i < t.n; i++) {
+			char **f = t.rows[i];
+			size_t nf = nfields(f);
+			const char *res = f[nf - 1];
+			int base = nf >= 9;
+
+			if (strcmp(f[0], "threshold") || nf < 7)
+				continue;
+			mp_strbuf_adds(sb, "<tr>");
+			el(sb, "td", NULL, f[1]);
+			el(sb, "td", NULL, f[2]);
+			cell_num(sb, num(f[3]));
+			cell_num(sb, num(f[5]));
+			if (base)
+				cell_num(sb, num(f[7]));
+			else
+				el(sb, "td", "muted", "-");
+			el(sb, "td", !strcmp(res, "held") ? "ok" : !strcmp(res, "failed") ? "bad" : "muted",
+			   !strcmp(res, "held") ? "held \u2713" : !strcmp(res, "failed") ? "failed \u2717" : res);
+			mp_strbuf_adds(sb, "</tr>\n");
+		}
+		mp_strbuf_adds(sb, "</table>\n");
+		free_tsv(&t);
+	}
+}
+
+static void evaluation(mp_store *st, const mp_execution *e, mp_strbuf *sb)
+{
+	const mp_event_row *mo = event(e, 0, "model");
+	mp_served model = {0};
+	int have_model = 0;
+	char **labels = NULL;
+	int64_t *conf = NULL;
+	size_t i, ncls = 0;
+	tsv t;
+
+	(void)st;
+	if (section(sb, "h2", "Evaluation", e, "evaluation", "evaluation.tsv", &t) != 0) {
+		blessing(e, sb);
+		return;
+	}
+	if (mo) {
+		char *path = mp_asprintf("%s/model.mlpm", mo->uri);
+
+		have_model = path && mp_served_load(&model, path, 1, NULL) == 0;
+		free(path);
+	}
+	/* metrics */
+	mp_strbuf_adds(sb, "<table><tr><th>metric</th><th>value</th></tr>\n");
+	for (i = 0; i < t.n; i++)
+		if (!strcmp(t.rows[i][0], "metric") && nfields(t.rows[i]) >= 3) {
+			mp_strbuf_adds(sb, "<tr>");
+			el(sb, "td", NULL, t.rows[i][1]);
+			cell_num(sb, num(t.rows[i][2]));
+			mp_strbuf_adds(sb, "</tr>\n");
+		}
+	mp_strbuf_adds(sb, "</table>\n");
+	/* per class, and the confusion matrix */
+	for (i = 0; i < t.n; i++)
+		ncls += !strcmp(t.rows[i][0], "confusion");
+	if (ncls) {
+		size_t r = 0, k;
+
+		labels = mp_calloc(ncls, sizeof(char *));
+		conf = mp_calloc(ncls * ncls, sizeof(int64_t));
+		for (i = 0; labels && i < ncls; i++)
+			labels[i] = have_model && model.nclass == (int)ncls ? mp_strdup(model.class_names[i]) : mp_asprintf("%zu", i);
+		mp_strbuf_adds(sb, "<table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>\n");
+		for (i = 0; i < t.n; i++) {
+			char **f = t.rows[i];
+
+			if (!strcmp(f[0], "class") && nfields(f) >= 10) {
+				double ci = num(f[1]);
+				size_t c = ci >= 0 && ci < (double)ncls ? (size_t)ci : ncls;
+
+				mp_strbuf_adds(sb, "<tr>");
+				el(sb, "td", NULL, labels && c < ncls && labels[c] ? labels[c] : f[1]);
+				cell_num(sb, num(f[3]));
+				cell_num(sb, num(f[5]));
+				cell_num(sb, num(f[7]));
+				cell_num(sb, num(f[9]));
+				mp_strbuf_adds(sb, "</tr>\n");
+			} else if (!strcmp(f[0], "confusion") && conf && r < ncls) {
+				for (k = 0; k < ncls && f[2 + k]; k++)
+					conf[r * ncls + k] = isnan(num(f[2 + k])) ? 0 : (int64_t)num(f[2 + k]);
+				r++;
+			}
+		}
+		mp_strbuf_adds(sb, "</table>\n");
+		if (labels && conf) {
+			for (i = 0; i < ncls && labels[i]; i++)
+				;
+			if (i == ncls)
+				mp_svg_heatmap(sb, "confusion matrix (shade: share of the true class)", (const char *const *)labels,
+					       conf, (int)ncls);
+		}
+	}
+	/* slices */
+	{
+		int head = 0;
+
+		for (i = 0; i < t.n; i++) {
+			char **f = t.rows[i];
+			size_t k, nf = nfields(f);
+
+			if (strcmp(f[0], "slice") || nf < 5)
+				continue;
+			if (!head) {
+				mp_strbuf_adds(sb, "<h3>Slices</h3>\n<table><tr><th>feature</th><th>value</th><th>examples</th>");
+				for (k = 5; k + 1 < nf; k += 2)
+					el(sb, "th", NULL, f[k]);
+				mp_strbuf_adds(sb, "</tr>\n");
+				head = 1;
+			}
+			mp_strbuf_adds(sb, "<tr>");
+			el(sb, "td", NULL, f[1]);
+			el(sb, "td", NULL, f[2]);
+			cell_num(sb, num(f[4]));
+			for (k = 5; k + 1 < nf; k += 2)
+				cell_num(sb, num(f[k + 1]));
+			mp_strbuf_adds(sb, "</tr>\n");
+		}
+		if (head)
+			mp_strbuf_adds(sb, "</table>\n");
+	}
+	free_tsv(&t);
+	blessing(e, sb);
+	for (i = 0; labels && i < ncls; i++)
+		free(labels[i]);
+	free(labels);
+	free(conf);
+	if (have_model)
+		mp_served_release(&model);
+}
+
+static int cmp_index(const void *a, const void *b)
+{
+	return *(const size_t *)a < *(const size_t *)b ? -1 : *(const size_t *)a > *(const size_t *)b;
+}
+
+/* Orders features by how much they vary: strings first, then numbers by
+ * falling standard deviation (qsort has no context: a file-level one). */
+static const mp_split_stats *by_variety;
+
+static int cmp_variety(const void *a, const void *b)
+{
+	const mp_feat_stats *x = &by_variety->feats[*(const size_t *)a], *y = &by_variety->feats[*(const size_t *)b];
+	double vx = x->type == MP_FEAT_STRING ? INFINITY : x->std, vy = y->type == MP_FEAT_STRING ? INFINITY : y->std;
+
+	if (vx != vy)
+		return vx > vy ? -1 : 1;
+	return cmp_index(a, b);
+}
+
+static void statistics(const mp_execution *e, mp_strbuf *sb)
+{
+	const mp_event_row *ev = event(e, 1, "statistics");
+	const mp_split_stats *sp;
+	mp_stats s = {0};
+	size_t f, shown = 0, *order = NULL;
+
+	section(sb, "h2", "Data", e, "statistics", NULL, NULL);
+	if (!ev || mp_stats_read(&s, ev->uri, NULL) != 0 || !s.nsplits) {
+		el(sb, "p", "muted", "the statistics artifact is not there any more");
+		mp_stats_release(&s);
+		return;
+	}
+	sp = mp_stats_split(&s, "train") ? mp_stats_split(&s, "train") : &s.splits[0];
+	mp_strbuf_adds(sb, "<table><tr><th>split</th><th>examples</th></tr>\n");
+	for (f = 0; f < s.nsplits; f++) {
+		mp_strbuf_adds(sb, "<tr>");
+		el(sb, "td", NULL, s.splits[f].name);
+		cell_num(sb, (double)s.splits[f].rows);
+		mp_strbuf_adds(sb, "</tr>\n");
+	}
+	mp_strbuf_adds(sb, "</table>\n<p>The split <code>");
+	esc(sb, sp->name);
+	if (sp->nfeats > MAX_HISTOGRAMS)
+		mp_strbuf_addf(sb, "</code>: the %d features that vary most (strings first, then numbers by standard "
+				   "deviation):</p>\n",
+			       MAX_HISTOGRAMS);
+	else
+		mp_strbuf_adds(sb, "</code>, feature by feature:</p>\n");
+	mp_strbuf_adds(sb, "<div class=\"charts\">\n");
+	if (!(order = mp_calloc(sp->nfeats + 1, sizeof(size_t)))) {
+		mp_stats_release(&s);
+		return;
+	}
+	for (f = 0; f < sp->nfeats; f++)
+		order[f] = f;
+	if (sp->nfeats > MAX_HISTOGRAMS) {
+		by_variety = sp;
+		qsort(order, sp->nfeats, sizeof(size_t), cmp_variety);
+		qsort(order, MAX_HISTOGRAMS, sizeof(size_t), cmp_index); /* shown in file order */
+	}
+	for (f = 0; f < sp->nfeats && shown < MAX_HISTOGRAMS; f++, shown++) {
+		const mp_feat_stats *fs = &sp->feats[order[f]];
+		char title[160], lab[MP_HIST_BINS][32];
+		const char *labels[MP_STATS_TOP];
+		double vals[MP_STATS_TOP];
+		size_t k, n = 0;
+
+		if (fs->type == MP_FEAT_FLOAT) {
+			double w = (fs->max - fs->min) / MP_HIST_BINS;
+
+			snprintf(title, sizeof(title), "%.60s: mean %.4g, missing %lld", fs->name, fs->mean, (long long)fs->missing);
+			for (k = 0; k < MP_HIST_BINS; k++) {
+				snprintf(lab[k], sizeof(lab[k]), "%.4g-%.4g", fs->min + w * (double)k, fs->min + w * (double)(k + 1));
+				labels[k] = lab[k];
+				vals[k] = (double)fs->hist[k];
+			}
+			n = MP_HIST_BINS;
+		} else {
+			snprintf(title, sizeof(title), "%.60s: %lld distinct, missing %lld", fs->name, (long long)fs->unique,
+				 (long long)fs->missing);
+			for (k = 0; k < fs->nvalues && k < MP_STATS_TOP; k++) {
+				labels[k] = fs->values[k].value;
+				vals[k] = (double)fs->values[k].count;
+			}
+			n = k;
+		}
+		mp_svg_bars(sb, title, labels, vals, n, 260, 170);
+	}
+	free(order);
+	mp_strbuf_adds(sb, "</div>\n");
+	if (sp->nfeats > shown)
+		mp_strbuf_addf(sb, "<p class=\"muted\">and %zu more features (<code>mlpipe meta stats</code> lists them all)</p>\n",
+			       sp->nfeats - shown);
+	mp_stats_release(&s);
+}
+
+static void anomalies(const mp_execution *e, mp_strbuf *sb)
+{
+	size_t i, n = 0;
+	tsv t;
+
+	if (section(sb, "h3", "Anomalies", e, "anomalies", "anomalies.tsv", &t) != 0)
+		return;
+	for (i = 1; i < t.n; i++) {
+		char **f = t.rows[i];
+
+		if (nfields(f) < 4)
+			continue;
+		if (!n++)
+			mp_strbuf_adds(sb, "<table><tr><th>split</th><th>feature</th><th>anomaly</th><th>detail</th></tr>\n");
+		mp_strbuf_adds(sb, "<tr class=\"bad\">");
+		el(sb, "td", NULL, f[0]);
+		el(sb, "td", NULL, f[1]);
+		el(sb, "td", NULL, f[2]);
+		el(sb, "td", NULL, f[3]);
+		mp_strbuf_adds(sb, "</tr>\n");
+	}
+	if (n)
+		mp_strbuf_adds(sb, "</table>\n");
+	else
+		el(sb, "p", "ok", "none \u2713");
+	free_tsv(&t);
+}
+
+static void pushed(const mp_execution *e, mp_strbuf *sb)
+{
+	size_t i;
+	tsv t;
+
+	if (section(sb, "h2", "Push", e, "pushed_model", "pushed.tsv", &t) != 0)
+		return;
+	if (!strcmp(e->state, "CACHED"))
+		el(sb, "p", "muted", "cached: this is the push of an earlier run; nothing new was pushed");
+	mp_strbuf_adds(sb, "<table>\n");
+	for (i = 1; i < t.n; i++) {
+		char **f = t.rows[i];
+		size_t k;
+
+		mp_strbuf_adds(sb, "<tr>");
+		el(sb, "th", NULL, f[0]);
+		mp_strbuf_adds(sb, "<td>");
+		for (k = 1; f[k]; k++) {
+			if (k > 1)
+				mp_strbuf_adds(sb, ", ");
+			if (!strcmp(f[0], "pushed"))
+				el(sb, "span", !strcmp(f[k], "yes") ? "ok" : "bad", f[k]);
+			else
+				esc(sb, f[k]);
+		}
+		mp_strbuf_adds(sb, "</td></tr>\n");
+	}
+	mp_strbuf_adds(sb, "</table>\n");
+	free_tsv(&t);
+}
+
+int mp_report_run(mp_store *st, int64_t run_id, const char *pipeline, mp_strbuf *sb, mp_err *err)
+{
+	mp_run run = {0};
+	mp_execution_list el_ = {0};
+	const mp_execution **last = NULL;
+	size_t i, k, n = 0;
+	char title[256], t1[32];
+	int rc;
+
+	if ((rc = mp_store_get_run(st, run_id, pipeline, &run, err)) != 0)
+		return rc;
+	if ((rc = mp_store_run_executions(st, run.id, &el_, err)) != 0)
+		goto out;
+	if (!(last = mp_calloc(el_.n + 1, sizeof(*last)))) {
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* each component's last execution (retries and resumes make more) */
+	for (i = 0; i < el_.n; i++) {
+		for (k = 0; k < n && strcmp(last[k]->component_id, el_.items[i].component_id); k++)
+			;
+		last[k] = &el_.items[i];
+		if (k == n)
+			n++;
+	}
+	snprintf(title, sizeof(title), "%s: run report", run.name);
+	page_open(sb, title);
+	mp_strbuf_adds(sb, "<table>\n<tr><th>pipeline</th><td>");
+	esc(sb, run.pipeline);
+	mp_strbuf_adds(sb, "</td></tr>\n<tr><th>state</th>");
+	el(sb, "td", !strcmp(run.state, "COMPLETE") ? "ok" : !strcmp(run.state, "RUNNING") ? NULL : "bad", run.state);
+	mp_strbuf_adds(sb, "</tr>\n<tr><th>started</th><td>");
+	esc(sb, show_ms(run.start_ms, t1, sizeof(t1)));
+	mp_strbuf_adds(sb, "</td></tr>\n<tr><th>took</th>");
+	if (run.end_ms)
+		mp_strbuf_addf(sb, "<td>%.1f s</td>", (double)(run.end_ms - run.start_ms) / 1000.0);
+	else
+		mp_strbuf_adds(sb, "<td>-</td>");
+	mp_strbuf_addf(sb, "</tr>\n<tr><th>components</th><td>%d ran, %d cached, %d failed, %d canceled</td></tr>\n",
+		       run.executed, run.cached, run.failed, run.canceled);
+	for (i = 0; i < run.nparams; i++) {
+		mp_strbuf_adds(sb, "<tr><th>param ");
+		esc(sb, run.params[i].name);
+		mp_strbuf_adds(sb, "</th><td>");
+		if (run.params[i].kind == MP_PROP_STRING)
+			esc(sb, run.params[i].s);
+		else if (run.params[i].kind == MP_PROP_INT)
+			mp_strbuf_addf(sb, "%lld", (long long)run.params[i].i);
+		else
+			mp_strbuf_addf(sb, "%.9g", run.params[i].d);
+		mp_strbuf_adds(sb, "</td></tr>\n");
+	}
+	mp_strbuf_adds(sb, "</table>\n<h2>The pipeline</h2>\n");
+	dag(st, last, n, sb);
+	mp_strbuf_adds(sb, "<table><tr><th>execution</th><th>component</th><th>type</th><th>state</th><th>took</th>"
+			   "<th>metrics</th><th>why it stopped</th></tr>\n");
+	for (i = 0; i < el_.n; i++) {
+		const mp_execution *e = &el_.items[i];
+		int bad = !strcmp(e->state, "FAILED") || !strcmp(e->state, "CANCELED");
+
+		mp_strbuf_addf(sb, "<tr%s><td class=\"n\">%lld</td>", bad ? " class=\"bad\"" : "", (long long)e->id);
+		el(sb, "td", NULL, e->component_id);
+		el(sb, "td", NULL, e->type);
+		el(sb, "td", NULL, !strcmp(e->state, "CACHED") ? "cached" : !strcmp(e->state, "COMPLETE") ? "ran" : e->state);
+		if (e->end_ms && e->start_ms)
+			mp_strbuf_addf(sb, "<td class=\"n\">%.1f s</td>", (double)(e->end_ms - e->start_ms) / 1000.0);
+		else
+			mp_strbuf_adds(sb, "<td>-</td>");
+		mp_strbuf_adds(sb, "<td>");
+		for (k = 0; k < e->nmetrics; k++) {
+			if (!mp_execution_metric_is_summary(e, k))
+				continue;
+			esc(sb, e->metrics[k].name);
+			mp_strbuf_addf(sb, "=%.6g ", e->metrics[k].value);
+		}
+		mp_strbuf_adds(sb, "</td>");
+		el(sb, "td", NULL, e->exit_reason ? e->exit_reason : "");
+		mp_strbuf_adds(sb, "</tr>\n");
+	}
+	mp_strbuf_adds(sb, "</table>\n");
+	for (i = 0; i < n; i++)
+		if (last[i]->nmetrics && !strcmp(last[i]->type, "Trainer")) {
+			mp_strbuf_adds(sb, "<h2>Training</h2>\n");
+			break;
+		}
+	for (i = 0; i < n; i++)
+		curves(last[i], sb);
+	for (i = 0; i < n; i++)
+		if (!strcmp(last[i]->type, "Evaluator"))
+			evaluation(st, last[i], sb);
+	for (i = 0; i < n; i++)
+		if (!strcmp(last[i]->type, "StatisticsGen"))
+			statistics(last[i], sb);
+	for (i = 0; i < n; i++)
+		if (!strcmp(last[i]->type, "ExampleValidator"))
+			anomalies(last[i], sb);
+	for (i = 0; i < n; i++)
+		if (!strcmp(last[i]->type, "Pusher"))
+			pushed(last[i], sb);
+	page_close(sb);
+	if (sb->failed)
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
+out:
+	free(last);
+	mp_execution_list_release(&el_);
+	mp_run_release(&run);
+	return rc;
+}
+
+/* ---- the history report -------------------------------------------------- */
+
+static double metric_of(const mp_execution *e, const char *name)
+{
+	size_t i;
+	double v = NAN;
+
+	for (i = 0; i < e->nmetrics; i++)
+		if (!strcmp(e->metrics[i].name, name) && mp_execution_metric_is_summary(e, i))
+			v = e->metrics[i].value;
+	return v;
+}
+
+/* The number after '#' in a run's name, or fallback. */
+static double run_number(const mp_run *r, double fallback)
+{
+	const char *h = strrchr(r->name, '#');
+	double v = h ? num(h + 1) : NAN;
+
+	return isnan(v) ? fallback : v;
+}
+
+/* One value per run (x: the run numbers), titled by what it is; marks say
+ * what became of each run's model; share: the y axis is 0 to 1. */
+static void run_chart(mp_strbuf *sb, const char *title, const char *ylabel, const double *x, const double *y, size_t n,
+		      const int *marks, int share)
+{
+	mp_series se = {title, x, y, n, marks};
+	mp_chart c = {0};
+
+	c.title = title;
+	c.xlabel = "run";
+	c.ylabel = ylabel;
+	c.series = &se;
+	c.nseries = 1;
+	c.x_integer = 1;
+	c.width = 520;
+	c.height = marks ? 280 : 260;
+	c.note = marks ? "filled: pushed   ring: blessed, not pushed   cross: not blessed" : NULL;
+	c.y_fixed = share;
+	c.ymax = 1;
+	mp_svg_line_chart(sb, &c);
+}
+
+int mp_report_history(mp_store *st, const char *pipeline, mp_strbuf *sb, mp_err *err)
+{
+	mp_run_list runs = {0};
+	mp_execution_list *ex = NULL;
+	double *x = NULL, *dur = NULL, *hit = NULL, *vals = NULL;
+	int *marks = NULL, *blessed = NULL, *pushed_v = NULL;
+	char **names = NULL, title[256], t1[32];
+	size_t i, k, n, nnames = 0;
+	int rc;
+
+	if ((rc = mp_store_list_runs(st, pipeline, 0, &runs, err)) != 0)
+		return rc;
+	n = runs.n;
+	if (!n) {
+		rc = mp_error(err, MP_ENOTFOUND, "the store has no runs of pipeline '%s'", pipeline);
+		goto out;
+	}
+	if (!(ex = mp_calloc(n, sizeof(*ex))) || !(x = mp_calloc(n, sizeof(double))) || !(dur = mp_calloc(n, sizeof(double))) ||
+	    !(hit = mp_calloc(n, sizeof(double))) || !(vals = mp_calloc(n, sizeof(double))) ||
+	    !(marks = mp_calloc(n, sizeof(int))) || !(blessed = mp_calloc(n, sizeof(int))) ||
+	    !(pushed_v = mp_calloc(n, sizeof(int))) || !(names = mp_calloc(64, sizeof(char *)))) {
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* oldest first */
+	for (i = 0; i < n / 2; i++) {
+		mp_run tmp = runs.items[i];
+
+		runs.items[i] = runs.items[n - 1 - i];
+		runs.items[n - 1 - i] = tmp;
+	}
+	for (i = 0; i < n; i++) {
+		const mp_run *r = &runs.items[i];
+		int total = r->executed + r->cached;
+
+		if ((rc = mp_store_run_executions(st, r->id, &ex[i], err)) != 0)
+			goto out;
+		x[i] = run_number(r, (double)(i + 1));
+		dur[i] = r->end_ms ? (double)(r->end_ms - r->start_ms) / 1000.0 : NAN;
+		hit[i] = total ? (double)r->cached / total : NAN;
+		blessed[i] = -1;
+		for (k = 0; k < ex[i].n; k++) {
+			const mp_execution *e = &ex[i].items[k];
+			size_t m;
+
+			if (!strcmp(e->type, "Evaluator")) {
+				double b = metric_of(e, "blessed");
+
+				if (!isnan(b))
+					blessed[i] = b > 0.5;
+				for (m = 0; m < e->nmetrics; m++) {
+					size_t j;
+
+					if (!strcmp(e->metrics[m].name, "blessed"))
+						continue;
+					for (j = 0; j < nnames && strcmp(names[j], e->metrics[m].name); j++)
+						;
+					if (j == nnames && nnames < 64)
+						names[nnames++] = e->metrics[m].name;
+				}
+			} else if (!strcmp(e->type, "Pusher") && strcmp(e->state, "CACHED") != 0 &&
+				   metric_of(e, "pushed") > 0.5) {
+				pushed_v[i] = 1; /* a new push (a cached Pusher pushed nothing new) */
+			}
+		}
+		marks[i] = pushed_v[i] ? MP_MARK_FILLED : blessed[i] == 1 ? MP_MARK_RING : blessed[i] == 0 ? MP_MARK_CROSS
+											   : MP_MARK_FILLED;
+	}
+	snprintf(title, sizeof(title), "%s: history of %zu runs", pipeline, n);
+	page_open(sb, title);
+	mp_strbuf_adds(sb, "<h2>Model quality across runs</h2>\n<div class=\"charts\">\n");
+	for (k = 0; k < nnames; k++) {
+		for (i = 0; i < n; i++) {
+			size_t j;
+
+			vals[i] = NAN;
+			for (j = 0; j < ex[i].n; j++) {
+				double v = strcmp(ex[i].items[j].type, "Evaluator") ? NAN : metric_of(&ex[i].items[j], names[k]);
+
+				if (!isnan(v))
+					vals[i] = v;
+			}
+		}
+		run_chart(sb, names[k], NULL, x, vals, n, marks, 0);
+	}
+	if (!nnames)
+		el(sb, "p", "muted", "no Evaluator has measured a model in these runs");
+	mp_strbuf_adds(sb, "</div>\n<h2>Runs</h2>\n<div class=\"charts\">\n");
+	run_chart(sb, "run duration", "seconds", x, dur, n, NULL, 0);
+	run_chart(sb, "cache hits", "share of components cached", x, hit, n, NULL, 1);
+	mp_strbuf_adds(sb, "</div>\n<table><tr><th>run</th><th>state</th><th>started</th><th>took</th><th>ran</th>"
+			   "<th>cached</th><th>blessed</th><th>pushed</th></tr>\n");
+	for (i = n; i-- > 0;) {
+		const mp_run *r = &runs.items[i];
+
+		mp_strbuf_adds(sb, "<tr>");
+		el(sb, "td", NULL, r->name);
+		el(sb, "td", !strcmp(r->state, "COMPLETE") ? NULL : "bad", r->state);
+		el(sb, "td", NULL, show_ms(r->start_ms, t1, sizeof(t1)));
+		cell_num(sb, dur[i]);
+		cell_num(sb, r->executed);
+		cell_num(sb, r->cached);
+		el(sb, "td", blessed[i] == 1 ? "ok" : blessed[i] == 0 ? "bad" : "muted",
+		   blessed[i] == 1 ? "yes \u2713" : blessed[i] == 0 ? "no \u2717" : "-");
+		el(sb, "td", pushed_v[i] ? "ok" : "muted", pushed_v[i] ? "pushed" : "-");
+		mp_strbuf_adds(sb, "</tr>\n");
+	}
+	mp_strbuf_adds(sb, "</table>\n");
+	page_close(sb);
+	if (sb->failed)
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
+out:
+	for (i = 0; ex && i < n; i++)
+		mp_execution_list_release(&ex[i]);
+	free(ex);
+	free(x);
+	free(dur);
+	free(hit);
+	free(vals);
+	free(marks);
+	free(blessed);
+	free(pushed_v);
+	free(names);
+	mp_run_list_release(&runs);
+	return rc;
+}
