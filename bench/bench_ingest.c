@@ -16,7 +16,9 @@
 
 #include <sys/stat.h>
 
-#include "data/data.h"
+#include "data/examples.h"
+#include "data/idx.h"
+#include "data/dataset.h"
 
 #define DATA "/usr/share/datasets/fashion-mnist"
 

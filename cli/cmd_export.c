@@ -9,6 +9,9 @@
 
 #include "export/export.h"
 #include "cli/cli.h"
+#include "data/examples.h"
+#include "data/csv.h"
+#include "data/idx.h"
 
 #define PREDICT_BATCH 256
 

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/data.h"
+#include "core/json.h"
+#include "data/examples.h"
+#include "data/stats.h"
 #include "metadata/store.h"
 
 const char mp_meta_usage[] =

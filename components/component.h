@@ -13,6 +13,7 @@
 #define MP_COMPONENTS_COMPONENT_H
 
 #include "core/core.h"
+#include "core/json.h"
 
 typedef enum {
 	MP_PARAM_INT,
@@ -73,16 +74,6 @@ const char *mp_choice_list(const char *choices, char *buf, size_t n);
 struct yaml_document_s;
 struct yaml_node_s;
 
-/* Every YAML reader loads through here (pipeline files, schemas,
- * structured params): text into *doc (delete it with
- * yaml_document_delete), refusing, with name:line:col, a document whose
- * aliases expand past MP_YAML_MAX_EXPANSION times its nodes (a billion
- * laughs), one nested deeper than MP_YAML_MAX_DEPTH and, with check_dups,
- * a mapping with a key twice.  *doc is not to be deleted on failure. */
-#define MP_YAML_MAX_EXPANSION 8
-#define MP_YAML_MAX_DEPTH 64
-int mp_yaml_load(struct yaml_document_s *doc, const char *text, size_t len, const char *name, int check_dups,
-		 mp_err *err);
 typedef void (*mp_shape_fn)(void *ud, int line, int col, const char *msg);
 /* Checks node against sh, calling fn for each problem with the line and
  * column (from 1) of the node at fault and a message starting with path
@@ -219,36 +210,6 @@ int mp_undo_apply(const char *undo_file);
  * strings point into *buf, free that too).  For a map each line is
  * "name=value". */
 int mp_param_lines(const char *value, char **buf, char ***items, size_t *n, mp_err *err);
-
-/* A path that may hold {SPAN} and {VERSION} (data/span-{SPAN}/v{VERSION}.csv):
- * the existing file with the highest span, then the highest version.
- * Relative patterns start at workdir (NULL: the current folder).  *path is
- * owned by the caller; *span and *version get -1 when the pattern has none.
- * A pattern without them is returned as it is, whether or not it exists. */
-int mp_resolve_span(const char *pattern, const char *workdir, char **path, int64_t *span,
-		    int64_t *version, mp_err *err);
-
-/* ---- structured params (MP_PARAM_JSON) ---- */
-
-/* A parsed JSON (or YAML) value; nodes point into the document. */
-typedef struct mp_jdoc mp_jdoc;
-typedef struct mp_jnode mp_jnode;
-
-int mp_jdoc_parse(mp_jdoc **out, const char *text, const char *what, mp_err *err);
-void mp_jdoc_free(mp_jdoc *d);
-const mp_jnode *mp_jdoc_root(const mp_jdoc *d);
-int mp_jnode_is_map(const mp_jnode *n);
-int mp_jnode_is_list(const mp_jnode *n);
-/* A mapping's value for key, or NULL (also when n is not a mapping). */
-const mp_jnode *mp_jnode_get(const mp_jdoc *d, const mp_jnode *n, const char *key);
-size_t mp_jnode_len(const mp_jnode *n);
-const mp_jnode *mp_jnode_at(const mp_jdoc *d, const mp_jnode *n, size_t i);
-/* A mapping's i-th key, or NULL. */
-const char *mp_jnode_key(const mp_jdoc *d, const mp_jnode *n, size_t i);
-/* A scalar's text, or NULL. */
-const char *mp_jnode_str(const mp_jnode *n);
-/* Compact JSON of any YAML text ("{name: adam}" -> {"name":"adam"}). */
-int mp_yaml_to_json(const char *text, char **json, mp_err *err);
 
 /* The value of a param, input or output by name, or NULL. */
 const char *mp_io_param(const mp_component_io *io, const char *name);

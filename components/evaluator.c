@@ -16,7 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/data.h"
+#include "core/tsv.h"
+#include "data/examples.h"
 #include "eval/metrics.h"
 #include "export/export.h"
 

@@ -17,7 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/data.h"
+#include "data/examples.h"
+#include "data/csv.h"
+#include "data/idx.h"
+#include "data/span.h"
 
 static const mp_param_spec params[] = {
 	{"format", MP_PARAM_STRING, NULL, 0, 0, "csv or idx", "csv|idx", NULL},

@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/data.h"
+#include "data/examples.h"
+#include "data/stats.h"
+#include "data/schema.h"
 
 static const mp_io_spec inputs[] = {
 	{"statistics", "ExampleStatistics", 0, "the statistics to check"},

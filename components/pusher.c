@@ -8,7 +8,7 @@
  * is an outcome, not a failure.  Each version holds model.sha256, the
  * content hash of the model.mlpm it came from. */
 #include "components/component.h"
-#include "data/data.h"
+#include "core/tsv.h"
 #include "export/export.h"
 
 #include <dirent.h>

@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/data.h"
+#include "data/stats.h"
+#include "data/schema.h"
 
 static const mp_io_spec inputs[] = {
 	{"statistics", "ExampleStatistics", 1, "statistics to infer from (not needed with 'schema')"},

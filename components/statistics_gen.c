@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/data.h"
+#include "data/examples.h"
+#include "data/stats.h"
 
 static const mp_io_spec inputs[] = {
 	{"examples", "Examples", 0, "the examples to describe"},

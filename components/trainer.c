@@ -17,7 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "data/data.h"
+#include "core/tsv.h"
+#include "data/examples.h"
+#include "data/dataset.h"
+#include "data/transform.h"
 #include "nn/nn.h"
 
 static const mp_io_spec inputs[] = {

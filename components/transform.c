@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/data.h"
+#include "data/examples.h"
+#include "data/stats.h"
+#include "data/transform.h"
 
 static const mp_io_spec inputs[] = {
 	{"examples", "Examples", 0, "the raw examples"},

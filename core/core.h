@@ -185,6 +185,11 @@ int mp_hash_path(const char *path, char hex[MP_HASH_HEX], mp_err *err);
 /* The SHA-256 of one file's bytes, as sha256sum prints it. */
 int mp_hash_file(const char *path, char hex[MP_HASH_HEX], mp_err *err);
 
+/* 64-bit FNV-1a, for deterministic hash splits. */
+uint64_t mp_fnv1a(const void *data, size_t n, uint64_t h);
+#define MP_FNV_SEED 0xcbf29ce484222325ULL
+
+
 /* ---- a name index --------------------------------------------------- */
 
 /* Names to their positions in an array, found in constant time (the
@@ -222,34 +227,6 @@ void mp_strbuf_addf(mp_strbuf *sb, const char *fmt, ...) MP_PRINTF(2, 3);
 const char *mp_strbuf_str(const mp_strbuf *sb);
 /* Hands the buffer to the caller (free it) and resets sb; NULL if failed. */
 char *mp_strbuf_detach(mp_strbuf *sb);
-
-/* ---- JSON writer ------------------------------------------------------- */
-
-/* Streams well-formed JSON to a FILE: commas and nesting are tracked, strings
- * escaped, non-finite numbers written as null. */
-#define MP_JSON_DEPTH 32
-typedef struct mp_json {
-	FILE *out;
-	int depth;
-	int count[MP_JSON_DEPTH]; /* items written at each level */
-	int after_key;
-	int pretty;
-} mp_json;
-
-void mp_json_init(mp_json *j, FILE *out, int pretty);
-void mp_json_begin_object(mp_json *j);
-void mp_json_end_object(mp_json *j);
-void mp_json_begin_array(mp_json *j);
-void mp_json_end_array(mp_json *j);
-void mp_json_key(mp_json *j, const char *key);
-void mp_json_string(mp_json *j, const char *s); /* NULL writes null */
-void mp_json_int(mp_json *j, int64_t v);
-void mp_json_double(mp_json *j, double v);
-void mp_json_bool(mp_json *j, int v);
-void mp_json_null(mp_json *j);
-void mp_json_finish(mp_json *j); /* newline after the top-level value */
-/* Writes s as a JSON string literal (with quotes). */
-void mp_json_write_escaped(FILE *out, const char *s);
 
 /* ---- text tables ------------------------------------------------------- */
 

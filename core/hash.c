@@ -131,3 +131,14 @@ int mp_hash_path(const char *path, char hex[MP_HASH_HEX], mp_err *err)
 	to_hex(&ctx, hex);
 	return 0;
 }
+
+uint64_t mp_fnv1a(const void *data, size_t n, uint64_t h)
+{
+	const uint8_t *p = data;
+
+	while (n--) {
+		h ^= *p++;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}

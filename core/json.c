@@ -1,6 +1,6 @@
+#include "core/json.h"
 /* Structured params: YAML (and so JSON) values read with libyaml, and
  * written back as compact JSON, their canonical form. */
-#include "components/component.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,6 @@
 /* Output for people and scripts: a streaming JSON writer and aligned tables. */
 #include "core.h"
+#include "core/json.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -9,7 +9,8 @@
  *     1 string: rows u32 lengths (0xffffffff when missing), then the bytes
  * The record is a u32 raw length followed by the zlib stream.
  */
-#include "data/data.h"
+#include "core/bytes.h"
+#include "data/examples.h"
 
 #include <math.h>
 #include <stdlib.h>

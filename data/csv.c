@@ -1,7 +1,7 @@
+#include "data/csv.h"
 /* A streaming RFC 4180 reader over zlib's gz functions (which read plain
  * files too).  A row is first found whole in the buffer (its end is a
  * newline outside quotes), then split into fields in place. */
-#include "data/data.h"
 
 #include <errno.h>
 #include <stdlib.h>

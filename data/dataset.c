@@ -8,7 +8,10 @@
  * prefetch, a background thread runs produce_batch() into a bounded queue;
  * without it, the caller runs it.
  */
-#include "data/data.h"
+#include "data/records.h"
+#include "data/examples.h"
+#include "data/transform.h"
+#include "data/dataset.h"
 
 #include <math.h>
 #include <pthread.h>

@@ -1,5 +1,6 @@
 /* Writing and reading an Examples artifact's splits, block by block. */
-#include "data/data.h"
+#include "data/records.h"
+#include "data/examples.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
+#include "data/idx.h"
 /* IDX files (the MNIST format): a big-endian header — two zero bytes, the
  * element type (0x08: unsigned byte), the number of dimensions, then each
  * dimension as a u32 — followed by the data. */
-#include "data/data.h"
 
 #include <errno.h>
 #include <stdlib.h>

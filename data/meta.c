@@ -8,7 +8,8 @@
  *   split<TAB>NAME<TAB>ROWS<TAB>SHARDS
  *   bad_values<TAB>SPLIT<TAB>FEATURE<TAB>N   (cells read as missing, when any)
  */
-#include "data/data.h"
+#include "core/tsv.h"
+#include "data/examples.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* Decimal numbers, fast: most CSV numbers are short integers or decimals. */
-#include "data/data.h"
+#include "data/csv.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -104,15 +104,4 @@ int mp_parse_f32(const char *s, size_t n, float *out)
 	d = exp < 0 ? d / pow10_tab[-exp] : d * pow10_tab[exp];
 	*out = (float)(neg ? -d : d);
 	return 0;
-}
-
-uint64_t mp_fnv1a(const void *data, size_t n, uint64_t h)
-{
-	const uint8_t *p = data;
-
-	while (n--) {
-		h ^= *p++;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
 }

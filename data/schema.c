@@ -12,8 +12,10 @@
  *       required: true
  *       values: [setosa, versicolor, virginica]
  */
-#include "data/data.h"
-#include "components/component.h"
+#include "core/json.h"
+#include "data/examples.h"
+#include "data/stats.h"
+#include "data/schema.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
+#include "data/span.h"
 /* {SPAN} and {VERSION} in input paths: the newest data wins.  Patterns may
  * also use the glob wildcards '*' and '?'. */
-#include "components/component.h"
 
 #include <glob.h>
 #include <stdlib.h>

@@ -14,7 +14,10 @@
  * written before these fields existed lack them; they read as 0.
  *   value    SPLIT  FEATURE  COUNT VALUE        (most frequent first)
  */
-#include "data/data.h"
+#include "core/tsv.h"
+#include "data/examples.h"
+#include "data/csv.h"
+#include "data/stats.h"
 
 #include <math.h>
 #include <stdlib.h>

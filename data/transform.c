@@ -10,13 +10,16 @@
  *   feature  NAME  none|zscore|minmax|onehot|bucketize  A  B  [BUCKETS | V1 V2 ...]
  * Names and values are escaped as in statistics.tsv.
  */
-#include "data/data.h"
+#include "core/tsv.h"
+#include "core/json.h"
+#include "data/examples.h"
+#include "data/stats.h"
+#include "data/transform.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "components/component.h"
 
 static const char *const kind_names[] = {"none", "zscore", "minmax", "onehot", "bucketize", "divide"};
 #define NKINDS 6
@@ -312,68 +315,6 @@ int mp_transform_fit(mp_transform *out, const mp_stats *st, const char *split, c
 /* Fields a transform line may have: a one-hot vocabulary is at most
  * MP_STATS_VALUES values. */
 #define MAX_FIELDS (MP_STATS_VALUES + 16)
-
-void mp_tsv_escape(mp_strbuf *sb, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '\t')
-			mp_strbuf_adds(sb, "\\t");
-		else if (*s == '\n')
-			mp_strbuf_adds(sb, "\\n");
-		else if (*s == '\\')
-			mp_strbuf_adds(sb, "\\\\");
-		else
-			mp_strbuf_add(sb, s, 1);
-	}
-}
-
-void mp_tsv_unescape(char *s)
-{
-	char *w = s;
-
-	for (; *s; s++) {
-		if (*s == '\\' && s[1]) {
-			s++;
-			*w++ = *s == 't' ? '\t' : *s == 'n' ? '\n' : *s;
-		} else {
-			*w++ = *s;
-		}
-	}
-	*w = '\0';
-}
-
-char *mp_text_line(char **cur)
-{
-	char *line = *cur, *nl;
-
-	if (!*line)
-		return NULL;
-	if ((nl = strchr(line, '\n'))) {
-		*nl = '\0';
-		*cur = nl + 1;
-	} else {
-		*cur = line + strlen(line);
-	}
-	return line;
-}
-
-size_t mp_tsv_fields(char *line, char **f, size_t max, size_t from)
-{
-	size_t n = 0, k;
-
-	while (n < max) {
-		char *tab = strchr(line, '\t');
-
-		f[n++] = line;
-		if (!tab || n == max)
-			break;
-		*tab = '\0';
-		line = tab + 1;
-	}
-	for (k = from; k < n; k++)
-		mp_tsv_unescape(f[k]);
-	return n;
-}
 
 int mp_transform_to_text(const mp_transform *t, mp_strbuf *sb)
 {

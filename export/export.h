@@ -12,7 +12,8 @@
 #ifndef MP_COMPONENTS_EXPORT_H
 #define MP_COMPONENTS_EXPORT_H
 
-#include "data/data.h"
+#include "data/examples.h"
+#include "data/transform.h"
 #include "nn/nn.h"
 
 typedef struct mp_served {

@@ -1,6 +1,6 @@
 /* CSV (plain or gzip), row by row, and each row split into fields. */
 #include "fuzz/fuzz.h"
-#include "data/data.h"
+#include "data/csv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {

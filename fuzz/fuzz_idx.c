@@ -1,6 +1,6 @@
 /* IDX files (the MNIST format, plain or gzip): images and labels. */
 #include "fuzz/fuzz.h"
-#include "data/data.h"
+#include "data/idx.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {

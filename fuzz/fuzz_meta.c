@@ -1,6 +1,6 @@
 /* examples.meta */
 #include "fuzz/fuzz.h"
-#include "data/data.h"
+#include "data/examples.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {

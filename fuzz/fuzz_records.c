@@ -1,6 +1,7 @@
 /* Record shards and the blocks in them, decoded for three feature layouts. */
 #include "fuzz/fuzz.h"
-#include "data/data.h"
+#include "data/records.h"
+#include "data/examples.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {

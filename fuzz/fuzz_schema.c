@@ -1,6 +1,6 @@
 /* A schema file, as SchemaGen reads a curated one. */
 #include "fuzz/fuzz.h"
-#include "data/data.h"
+#include "data/schema.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {

@@ -1,6 +1,8 @@
 /* statistics.tsv, then what the validator and the Transform do with it. */
 #include "fuzz/fuzz.h"
-#include "data/data.h"
+#include "data/stats.h"
+#include "data/schema.h"
+#include "data/transform.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {

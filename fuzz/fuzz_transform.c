@@ -1,7 +1,7 @@
 /* A fitted transform's text (transform.tsv, and inside every model file):
  * read, written back, read again. */
 #include "fuzz/fuzz.h"
-#include "data/data.h"
+#include "data/transform.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/data.h"
+#include "core/bytes.h"
 
 #define MODEL_MAGIC "MLPM"
 #define CKPT_MAGIC "MLPC"

@@ -1,5 +1,7 @@
 /* Loading and validating a pipeline file with libyaml's document API. */
 #include "orchestrator/pipeline.h"
+#include "core/json.h"
+#include "data/span.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -1,6 +1,7 @@
 /* The executor: see run.h. */
 #include "orchestrator/run.h"
 #include "orchestrator/lock.h"
+#include "data/span.h"
 
 #include <errno.h>
 #include <fcntl.h>

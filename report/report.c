@@ -7,7 +7,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "data/data.h"
+#include "core/tsv.h"
+#include "data/examples.h"
+#include "data/stats.h"
 #include "export/export.h"
 #include "report/svg.h"
 

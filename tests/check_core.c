@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "tests/testutil.h"
+#include "core/json.h"
 
 START_TEST(error_fills_and_wraps)
 {

@@ -7,7 +7,15 @@
 #include <zlib.h>
 
 #include "components/component.h"
-#include "data/data.h"
+#include "core/bytes.h"
+#include "core/tsv.h"
+#include "data/records.h"
+#include "data/examples.h"
+#include "data/csv.h"
+#include "data/idx.h"
+#include "data/dataset.h"
+#include "data/transform.h"
+#include "data/span.h"
 
 static void write_gz(const char *name, const void *data, size_t n)
 {

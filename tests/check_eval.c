@@ -7,7 +7,7 @@
 
 #include "eval/metrics.h"
 #include "nn/nn.h"
-#include "data/data.h"
+#include "core/tsv.h"
 #include "cli/cli.h"
 
 /* Three classes, six examples (true class, probabilities):

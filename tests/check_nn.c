@@ -5,7 +5,7 @@
 
 #include <math.h>
 
-#include "data/data.h"
+#include "core/bytes.h"
 #include "nn/nn.h"
 
 /* The mean loss of a batch, in double precision of the float network. */

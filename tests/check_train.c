@@ -9,7 +9,8 @@
 #include <time.h>
 
 #include "components/component.h"
-#include "data/data.h"
+#include "data/examples.h"
+#include "data/transform.h"
 #include "nn/nn.h"
 
 /* n rows: 8 numbers and a string; the class depends on them. */

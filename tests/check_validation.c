@@ -6,7 +6,9 @@
 #include <math.h>
 
 #include "components/component.h"
-#include "data/data.h"
+#include "data/examples.h"
+#include "data/stats.h"
+#include "data/schema.h"
 
 static const char FIXTURE[] = "x,color,y\n"
 			      "1,red,0\n"
