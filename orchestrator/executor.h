@@ -1,0 +1,62 @@
+/* orchestrator/executor: how a component is run, behind one small
+ * interface, so that the run loop does not know what it drives.
+ *
+ * An executor starts one component from its resolved inputs, its empty
+ * output staging folders and its validated params (mp_exec_job), is polled
+ * until the component ends, can be asked to stop it (gently, then hard),
+ * and collects how it ended (mp_exec_status).  The component's own result
+ * (metrics and output properties) is the .result file it leaves in its
+ * staging folder, which the orchestrator reads when it publishes; an error
+ * it reports is the status's reason.  Nothing here writes the store.
+ *
+ * The local child process (mp_local_executor) is the first implementation:
+ * a fork, its own process group, stdout and stderr appended to the log, and
+ * an error channel (a pipe) that needs no disk.  Timeouts and retries are
+ * the run loop's policy: it calls cancel and starts again.
+ */
+#ifndef MP_ORCHESTRATOR_EXECUTOR_H
+#define MP_ORCHESTRATOR_EXECUTOR_H
+
+#include "components/component.h"
+#include "core/core.h"
+
+/* One component to run; borrowed for the call to start only. */
+typedef struct mp_exec_job {
+	const mp_component_type *type;
+	const char *component_id;
+	const mp_kv *inputs; /* name -> artifact folder */
+	size_t ninputs;
+	const mp_kv *outputs; /* name -> an empty staging folder */
+	size_t noutputs;
+	const mp_kv *params; /* name -> canonical value */
+	size_t nparams;
+	const char *workdir; /* relative paths start here (the pipeline file's folder) */
+	const char *scratch; /* kept across retries and resumes */
+	const char *staging; /* .result, .error and .undo go here */
+	const char *log;     /* stdout and stderr are appended to it */
+} mp_exec_job;
+
+/* How a component ended. */
+typedef struct mp_exec_status {
+	int signal;  /* the signal that killed it, or 0 when it exited */
+	int code;    /* its exit status, when it exited */
+	char reason[MP_ERR_MAX]; /* the error it reported, or "" */
+} mp_exec_status;
+
+typedef struct mp_executor {
+	const char *name;
+	/* Starts job; *handle is the executor's until collect. */
+	int (*start)(void **handle, const mp_exec_job *job, mp_err *err);
+	/* 1 when the component has ended, 0 while it runs. */
+	int (*poll)(void *handle);
+	/* Asks it to stop (hard: at once, with everything it started). */
+	void (*cancel)(void *handle, int hard);
+	/* Waits for the end (after a hard cancel, when poll has not said so),
+	 * fills *st and frees the handle; st may be NULL. */
+	void (*collect)(void *handle, mp_exec_status *st);
+} mp_executor;
+
+/* A child process on this machine. */
+extern const mp_executor mp_local_executor;
+
+#endif
