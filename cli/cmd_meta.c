@@ -1,6 +1,6 @@
 /* `mlpipe meta`: questions about past runs, answered from the metadata store.
  * Tables for people by default; --json for scripts. */
-#include "cli/cli.h"
+#include "cli/meta.h"
 
 #include <errno.h>
 #include <math.h>
@@ -38,87 +38,11 @@ const char mp_meta_usage[] =
 	"  --db PATH     the metadata store\n"
 	"  --json        print JSON instead of a table\n";
 
-typedef struct meta_ctx {
-	mp_store *st;
-	int json;
-	const char *db;
-	/* options of the subcommands */
-	const char *pipeline, *limit, *type, *run, *name, *component, *depth, *older_than, *split;
-	int all, up, down, all_steps, dry_run;
-	char *pos[3];
-	int npos;
-} meta_ctx;
-
-static int fail(mp_err *err)
-{
-	mp_log(MP_LOG_QUIET, "%s", err->msg);
-	return mp_cli_exit_code(err->code);
-}
-
-static void print_table(mp_table *t)
-{
-	if (t)
-		mp_table_print(t, stdout);
-}
-
-static const char *fmt_value(char *buf, size_t n, double v)
-{
-	if (isnan(v))
-		snprintf(buf, n, "nan");
-	else
-		snprintf(buf, n, "%.6g", v);
-	return buf;
-}
-
-static void json_props(mp_json *j, const mp_prop *props, size_t n)
-{
-	size_t i;
-
-	mp_json_begin_object(j);
-	for (i = 0; i < n; i++) {
-		mp_json_key(j, props[i].name);
-		switch (props[i].kind) {
-		case MP_PROP_INT: mp_json_int(j, props[i].i); break;
-		case MP_PROP_DOUBLE: mp_json_double(j, props[i].d); break;
-		case MP_PROP_STRING: mp_json_string(j, props[i].s); break;
-		}
-	}
-	mp_json_end_object(j);
-}
-
-static void json_time(mp_json *j, const char *key, int64_t ms)
-{
-	char buf[32];
-
-	mp_json_key(j, key);
-	if (ms)
-		mp_json_string(j, mp_format_iso(buf, sizeof(buf), ms));
-	else
-		mp_json_null(j);
-}
-
-static int64_t run_duration(const mp_run *r)
-{
-	return r->end_ms ? r->end_ms - r->start_ms : -1;
-}
-
-/* A run argument: its id, its name ("demo#3"), or "last" (0). */
-static int parse_run_arg(mp_store *st, const char *s, int64_t *id, mp_err *err)
-{
-	if (strcmp(s, "last") == 0) {
-		*id = 0;
-		return 0;
-	}
-	if (strchr(s, '#'))
-		return mp_store_find_run(st, s, id, err);
-	return mp_parse_i64(s, 1, INT64_MAX, id, "run id", err);
-}
-
 /* ---- runs -------------------------------------------------------------- */
 
 static void json_run_fields(mp_json *j, const mp_run *r)
 {
-	int64_t d = run_duration(r);
+	int64_t d = mp__meta_run_duration(r);
 
 	mp_json_key(j, "id");
 	mp_json_int(j, r->id);
@@ -128,8 +52,8 @@ static void json_run_fields(mp_json *j, const mp_run *r)
 	mp_json_string(j, r->pipeline);
 	mp_json_key(j, "state");
 	mp_json_string(j, r->state);
-	json_time(j, "start_time", r->start_ms);
-	json_time(j, "end_time", r->end_ms);
+	mp__meta_json_time(j, "start_time", r->start_ms);
+	mp__meta_json_time(j, "end_time", r->end_ms);
 	mp_json_key(j, "duration_s");
 	if (d >= 0)
 		mp_json_double(j, (double)d / 1000.0);
@@ -144,7 +68,7 @@ static void json_run_fields(mp_json *j, const mp_run *r)
 	mp_json_key(j, "canceled");
 	mp_json_int(j, r->canceled);
 	mp_json_key(j, "params");
-	json_props(j, r->params, r->nparams);
+	mp__meta_json_props(j, r->params, r->nparams);
 }
 
 static int cmd_runs(meta_ctx *c, mp_err *err)
@@ -182,7 +106,7 @@ static int cmd_runs(meta_ctx *c, mp_err *err)
 
 			snprintf(id, sizeof(id), "%lld", (long long)r->id);
 			mp_format_time(start, sizeof(start), r->start_ms);
-			mp_format_duration(dur, sizeof(dur), run_duration(r));
+			mp_format_duration(dur, sizeof(dur), mp__meta_run_duration(r));
 			snprintf(ex, sizeof(ex), "%d", r->executed);
 			snprintf(ca, sizeof(ca), "%d", r->cached);
 			snprintf(fa, sizeof(fa), "%d", r->failed + r->canceled);
@@ -192,7 +116,7 @@ static int cmd_runs(meta_ctx *c, mp_err *err)
 		if (l.n == 0)
 			printf("no runs in '%s'\n", c->db);
 		else
-			print_table(t);
+			mp__meta_print_table(t);
 		mp_table_free(t);
 	}
 	mp_run_list_release(&l);
@@ -212,7 +136,6 @@ static int64_t exec_duration(const mp_execution *e)
 {
 	return e->end_ms && e->start_ms ? e->end_ms - e->start_ms : -1;
 }
-
 
 static void json_events(mp_json *j, const mp_execution *e, int outputs)
 {
@@ -252,8 +175,8 @@ static void json_execution(mp_json *j, const mp_execution *e)
 	mp_json_string(j, e->type);
 	mp_json_key(j, "state");
 	mp_json_string(j, e->state);
-	json_time(j, "start_time", e->start_ms);
-	json_time(j, "end_time", e->end_ms);
+	mp__meta_json_time(j, "start_time", e->start_ms);
+	mp__meta_json_time(j, "end_time", e->end_ms);
 	mp_json_key(j, "duration_s");
 	if (d >= 0)
 		mp_json_double(j, (double)d / 1000.0);
@@ -271,7 +194,7 @@ static void json_execution(mp_json *j, const mp_execution *e)
 	mp_json_key(j, "exit_reason");
 	mp_json_string(j, e->exit_reason);
 	mp_json_key(j, "params");
-	json_props(j, e->params, e->nparams);
+	mp__meta_json_props(j, e->params, e->nparams);
 	mp_json_key(j, "inputs");
 	json_events(j, e, 0);
 	mp_json_key(j, "outputs");
@@ -304,7 +227,7 @@ static int cmd_run(meta_ctx *c, mp_err *err)
 
 	if (c->npos != 1)
 		return mp_error(err, MP_EINVAL, "'meta run' needs one run id or 'last'");
-	if ((rc = parse_run_arg(c->st, c->pos[0], &id, err)) != 0 ||
+	if ((rc = mp__meta_parse_run_arg(c->st, c->pos[0], &id, err)) != 0 ||
 	    (rc = mp_store_get_run(c->st, id, c->pipeline, &r, err)) != 0 ||
 	    (rc = mp_store_run_executions(c->st, r.id, &el, err)) != 0)
 		goto out;
@@ -325,7 +248,7 @@ static int cmd_run(meta_ctx *c, mp_err *err)
 		mp_table *t = mp_table_new(8, heads);
 		char start[32], dur[32], val[64];
 
-		mp_format_duration(dur, sizeof(dur), run_duration(&r));
+		mp_format_duration(dur, sizeof(dur), mp__meta_run_duration(&r));
 		printf("run %lld (%s)  %s  started %s  took %s\n", (long long)r.id, r.name, r.state,
 		       mp_format_time(start, sizeof(start), r.start_ms), r.end_ms ? dur : "(running)");
 		if (r.nparams) {
@@ -350,7 +273,7 @@ static int cmd_run(meta_ctx *c, mp_err *err)
 			for (k = 0; k < e->nmetrics; k++)
 				if (mp_execution_metric_is_summary(e, k))
 					mp_strbuf_addf(&mets, "%s%s=%s", mets.len ? " " : "", e->metrics[k].name,
-						       fmt_value(val, sizeof(val), e->metrics[k].value));
+						       mp__meta_fmt_value(val, sizeof(val), e->metrics[k].value));
 			row[0] = eid;
 			row[1] = e->component_id;
 			row[2] = e->type;
@@ -364,7 +287,7 @@ static int cmd_run(meta_ctx *c, mp_err *err)
 			mp_strbuf_release(&mets);
 		}
 		if (el.n)
-			print_table(t);
+			mp__meta_print_table(t);
 		else
 			printf("no executions\n");
 		mp_table_free(t);
@@ -414,7 +337,7 @@ static void json_artifact(mp_json *j, const mp_artifact *a)
 	mp_json_key(j, "fingerprint");
 	mp_json_string(j, a->fingerprint);
 	mp_json_key(j, "properties");
-	json_props(j, a->props, a->nprops);
+	mp__meta_json_props(j, a->props, a->nprops);
 	mp_json_end_object(j);
 }
 
@@ -432,7 +355,7 @@ static int cmd_artifacts(meta_ctx *c, mp_err *err)
 		/* as for `meta run`: an id, a name or last; the run must exist */
 		mp_run r = {0};
 
-		if ((rc = parse_run_arg(c->st, c->run, &f.run_id, err)) != 0 ||
+		if ((rc = mp__meta_parse_run_arg(c->st, c->run, &f.run_id, err)) != 0 ||
 		    (rc = mp_store_get_run(c->st, f.run_id, f.run_id ? NULL : c->pipeline, &r, err)) != 0)
 			return rc == MP_EINVAL ? mp_error_wrap(err, "--run") : rc;
 		f.run_id = r.id;
@@ -466,7 +389,7 @@ static int cmd_artifacts(meta_ctx *c, mp_err *err)
 				 (long long)a->producer_id);
 			mp_table_add(t, row);
 		}
-		print_table(t);
+		mp__meta_print_table(t);
 		mp_table_free(t);
 	}
 	mp_artifact_list_release(&l);
@@ -674,404 +597,13 @@ static int cmd_metrics(meta_ctx *c, mp_err *err)
 			snprintf(run, sizeof(run), "%lld", (long long)p->run_id);
 			mp_format_time(start, sizeof(start), p->time_ms);
 			snprintf(step, sizeof(step), "%lld", (long long)p->step);
-			fmt_value(val, sizeof(val), p->value);
+			mp__meta_fmt_value(val, sizeof(val), p->value);
 			mp_table_add(t, row);
 		}
-		print_table(t);
+		mp__meta_print_table(t);
 		mp_table_free(t);
 	}
 	mp_metric_history_release(&h);
-	return 0;
-}
-
-/* ---- diff -------------------------------------------------------------- */
-
-/* One compared value: a param or a metric of one run. */
-typedef struct diff_val {
-	int is_metric;
-	char *key;   /* "pipeline.seed", "train.epochs", "train.accuracy" */
-	int numeric; /* num is meaningful */
-	double num;
-	char *text;
-} diff_val;
-
-typedef struct diff_side {
-	diff_val *v;
-	size_t n, alloc;
-} diff_side;
-
-static void diff_side_release(diff_side *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++) {
-		free(s->v[i].key);
-		free(s->v[i].text);
-	}
-	free(s->v);
-}
-
-static int diff_add(diff_side *s, int is_metric, const char *scope, const char *name,
-		    int numeric, double num, const char *text)
-{
-	diff_val *d;
-
-	if (s->n == s->alloc) {
-		size_t na = s->alloc ? s->alloc * 2 : 32;
-		diff_val *nv = mp_realloc(s->v, na * sizeof(*nv));
-
-		if (!nv)
-			return MP_ENOMEM;
-		s->v = nv;
-		s->alloc = na;
-	}
-	d = &s->v[s->n];
-	d->is_metric = is_metric;
-	d->numeric = numeric;
-	d->num = num;
-	d->key = scope ? mp_asprintf("%s.%s", scope, name) : mp_strdup(name);
-	d->text = mp_strdup(text);
-	if (!d->key || !d->text) {
-		free(d->key);
-		free(d->text);
-		return MP_ENOMEM;
-	}
-	s->n++;
-	return 0;
-}
-
-static int diff_add_prop(diff_side *s, const char *scope, const mp_prop *p)
-{
-	char buf[1024], *end;
-	double v;
-
-	mp_prop_format(p, buf, sizeof(buf));
-	if (p->kind == MP_PROP_STRING) {
-		/* params are text: a number is compared as one, a list is shown
-		 * on one line ("[a, b]") */
-		if (strchr(buf, '\n')) {
-			char list[1024];
-			size_t i, o = 0;
-
-			list[o++] = '[';
-			for (i = 0; buf[i] && o + 4 < sizeof(list); i++) {
-				if (buf[i] == '\n') {
-					list[o++] = ',';
-					list[o++] = ' ';
-				} else {
-					list[o++] = buf[i];
-				}
-			}
-			list[o++] = ']';
-			list[o] = '\0';
-			return diff_add(s, 0, scope, p->name, 0, 0, list);
-		}
-		v = strtod(buf, &end);
-		if (*buf && !*end && isfinite(v))
-			return diff_add(s, 0, scope, p->name, 1, v, buf);
-		return diff_add(s, 0, scope, p->name, 0, 0, buf);
-	}
-	return diff_add(s, 0, scope, p->name, 1, p->kind == MP_PROP_INT ? (double)p->i : p->d, buf);
-}
-
-static int load_side(mp_store *st, const char *arg, diff_side *s, int64_t *id_out, mp_err *err)
-{
-	mp_execution_list el = {0};
-	mp_run r = {0};
-	int64_t id;
-	size_t i, k;
-	int rc;
-
-	memset(s, 0, sizeof(*s));
-	if ((rc = parse_run_arg(st, arg, &id, err)) != 0 ||
-	    (rc = mp_store_get_run(st, id, NULL, &r, err)) != 0 ||
-	    (rc = mp_store_run_executions(st, r.id, &el, err)) != 0)
-		goto out;
-	*id_out = r.id;
-	for (k = 0; !rc && k < r.nparams; k++)
-		rc = diff_add_prop(s, "pipeline", &r.params[k]);
-	for (i = 0; !rc && i < el.n; i++) {
-		const mp_execution *e = &el.items[i];
-		char buf[64];
-
-		for (k = 0; !rc && k < e->nparams; k++)
-			rc = diff_add_prop(s, e->component_id, &e->params[k]);
-		for (k = 0; !rc && k < e->nmetrics; k++)
-			if (mp_execution_metric_is_summary(e, k))
-				rc = diff_add(s, 1, e->component_id, e->metrics[k].name, 1,
-					      e->metrics[k].value, fmt_value(buf, sizeof(buf), e->metrics[k].value));
-	}
-	if (rc == MP_ENOMEM)
-		rc = mp_error(err, rc, "out of memory comparing runs");
-out:
-	mp_execution_list_release(&el);
-	mp_run_release(&r);
-	if (rc)
-		diff_side_release(s);
-	return rc;
-}
-
-static const diff_val *diff_find(const diff_side *s, int is_metric, const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		if (s->v[i].is_metric == is_metric && strcmp(s->v[i].key, key) == 0)
-			return &s->v[i];
-	return NULL;
-}
-
-static int cmp_val(const void *a, const void *b)
-{
-	const diff_val *x = a, *y = b;
-
-	if (x->is_metric != y->is_metric)
-		return x->is_metric - y->is_metric;
-	return strcmp(x->key, y->key);
-}
-
-static void change_text(char *buf, size_t n, const diff_val *a, const diff_val *b)
-{
-	if (!a)
-		snprintf(buf, n, "added");
-	else if (!b)
-		snprintf(buf, n, "removed");
-	else if (strcmp(a->text, b->text) == 0)
-		snprintf(buf, n, "0");
-	else if (a->numeric && b->numeric && !isnan(a->num) && !isnan(b->num))
-		snprintf(buf, n, "%+.6g", b->num - a->num);
-	else
-		snprintf(buf, n, "changed");
-}
-
-static int same(const diff_val *a, const diff_val *b)
-{
-	return a && b && strcmp(a->text, b->text) == 0;
-}
-
-static void json_diff_value(mp_json *j, const diff_val *v)
-{
-	if (!v)
-		mp_json_null(j);
-	else if (v->numeric)
-		mp_json_double(j, v->num);
-	else
-		mp_json_string(j, v->text);
-}
-
-static int cmd_diff(meta_ctx *c, mp_err *err)
-{
-	diff_side a = {0}, b = {0}, keys = {0};
-	int64_t ida = 0, idb = 0;
-	mp_table *t = NULL;
-	size_t i;
-	int rc, shown = 0;
-	mp_json j;
-
-	if (c->npos != 2)
-		return mp_error(err, MP_EINVAL, "'meta diff' needs two run ids");
-	if ((rc = load_side(c->st, c->pos[0], &a, &ida, err)) != 0 ||
-	    (rc = load_side(c->st, c->pos[1], &b, &idb, err)) != 0)
-		goto out;
-	/* The union of keys, in a stable order: params, then metrics, by name. */
-	for (i = 0; i < a.n + b.n; i++) {
-		const diff_val *v = i < a.n ? &a.v[i] : &b.v[i - a.n];
-
-		if (!diff_find(&keys, v->is_metric, v->key) &&
-		    diff_add(&keys, v->is_metric, NULL, v->key, 0, 0, "") != 0) {
-			rc = mp_error(err, MP_ENOMEM, "out of memory comparing runs");
-			goto out;
-		}
-	}
-	if (keys.n)
-		qsort(keys.v, keys.n, sizeof(*keys.v), cmp_val);
-	if (c->json) {
-		mp_json_init(&j, stdout, 1);
-		mp_json_begin_object(&j);
-		mp_json_key(&j, "a");
-		mp_json_int(&j, ida);
-		mp_json_key(&j, "b");
-		mp_json_int(&j, idb);
-		mp_json_key(&j, "changes");
-		mp_json_begin_array(&j);
-	} else {
-		char ha[160], hb[160];
-		const char *heads[5] = {"KIND", "NAME", ha, hb, ">CHANGE"};
-
-		/* the runs as they were asked for: "demo#3", "last", "run 12" */
-		snprintf(ha, sizeof(ha), ">%s%s", strspn(c->pos[0], "0123456789") == strlen(c->pos[0]) ? "RUN " : "", c->pos[0]);
-		snprintf(hb, sizeof(hb), ">%s%s", strspn(c->pos[1], "0123456789") == strlen(c->pos[1]) ? "RUN " : "", c->pos[1]);
-		t = mp_table_new(5, heads);
-	}
-	for (i = 0; i < keys.n; i++) {
-		const char *key = keys.v[i].key;
-		const diff_val *va = diff_find(&a, keys.v[i].is_metric, key);
-		const diff_val *vb = diff_find(&b, keys.v[i].is_metric, key);
-		const char *kind = keys.v[i].is_metric ? "metric" : "param";
-		char ch[64];
-
-		if (same(va, vb) && !c->all)
-			continue;
-		shown++;
-		change_text(ch, sizeof(ch), va, vb);
-		if (c->json) {
-			mp_json_begin_object(&j);
-			mp_json_key(&j, "kind");
-			mp_json_string(&j, kind);
-			mp_json_key(&j, "name");
-			mp_json_string(&j, key);
-			mp_json_key(&j, "a");
-			json_diff_value(&j, va);
-			mp_json_key(&j, "b");
-			json_diff_value(&j, vb);
-			mp_json_key(&j, "change");
-			if (va && vb && va->numeric && vb->numeric)
-				mp_json_double(&j, vb->num - va->num);
-			else
-				mp_json_string(&j, ch);
-			mp_json_end_object(&j);
-		} else if (t) {
-			const char *row[5] = {kind, key, va ? va->text : NULL, vb ? vb->text : NULL, ch};
-
-			mp_table_add(t, row);
-		}
-	}
-	if (c->json) {
-		mp_json_end_array(&j);
-		mp_json_end_object(&j);
-		mp_json_finish(&j);
-	} else if (shown) {
-		print_table(t);
-	} else {
-		printf("runs %lld and %lld have the same params and metrics\n", (long long)ida, (long long)idb);
-	}
-out:
-	mp_table_free(t);
-	diff_side_release(&a);
-	diff_side_release(&b);
-	diff_side_release(&keys);
-	return rc;
-}
-
-/* ---- gc ---------------------------------------------------------------- */
-
-/* Why gc must not delete artifact a's folder, or NULL when it may: the
- * store is a file anyone may have edited, so its paths are checked
- * against where mlpipe puts artifacts (<root>/<pipeline>/<component>/
- * <output>/<execution>), and the folder's real location (links resolved)
- * against the root's. */
-static const char *unsafe_to_delete(const mp_artifact *a)
-{
-	char *want, *real_root, *real_uri;
-	const char *why = NULL;
-
-	if (!a->root || !*a->root || !strcmp(a->root, "/") || !a->producer || !a->pipeline || !a->name)
-		return "kept: no pipeline root to check it against";
-	if (!(want = mp_asprintf("%s/%s/%s/%s/%lld", a->root, a->pipeline, a->producer, a->name,
-				 (long long)a->producer_id)))
-		return "kept: out of memory";
-	if (strcmp(want, a->uri) != 0) {
-		/* or right below the root, as hand-made stores (the tests' fixture) have it */
-		free(want);
-		if (!(want = mp_asprintf("%s/%s/%s/%lld", a->root, a->producer, a->name, (long long)a->producer_id)))
-			return "kept: out of memory";
-		if (strcmp(want, a->uri) != 0) {
-			free(want);
-			return "kept: not where mlpipe puts its artifacts";
-		}
-	}
-	free(want);
-	real_root = realpath(a->root, NULL);
-	real_uri = realpath(a->uri, NULL);
-	if (!real_uri && errno == ENOENT)
-		why = NULL; /* already gone: only the store is updated */
-	else if (!real_root || !real_uri || !mp_path_within(real_root, real_uri) || !strcmp(real_root, real_uri))
-		why = "kept: outside the pipeline root";
-	free(real_root);
-	free(real_uri);
-	return why;
-}
-
-static int cmd_gc(meta_ctx *c, mp_err *err)
-{
-	static const char *const heads[] = {">ID", "TYPE", "CREATED", "ACTION", "URI"};
-	mp_artifact_list l = {0};
-	mp_table *t = NULL;
-	double days;
-	size_t i, deleted = 0, kept = 0, nfail = 0;
-	int rc;
-	mp_json j;
-
-	if (c->npos)
-		return mp_error(err, MP_EINVAL, "unexpected argument '%s' for 'meta gc'", c->pos[0]);
-	if (!c->older_than)
-		return mp_error(err, MP_EINVAL, "'meta gc' needs a scope: --older-than DAYS");
-	if ((rc = mp_parse_double(c->older_than, 0, 1e6, &days, "--older-than", err)) != 0)
-		return rc;
-	if ((rc = mp_store_gc_candidates(c->st, mp_now_ms() - (int64_t)(days * 86400000.0), &l, err)) != 0)
-		return rc;
-	if (c->json) {
-		mp_json_init(&j, stdout, 1);
-		mp_json_begin_array(&j);
-	} else {
-		t = mp_table_new(5, heads);
-	}
-	for (i = 0; i < l.n; i++) {
-		const mp_artifact *a = &l.items[i];
-		const char *action;
-		char id[24], created[32];
-		mp_err e2;
-
-		/* Only an artifact's own folder below the pipeline's own root is
-		 * ever removed, checked just before, whatever the store says. */
-		if ((action = unsafe_to_delete(a))) {
-			kept++;
-		} else if (c->dry_run) {
-			action = "would delete";
-		} else if (mp_store_set_artifact_state(c->st, a->id, "MARKED_FOR_DELETION", &e2) != 0 ||
-			   mp_rmtree(a->uri, &e2) != 0 ||
-			   mp_store_set_artifact_state(c->st, a->id, "DELETED", &e2) != 0) {
-			mp_warn("%s", e2.msg);
-			action = "failed";
-			nfail++;
-		} else {
-			action = "deleted";
-			deleted++;
-		}
-		if (c->json) {
-			mp_json_begin_object(&j);
-			mp_json_key(&j, "id");
-			mp_json_int(&j, a->id);
-			mp_json_key(&j, "type");
-			mp_json_string(&j, a->type);
-			mp_json_key(&j, "uri");
-			mp_json_string(&j, a->uri);
-			mp_json_key(&j, "action");
-			mp_json_string(&j, action);
-			mp_json_end_object(&j);
-		} else if (t) {
-			const char *row[5] = {id, a->type, created, action, a->uri};
-
-			snprintf(id, sizeof(id), "%lld", (long long)a->id);
-			mp_format_time(created, sizeof(created), a->create_time_ms);
-			mp_table_add(t, row);
-		}
-	}
-	if (c->json) {
-		mp_json_end_array(&j);
-		mp_json_finish(&j);
-	} else {
-		if (l.n)
-			print_table(t);
-		if (c->dry_run)
-			printf("gc: %zu artifacts older than %g days would be deleted (dry run)\n", l.n - kept, days);
-		else
-			printf("gc: %zu artifacts deleted, %zu kept, %zu failed\n", deleted, kept, nfail);
-	}
-	mp_table_free(t);
-	mp_artifact_list_release(&l);
-	if (nfail)
-		return mp_error(err, MP_EIO, "gc could not delete %zu artifacts (see the warnings above)", nfail);
 	return 0;
 }
 
@@ -1083,143 +615,15 @@ typedef struct meta_cmd {
 	int maxpos;
 } meta_cmd;
 
-/* meta stats ID: the statistics an ExampleStatistics artifact holds. */
-static int cmd_stats(meta_ctx *c, mp_err *err)
-{
-	static const char *const heads[] = {"SPLIT", "FEATURE", "TYPE", ">COUNT", ">MISSING", ">MEAN", ">STD",
-					    ">MIN", ">MAX", "ZEROS / TOP VALUES"};
-	mp_artifact a = {0};
-	mp_stats st;
-	int64_t id;
-	size_t i, f, v;
-	int rc;
-
-	if (c->npos != 1)
-		return mp_error(err, MP_EINVAL, "'meta stats' needs one artifact id (an ExampleStatistics)");
-	if ((rc = mp_parse_i64(c->pos[0], 1, INT64_MAX, &id, "artifact id", err)) != 0 ||
-	    (rc = mp_store_get_artifact(c->st, id, &a, err)) != 0)
-		return rc;
-	if (strcmp(a.type, "ExampleStatistics") != 0) {
-		rc = mp_error(err, MP_EINVAL, "artifact %lld is %s, not ExampleStatistics", (long long)id, a.type);
-		mp_artifact_release(&a);
-		return rc;
-	}
-	rc = mp_stats_read(&st, a.uri, err);
-	mp_artifact_release(&a);
-	if (rc != 0)
-		return rc;
-	if (c->json) {
-		mp_json j;
-
-		mp_json_init(&j, stdout, 1);
-		mp_json_begin_array(&j);
-		for (i = 0; i < st.nsplits; i++)
-			for (f = 0; f < st.splits[i].nfeats; f++) {
-				const mp_feat_stats *fs = &st.splits[i].feats[f];
-
-				if (c->split && strcmp(c->split, st.splits[i].name))
-					continue;
-				mp_json_begin_object(&j);
-				mp_json_key(&j, "split");
-				mp_json_string(&j, st.splits[i].name);
-				mp_json_key(&j, "feature");
-				mp_json_string(&j, fs->name);
-				mp_json_key(&j, "type");
-				mp_json_string(&j, fs->type == MP_FEAT_FLOAT ? "float" : "string");
-				mp_json_key(&j, "count");
-				mp_json_int(&j, fs->count);
-				mp_json_key(&j, "missing");
-				mp_json_int(&j, fs->missing);
-				if (fs->type == MP_FEAT_FLOAT) {
-					int k;
-
-					mp_json_key(&j, "mean");
-					mp_json_double(&j, fs->mean);
-					mp_json_key(&j, "std");
-					mp_json_double(&j, fs->std);
-					mp_json_key(&j, "min");
-					mp_json_double(&j, fs->min);
-					mp_json_key(&j, "max");
-					mp_json_double(&j, fs->max);
-					mp_json_key(&j, "zeros");
-					mp_json_int(&j, fs->zeros);
-					mp_json_key(&j, "histogram");
-					mp_json_begin_array(&j);
-					for (k = 0; k < MP_HIST_BINS; k++)
-						mp_json_int(&j, fs->hist[k]);
-					mp_json_end_array(&j);
-				} else {
-					mp_json_key(&j, "unique");
-					mp_json_int(&j, fs->unique);
-					mp_json_key(&j, "top");
-					mp_json_begin_array(&j);
-					for (v = 0; v < fs->nvalues && v < 10; v++) {
-						mp_json_begin_object(&j);
-						mp_json_key(&j, "value");
-						mp_json_string(&j, fs->values[v].value);
-						mp_json_key(&j, "count");
-						mp_json_int(&j, fs->values[v].count);
-						mp_json_end_object(&j);
-					}
-					mp_json_end_array(&j);
-				}
-				mp_json_end_object(&j);
-			}
-		mp_json_end_array(&j);
-		mp_json_finish(&j);
-	} else {
-		mp_table *t = mp_table_new(10, heads);
-
-		for (i = 0; t && i < st.nsplits; i++)
-			for (f = 0; f < st.splits[i].nfeats; f++) {
-				const mp_feat_stats *fs = &st.splits[i].feats[f];
-				char cnt[24], miss[24], mean[32], sd[32], mn[32], mx[32], last[400];
-				const char *cells[10];
-
-				if (c->split && strcmp(c->split, st.splits[i].name))
-					continue;
-				snprintf(cnt, sizeof(cnt), "%lld", (long long)fs->count);
-				snprintf(miss, sizeof(miss), "%lld", (long long)fs->missing);
-				cells[0] = st.splits[i].name;
-				cells[1] = fs->name;
-				cells[2] = fs->type == MP_FEAT_FLOAT ? "float" : "string";
-				cells[3] = cnt;
-				cells[4] = miss;
-				if (fs->type == MP_FEAT_FLOAT) {
-					cells[5] = fmt_value(mean, sizeof(mean), fs->mean);
-					cells[6] = fmt_value(sd, sizeof(sd), fs->std);
-					cells[7] = fmt_value(mn, sizeof(mn), fs->min);
-					cells[8] = fmt_value(mx, sizeof(mx), fs->max);
-					snprintf(last, sizeof(last), "%lld zeros", (long long)fs->zeros);
-				} else {
-					size_t len;
-
-					cells[5] = cells[6] = cells[7] = cells[8] = NULL;
-					len = (size_t)snprintf(last, sizeof(last), "%s%lld distinct:", fs->unique_capped ? ">=" : "",
-							       (long long)fs->unique);
-					for (v = 0; v < fs->nvalues && v < 5 && len < sizeof(last) - 80; v++)
-						len += (size_t)snprintf(last + len, sizeof(last) - len, " %.40s (%lld)",
-									fs->values[v].value, (long long)fs->values[v].count);
-				}
-				cells[9] = last;
-				mp_table_add(t, cells);
-			}
-		print_table(t);
-		mp_table_free(t);
-	}
-	mp_stats_release(&st);
-	return 0;
-}
-
 static const meta_cmd meta_cmds[] = {
 	{"runs", cmd_runs, 0},
 	{"run", cmd_run, 1},
 	{"artifacts", cmd_artifacts, 0},
 	{"lineage", cmd_lineage, 1},
 	{"metrics", cmd_metrics, 0},
-	{"diff", cmd_diff, 2},
-	{"gc", cmd_gc, 0},
-	{"stats", cmd_stats, 1},
+	{"diff", mp__meta_diff, 2},
+	{"gc", mp__meta_gc, 0},
+	{"stats", mp__meta_stats, 1},
 };
 
 #define NMETA_CMDS MP_COUNTOF(meta_cmds)
@@ -1256,7 +660,7 @@ int mp_cmd_meta(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	mp_err_clear(&err);
 	if (mp_cli_parse(argc, argv, opts, pos, 4, &npos, &help, "meta", &err) != 0)
-		return fail(&err);
+		return mp__meta_fail(&err);
 	if (help || npos == 0) {
 		fputs(mp_meta_usage, help ? stdout : stderr);
 		return help ? MP_EXIT_OK : MP_EXIT_USAGE;
@@ -1271,12 +675,12 @@ int mp_cmd_meta(int argc, char **argv)
 
 		mp_error(&err, MP_EINVAL, "'%s' is not a meta command%s%s%s (see 'mlpipe meta --help')", pos[0],
 			 near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
-		return fail(&err);
+		return mp__meta_fail(&err);
 	}
 	c.npos = npos - 1;
 	if (c.npos > cmd->maxpos) {
 		mp_error(&err, MP_EINVAL, "unexpected argument '%s' for 'meta %s'", pos[cmd->maxpos + 1], cmd->name);
-		return fail(&err);
+		return mp__meta_fail(&err);
 	}
 	for (i = 0; i < (size_t)c.npos; i++)
 		c.pos[i] = pos[i + 1];
@@ -1284,13 +688,13 @@ int mp_cmd_meta(int argc, char **argv)
 		c.db = getenv("MLPIPE_DB");
 	if (!c.db || !*c.db) {
 		mp_error(&err, MP_EINVAL, "'meta %s' needs a metadata store: --db PATH (or $MLPIPE_DB)", cmd->name);
-		return fail(&err);
+		return mp__meta_fail(&err);
 	}
 	if ((rc = mp_store_open(&c.st, c.db, 0, &err)) != 0)
-		return fail(&err);
+		return mp__meta_fail(&err);
 	rc = cmd->fn(&c, &err);
 	mp_store_close(c.st);
 	if (fflush(stdout) != 0 && !rc)
 		rc = mp_error(&err, MP_EIO, "cannot write the output");
-	return rc ? fail(&err) : MP_EXIT_OK;
+	return rc ? mp__meta_fail(&err) : MP_EXIT_OK;
 }
