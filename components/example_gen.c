@@ -11,9 +11,9 @@
  * holds one block per split and the rows used for inference.
  */
 #include "components/component.h"
+#include "core/pool.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -655,8 +655,6 @@ static int csv_row_fast(csv_ctx *x, mp_block *blocks, const char *path, int64_t 
 
 /* ---- batches of raw rows and the workers that parse them ---- */
 
-enum { B_FREE, B_QUEUED, B_WORKING, B_DONE };
-
 typedef struct row_batch {
 	char *text;
 	size_t tlen, tcap;
@@ -670,21 +668,18 @@ typedef struct row_batch {
 	uint8_t **enc;
 	size_t *enccap, *enclen;
 	mp_csv_fieldlist fl;
-	int state;
 	int rc;
 	mp_err err;
 } row_batch;
 
+/* Batches of raw rows parsed and compressed on the thread pool, written
+ * in the order they were read. */
 typedef struct csv_pool {
 	csv_ctx *x;
-	row_batch *b;
+	row_batch *b; /* nb batches, used in turn */
 	size_t nb;
-	pthread_t *th;
-	int nth;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	uint64_t submitted, written;
-	int stop;
+	uint64_t submitted;
+	mp_pool *pool;
 } csv_pool;
 
 static void batch_release(row_batch *b, size_t nsplits)
@@ -748,101 +743,52 @@ static void process_batch(csv_pool *P, row_batch *b)
 	b->rc = rc;
 }
 
-static void *pool_worker(void *arg)
+static void parse_batch(void *ctx, void *item, int worker)
 {
-	csv_pool *P = arg;
-
-	pthread_mutex_lock(&P->mu);
-	for (;;) {
-		row_batch *b = NULL;
-		uint64_t k;
-
-		/* the oldest queued batch */
-		for (k = P->written; k < P->submitted && !b; k++)
-			if (P->b[k % P->nb].state == B_QUEUED)
-				b = &P->b[k % P->nb];
-		if (!b) {
-			if (P->stop)
-				break;
-			pthread_cond_wait(&P->cv, &P->mu);
-			continue;
-		}
-		b->state = B_WORKING;
-		pthread_mutex_unlock(&P->mu);
-		process_batch(P, b);
-		pthread_mutex_lock(&P->mu);
-		b->state = B_DONE;
-		pthread_cond_broadcast(&P->cv);
-	}
-	pthread_mutex_unlock(&P->mu);
-	return NULL;
+	(void)worker;
+	process_batch(ctx, item);
 }
 
-/* Writes finished batches in order; with wait, until slot `until` is free. */
-static int pool_write(csv_pool *P, uint64_t until, mp_err *err)
+/* Writes the oldest batch in flight, once parsed. */
+static int write_oldest(csv_pool *P, mp_err *err)
 {
+	row_batch *b = mp_pool_take(P->pool);
+	size_t s;
 	int rc = 0;
 
-	while (P->written < until) {
-		row_batch *b = &P->b[P->written % P->nb];
-		size_t s;
-
-		if (P->nth) {
-			pthread_mutex_lock(&P->mu);
-			while (b->state != B_DONE)
-				pthread_cond_wait(&P->cv, &P->mu);
-			pthread_mutex_unlock(&P->mu);
-		}
-		if (b->rc != 0) {
-			*err = b->err;
-			return b->rc;
-		}
-		for (s = 0; s < P->x->g->nsplits && rc == 0; s++)
-			if (b->blocks[s].rows) {
-				rc = mp_examples_writer_put(P->x->g->w, s, b->enc[s], b->enclen[s], b->blocks[s].rows, err);
-				P->x->g->rows[s] += (int64_t)b->blocks[s].rows;
-			}
-		if (rc != 0)
-			return rc;
-		pthread_mutex_lock(&P->mu);
-		b->state = B_FREE;
-		b->n = 0;
-		P->written++;
-		pthread_mutex_unlock(&P->mu);
+	if (MP_NEVER(!b))
+		return mp_error(err, MP_EINVAL, "internal error: no batch to write");
+	if (b->rc != 0) {
+		*err = b->err;
+		return b->rc;
 	}
-	return 0;
+	for (s = 0; s < P->x->g->nsplits && rc == 0; s++)
+		if (b->blocks[s].rows) {
+			rc = mp_examples_writer_put(P->x->g->w, s, b->enc[s], b->enclen[s], b->blocks[s].rows, err);
+			P->x->g->rows[s] += (int64_t)b->blocks[s].rows;
+		}
+	b->n = 0;
+	return rc;
 }
 
-/* The batch to fill next (waiting for its slot to be written). */
+/* The batch to fill next (writing out the one that held its place). */
 static int pool_current(csv_pool *P, row_batch **out, mp_err *err)
 {
-	row_batch *b = &P->b[P->submitted % P->nb];
-	int rc, busy;
+	int rc;
 
-	pthread_mutex_lock(&P->mu);
-	busy = b->state != B_FREE;
-	pthread_mutex_unlock(&P->mu);
-	if (busy && (rc = pool_write(P, P->submitted - P->nb + 1, err)) != 0)
+	if (mp_pool_full(P->pool) && (rc = write_oldest(P, err)) != 0)
 		return rc;
-	*out = b;
+	*out = &P->b[P->submitted % P->nb];
 	return 0;
 }
 
 static int pool_submit(csv_pool *P, row_batch *b, mp_err *err)
 {
+	(void)err;
 	if (b->n == 0)
 		return 0;
-	if (!P->nth) {
-		process_batch(P, b);
-		b->state = B_DONE;
-		P->submitted++;
-		return pool_write(P, P->submitted, err);
-	}
-	pthread_mutex_lock(&P->mu);
-	b->state = B_QUEUED;
+	mp_pool_submit(P->pool, b);
 	P->submitted++;
-	pthread_cond_broadcast(&P->cv);
-	pthread_mutex_unlock(&P->mu);
 	return 0;
 }
 
@@ -895,28 +841,23 @@ static int pool_finish(csv_pool *P, mp_err *err)
 
 	if ((rc = pool_current(P, &b, err)) != 0 || (rc = pool_submit(P, b, err)) != 0)
 		return rc;
-	return pool_write(P, P->submitted, err);
+	while (mp_pool_pending(P->pool))
+		if ((rc = write_oldest(P, err)) != 0)
+			return rc;
+	return 0;
 }
 
 static void pool_stop(csv_pool *P)
 {
 	size_t i;
-	int k;
 
-	pthread_mutex_lock(&P->mu);
-	P->stop = 1;
-	pthread_cond_broadcast(&P->cv);
-	pthread_mutex_unlock(&P->mu);
-	for (k = 0; k < P->nth; k++)
-		pthread_join(P->th[k], NULL);
+	mp_pool_free(P->pool, NULL);
 	for (i = 0; P->b && i < P->nb; i++)
 		batch_release(&P->b[i], P->x->g->nsplits);
 	free(P->b);
-	free(P->th);
-	pthread_mutex_destroy(&P->mu);
-	pthread_cond_destroy(&P->cv);
 }
 
+/* With threads > 1, twice as many batches as threads are in flight. */
 static int pool_start(csv_pool *P, csv_ctx *x, size_t rows, int threads, mp_err *err)
 {
 	size_t i;
@@ -924,19 +865,13 @@ static int pool_start(csv_pool *P, csv_ctx *x, size_t rows, int threads, mp_err 
 
 	memset(P, 0, sizeof(*P));
 	P->x = x;
-	pthread_mutex_init(&P->mu, NULL);
-	pthread_cond_init(&P->cv, NULL);
 	P->nb = threads > 1 ? (size_t)threads * 2 : 1;
-	if (!(P->b = mp_calloc(P->nb, sizeof(*P->b))) ||
-	    (threads > 1 && !(P->th = mp_calloc((size_t)threads, sizeof(*P->th)))))
+	if (!(P->b = mp_calloc(P->nb, sizeof(*P->b))))
 		return mp_error(err, MP_ENOMEM, "out of memory");
 	for (i = 0; i < P->nb; i++)
 		if ((rc = batch_init(P, &P->b[i], rows, err)) != 0)
 			return rc;
-	for (; threads > 1 && P->nth < threads; P->nth++)
-		if (pthread_create(&P->th[P->nth], NULL, pool_worker, P) != 0)
-			return mp_error(err, MP_EIO, "cannot start a parsing thread");
-	return 0;
+	return mp_pool_create(&P->pool, threads > 1 ? threads : 0, P->nb, parse_batch, P, err);
 }
 
 /* ---- reading ---- */

@@ -12,9 +12,9 @@
 #include "data/examples.h"
 #include "data/transform.h"
 #include "data/dataset.h"
+#include "core/pool.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,11 +28,17 @@ typedef struct job {
 	float *rows; /* n x (nx + 1): inputs, then the label */
 	size_t n;
 	int epoch;
-	int done;
 	int rc;
 	mp_err err;
-	struct job *next; /* in the work queue */
 } job;
+
+/* A batch made ahead on the prefetch thread, and how making it went: 1
+ * made, 0 nothing left, or a negative MP_E* with err. */
+typedef struct made_batch {
+	mp_batch b;
+	int rc;
+	mp_err err;
+} made_batch;
 
 struct mp_dataset {
 	mp_dataset_opts o;
@@ -45,15 +51,11 @@ struct mp_dataset {
 	int input_done;	  /* every epoch has been read */
 	uint64_t next_seq; /* to read */
 	uint64_t want_seq; /* to hand on */
-	/* the ordered parallel map */
-	job **window; /* indexed by seq % window_size */
-	size_t window_size, in_flight;
-	job *work_head, *work_tail;
-	pthread_t *workers;
-	int nworkers;
-	pthread_mutex_t mu;
-	pthread_cond_t work_cv, done_cv;
-	int stop;
+	/* the ordered parallel map: records decoded on map_threads workers
+	 * (or in this thread), each worker with a block of its own */
+	mp_pool *map;
+	mp_block *blocks;
+	int nblocks;
 	/* the current decoded block and the epoch it belongs to */
 	job *cur;
 	size_t cur_pos;
@@ -63,20 +65,16 @@ struct mp_dataset {
 	size_t buf_cap, buf_n;
 	int buf_epoch;
 	uint64_t rng;
-	/* batches: with prefetch a ring of prefetch + 1 (one is the caller's) */
-	mp_batch *ring;
-	size_t ring_size, head, count;
-	int producer_done, producer_rc;
-	mp_err producer_err;
-	pthread_t producer;
-	int has_producer;
-	pthread_cond_t ring_cv;
+	/* batches: with prefetch, made on a thread of their own, prefetch in
+	 * flight and one more the caller holds */
+	mp_pool *prefetch;
+	made_batch *made;
+	size_t nmade;
+	made_batch *held;
+	int producer_done; /* the prefetch thread's own */
 	mp_batch sync_batch;
-	size_t given; /* the ring slot the caller holds, when count counts it */
-	int holding;
 	double wait_s;
 	int finished;
-	mp_block decode_block; /* for map_threads == 0 */
 	float *row;	       /* one example on its way into a batch */
 	/* the cache: every example of the split, then a permutation.  With a
 	 * transform it keeps the values the transform reads (cstride floats:
@@ -193,40 +191,16 @@ static void run_job(mp_dataset *d, job *j, mp_block *b)
 	j->rec = NULL;
 }
 
-static void *worker_main(void *arg)
+static void map_job(void *ctx, void *item, int worker)
 {
-	mp_dataset *d = arg;
-	mp_block b;
-	mp_err err;
-	int ok = mp_block_init(&b, d->o.meta->features, d->o.meta->nfeatures, 1, &err) == 0;
+	mp_dataset *d = ctx;
 
-	pthread_mutex_lock(&d->mu);
-	for (;;) {
-		job *j;
+	run_job(d, item, &d->blocks[worker]);
+}
 
-		while (!d->work_head && !d->stop)
-			pthread_cond_wait(&d->work_cv, &d->mu);
-		if (d->stop)
-			break;
-		j = d->work_head;
-		d->work_head = j->next;
-		if (!d->work_head)
-			d->work_tail = NULL;
-		pthread_mutex_unlock(&d->mu);
-		if (ok) {
-			run_job(d, j, &b);
-		} else {
-			j->rc = MP_ENOMEM;
-			mp_error(&j->err, MP_ENOMEM, "out of memory");
-		}
-		pthread_mutex_lock(&d->mu);
-		j->done = 1;
-		pthread_cond_broadcast(&d->done_cv);
-	}
-	pthread_mutex_unlock(&d->mu);
-	if (ok)
-		mp_block_release(&b);
-	return NULL;
+static void drop_job(void *item)
+{
+	free_job(item);
 }
 
 /* Reads the next record into a new job; 0 with *out NULL when every epoch
@@ -296,26 +270,12 @@ static int read_job(mp_dataset *d, job **out, int *epoch, mp_err *err)
  * *epoch gets the epoch it belongs to. */
 static int next_block(mp_dataset *d, job **out, int *epoch, mp_err *err)
 {
-	size_t slot;
 	job *j;
 	int rc;
 
 	*out = NULL;
-	if (d->nworkers == 0) {
-		if ((rc = read_job(d, &j, epoch, err)) != 0 || !j)
-			return rc;
-		run_job(d, j, &d->decode_block);
-		if (j->rc != 0) {
-			*err = j->err;
-			rc = j->rc;
-			free_job(j);
-			return rc;
-		}
-		*out = j;
-		return 1;
-	}
-	/* keep the window full */
-	while (d->in_flight < d->window_size && !d->input_done) {
+	/* keep the map full */
+	while (!mp_pool_full(d->map) && !d->input_done) {
 		int ep;
 
 		if ((rc = read_job(d, &j, &ep, err)) != 0)
@@ -323,31 +283,10 @@ static int next_block(mp_dataset *d, job **out, int *epoch, mp_err *err)
 		if (!j)
 			break;
 		j->epoch = ep;
-		pthread_mutex_lock(&d->mu);
-		d->window[j->seq % d->window_size] = j;
-		d->in_flight++;
-		if (d->work_tail)
-			d->work_tail->next = j;
-		else
-			d->work_head = j;
-		d->work_tail = j;
-		pthread_cond_signal(&d->work_cv);
-		pthread_mutex_unlock(&d->mu);
+		mp_pool_submit(d->map, j);
 	}
-	if (d->in_flight == 0)
-		return 0;
-	slot = d->want_seq % d->window_size;
-	pthread_mutex_lock(&d->mu);
-	while ((!(j = d->window[slot]) || !j->done) && !d->stop)
-		pthread_cond_wait(&d->done_cv, &d->mu);
-	if (d->stop) {
-		pthread_mutex_unlock(&d->mu);
-		return 0; /* closing */
-	}
-	d->window[slot] = NULL;
-	d->in_flight--;
-	pthread_mutex_unlock(&d->mu);
-	d->want_seq++;
+	if (!(j = mp_pool_take(d->map)))
+		return 0; /* the end, or closing */
 	if (j->rc != 0) {
 		*err = j->err;
 		rc = j->rc;
@@ -520,39 +459,20 @@ static int produce_batch(mp_dataset *d, mp_batch *b, mp_err *err)
 	}
 }
 
-static void *producer_main(void *arg)
+/* On the prefetch thread: the next batch into item. */
+static void make_batch(void *ctx, void *item, int worker)
 {
-	mp_dataset *d = arg;
+	mp_dataset *d = ctx;
+	made_batch *m = item;
 
-	for (;;) {
-		mp_batch *b;
-		mp_err err = {0};
-		int rc;
-
-		pthread_mutex_lock(&d->mu);
-		while (d->count == d->ring_size - 1 && !d->stop)
-			pthread_cond_wait(&d->ring_cv, &d->mu);
-		if (d->stop) {
-			pthread_mutex_unlock(&d->mu);
-			break;
-		}
-		b = &d->ring[(d->head + d->count) % d->ring_size];
-		pthread_mutex_unlock(&d->mu);
-		rc = produce_batch(d, b, &err);
-		pthread_mutex_lock(&d->mu);
-		if (rc == 1) {
-			d->count++;
-		} else {
-			d->producer_done = 1;
-			d->producer_rc = rc;
-			d->producer_err = err;
-		}
-		pthread_cond_broadcast(&d->ring_cv);
-		pthread_mutex_unlock(&d->mu);
-		if (rc != 1)
-			break;
+	(void)worker;
+	if (d->producer_done) {
+		m->rc = 0;
+		return;
 	}
-	return NULL;
+	mp_err_clear(&m->err);
+	if ((m->rc = produce_batch(d, &m->b, &m->err)) != 1)
+		d->producer_done = 1;
 }
 
 static int alloc_batch(mp_dataset *d, mp_batch *b, mp_err *err)
@@ -593,10 +513,6 @@ int mp_dataset_open(mp_dataset **out, const mp_dataset_opts *o, mp_err *err)
 	d->cstride = d->pre_mode ? o->transform->nfeatures + 1 : d->stride;
 	d->buf_cap = o->shuffle_buffer > 1 ? o->shuffle_buffer : 1;
 	d->rng = epoch_seed(d, 0);
-	pthread_mutex_init(&d->mu, NULL);
-	pthread_cond_init(&d->work_cv, NULL);
-	pthread_cond_init(&d->done_cv, NULL);
-	pthread_cond_init(&d->ring_cv, NULL);
 	if (!(d->x = mp_calloc(o->nx + 1, sizeof(int))) || !(d->row = mp_malloc(d->stride * sizeof(float))) ||
 	    !(d->pre = mp_malloc(d->cstride * sizeof(float))) ||
 	    !(d->buf = mp_malloc(d->buf_cap * d->stride * sizeof(float)))) {
@@ -606,35 +522,32 @@ int mp_dataset_open(mp_dataset **out, const mp_dataset_opts *o, mp_err *err)
 	if (!o->transform)
 		memcpy(d->x, o->x, o->nx * sizeof(int));
 	d->o.x = d->x;
-	if ((rc = mp_block_init(&d->decode_block, o->meta->features, o->meta->nfeatures, 1, err)) != 0)
+	d->nblocks = o->map_threads > 0 ? o->map_threads : 1;
+	if (!(d->blocks = mp_calloc((size_t)d->nblocks, sizeof(*d->blocks)))) {
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
 		goto fail;
-	if (o->map_threads > 0) {
-		d->window_size = (size_t)o->map_threads * 2;
-		if (!(d->window = mp_calloc(d->window_size, sizeof(*d->window))) ||
-		    !(d->workers = mp_calloc((size_t)o->map_threads, sizeof(*d->workers)))) {
-			rc = mp_error(err, MP_ENOMEM, "out of memory");
-			goto fail;
-		}
-		for (i = 0; i < (size_t)o->map_threads; i++, d->nworkers++)
-			if (pthread_create(&d->workers[i], NULL, worker_main, d) != 0) {
-				rc = mp_error(err, MP_EIO, "cannot start a map thread");
-				goto fail;
-			}
 	}
+	for (i = 0; i < (size_t)d->nblocks; i++)
+		if ((rc = mp_block_init(&d->blocks[i], o->meta->features, o->meta->nfeatures, 1, err)) != 0)
+			goto fail;
+	/* two records in flight per map thread keep every one busy */
+	if ((rc = mp_pool_create(&d->map, o->map_threads, o->map_threads > 0 ? (size_t)o->map_threads * 2 : 1,
+				 map_job, d, err)) != 0)
+		goto fail;
 	if (o->prefetch > 0) {
-		d->ring_size = o->prefetch + 2; /* the caller's batch, prefetch more, one being made */
-		if (!(d->ring = mp_calloc(d->ring_size, sizeof(*d->ring)))) {
+		d->nmade = o->prefetch + 1; /* the caller's batch, and prefetch made or being made */
+		if (!(d->made = mp_calloc(d->nmade, sizeof(*d->made)))) {
 			rc = mp_error(err, MP_ENOMEM, "out of memory");
 			goto fail;
 		}
-		for (i = 0; i < d->ring_size; i++)
-			if ((rc = alloc_batch(d, &d->ring[i], err)) != 0)
+		for (i = 0; i < d->nmade; i++)
+			if ((rc = alloc_batch(d, &d->made[i].b, err)) != 0)
 				goto fail;
-		if (pthread_create(&d->producer, NULL, producer_main, d) != 0) {
-			rc = mp_error(err, MP_EIO, "cannot start the prefetch thread");
+		if ((rc = mp_pool_create(&d->prefetch, 1, d->nmade - 1, make_batch, d, err)) != 0)
 			goto fail;
-		}
-		d->has_producer = 1;
+		for (i = 0; i + 1 < d->nmade; i++)
+			mp_pool_submit(d->prefetch, &d->made[i]);
+		d->held = &d->made[d->nmade - 1]; /* not in flight: handed on first */
 	} else if ((rc = alloc_batch(d, &d->sync_batch, err)) != 0) {
 		goto fail;
 	}
@@ -653,7 +566,7 @@ int mp_dataset_next(mp_dataset *d, const mp_batch **b, mp_err *err)
 	*b = NULL;
 	if (d->finished)
 		return 0;
-	if (!d->has_producer) {
+	if (!d->prefetch) {
 		rc = produce_batch(d, &d->sync_batch, err);
 		d->wait_s += (double)(mp_monotonic_ns() - t0) / 1e9;
 		if (rc != 1) {
@@ -663,42 +576,30 @@ int mp_dataset_next(mp_dataset *d, const mp_batch **b, mp_err *err)
 		*b = &d->sync_batch;
 		return 1;
 	}
-	pthread_mutex_lock(&d->mu);
-	if (d->holding) {
-		/* the caller is done with the batch it had */
-		d->head = (d->head + 1) % d->ring_size;
-		d->count--;
-		d->holding = 0;
-		pthread_cond_broadcast(&d->ring_cv);
-	}
-	while (d->count == 0 && !d->producer_done)
-		pthread_cond_wait(&d->ring_cv, &d->mu);
-	if (d->count == 0) {
-		rc = d->producer_rc;
-		if (rc < 0 && err)
-			*err = d->producer_err;
-		d->finished = 1;
-		pthread_mutex_unlock(&d->mu);
+	{
+		/* the next batch made; the one the caller had goes back to be
+		 * made again */
+		made_batch *m = mp_pool_take(d->prefetch);
+
 		d->wait_s += (double)(mp_monotonic_ns() - t0) / 1e9;
-		return rc < 0 ? rc : 0;
+		if (MP_NEVER(!m))
+			return mp_error(err, MP_EINVAL, "internal error: the prefetch thread stopped");
+		mp_pool_submit(d->prefetch, d->held);
+		d->held = m;
 	}
-	*b = &d->ring[d->head];
-	d->holding = 1;
-	pthread_mutex_unlock(&d->mu);
-	d->wait_s += (double)(mp_monotonic_ns() - t0) / 1e9;
+	if (d->held->rc != 1) {
+		d->finished = 1;
+		if (d->held->rc < 0 && err)
+			*err = d->held->err;
+		return d->held->rc < 0 ? d->held->rc : 0;
+	}
+	*b = &d->held->b;
 	return 1;
 }
 
 size_t mp_dataset_ready(mp_dataset *d)
 {
-	size_t n;
-
-	if (!d->has_producer)
-		return 0;
-	pthread_mutex_lock(&d->mu);
-	n = d->count - (size_t)d->holding;
-	pthread_mutex_unlock(&d->mu);
-	return n;
+	return d->prefetch ? mp_pool_ready(d->prefetch) : 0;
 }
 
 double mp_dataset_wait_seconds(const mp_dataset *d)
@@ -709,36 +610,27 @@ double mp_dataset_wait_seconds(const mp_dataset *d)
 void mp_dataset_close(mp_dataset *d)
 {
 	size_t i;
-	int k;
 
 	if (!d)
 		return;
-	pthread_mutex_lock(&d->mu);
-	d->stop = 1;
-	pthread_cond_broadcast(&d->ring_cv);
-	pthread_cond_broadcast(&d->work_cv);
-	pthread_cond_broadcast(&d->done_cv);
-	pthread_mutex_unlock(&d->mu);
-	if (d->has_producer)
-		pthread_join(d->producer, NULL);
-	for (k = 0; k < d->nworkers; k++)
-		pthread_join(d->workers[k], NULL);
-	/* jobs still queued or in the window */
-	for (i = 0; d->window && i < d->window_size; i++)
-		free_job(d->window[i]);
+	/* the map first: a prefetch thread waiting on it goes on and ends */
+	if (d->map)
+		mp_pool_stop(d->map);
+	mp_pool_free(d->prefetch, NULL);
+	mp_pool_free(d->map, drop_job);
 	free_job(d->cur);
 	if (d->reader_open)
 		mp_examples_reader_close(&d->reader);
-	for (i = 0; d->ring && i < d->ring_size; i++) {
-		free(d->ring[i].x);
-		free(d->ring[i].y);
+	for (i = 0; d->made && i < d->nmade; i++) {
+		free(d->made[i].b.x);
+		free(d->made[i].b.y);
 	}
-	free(d->ring);
+	free(d->made);
 	free(d->sync_batch.x);
 	free(d->sync_batch.y);
-	mp_block_release(&d->decode_block);
-	free(d->window);
-	free(d->workers);
+	for (i = 0; d->blocks && i < (size_t)d->nblocks; i++)
+		mp_block_release(&d->blocks[i]);
+	free(d->blocks);
 	free(d->buf);
 	free(d->row);
 	free(d->cache);
@@ -746,9 +638,5 @@ void mp_dataset_close(mp_dataset *d)
 	free(d->pre);
 	free(d->perm);
 	free(d->x);
-	pthread_mutex_destroy(&d->mu);
-	pthread_cond_destroy(&d->work_cv);
-	pthread_cond_destroy(&d->done_cv);
-	pthread_cond_destroy(&d->ring_cv);
 	free(d);
 }

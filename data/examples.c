@@ -1,8 +1,8 @@
 /* Writing and reading an Examples artifact's splits, block by block. */
 #include "data/records.h"
 #include "data/examples.h"
+#include "core/pool.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,79 +36,54 @@ struct mp_examples_writer {
 	uint8_t *enc_main; /* the caller's, when it encodes while the thread is busy */
 	size_t enc_main_cap;
 	int threaded;
-	pthread_t th;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	split_writer *job_split; /* the job in flight, or NULL */
-	mp_block *job_block;
-	int stop;
+	mp_pool *pool; /* one worker, one job in flight */
+	struct encode_job {
+		mp_examples_writer *w;
+		split_writer *sw;
+		mp_block *b;
+		int rc;
+		mp_err err;
+	} job;
 	int failed;
 	mp_err job_err;
 };
 
 static int flush_block(mp_examples_writer *w, split_writer *sw, mp_block *b, mp_err *err);
 
-static void *encoder_main(void *arg)
+static void encode_job(void *ctx, void *item, int worker)
 {
-	mp_examples_writer *w = arg;
+	struct encode_job *j = item;
 
-	pthread_mutex_lock(&w->mu);
-	for (;;) {
-		while (!w->job_split && !w->stop)
-			pthread_cond_wait(&w->cv, &w->mu);
-		if (!w->job_split)
-			break;
-		pthread_mutex_unlock(&w->mu);
-		{
-			mp_err e = {0};
-			int rc = flush_block(w, w->job_split, w->job_block, &e);
-
-			pthread_mutex_lock(&w->mu);
-			if (rc != 0 && !w->failed) {
-				w->failed = 1;
-				w->job_err = e;
-			}
-		}
-		w->job_split = NULL;
-		w->job_block = NULL;
-		pthread_cond_broadcast(&w->cv);
-	}
-	pthread_mutex_unlock(&w->mu);
-	return NULL;
+	(void)ctx;
+	(void)worker;
+	j->rc = flush_block(j->w, j->sw, j->b, &j->err);
 }
 
 /* Waits until the encoder has nothing in flight; its error, if any. */
 static int wait_idle(mp_examples_writer *w, mp_err *err)
 {
-	int rc = 0;
+	struct encode_job *j;
 
 	if (!w->threaded)
 		return 0;
-	pthread_mutex_lock(&w->mu);
-	while (w->job_split)
-		pthread_cond_wait(&w->cv, &w->mu);
-	if (w->failed) {
-		if (err)
-			*err = w->job_err;
-		rc = w->job_err.code ? w->job_err.code : MP_EIO;
+	if ((j = mp_pool_take(w->pool)) && j->rc != 0 && !w->failed) {
+		w->failed = 1;
+		w->job_err = j->err;
 	}
-	pthread_mutex_unlock(&w->mu);
-	return rc;
+	if (!w->failed)
+		return 0;
+	if (err)
+		*err = w->job_err;
+	return w->job_err.code ? w->job_err.code : MP_EIO;
 }
 
 static void stop_encoder(mp_examples_writer *w)
 {
 	if (!w->threaded)
 		return;
-	pthread_mutex_lock(&w->mu);
-	while (w->job_split)
-		pthread_cond_wait(&w->cv, &w->mu);
-	w->stop = 1;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->th, NULL);
-	pthread_mutex_destroy(&w->mu);
-	pthread_cond_destroy(&w->cv);
+	wait_idle(w, NULL);
+	mp_pool_free(w->pool, NULL);
+	w->pool = NULL;
 	w->threaded = 0;
 }
 
@@ -187,16 +162,10 @@ int mp_examples_writer_open(mp_examples_writer **out, const char *dir, const mp_
 			return rc;
 		}
 	}
-	if (threads > 1) {
-		pthread_mutex_init(&w->mu, NULL);
-		pthread_cond_init(&w->cv, NULL);
-		if (pthread_create(&w->th, NULL, encoder_main, w) != 0) {
-			pthread_mutex_destroy(&w->mu);
-			pthread_cond_destroy(&w->cv);
-		} else {
-			w->threaded = 1;
-		}
-	}
+	/* without a thread the caller compresses and writes */
+	if (threads > 1 && mp_pool_create(&w->pool, 1, 1, encode_job, NULL, err) == 0)
+		w->threaded = 1;
+	w->job.w = w;
 	*out = w;
 	return 0;
 }
@@ -275,27 +244,22 @@ int mp_examples_writer_row(mp_examples_writer *w, size_t s, mp_err *err)
 		return 0;
 	if (!w->threaded)
 		return flush_block(w, sw, b, err);
-	pthread_mutex_lock(&w->mu);
-	if (w->job_split) {
+	if (mp_pool_full(w->pool) && !mp_pool_ready(w->pool)) {
 		/* the thread is busy: compress this block here meanwhile, then
 		 * write it after the thread's (records stay in order) */
 		size_t len;
 
-		pthread_mutex_unlock(&w->mu);
 		if ((rc = mp_block_encode(b, 1, &w->enc_main, &w->enc_main_cap, &len, err)) != 0 ||
 		    (rc = wait_idle(w, err)) != 0 || (rc = write_encoded(w, sw, w->enc_main, len, b->rows, err)) != 0)
 			return rc;
 		mp_block_clear(b);
 		return 0;
 	}
-	pthread_mutex_unlock(&w->mu);
 	if ((rc = wait_idle(w, err)) != 0)
 		return rc;
-	pthread_mutex_lock(&w->mu);
-	w->job_split = sw;
-	w->job_block = b;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
+	w->job.sw = sw;
+	w->job.b = b;
+	mp_pool_submit(w->pool, &w->job);
 	sw->cur ^= 1;
 	mp_block_clear(&sw->blocks[sw->cur]);
 	return 0;
