@@ -650,7 +650,6 @@ int mp_cmd_meta(int argc, char **argv)
 		{"--dry-run", NULL, NULL, &c.dry_run, NULL},
 		{NULL, NULL, NULL, NULL, NULL},
 	};
-	const char *names[NMETA_CMDS];
 	const meta_cmd *cmd = NULL;
 	char *pos[4];
 	int npos, help, rc;
@@ -665,16 +664,15 @@ int mp_cmd_meta(int argc, char **argv)
 		fputs(mp_meta_usage, help ? stdout : stderr);
 		return help ? MP_EXIT_OK : MP_EXIT_USAGE;
 	}
-	for (i = 0; i < NMETA_CMDS; i++) {
-		names[i] = meta_cmds[i].name;
+	for (i = 0; i < NMETA_CMDS; i++)
 		if (strcmp(pos[0], meta_cmds[i].name) == 0)
 			cmd = &meta_cmds[i];
-	}
 	if (!cmd) {
-		const char *near = mp_closest(pos[0], names, NMETA_CMDS);
+		char near[128];
 
-		mp_error(&err, MP_EINVAL, "'%s' is not a meta command%s%s%s (see 'mlpipe meta --help')", pos[0],
-			 near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+		mp_error(&err, MP_EINVAL, "'%s' is not a meta command%s (see 'mlpipe meta --help')", pos[0],
+			 mp_did_you_mean(mp_closest_in(pos[0], meta_cmds, NMETA_CMDS, sizeof(*meta_cmds)), near,
+					 sizeof(near)));
 		return mp__meta_fail(&err);
 	}
 	c.npos = npos - 1;

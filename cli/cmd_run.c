@@ -474,10 +474,12 @@ static const mp_kv *kv_find(const kvlist *l, const char *key)
 	return NULL;
 }
 
-static int unknown_name(const char *what, const char *name, const mp_component_type *t,
-			const char *const *names, size_t n, mp_err *err)
+/* "T has no WHAT 'name'", with the closest of the n specs at base (param
+ * or io specs: the name comes first) */
+static int unknown_name(const char *what, const char *name, const mp_component_type *t, const void *base,
+			size_t n, size_t stride, mp_err *err)
 {
-	const char *near = mp_closest(name, names, n);
+	const char *near = mp_closest_in(name, base, n, stride);
 
 	if (near)
 		return mp_error(err, MP_EINVAL, "%s has no %s '%s' (did you mean '%s'?)", t->name, what, name, near);
@@ -489,12 +491,9 @@ static int unknown_name(const char *what, const char *name, const mp_component_t
 static int component_params(const mp_component_type *t, const kvlist *given, kvlist *out,
 			    mp_err *err)
 {
-	const char *names[64];
-	size_t i, nn = 0;
+	size_t i;
 	int rc;
 
-	for (i = 0; i < t->nparams && nn < 64; i++)
-		names[nn++] = t->params[i].name;
 	if (!(out->items = mp_calloc(given->n + t->nparams + 1, sizeof(*out->items))))
 		return mp_error(err, MP_ENOMEM, "out of memory");
 	for (i = 0; i < given->n; i++) {
@@ -502,7 +501,8 @@ static int component_params(const mp_component_type *t, const kvlist *given, kvl
 		char *canon = NULL;
 
 		if (!spec && !t->any_params)
-			return unknown_name("param", given->items[i].key, t, names, nn, err);
+			return unknown_name("param", given->items[i].key, t, t->params, t->nparams, sizeof(*t->params),
+					    err);
 		if (spec && (rc = mp_param_check(spec, given->items[i].value, &canon, err)) != 0)
 			return mp_error_wrap(err, "--param");
 		out->items[out->n].key = mp_strdup(given->items[i].key);
@@ -530,11 +530,8 @@ static int component_params(const mp_component_type *t, const kvlist *given, kvl
 
 static int check_inputs(const mp_component_type *t, const kvlist *ins, mp_err *err)
 {
-	const char *names[64];
-	size_t i, nn = 0;
+	size_t i;
 
-	for (i = 0; i < t->ninputs && nn < 64; i++)
-		names[nn++] = t->inputs[i].name;
 	for (i = 0; i < ins->n; i++) {
 		size_t k;
 
@@ -542,7 +539,7 @@ static int check_inputs(const mp_component_type *t, const kvlist *ins, mp_err *e
 			if (strcmp(t->inputs[k].name, ins->items[i].key) == 0)
 				break;
 		if (k == t->ninputs && !t->any_inputs)
-			return unknown_name("input", ins->items[i].key, t, names, nn, err);
+			return unknown_name("input", ins->items[i].key, t, t->inputs, t->ninputs, sizeof(*t->inputs), err);
 		if (!mp_path_exists(ins->items[i].value))
 			return mp_error(err, MP_ENOTFOUND, "input '%s': '%s' does not exist", ins->items[i].key,
 					ins->items[i].value);
@@ -556,11 +553,8 @@ static int check_inputs(const mp_component_type *t, const kvlist *ins, mp_err *e
 
 static int check_outputs(const mp_component_type *t, const kvlist *outs, mp_err *err)
 {
-	const char *names[64];
-	size_t i, nn = 0;
+	size_t i;
 
-	for (i = 0; i < t->noutputs && nn < 64; i++)
-		names[nn++] = t->outputs[i].name;
 	for (i = 0; i < outs->n; i++) {
 		size_t k;
 
@@ -568,7 +562,8 @@ static int check_outputs(const mp_component_type *t, const kvlist *outs, mp_err 
 			if (strcmp(t->outputs[k].name, outs->items[i].key) == 0)
 				break;
 		if (k == t->noutputs && !t->declared_outputs)
-			return unknown_name("output", outs->items[i].key, t, names, nn, err);
+			return unknown_name("output", outs->items[i].key, t, t->outputs, t->noutputs, sizeof(*t->outputs),
+					    err);
 		if (mp_path_exists(outs->items[i].value))
 			return mp_error(err, MP_EINVAL, "output '%s': '%s' already exists", outs->items[i].key,
 					outs->items[i].value);
@@ -706,13 +701,8 @@ int mp_cmd_component(int argc, char **argv)
 		goto out;
 	}
 	if (!(t = mp_component_find(pos[0]))) {
-		size_t n, i;
-		const mp_component_type *const *types = mp_component_types(&n);
-		const char *names[64], *near;
+		const char *near = mp_component_closest(pos[0]);
 
-		for (i = 0; i < n && i < 64; i++)
-			names[i] = types[i]->name;
-		near = mp_closest(pos[0], names, i);
 		if (near)
 			mp_log(MP_LOG_QUIET, "unknown component type '%s' (did you mean '%s'?)", pos[0], near);
 		else

@@ -56,13 +56,8 @@ static const command *find_command(const char *name)
 
 static int unknown_command(const char *name)
 {
-	const char *names[NCOMMANDS];
-	const char *near;
-	size_t i;
+	const char *near = mp_closest_in(name, commands, NCOMMANDS, sizeof(*commands));
 
-	for (i = 0; i < NCOMMANDS; i++)
-		names[i] = commands[i].name;
-	near = mp_closest(name, names, NCOMMANDS);
 	if (near)
 		mp_log(MP_LOG_QUIET, "'%s' is not an mlpipe command (did you mean '%s'?)", name, near);
 	else

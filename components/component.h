@@ -248,6 +248,8 @@ int mp_component_register(const mp_component_type *t, mp_err *err);
 const mp_component_type *mp_component_find(const char *name);
 /* Every registered type, in a stable order. */
 const mp_component_type *const *mp_component_types(size_t *n);
+/* The registered type name closest to name (a likely typo), or NULL. */
+const char *mp_component_closest(const char *name);
 const mp_param_spec *mp_component_param(const mp_component_type *t, const char *name);
 
 /* Checks value against spec; on success *canon gets the value in canonical

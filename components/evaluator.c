@@ -408,13 +408,12 @@ static int run_evaluator(const mp_component_io *io, mp_err *err)
 		int f = mp_examples_feature(&m, slnames[i]);
 
 		if (f < 0) {
-			const char *names[256], *near;
+			char near[128];
 
-			for (k = 0; k < m.nfeatures && k < 256; k++)
-				names[k] = m.features[k].name;
-			near = mp_closest(slnames[i], names, k);
-			rc = mp_error(err, MP_EINVAL, "slice_by: the examples have no feature '%s'%s%s%s", slnames[i],
-				      near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+			rc = mp_error(err, MP_EINVAL, "slice_by: the examples have no feature '%s'%s", slnames[i],
+				      mp_did_you_mean(mp_closest_in(slnames[i], m.features, m.nfeatures,
+								    sizeof(*m.features)),
+						      near, sizeof(near)));
 			goto out;
 		}
 		sl[i].name = slnames[i];

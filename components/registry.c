@@ -63,6 +63,17 @@ const mp_component_type *mp_component_find(const char *name)
 	return NULL;
 }
 
+const char *mp_component_closest(const char *name)
+{
+	const char *names[MAX_TYPES];
+	size_t i;
+
+	init_types();
+	for (i = 0; i < ntypes; i++)
+		names[i] = types[i]->name;
+	return mp_closest(name, names, ntypes);
+}
+
 const mp_component_type *const *mp_component_types(size_t *n)
 {
 	init_types();

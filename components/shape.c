@@ -96,15 +96,15 @@ const char *mp_choice_list(const char *choices, char *buf, size_t n)
 
 const char *mp_choice_closest(const char *choices, const char *value, char *buf, size_t n)
 {
-	const char *names[64], *near;
+	const char *names[64];
 	char *save = NULL, *tok;
 	size_t k = 0;
 
+	/* the choices are one string, "a|b|c": split into words first */
 	snprintf(buf, n, "%s", choices);
-	for (tok = strtok_r(buf, "|", &save); tok && k < 64; tok = strtok_r(NULL, "|", &save))
+	for (tok = strtok_r(buf, "|", &save); tok && k < MP_COUNTOF(names); tok = strtok_r(NULL, "|", &save))
 		names[k++] = tok;
-	near = mp_closest(value, names, k);
-	return near;
+	return mp_closest(value, names, k);
 }
 
 /* "'x' is not one of a, b, c (did you mean 'b'?)" */
@@ -155,21 +155,18 @@ static void check_map(walk *w, const mp_shape *sh, yaml_node_t *n, const char *p
 			continue;
 		}
 		if (sh->keys) {
-			const char *names[64];
-			size_t nn = 0;
+			size_t nn;
 
-			for (i = 0; sh->keys[i].name; i++) {
-				if (nn < 64)
-					names[nn++] = sh->keys[i].name;
-				if (!strcmp(sh->keys[i].name, key))
-					vs = sh->keys[i].shape;
-			}
+			for (nn = 0; sh->keys[nn].name; nn++)
+				if (!strcmp(sh->keys[nn].name, key))
+					vs = sh->keys[nn].shape;
 			if (!vs) {
-				const char *near = mp_closest(key, names, nn);
+				const char *near = mp_closest_in(key, sh->keys, nn, sizeof(*sh->keys));
 				char list[512] = "";
 
 				for (i = 0; i < nn; i++)
-					snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "", names[i]);
+					snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
+						 sh->keys[i].name);
 				if (near)
 					report(w, k, path, "unknown key '%s' (did you mean '%s'?)", key, near);
 				else

@@ -109,6 +109,28 @@ int mp_parse_double(const char *s, double lo, double hi, double *out,
 /* The closest of n candidates to word by edit distance, or NULL when none
  * is close enough to be a likely typo ("did you mean ...?"). */
 const char *mp_closest(const char *word, const char *const *cands, size_t n);
+/* The same over n elements of any table, stride bytes apart, whose first
+ * field is the name (a const char *; NULL entries are skipped): a table of
+ * commands, of param specs, of names. */
+const char *mp_closest_in(const char *word, const void *base, size_t n, size_t stride);
+/* " (did you mean 'near'?)", or "" when near is NULL, into buf. */
+const char *mp_did_you_mean(const char *near, char *buf, size_t n);
+/* The one message for a name not in a table: "unknown WHAT 'word' (did you
+ * mean 'z'?)" into err; returns MP_EINVAL. */
+int mp_unknown(mp_err *err, const char *what, const char *word, const void *base, size_t n, size_t stride);
+
+/* A name table: the spellings of an enum (values 0 and up), so that
+ * parsing, printing and did-you-mean share one list. */
+typedef struct mp_name {
+	const char *name;
+	int value;
+} mp_name;
+
+/* The value of name, or -1; the name of value, or NULL. */
+int mp_name_value(const mp_name *t, size_t n, const char *name);
+const char *mp_name_of(const mp_name *t, size_t n, int value);
+/* mp_name_value, or mp_unknown's message naming what when name is not in t. */
+int mp_name_lookup(const mp_name *t, size_t n, const char *name, const char *what, int *value, mp_err *err);
 
 /* The next number of a SplitMix64 stream whose state is *s: the seeded
  * randomness of shuffles, weight initialisation and dropout, the same on

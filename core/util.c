@@ -113,23 +113,75 @@ static size_t edit_distance(const char *a, const char *b)
 	return row[lb];
 }
 
-const char *mp_closest(const char *word, const char *const *cands, size_t n)
+const char *mp_closest_in(const char *word, const void *base, size_t n, size_t stride)
 {
 	const char *best = NULL;
 	size_t best_d = (size_t)-1, i;
 
 	for (i = 0; i < n; i++) {
-		size_t d = edit_distance(word, cands[i]);
+		const char *cand = *(const char *const *)((const char *)base + i * stride);
+		size_t d;
 
-		if (d < best_d) {
+		if (!cand)
+			continue;
+		if ((d = edit_distance(word, cand)) < best_d) {
 			best_d = d;
-			best = cands[i];
+			best = cand;
 		}
 	}
 	/* A typo changes a character or two, not most of the word. */
 	if (best && best_d <= 2 && best_d * 2 < strlen(word) + 1)
 		return best;
 	return NULL;
+}
+
+const char *mp_closest(const char *word, const char *const *cands, size_t n)
+{
+	return mp_closest_in(word, cands, n, sizeof(*cands));
+}
+
+const char *mp_did_you_mean(const char *near, char *buf, size_t n)
+{
+	if (near)
+		snprintf(buf, n, " (did you mean '%s'?)", near);
+	else if (n)
+		buf[0] = '\0';
+	return buf;
+}
+
+int mp_unknown(mp_err *err, const char *what, const char *word, const void *base, size_t n, size_t stride)
+{
+	char near[MP_ERR_MAX / 4];
+
+	return mp_error(err, MP_EINVAL, "unknown %s '%s'%s", what, word,
+			mp_did_you_mean(mp_closest_in(word, base, n, stride), near, sizeof(near)));
+}
+
+int mp_name_value(const mp_name *t, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(t[i].name, name) == 0)
+			return t[i].value;
+	return -1;
+}
+
+const char *mp_name_of(const mp_name *t, size_t n, int value)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (t[i].value == value)
+			return t[i].name;
+	return NULL;
+}
+
+int mp_name_lookup(const mp_name *t, size_t n, const char *name, const char *what, int *value, mp_err *err)
+{
+	if ((*value = mp_name_value(t, n, name)) >= 0)
+		return 0;
+	return mp_unknown(err, what, name, t, n, sizeof(*t));
 }
 
 char *mp_format_iso(char *buf, size_t n, int64_t ms)

@@ -301,12 +301,9 @@ static void apply_set(loader *L, const char *set, int pipeline_stage)
 			return;
 		spec = mp_component_param(c->type, name);
 		if (!spec && !c->type->any_params) {
-			const char *names[64], *near;
-			size_t n = 0;
+			const char *near = mp_closest_in(name, c->type->params, c->type->nparams,
+							 sizeof(*c->type->params));
 
-			for (i = 0; i < c->type->nparams && n < 64; i++)
-				names[n++] = c->type->params[i].name;
-			near = mp_closest(name, names, n);
 			if (near)
 				mp_diags_add(L->diags, "--set %s: %s has no param '%s' (did you mean '%s'?)", set,
 					     c->type->name, name, near);

@@ -222,13 +222,8 @@ static void comp_param(loader *L, const char *key, yaml_node_t *k, yaml_node_t *
 	mp_err err;
 
 	if (!spec && !c->type->any_params) {
-		const char *names[64];
-		size_t i, n = 0;
-		const char *near;
+		const char *near = mp_closest_in(key, c->type->params, c->type->nparams, sizeof(*c->type->params));
 
-		for (i = 0; i < c->type->nparams && n < 64; i++)
-			names[n++] = c->type->params[i].name;
-		near = mp_closest(key, names, n);
 		if (near)
 			mp__problem(L, k, "unknown param '%s' for %s (did you mean '%s'?)", key, c->type->name, near);
 		else
@@ -419,15 +414,7 @@ void mp__load_component(loader *L, yaml_node_t *node, raw_comp *r, mp_pl_compone
 	} else if (mp__expect(L, r->type, YAML_SCALAR_NODE, "'type'")) {
 		c->type = mp_component_find(mp__scalar(r->type));
 		if (!c->type) {
-			const mp_component_type *const *all;
-			const char *names[64];
-			size_t n, k;
-			const char *near;
-
-			all = mp_component_types(&n);
-			for (k = 0; k < n && k < 64; k++)
-				names[k] = all[k]->name;
-			near = mp_closest(mp__scalar(r->type), names, k);
+			const char *near = mp_component_closest(mp__scalar(r->type));
 			if (near)
 				mp__problem(L, r->type, "unknown component type '%s' (did you mean '%s'?)", mp__scalar(r->type), near);
 			else
