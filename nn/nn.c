@@ -6,18 +6,40 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The spellings of the enums, in one place: the Trainer parses with them,
+ * model files and exports print with them. */
+const mp_name mp_act_names[] = {
+	{"none", MP_ACT_NONE}, {"relu", MP_ACT_RELU}, {"tanh", MP_ACT_TANH}, {"sigmoid", MP_ACT_SIGMOID},
+	{"linear", MP_ACT_NONE},
+};
+const size_t mp_nact_names = MP_COUNTOF(mp_act_names);
+const mp_name mp_loss_names[] = {
+	{"softmax_cross_entropy", MP_LOSS_SOFTMAX_CE}, {"binary_cross_entropy", MP_LOSS_BCE}, {"mse", MP_LOSS_MSE},
+};
+const size_t mp_nloss_names = MP_COUNTOF(mp_loss_names);
+const mp_name mp_opt_names[] = {
+	{"sgd", MP_OPT_SGD}, {"momentum", MP_OPT_MOMENTUM}, {"adam", MP_OPT_ADAM}, {"adamw", MP_OPT_ADAMW},
+};
+const size_t mp_nopt_names = MP_COUNTOF(mp_opt_names);
+const mp_name mp_init_names[] = {{"he", MP_INIT_HE}, {"glorot", MP_INIT_GLOROT}};
+const size_t mp_ninit_names = MP_COUNTOF(mp_init_names);
+const mp_name mp_sched_names[] = {
+	{"constant", MP_SCHED_CONSTANT}, {"step", MP_SCHED_STEP}, {"cosine", MP_SCHED_COSINE},
+};
+const size_t mp_nsched_names = MP_COUNTOF(mp_sched_names);
+
 const char *mp_act_name(mp_act a)
 {
-	static const char *const names[] = {"none", "relu", "tanh", "sigmoid"};
+	const char *s = mp_name_of(mp_act_names, mp_nact_names, (int)a);
 
-	return (unsigned)a < 4 ? names[a] : "?";
+	return s ? s : "?";
 }
 
 const char *mp_loss_name(mp_loss l)
 {
-	static const char *const names[] = {"softmax_cross_entropy", "binary_cross_entropy", "mse"};
+	const char *s = mp_name_of(mp_loss_names, mp_nloss_names, (int)l);
 
-	return (unsigned)l < 3 ? names[l] : "?";
+	return s ? s : "?";
 }
 
 void mp_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda, const float *b,

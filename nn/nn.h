@@ -24,6 +24,10 @@ typedef enum { MP_INIT_AUTO, MP_INIT_HE, MP_INIT_GLOROT } mp_init;
 
 const char *mp_act_name(mp_act a);
 const char *mp_loss_name(mp_loss l);
+/* Name tables (see mp_name): activations ("linear" is another name for
+ * none), losses, optimizers, initialisations and, below, schedules. */
+extern const mp_name mp_act_names[], mp_loss_names[], mp_opt_names[], mp_init_names[], mp_sched_names[];
+extern const size_t mp_nact_names, mp_nloss_names, mp_nopt_names, mp_ninit_names, mp_nsched_names;
 
 typedef struct mp_layer_spec {
 	int units;
