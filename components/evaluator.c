@@ -18,6 +18,7 @@
 
 #include "core/tsv.h"
 #include "data/examples.h"
+#include "eval/evaluation.h"
 #include "eval/metrics.h"
 #include "export/export.h"
 
@@ -358,214 +359,313 @@ static int metric_index(const char *name)
 	return -1;
 }
 
-static int run_evaluator(const mp_component_io *io, mp_err *err)
-{
-	const char *ex = mp_io_input(io, "examples"), *model = mp_io_input(io, "model");
-	const char *base = mp_io_input(io, "baseline_model"), *split = mp_io_param(io, "split");
-	char *mpath = NULL, *bpath = NULL, *epath = NULL, *blpath = NULL;
-	mp_examples_meta m = {0};
-	mp_eval ev = {0}, bev = {0};
-	mp_eval_result res = {0}, bres = {0};
-	mp_strbuf ef = MP_STRBUF_INIT, bf = MP_STRBUF_INIT;
-	mp_jdoc *th = NULL;
-	const mp_jnode *root;
-	char *slbuf = NULL, **slnames = NULL;
-	slicer *sl = NULL;
-	size_t i, k, nsl = 0;
-	int rc, blessed = 1, have_base = 0;
+/* One evaluation: the model, its baseline and the slices. */
+typedef struct evaluator {
+	const mp_component_io *io;
+	const char *ex, *split;
+	char *mpath, *bpath;
+	mp_examples_meta m;
+	char *slbuf, **slnames;
+	slicer *sl;
+	size_t nsl;
+	mp_eval ev, bev;
+	mp_eval_result res, bres;
+	int have_base;
+} evaluator;
 
-	if (!ex || !model)
-		return mp_error(err, MP_EINVAL, "Evaluator needs 'examples' and 'model' inputs");
-	if ((rc = mp_jdoc_parse(&th, mp_io_param(io, "thresholds"), "thresholds", err)) != 0)
+/* The slice_by features, checked against the examples. */
+static int open_slices(evaluator *E, mp_err *err)
+{
+	const mp_examples_meta *m = &E->m;
+	size_t i;
+	int rc;
+
+	if ((rc = mp_param_lines(mp_io_param(E->io, "slice_by"), &E->slbuf, &E->slnames, &E->nsl, err)) != 0)
 		return rc;
-	root = mp_jdoc_root(th);
-	/* the loader checked the shape; a component run alone is checked here */
-	if ((rc = mp_shape_check_text(&s_thresholds, mp_io_param(io, "thresholds"), "thresholds", err)) != 0)
-		goto out;
-	if (!(mpath = mp_asprintf("%s/model.mlpm", model)) ||
-	    (base && !(bpath = mp_asprintf("%s/model.mlpm", base))) ||
-	    !(epath = mp_asprintf("%s/evaluation.tsv", mp_io_output(io, "evaluation"))) ||
-	    !(blpath = mp_asprintf("%s/blessing.tsv", mp_io_output(io, "blessing")))) {
-		rc = mp_error(err, MP_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = mp_examples_meta_read(&m, ex, err)) != 0 ||
-	    (rc = mp_param_lines(mp_io_param(io, "slice_by"), &slbuf, &slnames, &nsl, err)) != 0)
-		goto out;
-	if (!mp_examples_split(&m, split)) {
-		rc = mp_error(err, MP_EINVAL, "the examples have no split '%s' to evaluate on", split);
-		goto out;
-	}
-	if (!mp_examples_split(&m, split)->rows) {
-		rc = mp_error(err, MP_EINVAL, "split '%s' has no rows: there is nothing to evaluate on", split);
-		goto out;
-	}
-	if (nsl && !(sl = mp_calloc(nsl, sizeof(*sl)))) {
-		rc = mp_error(err, MP_ENOMEM, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < nsl; i++) {
-		int f = mp_examples_feature(&m, slnames[i]);
+	if (E->nsl && !(E->sl = mp_calloc(E->nsl, sizeof(*E->sl))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	for (i = 0; i < E->nsl; i++) {
+		slicer *s = &E->sl[i];
+		int f = mp_examples_feature(m, E->slnames[i]);
 
 		if (f < 0) {
 			char near[128];
 
-			rc = mp_error(err, MP_EINVAL, "slice_by: the examples have no feature '%s'%s", slnames[i],
-				      mp_did_you_mean(mp_closest_in(slnames[i], m.features, m.nfeatures,
-								    sizeof(*m.features)),
-						      near, sizeof(near)));
-			goto out;
+			return mp_error(err, MP_EINVAL, "slice_by: the examples have no feature '%s'%s", E->slnames[i],
+					mp_did_you_mean(mp_closest_in(E->slnames[i], m->features, m->nfeatures,
+								      sizeof(*m->features)),
+							near, sizeof(near)));
 		}
-		sl[i].name = slnames[i];
-		sl[i].feat = f;
-		if (m.label && !strcmp(m.label, slnames[i]) && m.nlabel_names) {
-			sl[i].class_names = m.label_names;
-			sl[i].nclass_names = m.nlabel_names;
+		s->name = E->slnames[i];
+		s->feat = f;
+		if (m->label && !strcmp(m->label, E->slnames[i]) && m->nlabel_names) {
+			s->class_names = m->label_names;
+			s->nclass_names = m->nlabel_names;
 		}
-		sl[i].is_string = m.features[f].type == MP_FEAT_STRING;
-		sl[i].buckets = atoi(mp_io_param(io, "slice_buckets"));
+		s->is_string = m->features[f].type == MP_FEAT_STRING;
+		s->buckets = atoi(mp_io_param(E->io, "slice_buckets"));
 	}
-	if ((rc = evaluate(mpath, &m, ex, split, &res, &ev, sl, nsl, -1, NULL, 0, err)) != 0)
-		goto out;
-	if (bpath) {
-		char other[160] = "";
+	return 0;
+}
 
-		if ((rc = evaluate(bpath, &m, ex, split, &bres, &bev, NULL, 0, ev.nclass, other, sizeof(other), err)) != 0)
-			goto out;
-		if (*other) {
-			fprintf(stderr, "mlpipe: the baseline model does not answer the same question (%s): judged without it\n",
-				other);
-			free(bpath);
-			bpath = NULL;
-		} else {
-			have_base = 1;
-		}
+/* The model, then the baseline (judged without when it answers another
+ * question). */
+static int evaluate_both(evaluator *E, mp_err *err)
+{
+	char other[160] = "";
+	int rc;
+
+	if ((rc = evaluate(E->mpath, &E->m, E->ex, E->split, &E->res, &E->ev, E->sl, E->nsl, -1, NULL, 0, err)) != 0 ||
+	    !E->bpath)
+		return rc;
+	if ((rc = evaluate(E->bpath, &E->m, E->ex, E->split, &E->bres, &E->bev, NULL, 0, E->ev.nclass, other,
+			   sizeof(other), err)) != 0)
+		return rc;
+	if (*other) {
+		fprintf(stderr, "mlpipe: the baseline model does not answer the same question (%s): judged without it\n",
+			other);
+		free(E->bpath);
+		E->bpath = NULL;
+	} else {
+		E->have_base = 1;
 	}
+	return 0;
+}
 
-	/* the evaluation */
-	mp_strbuf_addf(&ef, "mlpipe-evaluation 1\nsplit\t%s\nexamples\t%lld\n", split, (long long)res.n);
+/* The metrics of r that are numbers, as named values. */
+static int named_metrics(const mp_eval_result *r, mp_named_value **out, size_t *n, mp_err *err)
+{
+	size_t i;
+
+	*n = 0;
+	if (!(*out = mp_calloc(NMETRICS, sizeof(**out))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
 	for (i = 0; i < NMETRICS; i++) {
-		double v = metric_at(&res, i);
-
-		if (isnan(v))
+		if (isnan(metric_at(r, i)))
 			continue;
-		mp_strbuf_addf(&ef, "metric\t%s\t%.9g\n", metric_table[i].name, v);
-		if (mp_result_metric(io->result, metric_table[i].name, 0, v) != 0) {
-			rc = mp_error(err, MP_ENOMEM, "out of memory");
-			goto out;
-		}
+		if (!((*out)[*n].name = mp_strdup(metric_table[i].name)))
+			return mp_error(err, MP_ENOMEM, "out of memory");
+		(*out)[(*n)++].value = metric_at(r, i);
 	}
-	for (i = 0; ev.nclass && i < (size_t)ev.nclass; i++)
-		mp_strbuf_addf(&ef, "class\t%zu\tprecision\t%.9g\trecall\t%.9g\tf1\t%.9g\tsupport\t%lld\n", i,
-			       res.classes[i].precision, res.classes[i].recall, res.classes[i].f1,
-			       (long long)res.classes[i].support);
-	for (i = 0; ev.nclass && i < (size_t)ev.nclass; i++) {
-		mp_strbuf_addf(&ef, "confusion\t%zu", i);
-		for (k = 0; k < (size_t)ev.nclass; k++)
-			mp_strbuf_addf(&ef, "\t%lld", (long long)ev.confusion[i * (size_t)ev.nclass + k]);
-		mp_strbuf_adds(&ef, "\n");
-	}
+	return 0;
+}
 
-	for (i = 0; i < nsl; i++)
-		for (k = 0; k < sl[i].nslices; k++) {
+/* The slices with examples, finished, into e (and a line each on stderr). */
+static int slice_rows(evaluator *E, mp_evaluation *e, mp_err *err)
+{
+	size_t i, k, total = 0;
+	int rc;
+
+	for (i = 0; i < E->nsl; i++)
+		total += E->sl[i].nslices;
+	if (total && !(e->slices = mp_calloc(total, sizeof(*e->slices))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	for (i = 0; i < E->nsl; i++)
+		for (k = 0; k < E->sl[i].nslices; k++) {
+			mp_slice_row *row = &e->slices[e->nslices];
 			mp_eval_result sr = {0};
-			size_t j;
 
-			if (!sl[i].evals[k].n)
+			if (!E->sl[i].evals[k].n)
 				continue;
-			if ((rc = mp_eval_finish(&sl[i].evals[k], &sr, err)) != 0)
-				goto out;
-			mp_strbuf_adds(&ef, "slice\t");
-			mp_tsv_escape(&ef, sl[i].name);
-			mp_strbuf_adds(&ef, "\t");
-			mp_tsv_escape(&ef, sl[i].labels[k]);
-			mp_strbuf_addf(&ef, "\texamples\t%lld", (long long)sr.n);
-			for (j = 0; j < NMETRICS; j++)
-				if (!isnan(metric_at(&sr, j)))
-					mp_strbuf_addf(&ef, "\t%s\t%.9g", metric_table[j].name, metric_at(&sr, j));
-			mp_strbuf_adds(&ef, "\n");
-			fprintf(stderr, "slice %s=%s: %lld examples%s%.4f\n", sl[i].name, sl[i].labels[k],
-				(long long)sr.n, ev.nclass ? ", accuracy " : ", mse ", ev.nclass ? sr.accuracy : sr.mse);
+			if ((rc = mp_eval_finish(&E->sl[i].evals[k], &sr, err)) != 0)
+				return rc;
+			e->nslices++;
+			row->examples = sr.n;
+			rc = !(row->feature = mp_strdup(E->sl[i].name)) || !(row->value = mp_strdup(E->sl[i].labels[k]))
+				     ? mp_error(err, MP_ENOMEM, "out of memory")
+				     : named_metrics(&sr, &row->metrics, &row->nmetrics, err);
+			fprintf(stderr, "slice %s=%s: %lld examples%s%.4f\n", E->sl[i].name, E->sl[i].labels[k],
+				(long long)sr.n, E->ev.nclass ? ", accuracy " : ", mse ", E->ev.nclass ? sr.accuracy : sr.mse);
 			mp_eval_result_release(&sr);
+			if (rc != 0)
+				return rc;
 		}
+	return 0;
+}
 
-	/* the blessing */
-	mp_strbuf_adds(&bf, "mlpipe-blessing 1\n");
+/* The evaluation file's content, and the metrics recorded. */
+static int evaluation_of(evaluator *E, mp_evaluation *e, mp_err *err)
+{
+	size_t i, nc = E->ev.nclass > 0 ? (size_t)E->ev.nclass : 0;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	if (!(e->split = mp_strdup(E->split)))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	e->examples = E->res.n;
+	if ((rc = named_metrics(&E->res, &e->metrics, &e->nmetrics, err)) != 0)
+		return rc;
+	for (i = 0; i < e->nmetrics; i++)
+		if (mp_result_metric(E->io->result, e->metrics[i].name, 0, e->metrics[i].value) != 0)
+			return mp_error(err, MP_ENOMEM, "out of memory");
+	if (nc) {
+		if (!(e->classes = mp_calloc(nc, sizeof(*e->classes))) ||
+		    !(e->confusion = mp_calloc(nc * nc, sizeof(*e->confusion))))
+			return mp_error(err, MP_ENOMEM, "out of memory");
+		e->nclasses = nc;
+		for (i = 0; i < nc; i++) {
+			e->classes[i].precision = E->res.classes[i].precision;
+			e->classes[i].recall = E->res.classes[i].recall;
+			e->classes[i].f1 = E->res.classes[i].f1;
+			e->classes[i].support = E->res.classes[i].support;
+		}
+		memcpy(e->confusion, E->ev.confusion, nc * nc * sizeof(*e->confusion));
+	}
+	return slice_rows(E, e, err);
+}
+
+/* One threshold (kind with limit lim on metric name) against the model's
+ * value v and the baseline's bv: whether it holds. */
+static mp_threshold_result judge_one(const char *kind, double lim, double v, double bv, int have_base)
+{
+	int change = !strcmp(kind, "max_drop") || !strcmp(kind, "max_rise"), held;
+
+	if (change && !have_base && !isnan(v))
+		return MP_THRESHOLD_NO_BASELINE;
+	if (!strcmp(kind, "min"))
+		held = v >= lim;
+	else if (!strcmp(kind, "max"))
+		held = v <= lim;
+	else if (!strcmp(kind, "max_drop"))
+		held = bv - v <= lim;
+	else
+		held = v - bv <= lim;
+	if (isnan(v) || (isnan(bv) && change))
+		held = 0; /* no threshold holds on a NaN */
+	return held ? MP_THRESHOLD_HELD : MP_THRESHOLD_FAILED;
+}
+
+/* The blessing: each threshold judged, and which models were judged, so
+ * the Pusher can tell whether the verdict was against the model it would
+ * replace. */
+static int bless(evaluator *E, mp_blessing *b, mp_err *err)
+{
+	const char *text = mp_io_param(E->io, "thresholds");
+	const mp_jnode *root;
+	mp_jdoc *th = NULL;
+	size_t i, k, n = 0;
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	b->blessed = 1;
+	b->has_baseline = E->have_base;
+	if ((rc = mp_jdoc_parse(&th, text, "thresholds", err)) != 0)
+		return rc;
+	root = mp_jdoc_root(th);
+	for (i = 0; i < mp_jnode_len(root); i++)
+		n += mp_jnode_len(mp_jnode_at(th, root, i));
+	if (n && !(b->thresholds = mp_calloc(n, sizeof(*b->thresholds)))) {
+		mp_jdoc_free(th);
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	}
 	for (i = 0; i < mp_jnode_len(root); i++) {
 		const char *name = mp_jnode_key(th, root, i);
 		const mp_jnode *spec = mp_jnode_at(th, root, i);
 		int mi = metric_index(name);
-		double v = metric_at(&res, (size_t)mi), bv = have_base ? metric_at(&bres, (size_t)mi) : NAN;
+		double v = metric_at(&E->res, (size_t)mi), bv = E->have_base ? metric_at(&E->bres, (size_t)mi) : NAN;
 
 		for (k = 0; k < mp_jnode_len(spec); k++) {
+			mp_threshold_row *t = &b->thresholds[b->nthresholds++];
 			const char *kind = mp_jnode_key(th, spec, k);
-			double lim = atof(mp_jnode_str(mp_jnode_at(th, spec, k)));
-			int change = !strcmp(kind, "max_drop") || !strcmp(kind, "max_rise"), held;
 
-			if (change && !have_base && !isnan(v)) {
-				mp_strbuf_addf(&bf, "threshold\t%s\t%s\t%.9g\tvalue\t%.9g\tno baseline\n", name, kind, lim, v);
-				continue;
-			}
-			if (!strcmp(kind, "min"))
-				held = v >= lim;
-			else if (!strcmp(kind, "max"))
-				held = v <= lim;
-			else if (!strcmp(kind, "max_drop"))
-				held = bv - v <= lim;
-			else
-				held = v - bv <= lim;
-			if (isnan(v) || (isnan(bv) && change))
-				held = 0; /* no threshold holds on a NaN */
-			blessed &= held;
-			if (change && have_base)
-				mp_strbuf_addf(&bf, "threshold\t%s\t%s\t%.9g\tvalue\t%.9g\tbaseline\t%.9g\t%s\n", name, kind, lim,
-					       v, bv, held ? "held" : "failed");
-			else
-				mp_strbuf_addf(&bf, "threshold\t%s\t%s\t%.9g\tvalue\t%.9g\t%s\n", name, kind, lim, v,
-					       held ? "held" : "failed");
+			t->metric = mp_strdup(name);
+			t->kind = mp_strdup(kind);
+			t->limit = atof(mp_jnode_str(mp_jnode_at(th, spec, k)));
+			t->value = v;
+			t->result = judge_one(kind, t->limit, v, bv, E->have_base);
+			t->has_baseline = E->have_base && (!strcmp(kind, "max_drop") || !strcmp(kind, "max_rise"));
+			t->baseline = bv;
+			b->blessed &= t->result != MP_THRESHOLD_FAILED;
 		}
 	}
-	mp_strbuf_addf(&bf, "blessed\t%s\nbaseline\t%s\n", blessed ? "yes" : "no", have_base ? "yes" : "none");
-	/* which models were judged, so the Pusher can tell whether the verdict
-	 * was against the model it would replace */
-	{
-		char fp[MP_HASH_HEX], bfp[MP_HASH_HEX];
+	mp_jdoc_free(th);
+	for (i = 0; i < b->nthresholds; i++)
+		if (!b->thresholds[i].metric || !b->thresholds[i].kind)
+			return mp_error(err, MP_ENOMEM, "out of memory");
+	if ((rc = mp_hash_file(E->mpath, b->model_fp, err)) != 0 ||
+	    (E->bpath && (rc = mp_hash_file(E->bpath, b->baseline_fp, err)) != 0))
+		return rc;
+	return 0;
+}
 
-		if ((rc = mp_hash_file(mpath, fp, err)) != 0 || (bpath && (rc = mp_hash_file(bpath, bfp, err)) != 0))
-			goto out;
-		mp_strbuf_addf(&bf, "model_fingerprint\t%s\nbaseline_fingerprint\t%s\n", fp, bpath ? bfp : "none");
-	}
-	if (ef.failed || bf.failed) {
+/* Both files, atomically, and the blessing's properties. */
+static int write_files(evaluator *E, const mp_evaluation *e, const mp_blessing *b, mp_err *err)
+{
+	const mp_component_io *io = E->io;
+	mp_strbuf ef = MP_STRBUF_INIT, bf = MP_STRBUF_INIT;
+	char *epath = mp_asprintf("%s/evaluation.tsv", mp_io_output(io, "evaluation"));
+	char *blpath = mp_asprintf("%s/blessing.tsv", mp_io_output(io, "blessing"));
+	int rc = 0;
+
+	mp_evaluation_format(e, &ef);
+	mp_blessing_format(b, &bf);
+	if (ef.failed || bf.failed || !epath || !blpath)
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = mp_write_file_atomic(epath, ef.buf, ef.len, err)) != 0 ||
-	    (rc = mp_write_file_atomic(blpath, bf.buf, bf.len, err)) != 0)
-		goto out;
-	if (mp_result_prop_int(io->result, "blessing", "blessed", blessed) != 0 ||
-	    mp_result_prop_int(io->result, "blessing", "has_baseline", have_base) != 0 ||
-	    mp_result_metric(io->result, "blessed", 0, blessed) != 0)
+	if (rc == 0 && (rc = mp_write_file_atomic(epath, ef.buf, ef.len, err)) == 0 &&
+	    (rc = mp_write_file_atomic(blpath, bf.buf, bf.len, err)) == 0 &&
+	    (mp_result_prop_int(io->result, "blessing", "blessed", b->blessed) != 0 ||
+	     mp_result_prop_int(io->result, "blessing", "has_baseline", b->has_baseline) != 0 ||
+	     mp_result_metric(io->result, "blessed", 0, b->blessed) != 0))
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
 	if (rc == 0)
 		fprintf(stderr, "%s", mp_strbuf_str(&bf));
-out:
-	for (i = 0; i < nsl && sl; i++)
-		slicer_release(&sl[i]);
-	free(sl);
-	free(slbuf);
-	free(slnames);
-	mp_jdoc_free(th);
-	mp_eval_release(&ev);
-	mp_eval_release(&bev);
-	mp_eval_result_release(&res);
-	mp_eval_result_release(&bres);
-	mp_examples_meta_release(&m);
 	mp_strbuf_release(&ef);
 	mp_strbuf_release(&bf);
-	free(mpath);
-	free(bpath);
 	free(epath);
 	free(blpath);
+	return rc;
+}
+
+static void evaluator_release(evaluator *E)
+{
+	size_t i;
+
+	for (i = 0; i < E->nsl && E->sl; i++)
+		slicer_release(&E->sl[i]);
+	free(E->sl);
+	free(E->slbuf);
+	free(E->slnames);
+	mp_eval_release(&E->ev);
+	mp_eval_release(&E->bev);
+	mp_eval_result_release(&E->res);
+	mp_eval_result_release(&E->bres);
+	mp_examples_meta_release(&E->m);
+	free(E->mpath);
+	free(E->bpath);
+}
+
+static int run_evaluator(const mp_component_io *io, mp_err *err)
+{
+	const char *model = mp_io_input(io, "model"), *base = mp_io_input(io, "baseline_model");
+	evaluator E;
+	mp_evaluation e = {0};
+	mp_blessing b = {0};
+	const mp_split_info *si;
+	int rc;
+
+	memset(&E, 0, sizeof(E));
+	E.io = io;
+	E.ex = mp_io_input(io, "examples");
+	E.split = mp_io_param(io, "split");
+	if (!E.ex || !model)
+		return mp_error(err, MP_EINVAL, "Evaluator needs 'examples' and 'model' inputs");
+	/* the loader checked the shape; a component run alone is checked here */
+	if ((rc = mp_shape_check_text(&s_thresholds, mp_io_param(io, "thresholds"), "thresholds", err)) != 0)
+		return rc;
+	if (!(E.mpath = mp_asprintf("%s/model.mlpm", model)) || (base && !(E.bpath = mp_asprintf("%s/model.mlpm", base))))
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = mp_examples_meta_read(&E.m, E.ex, err);
+	if (rc == 0 && !(si = mp_examples_split(&E.m, E.split)))
+		rc = mp_error(err, MP_EINVAL, "the examples have no split '%s' to evaluate on", E.split);
+	else if (rc == 0 && !si->rows)
+		rc = mp_error(err, MP_EINVAL, "split '%s' has no rows: there is nothing to evaluate on", E.split);
+	if (rc == 0 && (rc = open_slices(&E, err)) == 0 && (rc = evaluate_both(&E, err)) == 0 &&
+	    (rc = evaluation_of(&E, &e, err)) == 0 && (rc = bless(&E, &b, err)) == 0)
+		rc = write_files(&E, &e, &b, err);
+	mp_evaluation_release(&e);
+	mp_blessing_release(&b);
+	evaluator_release(&E);
 	return rc;
 }
 

@@ -9,6 +9,7 @@
  * content hash of the model.mlpm it came from. */
 #include "components/component.h"
 #include "core/tsv.h"
+#include "eval/evaluation.h"
 #include "export/export.h"
 
 #include <dirent.h>
@@ -33,45 +34,6 @@ static const mp_param_spec params[] = {
 	 "what to write into the version folder: native (model.mlpm), c (model.c and model.h, C99 needing only "
 	 "libm), onnx (model.onnx, opset 19)", "native|c|onnx", NULL},
 };
-
-/* What the Evaluator's blessing says: whether it blessed, and the content
- * hash of the baseline it judged against ("none" for no baseline, "" when
- * an older blessing does not say). */
-typedef struct verdict {
-	int blessed;
-	char baseline[MP_HASH_HEX];
-} verdict;
-
-static int read_blessing(const char *dir, verdict *v, mp_err *err)
-{
-	char *path = mp_asprintf("%s/blessing.tsv", dir), *text = NULL, *cur, *line;
-	int rc;
-
-	memset(v, 0, sizeof(*v));
-	if (!path)
-		return mp_error(err, MP_ENOMEM, "out of memory");
-	rc = mp_read_file(path, &text, NULL, err);
-	free(path);
-	if (rc != 0)
-		return rc;
-	if (strncmp(text, "mlpipe-blessing 1\n", 18) != 0) {
-		free(text);
-		return mp_error(err, MP_ECORRUPT, "'%s' is not a blessing", dir);
-	}
-	cur = text;
-	while ((line = mp_text_line(&cur))) {
-		char *f[2];
-
-		if (mp_tsv_fields(line, f, 2, 1) != 2)
-			continue;
-		if (!strcmp(f[0], "blessed"))
-			v->blessed = !strcmp(f[1], "yes");
-		else if (!strcmp(f[0], "baseline_fingerprint"))
-			snprintf(v->baseline, sizeof(v->baseline), "%s", f[1]);
-	}
-	free(text);
-	return 0;
-}
 
 /* The content hash of the model a version folder holds: its model.sha256
  * (written by this Pusher), else the hash of its model.mlpm; "" when it
@@ -126,7 +88,7 @@ static long highest_version(const char *dest)
  * destination only when nothing is served there yet, or when its blessing
  * was judged against the model served there now; never when it is that
  * model.  *why gets the reason it may not (static or in buf). */
-static int may_push(const char *dest, const char *fp, const verdict *v, long *served, const char **why,
+static int may_push(const char *dest, const char *fp, const mp_blessing *v, long *served, const char **why,
 		    char *buf, size_t bufsz, mp_err *err)
 {
 	char sfp[MP_HASH_HEX], *vdir;
@@ -150,10 +112,10 @@ static int may_push(const char *dest, const char *fp, const verdict *v, long *se
 			 "which model it is cannot be told", *served);
 	else if (!strcmp(sfp, fp))
 		snprintf(buf, bufsz, "same as version %ld", *served);
-	else if (strcmp(sfp, v->baseline) != 0)
+	else if (strcmp(sfp, v->baseline_fp) != 0)
 		snprintf(buf, bufsz, "the blessing was judged against %s, not against version %ld served at the "
-			 "destination now", !*v->baseline ? "an unrecorded baseline" :
-			 !strcmp(v->baseline, "none") ? "no baseline" : "another model", *served);
+			 "destination now", !*v->baseline_fp ? "an unrecorded baseline" :
+			 !strcmp(v->baseline_fp, "none") ? "no baseline" : "another model", *served);
 	else
 		return 0;
 	*why = buf;
@@ -253,7 +215,7 @@ static int run_pusher(const mp_component_io *io, mp_err *err)
 	char *fppath = NULL, fp[MP_HASH_HEX], whybuf[256];
 	const char *why = NULL;
 	mp_strbuf out = MP_STRBUF_INIT;
-	verdict v;
+	mp_blessing v = {0};
 	size_t nf = 0, i;
 	long version = 0, served = 0;
 	int pushed = 0, rc;
@@ -281,7 +243,7 @@ static int run_pusher(const mp_component_io *io, mp_err *err)
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = read_blessing(blessing, &v, err)) != 0 || (rc = mp_hash_file(from, fp, err)) != 0 ||
+	if ((rc = mp_blessing_read(&v, blessing, err)) != 0 || (rc = mp_hash_file(from, fp, err)) != 0 ||
 	    (rc = may_push(dest, fp, &v, &served, &why, whybuf, sizeof(whybuf), err)) != 0)
 		goto out;
 	if (why) {
@@ -353,6 +315,7 @@ out:
 	if (tmp && rc != 0)
 		mp_rmtree(tmp, NULL);
 	mp_strbuf_release(&out);
+	mp_blessing_release(&v);
 	free(fl);
 	free(fbuf);
 	free(dest);

@@ -1,5 +1,6 @@
 /* The HTML reports: see report.h. */
 #include "report/report.h"
+#include "eval/evaluation.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -315,153 +316,134 @@ static void curves(const mp_execution *e, mp_strbuf *sb)
 /* The blessing: the verdict and each threshold. */
 static void blessing(const mp_execution *e, mp_strbuf *sb)
 {
+	static const char *const cls[] = {"ok", "bad", "muted"}, *const text[] = {"held \u2713", "failed \u2717",
+										  "no baseline"};
 	const mp_event_row *bl = event(e, 1, "blessing");
+	mp_blessing b;
 	size_t i;
-	tsv t;
 
-	if (bl && read_tsv(&t, bl->uri, "blessing.tsv") == 0) {
-		const char *verdict = "?";
+	if (!bl || mp_blessing_read(&b, bl->uri, NULL) != 0)
+		return;
+	mp_strbuf_adds(sb, "<h3>Blessing: ");
+	el(sb, "span", b.blessed ? "ok" : "bad", b.blessed ? "blessed \u2713" : "not blessed \u2717");
+	mp_strbuf_adds(sb, "</h3>\n<table><tr><th>metric</th><th>threshold</th><th>limit</th><th>value</th>"
+			   "<th>baseline</th><th>result</th></tr>\n");
+	for (i = 0; i < b.nthresholds; i++) {
+		const mp_threshold_row *t = &b.thresholds[i];
 
-		for (i = 0; i < t.n; i++)
-			if (!strcmp(t.rows[i][0], "blessed") && t.rows[i][1])
-				verdict = t.rows[i][1];
-		mp_strbuf_adds(sb, "<h3>Blessing: ");
-		el(sb, "span", !strcmp(verdict, "yes") ? "ok" : "bad", !strcmp(verdict, "yes") ? "blessed \u2713" : "not blessed \u2717");
-		mp_strbuf_adds(sb, "</h3>\n<table><tr><th>metric</th><th>threshold</th><th>limit</th><th>value</th>"
-				   "<th>baseline</th><th>result</th></tr>\n");
-		for (i = 0; i < t.n; i++) {
-			char **f = t.rows[i];
-			size_t nf = nfields(f);
-			const char *res = f[nf - 1];
-			int base = nf >= 9;
-
-			if (strcmp(f[0], "threshold") || nf < 7)
-				continue;
-			mp_strbuf_adds(sb, "<tr>");
-			el(sb, "td", NULL, f[1]);
-			el(sb, "td", NULL, f[2]);
-			cell_num(sb, num(f[3]));
-			cell_num(sb, num(f[5]));
-			if (base)
-				cell_num(sb, num(f[7]));
-			else
-				el(sb, "td", "muted", "-");
-			el(sb, "td", !strcmp(res, "held") ? "ok" : !strcmp(res, "failed") ? "bad" : "muted",
-			   !strcmp(res, "held") ? "held \u2713" : !strcmp(res, "failed") ? "failed \u2717" : res);
-			mp_strbuf_adds(sb, "</tr>\n");
-		}
-		mp_strbuf_adds(sb, "</table>\n");
-		free_tsv(&t);
+		mp_strbuf_adds(sb, "<tr>");
+		el(sb, "td", NULL, t->metric);
+		el(sb, "td", NULL, t->kind);
+		cell_num(sb, t->limit);
+		cell_num(sb, t->value);
+		if (t->has_baseline)
+			cell_num(sb, t->baseline);
+		else
+			el(sb, "td", "muted", "-");
+		el(sb, "td", cls[t->result], text[t->result]);
+		mp_strbuf_adds(sb, "</tr>\n");
 	}
+	mp_strbuf_adds(sb, "</table>\n");
+	mp_blessing_release(&b);
 }
 
-static void evaluation(mp_store *st, const mp_execution *e, mp_strbuf *sb)
+/* Per class (named by the model, when it loads), and the confusion matrix. */
+static void classes(const mp_evaluation *ev, const mp_execution *e, mp_strbuf *sb)
 {
 	const mp_event_row *mo = event(e, 0, "model");
+	size_t i, ncls = ev->nclasses;
 	mp_served model = {0};
 	int have_model = 0;
-	char **labels = NULL;
-	int64_t *conf = NULL;
-	size_t i, ncls = 0;
-	tsv t;
+	char **labels;
 
-	(void)st;
-	if (section(sb, "h2", "Evaluation", e, "evaluation", "evaluation.tsv", &t) != 0) {
-		blessing(e, sb);
+	if (!ncls)
 		return;
-	}
 	if (mo) {
 		char *path = mp_asprintf("%s/model.mlpm", mo->uri);
 
 		have_model = path && mp_served_load(&model, path, 1, NULL) == 0;
 		free(path);
 	}
-	/* metrics */
-	mp_strbuf_adds(sb, "<table><tr><th>metric</th><th>value</th></tr>\n");
-	for (i = 0; i < t.n; i++)
-		if (!strcmp(t.rows[i][0], "metric") && nfields(t.rows[i]) >= 3) {
-			mp_strbuf_adds(sb, "<tr>");
-			el(sb, "td", NULL, t.rows[i][1]);
-			cell_num(sb, num(t.rows[i][2]));
-			mp_strbuf_adds(sb, "</tr>\n");
-		}
+	labels = mp_calloc(ncls, sizeof(char *));
+	for (i = 0; labels && i < ncls; i++)
+		labels[i] = have_model && model.nclass == (int)ncls ? mp_strdup(model.class_names[i]) : mp_asprintf("%zu", i);
+	mp_strbuf_adds(sb, "<table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>\n");
+	for (i = 0; i < ncls; i++) {
+		char idx[32];
+
+		snprintf(idx, sizeof(idx), "%zu", i);
+		mp_strbuf_adds(sb, "<tr>");
+		el(sb, "td", NULL, labels && labels[i] ? labels[i] : idx);
+		cell_num(sb, ev->classes[i].precision);
+		cell_num(sb, ev->classes[i].recall);
+		cell_num(sb, ev->classes[i].f1);
+		cell_num(sb, (double)ev->classes[i].support);
+		mp_strbuf_adds(sb, "</tr>\n");
+	}
 	mp_strbuf_adds(sb, "</table>\n");
-	/* per class, and the confusion matrix */
-	for (i = 0; i < t.n; i++)
-		ncls += !strcmp(t.rows[i][0], "confusion");
-	if (ncls) {
-		size_t r = 0, k;
-
-		labels = mp_calloc(ncls, sizeof(char *));
-		conf = mp_calloc(ncls * ncls, sizeof(int64_t));
-		for (i = 0; labels && i < ncls; i++)
-			labels[i] = have_model && model.nclass == (int)ncls ? mp_strdup(model.class_names[i]) : mp_asprintf("%zu", i);
-		mp_strbuf_adds(sb, "<table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>\n");
-		for (i = 0; i < t.n; i++) {
-			char **f = t.rows[i];
-
-			if (!strcmp(f[0], "class") && nfields(f) >= 10) {
-				double ci = num(f[1]);
-				size_t c = ci >= 0 && ci < (double)ncls ? (size_t)ci : ncls;
-
-				mp_strbuf_adds(sb, "<tr>");
-				el(sb, "td", NULL, labels && c < ncls && labels[c] ? labels[c] : f[1]);
-				cell_num(sb, num(f[3]));
-				cell_num(sb, num(f[5]));
-				cell_num(sb, num(f[7]));
-				cell_num(sb, num(f[9]));
-				mp_strbuf_adds(sb, "</tr>\n");
-			} else if (!strcmp(f[0], "confusion") && conf && r < ncls) {
-				for (k = 0; k < ncls && f[2 + k]; k++)
-					conf[r * ncls + k] = isnan(num(f[2 + k])) ? 0 : (int64_t)num(f[2 + k]);
-				r++;
-			}
-		}
-		mp_strbuf_adds(sb, "</table>\n");
-		if (labels && conf) {
-			for (i = 0; i < ncls && labels[i]; i++)
-				;
-			if (i == ncls)
-				mp_svg_heatmap(sb, "confusion matrix (shade: share of the true class)", (const char *const *)labels,
-					       conf, (int)ncls);
-		}
+	if (labels && ev->confusion) {
+		for (i = 0; i < ncls && labels[i]; i++)
+			;
+		if (i == ncls)
+			mp_svg_heatmap(sb, "confusion matrix (shade: share of the true class)", (const char *const *)labels,
+				       ev->confusion, (int)ncls);
 	}
-	/* slices */
-	{
-		int head = 0;
-
-		for (i = 0; i < t.n; i++) {
-			char **f = t.rows[i];
-			size_t k, nf = nfields(f);
-
-			if (strcmp(f[0], "slice") || nf < 5)
-				continue;
-			if (!head) {
-				mp_strbuf_adds(sb, "<h3>Slices</h3>\n<table><tr><th>feature</th><th>value</th><th>examples</th>");
-				for (k = 5; k + 1 < nf; k += 2)
-					el(sb, "th", NULL, f[k]);
-				mp_strbuf_adds(sb, "</tr>\n");
-				head = 1;
-			}
-			mp_strbuf_adds(sb, "<tr>");
-			el(sb, "td", NULL, f[1]);
-			el(sb, "td", NULL, f[2]);
-			cell_num(sb, num(f[4]));
-			for (k = 5; k + 1 < nf; k += 2)
-				cell_num(sb, num(f[k + 1]));
-			mp_strbuf_adds(sb, "</tr>\n");
-		}
-		if (head)
-			mp_strbuf_adds(sb, "</table>\n");
-	}
-	free_tsv(&t);
-	blessing(e, sb);
 	for (i = 0; labels && i < ncls; i++)
 		free(labels[i]);
 	free(labels);
-	free(conf);
 	if (have_model)
 		mp_served_release(&model);
+}
+
+static void slices(const mp_evaluation *ev, mp_strbuf *sb)
+{
+	size_t i, k;
+
+	if (!ev->nslices)
+		return;
+	mp_strbuf_adds(sb, "<h3>Slices</h3>\n<table><tr><th>feature</th><th>value</th><th>examples</th>");
+	for (k = 0; k < ev->slices[0].nmetrics; k++)
+		el(sb, "th", NULL, ev->slices[0].metrics[k].name);
+	mp_strbuf_adds(sb, "</tr>\n");
+	for (i = 0; i < ev->nslices; i++) {
+		const mp_slice_row *s = &ev->slices[i];
+
+		mp_strbuf_adds(sb, "<tr>");
+		el(sb, "td", NULL, s->feature);
+		el(sb, "td", NULL, s->value);
+		cell_num(sb, (double)s->examples);
+		for (k = 0; k < s->nmetrics; k++)
+			cell_num(sb, s->metrics[k].value);
+		mp_strbuf_adds(sb, "</tr>\n");
+	}
+	mp_strbuf_adds(sb, "</table>\n");
+}
+
+static void evaluation(mp_store *st, const mp_execution *e, mp_strbuf *sb)
+{
+	const mp_event_row *out = event(e, 1, "evaluation");
+	mp_evaluation ev;
+	size_t i;
+
+	(void)st;
+	section(sb, "h2", "Evaluation", e, "evaluation", NULL, NULL);
+	if (!out || mp_evaluation_read(&ev, out->uri, NULL) != 0) {
+		mp_strbuf_adds(sb, "<p class=\"muted\">the evaluation artifact is not there any more</p>\n");
+		blessing(e, sb);
+		return;
+	}
+	mp_strbuf_adds(sb, "<table><tr><th>metric</th><th>value</th></tr>\n");
+	for (i = 0; i < ev.nmetrics; i++) {
+		mp_strbuf_adds(sb, "<tr>");
+		el(sb, "td", NULL, ev.metrics[i].name);
+		cell_num(sb, ev.metrics[i].value);
+		mp_strbuf_adds(sb, "</tr>\n");
+	}
+	mp_strbuf_adds(sb, "</table>\n");
+	classes(&ev, e, sb);
+	slices(&ev, sb);
+	mp_evaluation_release(&ev);
+	blessing(e, sb);
 }
 
 static int cmp_index(const void *a, const void *b)
