@@ -300,129 +300,147 @@ static int next_block(mp_dataset *d, job **out, int *epoch, mp_err *err)
 
 /* One example of the epoch being batched into row (stride floats): 1, or 0
  * when the epoch (or everything) has no more. */
-static int next_example(mp_dataset *d, float *row, mp_err *err)
+/* Adds the decoded rows of j to the cache: as bytes while every value
+ * fits one, as floats from the first that does not. */
+static int cache_add(mp_dataset *d, const job *j, mp_err *err)
+{
+	size_t k, cnt = j->n * d->cstride;
+	int bytes = d->cache8 != NULL || (d->pre_mode && !d->cache);
+
+	for (k = 0; bytes && k < cnt; k++)
+		bytes = j->rows[k] >= 0 && j->rows[k] <= 255 && j->rows[k] == (float)(int)j->rows[k];
+	if (!bytes && d->cache8) {
+		float *c = mp_malloc((d->cache_cap ? d->cache_cap : 1) * d->cstride * sizeof(float));
+
+		if (!c)
+			return mp_error(err, MP_ENOMEM, "out of memory (caching the split)");
+		for (k = 0; k < d->cache_n * d->cstride; k++)
+			c[k] = d->cache8[k];
+		free(d->cache8);
+		d->cache8 = NULL;
+		d->cache = c;
+	}
+	if (d->cache_n + j->n > d->cache_cap) {
+		size_t cap = d->cache_cap ? d->cache_cap : 4096;
+		void *c;
+
+		while (cap < d->cache_n + j->n)
+			cap *= 2;
+		c = bytes ? mp_realloc(d->cache8, cap * d->cstride) : mp_realloc(d->cache, cap * d->cstride * sizeof(float));
+		if (!c)
+			return mp_error(err, MP_ENOMEM, "out of memory (caching the split)");
+		if (bytes)
+			d->cache8 = c;
+		else
+			d->cache = c;
+		d->cache_cap = cap;
+	}
+	if (bytes)
+		for (k = 0; k < cnt; k++)
+			d->cache8[d->cache_n * d->cstride + k] = (uint8_t)j->rows[k];
+	else
+		memcpy(d->cache + d->cache_n * d->cstride, j->rows, cnt * sizeof(float));
+	d->cache_n += j->n;
+	return 0;
+}
+
+/* The whole split into memory, once; every epoch is then a permutation of
+ * it, a function of the seed and the epoch. */
+static int fill_cache(mp_dataset *d, mp_err *err)
+{
+	job *j;
+	int ep, rc;
+
+	while ((rc = next_block(d, &j, &ep, err)) == 1) {
+		rc = cache_add(d, j, err);
+		free_job(j);
+		if (rc != 0)
+			return rc;
+	}
+	if (rc < 0)
+		return rc;
+	if (!(d->perm = mp_malloc((d->cache_n ? d->cache_n : 1) * sizeof(uint32_t))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	d->cache_ready = 1;
+	cache_shuffle(d);
+	return 0;
+}
+
+/* The next example of the epoch's permutation of the cache: 1, or 0 at the
+ * epoch's end. */
+static int cached_example(mp_dataset *d, float *row)
+{
+	size_t at, k;
+
+	if (d->perm_pos == d->cache_n)
+		return 0;
+	at = (size_t)d->perm[d->perm_pos++] * d->cstride;
+	if (!d->pre_mode) {
+		memcpy(row, d->cache + at, d->stride * sizeof(float));
+		return 1;
+	}
+	if (d->cache8)
+		for (k = 0; k < d->cstride; k++)
+			d->pre[k] = d->cache8[at + k];
+	else
+		memcpy(d->pre, d->cache + at, d->cstride * sizeof(float));
+	mp_transform_apply(d->o.transform, d->pre, row);
+	row[d->o.nx] = d->pre[d->cstride - 1];
+	return 1;
+}
+
+/* Refills the shuffle buffer from the current epoch's blocks. */
+static int refill(mp_dataset *d, mp_err *err)
 {
 	int rc;
 
-	if (d->o.cache && !d->cache_ready) {
-		/* the whole split into memory, once; every epoch is then a
-		 * permutation of it, a function of the seed and the epoch */
-		job *j;
-		int ep;
-
-		while ((rc = next_block(d, &j, &ep, err)) == 1) {
-			size_t k, cnt = j->n * d->cstride;
-			int bytes = d->cache8 != NULL || (d->pre_mode && !d->cache);
-
-			/* bytes while every value fits; otherwise floats from here on */
-			for (k = 0; bytes && k < cnt; k++)
-				bytes = j->rows[k] >= 0 && j->rows[k] <= 255 && j->rows[k] == (float)(int)j->rows[k];
-			if (!bytes && d->cache8) {
-				float *c = mp_malloc((d->cache_cap ? d->cache_cap : 1) * d->cstride * sizeof(float));
-
-				if (!c) {
-					free_job(j);
-					return mp_error(err, MP_ENOMEM, "out of memory (caching the split)");
-				}
-				for (k = 0; k < d->cache_n * d->cstride; k++)
-					c[k] = d->cache8[k];
-				free(d->cache8);
-				d->cache8 = NULL;
-				d->cache = c;
-			}
-			if (d->cache_n + j->n > d->cache_cap) {
-				size_t cap = d->cache_cap ? d->cache_cap : 4096;
-				void *c;
-
-				while (cap < d->cache_n + j->n)
-					cap *= 2;
-				c = bytes ? mp_realloc(d->cache8, cap * d->cstride)
-					  : mp_realloc(d->cache, cap * d->cstride * sizeof(float));
-				if (!c) {
-					free_job(j);
-					return mp_error(err, MP_ENOMEM, "out of memory (caching the split)");
-				}
-				if (bytes)
-					d->cache8 = c;
-				else
-					d->cache = c;
-				d->cache_cap = cap;
-			}
-			if (bytes)
-				for (k = 0; k < cnt; k++)
-					d->cache8[d->cache_n * d->cstride + k] = (uint8_t)j->rows[k];
-			else
-				memcpy(d->cache + d->cache_n * d->cstride, j->rows, cnt * sizeof(float));
-			d->cache_n += j->n;
-			free_job(j);
+	while (d->buf_n < d->buf_cap) {
+		if (d->cur && d->cur_pos == d->cur->n) {
+			free_job(d->cur);
+			d->cur = NULL;
 		}
-		if (rc < 0)
-			return rc;
-		if (!(d->perm = mp_malloc((d->cache_n ? d->cache_n : 1) * sizeof(uint32_t))))
-			return mp_error(err, MP_ENOMEM, "out of memory");
-		d->cache_ready = 1;
-		cache_shuffle(d);
-	}
-	if (d->cache_ready) {
-		size_t at, k;
+		if (!d->cur) {
+			int ep = 0;
 
-		if (d->perm_pos == d->cache_n)
-			return 0;
-		at = (size_t)d->perm[d->perm_pos++] * d->cstride;
-		if (!d->pre_mode) {
-			memcpy(row, d->cache + at, d->stride * sizeof(float));
-			return 1;
-		}
-		if (d->cache8)
-			for (k = 0; k < d->cstride; k++)
-				d->pre[k] = d->cache8[at + k];
-		else
-			memcpy(d->pre, d->cache + at, d->cstride * sizeof(float));
-		mp_transform_apply(d->o.transform, d->pre, row);
-		row[d->o.nx] = d->pre[d->cstride - 1];
-		return 1;
-	}
-	for (;;) {
-		/* refill the shuffle buffer from the current epoch's blocks */
-		while (d->buf_n < d->buf_cap) {
-			if (d->cur && d->cur_pos == d->cur->n) {
-				free_job(d->cur);
-				d->cur = NULL;
-			}
-			if (!d->cur) {
-				int ep = 0;
-
-				if ((rc = next_block(d, &d->cur, &ep, err)) < 0)
-					return rc;
-				if (rc == 0)
-					break;
-				d->cur_pos = 0;
-				d->cur_epoch = ep;
-			}
-			if (d->cur_epoch != d->buf_epoch)
-				break; /* the next epoch waits until this one is drained */
-			if (d->cur_pos == d->cur->n)
-				continue;
-			memcpy(d->buf + d->buf_n * d->stride, d->cur->rows + d->cur_pos * d->stride,
-			       d->stride * sizeof(float));
-
-			d->cur_pos++;
-			d->buf_n++;
-			if (d->buf_cap == 1)
+			if ((rc = next_block(d, &d->cur, &ep, err)) < 0)
+				return rc;
+			if (rc == 0)
 				break;
+			d->cur_pos = 0;
+			d->cur_epoch = ep;
 		}
-		if (d->buf_n) {
-			size_t r = d->buf_cap > 1 ? (size_t)(mp_splitmix64(&d->rng) % d->buf_n) : 0;
-
-			memcpy(row, d->buf + r * d->stride, d->stride * sizeof(float));
-			d->buf_n--;
-			if (r != d->buf_n)
-				memcpy(d->buf + r * d->stride, d->buf + d->buf_n * d->stride, d->stride * sizeof(float));
-			return 1;
-		}
-		/* the buffer is empty: the epoch is over */
-		return 0;
+		if (d->cur_epoch != d->buf_epoch)
+			break; /* the next epoch waits until this one is drained */
+		if (d->cur_pos == d->cur->n)
+			continue;
+		memcpy(d->buf + d->buf_n * d->stride, d->cur->rows + d->cur_pos * d->stride, d->stride * sizeof(float));
+		d->cur_pos++;
+		d->buf_n++;
+		if (d->buf_cap == 1)
+			break;
 	}
+	return 0;
+}
+
+static int next_example(mp_dataset *d, float *row, mp_err *err)
+{
+	size_t r;
+	int rc;
+
+	if (d->o.cache && !d->cache_ready && (rc = fill_cache(d, err)) != 0)
+		return rc;
+	if (d->cache_ready)
+		return cached_example(d, row);
+	if ((rc = refill(d, err)) != 0)
+		return rc;
+	if (!d->buf_n)
+		return 0; /* the buffer is empty: the epoch is over */
+	r = d->buf_cap > 1 ? (size_t)(mp_splitmix64(&d->rng) % d->buf_n) : 0;
+	memcpy(row, d->buf + r * d->stride, d->stride * sizeof(float));
+	d->buf_n--;
+	if (r != d->buf_n)
+		memcpy(d->buf + r * d->stride, d->buf + d->buf_n * d->stride, d->stride * sizeof(float));
+	return 1;
 }
 
 /* Fills b with the next batch: 1, 0 when everything is done. */
