@@ -179,17 +179,113 @@ int mp_transform_set_label_names(mp_transform *t, char *const *names, size_t n, 
 	return 0;
 }
 
+/* The label: kept apart, its classes (a string) or its scale (zscore). */
+static int fit_label(mp_transform *out, const mp_feat_stats *fs, const char *label, const char *rule, mp_err *err)
+{
+	if (rule && strcmp(rule, "none") && (strcmp(rule, "zscore") || fs->type == MP_FEAT_STRING))
+		return mp_error(err, MP_EINVAL, "rules: the label '%s' takes zscore (a number, for a regression) or "
+				"none, not '%s'", label, rule);
+	if (!(out->label = mp_strdup(label)))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	if (rule && !strcmp(rule, "zscore")) {
+		out->label_scaled = 1;
+		out->label_mean = fs->count ? fs->mean : 0;
+		out->label_std = fs->count && fs->std > 0 ? fs->std : 1;
+		return 0;
+	}
+	if (fs->type != MP_FEAT_STRING)
+		return 0;
+	if (!fs->all_values)
+		return mp_error(err, MP_EINVAL, "the label '%s' has more than %d classes", label, MP_STATS_VALUES);
+	return sorted_values(fs, &out->label_vocab, &out->nlabel_vocab, err);
+}
+
+/* A string feature: one-hot on its values, when there are not too many. */
+static int fit_string(mp_tx_feature *tf, const mp_feat_stats *fs, const char *rule, int64_t limit,
+		      const mp_split_stats *ss, const char *split, mp_err *err)
+{
+	if (rule && strcmp(rule, "onehot") != 0)
+		return mp_error(err, MP_EINVAL, "rules: '%s' is a string feature: onehot or drop, not '%s'", fs->name,
+				rule);
+	if (!fs->all_values)
+		return mp_error(err, MP_EINVAL,
+				"'%s' has more than %d distinct values: too many to one-hot (drop it with rules)", fs->name,
+				MP_STATS_VALUES);
+	if (!rule && (int64_t)fs->nvalues > limit)
+		return mp_error(err, MP_EINVAL,
+				"'%s' has %zu distinct values in %lld rows of split '%s', more than max_vocabulary (%lld): "
+				"one-hot encode it only on purpose (rules: {%s: onehot}), drop it, or raise max_vocabulary",
+				fs->name, fs->nvalues, (long long)ss->rows, split, (long long)limit, fs->name);
+	tf->kind = MP_TX_ONEHOT;
+	return sorted_values(fs, &tf->vocab, &tf->nvocab, err);
+}
+
+/* A number: the default arithmetic or its rule's, with the statistics it
+ * needs. */
+static int fit_number(mp_tx_feature *tf, const mp_feat_stats *fs, const char *rule, mp_tx_kind num_default,
+		      double num_divisor, mp_err *err)
+{
+	tf->kind = num_default;
+	tf->a = num_divisor;
+	if (rule && !strcmp(rule, "none")) {
+		tf->kind = MP_TX_NONE;
+	} else if (rule && !strcmp(rule, "zscore")) {
+		tf->kind = MP_TX_ZSCORE;
+	} else if (rule && !strcmp(rule, "minmax")) {
+		tf->kind = MP_TX_MINMAX;
+	} else if (rule && !strncmp(rule, "bucketize:", 10) && atoi(rule + 10) >= 2 && atoi(rule + 10) <= 1000) {
+		tf->kind = MP_TX_BUCKETIZE;
+		tf->buckets = atoi(rule + 10);
+	} else if (rule) {
+		return mp_error(err, MP_EINVAL,
+				"rules: '%s' for '%s' is not none, zscore, minmax, divide:N, bucketize:N or drop", rule,
+				fs->name);
+	}
+	if (tf->kind == MP_TX_ZSCORE) {
+		tf->a = fs->count ? fs->mean : 0;
+		tf->b = fs->count && fs->std > 0 ? fs->std : 1;
+	} else if (tf->kind == MP_TX_MINMAX || tf->kind == MP_TX_BUCKETIZE) {
+		tf->a = fs->count ? fs->min : 0;
+		tf->b = fs->count ? fs->max : 1;
+	}
+	return 0;
+}
+
+/* The rules param as a mapping whose keys are features of ss (*doc NULL
+ * when there are none). */
+static int read_rules(const char *rules, const mp_split_stats *ss, mp_jdoc **doc, mp_err *err)
+{
+	const mp_jnode *rl;
+	size_t i;
+	int rc;
+
+	*doc = NULL;
+	if (!rules || !*rules || !strcmp(rules, "{}"))
+		return 0;
+	if ((rc = mp_jdoc_parse(doc, rules, "rules", err)) != 0)
+		return rc;
+	rl = mp_jdoc_root(*doc);
+	if (!mp_jnode_is_map(rl))
+		rc = mp_error(err, MP_EINVAL, "rules: expected a mapping of feature names to rules");
+	for (i = 0; rc == 0 && i < mp_jnode_len(rl); i++)
+		if (!mp_stats_feature(ss, mp_jnode_key(*doc, rl, i)))
+			rc = mp_error(err, MP_EINVAL, "rules: there is no feature '%s'", mp_jnode_key(*doc, rl, i));
+	if (rc != 0) {
+		mp_jdoc_free(*doc);
+		*doc = NULL;
+	}
+	return rc;
+}
+
 int mp_transform_fit(mp_transform *out, const mp_stats *st, const char *split, const char *label,
 		     mp_tx_kind num_default, double num_divisor, const char *rules, int64_t max_vocab,
 		     mp_err *err)
 {
 	const mp_split_stats *ss = mp_stats_split(st, split);
 	mp_jdoc *doc = NULL;
-	const mp_jnode *rl = NULL;
+	int64_t limit;
 	size_t i;
 	int rc = 0;
-
-	int64_t limit;
 
 	memset(out, 0, sizeof(*out));
 	if (!ss)
@@ -197,48 +293,19 @@ int mp_transform_fit(mp_transform *out, const mp_stats *st, const char *split, c
 	if (!ss->rows)
 		return mp_error(err, MP_EINVAL, "split '%s' has no rows: there is nothing to fit the transform on", split);
 	limit = max_vocab > 0 ? max_vocab : ss->rows / 2 < 1000 ? ss->rows / 2 : 1000;
-	if (rules && *rules && strcmp(rules, "{}") != 0) {
-		if ((rc = mp_jdoc_parse(&doc, rules, "rules", err)) != 0)
-			return rc;
-		rl = mp_jdoc_root(doc);
-		if (!mp_jnode_is_map(rl)) {
-			mp_jdoc_free(doc);
-			return mp_error(err, MP_EINVAL, "rules: expected a mapping of feature names to rules");
-		}
-		for (i = 0; i < mp_jnode_len(rl); i++)
-			if (!mp_stats_feature(ss, mp_jnode_key(doc, rl, i))) {
-				rc = mp_error(err, MP_EINVAL, "rules: there is no feature '%s'", mp_jnode_key(doc, rl, i));
-				mp_jdoc_free(doc);
-				return rc;
-			}
-	}
+	if ((rc = read_rules(rules, ss, &doc, err)) != 0)
+		return rc;
 	if (!(out->features = mp_calloc(ss->nfeats + 1, sizeof(*out->features)))) {
 		mp_jdoc_free(doc);
 		return mp_error(err, MP_ENOMEM, "out of memory");
 	}
 	for (i = 0; i < ss->nfeats && rc == 0; i++) {
 		const mp_feat_stats *fs = &ss->feats[i];
-		const char *rule = rl ? mp_jnode_str(mp_jnode_get(doc, rl, fs->name)) : NULL;
+		const char *rule = doc ? mp_jnode_str(mp_jnode_get(doc, mp_jdoc_root(doc), fs->name)) : NULL;
 		mp_tx_feature *tf;
 
 		if (label && strcmp(fs->name, label) == 0) {
-			if (rule && strcmp(rule, "none") && (strcmp(rule, "zscore") || fs->type == MP_FEAT_STRING))
-				rc = mp_error(err, MP_EINVAL, "rules: the label '%s' takes zscore (a number, for a "
-					      "regression) or none, not '%s'", label, rule);
-			else if (!(out->label = mp_strdup(label)))
-				rc = mp_error(err, MP_ENOMEM, "out of memory");
-			else if (rule && !strcmp(rule, "zscore")) {
-				out->label_scaled = 1;
-				out->label_mean = fs->count ? fs->mean : 0;
-				out->label_std = fs->count && fs->std > 0 ? fs->std : 1;
-			}
-			else if (fs->type == MP_FEAT_STRING) {
-				if (!fs->all_values)
-					rc = mp_error(err, MP_EINVAL, "the label '%s' has more than %d classes", label,
-						      MP_STATS_VALUES);
-				else
-					rc = sorted_values(fs, &out->label_vocab, &out->nlabel_vocab, err);
-			}
+			rc = fit_label(out, fs, label, rule, err);
 			continue;
 		}
 		if (rule && !strcmp(rule, "drop"))
@@ -249,56 +316,10 @@ int mp_transform_fit(mp_transform *out, const mp_stats *st, const char *split, c
 			break;
 		}
 		out->nfeatures++;
-		if (fs->type == MP_FEAT_STRING) {
-			if (rule && strcmp(rule, "onehot") != 0) {
-				rc = mp_error(err, MP_EINVAL, "rules: '%s' is a string feature: onehot or drop, not '%s'",
-					      fs->name, rule);
-				break;
-			}
-			if (!fs->all_values) {
-				rc = mp_error(err, MP_EINVAL,
-					      "'%s' has more than %d distinct values: too many to one-hot (drop it with rules)",
-					      fs->name, MP_STATS_VALUES);
-				break;
-			}
-			if (!rule && (int64_t)fs->nvalues > limit) {
-				rc = mp_error(err, MP_EINVAL,
-					      "'%s' has %zu distinct values in %lld rows of split '%s', more than max_vocabulary "
-					      "(%lld): one-hot encode it only on purpose (rules: {%s: onehot}), drop it, or "
-					      "raise max_vocabulary",
-					      fs->name, fs->nvalues, (long long)ss->rows, split, (long long)limit, fs->name);
-				break;
-			}
-			tf->kind = MP_TX_ONEHOT;
-			rc = sorted_values(fs, &tf->vocab, &tf->nvocab, err);
-			continue;
-		}
-		tf->kind = num_default;
-		tf->a = num_divisor;
-		if (rule) {
-			if (!strcmp(rule, "none"))
-				tf->kind = MP_TX_NONE;
-			else if (!strcmp(rule, "zscore"))
-				tf->kind = MP_TX_ZSCORE;
-			else if (!strcmp(rule, "minmax"))
-				tf->kind = MP_TX_MINMAX;
-			else if (!strncmp(rule, "bucketize:", 10) && atoi(rule + 10) >= 2 && atoi(rule + 10) <= 1000) {
-				tf->kind = MP_TX_BUCKETIZE;
-				tf->buckets = atoi(rule + 10);
-			} else {
-				rc = mp_error(err, MP_EINVAL,
-					      "rules: '%s' for '%s' is not none, zscore, minmax, divide:N, bucketize:N or drop", rule,
-					      fs->name);
-				break;
-			}
-		}
-		if (tf->kind == MP_TX_ZSCORE) {
-			tf->a = fs->count ? fs->mean : 0;
-			tf->b = fs->count && fs->std > 0 ? fs->std : 1;
-		} else if (tf->kind == MP_TX_MINMAX || tf->kind == MP_TX_BUCKETIZE) {
-			tf->a = fs->count ? fs->min : 0;
-			tf->b = fs->count ? fs->max : 1;
-		}
+		if (fs->type == MP_FEAT_STRING)
+			rc = fit_string(tf, fs, rule, limit, ss, split, err);
+		else
+			rc = fit_number(tf, fs, rule, num_default, num_divisor, err);
 	}
 	if (rc == 0 && label && !out->label)
 		rc = mp_error(err, MP_EINVAL, "the statistics have no feature '%s' (the label)", label);
