@@ -480,82 +480,78 @@ void mp__load_component(loader *L, yaml_node_t *node, raw_comp *r, mp_pl_compone
 }
 
 /* The second pass: inputs and 'after', now that every id is known. */
-void mp__resolve_refs(loader *L, raw_comp *r, mp_pl_component *c)
+/* One entry of 'inputs': NAME: ID.OUTPUT, checked against the type's
+ * inputs and the producer's outputs. */
+static void one_input(loader *L, mp_pl_component *c, yaml_node_t *k, yaml_node_t *v)
 {
 	mp_pipeline *p = L->p;
+	const mp_io_spec *spec = NULL;
+	const char *ref, *dot;
+	int src;
+	size_t j;
+
+	if (!mp__expect(L, k, YAML_SCALAR_NODE, "an input name") ||
+	    !mp__expect(L, v, YAML_SCALAR_NODE, "an input reference"))
+		return;
+	for (j = 0; j < c->type->ninputs; j++)
+		if (strcmp(c->type->inputs[j].name, mp__scalar(k)) == 0)
+			spec = &c->type->inputs[j];
+	if (!spec && !c->type->any_inputs) {
+		mp__problem(L, k, "%s has no input '%s'", c->type->name, mp__scalar(k));
+		return;
+	}
+	if (c->type->any_inputs && !mp__valid_name(mp__scalar(k))) {
+		mp__problem(L, k, "input name '%s': use letters, digits, '_' and '-'", mp__scalar(k));
+		return;
+	}
+	ref = mp__scalar(v);
+	dot = strchr(ref, '.');
+	if (!dot) {
+		mp__problem(L, v, "input '%s' must name a component's output as ID.OUTPUT, not '%s'", mp__scalar(k), ref);
+		return;
+	}
+	{
+		char *id = mp_strndup(ref, (size_t)(dot - ref));
+
+		src = id ? mp_pipeline_find(p, id) : -1;
+		if (src < 0)
+			mp__problem(L, v, "input '%s' refers to '%s', but no component has that id", mp__scalar(k), id ? id : "?");
+		free(id);
+	}
+	if (src < 0)
+		return;
+	if (&p->comps[src] == c) {
+		mp__problem(L, v, "component '%s' cannot read its own output", c->id);
+		return;
+	}
+	for (j = 0; j < p->comps[src].noutputs; j++)
+		if (strcmp(p->comps[src].outputs[j].name, dot + 1) == 0)
+			break;
+	if (j == p->comps[src].noutputs) {
+		if (p->comps[src].type)
+			mp__problem(L, v, "input '%s': component '%s' has no output '%s'", mp__scalar(k),
+				p->comps[src].id, dot + 1);
+		return;
+	}
+	if (spec && spec->type && strcmp(spec->type, p->comps[src].outputs[j].type) != 0) {
+		mp__problem(L, v, "input '%s' of %s takes %s, but '%s' is %s", mp__scalar(k), c->type->name,
+			spec->type, ref, p->comps[src].outputs[j].type);
+		return;
+	}
+	c->inputs[c->ninputs].name = mp__dup_or_oom(L, mp__scalar(k));
+	c->inputs[c->ninputs].output = mp__dup_or_oom(L, dot + 1);
+	c->inputs[c->ninputs].src = src;
+	c->inputs[c->ninputs].line = (int)v->start_mark.line + 1;
+	c->inputs[c->ninputs].col = (int)v->start_mark.column + 1;
+	c->ninputs++;
+}
+
+/* Every input the type needs is wired (one given but wrong was reported
+ * already). */
+static void check_needed_inputs(loader *L, raw_comp *r, mp_pl_component *c)
+{
 	size_t i;
 
-	if (r->inputs && c->type && mp__expect(L, r->inputs, YAML_MAPPING_NODE, "'inputs'")) {
-		yaml_node_pair_t *pr;
-		size_t n = (size_t)(r->inputs->data.mapping.pairs.top - r->inputs->data.mapping.pairs.start);
-
-		if (!(c->inputs = mp_calloc(n ? n : 1, sizeof(*c->inputs)))) {
-			L->oom = 1;
-			return;
-		}
-		for (pr = r->inputs->data.mapping.pairs.start; pr < r->inputs->data.mapping.pairs.top; pr++) {
-			yaml_node_t *k = mp__node_at(L, pr->key), *v = mp__node_at(L, pr->value);
-			const mp_io_spec *spec = NULL;
-			const char *ref, *dot;
-			int src;
-			size_t j;
-
-			if (!mp__expect(L, k, YAML_SCALAR_NODE, "an input name") ||
-			    !mp__expect(L, v, YAML_SCALAR_NODE, "an input reference"))
-				continue;
-			for (j = 0; j < c->type->ninputs; j++)
-				if (strcmp(c->type->inputs[j].name, mp__scalar(k)) == 0)
-					spec = &c->type->inputs[j];
-			if (!spec && !c->type->any_inputs) {
-				mp__problem(L, k, "%s has no input '%s'", c->type->name, mp__scalar(k));
-				continue;
-			}
-			if (c->type->any_inputs && !mp__valid_name(mp__scalar(k))) {
-				mp__problem(L, k, "input name '%s': use letters, digits, '_' and '-'", mp__scalar(k));
-				continue;
-			}
-			ref = mp__scalar(v);
-			dot = strchr(ref, '.');
-			if (!dot) {
-				mp__problem(L, v, "input '%s' must name a component's output as ID.OUTPUT, not '%s'", mp__scalar(k), ref);
-				continue;
-			}
-			{
-				char *id = mp_strndup(ref, (size_t)(dot - ref));
-
-				src = id ? mp_pipeline_find(p, id) : -1;
-				if (src < 0)
-					mp__problem(L, v, "input '%s' refers to '%s', but no component has that id", mp__scalar(k), id ? id : "?");
-				free(id);
-			}
-			if (src < 0)
-				continue;
-			if (&p->comps[src] == c) {
-				mp__problem(L, v, "component '%s' cannot read its own output", c->id);
-				continue;
-			}
-			for (j = 0; j < p->comps[src].noutputs; j++)
-				if (strcmp(p->comps[src].outputs[j].name, dot + 1) == 0)
-					break;
-			if (j == p->comps[src].noutputs) {
-				if (p->comps[src].type)
-					mp__problem(L, v, "input '%s': component '%s' has no output '%s'", mp__scalar(k),
-						p->comps[src].id, dot + 1);
-				continue;
-			}
-			if (spec && spec->type && strcmp(spec->type, p->comps[src].outputs[j].type) != 0) {
-				mp__problem(L, v, "input '%s' of %s takes %s, but '%s' is %s", mp__scalar(k), c->type->name,
-					spec->type, ref, p->comps[src].outputs[j].type);
-				continue;
-			}
-			c->inputs[c->ninputs].name = mp__dup_or_oom(L, mp__scalar(k));
-			c->inputs[c->ninputs].output = mp__dup_or_oom(L, dot + 1);
-			c->inputs[c->ninputs].src = src;
-			c->inputs[c->ninputs].line = (int)v->start_mark.line + 1;
-			c->inputs[c->ninputs].col = (int)v->start_mark.column + 1;
-			c->ninputs++;
-		}
-	}
 	if (c->type)
 		for (i = 0; i < c->type->ninputs; i++) {
 			size_t j;
@@ -577,6 +573,13 @@ void mp__resolve_refs(loader *L, raw_comp *r, mp_pl_component *c)
 				mp__problem(L, r->inputs ? r->inputs : r->node, "component '%s' (%s) needs input '%s'",
 					c->id ? c->id : "?", c->type->name, c->type->inputs[i].name);
 		}
+}
+
+/* after: an id or a list of ids this component waits for. */
+static void after_ids(loader *L, raw_comp *r, mp_pl_component *c)
+{
+	mp_pipeline *p = L->p;
+
 	if (r->after) {
 		yaml_node_item_t *it, single;
 		yaml_node_item_t *start, *top;
@@ -610,6 +613,23 @@ void mp__resolve_refs(loader *L, raw_comp *r, mp_pl_component *c)
 				c->after[c->nafter++] = idx;
 		}
 	}
+}
+
+void mp__resolve_refs(loader *L, raw_comp *r, mp_pl_component *c)
+{
+	if (r->inputs && c->type && mp__expect(L, r->inputs, YAML_MAPPING_NODE, "'inputs'")) {
+		yaml_node_pair_t *pr;
+		size_t n = (size_t)(r->inputs->data.mapping.pairs.top - r->inputs->data.mapping.pairs.start);
+
+		if (!(c->inputs = mp_calloc(n ? n : 1, sizeof(*c->inputs)))) {
+			L->oom = 1;
+			return;
+		}
+		for (pr = r->inputs->data.mapping.pairs.start; pr < r->inputs->data.mapping.pairs.top; pr++)
+			one_input(L, c, mp__node_at(L, pr->key), mp__node_at(L, pr->value));
+	}
+	check_needed_inputs(L, r, c);
+	after_ids(L, r, c);
 }
 
 int mp_pipeline_find(const mp_pipeline *p, const char *id)
