@@ -754,13 +754,63 @@ static void run_chart(mp_strbuf *sb, const char *title, const char *ylabel, cons
 	mp_svg_line_chart(sb, &c);
 }
 
+/* One chart per metric the Evaluators recorded, across the runs (vals is
+ * scratch of n values). */
+static void quality_charts(mp_strbuf *sb, const mp_execution_list *ex, size_t n, const char *const *names,
+			   size_t nnames, const double *x, double *vals, const int *marks)
+{
+	size_t i, k;
+
+	for (k = 0; k < nnames; k++) {
+		for (i = 0; i < n; i++) {
+			size_t j;
+
+			vals[i] = NAN;
+			for (j = 0; j < ex[i].n; j++) {
+				double v = strcmp(ex[i].items[j].type, "Evaluator") ? NAN : metric_of(&ex[i].items[j], names[k]);
+
+				if (!isnan(v))
+					vals[i] = v;
+			}
+		}
+		run_chart(sb, names[k], NULL, x, vals, n, marks, 0);
+	}
+}
+
+/* The runs, newest first. */
+static void runs_table(mp_strbuf *sb, const mp_run_list *runs, const double *dur, const int *blessed,
+		       const int *pushed_v)
+{
+	char t1[32];
+	size_t i;
+
+	mp_strbuf_adds(sb, "<table><tr><th>run</th><th>state</th><th>started</th><th>took</th><th>ran</th>"
+			   "<th>cached</th><th>blessed</th><th>pushed</th></tr>\n");
+	for (i = runs->n; i-- > 0;) {
+		const mp_run *r = &runs->items[i];
+
+		mp_strbuf_adds(sb, "<tr>");
+		el(sb, "td", NULL, r->name);
+		el(sb, "td", !strcmp(r->state, "COMPLETE") ? NULL : "bad", r->state);
+		el(sb, "td", NULL, show_ms(r->start_ms, t1, sizeof(t1)));
+		cell_num(sb, dur[i]);
+		cell_num(sb, r->executed);
+		cell_num(sb, r->cached);
+		el(sb, "td", blessed[i] == 1 ? "ok" : blessed[i] == 0 ? "bad" : "muted",
+		   blessed[i] == 1 ? "yes \u2713" : blessed[i] == 0 ? "no \u2717" : "-");
+		el(sb, "td", pushed_v[i] ? "ok" : "muted", pushed_v[i] ? "pushed" : "-");
+		mp_strbuf_adds(sb, "</tr>\n");
+	}
+	mp_strbuf_adds(sb, "</table>\n");
+}
+
 int mp_report_history(mp_store *st, const char *pipeline, mp_strbuf *sb, mp_err *err)
 {
 	mp_run_list runs = {0};
 	mp_execution_list *ex = NULL;
 	double *x = NULL, *dur = NULL, *hit = NULL, *vals = NULL;
 	int *marks = NULL, *blessed = NULL, *pushed_v = NULL;
-	char **names = NULL, title[256], t1[32];
+	char **names = NULL, title[256];
 	size_t i, k, n, nnames = 0;
 	int rc;
 
@@ -825,43 +875,14 @@ int mp_report_history(mp_store *st, const char *pipeline, mp_strbuf *sb, mp_err 
 	snprintf(title, sizeof(title), "%s: history of %zu runs", pipeline, n);
 	page_open(sb, title);
 	mp_strbuf_adds(sb, "<h2>Model quality across runs</h2>\n<div class=\"charts\">\n");
-	for (k = 0; k < nnames; k++) {
-		for (i = 0; i < n; i++) {
-			size_t j;
-
-			vals[i] = NAN;
-			for (j = 0; j < ex[i].n; j++) {
-				double v = strcmp(ex[i].items[j].type, "Evaluator") ? NAN : metric_of(&ex[i].items[j], names[k]);
-
-				if (!isnan(v))
-					vals[i] = v;
-			}
-		}
-		run_chart(sb, names[k], NULL, x, vals, n, marks, 0);
-	}
+	quality_charts(sb, ex, n, (const char *const *)names, nnames, x, vals, marks);
 	if (!nnames)
 		el(sb, "p", "muted", "no Evaluator has measured a model in these runs");
 	mp_strbuf_adds(sb, "</div>\n<h2>Runs</h2>\n<div class=\"charts\">\n");
 	run_chart(sb, "run duration", "seconds", x, dur, n, NULL, 0);
 	run_chart(sb, "cache hits", "share of components cached", x, hit, n, NULL, 1);
-	mp_strbuf_adds(sb, "</div>\n<table><tr><th>run</th><th>state</th><th>started</th><th>took</th><th>ran</th>"
-			   "<th>cached</th><th>blessed</th><th>pushed</th></tr>\n");
-	for (i = n; i-- > 0;) {
-		const mp_run *r = &runs.items[i];
-
-		mp_strbuf_adds(sb, "<tr>");
-		el(sb, "td", NULL, r->name);
-		el(sb, "td", !strcmp(r->state, "COMPLETE") ? NULL : "bad", r->state);
-		el(sb, "td", NULL, show_ms(r->start_ms, t1, sizeof(t1)));
-		cell_num(sb, dur[i]);
-		cell_num(sb, r->executed);
-		cell_num(sb, r->cached);
-		el(sb, "td", blessed[i] == 1 ? "ok" : blessed[i] == 0 ? "bad" : "muted",
-		   blessed[i] == 1 ? "yes \u2713" : blessed[i] == 0 ? "no \u2717" : "-");
-		el(sb, "td", pushed_v[i] ? "ok" : "muted", pushed_v[i] ? "pushed" : "-");
-		mp_strbuf_adds(sb, "</tr>\n");
-	}
-	mp_strbuf_adds(sb, "</table>\n");
+	mp_strbuf_adds(sb, "</div>\n");
+	runs_table(sb, &runs, dur, blessed, pushed_v);
 	page_close(sb);
 	if (sb->failed)
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
