@@ -267,6 +267,57 @@ static time_t due(const entry *e, time_t now)
 	return t;
 }
 
+/* Loads the pipeline file of e and its schedule's state: MP_EXIT_OK, or
+ * the exit status after saying what is wrong. */
+static int load_entry(entry *e, const char *file, sched_clock *clk, mp_err *err)
+{
+	mp_diags d = {0};
+	size_t k;
+
+	e->file = file;
+	if (mp_pipeline_load(file, NULL, 0, &e->p, &d, err) != 0) {
+		for (k = 0; k < d.n; k++)
+			mp_log(MP_LOG_QUIET, "%s", d.items[k]);
+		if (!d.n)
+			mp_log(MP_LOG_QUIET, "%s", err->msg);
+		mp_diags_release(&d);
+		return mp_cli_exit_code(err->code ? err->code : MP_EINVAL);
+	}
+	mp_diags_release(&d);
+	if (!e->p->schedule) {
+		mp_error(err, MP_EINVAL, "'%s' has no schedule (pipeline: schedule: \"0 3 * * *\")", file);
+		return mp_cli_fail(err);
+	}
+	if (!(e->state = mp_asprintf("%s/%s/.schedule", e->p->root, e->p->name)) ||
+	    !(e->state_lock = mp_asprintf("%s/%s/.schedule.lock", e->p->root, e->p->name))) {
+		mp_error(err, MP_ENOMEM, "out of memory");
+		return mp_cli_fail(err);
+	}
+	/* never scheduled before: from the current minute on */
+	if ((e->last = read_state(e)) < 0)
+		e->last = clock_now(clk) - clock_now(clk) % 60 - 1;
+	return MP_EXIT_OK;
+}
+
+/* A line per pipeline: its schedule, and when it runs next. */
+static void announce(sched_clock *clk, const entry *es, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		char next[32];
+		time_t t = due(&es[i], clock_now(clk));
+
+		if (t >= 0)
+			say(clk, "%s: schedule '%s'; due now: the run of %s%s", es[i].p->name, es[i].p->schedule,
+			    show_time(t, next, sizeof(next)),
+			    !es[i].p->catchup ? "" : " (catchup: then each later missed time, in order)");
+		else
+			say(clk, "%s: schedule '%s'; next at %s", es[i].p->name, es[i].p->schedule,
+			    show_time(mp_cron_next(&es[i].p->cron, es[i].last), next, sizeof(next)));
+	}
+}
+
 int mp_cmd_schedule(int argc, char **argv)
 {
 	int once = 0, npos, help, rc = MP_EXIT_OK, i;
@@ -310,54 +361,16 @@ int mp_cmd_schedule(int argc, char **argv)
 		mp_error(&err, MP_ENOMEM, "out of memory");
 		return mp_cli_fail(&err);
 	}
-	for (i = 0; i < npos; i++) {
-		mp_diags d = {0};
-		size_t k;
-
-		es[i].file = pos[i];
-		if (mp_pipeline_load(pos[i], NULL, 0, &es[i].p, &d, &err) != 0) {
-			for (k = 0; k < d.n; k++)
-				mp_log(MP_LOG_QUIET, "%s", d.items[k]);
-			if (!d.n)
-				mp_log(MP_LOG_QUIET, "%s", err.msg);
-			mp_diags_release(&d);
-			rc = mp_cli_exit_code(err.code ? err.code : MP_EINVAL);
+	for (i = 0; i < npos; i++)
+		if ((rc = load_entry(&es[i], pos[i], &clk, &err)) != MP_EXIT_OK)
 			goto out;
-		}
-		mp_diags_release(&d);
-		if (!es[i].p->schedule) {
-			mp_error(&err, MP_EINVAL, "'%s' has no schedule (pipeline: schedule: \"0 3 * * *\")", pos[i]);
-			rc = mp_cli_fail(&err);
-			goto out;
-		}
-		if (!(es[i].state = mp_asprintf("%s/%s/.schedule", es[i].p->root, es[i].p->name)) ||
-		    !(es[i].state_lock = mp_asprintf("%s/%s/.schedule.lock", es[i].p->root, es[i].p->name))) {
-			mp_error(&err, MP_ENOMEM, "out of memory");
-			rc = mp_cli_fail(&err);
-			goto out;
-		}
-		/* never scheduled before: from the current minute on */
-		if ((es[i].last = read_state(&es[i])) < 0)
-			es[i].last = clock_now(&clk) - clock_now(&clk) % 60 - 1;
-	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 	stop_signal = 0;
-	for (i = 0; i < npos; i++) {
-		char next[32];
-		time_t t = due(&es[i], clock_now(&clk));
-
-		if (t >= 0)
-			say(&clk, "%s: schedule '%s'; due now: the run of %s%s", es[i].p->name, es[i].p->schedule,
-			    show_time(t, next, sizeof(next)),
-			    !es[i].p->catchup ? "" : " (catchup: then each later missed time, in order)");
-		else
-			say(&clk, "%s: schedule '%s'; next at %s", es[i].p->name, es[i].p->schedule,
-			    show_time(mp_cron_next(&es[i].p->cron, es[i].last), next, sizeof(next)));
-	}
+	announce(&clk, es, npos);
 	while (!stop_signal) {
 		time_t now = clock_now(&clk), earliest = -1;
 		int fired = 0;
