@@ -3,6 +3,7 @@
  *   example_gen.c      the component: params, sources and splits, IDX
  *   example_gen_csv.c  CSV: type inference, rows parsed into blocks on the
  *                      thread pool, written in order
+ *   example_gen_splits.c  which split an example goes to
  */
 #ifndef MP_COMPONENTS_EXAMPLE_GEN_H
 #define MP_COMPONENTS_EXAMPLE_GEN_H

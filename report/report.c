@@ -1,5 +1,6 @@
 /* The HTML reports: see report.h. */
 #include "report/report.h"
+#include "report/html.h"
 #include "eval/evaluation.h"
 
 #include <math.h>
@@ -16,83 +17,6 @@
 
 #define MAX_FIELDS 64
 #define MAX_HISTOGRAMS 12
-
-static const char css[] =
-	"body{font-family:sans-serif;margin:24px auto;max-width:1100px;color:#111;line-height:1.4}"
-	"h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:32px}"
-	"h3{font-size:15px}table{border-collapse:collapse;margin:8px 0}"
-	"td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;font-size:13px}"
-	"th{background:#f0f0f0}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
-	".ok{color:#1e5e2b;font-weight:bold}.bad{color:#a11b12;font-weight:bold;background:#fbe9e7}"
-	".muted{color:#666}.charts{display:flex;flex-wrap:wrap;gap:12px}"
-	"svg{background:#fff;border:1px solid #ddd;max-width:100%;height:auto}code{background:#f4f4f4;padding:0 3px}";
-
-/* ---- HTML pieces --------------------------------------------------------- */
-
-static void esc(mp_strbuf *sb, const char *s)
-{
-	mp_xml_escape(sb, s ? s : "");
-}
-
-/* Tag, escaped text, closing tag. */
-static void el(mp_strbuf *sb, const char *tag, const char *cls, const char *s)
-{
-	mp_strbuf_addf(sb, "<%s%s%s%s>", tag, cls ? " class=\"" : "", cls ? cls : "", cls ? "\"" : "");
-	esc(sb, s);
-	mp_strbuf_addf(sb, "</%s>", tag);
-}
-
-/* A number from an artifact's text; NaN (shown as "-") when the field is
- * not one, so a damaged file shows gaps instead of zeros. */
-static double num(const char *s)
-{
-	char *end;
-	double v;
-
-	if (!s || !*s)
-		return NAN;
-	v = strtod(s, &end);
-	return *end ? NAN : v;
-}
-
-static void cell_num(mp_strbuf *sb, double v)
-{
-	if (isnan(v))
-		mp_strbuf_adds(sb, "<td class=\"n\">-</td>");
-	else
-		mp_strbuf_addf(sb, "<td class=\"n\">%.6g</td>", v);
-}
-
-static void page_open(mp_strbuf *sb, const char *title)
-{
-	mp_strbuf_adds(sb, "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n"
-			   "<meta charset=\"utf-8\"/>\n<title>");
-	esc(sb, title);
-	mp_strbuf_addf(sb, "</title>\n<style>%s</style>\n</head>\n<body>\n", css);
-	el(sb, "h1", NULL, title);
-	mp_strbuf_adds(sb, "\n");
-}
-
-static void page_close(mp_strbuf *sb)
-{
-	char when[32];
-	time_t now = time(NULL);
-	struct tm tm;
-
-	if (!localtime_r(&now, &tm) || !strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm))
-		snprintf(when, sizeof(when), "?");
-	mp_strbuf_addf(sb, "<p class=\"muted\">made by mlpipe %s on %s</p>\n</body>\n</html>\n", MP_VERSION, when);
-}
-
-static const char *show_ms(int64_t ms, char *buf, size_t n)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	if (!ms || !localtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm))
-		snprintf(buf, n, "-");
-	return buf;
-}
 
 /* ---- artifacts' files ---------------------------------------------------- */
 
@@ -166,13 +90,13 @@ static int section(mp_strbuf *sb, const char *tag, const char *what, const mp_ex
 	const mp_event_row *ev = event(e, 1, output);
 
 	mp_strbuf_addf(sb, "<%s>%s: ", tag, what);
-	esc(sb, e->component_id);
+	mp__html_esc(sb, e->component_id);
 	mp_strbuf_addf(sb, "</%s>\n", tag);
 	if (!file)
 		return 0;
 	if (!ev || read_tsv(t, ev->uri, file) != 0) {
 		mp_strbuf_adds(sb, "<p class=\"muted\">the ");
-		esc(sb, output);
+		mp__html_esc(sb, output);
 		mp_strbuf_adds(sb, " artifact is not there any more</p>\n");
 		return -1;
 	}
@@ -301,7 +225,7 @@ static void curves(const mp_execution *e, mp_strbuf *sb)
 				any = left[i] = 1; /* recorded at more than one epoch */
 	if (any) {
 		mp_strbuf_adds(sb, "<h3>");
-		esc(sb, e->component_id);
+		mp__html_esc(sb, e->component_id);
 		mp_strbuf_adds(sb, ": per epoch</h3>\n<div class=\"charts\">\n");
 		plot_group(e, left, "loss", 0, sb);
 		plot_group(e, left, "accuracy", 0, sb);
@@ -325,22 +249,22 @@ static void blessing(const mp_execution *e, mp_strbuf *sb)
 	if (!bl || mp_blessing_read(&b, bl->uri, NULL) != 0)
 		return;
 	mp_strbuf_adds(sb, "<h3>Blessing: ");
-	el(sb, "span", b.blessed ? "ok" : "bad", b.blessed ? "blessed \u2713" : "not blessed \u2717");
+	mp__html_el(sb, "span", b.blessed ? "ok" : "bad", b.blessed ? "blessed \u2713" : "not blessed \u2717");
 	mp_strbuf_adds(sb, "</h3>\n<table><tr><th>metric</th><th>threshold</th><th>limit</th><th>value</th>"
 			   "<th>baseline</th><th>result</th></tr>\n");
 	for (i = 0; i < b.nthresholds; i++) {
 		const mp_threshold_row *t = &b.thresholds[i];
 
 		mp_strbuf_adds(sb, "<tr>");
-		el(sb, "td", NULL, t->metric);
-		el(sb, "td", NULL, t->kind);
-		cell_num(sb, t->limit);
-		cell_num(sb, t->value);
+		mp__html_el(sb, "td", NULL, t->metric);
+		mp__html_el(sb, "td", NULL, t->kind);
+		mp__html_cell_num(sb, t->limit);
+		mp__html_cell_num(sb, t->value);
 		if (t->has_baseline)
-			cell_num(sb, t->baseline);
+			mp__html_cell_num(sb, t->baseline);
 		else
-			el(sb, "td", "muted", "-");
-		el(sb, "td", cls[t->result], text[t->result]);
+			mp__html_el(sb, "td", "muted", "-");
+		mp__html_el(sb, "td", cls[t->result], text[t->result]);
 		mp_strbuf_adds(sb, "</tr>\n");
 	}
 	mp_strbuf_adds(sb, "</table>\n");
@@ -373,11 +297,11 @@ static void classes(const mp_evaluation *ev, const mp_execution *e, mp_strbuf *s
 
 		snprintf(idx, sizeof(idx), "%zu", i);
 		mp_strbuf_adds(sb, "<tr>");
-		el(sb, "td", NULL, labels && labels[i] ? labels[i] : idx);
-		cell_num(sb, ev->classes[i].precision);
-		cell_num(sb, ev->classes[i].recall);
-		cell_num(sb, ev->classes[i].f1);
-		cell_num(sb, (double)ev->classes[i].support);
+		mp__html_el(sb, "td", NULL, labels && labels[i] ? labels[i] : idx);
+		mp__html_cell_num(sb, ev->classes[i].precision);
+		mp__html_cell_num(sb, ev->classes[i].recall);
+		mp__html_cell_num(sb, ev->classes[i].f1);
+		mp__html_cell_num(sb, (double)ev->classes[i].support);
 		mp_strbuf_adds(sb, "</tr>\n");
 	}
 	mp_strbuf_adds(sb, "</table>\n");
@@ -403,17 +327,17 @@ static void slices(const mp_evaluation *ev, mp_strbuf *sb)
 		return;
 	mp_strbuf_adds(sb, "<h3>Slices</h3>\n<table><tr><th>feature</th><th>value</th><th>examples</th>");
 	for (k = 0; k < ev->slices[0].nmetrics; k++)
-		el(sb, "th", NULL, ev->slices[0].metrics[k].name);
+		mp__html_el(sb, "th", NULL, ev->slices[0].metrics[k].name);
 	mp_strbuf_adds(sb, "</tr>\n");
 	for (i = 0; i < ev->nslices; i++) {
 		const mp_slice_row *s = &ev->slices[i];
 
 		mp_strbuf_adds(sb, "<tr>");
-		el(sb, "td", NULL, s->feature);
-		el(sb, "td", NULL, s->value);
-		cell_num(sb, (double)s->examples);
+		mp__html_el(sb, "td", NULL, s->feature);
+		mp__html_el(sb, "td", NULL, s->value);
+		mp__html_cell_num(sb, (double)s->examples);
 		for (k = 0; k < s->nmetrics; k++)
-			cell_num(sb, s->metrics[k].value);
+			mp__html_cell_num(sb, s->metrics[k].value);
 		mp_strbuf_adds(sb, "</tr>\n");
 	}
 	mp_strbuf_adds(sb, "</table>\n");
@@ -435,8 +359,8 @@ static void evaluation(mp_store *st, const mp_execution *e, mp_strbuf *sb)
 	mp_strbuf_adds(sb, "<table><tr><th>metric</th><th>value</th></tr>\n");
 	for (i = 0; i < ev.nmetrics; i++) {
 		mp_strbuf_adds(sb, "<tr>");
-		el(sb, "td", NULL, ev.metrics[i].name);
-		cell_num(sb, ev.metrics[i].value);
+		mp__html_el(sb, "td", NULL, ev.metrics[i].name);
+		mp__html_cell_num(sb, ev.metrics[i].value);
 		mp_strbuf_adds(sb, "</tr>\n");
 	}
 	mp_strbuf_adds(sb, "</table>\n");
@@ -474,7 +398,7 @@ static void statistics(const mp_execution *e, mp_strbuf *sb)
 
 	section(sb, "h2", "Data", e, "statistics", NULL, NULL);
 	if (!ev || mp_stats_read(&s, ev->uri, NULL) != 0 || !s.nsplits) {
-		el(sb, "p", "muted", "the statistics artifact is not there any more");
+		mp__html_el(sb, "p", "muted", "the statistics artifact is not there any more");
 		mp_stats_release(&s);
 		return;
 	}
@@ -482,12 +406,12 @@ static void statistics(const mp_execution *e, mp_strbuf *sb)
 	mp_strbuf_adds(sb, "<table><tr><th>split</th><th>examples</th></tr>\n");
 	for (f = 0; f < s.nsplits; f++) {
 		mp_strbuf_adds(sb, "<tr>");
-		el(sb, "td", NULL, s.splits[f].name);
-		cell_num(sb, (double)s.splits[f].rows);
+		mp__html_el(sb, "td", NULL, s.splits[f].name);
+		mp__html_cell_num(sb, (double)s.splits[f].rows);
 		mp_strbuf_adds(sb, "</tr>\n");
 	}
 	mp_strbuf_adds(sb, "</table>\n<p>The split <code>");
-	esc(sb, sp->name);
+	mp__html_esc(sb, sp->name);
 	if (sp->nfeats > MAX_HISTOGRAMS)
 		mp_strbuf_addf(sb, "</code>: the %d features that vary most (strings first, then numbers by standard "
 				   "deviation):</p>\n",
@@ -557,16 +481,16 @@ static void anomalies(const mp_execution *e, mp_strbuf *sb)
 		if (!n++)
 			mp_strbuf_adds(sb, "<table><tr><th>split</th><th>feature</th><th>anomaly</th><th>detail</th></tr>\n");
 		mp_strbuf_adds(sb, "<tr class=\"bad\">");
-		el(sb, "td", NULL, f[0]);
-		el(sb, "td", NULL, f[1]);
-		el(sb, "td", NULL, f[2]);
-		el(sb, "td", NULL, f[3]);
+		mp__html_el(sb, "td", NULL, f[0]);
+		mp__html_el(sb, "td", NULL, f[1]);
+		mp__html_el(sb, "td", NULL, f[2]);
+		mp__html_el(sb, "td", NULL, f[3]);
 		mp_strbuf_adds(sb, "</tr>\n");
 	}
 	if (n)
 		mp_strbuf_adds(sb, "</table>\n");
 	else
-		el(sb, "p", "ok", "none \u2713");
+		mp__html_el(sb, "p", "ok", "none \u2713");
 	free_tsv(&t);
 }
 
@@ -578,22 +502,22 @@ static void pushed(const mp_execution *e, mp_strbuf *sb)
 	if (section(sb, "h2", "Push", e, "pushed_model", "pushed.tsv", &t) != 0)
 		return;
 	if (!strcmp(e->state, "CACHED"))
-		el(sb, "p", "muted", "cached: this is the push of an earlier run; nothing new was pushed");
+		mp__html_el(sb, "p", "muted", "cached: this is the push of an earlier run; nothing new was pushed");
 	mp_strbuf_adds(sb, "<table>\n");
 	for (i = 1; i < t.n; i++) {
 		char **f = t.rows[i];
 		size_t k;
 
 		mp_strbuf_adds(sb, "<tr>");
-		el(sb, "th", NULL, f[0]);
+		mp__html_el(sb, "th", NULL, f[0]);
 		mp_strbuf_adds(sb, "<td>");
 		for (k = 1; f[k]; k++) {
 			if (k > 1)
 				mp_strbuf_adds(sb, ", ");
 			if (!strcmp(f[0], "pushed"))
-				el(sb, "span", !strcmp(f[k], "yes") ? "ok" : "bad", f[k]);
+				mp__html_el(sb, "span", !strcmp(f[k], "yes") ? "ok" : "bad", f[k]);
 			else
-				esc(sb, f[k]);
+				mp__html_esc(sb, f[k]);
 		}
 		mp_strbuf_adds(sb, "</td></tr>\n");
 	}
@@ -627,13 +551,13 @@ int mp_report_run(mp_store *st, int64_t run_id, const char *pipeline, mp_strbuf 
 			n++;
 	}
 	snprintf(title, sizeof(title), "%s: run report", run.name);
-	page_open(sb, title);
+	mp__html_page_open(sb, title);
 	mp_strbuf_adds(sb, "<table>\n<tr><th>pipeline</th><td>");
-	esc(sb, run.pipeline);
+	mp__html_esc(sb, run.pipeline);
 	mp_strbuf_adds(sb, "</td></tr>\n<tr><th>state</th>");
-	el(sb, "td", !strcmp(run.state, "COMPLETE") ? "ok" : !strcmp(run.state, "RUNNING") ? NULL : "bad", run.state);
+	mp__html_el(sb, "td", !strcmp(run.state, "COMPLETE") ? "ok" : !strcmp(run.state, "RUNNING") ? NULL : "bad", run.state);
 	mp_strbuf_adds(sb, "</tr>\n<tr><th>started</th><td>");
-	esc(sb, show_ms(run.start_ms, t1, sizeof(t1)));
+	mp__html_esc(sb, mp__html_show_ms(run.start_ms, t1, sizeof(t1)));
 	mp_strbuf_adds(sb, "</td></tr>\n<tr><th>took</th>");
 	if (run.end_ms)
 		mp_strbuf_addf(sb, "<td>%.1f s</td>", (double)(run.end_ms - run.start_ms) / 1000.0);
@@ -643,10 +567,10 @@ int mp_report_run(mp_store *st, int64_t run_id, const char *pipeline, mp_strbuf 
 		       run.executed, run.cached, run.failed, run.canceled);
 	for (i = 0; i < run.nparams; i++) {
 		mp_strbuf_adds(sb, "<tr><th>param ");
-		esc(sb, run.params[i].name);
+		mp__html_esc(sb, run.params[i].name);
 		mp_strbuf_adds(sb, "</th><td>");
 		if (run.params[i].kind == MP_PROP_STRING)
-			esc(sb, run.params[i].s);
+			mp__html_esc(sb, run.params[i].s);
 		else if (run.params[i].kind == MP_PROP_INT)
 			mp_strbuf_addf(sb, "%lld", (long long)run.params[i].i);
 		else
@@ -662,9 +586,9 @@ int mp_report_run(mp_store *st, int64_t run_id, const char *pipeline, mp_strbuf 
 		int bad = !strcmp(e->state, "FAILED") || !strcmp(e->state, "CANCELED");
 
 		mp_strbuf_addf(sb, "<tr%s><td class=\"n\">%lld</td>", bad ? " class=\"bad\"" : "", (long long)e->id);
-		el(sb, "td", NULL, e->component_id);
-		el(sb, "td", NULL, e->type);
-		el(sb, "td", NULL, !strcmp(e->state, "CACHED") ? "cached" : !strcmp(e->state, "COMPLETE") ? "ran" : e->state);
+		mp__html_el(sb, "td", NULL, e->component_id);
+		mp__html_el(sb, "td", NULL, e->type);
+		mp__html_el(sb, "td", NULL, !strcmp(e->state, "CACHED") ? "cached" : !strcmp(e->state, "COMPLETE") ? "ran" : e->state);
 		if (e->end_ms && e->start_ms)
 			mp_strbuf_addf(sb, "<td class=\"n\">%.1f s</td>", (double)(e->end_ms - e->start_ms) / 1000.0);
 		else
@@ -673,11 +597,11 @@ int mp_report_run(mp_store *st, int64_t run_id, const char *pipeline, mp_strbuf 
 		for (k = 0; k < e->nmetrics; k++) {
 			if (!mp_execution_metric_is_summary(e, k))
 				continue;
-			esc(sb, e->metrics[k].name);
+			mp__html_esc(sb, e->metrics[k].name);
 			mp_strbuf_addf(sb, "=%.6g ", e->metrics[k].value);
 		}
 		mp_strbuf_adds(sb, "</td>");
-		el(sb, "td", NULL, e->exit_reason ? e->exit_reason : "");
+		mp__html_el(sb, "td", NULL, e->exit_reason ? e->exit_reason : "");
 		mp_strbuf_adds(sb, "</tr>\n");
 	}
 	mp_strbuf_adds(sb, "</table>\n");
@@ -700,7 +624,7 @@ int mp_report_run(mp_store *st, int64_t run_id, const char *pipeline, mp_strbuf 
 	for (i = 0; i < n; i++)
 		if (!strcmp(last[i]->type, "Pusher"))
 			pushed(last[i], sb);
-	page_close(sb);
+	mp__html_page_close(sb);
 	if (sb->failed)
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
 out:
@@ -710,194 +634,3 @@ out:
 	return rc;
 }
 
-/* ---- the history report -------------------------------------------------- */
-
-static double metric_of(const mp_execution *e, const char *name)
-{
-	size_t i;
-	double v = NAN;
-
-	for (i = 0; i < e->nmetrics; i++)
-		if (!strcmp(e->metrics[i].name, name) && mp_execution_metric_is_summary(e, i))
-			v = e->metrics[i].value;
-	return v;
-}
-
-/* The number after '#' in a run's name, or fallback. */
-static double run_number(const mp_run *r, double fallback)
-{
-	const char *h = strrchr(r->name, '#');
-	double v = h ? num(h + 1) : NAN;
-
-	return isnan(v) ? fallback : v;
-}
-
-/* One value per run (x: the run numbers), titled by what it is; marks say
- * what became of each run's model; share: the y axis is 0 to 1. */
-static void run_chart(mp_strbuf *sb, const char *title, const char *ylabel, const double *x, const double *y, size_t n,
-		      const int *marks, int share)
-{
-	mp_series se = {title, x, y, n, marks};
-	mp_chart c = {0};
-
-	c.title = title;
-	c.xlabel = "run";
-	c.ylabel = ylabel;
-	c.series = &se;
-	c.nseries = 1;
-	c.x_integer = 1;
-	c.width = 520;
-	c.height = marks ? 280 : 260;
-	c.note = marks ? "filled: pushed   ring: blessed, not pushed   cross: not blessed" : NULL;
-	c.y_fixed = share;
-	c.ymax = 1;
-	mp_svg_line_chart(sb, &c);
-}
-
-/* One chart per metric the Evaluators recorded, across the runs (vals is
- * scratch of n values). */
-static void quality_charts(mp_strbuf *sb, const mp_execution_list *ex, size_t n, const char *const *names,
-			   size_t nnames, const double *x, double *vals, const int *marks)
-{
-	size_t i, k;
-
-	for (k = 0; k < nnames; k++) {
-		for (i = 0; i < n; i++) {
-			size_t j;
-
-			vals[i] = NAN;
-			for (j = 0; j < ex[i].n; j++) {
-				double v = strcmp(ex[i].items[j].type, "Evaluator") ? NAN : metric_of(&ex[i].items[j], names[k]);
-
-				if (!isnan(v))
-					vals[i] = v;
-			}
-		}
-		run_chart(sb, names[k], NULL, x, vals, n, marks, 0);
-	}
-}
-
-/* The runs, newest first. */
-static void runs_table(mp_strbuf *sb, const mp_run_list *runs, const double *dur, const int *blessed,
-		       const int *pushed_v)
-{
-	char t1[32];
-	size_t i;
-
-	mp_strbuf_adds(sb, "<table><tr><th>run</th><th>state</th><th>started</th><th>took</th><th>ran</th>"
-			   "<th>cached</th><th>blessed</th><th>pushed</th></tr>\n");
-	for (i = runs->n; i-- > 0;) {
-		const mp_run *r = &runs->items[i];
-
-		mp_strbuf_adds(sb, "<tr>");
-		el(sb, "td", NULL, r->name);
-		el(sb, "td", !strcmp(r->state, "COMPLETE") ? NULL : "bad", r->state);
-		el(sb, "td", NULL, show_ms(r->start_ms, t1, sizeof(t1)));
-		cell_num(sb, dur[i]);
-		cell_num(sb, r->executed);
-		cell_num(sb, r->cached);
-		el(sb, "td", blessed[i] == 1 ? "ok" : blessed[i] == 0 ? "bad" : "muted",
-		   blessed[i] == 1 ? "yes \u2713" : blessed[i] == 0 ? "no \u2717" : "-");
-		el(sb, "td", pushed_v[i] ? "ok" : "muted", pushed_v[i] ? "pushed" : "-");
-		mp_strbuf_adds(sb, "</tr>\n");
-	}
-	mp_strbuf_adds(sb, "</table>\n");
-}
-
-int mp_report_history(mp_store *st, const char *pipeline, mp_strbuf *sb, mp_err *err)
-{
-	mp_run_list runs = {0};
-	mp_execution_list *ex = NULL;
-	double *x = NULL, *dur = NULL, *hit = NULL, *vals = NULL;
-	int *marks = NULL, *blessed = NULL, *pushed_v = NULL;
-	char **names = NULL, title[256];
-	size_t i, k, n, nnames = 0;
-	int rc;
-
-	if ((rc = mp_store_list_runs(st, pipeline, 0, &runs, err)) != 0)
-		return rc;
-	n = runs.n;
-	if (!n) {
-		rc = mp_error(err, MP_ENOTFOUND, "the store has no runs of pipeline '%s'", pipeline);
-		goto out;
-	}
-	if (!(ex = mp_calloc(n, sizeof(*ex))) || !(x = mp_calloc(n, sizeof(double))) || !(dur = mp_calloc(n, sizeof(double))) ||
-	    !(hit = mp_calloc(n, sizeof(double))) || !(vals = mp_calloc(n, sizeof(double))) ||
-	    !(marks = mp_calloc(n, sizeof(int))) || !(blessed = mp_calloc(n, sizeof(int))) ||
-	    !(pushed_v = mp_calloc(n, sizeof(int))) || !(names = mp_calloc(64, sizeof(char *)))) {
-		rc = mp_error(err, MP_ENOMEM, "out of memory");
-		goto out;
-	}
-	/* oldest first */
-	for (i = 0; i < n / 2; i++) {
-		mp_run tmp = runs.items[i];
-
-		runs.items[i] = runs.items[n - 1 - i];
-		runs.items[n - 1 - i] = tmp;
-	}
-	for (i = 0; i < n; i++) {
-		const mp_run *r = &runs.items[i];
-		int total = r->executed + r->cached;
-
-		if ((rc = mp_store_run_executions(st, r->id, &ex[i], err)) != 0)
-			goto out;
-		x[i] = run_number(r, (double)(i + 1));
-		dur[i] = r->end_ms ? (double)(r->end_ms - r->start_ms) / 1000.0 : NAN;
-		hit[i] = total ? (double)r->cached / total : NAN;
-		blessed[i] = -1;
-		for (k = 0; k < ex[i].n; k++) {
-			const mp_execution *e = &ex[i].items[k];
-			size_t m;
-
-			if (!strcmp(e->type, "Evaluator")) {
-				double b = metric_of(e, "blessed");
-
-				if (!isnan(b))
-					blessed[i] = b > 0.5;
-				for (m = 0; m < e->nmetrics; m++) {
-					size_t j;
-
-					if (!strcmp(e->metrics[m].name, "blessed"))
-						continue;
-					for (j = 0; j < nnames && strcmp(names[j], e->metrics[m].name); j++)
-						;
-					if (j == nnames && nnames < 64)
-						names[nnames++] = e->metrics[m].name;
-				}
-			} else if (!strcmp(e->type, "Pusher") && strcmp(e->state, "CACHED") != 0 &&
-				   metric_of(e, "pushed") > 0.5) {
-				pushed_v[i] = 1; /* a new push (a cached Pusher pushed nothing new) */
-			}
-		}
-		marks[i] = pushed_v[i] ? MP_MARK_FILLED : blessed[i] == 1 ? MP_MARK_RING : blessed[i] == 0 ? MP_MARK_CROSS
-											   : MP_MARK_FILLED;
-	}
-	snprintf(title, sizeof(title), "%s: history of %zu runs", pipeline, n);
-	page_open(sb, title);
-	mp_strbuf_adds(sb, "<h2>Model quality across runs</h2>\n<div class=\"charts\">\n");
-	quality_charts(sb, ex, n, (const char *const *)names, nnames, x, vals, marks);
-	if (!nnames)
-		el(sb, "p", "muted", "no Evaluator has measured a model in these runs");
-	mp_strbuf_adds(sb, "</div>\n<h2>Runs</h2>\n<div class=\"charts\">\n");
-	run_chart(sb, "run duration", "seconds", x, dur, n, NULL, 0);
-	run_chart(sb, "cache hits", "share of components cached", x, hit, n, NULL, 1);
-	mp_strbuf_adds(sb, "</div>\n");
-	runs_table(sb, &runs, dur, blessed, pushed_v);
-	page_close(sb);
-	if (sb->failed)
-		rc = mp_error(err, MP_ENOMEM, "out of memory");
-out:
-	for (i = 0; ex && i < n; i++)
-		mp_execution_list_release(&ex[i]);
-	free(ex);
-	free(x);
-	free(dur);
-	free(hit);
-	free(vals);
-	free(marks);
-	free(blessed);
-	free(pushed_v);
-	free(names);
-	mp_run_list_release(&runs);
-	return rc;
-}
