@@ -5,6 +5,7 @@
 
 #include <math.h>
 
+#include "eval/evaluation.h"
 #include "eval/metrics.h"
 #include "nn/nn.h"
 #include "core/tsv.h"
@@ -377,6 +378,99 @@ START_TEST(predict_without_a_transform_reads_the_columns_in_order)
 }
 END_TEST
 
+/* The evaluation file: what mp_evaluation_format writes reads back the
+ * same, byte for byte when written again. */
+START_TEST(evaluation_file_round_trips)
+{
+	mp_named_value metrics[] = {{"accuracy", 0.75}, {"log_loss", 0.5}};
+	mp_named_value sm[] = {{"accuracy", 1}};
+	mp_class_row classes[] = {{1, 0.5, 0.666666667, 2}, {0.5, 1, 0.666666667, 1}};
+	int64_t conf[] = {1, 1, 0, 1};
+	mp_slice_row slices[] = {{"color", "red\tdark", 3, sm, 1}};
+	mp_evaluation e = {"eval", 3, metrics, 2, classes, 2, conf, slices, 1}, back;
+	mp_strbuf a = MP_STRBUF_INIT, b = MP_STRBUF_INIT;
+	mp_err err;
+	char *text;
+
+	mp_evaluation_format(&e, &a);
+	text = mp_strdup(a.buf);
+	ck_assert_int_eq(mp_evaluation_parse(&back, text, "evaluation.tsv", &err), 0);
+	ck_assert_str_eq(back.split, "eval");
+	ck_assert_uint_eq(back.nclasses, 2);
+	ck_assert_int_eq(back.confusion[1], 1);
+	ck_assert_str_eq(back.slices[0].value, "red\tdark");
+	ck_assert(mp_evaluation_metric(&back, "log_loss") == 0.5);
+	ck_assert(isnan(mp_evaluation_metric(&back, "auc")));
+	mp_evaluation_format(&back, &b);
+	ck_assert_str_eq(a.buf, b.buf);
+	mp_evaluation_release(&back);
+	free(text);
+	mp_strbuf_release(&a);
+	mp_strbuf_release(&b);
+}
+END_TEST
+
+START_TEST(evaluation_file_refuses_damage_with_its_line)
+{
+	char foreign[] = "something else\n", counts[] = "mlpipe-evaluation 1\nexamples\tmany\n";
+	char conf[] = "mlpipe-evaluation 1\nclass\t0\tprecision\t1\trecall\t1\tf1\t1\tsupport\t1\nconfusion\t0\t1\t2\n";
+	char unknown[] = "mlpipe-evaluation 1\nsplit\teval\nfuture\tline\n";
+	mp_evaluation e;
+	mp_err err;
+
+	ck_assert_int_eq(mp_evaluation_parse(&e, foreign, "e.tsv", &err), MP_ECORRUPT);
+	ck_assert_str_eq(err.msg, "'e.tsv' is not an evaluation");
+	ck_assert_int_eq(mp_evaluation_parse(&e, counts, "e.tsv", &err), MP_ECORRUPT);
+	ck_assert_str_eq(err.msg, "e.tsv:2: not a count");
+	ck_assert_int_eq(mp_evaluation_parse(&e, conf, "e.tsv", &err), MP_ECORRUPT);
+	ck_assert_str_eq(err.msg, "e.tsv:3: a confusion row that does not fit the classes");
+	/* a line a newer writer added is skipped */
+	ck_assert_int_eq(mp_evaluation_parse(&e, unknown, "e.tsv", &err), 0);
+	ck_assert_str_eq(e.split, "eval");
+	mp_evaluation_release(&e);
+}
+END_TEST
+
+/* The blessing file: thresholds with and without a baseline, the verdict
+ * and the fingerprints the Pusher's rule reads; a value that does not read
+ * is NaN, a result that is not one is an error. */
+START_TEST(blessing_file_round_trips_and_refuses_damage)
+{
+	mp_threshold_row t[] = {{"accuracy", "min", 0.8, 0.9, 0, NAN, MP_THRESHOLD_HELD},
+				{"accuracy", "max_drop", 0.1, 0.9, 1, 0.95, MP_THRESHOLD_HELD},
+				{"log_loss", "max_rise", 0, 0.5, 0, NAN, MP_THRESHOLD_NO_BASELINE}};
+	mp_blessing b = {t, 3, 1, 1, "abc", ""}, back;
+	mp_strbuf a = MP_STRBUF_INIT, a2 = MP_STRBUF_INIT;
+	char *text, bad[] = "mlpipe-blessing 1\nthreshold\taccuracy\tmin\t0.8\tvalue\t0.9\tmaybe\n";
+	char odd[] = "mlpipe-blessing 1\nthreshold\taccuracy\tmin\tbroken\tvalue\t??\theld\nblessed\tyes\n";
+	mp_err err;
+
+	mp_blessing_format(&b, &a);
+	ck_assert_ptr_nonnull(strstr(a.buf, "threshold\tlog_loss\tmax_rise\t0\tvalue\t0.5\tno baseline\n"));
+	ck_assert_ptr_nonnull(strstr(a.buf, "baseline_fingerprint\tnone\n"));
+	text = mp_strdup(a.buf);
+	ck_assert_int_eq(mp_blessing_parse(&back, text, "b.tsv", &err), 0);
+	ck_assert_int_eq(back.blessed, 1);
+	ck_assert_uint_eq(back.nthresholds, 3);
+	ck_assert(back.thresholds[1].has_baseline && back.thresholds[1].baseline == 0.95);
+	ck_assert_int_eq(back.thresholds[2].result, MP_THRESHOLD_NO_BASELINE);
+	ck_assert_str_eq(back.model_fp, "abc");
+	ck_assert_str_eq(back.baseline_fp, "none");
+	mp_blessing_format(&back, &a2);
+	ck_assert_str_eq(a.buf, a2.buf);
+	mp_blessing_release(&back);
+	free(text);
+	ck_assert_int_eq(mp_blessing_parse(&back, bad, "b.tsv", &err), MP_ECORRUPT);
+	ck_assert_str_eq(err.msg, "b.tsv:2: a threshold's result is not held, failed or no baseline");
+	ck_assert_int_eq(mp_blessing_parse(&back, odd, "b.tsv", &err), 0);
+	ck_assert(isnan(back.thresholds[0].limit) && isnan(back.thresholds[0].value));
+	ck_assert_str_eq(back.baseline_fp, ""); /* an older file does not say */
+	mp_blessing_release(&back);
+	mp_strbuf_release(&a);
+	mp_strbuf_release(&a2);
+}
+END_TEST
+
 static Suite *eval_suite(void)
 {
 	Suite *s = suite_create("eval");
@@ -392,6 +486,11 @@ static Suite *eval_suite(void)
 	tcase_add_test(tc, slices_by_string_label_and_numeric_buckets);
 	tcase_add_test(tc, blessing_holds_each_threshold_kind_with_and_without_a_baseline);
 	tcase_add_test(tc, predict_without_a_transform_reads_the_columns_in_order);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("files");
+	tcase_add_test(tc, evaluation_file_round_trips);
+	tcase_add_test(tc, evaluation_file_refuses_damage_with_its_line);
+	tcase_add_test(tc, blessing_file_round_trips_and_refuses_damage);
 	suite_add_tcase(s, tc);
 	return s;
 }
