@@ -58,18 +58,7 @@ const char mp_export_usage[] =
  * na_values. */
 static int is_na(const char *s, size_t n)
 {
-	const char *p = MP_CSV_NA_DEFAULT;
-
-	while (n) {
-		size_t len = strcspn(p, "\n");
-
-		if (len == n && !memcmp(p, s, n))
-			return 1;
-		if (!p[len])
-			return 0;
-		p += len + 1;
-	}
-	return 1;
+	return n == 0 || mp_lines_has(MP_CSV_NA_DEFAULT, s, n);
 }
 
 /* 1 when path (plain or gzip) starts with the IDX magic of images. */

@@ -60,22 +60,6 @@ static int is_na(const csv_ctx *x, const char *s, size_t n)
 	return 0;
 }
 
-static int in_list(const char *list, const char *name)
-{
-	const char *p = list;
-	size_t n = strlen(name);
-
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-
-		if (len == n && strncmp(p, name, n) == 0)
-			return 1;
-		p += len + (nl ? 1 : 0);
-	}
-	return 0;
-}
-
 /* Reads the header (or takes `columns`) of one file; the first file sets the
  * names, the others must match them. */
 static int csv_header(csv_ctx *x, mp_csv *c, mp_err *err)
@@ -530,7 +514,7 @@ static int infer_types(csv_ctx *x, held_row *held, size_t nheld, const char *pat
 		return mp_error(err, MP_ENOMEM, "out of memory");
 	}
 	for (i = 0; i < x->ncols; i++)
-		x->is_string[i] = in_list(forced, x->feats[i].name);
+		x->is_string[i] = mp_lines_has(forced, x->feats[i].name, strlen(x->feats[i].name));
 	for (r = 0; r < nheld && rc == 0; r++) {
 		/* split a copy: splitting unescapes quoted fields in place */
 		if (held[r].len + 1 > cap) {

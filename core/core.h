@@ -106,6 +106,9 @@ int mp_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out,
 int mp_parse_double(const char *s, double lo, double hi, double *out,
 		    const char *what, mp_err *err);
 
+/* Whether s[0..n) is one of the lines of text (newline-separated). */
+int mp_lines_has(const char *lines, const char *s, size_t n);
+
 /* The closest of n candidates to word by edit distance, or NULL when none
  * is close enough to be a likely typo ("did you mean ...?"). */
 const char *mp_closest(const char *word, const char *const *cands, size_t n);

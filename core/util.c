@@ -113,6 +113,21 @@ static size_t edit_distance(const char *a, const char *b)
 	return row[lb];
 }
 
+int mp_lines_has(const char *lines, const char *s, size_t n)
+{
+	const char *p = lines;
+
+	for (;;) {
+		size_t len = strcspn(p, "\n");
+
+		if (len == n && !memcmp(p, s, n))
+			return 1;
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
+}
+
 const char *mp_closest_in(const char *word, const void *base, size_t n, size_t stride)
 {
 	const char *best = NULL;

@@ -261,6 +261,35 @@ const float *mp_net_forward(mp_net *n, const float *x, int batch, int train)
 	}
 	return n->a[n->nlayers - 1];
 }
+/* The softmax of one row, stably, in two steps the loss and prediction
+ * share.  z is (n); returns sum(exp(z - max)), with *mx the max and *best
+ * its index. */
+static double softmax_sum(const float *z, int n, float *mx, int *best)
+{
+	double sum = 0;
+	int k;
+
+	*mx = z[0];
+	*best = 0;
+	for (k = 1; k < n; k++)
+		if (z[k] > *mx) {
+			*mx = z[k];
+			*best = k;
+		}
+	for (k = 0; k < n; k++)
+		sum += exp((double)(z[k] - *mx));
+	return sum;
+}
+
+/* out is (n): softmax(z) from softmax_sum's max and sum. */
+static void softmax(float *out, const float *z, int n, float mx, double sum)
+{
+	int k;
+
+	for (k = 0; k < n; k++)
+		out[k] = (float)(exp((double)(z[k] - mx)) / sum);
+}
+
 
 /* Loss of the logits against y, the gradient with respect to the logits
  * (for the batch mean) into d when d is not NULL, and the correct count. */
@@ -277,22 +306,18 @@ static void loss_and_grad(mp_net *n, const float *y, int batch, float *d, double
 		float *g = d ? d + (size_t)r * nout : NULL;
 
 		if (n->loss == MP_LOSS_SOFTMAX_CE) {
-			int label = (int)y[r], best = 0;
-			float mx = z[0];
-			double sum = 0;
+			int label = (int)y[r], best;
+			float mx;
+			double sum = softmax_sum(z, nout, &mx, &best);
 
-			for (k = 1; k < nout; k++)
-				if (z[k] > mx) {
-					mx = z[k];
-					best = k;
-				}
-			for (k = 0; k < nout; k++)
-				sum += exp((double)(z[k] - mx));
 			total += log(sum) - (double)(z[label] - mx);
 			*correct += best == label;
-			if (g)
+			if (g) {
+				/* d loss / d z = softmax(z) - onehot(label), over the batch */
+				softmax(g, z, nout, mx, sum);
 				for (k = 0; k < nout; k++)
-					g[k] = (float)(exp((double)(z[k] - mx)) / sum) * inv - (k == label ? inv : 0);
+					g[k] = g[k] * inv - (k == label ? inv : 0);
+			}
 		} else if (n->loss == MP_LOSS_BCE) {
 			double t = y[r], s = z[0];
 
@@ -388,23 +413,18 @@ void mp_net_eval(mp_net *n, const float *x, const float *y, int batch, double *l
 void mp_net_predict(mp_net *n, const float *x, int batch, float *out)
 {
 	const float *z = mp_net_forward(n, x, batch, 0);
-	int nout = mp_net_nout(n), r, k;
+	int nout = mp_net_nout(n), r;
 
 	for (r = 0; r < batch; r++) {
 		const float *zr = z + (size_t)r * nout;
 		float *o = out + (size_t)r * nout;
 
 		if (n->loss == MP_LOSS_SOFTMAX_CE) {
-			float mx = zr[0];
-			double sum = 0;
+			float mx;
+			int best;
+			double sum = softmax_sum(zr, nout, &mx, &best);
 
-			for (k = 1; k < nout; k++)
-				if (zr[k] > mx)
-					mx = zr[k];
-			for (k = 0; k < nout; k++)
-				sum += exp((double)(zr[k] - mx));
-			for (k = 0; k < nout; k++)
-				o[k] = (float)(exp((double)(zr[k] - mx)) / sum);
+			softmax(o, zr, nout, mx, sum);
 		} else if (n->loss == MP_LOSS_BCE) {
 			o[0] = 1.0f / (1.0f + expf(-zr[0]));
 		} else {

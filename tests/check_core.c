@@ -91,6 +91,39 @@ START_TEST(closest_names_a_likely_typo)
 }
 END_TEST
 
+/* The did-you-mean helper over any table whose first field is the name,
+ * the one message for an unknown name, name tables, and line lists. */
+START_TEST(name_tables_and_did_you_mean)
+{
+	static const struct {
+		const char *name;
+		int n;
+	} cmds[] = {{"runs", 0}, {"lineage", 2}, {NULL, 3}, {"metrics", 1}};
+	static const mp_name kinds[] = {{"adam", 2}, {"sgd", 0}, {"momentum", 1}};
+	char buf[64];
+	mp_err err;
+	int v;
+
+	ck_assert_str_eq(mp_closest_in("linage", cmds, 4, sizeof(cmds[0])), "lineage");
+	ck_assert_ptr_null(mp_closest_in("zzz", cmds, 4, sizeof(cmds[0])));
+	ck_assert_str_eq(mp_did_you_mean("x", buf, sizeof(buf)), " (did you mean 'x'?)");
+	ck_assert_str_eq(mp_did_you_mean(NULL, buf, sizeof(buf)), "");
+	ck_assert_int_eq(mp_unknown(&err, "command", "metric", cmds, 4, sizeof(cmds[0])), MP_EINVAL);
+	ck_assert_str_eq(err.msg, "unknown command 'metric' (did you mean 'metrics'?)");
+	ck_assert_int_eq(mp_name_lookup(kinds, 3, "momentum", "optimizer", &v, &err), 0);
+	ck_assert_int_eq(v, 1);
+	ck_assert_int_eq(mp_name_lookup(kinds, 3, "adma", "optimizer", &v, &err), MP_EINVAL);
+	ck_assert_str_eq(err.msg, "unknown optimizer 'adma' (did you mean 'adam'?)");
+	ck_assert_str_eq(mp_name_of(kinds, 3, 0), "sgd");
+	ck_assert_ptr_null(mp_name_of(kinds, 3, 7));
+	ck_assert_int_eq(mp_name_value(kinds, 3, "nope"), -1);
+	ck_assert(mp_lines_has("NA\nN/A\nnull", "N/A", 3));
+	ck_assert(mp_lines_has("NA\nN/A\nnull", "null", 4));
+	ck_assert(!mp_lines_has("NA\nN/A\nnull", "N", 1));
+	ck_assert(!mp_lines_has("", "x", 1));
+}
+END_TEST
+
 START_TEST(path_join_stays_inside_root)
 {
 	char out[64];
@@ -396,6 +429,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, parse_numbers);
 	tcase_add_test(tc, format_durations_and_times);
 	tcase_add_test(tc, closest_names_a_likely_typo);
+	tcase_add_test(tc, name_tables_and_did_you_mean);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("paths");
 	tcase_add_test(tc, path_join_stays_inside_root);
