@@ -497,13 +497,13 @@ static int component_params(const mp_component_type *t, const kvlist *given, kvl
 	if (!(out->items = mp_calloc(given->n + t->nparams + 1, sizeof(*out->items))))
 		return mp_error(err, MP_ENOMEM, "out of memory");
 	for (i = 0; i < given->n; i++) {
-		const mp_param_spec *spec = mp_component_param(t, given->items[i].key);
-		char *canon = NULL;
+		const mp_param_spec *spec;
+		char *canon;
 
-		if (!spec && !t->any_params)
+		if ((rc = mp_param_bind(t, given->items[i].key, given->items[i].value, &spec, &canon, err)) == MP_ENOTFOUND)
 			return unknown_name("param", given->items[i].key, t, t->params, t->nparams, sizeof(*t->params),
 					    err);
-		if (spec && (rc = mp_param_check(spec, given->items[i].value, &canon, err)) != 0)
+		if (rc != 0)
 			return mp_error_wrap(err, "--param");
 		out->items[out->n].key = mp_strdup(given->items[i].key);
 		out->items[out->n].value = canon ? canon : mp_strdup(given->items[i].value);

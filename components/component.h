@@ -255,6 +255,14 @@ const mp_param_spec *mp_component_param(const mp_component_type *t, const char *
 /* Checks value against spec; on success *canon gets the value in canonical
  * form ("1e-3" -> "0.001", "yes" -> "true"), owned by the caller. */
 int mp_param_check(const mp_param_spec *spec, const char *value, char **canon, mp_err *err);
+/* The param name=value given to a component of type t, as the pipeline
+ * file, --set and --param give it: *spec its spec (NULL for a param a
+ * type taking any params does not declare), *canon its canonical value
+ * (the caller frees it; NULL: keep value).  An unknown name is MP_ENOTFOUND
+ * ("T has no param 'x' (did you mean 'y'?)"); a bad value mp_param_check's
+ * error. */
+int mp_param_bind(const mp_component_type *t, const char *name, const char *value, const mp_param_spec **spec,
+		  char **canon, mp_err *err);
 
 /* value is one of spec->choices (for a LIST, one item's); else MP_EINVAL
  * with "NAME: 'v' is not one of a, b, c (did you mean 'b'?)". */

@@ -20,6 +20,22 @@ const mp_param_spec *mp_component_param(const mp_component_type *t, const char *
 	return NULL;
 }
 
+int mp_param_bind(const mp_component_type *t, const char *name, const char *value, const mp_param_spec **spec,
+		  char **canon, mp_err *err)
+{
+	char near[128];
+
+	*canon = NULL;
+	if (!(*spec = mp_component_param(t, name))) {
+		if (t->any_params)
+			return 0;
+		return mp_error(err, MP_ENOTFOUND, "%s has no param '%s'%s", t->name, name,
+				mp_did_you_mean(mp_closest_in(name, t->params, t->nparams, sizeof(*t->params)), near,
+						sizeof(near)));
+	}
+	return mp_param_check(*spec, value, canon, err);
+}
+
 const char *mp_param_type_name(mp_param_type t)
 {
 	static const char *const names[] = {"int", "float", "bool", "string", "path", "paths", "list", "map", "yaml"};

@@ -291,6 +291,7 @@ static void apply_set(loader *L, const char *set, int pipeline_stage)
 		const mp_param_spec *spec;
 		char *canon = NULL;
 		mp_err err;
+		int rc;
 
 		if (idx < 0) {
 			mp_diags_add(L->diags, "--set %s: no component has id '%s'", set, target);
@@ -299,20 +300,8 @@ static void apply_set(loader *L, const char *set, int pipeline_stage)
 		c = &p->comps[idx];
 		if (!c->type)
 			return;
-		spec = mp_component_param(c->type, name);
-		if (!spec && !c->type->any_params) {
-			const char *near = mp_closest_in(name, c->type->params, c->type->nparams,
-							 sizeof(*c->type->params));
-
-			if (near)
-				mp_diags_add(L->diags, "--set %s: %s has no param '%s' (did you mean '%s'?)", set,
-					     c->type->name, name, near);
-			else
-				mp_diags_add(L->diags, "--set %s: %s has no param '%s'", set, c->type->name, name);
-			return;
-		}
-		if (spec && mp_param_check(spec, eq + 1, &canon, &err) != 0) {
-			mp_diags_add(L->diags, "--set %s: param %s", set, err.msg);
+		if ((rc = mp_param_bind(c->type, name, eq + 1, &spec, &canon, &err)) != 0) {
+			mp_diags_add(L->diags, rc == MP_ENOTFOUND ? "--set %s: %s" : "--set %s: param %s", set, err.msg);
 			return;
 		}
 		if (spec && mp__missing_path(L, spec, canon, &err)) {
