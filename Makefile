@@ -8,6 +8,9 @@
 #   make deps                 install the Debian packages a fresh machine lacks,
 #                             and the test tools (xmllint, Chromium, ONNX Runtime)
 #   make demo                 install what is missing, build, run the demo pipeline
+#   make install              the binary, its man page, the example pipelines and the
+#                             docs under PREFIX (/usr/local), below DESTDIR if set
+#   make uninstall            removes exactly what make install put there
 
 SANITIZE ?=
 comma := ,
@@ -21,7 +24,7 @@ TEST_PKGS := libxml2-utils chromium clang libclang-rt-14-dev
 DATA_PKGS := dataset-fashion-mnist
 DEMO_PIPELINE := pipelines/fashion_mnist.yaml
 
-NODEPS_GOALS := deps help clean demo test check
+NODEPS_GOALS := deps help clean demo test check uninstall
 ifeq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 else
 MISSING := $(shell for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || echo $$p; done)
@@ -70,7 +73,7 @@ E2E := $(sort $(filter-out tests/e2e/lib.sh,$(wildcard tests/e2e/*.sh)))
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all test check run-tests e2e bench deps demo clean help
+.PHONY: all test check run-tests e2e bench deps demo clean help install uninstall
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -165,8 +168,36 @@ deps:
 clean:
 	rm -rf build mlpipe bench/out
 
+# make install: what a user runs, reads and starts from.  The man page is
+# made from the binary's own help (tools/mkman.sh), so it never disagrees.
+PREFIX ?= /usr/local
+DESTDIR ?=
+INSTALL_PIPELINES := $(wildcard pipelines/*.yaml)
+INSTALL_DATA := $(wildcard pipelines/data/*)
+INSTALL_DOCS := $(wildcard docs/*.md) README.md
+INSTALLED := $(PREFIX)/bin/mlpipe $(PREFIX)/share/man/man1/mlpipe.1 \
+	$(INSTALL_PIPELINES:%=$(PREFIX)/share/mlpipe/%) $(INSTALL_DATA:%=$(PREFIX)/share/mlpipe/%) \
+	$(addprefix $(PREFIX)/share/doc/mlpipe/,$(notdir $(INSTALL_DOCS)))
+
+$(BUILD)/mlpipe.1: $(BIN) tools/mkman.sh
+	sh tools/mkman.sh $(abspath $(BIN)) >$@.tmp && mv $@.tmp $@
+
+install: $(BIN) $(BUILD)/mlpipe.1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/mlpipe/pipelines/data $(DESTDIR)$(PREFIX)/share/doc/mlpipe
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mlpipe
+	install -m 644 $(BUILD)/mlpipe.1 $(DESTDIR)$(PREFIX)/share/man/man1/mlpipe.1
+	install -m 644 $(INSTALL_PIPELINES) $(DESTDIR)$(PREFIX)/share/mlpipe/pipelines/
+	install -m 644 $(INSTALL_DATA) $(DESTDIR)$(PREFIX)/share/mlpipe/pipelines/data/
+	install -m 644 $(INSTALL_DOCS) $(DESTDIR)$(PREFIX)/share/doc/mlpipe/
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(PREFIX)/share/mlpipe/pipelines/data $(DESTDIR)$(PREFIX)/share/mlpipe/pipelines \
+		$(DESTDIR)$(PREFIX)/share/mlpipe $(DESTDIR)$(PREFIX)/share/doc/mlpipe 2>/dev/null
+
 help:
-	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(BUILD)/cli/main.d
 
