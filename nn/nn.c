@@ -207,6 +207,7 @@ oom:
 	return mp_error(err, MP_ENOMEM, "out of memory");
 }
 
+/* a = act(z), elementwise; z and a are (n), and may be the same array. */
 static void activate(mp_act act, const float *z, float *a, size_t n)
 {
 	size_t i;
@@ -231,6 +232,10 @@ static void activate(mp_act act, const float *z, float *a, size_t n)
 	}
 }
 
+/* x is (B, nin).  Layer l with U units and P inputs (P is nin for the
+ * first, the units below otherwise): z[l] is (B, U) = in (B, P) W^T + b,
+ * W is (U, P) and b (U); a[l] is (B, U) = act(z[l]), then masked by
+ * dropout when training (mask[l] is (B, U)).  Returns a[L-1], (B, nout). */
 const float *mp_net_forward(mp_net *n, const float *x, int batch, int train)
 {
 	const float *in = x;
@@ -290,9 +295,10 @@ static void softmax(float *out, const float *z, int n, float mx, double sum)
 		out[k] = (float)(exp((double)(z[k] - mx)) / sum);
 }
 
-
 /* Loss of the logits against y, the gradient with respect to the logits
- * (for the batch mean) into d when d is not NULL, and the correct count. */
+ * (for the batch mean) into d when d is not NULL, and the correct count.
+ * The logits are (B, nout); y is (B) class indices or 0/1 labels, or
+ * (B, nout) targets for mse; d is (B, nout). */
 static void loss_and_grad(mp_net *n, const float *y, int batch, float *d, double *loss, int *correct)
 {
 	int nout = mp_net_nout(n), r, k;
@@ -339,6 +345,8 @@ static void loss_and_grad(mp_net *n, const float *y, int batch, float *d, double
 	*loss = total / batch;
 }
 
+/* d *= act'(z), elementwise: z, a and d are (cnt); d comes in as the
+ * gradient with respect to a and leaves as that with respect to z. */
 static void activation_grad(mp_act act, const float *z, const float *a, float *d, size_t cnt)
 {
 	size_t i;
@@ -369,6 +377,11 @@ static void activation_grad(mp_act act, const float *z, const float *a, float *d
 	(void)a;
 }
 
+/* One forward and backward pass; x is (B, nin).  For layer l (U units, P
+ * inputs) d[l] is (B, U), the gradient with respect to z[l]; the gradients
+ * of W (U, P) and b (U) go into grads at the same offsets as the
+ * parameters: dW = d^T in, db = the column sums of d, and the layer below
+ * gets d[l-1] (B, P) = d W. */
 void mp_net_train_step(mp_net *n, const float *x, const float *y, int batch, double *loss, int *correct)
 {
 	int l;
@@ -410,6 +423,8 @@ void mp_net_eval(mp_net *n, const float *x, const float *y, int batch, double *l
 	loss_and_grad(n, y, batch, NULL, loss, correct);
 }
 
+/* x is (B, nin); out is (B, nout): probabilities for softmax, the
+ * sigmoid for a binary model, the values for mse. */
 void mp_net_predict(mp_net *n, const float *x, int batch, float *out)
 {
 	const float *z = mp_net_forward(n, x, batch, 0);
@@ -461,6 +476,8 @@ void mp_optimizer_release(mp_optimizer *o)
 	memset(o, 0, sizeof(*o));
 }
 
+/* p and g are (n): the flat parameter and gradient buffers; m and v are
+ * (n) too, the optimizer's state, in the same order. */
 void mp_optimizer_step(mp_optimizer *o, float *p, const float *g, float lr)
 {
 	size_t i, n = o->n;

@@ -159,8 +159,9 @@ int mp_checkpoint_load(mp_net *n, mp_optimizer *o, mp_train_state *ts, const cha
 
 /* ---- the GEMM wrapper -------------------------------------------------- */
 
-/* C = alpha * op(A) op(B) + beta * C, row-major; every product goes through
- * here (and to cblas_sgemm). */
+/* C = alpha * op(A) op(B) + beta * C, row-major: op(A) is (m, k), op(B)
+ * is (k, n) and C is (m, n), with lda, ldb and ldc the row strides of A, B
+ * and C as stored.  Every product goes through here (and to cblas_sgemm). */
 void mp_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
 	     int ldb, float beta, float *c, int ldc);
 /* OpenBLAS threads (0 leaves OpenBLAS's default). */
