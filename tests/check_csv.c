@@ -226,6 +226,25 @@ START_TEST(spans_pick_the_newest)
 }
 END_TEST
 
+/* Splitting a quoted row grows the field list: under failed allocations
+ * that is MP_ENOMEM, never a short row. */
+START_TEST(csv_rows_survive_failed_allocations)
+{
+	mp_csv_fieldlist fl = {NULL, 0, 0};
+	char row[256];
+	mp_err err;
+	int rc;
+
+	TU_EACH_FAILED_ALLOC(50, rc,
+			     (strcpy(row, "a,\"b,c\",d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u,v,w,x,y,z,1,2,3,4,5,6,7,8,9"),
+			      rc = mp_csv_split_row(row, strlen(row), ',', &fl, "t.csv", 1, &err)),
+			     (void)0);
+	ck_assert_uint_eq(fl.n, 34);
+	ck_assert_uint_eq(fl.items[1].n, 3);
+	free(fl.items);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("csv");
@@ -235,6 +254,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
 	tcase_add_test(tc, numbers_parse_like_strtod);
 	tcase_add_test(tc, csv_follows_rfc4180);
+	tcase_add_test(tc, csv_rows_survive_failed_allocations);
 	tcase_add_test(tc, csv_reads_gzip_and_long_rows_and_reports_truncation);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("idx");

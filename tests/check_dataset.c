@@ -249,6 +249,21 @@ START_TEST(transform_text_refuses_damage)
 }
 END_TEST
 
+/* A transform read back from its text under failed allocations. */
+START_TEST(transform_text_survives_failed_allocations)
+{
+	static const char text[] = "mlpipe-transform 1\nlabel\ty\tb\ta\n"
+				   "feature\tx\tzscore\t1\t2\nfeature\tc\tonehot\t0\t0\tred\tgreen\n";
+	mp_transform t;
+	mp_err err;
+	int rc;
+
+	TU_EACH_FAILED_ALLOC(200, rc, rc = mp_transform_from_text(&t, text, "transform.tsv", &err), (void)0);
+	ck_assert_uint_eq(mp_transform_width(&t), 3);
+	mp_transform_release(&t);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("dataset");
@@ -264,6 +279,7 @@ static Suite *suite(void)
 	tc = tcase_create("transform");
 	tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
 	tcase_add_test(tc, transform_text_refuses_damage);
+	tcase_add_test(tc, transform_text_survives_failed_allocations);
 	suite_add_tcase(s, tc);
 	return s;
 }

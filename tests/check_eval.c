@@ -471,6 +471,31 @@ START_TEST(blessing_file_round_trips_and_refuses_damage)
 }
 END_TEST
 
+/* The blessing and evaluation readers under failed allocations. */
+START_TEST(blessing_file_survives_failed_allocations)
+{
+	static const char bl[] = "mlpipe-blessing 1\nthreshold\taccuracy\tmin\t0.8\tvalue\t0.9\theld\n"
+				 "threshold\taccuracy\tmax_drop\t0.1\tvalue\t0.9\tbaseline\t0.95\theld\nblessed\tyes\n";
+	static const char ev[] = "mlpipe-evaluation 1\nsplit\teval\nexamples\t3\nmetric\taccuracy\t0.5\n"
+				 "class\t0\tprecision\t1\trecall\t1\tf1\t1\tsupport\t1\nconfusion\t0\t1\n"
+				 "slice\tc\tred\texamples\t1\taccuracy\t1\n";
+	mp_blessing b;
+	mp_evaluation e;
+	char *copy = NULL;
+	mp_err err;
+	int rc;
+
+	TU_EACH_FAILED_ALLOC(50, rc, (copy = strdup(bl), rc = mp_blessing_parse(&b, copy, "b.tsv", &err)), free(copy));
+	ck_assert_uint_eq(b.nthresholds, 2);
+	mp_blessing_release(&b);
+	free(copy);
+	TU_EACH_FAILED_ALLOC(50, rc, (copy = strdup(ev), rc = mp_evaluation_parse(&e, copy, "e.tsv", &err)), free(copy));
+	ck_assert_uint_eq(e.nslices, 1);
+	mp_evaluation_release(&e);
+	free(copy);
+}
+END_TEST
+
 static Suite *eval_suite(void)
 {
 	Suite *s = suite_create("eval");
@@ -491,6 +516,7 @@ static Suite *eval_suite(void)
 	tcase_add_test(tc, evaluation_file_round_trips);
 	tcase_add_test(tc, evaluation_file_refuses_damage_with_its_line);
 	tcase_add_test(tc, blessing_file_round_trips_and_refuses_damage);
+	tcase_add_test(tc, blessing_file_survives_failed_allocations);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -319,6 +319,25 @@ START_TEST(bad_networks_are_refused)
 }
 END_TEST
 
+/* A network and its optimizer under failed allocations: MP_ENOMEM, and
+ * nothing half made (ASan checks the release). */
+START_TEST(a_network_survives_failed_allocations)
+{
+	mp_layer_spec l[2] = {{16, MP_ACT_RELU, 0.5f, MP_INIT_AUTO}, {3, MP_ACT_NONE, 0, MP_INIT_AUTO}};
+	mp_net n;
+	mp_optimizer o;
+	mp_err err;
+	int rc;
+
+	TU_EACH_FAILED_ALLOC(100, rc, rc = mp_net_init(&n, 8, l, 2, MP_LOSS_SOFTMAX_CE, 4, 1, &err), (void)0);
+	ck_assert_uint_eq(n.nparams, 8 * 16 + 16 + 16 * 3 + 3);
+	TU_EACH_FAILED_ALLOC(20, rc, (memset(&o, 0, sizeof(o)), rc = mp_optimizer_init(&o, MP_OPT_ADAM, n.nparams, &err)),
+			     mp_optimizer_release(&o));
+	mp_optimizer_release(&o);
+	mp_net_release(&n);
+}
+END_TEST
+
 static Suite *nn_suite(void)
 {
 	Suite *s = suite_create("nn");
@@ -331,6 +350,7 @@ static Suite *nn_suite(void)
 	tcase_add_test(tc, a_tiny_dataset_is_fitted);
 	tcase_add_test(tc, training_is_deterministic_for_a_seed);
 	tcase_add_test(tc, bad_networks_are_refused);
+	tcase_add_test(tc, a_network_survives_failed_allocations);
 
 	suite_add_tcase(s, tc);
 	tc = tcase_create("model files");

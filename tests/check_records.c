@@ -295,6 +295,27 @@ START_TEST(examples_meta_refuses_damage)
 }
 END_TEST
 
+/* examples.meta read under failed allocations: MP_ENOMEM each time, then
+ * the whole description (ASan: nothing leaks on the way). */
+START_TEST(examples_meta_survives_failed_allocations)
+{
+	static const char text[] = "mlpipe-examples 1\nlabel\ty\nfeature\tx\tfloat\nfeature\ty\tfloat\n"
+				   "split\ttrain\t10\t1\nsplit\teval\t2\t1\n";
+	mp_examples_meta m;
+	mp_err err;
+	char *copy = NULL;
+	int rc;
+
+	TU_EACH_FAILED_ALLOC(200, rc, (copy = strdup(text), rc = mp_examples_meta_parse(&m, copy, "examples.meta", &err)),
+			     free(copy));
+	ck_assert_uint_eq(m.nfeatures, 2);
+	ck_assert_str_eq(m.label, "y");
+	ck_assert_int_eq(mp_examples_split(&m, "eval")->rows, 2);
+	mp_examples_meta_release(&m);
+	free(copy);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("records");
@@ -314,6 +335,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
 	tcase_add_test(tc, examples_round_trip_across_shards_and_threads);
 	tcase_add_test(tc, examples_meta_refuses_damage);
+	tcase_add_test(tc, examples_meta_survives_failed_allocations);
 	suite_add_tcase(s, tc);
 	return s;
 }

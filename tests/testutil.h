@@ -173,4 +173,24 @@ static inline int tu_run(Suite *s)
 	return failed ? 1 : 0;
 }
 
+
+/* Runs the statement `call` (which sets rc) with the nth allocation from
+ * now failing, for n = 0, 1, ... until it succeeds: every failure before
+ * that must be MP_ENOMEM, and it must succeed within max tries.  `undo`
+ * runs after each failure (to release what a caller owns then). */
+#define TU_EACH_FAILED_ALLOC(max, rc, call, undo)                              \
+	do {                                                                   \
+		long tu_n_;                                                    \
+		for (tu_n_ = 0; tu_n_ < (max); tu_n_++) {                      \
+			mp_alloc_fail_after(tu_n_);                            \
+			call;                                                  \
+			mp_alloc_fail_after(-1);                               \
+			if ((rc) == 0)                                         \
+				break;                                         \
+			ck_assert_int_eq((rc), MP_ENOMEM);                     \
+			undo;                                                  \
+		}                                                              \
+		ck_assert_int_lt(tu_n_, (max));                                \
+	} while (0)
+
 #endif
