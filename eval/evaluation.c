@@ -141,6 +141,8 @@ static int eval_line(reader *r, mp_evaluation *e, char **f, size_t nf, size_t *c
 	if (!strcmp(f[0], "class") && nf == 10) {
 		mp_class_row *c;
 
+		if (e->confusion)
+			return bad(r, "a class line after the confusion matrix");
 		alloc = e->nclasses;
 		if (mp_grow((void **)&e->classes, &alloc, e->nclasses, sizeof(*e->classes)) != 0)
 			return mp_error(r->err, MP_ENOMEM, "out of memory");

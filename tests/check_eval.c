@@ -424,6 +424,14 @@ START_TEST(evaluation_file_refuses_damage_with_its_line)
 	ck_assert_str_eq(err.msg, "e.tsv:2: not a count");
 	ck_assert_int_eq(mp_evaluation_parse(&e, conf, "e.tsv", &err), MP_ECORRUPT);
 	ck_assert_str_eq(err.msg, "e.tsv:3: a confusion row that does not fit the classes");
+	/* classes after the matrix would outgrow it (found by the fuzzer) */
+	{
+		char late[] = "mlpipe-evaluation 1\nclass\t0\tprecision\t1\trecall\t1\tf1\t1\tsupport\t1\nconfusion\t0\t1\n"
+			      "class\t1\tprecision\t1\trecall\t1\tf1\t1\tsupport\t1\nconfusion\t1\t1\t1\n";
+
+		ck_assert_int_eq(mp_evaluation_parse(&e, late, "e.tsv", &err), MP_ECORRUPT);
+		ck_assert_str_eq(err.msg, "e.tsv:4: a class line after the confusion matrix");
+	}
 	/* a line a newer writer added is skipped */
 	ck_assert_int_eq(mp_evaluation_parse(&e, unknown, "e.tsv", &err), 0);
 	ck_assert_str_eq(e.split, "eval");
