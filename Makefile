@@ -14,12 +14,12 @@
 
 SANITIZE ?=
 comma := ,
-PKGS := sqlite3 yaml-0.1 zlib nettle openblas check
+PKGS := sqlite3 yaml-0.1 zlib nettle openblas libmicrohttpd jansson check
 DEB_PKGS := build-essential pkg-config libsqlite3-dev sqlite3 libyaml-dev zlib1g-dev \
-	nettle-dev libopenblas-dev check jq
+	nettle-dev libopenblas-dev libmicrohttpd-dev libjansson-dev check jq
 # what only the tests use: xmllint and headless Chromium check the reports,
 # clang's libFuzzer runs the fuzz targets
-TEST_PKGS := libxml2-utils chromium clang libclang-rt-14-dev
+TEST_PKGS := libxml2-utils chromium clang libclang-rt-14-dev curl
 # the real data, for the demo and the benchmarks (not for the tests)
 DATA_PKGS := dataset-fashion-mnist
 DEMO_PIPELINE := pipelines/fashion_mnist.yaml
@@ -58,7 +58,7 @@ endif
 
 # the library, bottom up: core, then the libraries on it, then what uses
 # them; the command line (cli/) is not part of it
-LIB_DIRS := core metadata data nn eval export components orchestrator report
+LIB_DIRS := core metadata data nn eval export serve components orchestrator report
 LIB_SRC := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libmlpipe.a

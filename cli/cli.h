@@ -51,6 +51,8 @@ int mp_cmd_predict(int argc, char **argv);
 extern const char mp_predict_usage[];
 int mp_cmd_export(int argc, char **argv);
 extern const char mp_export_usage[];
+int mp_cmd_serve(int argc, char **argv);
+extern const char mp_serve_usage[];
 int mp_cmd_component(int argc, char **argv);
 extern const char mp_component_usage[];
 

@@ -21,6 +21,7 @@ static const command commands[] = {
 	{"predict", mp_cmd_predict, "run a model over a CSV or IDX file, one prediction per example",
 	 mp_predict_usage},
 	{"export", mp_cmd_export, "write a model as standalone C or as ONNX", mp_export_usage},
+	{"serve", mp_cmd_serve, "serve the pushed versions of a model over TF Serving's REST API", mp_serve_usage},
 	{"meta", mp_cmd_meta, "inspect runs, artifacts, lineage and metrics in the metadata store",
 	 mp_meta_usage},
 };

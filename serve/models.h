@@ -1,0 +1,55 @@
+/* serve/models: the models a server serves and their versions.
+ *
+ * Each model has a base folder whose numbered subfolders are versions
+ * (the Pusher's <destination>/<N>/, published whole by a rename, so a
+ * folder still being written is never one).  mp_models_poll loads a new
+ * version off the request path and swaps it in atomically: requests that
+ * hold the old one finish on it, and it is freed when the last lets go.
+ * The policy is TF Serving's default: the latest version is served.  A
+ * version that does not load is refused with a log line and not tried
+ * again; the one being served keeps serving.
+ *
+ * Thread safety: every function may be called from any thread.
+ */
+#ifndef MP_SERVE_MODELS_H
+#define MP_SERVE_MODELS_H
+
+#include <pthread.h>
+#include <stdio.h>
+
+#include "core/core.h"
+#include "export/export.h"
+
+typedef struct mp_models mp_models;
+
+/* One loaded version.  s may be used between mp_models_acquire and
+ * mp_models_release, under mu (its workspaces are one request's). */
+typedef struct mp_sversion {
+	long version;
+	mp_served s;
+	pthread_mutex_t mu;
+	int refs;    /* under the models' lock */
+	int retired; /* no longer served: freed at the last release */
+} mp_sversion;
+
+/* Versions are loaded for batches of up to max_batch rows; load and
+ * refusal lines go to log (NULL: none). */
+int mp_models_new(mp_models **out, int max_batch, FILE *log, mp_err *err);
+void mp_models_free(mp_models *M);
+/* Serves the versions under base as name. */
+int mp_models_add(mp_models *M, const char *name, const char *base, mp_err *err);
+/* Looks at every base folder: loads a new latest version, retires the
+ * ones the policy no longer serves.  Returns how many versions it loaded. */
+int mp_models_poll(mp_models *M);
+
+/* The version of model name to answer with (version 0: the latest), held
+ * until mp_models_release.  MP_ENOTFOUND (an unknown model or version:
+ * HTTP 404) or MP_EBUSY (nothing loaded yet: 503), with the message. */
+int mp_models_acquire(mp_models *M, const char *name, long version, mp_sversion **out, mp_err *err);
+void mp_models_release(mp_models *M, mp_sversion *v);
+
+/* TF Serving's model status as JSON into sb: every version served (or
+ * only version, when not 0) with its state. */
+int mp_models_status(mp_models *M, const char *name, long version, mp_strbuf *sb, mp_err *err);
+
+#endif

@@ -1,0 +1,358 @@
+/* TF Serving's REST bodies: see rest.h.  Bodies are parsed by jansson. */
+#include "serve/rest.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ROWS 100000 /* rows in one request */
+
+/* s as a JSON string literal. */
+static void add_str(mp_strbuf *out, const char *s)
+{
+	json_t *j = json_string(s);
+	char *t = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+
+	mp_strbuf_adds(out, t ? t : "\"?\"");
+	free(t);
+	json_decref(j);
+}
+
+int mp_rest_error(int status, const char *msg, mp_strbuf *out)
+{
+	mp_strbuf_reset(out);
+	mp_strbuf_adds(out, "{\"error\": ");
+	add_str(out, msg);
+	mp_strbuf_adds(out, "}\n");
+	return status;
+}
+
+/* The model's raw inputs in their order: the transform's features, or
+ * x0 .. x(nin-1); feature i is column col(i) of the block. */
+static size_t ninputs(const mp_served *s)
+{
+	return s->has_transform ? s->t.nfeatures : s->nnum;
+}
+
+static const char *input_name(const mp_served *s, size_t i)
+{
+	return s->has_transform ? s->t.features[i].name : s->features[i].name;
+}
+
+static int input_col(const mp_served *s, size_t i)
+{
+	return s->has_transform ? s->idx[i] : (int)i;
+}
+
+/* One value into column col of the row being built. */
+static int put_value(mp_block *b, const mp_served *s, int col, const json_t *v, const char *name, size_t row,
+		     char *msg, size_t msgsz)
+{
+	mp_err err;
+
+	if (s->features[col].type == MP_FEAT_STRING) {
+		if (json_is_null(v))
+			return mp_block_set_string(b, (size_t)col, NULL, 0, &err) == 0 ? 0 : -1;
+		if (!json_is_string(v)) {
+			snprintf(msg, msgsz, "row %zu, feature '%s': a string feature takes a string (or null)", row, name);
+			return -1;
+		}
+		if (mp_block_set_string(b, (size_t)col, json_string_value(v), json_string_length(v), &err) != 0) {
+			snprintf(msg, msgsz, "%s", err.msg);
+			return -1;
+		}
+		return 0;
+	}
+	if (json_is_null(v)) {
+		mp_block_set_float(b, (size_t)col, NAN);
+		return 0;
+	}
+	if (!json_is_number(v)) {
+		snprintf(msg, msgsz, "row %zu, feature '%s': a numeric feature takes a number (or null)", row, name);
+		return -1;
+	}
+	mp_block_set_float(b, (size_t)col, (float)json_number_value(v));
+	return 0;
+}
+
+static int row_from_list(mp_block *b, const mp_served *s, const json_t *row, size_t r, char *msg, size_t msgsz)
+{
+	size_t i, n = ninputs(s);
+
+	if (json_array_size(row) != n) {
+		snprintf(msg, msgsz, "row %zu has %zu values; the model takes %zu (see its metadata's inputs)", r,
+			 json_array_size(row), n);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (put_value(b, s, input_col(s, i), json_array_get(row, i), input_name(s, i), r, msg, msgsz) != 0)
+			return -1;
+	return 0;
+}
+
+static int row_from_object(mp_block *b, const mp_served *s, const json_t *row, size_t r, char *msg, size_t msgsz)
+{
+	size_t i, n = ninputs(s);
+	const char *key;
+	json_t *val;
+
+	json_object_foreach((json_t *)row, key, val) {
+		for (i = 0; i < n && strcmp(input_name(s, i), key); i++)
+			;
+		if (i == n) {
+			const char **names = mp_calloc(n + 1, sizeof(*names));
+			char near[128];
+			size_t k;
+
+			for (k = 0; names && k < n; k++)
+				names[k] = input_name(s, k);
+			snprintf(msg, msgsz, "row %zu: the model has no feature '%s'%s", r, key,
+				 mp_did_you_mean(names ? mp_closest(key, names, n) : NULL, near, sizeof(near)));
+			free(names);
+			return -1;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		const json_t *v = json_object_get(row, input_name(s, i));
+
+		if (put_value(b, s, input_col(s, i), v ? v : json_null(), input_name(s, i), r, msg, msgsz) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The rows of the request: from "instances" or "examples" (a list), or
+ * "inputs" (columns by name, or a list of rows).  *cols is set for
+ * columns. */
+static const json_t *rows_of(const json_t *root, mp_rest_verb verb, int *columns, size_t *n, char *msg, size_t msgsz)
+{
+	const char *want = verb == MP_REST_PREDICT ? "'instances' or 'inputs'" : "'examples'";
+	const json_t *rows = NULL;
+
+	*columns = 0;
+	if (!json_is_object(root)) {
+		snprintf(msg, msgsz, "the body must be a JSON object with %s", want);
+		return NULL;
+	}
+	if (verb == MP_REST_PREDICT) {
+		const json_t *in = json_object_get(root, "instances"), *cols = json_object_get(root, "inputs");
+
+		if (in && cols) {
+			snprintf(msg, msgsz, "the body has both 'instances' and 'inputs': send one");
+			return NULL;
+		}
+		rows = in ? in : cols;
+		if (cols && json_is_object(cols)) {
+			const char *key;
+			json_t *val;
+			size_t len = (size_t)-1;
+
+			json_object_foreach((json_t *)cols, key, val) {
+				if (!json_is_array(val) || (len != (size_t)-1 && json_array_size(val) != len)) {
+					snprintf(msg, msgsz, "inputs: every feature's column must be a list of the same length "
+						 "('%s' is not)", key);
+					return NULL;
+				}
+				len = json_array_size(val);
+			}
+			*columns = 1;
+			*n = len == (size_t)-1 ? 0 : len;
+			return cols;
+		}
+	} else {
+		rows = json_object_get(root, "examples");
+	}
+	if (!rows || !json_is_array(rows)) {
+		snprintf(msg, msgsz, "the body must hold %s as a list", want);
+		return NULL;
+	}
+	*n = json_array_size(rows);
+	return rows;
+}
+
+static int fill_row(mp_block *b, const mp_served *s, const json_t *rows, int columns, size_t r, char *msg,
+		    size_t msgsz)
+{
+	const json_t *row;
+
+	if (columns) {
+		json_t *obj = json_object();
+		const char *key;
+		json_t *val;
+		int rc;
+
+		json_object_foreach((json_t *)rows, key, val) json_object_set(obj, key, json_array_get(val, r));
+		rc = row_from_object(b, s, obj, r, msg, msgsz);
+		json_decref(obj);
+		return rc;
+	}
+	row = json_array_get(rows, r);
+	if (json_is_array(row))
+		return row_from_list(b, s, row, r, msg, msgsz);
+	if (json_is_object(row))
+		return row_from_object(b, s, row, r, msg, msgsz);
+	if (ninputs(s) == 1)
+		return put_value(b, s, input_col(s, 0), row, input_name(s, 0), r, msg, msgsz);
+	snprintf(msg, msgsz, "row %zu is neither a list nor an object", r);
+	return -1;
+}
+
+static void write_row(mp_strbuf *out, const mp_served *s, mp_rest_verb verb, const float *p)
+{
+	size_t k, best = 0;
+
+	if (!s->nclass) {
+		mp_strbuf_addf(out, "%.9g", p[0]);
+		return;
+	}
+	for (k = 1; k < (size_t)s->nclass; k++)
+		if (p[k] > p[best])
+			best = k;
+	if (verb == MP_REST_CLASSIFY) {
+		mp_strbuf_adds(out, "[");
+		for (k = 0; k < (size_t)s->nclass; k++) {
+			mp_strbuf_adds(out, k ? ", [" : "[");
+			add_str(out, s->class_names[k]);
+			mp_strbuf_addf(out, ", %.9g]", p[k]);
+		}
+		mp_strbuf_adds(out, "]");
+		return;
+	}
+	mp_strbuf_adds(out, "{\"probabilities\": [");
+	for (k = 0; k < (size_t)s->nclass; k++)
+		mp_strbuf_addf(out, "%s%.9g", k ? ", " : "", p[k]);
+	mp_strbuf_addf(out, "], \"label\": %zu, \"class\": ", best);
+	add_str(out, s->class_names[best]);
+	mp_strbuf_adds(out, "}");
+}
+
+static int predict_rows(mp_sversion *v, mp_rest_verb verb, const json_t *rows, int columns, size_t n,
+			mp_strbuf *out)
+{
+	mp_served *s = &v->s;
+	size_t from, r, chunk = (size_t)s->max_batch;
+	float *pred = NULL;
+	char msg[MP_ERR_MAX] = "";
+	mp_block b = {0};
+	mp_err err;
+	int status = 200;
+
+	if (verb == MP_REST_CLASSIFY && !s->nclass)
+		return mp_rest_error(400, "this model is a regression: use :regress or :predict", out);
+	if (verb == MP_REST_REGRESS && s->nclass)
+		return mp_rest_error(400, "this model is a classifier: use :classify or :predict", out);
+	pthread_mutex_lock(&v->mu);
+	if (mp_served_block(s, &b, chunk, &err) != 0 || !(pred = mp_malloc(chunk * s->nout * sizeof(float)))) {
+		pthread_mutex_unlock(&v->mu);
+		mp_block_release(&b);
+		return mp_rest_error(500, "out of memory", out);
+	}
+	mp_strbuf_adds(out, verb == MP_REST_PREDICT ? "{\"predictions\": [" : "{\"results\": [");
+	for (from = 0; from < n && status == 200; from += chunk) {
+		size_t m = n - from < chunk ? n - from : chunk;
+
+		mp_block_clear(&b);
+		for (r = 0; r < m; r++) {
+			if (fill_row(&b, s, rows, columns, from + r, msg, sizeof(msg)) != 0) {
+				status = 400;
+				break;
+			}
+			mp_block_end_row(&b);
+		}
+		if (status != 200)
+			break;
+		mp_served_predict(s, &b, 0, m, pred, NULL);
+		for (r = 0; r < m; r++) {
+			if (from + r)
+				mp_strbuf_adds(out, ", ");
+			write_row(out, s, verb, pred + r * s->nout);
+		}
+	}
+	pthread_mutex_unlock(&v->mu);
+	mp_block_release(&b);
+	free(pred);
+	if (status != 200)
+		return mp_rest_error(status, msg, out);
+	mp_strbuf_adds(out, "]}\n");
+	return out->failed ? mp_rest_error(500, "out of memory", out) : 200;
+}
+
+int mp_rest_infer(mp_sversion *v, mp_rest_verb verb, const char *body, size_t len, mp_strbuf *out)
+{
+	json_error_t je;
+	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	const json_t *rows;
+	char msg[MP_ERR_MAX];
+	size_t n = 0;
+	int columns, status;
+
+	if (!root) {
+		snprintf(msg, sizeof(msg), "bad JSON at byte %d: %s", je.position, je.text);
+		return mp_rest_error(400, msg, out);
+	}
+	if (!(rows = rows_of(root, verb, &columns, &n, msg, sizeof(msg))))
+		status = mp_rest_error(400, msg, out);
+	else if (n > MAX_ROWS)
+		status = mp_rest_error(400, "more than 100000 rows in one request", out);
+	else
+		status = predict_rows(v, verb, rows, columns, n, out);
+	json_decref(root);
+	return status;
+}
+
+int mp_rest_metadata(mp_sversion *v, const char *name, mp_strbuf *out)
+{
+	const mp_served *s = &v->s;
+	json_t *root = json_object(), *md = json_object(), *ins = json_array(), *outs = json_object();
+	json_t *tx = json_array(), *classes = json_array(), *spec = json_object();
+	char ver[32], *text;
+	size_t i, k;
+
+	snprintf(ver, sizeof(ver), "%ld", v->version);
+	json_object_set_new(spec, "name", json_string(name));
+	json_object_set_new(spec, "version", json_string(ver));
+	json_object_set_new(spec, "signature_name", json_string("serving_default"));
+	for (i = 0; i < ninputs(s); i++) {
+		json_t *in = json_object();
+
+		json_object_set_new(in, "name", json_string(input_name(s, i)));
+		json_object_set_new(in, "type",
+				    json_string(s->features[input_col(s, i)].type == MP_FEAT_STRING ? "string" : "float"));
+		json_array_append_new(ins, in);
+	}
+	for (i = 0; s->has_transform && i < s->t.nfeatures; i++) {
+		const mp_tx_feature *tf = &s->t.features[i];
+		static const char *const kinds[] = {"none", "zscore", "minmax", "onehot", "bucketize", "divide"};
+		json_t *f = json_object(), *outn = json_array();
+		char buf[512];
+
+		json_object_set_new(f, "feature", json_string(tf->name));
+		json_object_set_new(f, "kind", json_string(kinds[tf->kind]));
+		for (k = 0; k < mp_tx_feature_width(tf); k++)
+			json_array_append_new(outn, json_string(mp_tx_feature_output_name(tf, k, buf, sizeof(buf))));
+		json_object_set_new(f, "outputs", outn);
+		json_array_append_new(tx, f);
+	}
+	for (i = 0; i < (size_t)s->nclass; i++)
+		json_array_append_new(classes, json_string(s->class_names[i]));
+	json_object_set_new(outs, "kind", json_string(s->nclass ? "classifier" : "regression"));
+	json_object_set_new(outs, "width", json_integer((json_int_t)s->nout));
+	if (s->nclass)
+		json_object_set_new(outs, "classes", classes);
+	else
+		json_decref(classes);
+	json_object_set_new(md, "inputs", ins);
+	json_object_set_new(md, "outputs", outs);
+	json_object_set_new(md, "transform", tx);
+	json_object_set_new(root, "model_spec", spec);
+	json_object_set_new(root, "metadata", md);
+	text = json_dumps(root, JSON_INDENT(2));
+	json_decref(root);
+	if (!text)
+		return mp_rest_error(500, "out of memory", out);
+	mp_strbuf_adds(out, text);
+	mp_strbuf_adds(out, "\n");
+	free(text);
+	return 200;
+}

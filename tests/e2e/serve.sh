@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# mlpipe serve with curl against a real server: TF Serving's status,
+# metadata and :predict (instances as objects and lists, inputs as columns),
+# :classify and :regress; the same predictions as mlpipe predict within
+# 1e-6; every error code with its message; a new version swapped in under
+# load without one failed request; a damaged version refused while the old
+# one serves; limits; SIGTERM drains and exits 0.
+source "$(dirname "$0")/lib.sh"
+REPO=$(cd "$E2E_DIR/../.." && pwd)
+P=$TMP/proj
+mkdir -p "$P/data"
+cp "$REPO/pipelines/penguins.yaml" "$P/"
+cp "$REPO/pipelines/data/penguins.csv" "$P/data/"
+expect_exit 0 "$MLPIPE" --quiet run "$P/penguins.yaml"
+BASE=$P/serving/penguins
+[ -f "$BASE/1/model.mlpm" ] && ok || not_ok "the pipeline pushed no version 1"
+
+PID=
+# start_server BASE NAME [OPTIONS]: starts mlpipe serve on a free port; sets PID and URL
+start_server() {
+	local base=$1 name=$2 i; shift 2
+	"$MLPIPE" serve --model_name "$name" --model_base_path "$base" --rest_api_port 0 \
+		--file_system_poll_wait_seconds 1 "$@" 2>"$TMP/serve.log" &
+	PID=$!
+	for ((i = 0; i < 100; i++)); do
+		grep -q ' on http://' "$TMP/serve.log" && break
+		sleep 0.1
+	done
+	URL=$(grep -o 'http://[0-9.:]*' "$TMP/serve.log" | head -1)
+	[ -n "$URL" ] && ok || { not_ok "the server did not start:"; cat "$TMP/serve.log"; }
+}
+stop_server() { kill -TERM "$PID" 2>/dev/null; wait "$PID"; }
+trap 'kill -KILL $PID 2>/dev/null; rm -rf "$TMP"' EXIT
+
+# http METHOD PATH [BODY-FILE]: the body in $TMP/out, the status in $CODE
+http() {
+	if [ -n "${3:-}" ]; then
+		CODE=$(curl -s -o "$TMP/out" -w '%{http_code}' -X "$1" --data-binary @"$3" "$URL$2")
+	else
+		CODE=$(curl -s -o "$TMP/out" -w '%{http_code}' -X "$1" "$URL$2")
+	fi
+}
+expect_code() { [ "$CODE" = "$1" ] && ok || { not_ok "HTTP $CODE (wanted $1) for $2: $(head -c 300 "$TMP/out")"; }; }
+expect_error() { jq -e --arg t "$1" '.error | contains($t)' "$TMP/out" >/dev/null && ok ||
+	not_ok "the error lacks '$1': $(cat "$TMP/out")"; }
+
+start_server "$BASE" penguins
+
+# ---- status and metadata
+http GET /v1/models/penguins; expect_code 200 status
+expect_jq '.model_version_status == [{"version": "1", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}]'
+http GET /v1/models/penguins/versions/1; expect_code 200 "status of version 1"
+http GET /v1/models/penguins/metadata; expect_code 200 metadata
+expect_jq '[.metadata.inputs[].name] == ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex"]'
+expect_jq '(.metadata.inputs[0].type == "string") and (.metadata.inputs[1].type == "float")'
+expect_jq '.metadata.outputs.classes == ["Adelie", "Chinstrap", "Gentoo"] and .model_spec.version == "1"'
+expect_jq '.metadata.transform[0] | .kind == "onehot" and (.outputs | length) == 3'
+
+# ---- the same predictions as mlpipe predict: 40 rows of the real file
+head -41 "$P/data/penguins.csv" | cut -d, -f2-7 >"$TMP/rows.csv"
+expect_exit 0 "$MLPIPE" predict "$BASE/1" "$TMP/rows.csv" -o "$TMP/predict.csv"
+# the rows as JSON objects, strings by name (NA is missing: null)
+awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) h[i] = $i; next }
+	{ printf "%s{", (NR > 2 ? "," : "")
+	  for (i = 1; i <= NF; i++) {
+		v = $i; if (v == "NA" || v == "") v = "null"; else if (v !~ /^[-0-9.]+$/) v = "\"" v "\""
+		printf "%s\"%s\": %s", (i > 1 ? ", " : ""), h[i], v }
+	  printf "}" }' "$TMP/rows.csv" | { printf '{"instances": ['; cat; printf ']}'; } >"$TMP/objects.json"
+jq '{instances: [.instances[] | [.island, .bill_length_mm, .bill_depth_mm, .flipper_length_mm, .body_mass_g, .sex]]}' \
+	"$TMP/objects.json" >"$TMP/lists.json"
+jq '{inputs: (.instances | (.[0] | keys_unsorted) as $k | reduce $k[] as $f ({}; .[$f] = [$.instances[][$f]]))}' \
+	"$TMP/objects.json" >"$TMP/columns.json" 2>/dev/null ||
+	jq '.instances as $r | {inputs: (($r[0] | keys_unsorted) | map({key: ., value: [$r[][.]]}) | from_entries)}' \
+		"$TMP/objects.json" >"$TMP/columns.json"
+# compare JSON: the class and each probability against predict's CSV within 1e-6
+compare() {
+	jq -r '.predictions[] | [.class] + (.probabilities | map(tostring)) | join(",")' "$TMP/out" >"$TMP/served.csv"
+	tail -n +2 "$TMP/predict.csv" | paste -d, - "$TMP/served.csv" | awk -F, -v what="$1" '
+		{ n = NF / 2; if ($1 != $(n + 1)) bad++
+		  for (i = 2; i <= n; i++) { d = $i - $(n + i); if (d < 0) d = -d; if (d > m) m = d } ; rows++ }
+		END { if (rows != 40 || bad || m > 1e-6) { printf "%s: %d rows, %d classes differ, max difference %g\n", what, rows, bad, m; exit 1 } }' &&
+		ok || not_ok "served predictions differ from mlpipe predict ($1)"
+}
+http POST /v1/models/penguins:predict "$TMP/objects.json"; expect_code 200 "instances as objects"; compare objects
+http POST /v1/models/penguins:predict "$TMP/lists.json"; expect_code 200 "instances as lists"; compare lists
+http POST /v1/models/penguins:predict "$TMP/columns.json"; expect_code 200 "inputs as columns"; compare columns
+http POST /v1/models/penguins/versions/1:predict "$TMP/lists.json"; expect_code 200 "a specific version"; compare version
+expect_jq '.predictions[0] | (.label | type) == "number" and (.class | type) == "string"'
+echo '{"examples": [{"island": "Dream", "bill_length_mm": 49, "sex": null}]}' >"$TMP/ex.json"
+http POST /v1/models/penguins:classify "$TMP/ex.json"; expect_code 200 classify
+expect_jq '(.results[0] | length) == 3 and .results[0][0][0] == "Adelie" and ([.results[0][][1]] | add > 0.999)'
+
+# ---- every error, one line saying what and where
+printf '{"instances": [1,' >"$TMP/b.json"
+http POST /v1/models/penguins:predict "$TMP/b.json"; expect_code 400 "bad JSON"; expect_error "bad JSON at byte"
+echo '{"instances": [{"islnd": "Dream"}]}' >"$TMP/b.json"
+http POST /v1/models/penguins:predict "$TMP/b.json"; expect_code 400 "a wrong name"; expect_error "no feature 'islnd' (did you mean 'island'?)"
+echo '{"instances": [{"island": 3}]}' >"$TMP/b.json"
+http POST /v1/models/penguins:predict "$TMP/b.json"; expect_code 400 "a wrong type"; expect_error "row 0, feature 'island': a string feature takes a string"
+echo '{"instances": [{"bill_length_mm": "long"}]}' >"$TMP/b.json"
+http POST /v1/models/penguins:predict "$TMP/b.json"; expect_code 400 "a string for a number"; expect_error "a numeric feature takes a number"
+echo '{"instances": [["Dream", 1]]}' >"$TMP/b.json"
+http POST /v1/models/penguins:predict "$TMP/b.json"; expect_code 400 "a short row"; expect_error "row 0 has 2 values; the model takes 6"
+echo '{"rows": []}' >"$TMP/b.json"
+http POST /v1/models/penguins:predict "$TMP/b.json"; expect_code 400 "no instances"; expect_error "'instances' or 'inputs'"
+echo '{"instances": [], "inputs": {}}' >"$TMP/b.json"
+http POST /v1/models/penguins:predict "$TMP/b.json"; expect_code 400 "both"; expect_error "both 'instances' and 'inputs'"
+http POST /v1/models/penguins:regress "$TMP/ex.json"; expect_code 400 "regress on a classifier"; expect_error "is a classifier"
+http POST /v1/models/nope:predict "$TMP/lists.json"; expect_code 404 "an unknown model"; expect_error "no model 'nope'"
+http GET /v1/models/nope; expect_code 404 "status of an unknown model"
+http POST /v1/models/penguins/versions/7:predict "$TMP/lists.json"; expect_code 404 "an unknown version"; expect_error "no version 7"
+http GET /v1/models/penguins/labels/stable; expect_code 404 "a label"; expect_error "labels"
+http POST /v1/models/penguins:explain "$TMP/lists.json"; expect_code 404 "an unknown method"; expect_error ":predict"
+http GET /v1/models/penguins:predict; expect_code 405 "a GET predict"
+http GET /v2/anything; expect_code 404 "another route"
+
+# ---- a new version under load: not one failed request, and it serves after
+{ for ((i = 0; i < 2000; i++)); do
+	echo "url = \"$URL/v1/models/penguins:predict\""
+	echo "data-binary = \"@$TMP/lists.json\""
+	echo 'output = "/dev/null"'
+	echo 'write-out = "%{http_code} %{errormsg}\n"'
+	[ "$i" -lt 1999 ] && echo 'next'
+  done; } >"$TMP/load.cfg"
+curl -s --no-progress-meter --parallel --parallel-max 8 -K "$TMP/load.cfg" >"$TMP/codes" &
+LOAD=$!
+sleep 0.3
+cp -r "$BASE/1" "$BASE/.push-test" && mv "$BASE/.push-test" "$BASE/2"
+wait $LOAD
+[ "$(wc -l <"$TMP/codes")" -eq 2000 ] && ok || not_ok "the load loop answered $(wc -l <"$TMP/codes") of 2000"
+bad=$(grep -cv "^200 $" "$TMP/codes"); [ "$bad" -eq 0 ] && ok || { not_ok "$bad requests failed during the reload:"; sort "$TMP/codes" | uniq -c | head -5; }
+for ((i = 0; i < 50; i++)); do grep -q 'version 2 loaded' "$TMP/serve.log" && break; sleep 0.1; done
+http GET /v1/models/penguins; expect_code 200 "status after the reload"
+expect_jq '[.model_version_status[] | select(.state == "AVAILABLE") | .version] == ["2"]'
+http POST /v1/models/penguins:predict "$TMP/lists.json"; expect_code 200 "after the reload"; compare reloaded
+grep -q 'model penguins: version 2 loaded' "$TMP/serve.log" && ok || not_ok "no log line for the load"
+grep -q 'version 1 unloaded' "$TMP/serve.log" && ok || not_ok "no log line for the unload"
+
+# ---- a damaged version is refused, and version 2 keeps serving
+mkdir "$BASE/.push-bad" && head -c 100 "$BASE/2/model.mlpm" >"$BASE/.push-bad/model.mlpm" && mv "$BASE/.push-bad" "$BASE/3"
+for ((i = 0; i < 50; i++)); do grep -q 'version 3 refused' "$TMP/serve.log" && break; sleep 0.1; done
+grep -q 'model penguins: version 3 refused: ' "$TMP/serve.log" && ok || not_ok "no refusal line for the damaged version"
+http POST /v1/models/penguins:predict "$TMP/lists.json"; expect_code 200 "after a damaged version"; compare "after the damage"
+http GET /v1/models/penguins/versions/3; expect_code 200 "status of the refused version"
+expect_jq '.model_version_status[0].state == "END" and (.model_version_status[0].status.error_message | length > 0)'
+
+# ---- SIGTERM drains and exits 0
+kill -TERM "$PID"; wait "$PID"; rc=$?
+[ "$rc" -eq 0 ] && ok || { not_ok "serve exited $rc on SIGTERM:"; grep -v '^mlpipe serve' "$TMP/serve.log" | head -40; }
+grep -q 'draining' "$TMP/serve.log" && ok || not_ok "no draining line"
+
+# ---- limits: a large body is 413, a slow client is cut off
+start_server "$BASE" penguins --max_body_bytes 2048 --request_timeout_seconds 1
+http POST /v1/models/penguins:predict "$TMP/objects.json"; expect_code 413 "a body over the limit"; expect_error "over the limit"
+exec 3<>"/dev/tcp/$(echo "${URL#http://}" | tr : /)"
+printf 'POST /v1/models/penguins:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"inst' >&3
+sleep 2.5
+if timeout 2 cat <&3 >/dev/null; then ok; else not_ok "a slow client was not cut off"; fi
+exec 3<&-
+stop_server
+
+# ---- no version yet: 503, then the first one arrives
+mkdir -p "$TMP/empty"
+start_server "$TMP/empty" later
+http POST /v1/models/later:predict "$TMP/lists.json"; expect_code 503 "before any version"; expect_error "no version loaded yet"
+cp -r "$BASE/1" "$TMP/empty/.push-1" && mv "$TMP/empty/.push-1" "$TMP/empty/5"
+for ((i = 0; i < 50; i++)); do grep -q 'version 5 loaded' "$TMP/serve.log" && break; sleep 0.1; done
+http POST /v1/models/later:predict "$TMP/lists.json"; expect_code 200 "the first version"; compare first
+stop_server
+
+expect_exit 2 "$MLPIPE" serve --model_name x
+expect_err "serve needs --model_name NAME and --model_base_path DIR"
+expect_exit 2 "$MLPIPE" serve --model_name x --model_base_path "$TMP/nope"
+expect_err "is not a folder"
+expect_exit 2 "$MLPIPE" serve --model_name x --model_base_path "$TMP/empty" --rest_api_port 70000
+expect_err "--rest_api_port"
+finish
