@@ -9,10 +9,12 @@
 
 #include "cli/cli.h"
 #include "serve/http.h"
+#include "serve/config.h"
 #include "serve/models.h"
 
 const char mp_serve_usage[] =
 	"usage: mlpipe serve --model_name NAME --model_base_path DIR [--rest_api_port PORT] [options]\n"
+	"       mlpipe serve --model_config_file FILE [--rest_api_port PORT] [options]\n"
 	"\n"
 	"Serves the numbered version folders under DIR (the Pusher's destination:\n"
 	"DIR/1/, DIR/2/, ...) over TF Serving's REST API, the latest version by\n"
@@ -31,6 +33,9 @@ const char mp_serve_usage[] =
 	"\n"
 	"  --model_name NAME                     the name in the URLs\n"
 	"  --model_base_path DIR                 the folder of version folders\n"
+	"  --model_config_file FILE              TF Serving's model config (text format): several models,\n"
+	"                                        version policies (latest N, all, specific) and labels;\n"
+	"                                        read again when it changes\n"
 	"  --rest_api_port PORT                  default 8501; 0: any free port (printed)\n"
 	"  --file_system_poll_wait_seconds S     how often DIR is looked at (default 1)\n"
 	"  --bind ADDR                           the IPv4 address to listen on (default 127.0.0.1)\n"
@@ -62,6 +67,39 @@ static int int_opt(const char *s, const char *name, long lo, long hi, long def, 
 	return 0;
 }
 
+/* Reads the config file and serves what it says; *mtime gets its time. */
+static int load_config(mp_models *M, const char *path, struct timespec *mtime, mp_err *err)
+{
+	mp_serve_config cfg;
+	struct stat sb;
+	int rc;
+
+	if (stat(path, &sb) != 0)
+		return mp_error(err, MP_ENOTFOUND, "--model_config_file: '%s' does not exist", path);
+	*mtime = sb.st_mtim;
+	if ((rc = mp_serve_config_read(&cfg, path, err)) != 0)
+		return rc;
+	rc = mp_models_configure(M, &cfg, err);
+	mp_serve_config_release(&cfg);
+	return rc;
+}
+
+/* The config file again when it changed; a broken one is refused with a
+ * log line and what is served stays. */
+static void reload_config(mp_models *M, const char *path, struct timespec *mtime)
+{
+	struct stat sb;
+	mp_err err;
+
+	if (stat(path, &sb) != 0 || (sb.st_mtim.tv_sec == mtime->tv_sec && sb.st_mtim.tv_nsec == mtime->tv_nsec))
+		return;
+	if (load_config(M, path, mtime, &err) != 0)
+		fprintf(stderr, "mlpipe serve: the changed config is refused, the last one stays: %s\n", err.msg);
+	else
+		fprintf(stderr, "mlpipe serve: read %s again\n", path);
+	fflush(stderr);
+}
+
 /* Waits s seconds, or until a signal. */
 static void pause_for(long s)
 {
@@ -74,10 +112,11 @@ static void pause_for(long s)
 int mp_cmd_serve(int argc, char **argv)
 {
 	const char *name = NULL, *base = NULL, *port_s = NULL, *poll_s = NULL, *bind = NULL, *threads_s = NULL;
-	const char *batch_s = NULL, *body_s = NULL, *timeout_s = NULL, *conns_s = NULL;
+	const char *batch_s = NULL, *body_s = NULL, *timeout_s = NULL, *conns_s = NULL, *config = NULL;
 	const mp_opt opts[] = {
 		{"--model_name", NULL, &name, NULL, NULL},
 		{"--model_base_path", NULL, &base, NULL, NULL},
+		{"--model_config_file", NULL, &config, NULL, NULL},
 		{"--rest_api_port", NULL, &port_s, NULL, NULL},
 		{"--file_system_poll_wait_seconds", NULL, &poll_s, NULL, NULL},
 		{"--bind", NULL, &bind, NULL, NULL},
@@ -89,6 +128,7 @@ int mp_cmd_serve(int argc, char **argv)
 		{NULL, NULL, NULL, NULL, NULL},
 	};
 	long port, poll, threads, batch, body, timeout, conns;
+	struct timespec config_mtime = {0, 0};
 	struct sigaction sa;
 	struct stat sb;
 	mp_http_opts ho = {0};
@@ -105,8 +145,12 @@ int mp_cmd_serve(int argc, char **argv)
 		fputs(mp_serve_usage, stdout);
 		return MP_EXIT_OK;
 	}
-	if (!name || !base) {
-		mp_error(&err, MP_EINVAL, "serve needs --model_name NAME and --model_base_path DIR");
+	if (config && (name || base)) {
+		mp_error(&err, MP_EINVAL, "serve takes --model_config_file or --model_name and --model_base_path, not both");
+		return mp_cli_fail(&err);
+	}
+	if (!config && (!name || !base)) {
+		mp_error(&err, MP_EINVAL, "serve needs --model_name NAME and --model_base_path DIR (or --model_config_file)");
 		return mp_cli_fail(&err);
 	}
 	if (int_opt(port_s, "--rest_api_port", 0, 65535, 8501, &port, &err) != 0 ||
@@ -117,7 +161,7 @@ int mp_cmd_serve(int argc, char **argv)
 	    int_opt(timeout_s, "--request_timeout_seconds", 1, 3600, 30, &timeout, &err) != 0 ||
 	    int_opt(conns_s, "--max_connections", 1, 65536, 256, &conns, &err) != 0)
 		return mp_cli_fail(&err);
-	if (stat(base, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+	if (base && (stat(base, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
 		mp_error(&err, MP_ENOTFOUND, "--model_base_path: '%s' is not a folder", base);
 		return mp_cli_fail(&err);
 	}
@@ -127,7 +171,8 @@ int mp_cmd_serve(int argc, char **argv)
 	ho.max_body = (size_t)body;
 	ho.timeout_s = (int)timeout;
 	ho.max_conns = (int)conns;
-	if (mp_models_new(&M, (int)batch, stderr, &err) != 0 || mp_models_add(M, name, base, &err) != 0) {
+	if (mp_models_new(&M, (int)batch, stderr, &err) != 0 ||
+	    (config ? load_config(M, config, &config_mtime, &err) : mp_models_add(M, name, base, &err)) != 0) {
 		mp_models_free(M);
 		return mp_cli_fail(&err);
 	}
@@ -142,13 +187,20 @@ int mp_cmd_serve(int argc, char **argv)
 		mp_models_free(M);
 		return mp_cli_fail(&err);
 	}
-	fprintf(stderr, "mlpipe serve: model %s from %s on http://%s:%d/v1/models/%s\n", name, base,
-		bind ? bind : "127.0.0.1", mp_http_port(h), name);
+	if (config)
+		fprintf(stderr, "mlpipe serve: the models of %s on http://%s:%d/v1/models/\n", config,
+			bind ? bind : "127.0.0.1", mp_http_port(h));
+	else
+		fprintf(stderr, "mlpipe serve: model %s from %s on http://%s:%d/v1/models/%s\n", name, base,
+			bind ? bind : "127.0.0.1", mp_http_port(h), name);
 	fflush(stderr);
 	while (!stop_signal) {
 		pause_for(poll);
-		if (!stop_signal)
-			mp_models_poll(M);
+		if (stop_signal)
+			break;
+		if (config)
+			reload_config(M, config, &config_mtime);
+		mp_models_poll(M);
 	}
 	fprintf(stderr, "mlpipe serve: signal %d: draining and stopping\n", (int)stop_signal);
 	mp_http_stop(h, (int)timeout * 1000);

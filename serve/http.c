@@ -44,6 +44,7 @@ static enum MHD_Result reply(struct MHD_Connection *c, int status, mp_strbuf *bo
 typedef struct route {
 	char name[256];
 	long version;
+	char label[128];
 	char what[32];
 	int verb;
 } route;
@@ -84,7 +85,13 @@ static int parse_route(const char *url, route *rt, mp_strbuf *out)
 			return mp_rest_error(404, "a version is a positive number", out);
 		p = end;
 	} else if (!strncmp(p, "/labels/", 8)) {
-		return mp_rest_error(404, "this server has no version labels (they come from a model config file)", out);
+		size_t l = strcspn(p + 8, "/");
+
+		if (!l || l >= sizeof(rt->label))
+			return mp_rest_error(404, "a label is a name", out);
+		memcpy(rt->label, p + 8, l);
+		rt->label[l] = '\0';
+		p += 8 + l;
 	}
 	if (!strcmp(p, "/metadata") && !rt->verb)
 		snprintf(rt->what, sizeof(rt->what), "metadata");
@@ -132,11 +139,11 @@ static int answer(mp_http *h, const char *method, const char *url, request *rq, 
 		return mp_rest_error(405, "status and metadata are a GET", out);
 	}
 	if (!rt.verb && !*rt.what) {
-		if ((rc = mp_models_status(h->M, rt.name, rt.version, out, &err)) != 0)
+		if ((rc = mp_models_status(h->M, rt.name, rt.version, *rt.label ? rt.label : NULL, out, &err)) != 0)
 			return mp_rest_error(code_of(rc), err.msg, out);
 		return 200;
 	}
-	if ((rc = mp_models_acquire(h->M, rt.name, rt.version, &v, &err)) != 0)
+	if ((rc = mp_models_acquire(h->M, rt.name, rt.version, *rt.label ? rt.label : NULL, &v, &err)) != 0)
 		return mp_rest_error(code_of(rc), err.msg, out);
 	if (rt.verb)
 		status = mp_rest_infer(v, verb, rq->body.buf ? rq->body.buf : "", rq->body.len, out);

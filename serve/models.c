@@ -14,6 +14,12 @@ typedef struct refusal {
 
 typedef struct smodel {
 	char *name, *base;
+	mp_version_policy policy;
+	int num_versions; /* latest */
+	long *specific;	  /* specific */
+	size_t nspecific;
+	mp_version_label *labels;
+	size_t nlabels;
 	mp_sversion **v; /* served, ascending by version */
 	size_t n, alloc;
 	refusal *refused; /* versions that did not load, not tried again */
@@ -83,6 +89,10 @@ void mp_models_free(mp_models *M)
 		free(m->refused);
 		free(m->name);
 		free(m->base);
+		free(m->specific);
+		for (k = 0; k < m->nlabels; k++)
+			free(m->labels[k].label);
+		free(m->labels);
 	}
 	free(M->m);
 	pthread_mutex_destroy(&M->mu);
@@ -91,17 +101,22 @@ void mp_models_free(mp_models *M)
 
 int mp_models_add(mp_models *M, const char *name, const char *base, mp_err *err)
 {
+	char *n = mp_strdup(name), *b = mp_strdup(base);
 	smodel *m;
 
-	if (mp_grow((void **)&M->m, &M->alloc, M->n, sizeof(*M->m)) != 0)
-		return mp_error(err, MP_ENOMEM, "out of memory");
-	m = &M->m[M->n];
-	memset(m, 0, sizeof(*m));
-	if (!(m->name = mp_strdup(name)) || !(m->base = mp_strdup(base))) {
-		free(m->name);
+	pthread_mutex_lock(&M->mu);
+	if (!n || !b || mp_grow((void **)&M->m, &M->alloc, M->n, sizeof(*M->m)) != 0) {
+		pthread_mutex_unlock(&M->mu);
+		free(n);
+		free(b);
 		return mp_error(err, MP_ENOMEM, "out of memory");
 	}
-	M->n++;
+	m = &M->m[M->n++];
+	memset(m, 0, sizeof(*m));
+	m->name = n;
+	m->base = b;
+	m->num_versions = 1;
+	pthread_mutex_unlock(&M->mu);
 	return 0;
 }
 
@@ -115,27 +130,37 @@ static int refused(const smodel *m, long version)
 	return 0;
 }
 
-/* The highest version folder under base not refused before, or 0. */
-static long newest(const smodel *m)
+static int cmp_desc(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The version folders under base not refused before, highest first, into
+ * *out (free it); how many. */
+static size_t on_disk(const smodel *m, long **out)
 {
 	DIR *d = opendir(m->base);
 	struct dirent *e;
-	long best = 0;
+	size_t n = 0, alloc = 0;
 
+	*out = NULL;
 	if (!d)
 		return 0;
 	while ((e = readdir(d))) {
-		char *end;
 		long v;
 
-		if (!*e->d_name || e->d_name[strspn(e->d_name, "0123456789")])
+		if (!*e->d_name || e->d_name[strspn(e->d_name, "0123456789")] || strlen(e->d_name) > 15)
 			continue; /* not a version: the Pusher's .push-PID, a stray file */
-		v = strtol(e->d_name, &end, 10);
-		if (v > best && !refused(m, v))
-			best = v;
+		v = strtol(e->d_name, NULL, 10);
+		if (v > 0 && !refused(m, v) && mp_grow((void **)out, &alloc, n, sizeof(**out)) == 0)
+			(*out)[n++] = v;
 	}
 	closedir(d);
-	return best;
+	if (n)
+		qsort(*out, n, sizeof(**out), cmp_desc);
+	return n;
 }
 
 static const char *refuse(mp_models *M, smodel *m, long version, const char *why)
@@ -155,37 +180,6 @@ static const char *refuse(mp_models *M, smodel *m, long version, const char *why
 	r->why = mp_strdup(why);
 	pthread_mutex_unlock(&M->mu);
 	return r->why;
-}
-
-/* Swaps v in as m's only served version (the latest policy); the old
- * ones are retired, freed now or at their last release. */
-static int swap_in(mp_models *M, smodel *m, mp_sversion *v)
-{
-	mp_sversion **old = NULL;
-	size_t nold = 0, i;
-
-	pthread_mutex_lock(&M->mu);
-	if (!m->alloc && !(m->v = mp_calloc(4, sizeof(*m->v)))) {
-		pthread_mutex_unlock(&M->mu);
-		return MP_ENOMEM;
-	}
-	if (!m->alloc)
-		m->alloc = 4;
-	old = mp_calloc(m->n + 1, sizeof(*old));
-	for (i = 0; i < m->n; i++) {
-		m->v[i]->retired = 1;
-		if (m->v[i]->refs == 0 && old)
-			old[nold++] = m->v[i];
-	}
-	m->v[0] = v;
-	m->n = 1;
-	pthread_mutex_unlock(&M->mu);
-	for (i = 0; i < nold; i++) {
-		say(M, "model %s: version %ld unloaded", m->name, old[i]->version);
-		version_free(old[i]);
-	}
-	free(old);
-	return 0;
 }
 
 /* Loads version want of m: the version, or NULL after refusing it. */
@@ -212,26 +206,245 @@ static mp_sversion *load(mp_models *M, smodel *m, long want)
 	return v;
 }
 
-/* The latest policy: the highest version that loads (a refused one is
- * passed over for the next below it). */
-static int poll_model(mp_models *M, smodel *m)
+/* Whether the policy wants version v, of the n on disk (highest first)
+ * of which `taken` are wanted already. */
+static int wanted(const smodel *m, long v, size_t taken)
 {
-	mp_sversion *v = NULL;
-	long want, have;
+	size_t i;
+
+	switch (m->policy) {
+	case MP_POLICY_ALL:
+		return 1;
+	case MP_POLICY_SPECIFIC:
+		for (i = 0; i < m->nspecific; i++)
+			if (m->specific[i] == v)
+				return 1;
+		return 0;
+	default:
+		return taken < (size_t)m->num_versions;
+	}
+}
+
+static mp_sversion *served(const smodel *m, long v)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		if (m->v[i]->version == v)
+			return m->v[i];
+	return NULL;
+}
+
+/* Makes set (nset versions, highest first) what m serves: the others are
+ * retired, freed now or at their last release. */
+static void swap_in(mp_models *M, smodel *m, mp_sversion **set, size_t nset)
+{
+	mp_sversion **gone = mp_calloc(m->n + 1, sizeof(*gone));
+	size_t ngone = 0, i, k;
 
 	pthread_mutex_lock(&M->mu);
-	have = m->n ? m->v[m->n - 1]->version : 0;
+	for (i = 0; i < m->n; i++) {
+		for (k = 0; k < nset && set[k] != m->v[i]; k++)
+			;
+		if (k < nset)
+			continue;
+		m->v[i]->retired = 1;
+		if (m->v[i]->refs == 0 && gone)
+			gone[ngone++] = m->v[i];
+	}
+	/* ascending, the latest last */
+	for (i = 0; i < nset; i++)
+		m->v[i] = set[nset - 1 - i];
+	m->n = nset;
 	pthread_mutex_unlock(&M->mu);
-	while ((want = newest(m)) && want != have && !(v = load(M, m, want)))
-		;
-	if (!v)
-		return 0;
-	if (swap_in(M, m, v) != 0) {
-		version_free(v);
+	for (i = 0; i < ngone; i++) {
+		say(M, "model %s: version %ld unloaded", m->name, gone[i]->version);
+		version_free(gone[i]);
+	}
+	free(gone);
+}
+
+/* Loads what the policy wants that is not loaded yet (a version that does
+ * not load is passed over for the next), then swaps the set in. */
+static int poll_model(mp_models *M, smodel *m)
+{
+	long *disk;
+	size_t n = on_disk(m, &disk), i, nset = 0;
+	mp_sversion **set = mp_calloc(n + 1, sizeof(*set));
+	int loaded = 0, changed = 0;
+
+	if (!set) {
+		free(set);
+		free(disk);
 		return 0;
 	}
-	say(M, "model %s: version %ld loaded (%s)", m->name, want, v->s.nclass ? "a classifier" : "a regression");
-	return 1;
+	for (i = 0; i < n; i++) {
+		mp_sversion *v;
+
+		if (!wanted(m, disk[i], nset))
+			continue;
+		if (!(v = served(m, disk[i]))) {
+			if (!(v = load(M, m, disk[i])))
+				continue;
+			say(M, "model %s: version %ld loaded (%s)", m->name, v->version,
+			    v->s.nclass ? "a classifier" : "a regression");
+			loaded++;
+		}
+		set[nset++] = v;
+	}
+	changed = loaded || nset != m->n;
+	if (changed) {
+		if (nset > m->alloc) {
+			mp_sversion **nv = mp_realloc(m->v, (nset + 1) * sizeof(*nv));
+
+			if (!nv) { /* keep serving what is there */
+				for (i = 0; i < nset; i++)
+					if (!served(m, set[i]->version))
+						version_free(set[i]);
+				free(set);
+				free(disk);
+				return 0;
+			}
+			pthread_mutex_lock(&M->mu);
+			m->v = nv;
+			m->alloc = nset;
+			pthread_mutex_unlock(&M->mu);
+		}
+		swap_in(M, m, set, nset);
+	}
+	free(set);
+	free(disk);
+	return loaded;
+}
+
+/* Retires every version of m (under the lock); those nobody holds go
+ * into gone (room for m->n). */
+static void retire_all(smodel *m, mp_sversion **gone, size_t *ngone)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		m->v[i]->retired = 1;
+		if (m->v[i]->refs == 0)
+			gone[(*ngone)++] = m->v[i];
+	}
+	m->n = 0;
+}
+
+static void free_model(smodel *m)
+{
+	size_t k;
+
+	for (k = 0; k < m->nrefused; k++)
+		free(m->refused[k].why);
+	for (k = 0; k < m->nlabels; k++)
+		free(m->labels[k].label);
+	free(m->refused);
+	free(m->labels);
+	free(m->specific);
+	free(m->v);
+	free(m->name);
+	free(m->base);
+}
+
+/* c's policy and labels into m (copies). */
+static int set_policy(smodel *m, const mp_model_config *c)
+{
+	long *spec = c->nversions ? mp_calloc(c->nversions, sizeof(*spec)) : NULL;
+	mp_version_label *labels = c->nlabels ? mp_calloc(c->nlabels, sizeof(*labels)) : NULL;
+	size_t k;
+
+	if ((c->nversions && !spec) || (c->nlabels && !labels)) {
+		free(spec);
+		free(labels);
+		return MP_ENOMEM;
+	}
+	for (k = 0; k < c->nversions; k++)
+		spec[k] = c->versions[k];
+	for (k = 0; k < c->nlabels; k++) {
+		labels[k].version = c->labels[k].version;
+		if (!(labels[k].label = mp_strdup(c->labels[k].label))) {
+			while (k--)
+				free(labels[k].label);
+			free(spec);
+			free(labels);
+			return MP_ENOMEM;
+		}
+	}
+	for (k = 0; k < m->nlabels; k++)
+		free(m->labels[k].label);
+	free(m->labels);
+	free(m->specific);
+	m->policy = c->policy;
+	m->num_versions = c->num_versions > 0 ? c->num_versions : 1;
+	m->specific = spec;
+	m->nspecific = c->nversions;
+	m->labels = labels;
+	m->nlabels = c->nlabels;
+	return 0;
+}
+
+int mp_models_configure(mp_models *M, const mp_serve_config *cfg, mp_err *err)
+{
+	mp_sversion **gone;
+	size_t i, k, ngone = 0, total = 0;
+	int rc = 0;
+
+	pthread_mutex_lock(&M->mu);
+	for (i = 0; i < M->n; i++)
+		total += M->m[i].n;
+	if (!(gone = mp_calloc(total + 1, sizeof(*gone)))) {
+		pthread_mutex_unlock(&M->mu);
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	}
+	/* models no longer configured go */
+	for (i = 0; i < M->n;) {
+		for (k = 0; k < cfg->nmodels && strcmp(cfg->models[k].name, M->m[i].name); k++)
+			;
+		if (k < cfg->nmodels) {
+			i++;
+			continue;
+		}
+		say(M, "model %s: no longer configured", M->m[i].name);
+		retire_all(&M->m[i], gone, &ngone);
+		free_model(&M->m[i]);
+		memmove(&M->m[i], &M->m[i + 1], (M->n - i - 1) * sizeof(*M->m));
+		M->n--;
+	}
+	for (k = 0; k < cfg->nmodels && rc == 0; k++) {
+		const mp_model_config *c = &cfg->models[k];
+		smodel *m = NULL;
+
+		for (i = 0; i < M->n && !m; i++)
+			if (!strcmp(M->m[i].name, c->name))
+				m = &M->m[i];
+		if (m && strcmp(m->base, c->base_path)) {
+			char *b = mp_strdup(c->base_path);
+
+			if (!b) {
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+				break;
+			}
+			retire_all(m, gone, &ngone); /* another folder: its versions are others */
+			free(m->base);
+			m->base = b;
+		}
+		if (!m) {
+			pthread_mutex_unlock(&M->mu);
+			rc = mp_models_add(M, c->name, c->base_path, err);
+			pthread_mutex_lock(&M->mu);
+			if (rc != 0)
+				break;
+			m = &M->m[M->n - 1];
+		}
+		if (set_policy(m, c) != 0)
+			rc = mp_error(err, MP_ENOMEM, "out of memory");
+	}
+	pthread_mutex_unlock(&M->mu);
+	for (i = 0; i < ngone; i++)
+		version_free(gone[i]);
+	free(gone);
+	return rc;
 }
 
 int mp_models_poll(mp_models *M)
@@ -254,7 +467,20 @@ static smodel *find(mp_models *M, const char *name)
 	return NULL;
 }
 
-int mp_models_acquire(mp_models *M, const char *name, long version, mp_sversion **out, mp_err *err)
+/* The version label names for m (under the lock), or 0 with err. */
+static long label_version(const smodel *m, const char *label, mp_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < m->nlabels; i++)
+		if (!strcmp(m->labels[i].label, label))
+			return m->labels[i].version;
+	mp_error(err, MP_ENOTFOUND, "model '%s' has no label '%s'", m->name, label);
+	return 0;
+}
+
+int mp_models_acquire(mp_models *M, const char *name, long version, const char *label, mp_sversion **out,
+		      mp_err *err)
 {
 	smodel *m;
 	size_t i;
@@ -266,10 +492,15 @@ int mp_models_acquire(mp_models *M, const char *name, long version, mp_sversion 
 		rc = mp_error(err, MP_ENOTFOUND, "no model '%s' is served here", name);
 	else if (!m->n)
 		rc = mp_error(err, MP_EBUSY, "model '%s' has no version loaded yet", name);
+	if (rc == 0 && label && !(version = label_version(m, label, err)))
+		rc = MP_ENOTFOUND;
 	for (i = 0; rc == 0 && i < m->n && !*out; i++)
 		if (!version || m->v[i]->version == version)
 			*out = m->v[version ? i : m->n - 1];
-	if (rc == 0 && !*out)
+	if (rc == 0 && !*out && label)
+		rc = mp_error(err, MP_ENOTFOUND, "label '%s' of model '%s' is version %ld, which is not being served", label,
+			      name, version);
+	else if (rc == 0 && !*out)
 		rc = mp_error(err, MP_ENOTFOUND, "model '%s' has no version %ld being served", name, version);
 	if (*out)
 		(*out)->refs++;
@@ -312,7 +543,7 @@ static void status_entry(mp_json *j, long version, const char *state, const char
 	mp_json_end_object(j);
 }
 
-int mp_models_status(mp_models *M, const char *name, long version, mp_strbuf *sb, mp_err *err)
+int mp_models_status(mp_models *M, const char *name, long version, const char *label, mp_strbuf *sb, mp_err *err)
 {
 	char *text = NULL;
 	size_t len = 0, i, n = 0;
@@ -329,6 +560,12 @@ int mp_models_status(mp_models *M, const char *name, long version, mp_strbuf *sb
 		fclose(f);
 		free(text);
 		return mp_error(err, MP_ENOTFOUND, "no model '%s' is served here", name);
+	}
+	if (label && !(version = label_version(m, label, err))) {
+		pthread_mutex_unlock(&M->mu);
+		fclose(f);
+		free(text);
+		return MP_ENOTFOUND;
 	}
 	mp_json_begin_object(&j);
 	mp_json_key(&j, "model_version_status");

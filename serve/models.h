@@ -5,7 +5,8 @@
  * folder still being written is never one).  mp_models_poll loads a new
  * version off the request path and swaps it in atomically: requests that
  * hold the old one finish on it, and it is freed when the last lets go.
- * The policy is TF Serving's default: the latest version is served.  A
+ * The policy is TF Serving's: the latest version by default, or the
+ * latest N, all, or specific ones (a model config file), with labels.  A
  * version that does not load is refused with a log line and not tried
  * again; the one being served keeps serving.
  *
@@ -19,6 +20,7 @@
 
 #include "core/core.h"
 #include "export/export.h"
+#include "serve/config.h"
 
 typedef struct mp_models mp_models;
 
@@ -38,18 +40,23 @@ int mp_models_new(mp_models **out, int max_batch, FILE *log, mp_err *err);
 void mp_models_free(mp_models *M);
 /* Serves the versions under base as name. */
 int mp_models_add(mp_models *M, const char *name, const char *base, mp_err *err);
+/* Serves what cfg says: models added, changed (base folder, version
+ * policy, labels) or, when cfg no longer names them, dropped. */
+int mp_models_configure(mp_models *M, const mp_serve_config *cfg, mp_err *err);
 /* Looks at every base folder: loads a new latest version, retires the
  * ones the policy no longer serves.  Returns how many versions it loaded. */
 int mp_models_poll(mp_models *M);
 
-/* The version of model name to answer with (version 0: the latest), held
+/* The version of model name to answer with (version 0: the latest; with
+ * label, the version the label names), held
  * until mp_models_release.  MP_ENOTFOUND (an unknown model or version:
  * HTTP 404) or MP_EBUSY (nothing loaded yet: 503), with the message. */
-int mp_models_acquire(mp_models *M, const char *name, long version, mp_sversion **out, mp_err *err);
+int mp_models_acquire(mp_models *M, const char *name, long version, const char *label, mp_sversion **out,
+		      mp_err *err);
 void mp_models_release(mp_models *M, mp_sversion *v);
 
 /* TF Serving's model status as JSON into sb: every version served (or
  * only version, when not 0) with its state. */
-int mp_models_status(mp_models *M, const char *name, long version, mp_strbuf *sb, mp_err *err);
+int mp_models_status(mp_models *M, const char *name, long version, const char *label, mp_strbuf *sb, mp_err *err);
 
 #endif

@@ -29,7 +29,11 @@ start_server() {
 	URL=$(grep -o 'http://[0-9.:]*' "$TMP/serve.log" | head -1)
 	[ -n "$URL" ] && ok || { not_ok "the server did not start:"; cat "$TMP/serve.log"; }
 }
-stop_server() { kill -TERM "$PID" 2>/dev/null; wait "$PID"; }
+stop_server() {
+	local rc
+	kill -TERM "$PID" 2>/dev/null; wait "$PID"; rc=$?
+	[ "$rc" -eq 0 ] && ok || { not_ok "serve exited $rc:"; grep -v '^mlpipe serve' "$TMP/serve.log" | head -30; }
+}
 trap 'kill -KILL $PID 2>/dev/null; rm -rf "$TMP"' EXIT
 
 # http METHOD PATH [BODY-FILE]: the body in $TMP/out, the status in $CODE
@@ -109,7 +113,7 @@ http POST /v1/models/penguins:regress "$TMP/ex.json"; expect_code 400 "regress o
 http POST /v1/models/nope:predict "$TMP/lists.json"; expect_code 404 "an unknown model"; expect_error "no model 'nope'"
 http GET /v1/models/nope; expect_code 404 "status of an unknown model"
 http POST /v1/models/penguins/versions/7:predict "$TMP/lists.json"; expect_code 404 "an unknown version"; expect_error "no version 7"
-http GET /v1/models/penguins/labels/stable; expect_code 404 "a label"; expect_error "labels"
+http GET /v1/models/penguins/labels/stable; expect_code 404 "a label without a config"; expect_error "no label 'stable'"
 http POST /v1/models/penguins:explain "$TMP/lists.json"; expect_code 404 "an unknown method"; expect_error ":predict"
 http GET /v1/models/penguins:predict; expect_code 405 "a GET predict"
 http GET /v2/anything; expect_code 404 "another route"
@@ -167,6 +171,64 @@ cp -r "$BASE/1" "$TMP/empty/.push-1" && mv "$TMP/empty/.push-1" "$TMP/empty/5"
 for ((i = 0; i < 50; i++)); do grep -q 'version 5 loaded' "$TMP/serve.log" && break; sleep 0.1; done
 http POST /v1/models/later:predict "$TMP/lists.json"; expect_code 200 "the first version"; compare first
 stop_server
+
+# ---- a model config file (TF Serving's text format): specific versions, labels,
+# a second model; read again when it changes
+cat >"$TMP/models.config" <<EOF
+# two models
+model_config_list {
+  config {
+    name: "penguins"
+    base_path: "$BASE"
+    model_platform: "mlpipe"
+    model_version_policy { specific { versions: 1 versions: 2 } }
+    version_labels { key: "stable" value: 1 }
+    version_labels { key: 'canary' value: 2 }
+  }
+  config { name: "later" base_path: "$TMP/empty" }
+}
+EOF
+"$MLPIPE" serve --model_config_file "$TMP/models.config" --rest_api_port 0 --file_system_poll_wait_seconds 1 \
+	2>"$TMP/serve.log" &
+PID=$!
+for ((i = 0; i < 100; i++)); do grep -q ' on http://' "$TMP/serve.log" && break; sleep 0.1; done
+URL=$(grep -o 'http://[0-9.:]*' "$TMP/serve.log" | head -1)
+http GET /v1/models/penguins; expect_code 200 "status under a config"
+expect_jq '[.model_version_status[] | select(.state == "AVAILABLE") | .version] == ["1", "2"]'
+http GET /v1/models/penguins/labels/stable; expect_code 200 "status by label"
+expect_jq '.model_version_status[0].version == "1"'
+http POST /v1/models/penguins/labels/canary:predict "$TMP/lists.json"; expect_code 200 "predict by label"; compare canary
+http POST /v1/models/penguins/labels/stable:predict "$TMP/lists.json"; expect_code 200 "the stable label"; compare stable
+http GET /v1/models/penguins/labels/stable/metadata; expect_code 200 "metadata by label"
+expect_jq '.model_spec.version == "1"'
+http POST /v1/models/penguins/labels/nope:predict "$TMP/lists.json"; expect_code 404 "an unknown label"; expect_error "no label 'nope'"
+http POST /v1/models/penguins/versions/3:predict "$TMP/lists.json"; expect_code 404 "a version the policy leaves out"
+http POST /v1/models/later:predict "$TMP/lists.json"; expect_code 200 "the second model"; compare second
+# the canary becomes version 1 and the policy the latest: read again
+sleep 1.1
+sed -i -e "s/key: 'canary' value: 2/key: 'canary' value: 1/" -e 's/model_version_policy { specific { versions: 1 versions: 2 } }/model_version_policy { latest { num_versions: 2 } }/' \
+	"$TMP/models.config"
+for ((i = 0; i < 50; i++)); do grep -q 'read .* again' "$TMP/serve.log" && break; sleep 0.1; done
+sleep 0.3
+http GET /v1/models/penguins/labels/canary; expect_code 200 "the changed label"
+expect_jq '.model_version_status[0].version == "1"'
+# a broken edit is refused, and what is served stays
+sleep 1.1
+echo 'model_config_list { config { nme: "x" } }' >"$TMP/models.config"
+for ((i = 0; i < 50; i++)); do grep -q 'changed config is refused' "$TMP/serve.log" && break; sleep 0.1; done
+grep -q 'the changed config is refused, the last one stays: .*models.config:1:30: unknown field .nme. (did you mean .name.?)' \
+	"$TMP/serve.log" && ok || { not_ok "no refusal line for a broken config:"; tail -3 "$TMP/serve.log"; }
+http POST /v1/models/penguins/labels/stable:predict "$TMP/lists.json"; expect_code 200 "after a broken config"
+stop_server
+# a broken config at the start is a one-line error with its position
+printf 'model_config_list {\n  config {\n    name: "a"\n    base_path: 7\n  }\n}\n' >"$TMP/bad.config"
+expect_exit 2 "$MLPIPE" serve --model_config_file "$TMP/bad.config"
+expect_err "bad.config:4:16: 'base_path' takes a quoted string"
+printf 'model_config_list { config { name: "a" base_path: "/x" model_version_policy { specific { } } } }\n' >"$TMP/bad.config"
+expect_exit 2 "$MLPIPE" serve --model_config_file "$TMP/bad.config"
+expect_err "a specific policy names its versions"
+expect_exit 2 "$MLPIPE" serve --model_config_file "$TMP/bad.config" --model_name x
+expect_err "not both"
 
 expect_exit 2 "$MLPIPE" serve --model_name x
 expect_err "serve needs --model_name NAME and --model_base_path DIR"
