@@ -93,80 +93,19 @@ typedef struct predictor {
 	mp_err first_bad;
 } predictor;
 
-/* Writes a CSV field, quoted when it needs to be. */
-static void put_field(FILE *fp, const char *s)
-{
-	if (!strpbrk(s, ",\"\r\n")) {
-		fputs(s, fp);
-		return;
-	}
-	fputc('"', fp);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', fp);
-		fputc(*s, fp);
-	}
-	fputc('"', fp);
-}
-
 static void write_header(predictor *p)
 {
-	size_t k;
-
-	if (p->s.nclass) {
-		fputs("class", p->fp);
-		for (k = 0; k < (size_t)p->s.nclass; k++) {
-			char name[512];
-
-			snprintf(name, sizeof(name), "p_%s", p->s.class_names[k]);
-			fputc(',', p->fp);
-			put_field(p->fp, name);
-		}
-	} else if (p->s.nout == 1) {
-		fputs("value", p->fp);
-	} else {
-		for (k = 0; k < p->s.nout; k++)
-			fprintf(p->fp, "%svalue%zu", k ? "," : "", k);
-	}
-	fputc('\n', p->fp);
-}
-
-/* A number as 9 significant digits (floats round-trip); NaN as "nan",
- * whatever its sign bit. */
-static void put_number(FILE *fp, const char *sep, float v)
-{
-	if (isnan(v))
-		fprintf(fp, "%snan", sep);
-	else
-		fprintf(fp, "%s%.9g", sep, (double)v);
+	mp_predictions_header(&p->s, p->fp);
 }
 
 /* Predicts the block's rows and writes them. */
 static int flush_block(predictor *p, mp_err *err)
 {
-	size_t r, k;
 
 	if (!p->b.rows)
 		return 0;
 	mp_served_predict(&p->s, &p->b, 0, p->b.rows, p->out, NULL);
-	for (r = 0; r < p->b.rows; r++) {
-		const float *o = p->out + r * p->s.nout;
-
-		if (p->s.nclass) {
-			size_t best = 0;
-
-			for (k = 1; k < (size_t)p->s.nclass; k++)
-				if (o[k] > o[best])
-					best = k;
-			put_field(p->fp, p->s.class_names[best]);
-			for (k = 0; k < (size_t)p->s.nclass; k++)
-				put_number(p->fp, ",", o[k]);
-		} else {
-			for (k = 0; k < p->s.nout; k++)
-				put_number(p->fp, k ? "," : "", o[k]);
-		}
-		fputc('\n', p->fp);
-	}
+	mp_predictions_rows(&p->s, p->out, p->b.rows, p->fp);
 	p->rows += (int64_t)p->b.rows;
 	mp_block_clear(&p->b);
 	if (ferror(p->fp))

@@ -12,6 +12,8 @@
 #ifndef MP_COMPONENTS_EXPORT_H
 #define MP_COMPONENTS_EXPORT_H
 
+#include <stdio.h>
+
 #include "data/examples.h"
 #include "data/transform.h"
 #include "nn/nn.h"
@@ -58,6 +60,12 @@ int mp_served_bind(mp_served *s, const mp_examples_meta *m, const char *where, m
  * nout) and, when labels is not NULL, their labels (class index or value;
  * NaN when missing or an unknown class) into labels. */
 void mp_served_predict(mp_served *s, const mp_block *b, size_t from, size_t n, float *out, float *labels);
+
+/* The predictions as CSV, as mlpipe predict writes them: a header (class
+ * and p_NAME per class, or value), then one line per row of out (n x
+ * nout): the class and each probability, or the value; 9 digits. */
+void mp_predictions_header(const mp_served *s, FILE *fp);
+void mp_predictions_rows(const mp_served *s, const float *out, size_t n, FILE *fp);
 
 /* 0 when every weight and transform constant is finite (what the exports
  * can write), else an error naming the first that is not. */

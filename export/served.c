@@ -219,3 +219,77 @@ void mp_served_predict(mp_served *s, const mp_block *b, size_t from, size_t n, f
 		}
 	}
 }
+
+/* ---- predictions as CSV (mlpipe predict, BulkInferrer) ---- */
+
+/* Writes a CSV field, quoted when it needs to be. */
+static void put_field(FILE *fp, const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, fp);
+		return;
+	}
+	fputc('"', fp);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', fp);
+		fputc(*s, fp);
+	}
+	fputc('"', fp);
+}
+
+void mp_predictions_header(const mp_served *s, FILE *fp)
+{
+	size_t k;
+
+	if (s->nclass) {
+		fputs("class", fp);
+		for (k = 0; k < (size_t)s->nclass; k++) {
+			char name[512];
+
+			snprintf(name, sizeof(name), "p_%s", s->class_names[k]);
+			fputc(',', fp);
+			put_field(fp, name);
+		}
+	} else if (s->nout == 1) {
+		fputs("value", fp);
+	} else {
+		for (k = 0; k < s->nout; k++)
+			fprintf(fp, "%svalue%zu", k ? "," : "", k);
+	}
+	fputc('\n', fp);
+}
+
+/* A number as 9 significant digits (floats round-trip); NaN as "nan",
+ * whatever its sign bit. */
+static void put_number(FILE *fp, const char *sep, float v)
+{
+	if (isnan(v))
+		fprintf(fp, "%snan", sep);
+	else
+		fprintf(fp, "%s%.9g", sep, (double)v);
+}
+
+void mp_predictions_rows(const mp_served *s, const float *out, size_t n, FILE *fp)
+{
+	size_t r, k;
+
+	for (r = 0; r < n; r++) {
+		const float *o = out + r * s->nout;
+
+		if (s->nclass) {
+			size_t best = 0;
+
+			for (k = 1; k < (size_t)s->nclass; k++)
+				if (o[k] > o[best])
+					best = k;
+			put_field(fp, s->class_names[best]);
+			for (k = 0; k < (size_t)s->nclass; k++)
+				put_number(fp, ",", o[k]);
+		} else {
+			for (k = 0; k < s->nout; k++)
+				put_number(fp, k ? "," : "", o[k]);
+		}
+		fputc('\n', fp);
+	}
+}
