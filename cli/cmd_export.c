@@ -101,7 +101,6 @@ static void write_header(predictor *p)
 /* Predicts the block's rows and writes them. */
 static int flush_block(predictor *p, mp_err *err)
 {
-
 	if (!p->b.rows)
 		return 0;
 	mp_served_predict(&p->s, &p->b, 0, p->b.rows, p->out, NULL);
