@@ -281,5 +281,6 @@ extern const mp_component_type mp_transform_component;
 extern const mp_component_type mp_trainer_component;
 extern const mp_component_type mp_evaluator_component;
 extern const mp_component_type mp_pusher_component;
+extern const mp_component_type mp_bulk_inferrer_component;
 
 #endif

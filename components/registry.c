@@ -20,6 +20,7 @@ static const mp_component_type *const registry[] = {
 	&mp_trainer_component,
 	&mp_evaluator_component,
 	&mp_pusher_component,
+	&mp_bulk_inferrer_component,
 };
 
 #define NREGISTRY MP_COUNTOF(registry)
