@@ -14,9 +14,9 @@
 
 SANITIZE ?=
 comma := ,
-PKGS := sqlite3 yaml-0.1 zlib nettle openblas libmicrohttpd jansson check
+PKGS := sqlite3 yaml-0.1 zlib nettle openblas libmicrohttpd jansson libcurl check
 DEB_PKGS := build-essential pkg-config libsqlite3-dev sqlite3 libyaml-dev zlib1g-dev \
-	nettle-dev libopenblas-dev libmicrohttpd-dev libjansson-dev check jq
+	nettle-dev libopenblas-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev check jq
 # what only the tests use: xmllint and headless Chromium check the reports,
 # clang's libFuzzer runs the fuzz targets
 TEST_PKGS := libxml2-utils chromium clang libclang-rt-14-dev curl

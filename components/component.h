@@ -282,5 +282,6 @@ extern const mp_component_type mp_trainer_component;
 extern const mp_component_type mp_evaluator_component;
 extern const mp_component_type mp_pusher_component;
 extern const mp_component_type mp_bulk_inferrer_component;
+extern const mp_component_type mp_infra_validator_component;
 
 #endif

@@ -22,6 +22,7 @@
 static const mp_io_spec inputs[] = {
 	{"model", "Model", 0, "the model"},
 	{"blessing", "ModelBlessing", 0, "the Evaluator's verdict on it"},
+	{"infra_blessing", "InfraBlessing", 1, "InfraValidator's verdict: when wired, only an infra-blessed model is pushed"},
 };
 
 static const mp_io_spec outputs[] = {
@@ -34,6 +35,36 @@ static const mp_param_spec params[] = {
 	 "what to write into the version folder: native (model.mlpm), c (model.c and model.h, C99 needing only "
 	 "libm), onnx (model.onnx, opset 19)", "native|c|onnx", NULL},
 };
+
+/* InfraValidator's verdict in dir: 1 blessed, 0 not (why into buf). */
+static int infra_blessed(const char *dir, char *buf, size_t bufsz, mp_err *err)
+{
+	char *path = mp_asprintf("%s/infra_blessing.tsv", dir), *text = NULL, *cur, *line, *f[2];
+	int rc, blessed = -1;
+
+	if (!path)
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	rc = mp_read_file(path, &text, NULL, err);
+	free(path);
+	if (rc != 0)
+		return rc;
+	snprintf(buf, bufsz, "not infra-blessed");
+	if (strncmp(text, "mlpipe-infra-blessing 1\n", 24) != 0) {
+		free(text);
+		return mp_error(err, MP_ECORRUPT, "'%s' holds no InfraValidator verdict", dir);
+	}
+	for (cur = text; (line = mp_text_line(&cur));)
+		if (mp_tsv_fields(line, f, 2, 1) == 2) {
+			if (!strcmp(f[0], "blessed"))
+				blessed = !strcmp(f[1], "yes");
+			else if (!strcmp(f[0], "reason"))
+				snprintf(buf, bufsz, "not infra-blessed: %.200s", f[1]);
+		}
+	free(text);
+	if (blessed < 0)
+		return mp_error(err, MP_ECORRUPT, "'%s/infra_blessing.tsv' has no verdict", dir);
+	return blessed;
+}
 
 /* The content hash of the model a version folder holds: its model.sha256
  * (written by this Pusher), else the hash of its model.mlpm; "" when it
@@ -207,6 +238,21 @@ static void test_kill(const char *moment)
 		raise(SIGKILL);
 }
 
+/* Whether the model (content hash fp) may go to dest: may_push's rule,
+ * then InfraValidator's verdict when wired.  *why is NULL when it may. */
+static int judge(const mp_component_io *io, const char *dest, const char *fp, const mp_blessing *v, long *served,
+		 const char **why, char *buf, size_t bufsz, mp_err *err)
+{
+	int rc;
+
+	if ((rc = may_push(dest, fp, v, served, why, buf, bufsz, err)) != 0 || *why || !mp_io_input(io, "infra_blessing"))
+		return rc;
+	if ((rc = infra_blessed(mp_io_input(io, "infra_blessing"), buf, bufsz, err)) < 0)
+		return rc;
+	*why = rc ? NULL : buf;
+	return 0;
+}
+
 static int run_pusher(const mp_component_io *io, mp_err *err)
 {
 	const char *model = mp_io_input(io, "model"), *blessing = mp_io_input(io, "blessing");
@@ -244,7 +290,7 @@ static int run_pusher(const mp_component_io *io, mp_err *err)
 		goto out;
 	}
 	if ((rc = mp_blessing_read(&v, blessing, err)) != 0 || (rc = mp_hash_file(from, fp, err)) != 0 ||
-	    (rc = may_push(dest, fp, &v, &served, &why, whybuf, sizeof(whybuf), err)) != 0)
+	    (rc = judge(io, dest, fp, &v, &served, &why, whybuf, sizeof(whybuf), err)) != 0)
 		goto out;
 	if (why) {
 		mp_strbuf_addf(&out, "mlpipe-pushed 1\npushed\tno\nreason\t%s\n", why);

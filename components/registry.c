@@ -19,6 +19,7 @@ static const mp_component_type *const registry[] = {
 	&mp_transform_component,
 	&mp_trainer_component,
 	&mp_evaluator_component,
+	&mp_infra_validator_component,
 	&mp_pusher_component,
 	&mp_bulk_inferrer_component,
 };
