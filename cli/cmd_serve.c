@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "serve/http.h"
+#include "serve/metrics.h"
 #include "serve/config.h"
 #include "serve/models.h"
 
@@ -22,6 +23,7 @@ const char mp_serve_usage[] =
 	"then swapped in; one that does not load is refused with a log line.\n"
 	"\n"
 	"  GET  /v1/models/NAME[/versions/N]            the versions and their state\n"
+	"  GET  /metrics                                Prometheus text: requests, latency, loads\n"
 	"  GET  /v1/models/NAME[/versions/N]/metadata   inputs, outputs, classes, transform\n"
 	"  POST /v1/models/NAME[/versions/N]:predict    {\"instances\": [...]} or {\"inputs\": {...}}\n"
 	"  POST /v1/models/NAME[/versions/N]:classify   {\"examples\": [...]}\n"
@@ -171,9 +173,15 @@ int mp_cmd_serve(int argc, char **argv)
 	ho.max_body = (size_t)body;
 	ho.timeout_s = (int)timeout;
 	ho.max_conns = (int)conns;
-	if (mp_models_new(&M, (int)batch, stderr, &err) != 0 ||
-	    (config ? load_config(M, config, &config_mtime, &err) : mp_models_add(M, name, base, &err)) != 0) {
+	if (!(ho.metrics = mp_serve_metrics_new())) {
+		mp_error(&err, MP_ENOMEM, "out of memory");
+		return mp_cli_fail(&err);
+	}
+	if (mp_models_new(&M, (int)batch, stderr, &err) == 0)
+		mp_models_set_metrics(M, ho.metrics);
+	if (!M || (config ? load_config(M, config, &config_mtime, &err) : mp_models_add(M, name, base, &err)) != 0) {
 		mp_models_free(M);
+		mp_serve_metrics_free(ho.metrics);
 		return mp_cli_fail(&err);
 	}
 	mp_models_poll(M);
@@ -185,6 +193,7 @@ int mp_cmd_serve(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (mp_http_start(&h, M, &ho, &err) != 0) {
 		mp_models_free(M);
+		mp_serve_metrics_free(ho.metrics);
 		return mp_cli_fail(&err);
 	}
 	if (config)
@@ -205,5 +214,6 @@ int mp_cmd_serve(int argc, char **argv)
 	fprintf(stderr, "mlpipe serve: signal %d: draining and stopping\n", (int)stop_signal);
 	mp_http_stop(h, (int)timeout * 1000);
 	mp_models_free(M);
+	mp_serve_metrics_free(ho.metrics);
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "serve/metrics.h"
 #include "serve/rest.h"
 
 struct mp_http {
@@ -22,7 +23,7 @@ typedef struct request {
 	int too_big;
 } request;
 
-static enum MHD_Result reply(struct MHD_Connection *c, int status, mp_strbuf *body)
+static enum MHD_Result reply(struct MHD_Connection *c, int status, mp_strbuf *body, const char *type)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -32,7 +33,7 @@ static enum MHD_Result reply(struct MHD_Connection *c, int status, mp_strbuf *bo
 	r = MHD_create_response_from_buffer(body->len, body->buf ? body->buf : (void *)"", MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return MHD_NO;
-	MHD_add_response_header(r, "Content-Type", "application/json");
+	MHD_add_response_header(r, "Content-Type", type);
 	ret = MHD_queue_response(c, (unsigned)status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -118,7 +119,14 @@ static int code_of(int rc)
 	return rc == MP_ENOTFOUND ? 404 : rc == MP_EBUSY ? 503 : 500;
 }
 
-static int answer(mp_http *h, const char *method, const char *url, request *rq, mp_strbuf *out)
+/* What an answer was about, for the metrics. */
+typedef struct answered {
+	char model[256];
+	long version;
+	size_t rows;
+} answered;
+
+static int answer(mp_http *h, const char *method, const char *url, request *rq, mp_strbuf *out, answered *a)
 {
 	mp_sversion *v = NULL;
 	mp_rest_verb verb = MP_REST_PREDICT;
@@ -128,6 +136,7 @@ static int answer(mp_http *h, const char *method, const char *url, request *rq, 
 
 	if ((status = parse_route(url, &rt, out)) != 0)
 		return status;
+	snprintf(a->model, sizeof(a->model), "%s", rt.name);
 	if (rt.verb) {
 		if (strcmp(method, "POST"))
 			return mp_rest_error(405, "an inference (:predict, :classify, :regress) is a POST", out);
@@ -145,8 +154,9 @@ static int answer(mp_http *h, const char *method, const char *url, request *rq, 
 	}
 	if ((rc = mp_models_acquire(h->M, rt.name, rt.version, *rt.label ? rt.label : NULL, &v, &err)) != 0)
 		return mp_rest_error(code_of(rc), err.msg, out);
+	a->version = v->version;
 	if (rt.verb)
-		status = mp_rest_infer(v, verb, rq->body.buf ? rq->body.buf : "", rq->body.len, out);
+		status = mp_rest_infer(v, verb, rq->body.buf ? rq->body.buf : "", rq->body.len, out, &a->rows);
 	else
 		status = mp_rest_metadata(v, rt.name, out);
 	mp_models_release(h->M, v);
@@ -177,8 +187,23 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		*size = 0;
 		return MHD_YES;
 	}
-	status = answer(h, method, url, rq, &out);
-	ret = reply(c, status, &out);
+	if (!strcmp(url, "/metrics")) {
+		if (h->o.metrics)
+			mp_serve_metrics_text(h->o.metrics, &out);
+		ret = reply(c, strcmp(method, "GET") ? 405 : 200, &out, "text/plain; version=0.0.4");
+		mp_strbuf_release(&out);
+		return ret;
+	}
+	{
+		int64_t t0 = mp_monotonic_ns();
+		answered a;
+
+		memset(&a, 0, sizeof(a));
+		status = answer(h, method, url, rq, &out, &a);
+		mp_serve_metrics_request(h->o.metrics, *a.model ? a.model : NULL, a.version, status,
+					 (double)(mp_monotonic_ns() - t0) / 1e9, a.rows);
+	}
+	ret = reply(c, status, &out, "application/json");
 	mp_strbuf_release(&out);
 	return ret;
 }

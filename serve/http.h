@@ -2,6 +2,7 @@
  *
  *   GET  /v1/models/NAME[/versions/N]            status
  *   GET  /v1/models/NAME[/versions/N]/metadata   inputs, outputs, classes, transform
+ *   GET  /metrics                                Prometheus text (serve/metrics.h)
  *   POST /v1/models/NAME[/versions/N]:predict    (and :classify, :regress; see rest.h)
  *
  * Requests run on a pool of threads (libmicrohttpd's own); a body over
@@ -12,6 +13,7 @@
 #define MP_SERVE_HTTP_H
 
 #include "core/core.h"
+#include "serve/metrics.h"
 #include "serve/models.h"
 
 typedef struct mp_http_opts {
@@ -21,6 +23,7 @@ typedef struct mp_http_opts {
 	size_t max_body;  /* bytes */
 	int timeout_s;
 	int max_conns;
+	mp_serve_metrics *metrics; /* counted here and shown at GET /metrics; may be NULL */
 } mp_http_opts;
 
 typedef struct mp_http mp_http;

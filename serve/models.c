@@ -1,6 +1,7 @@
 /* The served models and their versions: see models.h. */
 #include "serve/models.h"
 #include "core/json.h"
+#include "serve/metrics.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -32,7 +33,13 @@ struct mp_models {
 	pthread_mutex_t mu;
 	int max_batch;
 	FILE *log;
+	mp_serve_metrics *metrics;
 };
+
+void mp_models_set_metrics(mp_models *M, mp_serve_metrics *metrics)
+{
+	M->metrics = metrics;
+}
 
 static void say(mp_models *M, const char *fmt, ...) MP_PRINTF(2, 3);
 static void say(mp_models *M, const char *fmt, ...)
@@ -197,6 +204,7 @@ static mp_sversion *load(mp_models *M, smodel *m, long want)
 	pthread_mutex_init(&v->mu, NULL);
 	if (mp_served_load(&v->s, path, M->max_batch, &err) != 0) {
 		refuse(M, m, want, err.msg);
+		mp_serve_metrics_load(M->metrics, m->name, 0);
 		pthread_mutex_destroy(&v->mu);
 		mp_served_release(&v->s);
 		free(v);
@@ -288,6 +296,7 @@ static int poll_model(mp_models *M, smodel *m)
 				continue;
 			say(M, "model %s: version %ld loaded (%s)", m->name, v->version,
 			    v->s.nclass ? "a classifier" : "a regression");
+			mp_serve_metrics_load(M->metrics, m->name, 1);
 			loaded++;
 		}
 		set[nset++] = v;

@@ -21,6 +21,7 @@
 #include "core/core.h"
 #include "export/export.h"
 #include "serve/config.h"
+#include "serve/metrics.h"
 
 typedef struct mp_models mp_models;
 
@@ -38,6 +39,8 @@ typedef struct mp_sversion {
  * refusal lines go to log (NULL: none). */
 int mp_models_new(mp_models **out, int max_batch, FILE *log, mp_err *err);
 void mp_models_free(mp_models *M);
+/* Loads and refusals are counted in metrics from now on (NULL: not). */
+void mp_models_set_metrics(mp_models *M, mp_serve_metrics *metrics);
 /* Serves the versions under base as name. */
 int mp_models_add(mp_models *M, const char *name, const char *base, mp_err *err);
 /* Serves what cfg says: models added, changed (base folder, version

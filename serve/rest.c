@@ -278,7 +278,7 @@ static int predict_rows(mp_sversion *v, mp_rest_verb verb, const json_t *rows, i
 	return out->failed ? mp_rest_error(500, "out of memory", out) : 200;
 }
 
-int mp_rest_infer(mp_sversion *v, mp_rest_verb verb, const char *body, size_t len, mp_strbuf *out)
+int mp_rest_infer(mp_sversion *v, mp_rest_verb verb, const char *body, size_t len, mp_strbuf *out, size_t *rows_out)
 {
 	json_error_t je;
 	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
@@ -287,6 +287,7 @@ int mp_rest_infer(mp_sversion *v, mp_rest_verb verb, const char *body, size_t le
 	size_t n = 0;
 	int columns, status;
 
+	*rows_out = 0;
 	if (!root) {
 		snprintf(msg, sizeof(msg), "bad JSON at byte %d: %s", je.position, je.text);
 		return mp_rest_error(400, msg, out);
@@ -297,6 +298,7 @@ int mp_rest_infer(mp_sversion *v, mp_rest_verb verb, const char *body, size_t le
 		status = mp_rest_error(400, "more than 100000 rows in one request", out);
 	else
 		status = predict_rows(v, verb, rows, columns, n, out);
+	*rows_out = status == 200 ? n : 0;
 	json_decref(root);
 	return status;
 }

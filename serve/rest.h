@@ -24,7 +24,8 @@
 
 typedef enum { MP_REST_PREDICT, MP_REST_CLASSIFY, MP_REST_REGRESS } mp_rest_verb;
 
-int mp_rest_infer(mp_sversion *v, mp_rest_verb verb, const char *body, size_t len, mp_strbuf *out);
+/* *rows gets the request's rows (0 when it had none that were read). */
+int mp_rest_infer(mp_sversion *v, mp_rest_verb verb, const char *body, size_t len, mp_strbuf *out, size_t *rows);
 /* The version's inputs (raw and as the transform makes them), outputs,
  * class names and transform. */
 int mp_rest_metadata(mp_sversion *v, const char *name, mp_strbuf *out);

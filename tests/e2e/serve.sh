@@ -148,6 +148,23 @@ http POST /v1/models/penguins:predict "$TMP/lists.json"; expect_code 200 "after 
 http GET /v1/models/penguins/versions/3; expect_code 200 "status of the refused version"
 expect_jq '.model_version_status[0].state == "END" and (.model_version_status[0].status.error_message | length > 0)'
 
+# ---- /metrics: Prometheus text of what happened above
+CODE=$(curl -s -o "$TMP/metrics" -w '%{http_code} %{content_type}' "$URL/metrics")
+[ "$CODE" = "200 text/plain; version=0.0.4" ] && ok || not_ok "GET /metrics: $CODE"
+metric() { awk -v k="$1" '$1 == k { print $2 }' "$TMP/metrics"; }
+n=$(awk '/^mlpipe_serve_requests_total\{model="penguins",version="[12]",code="200"\}/ { s += $2 } END { print s + 0 }' "$TMP/metrics")
+[ "$n" -ge 2000 ] && ok || not_ok "requests answered by versions 1 and 2: '$n'"
+[ "$(metric 'mlpipe_serve_requests_total{model="nope",version="0",code="404"}')" = 2 ] && ok || not_ok "the 404s of model nope"
+[ "$(metric 'mlpipe_serve_requests_total{model="penguins",version="1",code="400"}')" -ge 7 ] && ok || not_ok "the 400s of version 1"
+[ "$(metric 'mlpipe_serve_loads_total{model="penguins"}')" = 2 ] && ok || not_ok "loads: $(metric 'mlpipe_serve_loads_total{model="penguins"}')"
+[ "$(metric 'mlpipe_serve_load_failures_total{model="penguins"}')" = 1 ] && ok || not_ok "refusals"
+# a histogram's buckets grow and end at its count
+awk '/^mlpipe_serve_request_duration_seconds_bucket\{model="penguins"/ { if ($2 < last) bad = 1; last = $2 }
+	/^mlpipe_serve_request_duration_seconds_count\{model="penguins"\}/ { count = $2 }
+	END { exit !(last > 0 && last == count && !bad) }' "$TMP/metrics" && ok || not_ok "the latency histogram is not cumulative"
+[ "$(metric 'mlpipe_serve_request_rows_bucket{model="penguins",le="64"}')" -ge 2000 ] && ok || not_ok "the rows histogram"
+grep -vq '^#\|^mlpipe_serve_[a-z_]*\({[^}]*}\)\? [0-9.e+-]*$' "$TMP/metrics" && not_ok "a line that is not Prometheus text: $(grep -v '^#\|^mlpipe_serve_[a-z_]*\({[^}]*}\)\? [0-9.e+-]*$' "$TMP/metrics" | head -2)" || ok
+
 # ---- SIGTERM drains and exits 0
 kill -TERM "$PID"; wait "$PID"; rc=$?
 [ "$rc" -eq 0 ] && ok || { not_ok "serve exited $rc on SIGTERM:"; grep -v '^mlpipe serve' "$TMP/serve.log" | head -40; }
