@@ -24,7 +24,8 @@ typedef struct req_series {
 typedef struct model_series {
 	char model[NAME_MAX_LEN];
 	long lat[NLAT + 1], rows[NROW + 1]; /* per bucket; the last is +Inf */
-	double lat_sum, rows_sum;
+	double lat_sum, rows_sum, batch_sum;
+	long batch[NROW + 1], nbatch;
 	long n, loads, failures;
 } model_series;
 
@@ -112,6 +113,21 @@ void mp_serve_metrics_request(mp_serve_metrics *m, const char *model, long versi
 	pthread_mutex_unlock(&m->mu);
 }
 
+void mp_serve_metrics_batch(mp_serve_metrics *m, const char *model, size_t rows)
+{
+	model_series *ms;
+
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->mu);
+	if ((ms = model_of(m, model))) {
+		ms->batch[bucket(row_bounds, NROW, (double)rows)]++;
+		ms->batch_sum += (double)rows;
+		ms->nbatch++;
+	}
+	pthread_mutex_unlock(&m->mu);
+}
+
 void mp_serve_metrics_load(mp_serve_metrics *m, const char *model, int ok)
 {
 	model_series *ms;
@@ -130,7 +146,7 @@ void mp_serve_metrics_load(mp_serve_metrics *m, const char *model, int ok)
 
 /* name{model="M",le="B"} cumulative counts, then _sum and _count. */
 static void histogram(mp_strbuf *sb, const char *name, const model_series *s, const long *counts,
-		      const double *bounds, size_t n, double sum)
+		      const double *bounds, size_t n, double sum, long count)
 {
 	long cum = 0;
 	size_t i;
@@ -143,7 +159,7 @@ static void histogram(mp_strbuf *sb, const char *name, const model_series *s, co
 			mp_strbuf_addf(sb, "%s_bucket{model=\"%s\",le=\"+Inf\"} %ld\n", name, s->model, cum);
 	}
 	mp_strbuf_addf(sb, "%s_sum{model=\"%s\"} %.9g\n%s_count{model=\"%s\"} %ld\n", name, s->model, sum, name,
-		       s->model, s->n);
+		       s->model, count);
 }
 
 void mp_serve_metrics_text(mp_serve_metrics *m, mp_strbuf *sb)
@@ -160,12 +176,18 @@ void mp_serve_metrics_text(mp_serve_metrics *m, mp_strbuf *sb)
 			   "# TYPE mlpipe_serve_request_duration_seconds histogram\n");
 	for (i = 0; i < m->nmodel; i++)
 		histogram(sb, "mlpipe_serve_request_duration_seconds", &m->model[i], m->model[i].lat, lat_bounds, NLAT,
-			  m->model[i].lat_sum);
+			  m->model[i].lat_sum, m->model[i].n);
 	mp_strbuf_adds(sb, "# HELP mlpipe_serve_request_rows Rows in one inference request (one GEMM batch).\n"
 			   "# TYPE mlpipe_serve_request_rows histogram\n");
 	for (i = 0; i < m->nmodel; i++)
 		histogram(sb, "mlpipe_serve_request_rows", &m->model[i], m->model[i].rows, row_bounds, NROW,
-			  m->model[i].rows_sum);
+			  m->model[i].rows_sum, m->model[i].n);
+	mp_strbuf_adds(sb, "# HELP mlpipe_serve_batch_rows Rows in one GEMM of server-side batching.\n"
+			   "# TYPE mlpipe_serve_batch_rows histogram\n");
+	for (i = 0; i < m->nmodel; i++)
+		if (m->model[i].nbatch)
+			histogram(sb, "mlpipe_serve_batch_rows", &m->model[i], m->model[i].batch, row_bounds, NROW,
+				  m->model[i].batch_sum, m->model[i].nbatch);
 	mp_strbuf_adds(sb, "# HELP mlpipe_serve_loads_total Versions loaded.\n# TYPE mlpipe_serve_loads_total counter\n");
 	for (i = 0; i < m->nmodel; i++)
 		mp_strbuf_addf(sb, "mlpipe_serve_loads_total{model=\"%s\"} %ld\n", m->model[i].model, m->model[i].loads);

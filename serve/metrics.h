@@ -16,6 +16,8 @@ void mp_serve_metrics_free(mp_serve_metrics *m);
  * when none was chosen), the status, its seconds and rows. */
 void mp_serve_metrics_request(mp_serve_metrics *m, const char *model, long version, int code, double seconds,
 			      size_t rows);
+/* One batch of rows run as one GEMM (server-side batching). */
+void mp_serve_metrics_batch(mp_serve_metrics *m, const char *model, size_t rows);
 /* A version load of model that worked or was refused. */
 void mp_serve_metrics_load(mp_serve_metrics *m, const char *model, int ok);
 /* The exposition text (appended to sb). */

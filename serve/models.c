@@ -34,7 +34,13 @@ struct mp_models {
 	int max_batch;
 	FILE *log;
 	mp_serve_metrics *metrics;
+	long batch_timeout_us;
 };
+
+void mp_models_set_batching(mp_models *M, long timeout_us)
+{
+	M->batch_timeout_us = timeout_us;
+}
 
 void mp_models_set_metrics(mp_models *M, mp_serve_metrics *metrics)
 {
@@ -60,6 +66,8 @@ static void version_free(mp_sversion *v)
 {
 	if (!v)
 		return;
+	mp_batcher_free(v->batch);
+	free(v->model);
 	mp_served_release(&v->s);
 	pthread_mutex_destroy(&v->mu);
 	free(v);
@@ -189,6 +197,13 @@ static const char *refuse(mp_models *M, smodel *m, long version, const char *why
 	return r->why;
 }
 
+static void batch_seen(void *ud, size_t rows)
+{
+	mp_sversion *v = ud;
+
+	mp_serve_metrics_batch(v->metrics, v->model, rows);
+}
+
 /* Loads version want of m: the version, or NULL after refusing it. */
 static mp_sversion *load(mp_models *M, smodel *m, long want)
 {
@@ -201,10 +216,16 @@ static mp_sversion *load(mp_models *M, smodel *m, long want)
 		return NULL;
 	}
 	v->version = want;
+	v->metrics = M->metrics;
 	pthread_mutex_init(&v->mu, NULL);
-	if (mp_served_load(&v->s, path, M->max_batch, &err) != 0) {
+	if (!(v->model = mp_strdup(m->name)))
+		mp_error(&err, MP_ENOMEM, "out of memory");
+	if (!v->model || mp_served_load(&v->s, path, M->max_batch, &err) != 0 ||
+	    (M->batch_timeout_us > 0 && mp_batcher_new(&v->batch, &v->s, &v->mu, (size_t)M->max_batch,
+						       M->batch_timeout_us, batch_seen, v, &err) != 0)) {
 		refuse(M, m, want, err.msg);
 		mp_serve_metrics_load(M->metrics, m->name, 0);
+		free(v->model);
 		pthread_mutex_destroy(&v->mu);
 		mp_served_release(&v->s);
 		free(v);

@@ -20,6 +20,7 @@
 
 #include "core/core.h"
 #include "export/export.h"
+#include "serve/batch.h"
 #include "serve/config.h"
 #include "serve/metrics.h"
 
@@ -29,8 +30,11 @@ typedef struct mp_models mp_models;
  * mp_models_release, under mu (its workspaces are one request's). */
 typedef struct mp_sversion {
 	long version;
+	char *model;	   /* its model's name */
+	mp_serve_metrics *metrics;
 	mp_served s;
 	pthread_mutex_t mu;
+	mp_batcher *batch; /* with batching on: small requests share GEMMs */
 	int refs;    /* under the models' lock */
 	int retired; /* no longer served: freed at the last release */
 } mp_sversion;
@@ -39,6 +43,9 @@ typedef struct mp_sversion {
  * refusal lines go to log (NULL: none). */
 int mp_models_new(mp_models **out, int max_batch, FILE *log, mp_err *err);
 void mp_models_free(mp_models *M);
+/* Versions loaded from now on batch concurrent small requests, waiting
+ * up to timeout_us for a batch to fill (0: no batching). */
+void mp_models_set_batching(mp_models *M, long timeout_us);
 /* Loads and refusals are counted in metrics from now on (NULL: not). */
 void mp_models_set_metrics(mp_models *M, mp_serve_metrics *metrics);
 /* Serves the versions under base as name. */

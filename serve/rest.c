@@ -227,6 +227,45 @@ static void write_row(mp_strbuf *out, const mp_served *s, mp_rest_verb verb, con
 	mp_strbuf_adds(out, "}");
 }
 
+/* A request going through the batcher: its rows, and its answer. */
+typedef struct batched {
+	const mp_served *s;
+	mp_rest_verb verb;
+	const json_t *rows;
+	int columns;
+	mp_strbuf *out;
+} batched;
+
+static int batched_fill(void *ud, mp_block *blk, size_t r, char *msg, size_t msgsz)
+{
+	batched *q = ud;
+
+	return fill_row(blk, q->s, q->rows, q->columns, r, msg, msgsz);
+}
+
+static void batched_emit(void *ud, const float *o, size_t r)
+{
+	batched *q = ud;
+
+	if (r)
+		mp_strbuf_adds(q->out, ", ");
+	write_row(q->out, q->s, q->verb, o);
+}
+
+/* A small request shares a GEMM with the others that arrive with it. */
+static int predict_batched(mp_sversion *v, mp_rest_verb verb, const json_t *rows, int columns, size_t n,
+			   mp_strbuf *out)
+{
+	batched q = {&v->s, verb, rows, columns, out};
+	char msg[MP_ERR_MAX] = "";
+
+	mp_strbuf_adds(out, verb == MP_REST_PREDICT ? "{\"predictions\": [" : "{\"results\": [");
+	if (mp_batcher_run(v->batch, n, batched_fill, batched_emit, &q, msg, sizeof(msg)) != 0)
+		return mp_rest_error(400, msg, out);
+	mp_strbuf_adds(out, "]}\n");
+	return out->failed ? mp_rest_error(500, "out of memory", out) : 200;
+}
+
 static int predict_rows(mp_sversion *v, mp_rest_verb verb, const json_t *rows, int columns, size_t n,
 			mp_strbuf *out)
 {
@@ -242,6 +281,8 @@ static int predict_rows(mp_sversion *v, mp_rest_verb verb, const json_t *rows, i
 		return mp_rest_error(400, "this model is a regression: use :regress or :predict", out);
 	if (verb == MP_REST_REGRESS && s->nclass)
 		return mp_rest_error(400, "this model is a classifier: use :classify or :predict", out);
+	if (v->batch && n && n <= mp_batcher_max_rows(v->batch))
+		return predict_batched(v, verb, rows, columns, n, out);
 	pthread_mutex_lock(&v->mu);
 	if (mp_served_block(s, &b, chunk, &err) != 0 || !(pred = mp_malloc(chunk * s->nout * sizeof(float)))) {
 		pthread_mutex_unlock(&v->mu);

@@ -247,6 +247,38 @@ expect_err "a specific policy names its versions"
 expect_exit 2 "$MLPIPE" serve --model_config_file "$TMP/bad.config" --model_name x
 expect_err "not both"
 
+# ---- server-side batching: concurrent one-row requests share GEMMs, and
+# each still gets its own row's answer
+start_server "$BASE" penguins --enable_batching --batch_timeout_micros 5000 --threads 4
+mkdir -p "$TMP/b"
+for ((i = 0; i < 40; i++)); do
+	jq -c "{instances: [.instances[$i]]}" "$TMP/lists.json" >"$TMP/b/in$i.json"
+done
+{ for ((i = 0; i < 400; i++)); do
+	echo "url = \"$URL/v1/models/penguins:predict\""
+	echo "data-binary = \"@$TMP/b/in$((i % 40)).json\""
+	echo "output = \"$TMP/b/out$i.json\""
+	echo 'write-out = "%{http_code}\n"'
+	[ "$i" -lt 399 ] && echo 'next'
+  done; } >"$TMP/batch.cfg"
+curl -s --no-progress-meter --parallel --parallel-max 16 -K "$TMP/batch.cfg" >"$TMP/codes"
+[ "$(grep -c '^200$' "$TMP/codes")" -eq 400 ] && ok || not_ok "batched requests: $(sort "$TMP/codes" | uniq -c | tr '\n' ' ')"
+for ((i = 0; i < 400; i++)); do
+	jq -r '.predictions[] | [.class] + (.probabilities | map(tostring)) | join(",")' "$TMP/b/out$i.json"
+done >"$TMP/batched.csv"
+tail -n +2 "$TMP/predict.csv" >"$TMP/want40.csv"
+for ((i = 0; i < 10; i++)); do cat "$TMP/want40.csv"; done | paste -d, - "$TMP/batched.csv" | awk -F, '
+	{ n = NF / 2; if ($1 != $(n + 1)) bad++
+	  for (i = 2; i <= n; i++) { d = $i - $(n + i); if (d < 0) d = -d; if (d > m) m = d } ; rows++ }
+	END { if (rows != 400 || bad || m > 1e-6) { printf "batched: %d rows, %d differ, max %g\n", rows, bad, m; exit 1 } }' &&
+	ok || not_ok "a batched request got another row's answer"
+curl -s "$URL/metrics" >"$TMP/metrics"
+batches=$(awk '$1 == "mlpipe_serve_batch_rows_count{model=\"penguins\"}" { print $2 }' "$TMP/metrics")
+rows=$(awk '$1 == "mlpipe_serve_batch_rows_sum{model=\"penguins\"}" { print $2 }' "$TMP/metrics")
+[ "${rows:-0}" = 400 ] && [ "${batches:-400}" -lt 400 ] && ok ||
+	not_ok "no request shared a GEMM: $batches batches for $rows rows"
+stop_server
+
 expect_exit 2 "$MLPIPE" serve --model_name x
 expect_err "serve needs --model_name NAME and --model_base_path DIR"
 expect_exit 2 "$MLPIPE" serve --model_name x --model_base_path "$TMP/nope"
