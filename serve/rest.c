@@ -267,7 +267,7 @@ static int predict_batched(mp_sversion *v, mp_rest_verb verb, const json_t *rows
 }
 
 static int predict_rows(mp_sversion *v, mp_rest_verb verb, const json_t *rows, int columns, size_t n,
-			mp_strbuf *out)
+			mp_strbuf *out, int *joined)
 {
 	mp_served *s = &v->s;
 	size_t from, r, chunk = (size_t)s->max_batch;
@@ -281,8 +281,10 @@ static int predict_rows(mp_sversion *v, mp_rest_verb verb, const json_t *rows, i
 		return mp_rest_error(400, "this model is a regression: use :regress or :predict", out);
 	if (verb == MP_REST_REGRESS && s->nclass)
 		return mp_rest_error(400, "this model is a classifier: use :classify or :predict", out);
-	if (v->batch && n && n <= mp_batcher_max_rows(v->batch))
+	if (v->batch && n && n <= mp_batcher_max_rows(v->batch)) {
+		*joined = 1;
 		return predict_batched(v, verb, rows, columns, n, out);
+	}
 	pthread_mutex_lock(&v->mu);
 	if (mp_served_block(s, &b, chunk, &err) != 0 || !(pred = mp_malloc(chunk * s->nout * sizeof(float)))) {
 		pthread_mutex_unlock(&v->mu);
@@ -322,14 +324,20 @@ static int predict_rows(mp_sversion *v, mp_rest_verb verb, const json_t *rows, i
 int mp_rest_infer(mp_sversion *v, mp_rest_verb verb, const char *body, size_t len, mp_strbuf *out, size_t *rows_out)
 {
 	json_error_t je;
-	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	json_t *root;
+	int joined = 0;
 	const json_t *rows;
 	char msg[MP_ERR_MAX];
 	size_t n = 0;
 	int columns, status;
 
 	*rows_out = 0;
+	if (v->batch)
+		mp_batcher_expect(v->batch, 1); /* a leader now waits for this one */
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
+		if (v->batch)
+			mp_batcher_expect(v->batch, -1);
 		snprintf(msg, sizeof(msg), "bad JSON at byte %d: %s", je.position, je.text);
 		return mp_rest_error(400, msg, out);
 	}
@@ -338,7 +346,9 @@ int mp_rest_infer(mp_sversion *v, mp_rest_verb verb, const char *body, size_t le
 	else if (n > MAX_ROWS)
 		status = mp_rest_error(400, "more than 100000 rows in one request", out);
 	else
-		status = predict_rows(v, verb, rows, columns, n, out);
+		status = predict_rows(v, verb, rows, columns, n, out, &joined);
+	if (v->batch && !joined)
+		mp_batcher_expect(v->batch, -1);
 	*rows_out = status == 200 ? n : 0;
 	json_decref(root);
 	return status;
