@@ -24,7 +24,7 @@ TEST_PKGS := libxml2-utils chromium clang libclang-rt-14-dev curl
 DATA_PKGS := dataset-fashion-mnist
 DEMO_PIPELINE := pipelines/fashion_mnist.yaml
 
-NODEPS_GOALS := deps help clean demo test check uninstall
+NODEPS_GOALS := deps help clean demo test check uninstall bench
 ifeq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 else
 MISSING := $(shell for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || echo $$p; done)
@@ -73,7 +73,7 @@ E2E := $(sort $(filter-out tests/e2e/lib.sh,$(wildcard tests/e2e/*.sh)))
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all test check run-tests e2e bench deps demo clean help install uninstall
+.PHONY: all test check run-tests e2e bench run-bench deps demo clean help install uninstall
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -126,7 +126,14 @@ run-tests: $(BIN) $(CHECK_BIN) $(HELPER_BIN)
 
 check: test
 
-bench: $(BIN) $(BENCH_BIN)
+# make bench installs its anchors first (PyTorch, pandas, FastAPI, uvicorn,
+# wrk, curl) and the real data, then runs every benchmark.
+BENCH_PKGS := $(DATA_PKGS) python3-torch python3-pandas python3-fastapi python3-uvicorn wrk curl
+bench:
+	@$(MAKE) --no-print-directory deps EXTRA_PKGS="$(BENCH_PKGS)" TEST_TOOLS=0
+	@$(MAKE) --no-print-directory run-bench
+
+run-bench: $(BIN) $(BENCH_BIN)
 	@mkdir -p bench/out
 	@for b in $(BENCH_BIN); do echo "== $$b"; MLPIPE=$(abspath $(BIN)) $$b bench/out || exit 1; done
 
