@@ -19,7 +19,6 @@ struct mp_batcher {
 	long timeout_us;
 	int state;
 	int readers;	/* requests of a done batch yet to read their outputs */
-	int coming;	/* requests on their way (mp_batcher_expect) */
 	uint64_t gen;	/* batches run so far */
 	mp_batch_seen on_batch;
 	void *ud;
@@ -79,7 +78,7 @@ static void lead(mp_batcher *b)
 	until.tv_nsec += b->timeout_us * 1000;
 	until.tv_sec += until.tv_nsec / 1000000000;
 	until.tv_nsec %= 1000000000;
-	while (b->used < b->cap && b->coming > 0 && pthread_cond_timedwait(&b->cv, &b->mu, &until) != ETIMEDOUT)
+	while (b->used < b->cap && pthread_cond_timedwait(&b->cv, &b->mu, &until) != ETIMEDOUT)
 		;
 	b->state = B_RUNNING;
 	pthread_mutex_unlock(&b->mu);
@@ -94,14 +93,6 @@ static void lead(mp_batcher *b)
 	pthread_cond_broadcast(&b->cv);
 }
 
-void mp_batcher_expect(mp_batcher *b, int d)
-{
-	pthread_mutex_lock(&b->mu);
-	b->coming += d;
-	pthread_cond_broadcast(&b->cv);
-	pthread_mutex_unlock(&b->mu);
-}
-
 int mp_batcher_run(mp_batcher *b, size_t n, mp_batch_fill fill, mp_batch_emit emit, void *ud, char *msg,
 		   size_t msgsz)
 {
@@ -109,7 +100,6 @@ int mp_batcher_run(mp_batcher *b, size_t n, mp_batch_fill fill, mp_batch_emit em
 	uint64_t gen;
 
 	pthread_mutex_lock(&b->mu);
-	b->coming--;
 	while (b->state != B_OPEN || b->used + n > b->cap)
 		pthread_cond_wait(&b->cv, &b->mu);
 	at = b->used;

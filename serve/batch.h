@@ -1,8 +1,7 @@
 /* serve/batch: server-side batching.  Concurrent small requests for one
  * version are merged into one block and one GEMM: the first request of a
  * batch leads it, waits up to timeout_us for others to join (or for the
- * batch to fill its max_rows, or no other request to be on its way),
- * runs the prediction, and every request
+ * batch to fill its max_rows), runs the prediction, and every request
  * then reads its own rows' outputs.  A request that cannot join (the
  * batch is running or would overflow) waits for the next one. */
 #ifndef MP_SERVE_BATCH_H
@@ -28,12 +27,7 @@ size_t mp_batcher_max_rows(const mp_batcher *b);
 typedef int (*mp_batch_fill)(void *ud, mp_block *blk, size_t r, char *msg, size_t msgsz);
 typedef void (*mp_batch_emit)(void *ud, const float *out, size_t r);
 
-/* A request is on its way (d = 1) or will not join after all (d = -1):
- * a leader waits for the requests on their way, not for the timeout when
- * none is coming. */
-void mp_batcher_expect(mp_batcher *b, int d);
-/* Runs n rows (at most max_rows) of one request in a batch (one expected
- * before, when it called mp_batcher_expect): 0, or -1 with
+/* Runs n rows (at most max_rows) of one request in a batch: 0, or -1 with
  * fill's message when a row could not be read (nothing of it is kept). */
 int mp_batcher_run(mp_batcher *b, size_t n, mp_batch_fill fill, mp_batch_emit emit, void *ud, char *msg,
 		   size_t msgsz);

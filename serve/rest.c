@@ -1,5 +1,6 @@
 /* TF Serving's REST bodies: see rest.h.  Bodies are parsed by jansson. */
 #include "serve/rest.h"
+#include "data/csv.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -267,7 +268,7 @@ static int predict_batched(mp_sversion *v, mp_rest_verb verb, const json_t *rows
 }
 
 static int predict_rows(mp_sversion *v, mp_rest_verb verb, const json_t *rows, int columns, size_t n,
-			mp_strbuf *out, int *joined)
+			mp_strbuf *out)
 {
 	mp_served *s = &v->s;
 	size_t from, r, chunk = (size_t)s->max_batch;
@@ -281,10 +282,8 @@ static int predict_rows(mp_sversion *v, mp_rest_verb verb, const json_t *rows, i
 		return mp_rest_error(400, "this model is a regression: use :regress or :predict", out);
 	if (verb == MP_REST_REGRESS && s->nclass)
 		return mp_rest_error(400, "this model is a classifier: use :classify or :predict", out);
-	if (v->batch && n && n <= mp_batcher_max_rows(v->batch)) {
-		*joined = 1;
+	if (v->batch && n && n <= mp_batcher_max_rows(v->batch))
 		return predict_batched(v, verb, rows, columns, n, out);
-	}
 	pthread_mutex_lock(&v->mu);
 	if (mp_served_block(s, &b, chunk, &err) != 0 || !(pred = mp_malloc(chunk * s->nout * sizeof(float)))) {
 		pthread_mutex_unlock(&v->mu);
@@ -321,23 +320,154 @@ static int predict_rows(mp_sversion *v, mp_rest_verb verb, const json_t *rows, i
 	return out->failed ? mp_rest_error(500, "out of memory", out) : 200;
 }
 
+/* ---- the fast path: {"instances": [[numbers], ...]} without a tree ----
+ *
+ * The common body of a model of numbers (pixels, measurements) is read
+ * straight into the block: the profile put two thirds of a request's time
+ * in building jansson's tree of its numbers.  Anything else (strings,
+ * objects, other keys, a malformed body) goes to the general path, which
+ * also words the errors. */
+
+typedef struct cursor {
+	const char *p, *end;
+} cursor;
+
+static void skip_ws(cursor *c)
+{
+	while (c->p < c->end && (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t'))
+		c->p++;
+}
+
+static int eat(cursor *c, char ch)
+{
+	skip_ws(c);
+	if (c->p < c->end && *c->p == ch) {
+		c->p++;
+		return 1;
+	}
+	return 0;
+}
+
+/* A JSON number (its grammar exactly) or null into *v. */
+static int number_at(cursor *c, float *v)
+{
+	const char *s, *q;
+
+	skip_ws(c);
+	s = q = c->p;
+	if (c->end - q >= 4 && !memcmp(q, "null", 4)) {
+		c->p += 4;
+		*v = NAN;
+		return 1;
+	}
+	if (q < c->end && *q == '-')
+		q++;
+	if (q < c->end && *q == '0')
+		q++;
+	else if (q < c->end && *q >= '1' && *q <= '9')
+		while (q < c->end && *q >= '0' && *q <= '9')
+			q++;
+	else
+		return 0;
+	if (q < c->end && *q == '.') {
+		if (++q >= c->end || *q < '0' || *q > '9')
+			return 0;
+		while (q < c->end && *q >= '0' && *q <= '9')
+			q++;
+	}
+	if (q < c->end && (*q == 'e' || *q == 'E')) {
+		if (++q < c->end && (*q == '+' || *q == '-'))
+			q++;
+		if (q >= c->end || *q < '0' || *q > '9')
+			return 0;
+		while (q < c->end && *q >= '0' && *q <= '9')
+			q++;
+	}
+	if (mp_parse_f32(s, (size_t)(q - s), v) != 0)
+		return 0;
+	c->p = q;
+	return 1;
+}
+
+/* 200 with the answer, or 0 to hand the body to the general path. */
+static int predict_fast(mp_sversion *v, const char *body, size_t len, mp_strbuf *out, size_t *nrows)
+{
+	mp_served *s = &v->s;
+	size_t n = ninputs(s), chunk = (size_t)s->max_batch, i, total = 0;
+	cursor c = {body, body + len};
+	float *pred = NULL, x;
+	mp_block b = {0};
+	mp_err err;
+	int ok = 1, first = 1;
+
+	if (s->nstr || !eat(&c, '{') || !eat(&c, '"') || (size_t)(c.end - c.p) < 10 || memcmp(c.p, "instances\"", 10))
+		return 0;
+	c.p += 10;
+	if (!eat(&c, ':') || !eat(&c, '['))
+		return 0;
+	pthread_mutex_lock(&v->mu);
+	if (mp_served_block(s, &b, chunk, &err) != 0 || !(pred = mp_malloc(chunk * s->nout * sizeof(float)))) {
+		pthread_mutex_unlock(&v->mu);
+		mp_block_release(&b);
+		return 0;
+	}
+	mp_strbuf_adds(out, "{\"predictions\": [");
+	if (eat(&c, ']'))
+		ok = 0; /* no rows: the general path says so */
+	while (ok) {
+		if (!eat(&c, '['))
+			ok = 0;
+		for (i = 0; ok && i < n; i++) {
+			ok = (i == 0 || eat(&c, ',')) && number_at(&c, &x);
+			if (ok)
+				mp_block_set_float(&b, (size_t)input_col(s, i), x);
+		}
+		if (!ok || !eat(&c, ']'))
+			break;
+		mp_block_end_row(&b);
+		if (b.rows == chunk || (skip_ws(&c), c.p < c.end && *c.p == ']')) {
+			mp_served_predict(s, &b, 0, b.rows, pred, NULL);
+			for (i = 0; i < b.rows; i++) {
+				if (!first)
+					mp_strbuf_adds(out, ", ");
+				first = 0;
+				write_row(out, s, MP_REST_PREDICT, pred + i * s->nout);
+			}
+			total += b.rows;
+			mp_block_clear(&b);
+		}
+		if (eat(&c, ']'))
+			break;
+		if (!eat(&c, ','))
+			ok = 0;
+	}
+	ok = ok && b.rows == 0 && eat(&c, '}') && (skip_ws(&c), c.p == c.end) && total <= MAX_ROWS;
+	pthread_mutex_unlock(&v->mu);
+	mp_block_release(&b);
+	free(pred);
+	if (!ok) {
+		mp_strbuf_reset(out);
+		return 0;
+	}
+	mp_strbuf_adds(out, "]}\n");
+	*nrows = total;
+	return out->failed ? 0 : 200;
+}
+
 int mp_rest_infer(mp_sversion *v, mp_rest_verb verb, const char *body, size_t len, mp_strbuf *out, size_t *rows_out)
 {
 	json_error_t je;
 	json_t *root;
-	int joined = 0;
 	const json_t *rows;
 	char msg[MP_ERR_MAX];
 	size_t n = 0;
 	int columns, status;
 
 	*rows_out = 0;
-	if (v->batch)
-		mp_batcher_expect(v->batch, 1); /* a leader now waits for this one */
+	if (verb == MP_REST_PREDICT && !v->batch && (status = predict_fast(v, body, len, out, rows_out)) != 0)
+		return status;
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
-		if (v->batch)
-			mp_batcher_expect(v->batch, -1);
 		snprintf(msg, sizeof(msg), "bad JSON at byte %d: %s", je.position, je.text);
 		return mp_rest_error(400, msg, out);
 	}
@@ -346,9 +476,7 @@ int mp_rest_infer(mp_sversion *v, mp_rest_verb verb, const char *body, size_t le
 	else if (n > MAX_ROWS)
 		status = mp_rest_error(400, "more than 100000 rows in one request", out);
 	else
-		status = predict_rows(v, verb, rows, columns, n, out, &joined);
-	if (v->batch && !joined)
-		mp_batcher_expect(v->batch, -1);
+		status = predict_rows(v, verb, rows, columns, n, out);
 	*rows_out = status == 200 ? n : 0;
 	json_decref(root);
 	return status;

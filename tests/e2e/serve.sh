@@ -279,6 +279,52 @@ rows=$(awk '$1 == "mlpipe_serve_batch_rows_sum{model=\"penguins\"}" { print $2 }
 	not_ok "no request shared a GEMM: $batches batches for $rows rows"
 stop_server
 
+# ---- a model of numbers only: rows of plain numbers take the fast path
+# (no JSON tree), and answer exactly as the general path and predict do
+N=$TMP/num
+mkdir -p "$N/data"
+cut -d, -f1,3-6 "$P/data/penguins.csv" | grep -v ',NA' >"$N/data/num.csv"
+cat >"$N/num.yaml" <<'EOF'
+pipeline: { name: num, root: runs, metadata: runs/metadata.db }
+components:
+  - id: ingest
+    type: ExampleGen
+    params: { format: csv, path: data/num.csv, label: species, eval_fraction: 0.2 }
+  - id: statistics
+    type: StatisticsGen
+    inputs: { examples: ingest.examples }
+  - id: transform
+    type: Transform
+    inputs: { examples: ingest.examples, statistics: statistics.statistics }
+  - id: train
+    type: Trainer
+    inputs: { examples: transform.transformed_examples, transform: transform.transform }
+    params: { model: { layers: [ {dense: 8, activation: relu}, {dense: auto} ] }, epochs: 5 }
+EOF
+expect_exit 0 "$MLPIPE" --quiet run "$N/num.yaml"
+mkdir -p "$N/serving" && cp -r "$(ls -d "$N"/runs/num/train/model/* | head -1)" "$N/serving/1"
+head -41 "$N/data/num.csv" | cut -d, -f2- >"$TMP/numrows.csv"
+expect_exit 0 "$MLPIPE" predict "$N/serving/1" "$TMP/numrows.csv" -o "$TMP/predict.csv"
+tail -n +2 "$TMP/numrows.csv" | awk -F, 'BEGIN { printf "{\"instances\": [" }
+	{ printf "%s[%s]", (NR > 1 ? ", " : ""), $0 } END { printf "]}" }' >"$TMP/numlists.json"
+jq '{instances: [.instances[] | {bill_length_mm: .[0], bill_depth_mm: .[1], flipper_length_mm: .[2], body_mass_g: .[3]}]}' \
+	"$TMP/numlists.json" >"$TMP/numobjects.json"
+start_server "$N/serving" num
+http POST /v1/models/num:predict "$TMP/numlists.json"; expect_code 200 "lists of numbers (the fast path)"; compare fast
+cp "$TMP/out" "$TMP/fast.json"
+http POST /v1/models/num:predict "$TMP/numobjects.json"; expect_code 200 "objects (the general path)"; compare general
+cmp -s "$TMP/fast.json" "$TMP/out" && ok || not_ok "the fast and the general path answer differently"
+printf '{"instances": [[1, 2, 3, 4,]]}' >"$TMP/b.json"
+http POST /v1/models/num:predict "$TMP/b.json"; expect_code 400 "a malformed list"; expect_error "bad JSON at byte"
+printf '{"instances": [[1, 2, 3]]}' >"$TMP/b.json"
+http POST /v1/models/num:predict "$TMP/b.json"; expect_code 400 "a short list"; expect_error "row 0 has 3 values; the model takes 4"
+printf '{"instances": [[1, 2, 3, 4]], "extra": 1}' >"$TMP/b.json"
+http POST /v1/models/num:predict "$TMP/b.json"; expect_code 200 "another key (the general path)"
+printf ' { "instances" : [ [ 1e1 , -0.5 , 2E-1 , null ] ] } ' >"$TMP/b.json"
+http POST /v1/models/num:predict "$TMP/b.json"; expect_code 200 "spaces, exponents and null"
+expect_jq '.predictions | length == 1'
+stop_server
+
 expect_exit 2 "$MLPIPE" serve --model_name x
 expect_err "serve needs --model_name NAME and --model_base_path DIR"
 expect_exit 2 "$MLPIPE" serve --model_name x --model_base_path "$TMP/nope"
