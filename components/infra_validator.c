@@ -136,9 +136,14 @@ static json_t *row_json(const mp_served *sv, const mp_examples_meta *m, const mp
 
 		if (f < 0)
 			v = json_null();
-		else if (m->features[f].type == MP_FEAT_STRING)
-			v = b->miss[f][r] ? json_null()
-					  : json_stringn(b->str[f] + b->off[f][r], (size_t)(b->off[f][r + 1] - b->off[f][r]));
+		else if (m->features[f].type == MP_FEAT_STRING && b->miss[f][r])
+			v = json_null();
+		else if (m->features[f].type == MP_FEAT_STRING) {
+			size_t len;
+			const char *str = mp_block_str(b, (size_t)f, r, &len);
+
+			v = json_stringn(str, len);
+		}
 		else
 			v = isnan(b->num[f][r]) ? json_null() : json_real((double)b->num[f][r]);
 		json_object_set_new(o, name, v ? v : json_null());

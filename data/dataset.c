@@ -142,8 +142,12 @@ static int held_out(const mp_dataset *d, const mp_block *b, size_t r)
 			uint8_t miss = b->miss[f][r];
 
 			h = mp_fnv1a(&miss, 1, h);
-			if (!miss)
-				h = mp_fnv1a(b->str[f] + b->off[f][r], (size_t)(b->off[f][r + 1] - b->off[f][r]), h);
+			if (!miss) {
+				size_t n;
+				const char *s = mp_block_str(b, f, r, &n);
+
+				h = mp_fnv1a(s, n, h);
+			}
 		}
 	}
 	return (double)(h % 1000000) < d->o.holdout_fraction * 1000000;

@@ -95,6 +95,13 @@ static inline void mp_block_end_row(mp_block *b)
 {
 	b->rows++;
 }
+/* The bytes of string feature f in row r (not NUL-terminated) and their
+ * length into *n; never NULL, also when the column holds no bytes yet. */
+static inline const char *mp_block_str(const mp_block *b, size_t f, size_t r, size_t *n)
+{
+	*n = (size_t)(b->off[f][r + 1] - b->off[f][r]);
+	return *n ? b->str[f] + b->off[f][r] : "";
+}
 static inline int mp_block_full(const mp_block *b)
 {
 	return b->rows == b->cap;

@@ -147,6 +147,28 @@ typedef struct acc {
 	double sumlen;
 } acc;
 
+/* A string column of block b: counts, lengths and the values. */
+static int count_strings(const mp_block *b, size_t f, mp_feat_stats *fs, acc *a, counter *cnt, mp_err *err)
+{
+	size_t r, len;
+	int rc = 0;
+
+	for (r = 0; r < b->rows && rc == 0; r++) {
+		const char *s;
+
+		if (b->miss[f][r]) {
+			fs->missing++;
+			continue;
+		}
+		s = mp_block_str(b, f, r, &len);
+		fs->count++;
+		a->sumlen += (double)len;
+		fs->numeric += looks_numeric(s, len);
+		rc = counter_add(cnt, s, len, err);
+	}
+	return rc;
+}
+
 static int compute_split(mp_split_stats *ss, const mp_examples_meta *m, const char *dir,
 			 const char *split, mp_err *err)
 {
@@ -230,18 +252,7 @@ static int compute_split(mp_split_stats *ss, const mp_examples_meta *m, const ch
 							fs->zeros++;
 					}
 				} else if (pass == 0) {
-					for (r = 0; r < b.rows && rc == 0; r++) {
-						size_t len = (size_t)(b.off[f][r + 1] - b.off[f][r]);
-
-						if (b.miss[f][r]) {
-							fs->missing++;
-							continue;
-						}
-						fs->count++;
-						a[f].sumlen += (double)len;
-						fs->numeric += looks_numeric(b.str[f] + b.off[f][r], len);
-						rc = counter_add(&cnt[f], b.str[f] + b.off[f][r], len, err);
-					}
+					rc = count_strings(&b, f, fs, &a[f], &cnt[f], err);
 				}
 			}
 		}

@@ -529,8 +529,12 @@ static float pre_one(const mp_tx_feature *tf, int f, const mp_block *b, size_t r
 	if (tf->kind == MP_TX_ONEHOT) {
 		if (f < 0 || b->miss[f][r])
 			return -1;
-		return (float)vocab_index(tf->vocab, tf->nvocab, b->str[f] + b->off[f][r],
-					  (size_t)(b->off[f][r + 1] - b->off[f][r]));
+	{
+		size_t n;
+		const char *s = mp_block_str(b, (size_t)f, r, &n);
+
+		return (float)vocab_index(tf->vocab, tf->nvocab, s, n);
+	}
 	}
 	return f >= 0 ? b->num[f][r] : NAN;
 }
@@ -575,9 +579,14 @@ static float pre_label(const mp_transform *t, const int *idx, const mp_block *b,
 		return NAN;
 	if (!t->nlabel_vocab)
 		return t->label_scaled ? (float)((b->num[f][r] - t->label_mean) / t->label_std) : b->num[f][r];
-	hit = b->miss[f][r] ? -1
-			    : vocab_index(t->label_vocab, t->nlabel_vocab, b->str[f] + b->off[f][r],
-					  (size_t)(b->off[f][r + 1] - b->off[f][r]));
+	if (b->miss[f][r]) {
+		hit = -1;
+	} else {
+		size_t n;
+		const char *s = mp_block_str(b, (size_t)f, r, &n);
+
+		hit = vocab_index(t->label_vocab, t->nlabel_vocab, s, n);
+	}
 	return hit >= 0 ? (float)hit : NAN;
 }
 
