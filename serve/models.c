@@ -67,6 +67,9 @@ static void version_free(mp_sversion *v)
 	if (!v)
 		return;
 	mp_batcher_free(v->batch);
+	if (v->work_pred)
+		mp_block_release(&v->work);
+	free(v->work_pred);
 	free(v->model);
 	mp_served_release(&v->s);
 	pthread_mutex_destroy(&v->mu);

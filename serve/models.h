@@ -35,6 +35,8 @@ typedef struct mp_sversion {
 	mp_served s;
 	pthread_mutex_t mu;
 	mp_batcher *batch; /* with batching on: small requests share GEMMs */
+	mp_block work;	   /* a request's block and outputs, under mu (rest.c) */
+	float *work_pred;
 	int refs;    /* under the models' lock */
 	int retired; /* no longer served: freed at the last release */
 } mp_sversion;

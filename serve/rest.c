@@ -267,6 +267,26 @@ static int predict_batched(mp_sversion *v, mp_rest_verb verb, const json_t *rows
 	return out->failed ? mp_rest_error(500, "out of memory", out) : 200;
 }
 
+/* The version's own block and prediction buffer (use them under v->mu),
+ * made on its first request, so a request allocates neither. */
+static int workspace(mp_sversion *v, mp_block **b, float **pred)
+{
+	mp_err err;
+
+	if (!v->work_pred) {
+		if (mp_served_block(&v->s, &v->work, (size_t)v->s.max_batch, &err) != 0)
+			return -1;
+		if (!(v->work_pred = mp_malloc((size_t)v->s.max_batch * v->s.nout * sizeof(float)))) {
+			mp_block_release(&v->work);
+			return -1;
+		}
+	}
+	mp_block_clear(&v->work);
+	*b = &v->work;
+	*pred = v->work_pred;
+	return 0;
+}
+
 static int predict_rows(mp_sversion *v, mp_rest_verb verb, const json_t *rows, int columns, size_t n,
 			mp_strbuf *out)
 {
@@ -274,8 +294,7 @@ static int predict_rows(mp_sversion *v, mp_rest_verb verb, const json_t *rows, i
 	size_t from, r, chunk = (size_t)s->max_batch;
 	float *pred = NULL;
 	char msg[MP_ERR_MAX] = "";
-	mp_block b = {0};
-	mp_err err;
+	mp_block *bp;
 	int status = 200;
 
 	if (verb == MP_REST_CLASSIFY && !s->nclass)
@@ -285,26 +304,25 @@ static int predict_rows(mp_sversion *v, mp_rest_verb verb, const json_t *rows, i
 	if (v->batch && n && n <= mp_batcher_max_rows(v->batch))
 		return predict_batched(v, verb, rows, columns, n, out);
 	pthread_mutex_lock(&v->mu);
-	if (mp_served_block(s, &b, chunk, &err) != 0 || !(pred = mp_malloc(chunk * s->nout * sizeof(float)))) {
+	if (workspace(v, &bp, &pred) != 0) {
 		pthread_mutex_unlock(&v->mu);
-		mp_block_release(&b);
 		return mp_rest_error(500, "out of memory", out);
 	}
 	mp_strbuf_adds(out, verb == MP_REST_PREDICT ? "{\"predictions\": [" : "{\"results\": [");
 	for (from = 0; from < n && status == 200; from += chunk) {
 		size_t m = n - from < chunk ? n - from : chunk;
 
-		mp_block_clear(&b);
+		mp_block_clear(bp);
 		for (r = 0; r < m; r++) {
-			if (fill_row(&b, s, rows, columns, from + r, msg, sizeof(msg)) != 0) {
+			if (fill_row(bp, s, rows, columns, from + r, msg, sizeof(msg)) != 0) {
 				status = 400;
 				break;
 			}
-			mp_block_end_row(&b);
+			mp_block_end_row(bp);
 		}
 		if (status != 200)
 			break;
-		mp_served_predict(s, &b, 0, m, pred, NULL);
+		mp_served_predict(s, bp, 0, m, pred, NULL);
 		for (r = 0; r < m; r++) {
 			if (from + r)
 				mp_strbuf_adds(out, ", ");
@@ -312,8 +330,6 @@ static int predict_rows(mp_sversion *v, mp_rest_verb verb, const json_t *rows, i
 		}
 	}
 	pthread_mutex_unlock(&v->mu);
-	mp_block_release(&b);
-	free(pred);
 	if (status != 200)
 		return mp_rest_error(status, msg, out);
 	mp_strbuf_adds(out, "]}\n");
@@ -396,8 +412,7 @@ static int predict_fast(mp_sversion *v, const char *body, size_t len, mp_strbuf 
 	size_t n = ninputs(s), chunk = (size_t)s->max_batch, i, total = 0;
 	cursor c = {body, body + len};
 	float *pred = NULL, x;
-	mp_block b = {0};
-	mp_err err;
+	mp_block *bp;
 	int ok = 1, first = 1;
 
 	if (s->nstr || !eat(&c, '{') || !eat(&c, '"') || (size_t)(c.end - c.p) < 10 || memcmp(c.p, "instances\"", 10))
@@ -406,9 +421,8 @@ static int predict_fast(mp_sversion *v, const char *body, size_t len, mp_strbuf 
 	if (!eat(&c, ':') || !eat(&c, '['))
 		return 0;
 	pthread_mutex_lock(&v->mu);
-	if (mp_served_block(s, &b, chunk, &err) != 0 || !(pred = mp_malloc(chunk * s->nout * sizeof(float)))) {
+	if (workspace(v, &bp, &pred) != 0) {
 		pthread_mutex_unlock(&v->mu);
-		mp_block_release(&b);
 		return 0;
 	}
 	mp_strbuf_adds(out, "{\"predictions\": [");
@@ -420,31 +434,29 @@ static int predict_fast(mp_sversion *v, const char *body, size_t len, mp_strbuf 
 		for (i = 0; ok && i < n; i++) {
 			ok = (i == 0 || eat(&c, ',')) && number_at(&c, &x);
 			if (ok)
-				mp_block_set_float(&b, (size_t)input_col(s, i), x);
+				mp_block_set_float(bp, (size_t)input_col(s, i), x);
 		}
 		if (!ok || !eat(&c, ']'))
 			break;
-		mp_block_end_row(&b);
-		if (b.rows == chunk || (skip_ws(&c), c.p < c.end && *c.p == ']')) {
-			mp_served_predict(s, &b, 0, b.rows, pred, NULL);
-			for (i = 0; i < b.rows; i++) {
+		mp_block_end_row(bp);
+		if (bp->rows == chunk || (skip_ws(&c), c.p < c.end && *c.p == ']')) {
+			mp_served_predict(s, bp, 0, bp->rows, pred, NULL);
+			for (i = 0; i < bp->rows; i++) {
 				if (!first)
 					mp_strbuf_adds(out, ", ");
 				first = 0;
 				write_row(out, s, MP_REST_PREDICT, pred + i * s->nout);
 			}
-			total += b.rows;
-			mp_block_clear(&b);
+			total += bp->rows;
+			mp_block_clear(bp);
 		}
 		if (eat(&c, ']'))
 			break;
 		if (!eat(&c, ','))
 			ok = 0;
 	}
-	ok = ok && b.rows == 0 && eat(&c, '}') && (skip_ws(&c), c.p == c.end) && total <= MAX_ROWS;
+	ok = ok && bp->rows == 0 && eat(&c, '}') && (skip_ws(&c), c.p == c.end) && total <= MAX_ROWS;
 	pthread_mutex_unlock(&v->mu);
-	mp_block_release(&b);
-	free(pred);
 	if (!ok) {
 		mp_strbuf_reset(out);
 		return 0;
