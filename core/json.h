@@ -75,7 +75,9 @@ void mp_json_double(mp_json *j, double v);
 void mp_json_bool(mp_json *j, int v);
 void mp_json_null(mp_json *j);
 void mp_json_finish(mp_json *j); /* newline after the top-level value */
-/* Writes s as a JSON string literal (with quotes). */
+/* Writes s as a JSON string literal (with quotes); the same appended to
+ * sb, with no allocation but sb's growth. */
 void mp_json_write_escaped(FILE *out, const char *s);
+void mp_json_quote(mp_strbuf *sb, const char *s);
 
 #endif

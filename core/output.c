@@ -41,26 +41,54 @@ static void before_item(mp_json *j)
 	}
 }
 
+/* How c is written inside a JSON string: its escape into buf, or NULL
+ * when it stands as it is. */
+static const char *json_escape(unsigned char c, char buf[8])
+{
+	switch (c) {
+	case '"': return "\\\"";
+	case '\\': return "\\\\";
+	case '\n': return "\\n";
+	case '\r': return "\\r";
+	case '\t': return "\\t";
+	default:
+		if (c >= 0x20)
+			return NULL;
+		snprintf(buf, 8, "\\u%04x", c);
+		return buf;
+	}
+}
+
 void mp_json_write_escaped(FILE *out, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	char buf[8];
+	const char *e;
 
 	fputc('"', out);
-	for (; *p; p++) {
-		switch (*p) {
-		case '"': fputs("\\\"", out); break;
-		case '\\': fputs("\\\\", out); break;
-		case '\n': fputs("\\n", out); break;
-		case '\r': fputs("\\r", out); break;
-		case '\t': fputs("\\t", out); break;
-		default:
-			if (*p < 0x20)
-				fprintf(out, "\\u%04x", *p);
-			else
-				fputc(*p, out);
-		}
-	}
+	for (; *p; p++)
+		if ((e = json_escape(*p, buf)))
+			fputs(e, out);
+		else
+			fputc(*p, out);
 	fputc('"', out);
+}
+
+void mp_json_quote(mp_strbuf *sb, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s, *run;
+	char buf[8];
+	const char *e;
+
+	mp_strbuf_add(sb, "\"", 1);
+	for (run = p; *p; p++)
+		if ((e = json_escape(*p, buf))) {
+			mp_strbuf_add(sb, (const char *)run, (size_t)(p - run));
+			mp_strbuf_adds(sb, e);
+			run = p + 1;
+		}
+	mp_strbuf_add(sb, (const char *)run, (size_t)(p - run));
+	mp_strbuf_add(sb, "\"", 1);
 }
 
 static void open_container(mp_json *j, int c)

@@ -189,7 +189,10 @@ static void local_collect(void *handle, mp_exec_status *st)
 	if (!st)
 		st = &ignored;
 	while (!j->ended) {
-		if (waitpid(j->pid, &j->status, 0) >= 0 || errno != EINTR) {
+		if (waitpid(j->pid, &j->status, 0) >= 0) {
+			j->ended = 1;
+		} else if (errno != EINTR) {
+			j->status = 0x7f00; /* not ours any more: treated as failed, as in poll */
 			j->ended = 1;
 		}
 	}

@@ -1,5 +1,6 @@
 /* TF Serving's REST bodies: see rest.h.  Bodies are parsed by jansson. */
 #include "serve/rest.h"
+#include "core/json.h"
 #include "data/csv.h"
 
 #include <jansson.h>
@@ -9,22 +10,11 @@
 
 #define MAX_ROWS 100000 /* rows in one request */
 
-/* s as a JSON string literal. */
-static void add_str(mp_strbuf *out, const char *s)
-{
-	json_t *j = json_string(s);
-	char *t = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
-
-	mp_strbuf_adds(out, t ? t : "\"?\"");
-	free(t);
-	json_decref(j);
-}
-
 int mp_rest_error(int status, const char *msg, mp_strbuf *out)
 {
 	mp_strbuf_reset(out);
 	mp_strbuf_adds(out, "{\"error\": ");
-	add_str(out, msg);
+	mp_json_quote(out, msg);
 	mp_strbuf_adds(out, "}\n");
 	return status;
 }
@@ -92,30 +82,63 @@ static int row_from_list(mp_block *b, const mp_served *s, const json_t *row, siz
 	return 0;
 }
 
-static int row_from_object(mp_block *b, const mp_served *s, const json_t *row, size_t r, char *msg, size_t msgsz)
+/* 0 when every key of obj names one of the model's inputs; else -1 with
+ * the first that does not (and the likely one it meant) for row r.  The
+ * common case costs a lookup per input. */
+static int unknown_keys(const mp_served *s, const json_t *obj, size_t r, char *msg, size_t msgsz)
 {
-	size_t i, n = ninputs(s);
+	size_t i, n = ninputs(s), known = 0;
 	const char *key;
 	json_t *val;
 
-	json_object_foreach((json_t *)row, key, val) {
+	for (i = 0; i < n; i++)
+		known += json_object_get(obj, input_name(s, i)) != NULL;
+	if (known == json_object_size(obj))
+		return 0;
+	json_object_foreach((json_t *)obj, key, val) {
+		const char **names;
+		char near[128];
+
 		for (i = 0; i < n && strcmp(input_name(s, i), key); i++)
 			;
-		if (i == n) {
-			const char **names = mp_calloc(n + 1, sizeof(*names));
-			char near[128];
-			size_t k;
-
-			for (k = 0; names && k < n; k++)
-				names[k] = input_name(s, k);
-			snprintf(msg, msgsz, "row %zu: the model has no feature '%s'%s", r, key,
-				 mp_did_you_mean(names ? mp_closest(key, names, n) : NULL, near, sizeof(near)));
-			free(names);
-			return -1;
-		}
+		if (i < n)
+			continue;
+		names = mp_calloc(n + 1, sizeof(*names));
+		for (i = 0; names && i < n; i++)
+			names[i] = input_name(s, i);
+		snprintf(msg, msgsz, "row %zu: the model has no feature '%s'%s", r, key,
+			 mp_did_you_mean(names ? mp_closest(key, names, n) : NULL, near, sizeof(near)));
+		free(names);
+		return -1;
 	}
+	return 0;
+}
+
+static int row_from_object(mp_block *b, const mp_served *s, const json_t *row, size_t r, char *msg, size_t msgsz)
+{
+	size_t i, n = ninputs(s);
+
+	if (unknown_keys(s, row, r, msg, msgsz) != 0)
+		return -1;
 	for (i = 0; i < n; i++) {
 		const json_t *v = json_object_get(row, input_name(s, i));
+
+		if (put_value(b, s, input_col(s, i), v ? v : json_null(), input_name(s, i), r, msg, msgsz) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Row r of columns {FEATURE: [...]} (of equal lengths, checked), read in
+ * place; the names are checked once, at the first row. */
+static int row_from_columns(mp_block *b, const mp_served *s, const json_t *cols, size_t r, char *msg, size_t msgsz)
+{
+	size_t i, n = ninputs(s);
+
+	if (r == 0 && unknown_keys(s, cols, 0, msg, msgsz) != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const json_t *col = json_object_get(cols, input_name(s, i)), *v = col ? json_array_get(col, r) : NULL;
 
 		if (put_value(b, s, input_col(s, i), v ? v : json_null(), input_name(s, i), r, msg, msgsz) != 0)
 			return -1;
@@ -177,17 +200,8 @@ static int fill_row(mp_block *b, const mp_served *s, const json_t *rows, int col
 {
 	const json_t *row;
 
-	if (columns) {
-		json_t *obj = json_object();
-		const char *key;
-		json_t *val;
-		int rc;
-
-		json_object_foreach((json_t *)rows, key, val) json_object_set(obj, key, json_array_get(val, r));
-		rc = row_from_object(b, s, obj, r, msg, msgsz);
-		json_decref(obj);
-		return rc;
-	}
+	if (columns)
+		return row_from_columns(b, s, rows, r, msg, msgsz);
 	row = json_array_get(rows, r);
 	if (json_is_array(row))
 		return row_from_list(b, s, row, r, msg, msgsz);
@@ -214,7 +228,7 @@ static void write_row(mp_strbuf *out, const mp_served *s, mp_rest_verb verb, con
 		mp_strbuf_adds(out, "[");
 		for (k = 0; k < (size_t)s->nclass; k++) {
 			mp_strbuf_adds(out, k ? ", [" : "[");
-			add_str(out, s->class_names[k]);
+			mp_json_quote(out, s->class_names[k]);
 			mp_strbuf_addf(out, ", %.9g]", p[k]);
 		}
 		mp_strbuf_adds(out, "]");
@@ -224,7 +238,7 @@ static void write_row(mp_strbuf *out, const mp_served *s, mp_rest_verb verb, con
 	for (k = 0; k < (size_t)s->nclass; k++)
 		mp_strbuf_addf(out, "%s%.9g", k ? ", " : "", p[k]);
 	mp_strbuf_addf(out, "], \"label\": %zu, \"class\": ", best);
-	add_str(out, s->class_names[best]);
+	mp_json_quote(out, s->class_names[best]);
 	mp_strbuf_adds(out, "}");
 }
 

@@ -315,6 +315,12 @@ static void build_doc(mp_json *j)
 START_TEST(json_writer_escapes_and_nests)
 {
 	char *s = json_of(build_doc, 0);
+	mp_strbuf sb = MP_STRBUF_INIT;
+
+	/* into a strbuf, the same escapes as to a FILE */
+	mp_json_quote(&sb, "a \"quoted\"\n<tab>\t\\ \001 end");
+	ck_assert_str_eq(sb.buf, "\"a \\\"quoted\\\"\\n<tab>\\t\\\\ \\u0001 end\"");
+	mp_strbuf_release(&sb);
 
 	ck_assert_str_eq(s, "{\"name\":\"a \\\"quoted\\\"\\n<tab>\\t\\\\ \\u0001\","
 			    "\"values\":[-3,0.1,null,true,null,{}],\"empty\":[]}\n");
