@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "data/examples.h"
-#include "core/tsv.h"
+#include "eval/evaluation.h"
 #include "export/export.h"
 
 static const mp_io_spec inputs[] = {
@@ -309,18 +309,18 @@ static char *candidate_base(const mp_component_io *io, const char *model, mp_err
 static int write_verdict(const mp_component_io *io, int blessed, const char *why, probe *p, mp_err *err)
 {
 	char *path = mp_asprintf("%s/infra_blessing.tsv", mp_io_output(io, "infra_blessing"));
-	double p50 = NAN, max = NAN;
+	mp_infra_blessing v = {blessed, "", p->nlat, NAN, NAN};
 	mp_strbuf sb = MP_STRBUF_INIT;
+	double p50 = NAN, max = NAN;
 	int rc;
 
 	if (p->nlat) {
 		qsort(p->lat_ms, p->nlat, sizeof(*p->lat_ms), cmp_double);
-		p50 = p->lat_ms[p->nlat / 2];
-		max = p->lat_ms[p->nlat - 1];
+		v.p50_ms = p50 = p->lat_ms[p->nlat / 2];
+		v.max_ms = max = p->lat_ms[p->nlat - 1];
 	}
-	mp_strbuf_addf(&sb, "mlpipe-infra-blessing 1\nblessed\t%s\nreason\t", blessed ? "yes" : "no");
-	mp_tsv_escape(&sb, why);
-	mp_strbuf_addf(&sb, "\nrequests\t%zu\nlatency_p50_ms\t%.6g\nlatency_max_ms\t%.6g\n", p->nlat, p50, max);
+	snprintf(v.reason, sizeof(v.reason), "%s", why);
+	mp_infra_blessing_format(&v, &sb);
 	rc = !path || sb.failed ? mp_error(err, MP_ENOMEM, "out of memory") : mp_write_file_atomic(path, sb.buf, sb.len, err);
 	if (rc == 0 && (mp_result_prop_int(io->result, "infra_blessing", "blessed", blessed) != 0 ||
 			mp_result_metric(io->result, "infra_blessed", 0, blessed) != 0 ||

@@ -39,31 +39,13 @@ static const mp_param_spec params[] = {
 /* InfraValidator's verdict in dir: 1 blessed, 0 not (why into buf). */
 static int infra_blessed(const char *dir, char *buf, size_t bufsz, mp_err *err)
 {
-	char *path = mp_asprintf("%s/infra_blessing.tsv", dir), *text = NULL, *cur, *line, *f[2];
-	int rc, blessed = -1;
+	mp_infra_blessing v;
+	int rc;
 
-	if (!path)
-		return mp_error(err, MP_ENOMEM, "out of memory");
-	rc = mp_read_file(path, &text, NULL, err);
-	free(path);
-	if (rc != 0)
+	if ((rc = mp_infra_blessing_read(&v, dir, err)) != 0)
 		return rc;
-	snprintf(buf, bufsz, "not infra-blessed");
-	if (strncmp(text, "mlpipe-infra-blessing 1\n", 24) != 0) {
-		free(text);
-		return mp_error(err, MP_ECORRUPT, "'%s' holds no InfraValidator verdict", dir);
-	}
-	for (cur = text; (line = mp_text_line(&cur));)
-		if (mp_tsv_fields(line, f, 2, 1) == 2) {
-			if (!strcmp(f[0], "blessed"))
-				blessed = !strcmp(f[1], "yes");
-			else if (!strcmp(f[0], "reason"))
-				snprintf(buf, bufsz, "not infra-blessed: %.200s", f[1]);
-		}
-	free(text);
-	if (blessed < 0)
-		return mp_error(err, MP_ECORRUPT, "'%s/infra_blessing.tsv' has no verdict", dir);
-	return blessed;
+	snprintf(buf, bufsz, "not infra-blessed: %.200s", v.reason);
+	return v.blessed;
 }
 
 /* The content hash of the model a version folder holds: its model.sha256

@@ -343,3 +343,59 @@ void mp_blessing_release(mp_blessing *b)
 	free(b->thresholds);
 	memset(b, 0, sizeof(*b));
 }
+
+/* ---- InfraValidator's verdict ------------------------------------------- */
+
+void mp_infra_blessing_format(const mp_infra_blessing *b, mp_strbuf *sb)
+{
+	mp_strbuf_addf(sb, "mlpipe-infra-blessing 1\nblessed\t%s\nreason\t", b->blessed ? "yes" : "no");
+	mp_tsv_escape(sb, b->reason);
+	mp_strbuf_addf(sb, "\nrequests\t%zu\nlatency_p50_ms\t%.6g\nlatency_max_ms\t%.6g\n", b->requests, b->p50_ms,
+		       b->max_ms);
+}
+
+int mp_infra_blessing_parse(mp_infra_blessing *b, char *text, const char *path, mp_err *err)
+{
+	reader r = {path, 1, err};
+	char *cur = text, *line, *f[2];
+	int64_t n;
+	int rc = 0, have = 0;
+
+	memset(b, 0, sizeof(*b));
+	b->p50_ms = b->max_ms = NAN;
+	if (strncmp(text, "mlpipe-infra-blessing 1\n", 24) != 0)
+		return mp_error(err, MP_ECORRUPT, "'%s' holds no InfraValidator verdict", path);
+	mp_text_line(&cur);
+	while (rc == 0 && (line = mp_text_line(&cur))) {
+		r.line++;
+		if (mp_tsv_fields(line, f, 2, 1) != 2)
+			continue;
+		if (!strcmp(f[0], "blessed")) {
+			b->blessed = !strcmp(f[1], "yes");
+			have = 1;
+		} else if (!strcmp(f[0], "reason")) {
+			snprintf(b->reason, sizeof(b->reason), "%s", f[1]);
+		} else if (!strcmp(f[0], "requests") && (rc = count(&r, f[1], &n)) == 0) {
+			b->requests = (size_t)n;
+		} else if (!strcmp(f[0], "latency_p50_ms")) {
+			rc = number(&r, f[1], &b->p50_ms);
+		} else if (!strcmp(f[0], "latency_max_ms")) {
+			rc = number(&r, f[1], &b->max_ms);
+		}
+	}
+	if (rc == 0 && !have)
+		rc = mp_error(err, MP_ECORRUPT, "'%s' has no verdict", path);
+	return rc;
+}
+
+int mp_infra_blessing_read(mp_infra_blessing *b, const char *dir, mp_err *err)
+{
+	char *text, *path;
+	int rc = read_text(dir, "infra_blessing.tsv", &text, &path, err);
+
+	if (rc == 0)
+		rc = mp_infra_blessing_parse(b, text, path, err);
+	free(text);
+	free(path);
+	return rc;
+}

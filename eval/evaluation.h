@@ -10,6 +10,9 @@
  *                     threshold METRIC KIND LIMIT value V [baseline B] RESULT
  *                     blessed yes|no · baseline yes|none
  *                     model_fingerprint HEX · baseline_fingerprint HEX|none
+ *   infra_blessing.tsv  "mlpipe-infra-blessing 1", then lines (InfraValidator's)
+ *                     blessed yes|no · reason TEXT · requests N
+ *                     latency_p50_ms MS · latency_max_ms MS
  *
  * Fields are tab-separated and escaped (core/tsv.h); numbers are written
  * with %.9g, and a value that does not read as one is NaN (shown as
@@ -87,5 +90,16 @@ void mp_blessing_format(const mp_blessing *b, mp_strbuf *sb);
 int mp_blessing_read(mp_blessing *b, const char *dir, mp_err *err);
 int mp_blessing_parse(mp_blessing *b, char *text, const char *path, mp_err *err);
 void mp_blessing_release(mp_blessing *b);
+
+typedef struct mp_infra_blessing {
+	int blessed;
+	char reason[MP_ERR_MAX];
+	size_t requests;
+	double p50_ms, max_ms; /* NaN without requests */
+} mp_infra_blessing;
+
+void mp_infra_blessing_format(const mp_infra_blessing *b, mp_strbuf *sb);
+int mp_infra_blessing_read(mp_infra_blessing *b, const char *dir, mp_err *err);
+int mp_infra_blessing_parse(mp_infra_blessing *b, char *text, const char *path, mp_err *err);
 
 #endif

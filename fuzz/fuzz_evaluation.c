@@ -1,4 +1,5 @@
-/* evaluation.tsv and blessing.tsv (the first byte picks which) */
+/* evaluation.tsv, blessing.tsv and infra_blessing.tsv (the first byte
+ * picks which) */
 #include "fuzz/fuzz.h"
 #include "eval/evaluation.h"
 
@@ -10,7 +11,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	if (n < 1)
 		return 0;
 	text = fuzz_text(data + 1, n - 1);
-	if (data[0] & 1) {
+	if (data[0] & 2) {
+		mp_infra_blessing b;
+
+		if (mp_infra_blessing_parse(&b, text, "infra_blessing.tsv", &err) == 0) {
+			mp_strbuf sb = MP_STRBUF_INIT;
+
+			mp_infra_blessing_format(&b, &sb);
+			mp_strbuf_release(&sb);
+		}
+	} else if (data[0] & 1) {
 		mp_blessing b;
 
 		if (mp_blessing_parse(&b, text, "blessing.tsv", &err) == 0) {

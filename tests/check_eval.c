@@ -479,6 +479,31 @@ START_TEST(blessing_file_round_trips_and_refuses_damage)
 }
 END_TEST
 
+/* InfraValidator's verdict: written and read back the same; a file that
+ * is not one, or says no verdict, is an error naming it. */
+START_TEST(infra_blessing_round_trips)
+{
+	mp_infra_blessing b = {0, "request 3 took 9 ms,\tover max_latency_ms 5", 3, 1.5, 9}, back;
+	mp_strbuf a = MP_STRBUF_INIT;
+	char *text, foreign[] = "mlpipe-blessing 1\n", empty[] = "mlpipe-infra-blessing 1\nreason\tx\n";
+	mp_err err;
+
+	mp_infra_blessing_format(&b, &a);
+	text = mp_strdup(a.buf);
+	ck_assert_int_eq(mp_infra_blessing_parse(&back, text, "i.tsv", &err), 0);
+	ck_assert_int_eq(back.blessed, 0);
+	ck_assert_str_eq(back.reason, b.reason);
+	ck_assert_uint_eq(back.requests, 3);
+	ck_assert(back.p50_ms == 1.5 && back.max_ms == 9);
+	free(text);
+	mp_strbuf_release(&a);
+	ck_assert_int_eq(mp_infra_blessing_parse(&back, foreign, "i.tsv", &err), MP_ECORRUPT);
+	ck_assert_str_eq(err.msg, "'i.tsv' holds no InfraValidator verdict");
+	ck_assert_int_eq(mp_infra_blessing_parse(&back, empty, "i.tsv", &err), MP_ECORRUPT);
+	ck_assert_str_eq(err.msg, "'i.tsv' has no verdict");
+}
+END_TEST
+
 /* The blessing and evaluation readers under failed allocations. */
 START_TEST(blessing_file_survives_failed_allocations)
 {
@@ -524,6 +549,7 @@ static Suite *eval_suite(void)
 	tcase_add_test(tc, evaluation_file_round_trips);
 	tcase_add_test(tc, evaluation_file_refuses_damage_with_its_line);
 	tcase_add_test(tc, blessing_file_round_trips_and_refuses_damage);
+	tcase_add_test(tc, infra_blessing_round_trips);
 	tcase_add_test(tc, blessing_file_survives_failed_allocations);
 	suite_add_tcase(s, tc);
 	return s;
