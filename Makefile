@@ -19,7 +19,7 @@ DEB_PKGS := build-essential pkg-config libsqlite3-dev sqlite3 libyaml-dev zlib1g
 	nettle-dev libopenblas-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev check jq
 # what only the tests use: xmllint and headless Chromium check the reports,
 # clang's libFuzzer runs the fuzz targets
-TEST_PKGS := libxml2-utils chromium clang libclang-rt-14-dev curl
+TEST_PKGS := libxml2-utils chromium clang libclang-rt-14-dev curl valgrind
 # the real data, for the demo and the benchmarks (not for the tests)
 DATA_PKGS := dataset-fashion-mnist
 DEMO_PIPELINE := pipelines/fashion_mnist.yaml

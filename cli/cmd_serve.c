@@ -45,6 +45,7 @@ const char mp_serve_usage[] =
 	"  --max_batch_size N                    rows per GEMM (default 256)\n"
 	"  --enable_batching                     merge concurrent small requests into one GEMM\n"
 	"  --batch_timeout_micros US             how long a batch waits for more requests (default 1000)\n"
+	"  --num_batch_threads N                 batches predicting at once (default 1)\n"
 	"  --max_body_bytes N                    larger bodies get 413 (default 67108864)\n"
 	"  --request_timeout_seconds S           a client slower than this is cut off (default 30)\n"
 	"  --max_connections N                   open connections at once (default 256)\n";
@@ -117,7 +118,7 @@ int mp_cmd_serve(int argc, char **argv)
 {
 	const char *name = NULL, *base = NULL, *port_s = NULL, *poll_s = NULL, *bind = NULL, *threads_s = NULL;
 	const char *batch_s = NULL, *body_s = NULL, *timeout_s = NULL, *conns_s = NULL, *config = NULL;
-	const char *btimeout_s = NULL;
+	const char *btimeout_s = NULL, *bthreads_s = NULL;
 	int batching = 0;
 	const mp_opt opts[] = {
 		{"--model_name", NULL, &name, NULL, NULL},
@@ -130,12 +131,13 @@ int mp_cmd_serve(int argc, char **argv)
 		{"--max_batch_size", NULL, &batch_s, NULL, NULL},
 		{"--enable_batching", NULL, NULL, &batching, NULL},
 		{"--batch_timeout_micros", NULL, &btimeout_s, NULL, NULL},
+		{"--num_batch_threads", NULL, &bthreads_s, NULL, NULL},
 		{"--max_body_bytes", NULL, &body_s, NULL, NULL},
 		{"--request_timeout_seconds", NULL, &timeout_s, NULL, NULL},
 		{"--max_connections", NULL, &conns_s, NULL, NULL},
 		{NULL, NULL, NULL, NULL, NULL},
 	};
-	long port, poll, threads, batch, body, timeout, conns, btimeout;
+	long port, poll, threads, batch, body, timeout, conns, btimeout, bthreads;
 	struct timespec config_mtime = {0, 0};
 	struct sigaction sa;
 	struct stat sb;
@@ -168,7 +170,8 @@ int mp_cmd_serve(int argc, char **argv)
 	    int_opt(body_s, "--max_body_bytes", 1024, 1L << 31, 64L << 20, &body, &err) != 0 ||
 	    int_opt(timeout_s, "--request_timeout_seconds", 1, 3600, 30, &timeout, &err) != 0 ||
 	    int_opt(conns_s, "--max_connections", 1, 65536, 256, &conns, &err) != 0 ||
-	    int_opt(btimeout_s, "--batch_timeout_micros", 1, 10000000, 1000, &btimeout, &err) != 0)
+	    int_opt(btimeout_s, "--batch_timeout_micros", 1, 10000000, 1000, &btimeout, &err) != 0 ||
+	    int_opt(bthreads_s, "--num_batch_threads", 1, 256, 1, &bthreads, &err) != 0)
 		return mp_cli_fail(&err);
 	if (base && (stat(base, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
 		mp_error(&err, MP_ENOTFOUND, "--model_base_path: '%s' is not a folder", base);
@@ -186,7 +189,8 @@ int mp_cmd_serve(int argc, char **argv)
 	}
 	if (mp_models_new(&M, (int)batch, stderr, &err) == 0) {
 		mp_models_set_metrics(M, ho.metrics);
-		mp_models_set_batching(M, batching ? btimeout : 0);
+		mp_models_set_threads(M, (int)threads);
+		mp_models_set_batching(M, batching ? btimeout : 0, (int)bthreads);
 	}
 	if (!M || (config ? load_config(M, config, &config_mtime, &err) : mp_models_add(M, name, base, &err)) != 0) {
 		mp_models_free(M);

@@ -39,12 +39,19 @@ typedef struct mp_served {
 	float *raw;	    /* workspace: max_batch x net outputs */
 	float *pre;	    /* workspace: a row's raw values (the transform's features + 1) */
 	int max_batch;
+	int view;	    /* a view (mp_served_view): all but the workspaces is borrowed */
 } mp_served;
 
 /* Loads the model at path (a model.mlpm, or a folder holding one) for
  * batches of up to max_batch examples. */
 int mp_served_load(mp_served *s, const char *path, int max_batch, mp_err *err);
 void mp_served_release(mp_served *s);
+
+/* A view of s with its own workspaces: mp_served_predict on s and on its
+ * views may run at once in different threads.  It reads s's model,
+ * transform and bindings (bind s first); s must outlive it.  Release it
+ * with mp_served_release, which frees only its workspaces. */
+int mp_served_view(mp_served *v, const mp_served *s, mp_err *err);
 
 /* A block laid out as s->features: what mp_served_predict reads after
  * mp_served_load. */

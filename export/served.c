@@ -10,6 +10,14 @@ void mp_served_release(mp_served *s)
 {
 	size_t i;
 
+	if (s->view) {
+		free(s->x);
+		free(s->raw);
+		free(s->pre);
+		mp_net_release(&s->model.net);
+		memset(s, 0, sizeof(*s));
+		return;
+	}
 	if (s->features && !s->has_transform)
 		for (i = 0; i < s->nnum; i++)
 			free(s->features[i].name);
@@ -64,6 +72,32 @@ static int transform_inputs(mp_served *s, mp_err *err)
 	pass = mp_transform_bind(t, &m, s->idx, err);
 	mp_name_index_release(&m.ix);
 	return pass;
+}
+
+/* The workspaces mp_served_predict writes, for max_batch rows. */
+static int workspaces(mp_served *s, mp_err *err)
+{
+	if (!(s->x = mp_malloc((size_t)s->max_batch * (size_t)s->model.net.nin * sizeof(float))) ||
+	    !(s->raw = mp_malloc((size_t)s->max_batch * (size_t)mp_net_nout(&s->model.net) * sizeof(float))) ||
+	    !(s->pre = mp_malloc((s->t.nfeatures + 1) * sizeof(float))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	return 0;
+}
+
+int mp_served_view(mp_served *v, const mp_served *s, mp_err *err)
+{
+	int rc;
+
+	*v = *s;
+	v->view = 1;
+	v->x = v->raw = v->pre = NULL;
+	if ((rc = mp_net_view(&v->model.net, &s->model.net, err)) != 0) {
+		memset(v, 0, sizeof(*v));
+		return rc;
+	}
+	if ((rc = workspaces(v, err)) != 0)
+		mp_served_release(v);
+	return rc;
 }
 
 int mp_served_load(mp_served *s, const char *path, int max_batch, mp_err *err)
@@ -126,12 +160,8 @@ int mp_served_load(mp_served *s, const char *path, int max_batch, mp_err *err)
 	}
 	for (i = 0; i <= (s->has_transform ? s->t.nfeatures : s->nnum - 1); i++)
 		s->in[i] = s->has_transform ? s->idx[i] : (int)i;
-	if (!(s->x = mp_malloc((size_t)max_batch * (size_t)s->model.net.nin * sizeof(float))) ||
-	    !(s->raw = mp_malloc((size_t)max_batch * (size_t)nout * sizeof(float))) ||
-	    !(s->pre = mp_malloc((s->t.nfeatures + 1) * sizeof(float)))) {
-		rc = mp_error(err, MP_ENOMEM, "out of memory");
+	if ((rc = workspaces(s, err)) != 0)
 		goto fail;
-	}
 	return 0;
 fail:
 	mp_served_release(s);

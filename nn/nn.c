@@ -94,12 +94,44 @@ void mp_net_release(mp_net *n)
 	free(n->d);
 	free(n->mask);
 	free(n->da);
-	free(n->params);
 	free(n->grads);
-	free(n->woff);
-	free(n->boff);
-	free(n->layers);
+	if (!n->view) {
+		free(n->params);
+		free(n->woff);
+		free(n->boff);
+		free(n->layers);
+	}
 	memset(n, 0, sizeof(*n));
+}
+
+int mp_net_view(mp_net *v, const mp_net *n, mp_err *err)
+{
+	int l;
+
+	memset(v, 0, sizeof(*v));
+	v->view = 1;
+	v->nin = n->nin;
+	v->nlayers = n->nlayers;
+	v->layers = n->layers;
+	v->loss = n->loss;
+	v->nparams = n->nparams;
+	v->params = n->params;
+	v->woff = n->woff;
+	v->boff = n->boff;
+	v->max_batch = n->max_batch;
+	if (!(v->z = mp_calloc((size_t)n->nlayers, sizeof(float *))) ||
+	    !(v->a = mp_calloc((size_t)n->nlayers, sizeof(float *))))
+		goto oom;
+	for (l = 0; l < n->nlayers; l++) {
+		size_t cnt = (size_t)n->layers[l].units * (size_t)n->max_batch;
+
+		if (!(v->z[l] = mp_malloc(cnt * sizeof(float))) || !(v->a[l] = mp_malloc(cnt * sizeof(float))))
+			goto oom;
+	}
+	return 0;
+oom:
+	mp_net_release(v);
+	return mp_error(err, MP_ENOMEM, "out of memory");
 }
 
 int mp_net_count_params(int nin, const mp_layer_spec *layers, int nlayers, size_t *count, mp_err *err)
@@ -252,7 +284,7 @@ const float *mp_net_forward(mp_net *n, const float *x, int batch, int train)
 			memcpy(z + r * u, b, u * sizeof(float));
 		mp_gemm(0, 1, batch, ls->units, prev, 1.0f, in, prev, w, prev, 1.0f, z, ls->units);
 		activate(ls->act, z, a, cnt);
-		if (train && ls->dropout > 0) {
+		if (train && ls->dropout > 0 && !n->view) {
 			float keep = 1.0f - ls->dropout, scale = 1.0f / keep;
 			uint8_t *m = n->mask[l];
 

@@ -53,6 +53,7 @@ typedef struct mp_net {
 	uint8_t **mask; /* dropout masks */
 	float *da;    /* gradient with respect to a layer's input */
 	uint64_t rng;
+	int view;     /* a view (mp_net_view): layers, offsets and params are borrowed */
 } mp_net;
 
 /* The largest network mlpipe makes or reads: sizes come from model files
@@ -71,6 +72,13 @@ int mp_net_init(mp_net *n, int nin, const mp_layer_spec *layers, int nlayers, mp
 		uint64_t seed, mp_err *err);
 void mp_net_release(mp_net *n);
 int mp_net_nout(const mp_net *n);
+
+/* A view of n for inference: it reads n's weights and has its own
+ * workspace (no gradients, no dropout), so forward passes on n and on its
+ * views may run at once in different threads (train is ignored on a
+ * view).  n must outlive it; release
+ * it with mp_net_release, which frees only its workspace. */
+int mp_net_view(mp_net *v, const mp_net *n, mp_err *err);
 
 /* Forward pass for batch rows of x (batch x nin); returns the logits
  * (batch x nout), valid until the next call.  train enables dropout. */

@@ -2,8 +2,9 @@
  * version are merged into one block and one GEMM: the first request of a
  * batch leads it, waits up to timeout_us for others to join (or for the
  * batch to fill its max_rows), runs the prediction, and every request
- * then reads its own rows' outputs.  A request that cannot join (the
- * batch is running or would overflow) waits for the next one. */
+ * then reads its own rows' outputs.  Up to `threads` batches predict at
+ * once (TF Serving's num_batch_threads): a request joins the first open
+ * batch with room, and waits for one when every batch is running. */
 #ifndef MP_SERVE_BATCH_H
 #define MP_SERVE_BATCH_H
 
@@ -14,10 +15,10 @@
 
 typedef struct mp_batcher mp_batcher;
 
-/* Batches for s, whose workspaces smu guards (s and smu are borrowed);
+/* Batches for s (borrowed; each batch predicts on its own view of it);
  * on_batch (may be NULL) hears each batch's rows. */
 typedef void (*mp_batch_seen)(void *ud, size_t rows);
-int mp_batcher_new(mp_batcher **out, mp_served *s, pthread_mutex_t *smu, size_t max_rows, long timeout_us,
+int mp_batcher_new(mp_batcher **out, const mp_served *s, int threads, size_t max_rows, long timeout_us,
 		   mp_batch_seen on_batch, void *ud, mp_err *err);
 void mp_batcher_free(mp_batcher *b);
 size_t mp_batcher_max_rows(const mp_batcher *b);

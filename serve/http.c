@@ -17,20 +17,29 @@ struct mp_http {
 	mp_http_opts o;
 };
 
-/* One request's body, gathered as it comes. */
+/* One connection's request body, gathered as it comes, and its answer.
+ * They are kept from one request to the next on a kept-alive connection,
+ * so that a request allocates nothing of its own once they have grown;
+ * libmicrohttpd sends the answer from out (the next request on the
+ * connection starts after it is sent). */
 typedef struct request {
-	mp_strbuf body;
+	mp_strbuf body, out;
 	int too_big;
 } request;
+
+/* Buffers over this are given back after their request, not kept. */
+#define KEEP_BYTES (1u << 20)
 
 static enum MHD_Result reply(struct MHD_Connection *c, int status, mp_strbuf *body, const char *type)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	if (body->failed)
+	if (body->failed) {
+		mp_strbuf_release(body);
 		status = mp_rest_error(500, "out of memory", body);
-	r = MHD_create_response_from_buffer(body->len, body->buf ? body->buf : (void *)"", MHD_RESPMEM_MUST_COPY);
+	}
+	r = MHD_create_response_from_buffer(body->len, body->buf ? body->buf : (void *)"", MHD_RESPMEM_PERSISTENT);
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, "Content-Type", type);
@@ -168,14 +177,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 {
 	mp_http *h = cls;
 	request *rq = *con_cls;
-	mp_strbuf out = MP_STRBUF_INIT;
-	enum MHD_Result ret;
 	int status;
 
 	(void)version;
 	if (!rq) {
-		if (!(rq = mp_calloc(1, sizeof(*rq))))
+		const union MHD_ConnectionInfo *i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+		if (!i || !(rq = i->socket_context))
 			return MHD_NO;
+		mp_strbuf_reset(&rq->body);
+		mp_strbuf_reset(&rq->out);
+		rq->too_big = 0;
 		*con_cls = rq;
 		return MHD_YES;
 	}
@@ -189,25 +201,22 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	}
 	if (!strcmp(url, "/metrics")) {
 		if (h->o.metrics)
-			mp_serve_metrics_text(h->o.metrics, &out);
-		ret = reply(c, strcmp(method, "GET") ? 405 : 200, &out, "text/plain; version=0.0.4");
-		mp_strbuf_release(&out);
-		return ret;
+			mp_serve_metrics_text(h->o.metrics, &rq->out);
+		return reply(c, strcmp(method, "GET") ? 405 : 200, &rq->out, "text/plain; version=0.0.4");
 	}
 	{
 		int64_t t0 = mp_monotonic_ns();
 		answered a;
 
 		memset(&a, 0, sizeof(a));
-		status = answer(h, method, url, rq, &out, &a);
+		status = answer(h, method, url, rq, &rq->out, &a);
 		mp_serve_metrics_request(h->o.metrics, *a.model ? a.model : NULL, a.version, status,
 					 (double)(mp_monotonic_ns() - t0) / 1e9, a.rows);
 	}
-	ret = reply(c, status, &out, "application/json");
-	mp_strbuf_release(&out);
-	return ret;
+	return reply(c, status, &rq->out, "application/json");
 }
 
+/* After a request's answer is sent: big buffers are not kept. */
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
 	request *rq = *con_cls;
@@ -216,9 +225,28 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
 	(void)c;
 	(void)toe;
 	if (rq) {
-		mp_strbuf_release(&rq->body);
-		free(rq);
+		if (rq->body.alloc > KEEP_BYTES)
+			mp_strbuf_release(&rq->body);
+		if (rq->out.alloc > KEEP_BYTES)
+			mp_strbuf_release(&rq->out);
 		*con_cls = NULL;
+	}
+}
+
+/* A connection's buffers live as long as it does. */
+static void connection(void *cls, struct MHD_Connection *c, void **socket_context, enum MHD_ConnectionNotificationCode toe)
+{
+	request *rq = *socket_context;
+
+	(void)cls;
+	(void)c;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		*socket_context = mp_calloc(1, sizeof(request));
+	} else if (rq) {
+		mp_strbuf_release(&rq->body);
+		mp_strbuf_release(&rq->out);
+		free(rq);
+		*socket_context = NULL;
 	}
 }
 
@@ -237,13 +265,18 @@ int mp_http_start(mp_http **out, mp_models *M, const mp_http_opts *o, mp_err *er
 		return mp_error(err, MP_ENOMEM, "out of memory");
 	h->M = M;
 	h->o = *o;
-	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, (uint16_t)o->port,
+	/* epoll, with opportunistic reads and writes (TURBO): see the README's
+	 * serving profile */
+	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ITC |
+					MHD_USE_ERROR_LOG,
+				(uint16_t)o->port,
 				NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads > 0 ? o->threads : 1),
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)(o->max_conns > 0 ? o->max_conns : 256),
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(o->timeout_s > 0 ? o->timeout_s : 30),
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-				MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
+				MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, connection, NULL,
+				MHD_OPTION_END);
 	if (!h->d) {
 		free(h);
 		return mp_error(err, MP_EIO, "cannot listen on %s:%d (is the port taken?)", o->bind ? o->bind : "127.0.0.1",

@@ -4,6 +4,7 @@
 #include "serve/metrics.h"
 
 #include <dirent.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,12 +35,20 @@ struct mp_models {
 	int max_batch;
 	FILE *log;
 	mp_serve_metrics *metrics;
+	int threads;
 	long batch_timeout_us;
+	int batch_threads;
 };
 
-void mp_models_set_batching(mp_models *M, long timeout_us)
+void mp_models_set_threads(mp_models *M, int threads)
+{
+	M->threads = threads > 0 ? threads : 1;
+}
+
+void mp_models_set_batching(mp_models *M, long timeout_us, int batch_threads)
 {
 	M->batch_timeout_us = timeout_us;
+	M->batch_threads = batch_threads > 0 ? batch_threads : 1;
 }
 
 void mp_models_set_metrics(mp_models *M, mp_serve_metrics *metrics)
@@ -62,17 +71,71 @@ static void say(mp_models *M, const char *fmt, ...)
 	fflush(M->log);
 }
 
+static void slots_free(mp_sversion *v)
+{
+	int i;
+
+	for (i = 0; v->slots && i < v->nslots; i++) {
+		mp_sslot *t = &v->slots[i];
+
+		mp_block_release(&t->blk);
+		free(t->pred);
+		mp_served_release(&t->s);
+		pthread_mutex_destroy(&t->mu);
+	}
+	free(v->slots);
+	v->slots = NULL;
+}
+
+/* A slot per request thread, made at load so that a request allocates
+ * nothing for its rows. */
+static int slots_new(mp_sversion *v, int n, mp_err *err)
+{
+	int i, rc;
+
+	if (!(v->slots = mp_calloc((size_t)n, sizeof(*v->slots))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		mp_sslot *t = &v->slots[i];
+
+		pthread_mutex_init(&t->mu, NULL);
+		v->nslots = i + 1;
+		if ((rc = mp_served_view(&t->s, &v->s, err)) != 0 ||
+		    (rc = mp_served_block(&v->s, &t->blk, (size_t)v->s.max_batch, err)) != 0)
+			return rc;
+		if (!(t->pred = mp_malloc((size_t)v->s.max_batch * v->s.nout * sizeof(float))))
+			return mp_error(err, MP_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+mp_sslot *mp_sversion_slot(mp_sversion *v)
+{
+	static atomic_int next;
+	static _Thread_local int mine = -1;
+	mp_sslot *t;
+
+	if (mine < 0)
+		mine = atomic_fetch_add(&next, 1) & 0xffff;
+	t = &v->slots[mine % v->nslots];
+	pthread_mutex_lock(&t->mu);
+	mp_block_clear(&t->blk);
+	return t;
+}
+
+void mp_sversion_unslot(mp_sslot *slot)
+{
+	pthread_mutex_unlock(&slot->mu);
+}
+
 static void version_free(mp_sversion *v)
 {
 	if (!v)
 		return;
 	mp_batcher_free(v->batch);
-	if (v->work_pred)
-		mp_block_release(&v->work);
-	free(v->work_pred);
+	slots_free(v);
 	free(v->model);
 	mp_served_release(&v->s);
-	pthread_mutex_destroy(&v->mu);
 	free(v);
 }
 
@@ -85,6 +148,8 @@ int mp_models_new(mp_models **out, int max_batch, FILE *log, mp_err *err)
 		return mp_error(err, MP_ENOMEM, "out of memory");
 	pthread_mutex_init(&M->mu, NULL);
 	M->max_batch = max_batch > 0 ? max_batch : 1;
+	M->threads = 1;
+	M->batch_threads = 1;
 	M->log = log;
 	*out = M;
 	return 0;
@@ -220,18 +285,15 @@ static mp_sversion *load(mp_models *M, smodel *m, long want)
 	}
 	v->version = want;
 	v->metrics = M->metrics;
-	pthread_mutex_init(&v->mu, NULL);
 	if (!(v->model = mp_strdup(m->name)))
 		mp_error(&err, MP_ENOMEM, "out of memory");
 	if (!v->model || mp_served_load(&v->s, path, M->max_batch, &err) != 0 ||
-	    (M->batch_timeout_us > 0 && mp_batcher_new(&v->batch, &v->s, &v->mu, (size_t)M->max_batch,
+	    slots_new(v, M->threads, &err) != 0 ||
+	    (M->batch_timeout_us > 0 && mp_batcher_new(&v->batch, &v->s, M->batch_threads, (size_t)M->max_batch,
 						       M->batch_timeout_us, batch_seen, v, &err) != 0)) {
 		refuse(M, m, want, err.msg);
 		mp_serve_metrics_load(M->metrics, m->name, 0);
-		free(v->model);
-		pthread_mutex_destroy(&v->mu);
-		mp_served_release(&v->s);
-		free(v);
+		version_free(v);
 		v = NULL;
 	}
 	free(path);

@@ -26,28 +26,45 @@
 
 typedef struct mp_models mp_models;
 
-/* One loaded version.  s may be used between mp_models_acquire and
- * mp_models_release, under mu (its workspaces are one request's). */
+/* A request's workspaces: a view of a version's model (mp_served_view)
+ * with a block and predictions for max_batch rows, used under mu. */
+typedef struct mp_sslot {
+	pthread_mutex_t mu;
+	mp_served s;
+	mp_block blk;
+	float *pred;
+} mp_sslot;
+
+/* One loaded version.  s (read only) and its slots may be used between
+ * mp_models_acquire and mp_models_release. */
 typedef struct mp_sversion {
 	long version;
 	char *model;	   /* its model's name */
 	mp_serve_metrics *metrics;
 	mp_served s;
-	pthread_mutex_t mu;
+	mp_sslot *slots;   /* one per request thread: requests run at once */
+	int nslots;
 	mp_batcher *batch; /* with batching on: small requests share GEMMs */
-	mp_block work;	   /* a request's block and outputs, under mu (rest.c) */
-	float *work_pred;
 	int refs;    /* under the models' lock */
 	int retired; /* no longer served: freed at the last release */
 } mp_sversion;
+
+/* The calling thread's slot of v, locked; give it back with
+ * mp_sversion_unslot. */
+mp_sslot *mp_sversion_slot(mp_sversion *v);
+void mp_sversion_unslot(mp_sslot *slot);
 
 /* Versions are loaded for batches of up to max_batch rows; load and
  * refusal lines go to log (NULL: none). */
 int mp_models_new(mp_models **out, int max_batch, FILE *log, mp_err *err);
 void mp_models_free(mp_models *M);
+/* Versions loaded from now on have workspaces for threads request
+ * threads at once (default 1). */
+void mp_models_set_threads(mp_models *M, int threads);
 /* Versions loaded from now on batch concurrent small requests, waiting
- * up to timeout_us for a batch to fill (0: no batching). */
-void mp_models_set_batching(mp_models *M, long timeout_us);
+ * up to timeout_us for a batch to fill (0: no batching), with up to
+ * batch_threads batches predicting at once. */
+void mp_models_set_batching(mp_models *M, long timeout_us, int batch_threads);
 /* Loads and refusals are counted in metrics from now on (NULL: not). */
 void mp_models_set_metrics(mp_models *M, mp_serve_metrics *metrics);
 /* Serves the versions under base as name. */

@@ -281,34 +281,13 @@ static int predict_batched(mp_sversion *v, mp_rest_verb verb, const json_t *rows
 	return out->failed ? mp_rest_error(500, "out of memory", out) : 200;
 }
 
-/* The version's own block and prediction buffer (use them under v->mu),
- * made on its first request, so a request allocates neither. */
-static int workspace(mp_sversion *v, mp_block **b, float **pred)
-{
-	mp_err err;
-
-	if (!v->work_pred) {
-		if (mp_served_block(&v->s, &v->work, (size_t)v->s.max_batch, &err) != 0)
-			return -1;
-		if (!(v->work_pred = mp_malloc((size_t)v->s.max_batch * v->s.nout * sizeof(float)))) {
-			mp_block_release(&v->work);
-			return -1;
-		}
-	}
-	mp_block_clear(&v->work);
-	*b = &v->work;
-	*pred = v->work_pred;
-	return 0;
-}
-
 static int predict_rows(mp_sversion *v, mp_rest_verb verb, const json_t *rows, int columns, size_t n,
 			mp_strbuf *out)
 {
 	mp_served *s = &v->s;
 	size_t from, r, chunk = (size_t)s->max_batch;
-	float *pred = NULL;
 	char msg[MP_ERR_MAX] = "";
-	mp_block *bp;
+	mp_sslot *t;
 	int status = 200;
 
 	if (verb == MP_REST_CLASSIFY && !s->nclass)
@@ -317,33 +296,29 @@ static int predict_rows(mp_sversion *v, mp_rest_verb verb, const json_t *rows, i
 		return mp_rest_error(400, "this model is a classifier: use :classify or :predict", out);
 	if (v->batch && n && n <= mp_batcher_max_rows(v->batch))
 		return predict_batched(v, verb, rows, columns, n, out);
-	pthread_mutex_lock(&v->mu);
-	if (workspace(v, &bp, &pred) != 0) {
-		pthread_mutex_unlock(&v->mu);
-		return mp_rest_error(500, "out of memory", out);
-	}
+	t = mp_sversion_slot(v);
 	mp_strbuf_adds(out, verb == MP_REST_PREDICT ? "{\"predictions\": [" : "{\"results\": [");
 	for (from = 0; from < n && status == 200; from += chunk) {
 		size_t m = n - from < chunk ? n - from : chunk;
 
-		mp_block_clear(bp);
+		mp_block_clear(&t->blk);
 		for (r = 0; r < m; r++) {
-			if (fill_row(bp, s, rows, columns, from + r, msg, sizeof(msg)) != 0) {
+			if (fill_row(&t->blk, s, rows, columns, from + r, msg, sizeof(msg)) != 0) {
 				status = 400;
 				break;
 			}
-			mp_block_end_row(bp);
+			mp_block_end_row(&t->blk);
 		}
 		if (status != 200)
 			break;
-		mp_served_predict(s, bp, 0, m, pred, NULL);
+		mp_served_predict(&t->s, &t->blk, 0, m, t->pred, NULL);
 		for (r = 0; r < m; r++) {
 			if (from + r)
 				mp_strbuf_adds(out, ", ");
-			write_row(out, s, verb, pred + r * s->nout);
+			write_row(out, s, verb, t->pred + r * s->nout);
 		}
 	}
-	pthread_mutex_unlock(&v->mu);
+	mp_sversion_unslot(t);
 	if (status != 200)
 		return mp_rest_error(status, msg, out);
 	mp_strbuf_adds(out, "]}\n");
@@ -419,26 +394,64 @@ static int number_at(cursor *c, float *v)
 	return 1;
 }
 
-/* 200 with the answer, or 0 to hand the body to the general path. */
+/* A fast-path request going through the batcher: its rows, read already. */
+typedef struct copied {
+	batched q;
+	const mp_block *from;
+} copied;
+
+static int copied_fill(void *ud, mp_block *blk, size_t r, char *msg, size_t msgsz)
+{
+	const copied *c = ud;
+	size_t f;
+
+	(void)msg;
+	(void)msgsz;
+	for (f = 0; f < blk->nfeat; f++)
+		mp_block_set_float(blk, f, c->from->num[f][r]);
+	return 0;
+}
+
+static void copied_emit(void *ud, const float *o, size_t r)
+{
+	batched_emit(&((copied *)ud)->q, o, r);
+}
+
+/* The rows read so far (bp's), predicted and written to out. */
+static void predict_held(mp_sslot *t, mp_strbuf *out, size_t *total)
+{
+	size_t i;
+
+	mp_served_predict(&t->s, &t->blk, 0, t->blk.rows, t->pred, NULL);
+	for (i = 0; i < t->blk.rows; i++) {
+		if (*total + i)
+			mp_strbuf_adds(out, ", ");
+		write_row(out, &t->s, MP_REST_PREDICT, t->pred + i * t->s.nout);
+	}
+	*total += t->blk.rows;
+	mp_block_clear(&t->blk);
+}
+
+/* 200 with the answer, or 0 to hand the body to the general path.  With
+ * batching on, a request of up to a batch's rows is read here and then
+ * joins a batch. */
 static int predict_fast(mp_sversion *v, const char *body, size_t len, mp_strbuf *out, size_t *nrows)
 {
 	mp_served *s = &v->s;
 	size_t n = ninputs(s), chunk = (size_t)s->max_batch, i, total = 0;
 	cursor c = {body, body + len};
-	float *pred = NULL, x;
 	mp_block *bp;
-	int ok = 1, first = 1;
+	mp_sslot *t;
+	float x;
+	int ok = 1;
 
 	if (s->nstr || !eat(&c, '{') || !eat(&c, '"') || (size_t)(c.end - c.p) < 10 || memcmp(c.p, "instances\"", 10))
 		return 0;
 	c.p += 10;
 	if (!eat(&c, ':') || !eat(&c, '['))
 		return 0;
-	pthread_mutex_lock(&v->mu);
-	if (workspace(v, &bp, &pred) != 0) {
-		pthread_mutex_unlock(&v->mu);
-		return 0;
-	}
+	t = mp_sversion_slot(v);
+	bp = &t->blk;
 	mp_strbuf_adds(out, "{\"predictions\": [");
 	if (eat(&c, ']'))
 		ok = 0; /* no rows: the general path says so */
@@ -453,24 +466,23 @@ static int predict_fast(mp_sversion *v, const char *body, size_t len, mp_strbuf 
 		if (!ok || !eat(&c, ']'))
 			break;
 		mp_block_end_row(bp);
-		if (bp->rows == chunk || (skip_ws(&c), c.p < c.end && *c.p == ']')) {
-			mp_served_predict(s, bp, 0, bp->rows, pred, NULL);
-			for (i = 0; i < bp->rows; i++) {
-				if (!first)
-					mp_strbuf_adds(out, ", ");
-				first = 0;
-				write_row(out, s, MP_REST_PREDICT, pred + i * s->nout);
-			}
-			total += bp->rows;
-			mp_block_clear(bp);
-		}
+		if (bp->rows == chunk)
+			predict_held(t, out, &total);
 		if (eat(&c, ']'))
 			break;
 		if (!eat(&c, ','))
 			ok = 0;
 	}
-	ok = ok && bp->rows == 0 && eat(&c, '}') && (skip_ws(&c), c.p == c.end) && total <= MAX_ROWS;
-	pthread_mutex_unlock(&v->mu);
+	ok = ok && eat(&c, '}') && (skip_ws(&c), c.p == c.end) && total + bp->rows <= MAX_ROWS;
+	if (ok && bp->rows && v->batch && !total && bp->rows <= mp_batcher_max_rows(v->batch)) {
+		copied q = {{s, MP_REST_PREDICT, NULL, 0, out}, bp};
+
+		total = bp->rows;
+		ok = mp_batcher_run(v->batch, bp->rows, copied_fill, copied_emit, &q, NULL, 0) == 0;
+	} else if (ok && bp->rows) {
+		predict_held(t, out, &total);
+	}
+	mp_sversion_unslot(t);
 	if (!ok) {
 		mp_strbuf_reset(out);
 		return 0;
@@ -490,7 +502,7 @@ int mp_rest_infer(mp_sversion *v, mp_rest_verb verb, const char *body, size_t le
 	int columns, status;
 
 	*rows_out = 0;
-	if (verb == MP_REST_PREDICT && !v->batch && (status = predict_fast(v, body, len, out, rows_out)) != 0)
+	if (verb == MP_REST_PREDICT && (status = predict_fast(v, body, len, out, rows_out)) != 0)
 		return status;
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
@@ -506,6 +518,51 @@ int mp_rest_infer(mp_sversion *v, mp_rest_verb verb, const char *body, size_t le
 	*rows_out = status == 200 ? n : 0;
 	json_decref(root);
 	return status;
+}
+
+/* A TensorInfo of TF Serving's signature_def: dtype and shape (-1 is the
+ * batch), named name. */
+static json_t *tensor_info(const char *name, const char *dtype, long width)
+{
+	json_t *t = json_object(), *shape = json_object(), *dims = json_array();
+	char size[32];
+
+	json_array_append_new(dims, json_pack("{s:s, s:s}", "size", "-1", "name", ""));
+	if (width > 0) {
+		snprintf(size, sizeof(size), "%ld", width);
+		json_array_append_new(dims, json_pack("{s:s, s:s}", "size", size, "name", ""));
+	}
+	json_object_set_new(shape, "dim", dims);
+	json_object_set_new(shape, "unknown_rank", json_false());
+	json_object_set_new(t, "dtype", json_string(dtype));
+	json_object_set_new(t, "tensor_shape", shape);
+	json_object_set_new(t, "name", json_string(name));
+	return t;
+}
+
+/* The model as TF Serving's GetModelMetadata describes a SavedModel: one
+ * signature, serving_default, whose inputs are the raw features (one
+ * value per example each) and whose outputs are what :predict answers. */
+static json_t *signature_def(const mp_served *s)
+{
+	json_t *sig = json_object(), *ins = json_object(), *outs = json_object();
+	size_t i;
+
+	for (i = 0; i < ninputs(s); i++)
+		json_object_set_new(ins, input_name(s, i),
+				    tensor_info(input_name(s, i),
+						s->features[input_col(s, i)].type == MP_FEAT_STRING ? "DT_STRING" : "DT_FLOAT", 0));
+	if (s->nclass) {
+		json_object_set_new(outs, "probabilities", tensor_info("probabilities", "DT_FLOAT", s->nclass));
+		json_object_set_new(outs, "label", tensor_info("label", "DT_INT64", 0));
+		json_object_set_new(outs, "class", tensor_info("class", "DT_STRING", 0));
+	} else {
+		json_object_set_new(outs, "value", tensor_info("value", "DT_FLOAT", 0));
+	}
+	json_object_set_new(sig, "inputs", ins);
+	json_object_set_new(sig, "outputs", outs);
+	json_object_set_new(sig, "method_name", json_string("tensorflow/serving/predict"));
+	return json_pack("{s:{s:o}}", "signature_def", "serving_default", sig);
 }
 
 int mp_rest_metadata(mp_sversion *v, const char *name, mp_strbuf *out)
@@ -552,6 +609,7 @@ int mp_rest_metadata(mp_sversion *v, const char *name, mp_strbuf *out)
 	json_object_set_new(md, "inputs", ins);
 	json_object_set_new(md, "outputs", outs);
 	json_object_set_new(md, "transform", tx);
+	json_object_set_new(md, "signature_def", signature_def(s));
 	json_object_set_new(root, "model_spec", spec);
 	json_object_set_new(root, "metadata", md);
 	text = json_dumps(root, JSON_INDENT(2));

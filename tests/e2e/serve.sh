@@ -44,6 +44,26 @@ http() {
 		CODE=$(curl -s -o "$TMP/out" -w '%{http_code}' -X "$1" "$URL$2")
 	fi
 }
+# post_rows_at_once BODY DIR MODEL N: N one-row requests, 16 at a time,
+# each the next of BODY's instances in turn; answer i in DIR/out$i.json
+post_rows_at_once() {
+	local body=$1 dir=$2 model=$3 n=$4 rows i
+	mkdir -p "$dir"
+	rows=$(jq '.instances | length' "$body")
+	for ((i = 0; i < rows; i++)); do
+		jq -c "{instances: [.instances[$i]]}" "$body" >"$dir/in$i.json"
+	done
+	{ for ((i = 0; i < n; i++)); do
+		echo "url = \"$URL/v1/models/$model:predict\""
+		echo "data-binary = \"@$dir/in$((i % rows)).json\""
+		echo "output = \"$dir/out$i.json\""
+		echo 'write-out = "%{http_code}\n"'
+		[ "$i" -lt $((n - 1)) ] && echo 'next'
+	  done; } >"$dir/requests.cfg"
+	curl -s --no-progress-meter --parallel --parallel-max 16 -K "$dir/requests.cfg" >"$dir/codes"
+	[ "$(grep -c '^200$' "$dir/codes")" -eq "$n" ] && ok ||
+		not_ok "$n requests at once: $(sort "$dir/codes" | uniq -c | tr '\n' ' ')"
+}
 expect_code() { [ "$CODE" = "$1" ] && ok || { not_ok "HTTP $CODE (wanted $1) for $2: $(head -c 300 "$TMP/out")"; }; }
 expect_error() { jq -e --arg t "$1" '.error | contains($t)' "$TMP/out" >/dev/null && ok ||
 	not_ok "the error lacks '$1': $(cat "$TMP/out")"; }
@@ -59,6 +79,11 @@ expect_jq '[.metadata.inputs[].name] == ["island", "bill_length_mm", "bill_depth
 expect_jq '(.metadata.inputs[0].type == "string") and (.metadata.inputs[1].type == "float")'
 expect_jq '.metadata.outputs.classes == ["Adelie", "Chinstrap", "Gentoo"] and .model_spec.version == "1"'
 expect_jq '.metadata.transform[0] | .kind == "onehot" and (.outputs | length) == 3'
+# and TF Serving's own shape: one signature, serving_default
+expect_jq '.metadata.signature_def.signature_def.serving_default | .method_name == "tensorflow/serving/predict" and
+	.inputs.island.dtype == "DT_STRING" and .inputs.body_mass_g.dtype == "DT_FLOAT" and (.inputs | length) == 6 and
+	.outputs.probabilities.tensor_shape.dim == [{"size": "-1", "name": ""}, {"size": "3", "name": ""}] and
+	.outputs.class.dtype == "DT_STRING" and .outputs.label.dtype == "DT_INT64"'
 
 # ---- the same predictions as mlpipe predict: 40 rows of the real file
 head -41 "$P/data/penguins.csv" | cut -d, -f2-7 >"$TMP/rows.csv"
@@ -251,20 +276,8 @@ expect_err "not both"
 
 # ---- server-side batching: concurrent one-row requests share GEMMs, and
 # each still gets its own row's answer
-start_server "$BASE" penguins --enable_batching --batch_timeout_micros 5000 --threads 4
-mkdir -p "$TMP/b"
-for ((i = 0; i < 40; i++)); do
-	jq -c "{instances: [.instances[$i]]}" "$TMP/lists.json" >"$TMP/b/in$i.json"
-done
-{ for ((i = 0; i < 400; i++)); do
-	echo "url = \"$URL/v1/models/penguins:predict\""
-	echo "data-binary = \"@$TMP/b/in$((i % 40)).json\""
-	echo "output = \"$TMP/b/out$i.json\""
-	echo 'write-out = "%{http_code}\n"'
-	[ "$i" -lt 399 ] && echo 'next'
-  done; } >"$TMP/batch.cfg"
-curl -s --no-progress-meter --parallel --parallel-max 16 -K "$TMP/batch.cfg" >"$TMP/codes"
-[ "$(grep -c '^200$' "$TMP/codes")" -eq 400 ] && ok || not_ok "batched requests: $(sort "$TMP/codes" | uniq -c | tr '\n' ' ')"
+start_server "$BASE" penguins --enable_batching --batch_timeout_micros 5000 --threads 4 --num_batch_threads 2
+post_rows_at_once "$TMP/lists.json" "$TMP/b" penguins 400
 for ((i = 0; i < 400; i++)); do
 	jq -r '.predictions[] | [.class] + (.probabilities | map(tostring)) | join(",")' "$TMP/b/out$i.json"
 done >"$TMP/batched.csv"
@@ -326,6 +339,69 @@ printf ' { "instances" : [ [ 1e1 , -0.5 , 2E-1 , null ] ] } ' >"$TMP/b.json"
 http POST /v1/models/num:predict "$TMP/b.json"; expect_code 200 "spaces, exponents and null"
 expect_jq '.predictions | length == 1'
 stop_server
+
+# the fast path joins batches too: concurrent one-row requests share GEMMs
+# on two batch threads, and each gets its own row's answer
+start_server "$N/serving" num --enable_batching --batch_timeout_micros 5000 --threads 4 --num_batch_threads 2
+http POST /v1/models/num:predict "$TMP/numlists.json"; expect_code 200 "40 rows in one batch"
+cmp -s "$TMP/fast.json" "$TMP/out" && ok || not_ok "a batched fast request answers differently"
+post_rows_at_once "$TMP/numlists.json" "$TMP/nb" num 200
+for ((i = 0; i < 200; i++)); do
+	jq -c '.predictions[0]' "$TMP/nb/out$i.json"
+done >"$TMP/nbatched.txt"
+for ((i = 0; i < 5; i++)); do jq -c '.predictions[]' "$TMP/fast.json"; done | cmp -s - "$TMP/nbatched.txt" && ok ||
+	not_ok "a batched fast request got another row's answer"
+curl -s "$URL/metrics" >"$TMP/metrics"
+batches=$(awk '$1 == "mlpipe_serve_batch_rows_count{model=\"num\"}" { print $2 }' "$TMP/metrics")
+rows=$(awk '$1 == "mlpipe_serve_batch_rows_sum{model=\"num\"}" { print $2 }' "$TMP/metrics")
+[ "${rows:-0}" = 240 ] && [ "${batches:-240}" -lt 240 ] && ok ||
+	not_ok "no fast request shared a GEMM: $batches batches for $rows rows"
+stop_server
+
+# ---- no allocation of mlpipe's per request after warm-up: on the fast
+# path a request reuses its connection's body and answer buffers and its
+# thread's workspaces.  valgrind counts the heap blocks of 50 and of 250
+# requests on one kept-alive connection; the difference may only be
+# libmicrohttpd's own per answer (its response object and headers: 4).
+# Sanitizer builds cannot run under valgrind: the release build's run counts.
+if nm "$MLPIPE" 2>/dev/null | grep -qE '__(asan|tsan)_init'; then
+	echo "serve.sh: a sanitizer build: the allocation count is left to the release build"
+elif ! command -v valgrind >/dev/null; then
+	not_ok "valgrind is not installed (make deps installs it)"
+else
+	printf '{"instances": [[39.1, 18.7, 181, 3750]]}' >"$TMP/row.json"
+
+	# heap_blocks N: the heap blocks a server allocated in its life, serving N
+	# requests on one connection, into $TMP/blocksN
+	heap_blocks() {
+		local n=$1 i pid url=
+		valgrind --log-file="$TMP/vg$n.log" "$MLPIPE" serve --model_name num --model_base_path "$N/serving" \
+			--rest_api_port 0 --threads 2 2>"$TMP/serve$n.log" &
+		pid=$!
+		for ((i = 0; i < 300; i++)); do
+			url=$(grep -o 'http://[0-9.:]*' "$TMP/serve$n.log" | head -1)
+			[ -n "$url" ] && break
+			sleep 0.1
+		done
+		{ for ((i = 0; i < n; i++)); do
+			echo "url = \"$url/v1/models/num:predict\""
+			echo "data-binary = \"@$TMP/row.json\""
+			echo 'write-out = "%{http_code}\n"'
+			echo 'output = "/dev/null"'
+			[ "$i" -lt $((n - 1)) ] && echo 'next'
+		  done; } >"$TMP/k$n.cfg"
+		curl -s -K "$TMP/k$n.cfg" >"$TMP/codes$n"
+		kill -TERM "$pid"; wait "$pid"
+		[ "$(grep -c '^200$' "$TMP/codes$n")" -eq "$n" ] && ok || not_ok "$n requests: $(sort "$TMP/codes$n" | uniq -c | tr '\n' ' ')"
+		sed -n 's/.*total heap usage: \([0-9,]*\) allocs.*/\1/p' "$TMP/vg$n.log" | tr -d , >"$TMP/blocks$n"
+	}
+	heap_blocks 50
+	heap_blocks 250
+	a=$(cat "$TMP/blocks50") b=$(cat "$TMP/blocks250")
+	if [ -n "$a" ] && [ -n "$b" ] && [ $((b - a)) -le $((200 * 4)) ]; then ok; else
+		not_ok "200 more requests took $((b - a)) more heap blocks (libmicrohttpd's are 4 a request): $a and $b"
+	fi
+fi
 
 expect_exit 2 "$MLPIPE" serve --model_name x
 expect_err "serve needs --model_name NAME and --model_base_path DIR"
