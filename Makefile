@@ -220,12 +220,16 @@ FUZZ_FLAGS := -g -O1 -std=c11 -I. -D_XOPEN_SOURCE=700 $(LIB_CFLAGS) -fsanitize=a
 FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
 
+# with their header dependencies, as the other builds: a changed struct
+# must rebuild every object that lays it out
 $(FUZZ_BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+	$(FUZZ_CC) $(FUZZ_FLAGS) -MMD -MP -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_OBJ)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) -o $@ $(LIB_LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -MMD -MP -fsanitize=fuzzer $< $(FUZZ_OBJ) -o $@ $(LIB_LIBS)
+
+-include $(FUZZ_OBJ:.o=.d) $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%.d)
 
 .PHONY: fuzz
 .SECONDARY: $(FUZZ_OBJ)

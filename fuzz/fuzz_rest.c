@@ -17,12 +17,11 @@ static void make_model(mp_sversion *v, const char *dir, const char *name, int ni
 
 	snprintf(path, sizeof(path), "%s/%s.mlpm", dir, name);
 	if (mp_net_init(&n, nin, l, 2, MP_LOSS_SOFTMAX_CE, 4, 1, &err) != 0 || mp_model_save(&n, tx, path, &err) != 0 ||
-	    mp_served_load(&v->s, path, 8, &err) != 0) {
+	    mp_served_load(&v->s, path, 8, &err) != 0 || mp_sversion_make_slots(v, 1, &err) != 0) {
 		fprintf(stderr, "fuzz_rest: %s\n", err.msg);
 		abort();
 	}
 	mp_net_release(&n);
-	pthread_mutex_init(&v->mu, NULL);
 	v->version = 1;
 	unlink(path);
 }

@@ -87,9 +87,7 @@ static void slots_free(mp_sversion *v)
 	v->slots = NULL;
 }
 
-/* A slot per request thread, made at load so that a request allocates
- * nothing for its rows. */
-static int slots_new(mp_sversion *v, int n, mp_err *err)
+int mp_sversion_make_slots(mp_sversion *v, int n, mp_err *err)
 {
 	int i, rc;
 
@@ -288,7 +286,7 @@ static mp_sversion *load(mp_models *M, smodel *m, long want)
 	if (!(v->model = mp_strdup(m->name)))
 		mp_error(&err, MP_ENOMEM, "out of memory");
 	if (!v->model || mp_served_load(&v->s, path, M->max_batch, &err) != 0 ||
-	    slots_new(v, M->threads, &err) != 0 ||
+	    mp_sversion_make_slots(v, M->threads, &err) != 0 ||
 	    (M->batch_timeout_us > 0 && mp_batcher_new(&v->batch, &v->s, M->batch_threads, (size_t)M->max_batch,
 						       M->batch_timeout_us, batch_seen, v, &err) != 0)) {
 		refuse(M, m, want, err.msg);

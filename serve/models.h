@@ -49,6 +49,10 @@ typedef struct mp_sversion {
 	int retired; /* no longer served: freed at the last release */
 } mp_sversion;
 
+/* Makes v's n slots over its loaded s (a slot per request thread, made at
+ * load so that a request allocates nothing for its rows); on failure
+ * those made are freed with the version. */
+int mp_sversion_make_slots(mp_sversion *v, int n, mp_err *err);
 /* The calling thread's slot of v, locked; give it back with
  * mp_sversion_unslot. */
 mp_sslot *mp_sversion_slot(mp_sversion *v);
