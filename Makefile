@@ -16,7 +16,8 @@ SANITIZE ?=
 comma := ,
 PKGS := sqlite3 yaml-0.1 zlib nettle openblas libmicrohttpd jansson libcurl check
 DEB_PKGS := build-essential pkg-config libsqlite3-dev sqlite3 libyaml-dev zlib1g-dev \
-	nettle-dev libopenblas-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev check jq
+	nettle-dev libopenblas-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev check jq \
+	openmpi-bin libopenmpi-dev
 # what only the tests use: xmllint and headless Chromium check the reports,
 # clang's libFuzzer runs the fuzz targets
 TEST_PKGS := libxml2-utils chromium clang libclang-rt-14-dev curl valgrind
@@ -41,6 +42,12 @@ MATH := -fno-math-errno -ftree-vectorize
 CPPFLAGS += -I. -D_XOPEN_SOURCE=700
 LIB_CFLAGS := $(shell pkg-config --cflags $(filter-out check,$(PKGS)) 2>/dev/null)
 LIB_LIBS := $(shell pkg-config --libs $(filter-out check,$(PKGS)) 2>/dev/null) -lpthread -lm
+# MPI (OpenMPI's ompi-c) is optional: without it, a Trainer runs one rank
+# and `ranks: N` above 1 is a load-time error
+ifneq ($(shell pkg-config --exists ompi-c 2>/dev/null && echo yes),)
+LIB_CFLAGS += $(shell pkg-config --cflags ompi-c) -DMP_HAVE_MPI
+LIB_LIBS += $(shell pkg-config --libs ompi-c)
+endif
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 CFLAGS ?= -g
@@ -67,8 +74,8 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 CLI_LIB := $(BUILD)/libmlpipe-cli.a
 CHECK_SRC := $(wildcard tests/check_*.c)
 CHECK_BIN := $(CHECK_SRC:tests/%.c=$(BUILD)/tests/%)
-HELPER_SRC := tests/mkfixture.c
-HELPER_BIN := $(BUILD)/tests/mkfixture
+HELPER_SRC := tests/mkfixture.c tests/modeldiff.c
+HELPER_BIN := $(HELPER_SRC:tests/%.c=$(BUILD)/tests/%)
 E2E := $(sort $(filter-out tests/e2e/lib.sh,$(wildcard tests/e2e/*.sh)))
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)

@@ -231,6 +231,7 @@ typedef struct mp_component_type {
 	int any_params; /* params beyond the declared ones are accepted as strings */
 	const mp_resolve_spec *resolves; /* inputs found in the store when not wired */
 	size_t nresolves;
+	int ranks; /* it runs as several MPI ranks (`ranks: N` in a pipeline) */
 	/* Runs in the process it is called in; writes only into the output
 	 * directories.  Returns 0 or a negative MP_E* with err filled. */
 	int (*run)(const mp_component_io *io, mp_err *err);

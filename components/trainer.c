@@ -322,6 +322,20 @@ static int warm_start(mp__trainer *T, const char *base, mp_err *err)
 	return rc;
 }
 
+/* Horovod's start: every rank begins from rank 0's weights (fresh,
+ * warm-started or checkpointed), with its own dropout stream, and the
+ * gradients get room for the step's loss and count (see trainer_loop.c). */
+static int join_ranks(mp__trainer *T, mp_err *err)
+{
+	int rc;
+
+	if ((rc = mp_net_grad_room(&T->net, 2, err)) != 0)
+		return rc;
+	mp_dist_bcast(&T->dist, T->net.params, T->net.nparams);
+	T->net.rng ^= (uint64_t)T->dist.rank * 0x9e3779b97f4a7c15ULL;
+	return 0;
+}
+
 /* The network and its optimizer, from fresh, warm-started or
  * checkpointed weights. */
 static int build(mp__trainer *T, const char *base, mp_err *err)
@@ -345,18 +359,20 @@ static int build(mp__trainer *T, const char *base, mp_err *err)
 		return mp_error(err, MP_ENOMEM, "out of memory");
 	if (base && (rc = warm_start(T, base, err)) != 0)
 		return rc;
-	if (!T->io->scratch || T->ckpt_every <= 0)
-		return 0;
-	if (!(T->ckpt = mp_asprintf("%s/checkpoint.mlpc", T->io->scratch)) ||
-	    !(T->hist_path = mp_asprintf("%s/history.tsv", T->io->scratch)))
-		return mp_error(err, MP_ENOMEM, "out of memory");
-	if ((rc = mp_checkpoint_load(&T->net, &T->opt, &T->ts, T->ckpt, err)) == MP_ENOTFOUND)
-		return 0;
-	if (rc != 0)
-		return rc;
-	fprintf(stderr, "mlpipe: continuing from the checkpoint after epoch %d\n", T->ts.epoch);
-	/* the epochs before it are this training's too: the curves show them */
-	return mp__train_replay_history(T, err);
+	if (T->io->scratch && T->ckpt_every > 0) {
+		if (!(T->ckpt = mp_asprintf("%s/checkpoint.mlpc", T->io->scratch)) ||
+		    !(T->hist_path = mp_asprintf("%s/history.tsv", T->io->scratch)))
+			return mp_error(err, MP_ENOMEM, "out of memory");
+		if ((rc = mp_checkpoint_load(&T->net, &T->opt, &T->ts, T->ckpt, err)) == 0) {
+			fprintf(stderr, "mlpipe: continuing from the checkpoint after epoch %d\n", T->ts.epoch);
+			/* the epochs before it are this training's too: the curves show them */
+			if ((rc = mp__train_replay_history(T, err)) != 0)
+				return rc;
+		} else if (rc != MP_ENOTFOUND) {
+			return rc;
+		}
+	}
+	return T->dist.size > 1 ? join_ranks(T, err) : 0;
 }
 
 /* The model file (the best weights under early stopping), the metrics of
@@ -368,6 +384,8 @@ static int save(mp__trainer *T, mp_err *err)
 	char *path;
 	int rc;
 
+	if (T->dist.rank != 0)
+		return 0; /* rank 0 writes the model and the result */
 	if (T->c.es_metric && T->ts.best_params && isfinite(T->ts.best))
 		memcpy(T->net.params, T->ts.best_params, T->net.nparams * sizeof(float));
 	if (!(path = mp_asprintf("%s/model.mlpm", mp_io_output(io, "model"))))
@@ -379,6 +397,7 @@ static int save(mp__trainer *T, mp_err *err)
 	if (mp_result_metric(io->result, "samples_per_second", 0, train_s > 0 ? (double)T->samples / train_s : 0) != 0 ||
 	    mp_result_metric(io->result, "input_wait_fraction", 0, train_s > 0 ? wait_s / train_s : 0) != 0 ||
 	    mp_result_metric(io->result, "epochs", 0, T->ts.epoch) != 0 ||
+	    mp_result_metric(io->result, "ranks", 0, T->dist.size) != 0 ||
 	    record_kept(io->result, &T->ts, T->mse, T->have_val) != 0 ||
 	    mp_result_prop_int(io->result, "model", "parameters", (int64_t)T->net.nparams) != 0 ||
 	    mp_result_prop_int(io->result, "model", "epochs", T->ts.epoch) != 0 ||
@@ -411,12 +430,14 @@ static void trainer_release(mp__trainer *T)
 }
 
 /* The cores are shared on purpose: the map threads get theirs, OpenBLAS
- * the rest (at least one). */
-static void share_cores(const mp_component_io *io)
+ * the rest (at least one).  With several ranks on this machine, each rank
+ * has its share of the cores. */
+static void share_cores(const mp_component_io *io, const mp_dist *dist)
 {
 	int blas = atoi(mp_io_param(io, "threads")), cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	int input = atoi(mp_io_param(io, "input_threads"));
 
+	cores = cores / dist->local_size > 1 ? cores / dist->local_size : 1;
 	if (blas == 0)
 		blas = cores - input > 1 ? cores - input : 1;
 	mp_blas_threads(blas);
@@ -442,7 +463,9 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 	T.tty = isatty(2);
 	T.unit2 = 1;
 	T.apply = !strcmp(mp_io_param(io, "apply_transform"), "true");
-	share_cores(io);
+	if ((rc = mp_dist_init(&T.dist, err)) != 0)
+		return rc;
+	share_cores(io, &T.dist);
 	if ((rc = mp__train_config_parse(io, &T.c, err)) != 0)
 		return rc;
 	T.mse = T.c.loss == MP_LOSS_MSE;
@@ -450,6 +473,8 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 	    (rc = choose_data(&T, ex, err)) == 0 && (rc = build(&T, mp_io_input(io, "base_model"), err)) == 0 &&
 	    (T.ts.epoch >= T.epochs || (rc = mp__train_epochs(&T, err)) == 0))
 		rc = save(&T, err);
+	if (rc == 0)
+		mp_dist_finish(&T.dist); /* a failed rank only exits: mpirun stops the others */
 	trainer_release(&T);
 	return rc;
 }
@@ -481,6 +506,7 @@ const mp_component_type mp_trainer_component = {
 	.nparams = MP_COUNTOF(params),
 	.resolves = resolves,
 	.nresolves = MP_COUNTOF(resolves),
+	.ranks = 1,
 	.run = run_trainer,
 	.check = check_trainer,
 };

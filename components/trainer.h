@@ -13,6 +13,7 @@
 #include "data/dataset.h"
 #include "data/examples.h"
 #include "data/transform.h"
+#include "nn/dist.h"
 #include "nn/nn.h"
 
 typedef struct mp__train_config {
@@ -55,6 +56,7 @@ typedef struct mp__trainer {
 	int stopped_early;
 	double wait_s, train_s;
 	int64_t samples;
+	mp_dist dist; /* data-parallel: this rank and how many (1: alone) */
 } mp__trainer;
 
 /* The metrics of the epochs before a checkpoint, recorded again from the

@@ -24,14 +24,17 @@ static void progress(int epoch, int epochs, int64_t done, int64_t total, double 
 	fflush(stderr);
 }
 
-/* Mean loss and accuracy over the examples tmpl reads, without training. */
-static int evaluate(mp_net *n, const mp_dataset_opts *tmpl, double *loss, double *acc, mp_err *err)
+/* Mean loss and accuracy over the examples tmpl reads, without training.
+ * With several ranks, each scores every size-th batch and the sums are
+ * added up over the ranks, so every rank has the same figures. */
+static int evaluate(mp_net *n, const mp_dist *dist, const mp_dataset_opts *tmpl, double *loss, double *acc,
+		    mp_err *err)
 {
 	mp_dataset_opts o = *tmpl;
 	mp_dataset *d;
 	const mp_batch *b;
-	double total = 0;
-	int64_t rows = 0, correct = 0;
+	double total = 0, sums[3];
+	int64_t rows = 0, correct = 0, k = 0;
 	int rc;
 
 	o.batch_size = (size_t)n->max_batch;
@@ -47,6 +50,8 @@ static int evaluate(mp_net *n, const mp_dataset_opts *tmpl, double *loss, double
 		double l;
 		int c;
 
+		if (k++ % dist->size != dist->rank)
+			continue;
 		mp_net_eval(n, b->x, b->y, (int)b->rows, &l, &c);
 		total += l * (double)b->rows;
 		correct += c;
@@ -55,6 +60,15 @@ static int evaluate(mp_net *n, const mp_dataset_opts *tmpl, double *loss, double
 	mp_dataset_close(d);
 	if (rc < 0)
 		return rc;
+	if (dist->size > 1) {
+		sums[0] = total;
+		sums[1] = (double)correct;
+		sums[2] = (double)rows;
+		mp_dist_sum_f64(dist, sums, 3);
+		total = sums[0];
+		correct = (int64_t)sums[1];
+		rows = (int64_t)sums[2];
+	}
 	*loss = rows ? total / (double)rows : NAN;
 	*acc = rows ? (double)correct / (double)rows : NAN;
 	return 0;
@@ -138,6 +152,8 @@ typedef struct epoch_sums {
 
 static void print_epoch(const mp__trainer *T, int epoch, double tl, double ta, double vl, double va)
 {
+	if (T->dist.rank != 0)
+		return; /* rank 0 speaks for all */
 	if (T->mse && T->have_val)
 		fprintf(stderr, "epoch %d/%d: train loss %.4f, validation loss %.4f\n", epoch, T->epochs, tl, vl);
 	else if (T->mse)
@@ -183,11 +199,11 @@ static int end_epoch(mp__trainer *T, int cur, const epoch_sums *s, int *stop, mp
 	mp_result *r = T->io->result;
 	int rc;
 
-	if (T->tty)
+	if (T->tty && T->dist.rank == 0)
 		fputc('\n', stderr);
 	if (!s->done)
 		return mp_error(err, MP_ECORRUPT, "epoch %d read no rows of split '%s'", cur + 1, T->train_split);
-	if (T->have_val && (rc = evaluate(&T->net, &T->val_opts, &vl, &va, err)) != 0)
+	if (T->have_val && (rc = evaluate(&T->net, &T->dist, &T->val_opts, &vl, &va, err)) != 0)
 		return rc;
 	tl *= T->unit2;
 	vl *= T->unit2;
@@ -207,13 +223,42 @@ static int end_epoch(mp__trainer *T, int cur, const epoch_sums *s, int *stop, mp
 		T->stopped_early = 1;
 		*stop = 1;
 	}
-	if (T->ckpt && T->ts.epoch % T->ckpt_every == 0 && T->ts.epoch < T->epochs && !T->stopped_early &&
+	/* only rank 0 writes; every rank reads the checkpoint when resuming */
+	if (T->ckpt && T->dist.rank == 0 && T->ts.epoch % T->ckpt_every == 0 && T->ts.epoch < T->epochs &&
+	    !T->stopped_early &&
 	    /* the history first: killed between the two, it is ahead of the
 	     * checkpoint, and only its epochs up to the checkpoint's count */
 	    ((rc = mp_write_file_atomic(T->hist_path, T->hist.buf ? T->hist.buf : "", T->hist.len, err)) != 0 ||
 	     (rc = mp_checkpoint_save(&T->net, &T->opt, &T->ts, T->ckpt, err)) != 0))
 		return rc;
 	return 0;
+}
+
+/* This rank's share of a global batch's gradients, with its loss and
+ * right answers, summed over the ranks (one reduction): afterwards every
+ * rank has the gradient of the whole batch's mean loss, *l its mean loss
+ * and *correct its right answers. */
+static void shared_step(mp__trainer *T, const mp_batch *b, double *l, int *correct)
+{
+	mp_net *n = &T->net;
+	size_t rows = b->rows, lo = rows * (size_t)T->dist.rank / (size_t)T->dist.size;
+	size_t hi = rows * (size_t)(T->dist.rank + 1) / (size_t)T->dist.size, k;
+	float share = (float)(hi - lo) / (float)rows, *g = n->grads;
+	double ml = 0;
+	int c = 0;
+
+	if (hi > lo) {
+		mp_net_train_step(n, b->x + lo * (size_t)n->nin, b->y + lo, (int)(hi - lo), &ml, &c);
+		for (k = 0; k < n->nparams; k++)
+			g[k] *= share;
+	} else {
+		memset(g, 0, n->nparams * sizeof(float));
+	}
+	g[n->nparams] = (float)(ml * (double)(hi - lo));
+	g[n->nparams + 1] = (float)c;
+	mp_dist_sum(&T->dist, g, n->nparams + 2);
+	*l = g[n->nparams] / (double)rows;
+	*correct = (int)g[n->nparams + 1];
 }
 
 /* One optimizer step on batch b. */
@@ -224,7 +269,10 @@ static int train_step(mp__trainer *T, const mp_batch *b, int cur, epoch_sums *s,
 
 	if ((rc = check_label(b, T->c.loss, mp_net_nout(&T->net), err)) != 0)
 		return rc;
-	mp_net_train_step(&T->net, b->x, b->y, (int)b->rows, &l, &correct);
+	if (T->dist.size > 1)
+		shared_step(T, b, &l, &correct);
+	else
+		mp_net_train_step(&T->net, b->x, b->y, (int)b->rows, &l, &correct);
 	if (!isfinite(l))
 		return mp_error(err, MP_EINVAL, "the loss became %s at step %lld (epoch %d): lower the learning rate",
 				isnan(l) ? "NaN" : "infinite", (long long)T->ts.step + 1, cur + 1);
@@ -276,7 +324,7 @@ int mp__train_epochs(mp__trainer *T, mp_err *err)
 		}
 		if ((rc = train_step(T, b, cur, &s, err)) != 0)
 			break;
-		if (T->tty && (T->ts.step % 50 == 0 || s.done == total_rows)) {
+		if (T->tty && T->dist.rank == 0 && (T->ts.step % 50 == 0 || s.done == total_rows)) {
 			double el = (double)(mp_monotonic_ns() - t0) / 1e9, rate = el > 0 ? (double)s.done / el : 0;
 
 			progress(cur + 1, T->epochs, s.done, total_rows, rate,

@@ -177,6 +177,11 @@ int mp_mkdirs(const char *path, unsigned mode, mp_err *err);
 /* rm -rf that never follows symbolic links; a missing path is not an error. */
 int mp_rmtree(const char *path, mp_err *err);
 int mp_path_exists(const char *path);
+/* 1 when an executable called name is in a folder of $PATH (or name, with
+ * a '/', is one). */
+int mp_which(const char *name);
+/* The path of this program's binary, into buf: 0, or -1. */
+int mp_self_exe(char *buf, size_t n);
 
 /* Writing a file so it is either wholly there or not at all: data goes to a
  * temporary file beside the target, is flushed and fsynced, then renamed over

@@ -310,3 +310,34 @@ int mp_process_alive(long pid)
 		return 1;
 	return close_paren[2] != 'Z' && close_paren[2] != 'X';
 }
+
+int mp_which(const char *name)
+{
+	const char *path = getenv("PATH"), *p, *end;
+	char buf[4096];
+
+	if (strchr(name, '/'))
+		return access(name, X_OK) == 0;
+	for (p = path ? path : "/usr/bin:/bin"; *p; p = *end ? end + 1 : end) {
+		size_t n;
+
+		end = strchr(p, ':');
+		if (!end)
+			end = p + strlen(p);
+		n = (size_t)(end - p);
+		if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)(n ? n : 1), n ? p : ".", name) < (int)sizeof(buf) &&
+		    access(buf, X_OK) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int mp_self_exe(char *buf, size_t n)
+{
+	ssize_t got = readlink("/proc/self/exe", buf, n - 1);
+
+	if (got <= 0 || (size_t)got >= n - 1)
+		return -1;
+	buf[got] = '\0';
+	return 0;
+}

@@ -104,6 +104,17 @@ void mp_net_release(mp_net *n)
 	memset(n, 0, sizeof(*n));
 }
 
+int mp_net_grad_room(mp_net *n, size_t extra, mp_err *err)
+{
+	float *g = mp_realloc(n->grads, (n->nparams + extra) * sizeof(float));
+
+	if (!g)
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	memset(g + n->nparams, 0, extra * sizeof(float));
+	n->grads = g;
+	return 0;
+}
+
 int mp_net_view(mp_net *v, const mp_net *n, mp_err *err)
 {
 	int l;

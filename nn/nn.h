@@ -73,6 +73,11 @@ int mp_net_init(mp_net *n, int nin, const mp_layer_spec *layers, int nlayers, mp
 void mp_net_release(mp_net *n);
 int mp_net_nout(const mp_net *n);
 
+/* Makes room for extra floats after the gradients, at grads[nparams],
+ * which training leaves alone: a data-parallel step sums its loss and its
+ * count of right answers in the same reduction as the gradients. */
+int mp_net_grad_room(mp_net *n, size_t extra, mp_err *err);
+
 /* A view of n for inference: it reads n's weights and has its own
  * workspace (no gradients, no dropout), so forward passes on n and on its
  * views may run at once in different threads (train is ignored on a

@@ -72,6 +72,13 @@ int mp_cache_key(const mp_pipeline *p, const mp_pl_component *c,
 	add_field(&sb, "component", c->id);
 	add_field(&sb, "type", c->type->name);
 	add_field(&sb, "version", c->type->version);
+	if (c->ranks > 1) {
+		/* another summation order: another model (ranks: 1 keeps the key) */
+		char r[32];
+
+		snprintf(r, sizeof(r), "%d", c->ranks);
+		add_field(&sb, "ranks", r);
+	}
 	for (i = 0; i < c->nparams && rc == 0; i++) {
 		const mp_param_spec *spec = mp_component_param(c->type, c->params[i].name);
 

@@ -1,11 +1,13 @@
 /* The local executor: a component in a child process (see executor.h). */
 #include "orchestrator/executor.h"
+#include "core/tsv.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #ifdef __linux__
@@ -18,6 +20,8 @@ typedef struct local_job {
 	int ended;  /* waitpid has reported it */
 	int status; /* as waitpid gave it */
 	char *staging;
+	char *log;	/* a launcher's (mpirun's): its own words on a failure are here */
+	off_t log_from;
 } local_job;
 
 /* In the child, SIGTERM (from a timeout, a stopped run or, on Linux, the
@@ -29,14 +33,12 @@ static void on_stop(int sig)
 	kill(0, SIGKILL);
 }
 
-/* In the child: runs the component and leaves its result (or its error) in
- * the staging folder.  Never returns. */
-static void child_main(const mp_exec_job *job, pid_t parent, int errfd)
+/* In the child, before the component or a launcher runs: its own process
+ * group, the signals, no stdin, and stdout and stderr appended to the log.
+ * 0, or -1 when the orchestrator died meanwhile. */
+static int child_begin(const mp_exec_job *job, pid_t parent)
 {
-	mp_component_io io = {0};
-	mp_err err = {0};
-	char *path, *undo = NULL;
-	int fd, rc;
+	int fd;
 
 	setpgid(0, 0);
 	signal(SIGINT, SIG_DFL);
@@ -46,7 +48,7 @@ static void child_main(const mp_exec_job *job, pid_t parent, int errfd)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 #endif
 	if (getppid() != parent)
-		_exit(1); /* the orchestrator died before the line above */
+		return -1; /* the orchestrator died before the line above */
 	if ((fd = open("/dev/null", O_RDONLY)) >= 0) {
 		dup2(fd, 0);
 		close(fd);
@@ -56,6 +58,20 @@ static void child_main(const mp_exec_job *job, pid_t parent, int errfd)
 		dup2(fd, 2);
 		close(fd);
 	}
+	return 0;
+}
+
+/* In the child: runs the component and leaves its result (or its error) in
+ * the staging folder.  Never returns. */
+static void child_main(const mp_exec_job *job, pid_t parent, int errfd)
+{
+	mp_component_io io = {0};
+	mp_err err = {0};
+	char *path, *undo = NULL;
+	int rc;
+
+	if (child_begin(job, parent) != 0)
+		_exit(1);
 	io.inputs = job->inputs;
 	io.ninputs = job->ninputs;
 	io.outputs = job->outputs;
@@ -139,6 +155,46 @@ static int local_start(void **handle, const mp_exec_job *job, mp_err *err)
 	return 0;
 }
 
+int mp__exec_spawn(void **handle, const mp_exec_job *job, char *const argv[], mp_err *err)
+{
+	pid_t pid, self = getpid();
+	struct stat sb;
+	local_job *j;
+
+	*handle = NULL;
+	if (!(j = mp_calloc(1, sizeof(*j))) || !(j->staging = mp_strdup(job->staging)) || !(j->log = mp_strdup(job->log))) {
+		if (j)
+			free(j->staging);
+		free(j);
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	}
+	j->errfd = -1;
+	j->log_from = stat(job->log, &sb) == 0 ? sb.st_size : 0;
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		free(j->staging);
+		free(j->log);
+		free(j);
+		return mp_error(err, MP_EIO, "cannot start component '%s': %s", job->component_id, strerror(errno));
+	}
+	if (pid == 0) {
+		if (child_begin(job, self) != 0)
+			_exit(1);
+		if (chdir(job->workdir) != 0) {
+			fprintf(stderr, "mlpipe: cannot enter '%s': %s\n", job->workdir, strerror(errno));
+			_exit(127);
+		}
+		signal(SIGTERM, SIG_DFL); /* the launcher stops what it started */
+		execvp(argv[0], argv);
+		fprintf(stderr, "mlpipe: cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	j->pid = pid;
+	*handle = j;
+	return 0;
+}
+
 static int local_poll(void *handle)
 {
 	local_job *j = handle;
@@ -163,15 +219,35 @@ static void local_cancel(void *handle, int hard)
 		kill(-j->pid, hard ? SIGKILL : SIGTERM);
 }
 
+/* A launcher's own account of the end, when no rank left a reason:
+ * mpirun's "mpirun noticed that process rank 1 ... exited on signal 9". */
+static void launcher_reason(local_job *j, char *reason, size_t n)
+{
+	char *text = NULL, *line, *cur;
+	size_t len;
+
+	if (mp_read_file(j->log, &text, &len, NULL) != 0)
+		return;
+	for (cur = text + ((off_t)len > j->log_from ? j->log_from : 0); (line = mp_text_line(&cur));) {
+		char *at = strstr(line, "mpirun noticed that ");
+
+		if (at) {
+			snprintf(reason, n, "mpirun: %s", at + strlen("mpirun noticed that "));
+			break;
+		}
+	}
+	free(text);
+}
+
 /* The reason the component gave: through its error channel, else in the
- * .error file it left. */
+ * .error file it left, else in the log (a launcher's). */
 static void read_reason(local_job *j, char *reason, size_t n)
 {
 	char *path, *text = NULL;
 	ssize_t got;
 
 	reason[0] = '\0';
-	got = read(j->errfd, reason, n - 1);
+	got = j->errfd >= 0 ? read(j->errfd, reason, n - 1) : 0;
 	reason[got > 0 ? got : 0] = '\0';
 	if (reason[0] || !(path = mp_asprintf("%s/.error", j->staging)))
 		return;
@@ -179,6 +255,8 @@ static void read_reason(local_job *j, char *reason, size_t n)
 		snprintf(reason, n, "%s", text);
 	free(text);
 	free(path);
+	if (!reason[0] && j->log)
+		launcher_reason(j, reason, n);
 }
 
 static void local_collect(void *handle, mp_exec_status *st)
@@ -204,8 +282,10 @@ static void local_collect(void *handle, mp_exec_status *st)
 		st->code = WEXITSTATUS(j->status);
 	if (st->signal || st->code)
 		read_reason(j, st->reason, sizeof(st->reason));
-	close(j->errfd);
+	if (j->errfd >= 0)
+		close(j->errfd);
 	free(j->staging);
+	free(j->log);
 	free(j);
 }
 

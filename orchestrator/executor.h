@@ -34,6 +34,10 @@ typedef struct mp_exec_job {
 	const char *scratch; /* kept across retries and resumes */
 	const char *staging; /* .result, .error and .undo go here */
 	const char *log;     /* stdout and stderr are appended to it */
+	int ranks;	     /* MPI ranks (the MPI launch) */
+	const char *mpi_hostfile;   /* mpirun --hostfile, or NULL */
+	char *const *mpi_args;	    /* mpirun's extra arguments */
+	size_t nmpi_args;
 } mp_exec_job;
 
 /* How a component ended. */
@@ -58,5 +62,18 @@ typedef struct mp_executor {
 
 /* A child process on this machine. */
 extern const mp_executor mp_local_executor;
+/* `mpirun -np RANKS mlpipe component TYPE ... --staging DIR`: every rank
+ * runs the component, rank 0 writes its outputs and result. */
+extern const mp_executor mp_mpi_executor;
+
+/* For the executors that run a command (exec_local.c): starts argv in a
+ * child like the local executor's (own process group, the log, workdir);
+ * the handle is the local executor's, for its poll, cancel and collect,
+ * which also read a launcher's account of a failure from the log. */
+int mp__exec_spawn(void **handle, const mp_exec_job *job, char *const argv[], mp_err *err);
+/* The command that runs job's component from its artifact paths
+ * (mlpipe component TYPE --input ... --staging DIR), appended to *argv
+ * (grown; *argc counts; each string is the caller's to free). */
+int mp__exec_component_argv(const mp_exec_job *job, char ***argv, size_t *argc, mp_err *err);
 
 #endif

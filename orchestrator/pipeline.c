@@ -12,7 +12,7 @@
 /* ---- the pipeline block ------------------------------------------------ */
 
 typedef struct raw_pipeline {
-	yaml_node_t *name, *root, *metadata, *params, *schedule, *catchup, *report;
+	yaml_node_t *name, *root, *metadata, *params, *schedule, *catchup, *report, *mpi;
 } raw_pipeline;
 
 static void pipeline_key(loader *L, const char *key, yaml_node_t *k, yaml_node_t *v, void *ud)
@@ -34,6 +34,8 @@ static void pipeline_key(loader *L, const char *key, yaml_node_t *k, yaml_node_t
 		r->catchup = v;
 	else if (!strcmp(key, "report"))
 		r->report = v;
+	else if (!strcmp(key, "mpi"))
+		r->mpi = v;
 	else if (!strcmp(key, "description"))
 		mp__expect(L, v, YAML_SCALAR_NODE, "'description'");
 }
@@ -68,8 +70,8 @@ static void pipeline_param(loader *L, const char *key, yaml_node_t *k, yaml_node
 
 static void load_pipeline_block(loader *L, yaml_node_t *block)
 {
-	static const char *const keys[] = {"name",    "root",	"metadata", "params", "schedule",
-					   "catchup", "report", "description", NULL};
+	static const char *const keys[] = {"name",    "root",	"metadata", "params",	   "schedule",
+					   "catchup", "report", "mpi",	    "description", NULL};
 	raw_pipeline r = {0};
 	mp_pipeline *p = L->p;
 	const char *root = "runs";
@@ -122,6 +124,8 @@ static void load_pipeline_block(loader *L, yaml_node_t *block)
 		if (!r.schedule)
 			mp__problem(L, r.catchup, "catchup needs a 'schedule'");
 	}
+	if (r.mpi)
+		mp__load_mpi(L, r.mpi);
 	if (r.report && mp__expect(L, r.report, YAML_SCALAR_NODE, "'report'")) {
 		const char *v = mp__scalar(r.report);
 
@@ -388,6 +392,10 @@ void mp_pipeline_free(mp_pipeline *p)
 	free(p->root);
 	free(p->metadata);
 	free(p->schedule);
+	free(p->mpi_hostfile);
+	for (i = 0; i < p->nmpi_args; i++)
+		free(p->mpi_args[i]);
+	free(p->mpi_args);
 	free(p);
 }
 

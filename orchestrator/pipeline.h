@@ -55,6 +55,7 @@ typedef struct mp_pl_component {
 	int retries;
 	int timeout_s; /* 0: none */
 	int cache;
+	int ranks; /* MPI ranks (ranks: N); 1 runs it as a plain child */
 } mp_pl_component;
 
 typedef struct mp_pipeline {
@@ -69,6 +70,10 @@ typedef struct mp_pipeline {
 	int report;	/* write each run's HTML report (report: true) */
 	mp_pl_value *params;
 	size_t nparams;
+	/* the mpi: block: mpirun's hosts file (absolute, or NULL) and extra args */
+	char *mpi_hostfile;
+	char **mpi_args;
+	size_t nmpi_args;
 	mp_pl_component *comps;
 	size_t ncomps;
 	int *order; /* component indices in an order that respects every edge */

@@ -3,6 +3,7 @@
 #include "orchestrator/loader.h"
 #include "core/json.h"
 #include "data/span.h"
+#include "nn/dist.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@ static void comp_key(loader *L, const char *key, yaml_node_t *k, yaml_node_t *v,
 	else if (!strcmp(key, "retries")) r->retries = v;
 	else if (!strcmp(key, "timeout")) r->timeout = v;
 	else if (!strcmp(key, "cache")) r->cache = v;
+	else if (!strcmp(key, "ranks")) r->ranks = v;
 	else if (!strcmp(key, "description")) mp__expect(L, v, YAML_SCALAR_NODE, "'description'");
 }
 
@@ -375,6 +377,21 @@ static void comp_output_seq(loader *L, mp_pl_component *c, yaml_node_t *outs)
 	}
 }
 
+/* ranks: N, for a type that runs as MPI ranks, in a build with MPI, on a
+ * machine with mpirun. */
+static void check_ranks(loader *L, yaml_node_t *v, mp_pl_component *c)
+{
+	if (mp__parse_int(L, v, "ranks", 1, 4096, &c->ranks) != 0 || c->ranks == 1)
+		return;
+	if (!c->type->ranks)
+		mp__problem(L, v, "%s does not run as several ranks ('ranks' is for the Trainer)", c->type->name);
+	else if (!mp_dist_available())
+		mp__problem(L, v, "ranks: %d needs MPI, and this mlpipe was built without it (install libopenmpi-dev "
+			    "and rebuild)", c->ranks);
+	else if (!mp_which("mpirun"))
+		mp__problem(L, v, "ranks: %d needs mpirun, which is not on the PATH (install openmpi-bin)", c->ranks);
+}
+
 int mp__cmp_value(const void *a, const void *b)
 {
 	return strcmp(((const mp_pl_value *)a)->name, ((const mp_pl_value *)b)->name);
@@ -384,7 +401,7 @@ int mp__cmp_value(const void *a, const void *b)
 void mp__load_component(loader *L, yaml_node_t *node, raw_comp *r, mp_pl_component *c)
 {
 	static const char *const keys[] = {"id", "type", "inputs", "outputs", "params", "after",
-					   "retries", "timeout", "cache", "description", NULL};
+					   "retries", "timeout", "cache", "ranks", "description", NULL};
 	param_ctx pc = {c, 0};
 	size_t i;
 
@@ -393,6 +410,7 @@ void mp__load_component(loader *L, yaml_node_t *node, raw_comp *r, mp_pl_compone
 	c->line = (int)node->start_mark.line + 1;
 	c->col = (int)node->start_mark.column + 1;
 	c->cache = 1;
+	c->ranks = 1;
 	if (!mp__expect(L, node, YAML_MAPPING_NODE, "a component"))
 		return;
 	{
@@ -437,6 +455,8 @@ void mp__load_component(loader *L, yaml_node_t *node, raw_comp *r, mp_pl_compone
 	}
 	if (!c->type)
 		return;
+	if (r->ranks)
+		check_ranks(L, r->ranks, c);
 	/* outputs: the type's own, or those the file declares */
 	if (c->type->declared_outputs) {
 		if (r->outputs)

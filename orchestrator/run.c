@@ -182,7 +182,11 @@ static int launch(mp__runner *R, mp__node *n, mp_err *err)
 		job.scratch = n->scratch;
 		job.staging = n->staging;
 		job.log = n->log;
-		n->ex = &mp_local_executor;
+		job.ranks = n->c->ranks;
+		job.mpi_hostfile = R->p->mpi_hostfile;
+		job.mpi_args = R->p->mpi_args;
+		job.nmpi_args = R->p->nmpi_args;
+		n->ex = n->c->ranks > 1 ? &mp_mpi_executor : &mp_local_executor;
 		rc = n->ex->start(&n->job, &job, err);
 	}
 	free_job_lists(ins, outs, n->c->noutputs, params);
