@@ -398,6 +398,8 @@ static int save(mp__trainer *T, mp_err *err)
 	    mp_result_metric(io->result, "input_wait_fraction", 0, train_s > 0 ? wait_s / train_s : 0) != 0 ||
 	    mp_result_metric(io->result, "epochs", 0, T->ts.epoch) != 0 ||
 	    mp_result_metric(io->result, "ranks", 0, T->dist.size) != 0 ||
+	    (T->reduce_steps > 0 && mp_result_metric(io->result, "allreduce_ms_per_step", 0,
+						     1e3 * T->reduce_s / (double)T->reduce_steps) != 0) ||
 	    record_kept(io->result, &T->ts, T->mse, T->have_val) != 0 ||
 	    mp_result_prop_int(io->result, "model", "parameters", (int64_t)T->net.nparams) != 0 ||
 	    mp_result_prop_int(io->result, "model", "epochs", T->ts.epoch) != 0 ||

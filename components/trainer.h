@@ -57,6 +57,8 @@ typedef struct mp__trainer {
 	double wait_s, train_s;
 	int64_t samples;
 	mp_dist dist; /* data-parallel: this rank and how many (1: alone) */
+	double reduce_s;      /* time in the gradients' allreduce */
+	int64_t reduce_steps; /* over this many steps */
 } mp__trainer;
 
 /* The metrics of the epochs before a checkpoint, recorded again from the

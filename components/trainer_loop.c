@@ -237,16 +237,23 @@ static int end_epoch(mp__trainer *T, int cur, const epoch_sums *s, int *stop, mp
 /* This rank's share of a global batch's gradients, with its loss and
  * right answers, summed over the ranks (one reduction): afterwards every
  * rank has the gradient of the whole batch's mean loss, *l its mean loss
- * and *correct its right answers. */
+ * and *correct its right answers.  b is this rank's shard of the global
+ * batch (the dataset's shards, with the cache), or the whole global batch,
+ * of which it takes its share. */
 static void shared_step(mp__trainer *T, const mp_batch *b, double *l, int *correct)
 {
 	mp_net *n = &T->net;
-	size_t rows = b->rows, lo = rows * (size_t)T->dist.rank / (size_t)T->dist.size;
-	size_t hi = rows * (size_t)(T->dist.rank + 1) / (size_t)T->dist.size, k;
-	float share = (float)(hi - lo) / (float)rows, *g = n->grads;
+	size_t rows = b->global_rows, lo = 0, hi = b->rows, k;
+	float share, *g = n->grads;
 	double ml = 0;
+	int64_t t0;
 	int c = 0;
 
+	if (!b->sharded) {
+		lo = rows * (size_t)T->dist.rank / (size_t)T->dist.size;
+		hi = rows * (size_t)(T->dist.rank + 1) / (size_t)T->dist.size;
+	}
+	share = (float)(hi - lo) / (float)rows;
 	if (hi > lo) {
 		mp_net_train_step(n, b->x + lo * (size_t)n->nin, b->y + lo, (int)(hi - lo), &ml, &c);
 		for (k = 0; k < n->nparams; k++)
@@ -256,7 +263,10 @@ static void shared_step(mp__trainer *T, const mp_batch *b, double *l, int *corre
 	}
 	g[n->nparams] = (float)(ml * (double)(hi - lo));
 	g[n->nparams + 1] = (float)c;
+	t0 = mp_monotonic_ns();
 	mp_dist_sum(&T->dist, g, n->nparams + 2);
+	T->reduce_s += (double)(mp_monotonic_ns() - t0) / 1e9;
+	T->reduce_steps++;
 	*l = g[n->nparams] / (double)rows;
 	*correct = (int)g[n->nparams + 1];
 }
@@ -278,9 +288,9 @@ static int train_step(mp__trainer *T, const mp_batch *b, int cur, epoch_sums *s,
 				isnan(l) ? "NaN" : "infinite", (long long)T->ts.step + 1, cur + 1);
 	mp_optimizer_step(&T->opt, T->net.params, T->net.grads, mp_schedule_lr(&T->c.sched, T->c.lr, T->ts.step));
 	T->ts.step++;
-	s->loss += l * (double)b->rows;
+	s->loss += l * (double)b->global_rows;
 	s->correct += correct;
-	s->done += (int64_t)b->rows;
+	s->done += (int64_t)b->global_rows;
 	return 0;
 }
 
@@ -304,6 +314,8 @@ int mp__train_epochs(mp__trainer *T, mp_err *err)
 	o.prefetch = (size_t)atoll(mp_io_param(io, "prefetch"));
 	o.cache = !strcmp(mp_io_param(io, "cache"), "true");
 	o.first_epoch = T->ts.epoch;
+	o.shard = T->dist.rank;
+	o.nshards = T->dist.size;
 	if ((rc = mp_dataset_open(&d, &o, err)) != 0)
 		return rc;
 	for (;;) {

@@ -447,6 +447,25 @@ static int next_example(mp_dataset *d, float *row, mp_err *err)
 	return 1;
 }
 
+/* This shard's rows of the next global batch from the cache into b;
+ * returns the global batch's rows (every shard skips the same others). */
+static size_t take_shard(mp_dataset *d, mp_batch *b)
+{
+	size_t left = d->cache_n - d->perm_pos, n = left < d->o.batch_size ? left : d->o.batch_size, i;
+	size_t lo = n * (size_t)d->o.shard / (size_t)d->o.nshards;
+	size_t hi = n * (size_t)(d->o.shard + 1) / (size_t)d->o.nshards;
+
+	d->perm_pos += lo;
+	for (i = lo; i < hi && cached_example(d, d->row); i++) {
+		memcpy(b->x + b->rows * d->o.nx, d->row, d->o.nx * sizeof(float));
+		if (b->y)
+			b->y[b->rows] = d->row[d->o.nx];
+		b->rows++;
+	}
+	d->perm_pos += n - hi;
+	return n;
+}
+
 /* Fills b with the next batch: 1, 0 when everything is done. */
 static int produce_batch(mp_dataset *d, mp_batch *b, mp_err *err)
 {
@@ -455,26 +474,34 @@ static int produce_batch(mp_dataset *d, mp_batch *b, mp_err *err)
 	for (;;) {
 		if (d->buf_epoch >= d->o.epochs)
 			return 0;
+		if (d->o.cache && !d->cache_ready && (rc = fill_cache(d, err)) != 0)
+			return rc;
 		b->rows = 0;
 		b->epoch = d->buf_epoch;
-		while (b->rows < d->o.batch_size) {
-			if ((rc = next_example(d, d->row, err)) < 0)
-				return rc;
-			if (rc == 0)
-				break;
-			memcpy(b->x + b->rows * d->o.nx, d->row, d->o.nx * sizeof(float));
-			if (b->y)
-				b->y[b->rows] = d->row[d->o.nx];
-			b->rows++;
+		b->sharded = d->cache_ready && d->o.nshards > 1;
+		if (b->sharded) {
+			b->global_rows = take_shard(d, b);
+		} else {
+			while (b->rows < d->o.batch_size) {
+				if ((rc = next_example(d, d->row, err)) < 0)
+					return rc;
+				if (rc == 0)
+					break;
+				memcpy(b->x + b->rows * d->o.nx, d->row, d->o.nx * sizeof(float));
+				if (b->y)
+					b->y[b->rows] = d->row[d->o.nx];
+				b->rows++;
+			}
+			b->global_rows = b->rows;
 		}
-		if (b->rows == d->o.batch_size)
+		if (b->global_rows == d->o.batch_size)
 			return 1;
 		/* the epoch ended: the next one is shuffled with its own seed */
 		d->buf_epoch++;
 		d->rng = epoch_seed(d, d->buf_epoch);
 		if (d->cache_ready)
 			cache_shuffle(d);
-		if (b->rows && !d->o.drop_remainder)
+		if (b->global_rows && !d->o.drop_remainder)
 			return 1;
 		if (d->buf_epoch >= d->o.epochs)
 			return 0;

@@ -49,10 +49,18 @@ typedef struct mp_dataset_opts {
 	 * 0 the whole split.  The Trainer's validation part of train. */
 	double holdout_fraction;
 	int holdout;
+	/* Data-parallel shards: with the cache, every shard sees the same
+	 * permutation and a batch holds only its rows [B * shard / nshards,
+	 * B * (shard + 1) / nshards) of the global batch of B (so only those
+	 * are gathered and transformed).  Without the cache, whole batches.
+	 * 0 or 1: no shards. */
+	int shard, nshards;
 } mp_dataset_opts;
 
 typedef struct mp_batch {
 	size_t rows;
+	size_t global_rows; /* the global batch's rows: rows, unless this is a shard of it */
+	int sharded;	    /* its rows are this shard's of the global batch */
 	size_t nx;
 	float *x; /* rows x nx, row-major */
 	float *y; /* rows, or NULL without a label */
