@@ -20,7 +20,7 @@ DEB_PKGS := build-essential pkg-config libsqlite3-dev sqlite3 libyaml-dev zlib1g
 	openmpi-bin libopenmpi-dev
 # what only the tests use: xmllint and headless Chromium check the reports,
 # clang's libFuzzer runs the fuzz targets
-TEST_PKGS := libxml2-utils chromium clang libclang-rt-14-dev curl valgrind
+TEST_PKGS := libxml2-utils chromium clang libclang-rt-14-dev curl valgrind slurmctld slurmd slurm-client munge
 # the real data, for the demo and the benchmarks (not for the tests)
 DATA_PKGS := dataset-fashion-mnist
 DEMO_PIPELINE := pipelines/fashion_mnist.yaml

@@ -388,7 +388,7 @@ static const char SQL_EXECS_OF_RUN[] =
 	" ORDER BY e.id";
 static const char SQL_EXEC_PROPS[] =
 	"SELECT name, int_value, double_value, string_value FROM execution_property"
-	" WHERE execution_id = ?1 ORDER BY name";
+	" WHERE execution_id = ?1 AND name NOT LIKE 'mlpipe.%' ORDER BY name";
 static const char SQL_EXEC_EVENTS[] =
 	"SELECT ev.type, ev.name, ev.artifact_id, t.name, a.uri FROM event ev"
 	" JOIN artifact a ON a.id = ev.artifact_id JOIN type t ON t.id = a.type_id"

@@ -236,6 +236,50 @@ int mp_store_set_run_owner(mp_store *st, int64_t run_id, int64_t pid, const char
 	return rc;
 }
 
+int mp_store_set_execution_job(mp_store *st, int64_t exec_id, const char *executor, const char *job_id,
+			       mp_err *err)
+{
+	mp_prop props[] = {MP_PROP_S("mlpipe.executor", executor), MP_PROP_S("mlpipe.job_id", job_id)};
+	int rc;
+
+	if ((rc = mp__begin(st, err)) != 0)
+		return rc;
+	if ((rc = insert_props(st, SQL_EXECUTION_PROP, exec_id, props, 2, err)) != 0 ||
+	    (rc = mp__commit(st, err)) != 0)
+		mp__rollback(st);
+	return rc;
+}
+
+static const char SQL_EXEC_JOB[] =
+	"SELECT name, string_value FROM execution_property"
+	" WHERE execution_id = ?1 AND name IN ('mlpipe.executor', 'mlpipe.job_id')";
+
+int mp_store_get_execution_job(mp_store *st, int64_t exec_id, char *executor, size_t esz, char *job_id,
+			       size_t jsz, mp_err *err)
+{
+	sqlite3_stmt *s = mp__stmt(st, SQL_EXEC_JOB, err);
+	int step, found = 0;
+
+	executor[0] = job_id[0] = '\0';
+	if (!s)
+		return mp__code(err);
+	sqlite3_bind_int64(s, 1, exec_id);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(s, 0);
+		const char *v = (const char *)sqlite3_column_text(s, 1);
+
+		if (name && v && !strcmp(name, "mlpipe.executor"))
+			snprintf(executor, esz, "%s", v);
+		else if (name && v)
+			snprintf(job_id, jsz, "%s", v);
+		found = 1;
+	}
+	sqlite3_reset(s);
+	if (step != SQLITE_DONE)
+		return mp__db_error(st, err, "read an execution's job");
+	return found && *executor && *job_id ? 0 : MP_ENOTFOUND;
+}
+
 static const char SQL_RUN_OWNER[] =
 	"SELECT name, int_value, string_value FROM context_property"
 	" WHERE context_id = ?1 AND name IN ('mlpipe.pid', 'mlpipe.host')";

@@ -117,6 +117,14 @@ int mp_store_get_run_owner(mp_store *st, int64_t run_id, int64_t *pid, char *hos
  * recorded none. */
 int mp_store_get_run_config(mp_store *st, int64_t run_id, const char *name, char **value,
 			    mp_err *err);
+/* The job an execution runs as, for executors whose work outlives the
+ * orchestrator (a Slurm job id): properties mlpipe.executor and
+ * mlpipe.job_id, kept out of the params shown.  get returns MP_ENOTFOUND
+ * when none was recorded. */
+int mp_store_set_execution_job(mp_store *st, int64_t exec_id, const char *executor, const char *job_id,
+			       mp_err *err);
+int mp_store_get_execution_job(mp_store *st, int64_t exec_id, char *executor, size_t esz, char *job_id,
+			       size_t jsz, mp_err *err);
 /* Puts an ended run back in state RUNNING (for --resume). */
 int mp_store_reopen_run(mp_store *st, int64_t run_id, mp_err *err);
 /* Marks the run's RUNNING executions FAILED with reason; *n (n may be NULL)

@@ -17,15 +17,22 @@ static int push(char ***argv, size_t *argc, size_t *alloc, char *s, mp_err *err)
 	return 0;
 }
 
+/* type: for params, those at their default are left out (the command
+ * fills in the defaults, and an empty default is no value to give). */
 static int push_kv(char ***argv, size_t *argc, size_t *alloc, const char *flag, const mp_kv *kv, size_t n,
-		   mp_err *err)
+		   const mp_component_type *type, mp_err *err)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		const mp_param_spec *spec = type ? mp_component_param(type, kv[i].key) : NULL;
+
+		if (spec && spec->def && !strcmp(spec->def, kv[i].value))
+			continue;
 		if (push(argv, argc, alloc, mp_strdup(flag), err) != 0 ||
 		    push(argv, argc, alloc, mp_asprintf("%s=%s", kv[i].key, kv[i].value), err) != 0)
 			return MP_ENOMEM;
+	}
 	return 0;
 }
 
@@ -39,9 +46,9 @@ int mp__exec_component_argv(const mp_exec_job *job, char ***argv, size_t *argc, 
 	if (push(argv, argc, &alloc, mp_strdup(self), err) != 0 ||
 	    push(argv, argc, &alloc, mp_strdup("component"), err) != 0 ||
 	    push(argv, argc, &alloc, mp_strdup(job->type->name), err) != 0 ||
-	    push_kv(argv, argc, &alloc, "--input", job->inputs, job->ninputs, err) != 0 ||
-	    push_kv(argv, argc, &alloc, "--output", job->outputs, job->noutputs, err) != 0 ||
-	    push_kv(argv, argc, &alloc, "--param", job->params, job->nparams, err) != 0 ||
+	    push_kv(argv, argc, &alloc, "--input", job->inputs, job->ninputs, NULL, err) != 0 ||
+	    push_kv(argv, argc, &alloc, "--output", job->outputs, job->noutputs, NULL, err) != 0 ||
+	    push_kv(argv, argc, &alloc, "--param", job->params, job->nparams, job->type, err) != 0 ||
 	    (job->scratch && (push(argv, argc, &alloc, mp_strdup("--scratch"), err) != 0 ||
 			      push(argv, argc, &alloc, mp_strdup(job->scratch), err) != 0)) ||
 	    push(argv, argc, &alloc, mp_strdup("--staging"), err) != 0 ||

@@ -290,5 +290,5 @@ static void local_collect(void *handle, mp_exec_status *st)
 }
 
 const mp_executor mp_local_executor = {
-	"local", local_start, local_poll, local_cancel, local_collect,
+	"local", local_start, local_poll, local_cancel, local_collect, NULL, NULL,
 };

@@ -65,5 +65,5 @@ static void mpi_collect(void *handle, mp_exec_status *st)
 }
 
 const mp_executor mp_mpi_executor = {
-	"mpi", mpi_start, mpi_poll, mpi_cancel, mpi_collect,
+	"mpi", mpi_start, mpi_poll, mpi_cancel, mpi_collect, NULL, NULL,
 };

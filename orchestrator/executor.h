@@ -38,7 +38,17 @@ typedef struct mp_exec_job {
 	const char *mpi_hostfile;   /* mpirun --hostfile, or NULL */
 	char *const *mpi_args;	    /* mpirun's extra arguments */
 	size_t nmpi_args;
+	const struct mp_exec_slurm *slurm; /* the Slurm job's request (the Slurm executor) */
 } mp_exec_job;
+
+/* What a Slurm job asks for (executor: {kind: slurm, ...}); NULL fields
+ * and 0 are Slurm's defaults. */
+typedef struct mp_exec_slurm {
+	const char *partition, *time, *mem;
+	int cpus;
+	char *const *extra; /* more sbatch arguments */
+	size_t nextra;
+} mp_exec_slurm;
 
 /* How a component ended. */
 typedef struct mp_exec_status {
@@ -58,6 +68,11 @@ typedef struct mp_executor {
 	/* Waits for the end (after a hard cancel, when poll has not said so),
 	 * fills *st and frees the handle; st may be NULL. */
 	void (*collect)(void *handle, mp_exec_status *st);
+	/* Optional, for executors whose work outlives the orchestrator (a
+	 * batch job): the id to record, and a handle on that job again (for
+	 * --resume), or MP_ENOTFOUND when it is gone without a trace. */
+	const char *(*job_id)(void *handle);
+	int (*attach)(void **handle, const mp_exec_job *job, const char *job_id, mp_err *err);
 } mp_executor;
 
 /* A child process on this machine. */
@@ -65,6 +80,11 @@ extern const mp_executor mp_local_executor;
 /* `mpirun -np RANKS mlpipe component TYPE ... --staging DIR`: every rank
  * runs the component, rank 0 writes its outputs and result. */
 extern const mp_executor mp_mpi_executor;
+/* A Slurm batch job (sbatch --parsable) whose script runs the component's
+ * command (under mpirun inside the allocation for ranks above 1); followed
+ * with squeue and scontrol (sacct where accounting exists), stopped with
+ * scancel.  The artifact root must be on storage the nodes share. */
+extern const mp_executor mp_slurm_executor;
 
 /* For the executors that run a command (exec_local.c): starts argv in a
  * child like the local executor's (own process group, the log, workdir);

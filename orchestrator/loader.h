@@ -5,7 +5,7 @@
  *   pipeline.c   the file, the pipeline block, the DAG, --set, entry points
  *   walk.c       the walk: positions, kinds, keys checked against tables
  *   pl_component.c  one component: type, params, inputs, outputs, references
- *   pl_exec.c    where components run: mpi:
+ *   pl_exec.c    where components run: mpi: and executor:
  */
 #ifndef MP_ORCHESTRATOR_LOADER_H
 #define MP_ORCHESTRATOR_LOADER_H
@@ -43,7 +43,7 @@ int mp__valid_name(const char *s);
 /* A component's nodes as found, before they are checked. */
 typedef struct raw_comp {
 	yaml_node_t *node, *id, *type, *inputs, *outputs, *params, *after;
-	yaml_node_t *retries, *timeout, *cache, *ranks;
+	yaml_node_t *retries, *timeout, *cache, *ranks, *executor;
 	/* it has a key that is not a component's: what seems missing is
 	 * probably under that key, and is not reported again */
 	int bad_keys;
@@ -55,7 +55,8 @@ int mp__add_value(loader *L, mp_pl_value **arr, size_t *n, size_t *alloc, const 
 		     char *value, yaml_node_t *at);
 int mp__cmp_value(const void *a, const void *b);
 void mp__load_component(loader *L, yaml_node_t *node, raw_comp *r, mp_pl_component *c);
-/* pl_exec.c: the pipeline block's mpi: */
+/* pl_exec.c: the pipeline block's mpi:, and executor: blocks */
 void mp__load_mpi(loader *L, yaml_node_t *block);
+void mp__load_exec(loader *L, yaml_node_t *block, mp_pl_exec *e);
 void mp__resolve_refs(loader *L, raw_comp *r, mp_pl_component *c);
 #endif

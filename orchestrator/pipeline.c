@@ -12,7 +12,7 @@
 /* ---- the pipeline block ------------------------------------------------ */
 
 typedef struct raw_pipeline {
-	yaml_node_t *name, *root, *metadata, *params, *schedule, *catchup, *report, *mpi;
+	yaml_node_t *name, *root, *metadata, *params, *schedule, *catchup, *report, *mpi, *executor;
 } raw_pipeline;
 
 static void pipeline_key(loader *L, const char *key, yaml_node_t *k, yaml_node_t *v, void *ud)
@@ -36,6 +36,8 @@ static void pipeline_key(loader *L, const char *key, yaml_node_t *k, yaml_node_t
 		r->report = v;
 	else if (!strcmp(key, "mpi"))
 		r->mpi = v;
+	else if (!strcmp(key, "executor"))
+		r->executor = v;
 	else if (!strcmp(key, "description"))
 		mp__expect(L, v, YAML_SCALAR_NODE, "'description'");
 }
@@ -71,7 +73,7 @@ static void pipeline_param(loader *L, const char *key, yaml_node_t *k, yaml_node
 static void load_pipeline_block(loader *L, yaml_node_t *block)
 {
 	static const char *const keys[] = {"name",    "root",	"metadata", "params",	   "schedule",
-					   "catchup", "report", "mpi",	    "description", NULL};
+					   "catchup", "report", "mpi",	    "executor",	   "description", NULL};
 	raw_pipeline r = {0};
 	mp_pipeline *p = L->p;
 	const char *root = "runs";
@@ -126,6 +128,8 @@ static void load_pipeline_block(loader *L, yaml_node_t *block)
 	}
 	if (r.mpi)
 		mp__load_mpi(L, r.mpi);
+	if (r.executor)
+		mp__load_exec(L, r.executor, &p->exec);
 	if (r.report && mp__expect(L, r.report, YAML_SCALAR_NODE, "'report'")) {
 		const char *v = mp__scalar(r.report);
 
@@ -378,6 +382,7 @@ void mp_pipeline_free(mp_pipeline *p)
 		}
 		free(c->outputs);
 		free(c->after);
+		mp_pl_exec_release(&c->exec);
 	}
 	free(p->comps);
 	free_values(p->params, p->nparams);
@@ -393,6 +398,7 @@ void mp_pipeline_free(mp_pipeline *p)
 	free(p->metadata);
 	free(p->schedule);
 	free(p->mpi_hostfile);
+	mp_pl_exec_release(&p->exec);
 	for (i = 0; i < p->nmpi_args; i++)
 		free(p->mpi_args[i]);
 	free(p->mpi_args);

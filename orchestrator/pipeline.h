@@ -40,6 +40,17 @@ typedef struct mp_pl_output {
 	char *type;
 } mp_pl_output;
 
+/* Where a component runs (executor: {kind: ..., ...}); for the pipeline
+ * block, every component's default, field by field. */
+typedef enum { MP_EXEC_KIND_UNSET, MP_EXEC_KIND_LOCAL, MP_EXEC_KIND_SLURM } mp_exec_kind;
+typedef struct mp_pl_exec {
+	mp_exec_kind kind;
+	char *partition, *time, *mem; /* NULL: Slurm's default */
+	int cpus;		      /* 0: Slurm's default */
+	char **extra;		      /* more sbatch arguments */
+	size_t nextra;
+} mp_pl_exec;
+
 typedef struct mp_pl_component {
 	char *id;
 	const mp_component_type *type;
@@ -56,6 +67,7 @@ typedef struct mp_pl_component {
 	int timeout_s; /* 0: none */
 	int cache;
 	int ranks; /* MPI ranks (ranks: N); 1 runs it as a plain child */
+	mp_pl_exec exec; /* its own executor: fields, over the pipeline's */
 } mp_pl_component;
 
 typedef struct mp_pipeline {
@@ -74,6 +86,7 @@ typedef struct mp_pipeline {
 	char *mpi_hostfile;
 	char **mpi_args;
 	size_t nmpi_args;
+	mp_pl_exec exec; /* the pipeline block's executor: */
 	mp_pl_component *comps;
 	size_t ncomps;
 	int *order; /* component indices in an order that respects every edge */
@@ -96,6 +109,11 @@ int mp_pipeline_parse(const char *name, const char *dir, const char *text, size_
 		      const char *const *sets, size_t nsets, mp_pipeline **out,
 		      mp_diags *diags, mp_err *err);
 void mp_pipeline_free(mp_pipeline *p);
+
+/* c's executor: its own fields over the pipeline's (kind local when
+ * neither says). */
+mp_pl_exec mp_pl_effective_exec(const mp_pipeline *p, const mp_pl_component *c);
+void mp_pl_exec_release(mp_pl_exec *e);
 
 /* Index of the component with id, or -1. */
 int mp_pipeline_find(const mp_pipeline *p, const char *id);

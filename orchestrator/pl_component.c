@@ -27,6 +27,7 @@ static void comp_key(loader *L, const char *key, yaml_node_t *k, yaml_node_t *v,
 	else if (!strcmp(key, "timeout")) r->timeout = v;
 	else if (!strcmp(key, "cache")) r->cache = v;
 	else if (!strcmp(key, "ranks")) r->ranks = v;
+	else if (!strcmp(key, "executor")) r->executor = v;
 	else if (!strcmp(key, "description")) mp__expect(L, v, YAML_SCALAR_NODE, "'description'");
 }
 
@@ -401,7 +402,7 @@ int mp__cmp_value(const void *a, const void *b)
 void mp__load_component(loader *L, yaml_node_t *node, raw_comp *r, mp_pl_component *c)
 {
 	static const char *const keys[] = {"id", "type", "inputs", "outputs", "params", "after",
-					   "retries", "timeout", "cache", "ranks", "description", NULL};
+					   "retries", "timeout", "cache", "ranks", "executor", "description", NULL};
 	param_ctx pc = {c, 0};
 	size_t i;
 
@@ -457,6 +458,8 @@ void mp__load_component(loader *L, yaml_node_t *node, raw_comp *r, mp_pl_compone
 		return;
 	if (r->ranks)
 		check_ranks(L, r->ranks, c);
+	if (r->executor)
+		mp__load_exec(L, r->executor, &c->exec);
 	/* outputs: the type's own, or those the file declares */
 	if (c->type->declared_outputs) {
 		if (r->outputs)

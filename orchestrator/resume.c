@@ -20,57 +20,99 @@ static int owner_alive(int64_t pid, const char *host)
 	return mp_process_alive((long)pid);
 }
 
+/* The batch job an execution runs as, and the executor that knows it:
+ * NULL when none was recorded. */
+static const mp_executor *recorded_job(mp__runner *R, int64_t exec_id, char *id, size_t n)
+{
+	char kind[32];
+	mp_err e2;
+
+	if (mp_store_get_execution_job(R->st, exec_id, kind, sizeof(kind), id, n, &e2) != 0)
+		return NULL;
+	return !strcmp(kind, mp_slurm_executor.name) ? &mp_slurm_executor : NULL;
+}
+
 /* Marks a run of this pipeline whose orchestrator died as FAILED, after
- * removing what its RUNNING executions had staged or half published. */
-static int settle_dead_run(mp__runner *R, int64_t run_id, mp_err *err)
+ * removing what its RUNNING executions had staged or half published (and
+ * cancelling the batch jobs they ran as), but for the executions in keep,
+ * whose jobs --resume follows again. */
+static int settle_dead_run(mp__runner *R, int64_t run_id, const int64_t *keep, size_t nkeep, mp_err *err)
 {
 	mp_execution_list el = {0};
 	size_t i, k;
-	int rc, n;
+	int rc = 0;
 
 	if ((rc = mp_store_run_executions(R->st, run_id, &el, err)) != 0)
 		return rc;
-	for (i = 0; i < el.n; i++) {
+	for (i = 0; i < el.n && rc == 0; i++) {
 		const mp_execution *e = &el.items[i];
+		mp_exec_result res = {MP_EXEC_FAILED, "the orchestrator stopped before it finished", NULL, 0, NULL, 0};
+		const mp_executor *ex;
+		char job[64];
 		int ci;
 		char *d;
 
 		if (strcmp(e->state, "RUNNING") != 0)
 			continue;
+		for (k = 0; k < nkeep && keep[k] != e->id; k++)
+			;
+		if (k < nkeep)
+			continue;
+		if ((ex = recorded_job(R, e->id, job, sizeof(job)))) {
+			mp_exec_job none = {0};
+			void *h;
+			mp_err e2;
+
+			none.staging = "";
+			if (ex->attach(&h, &none, job, &e2) == 0) {
+				ex->cancel(h, 1);
+				ex->collect(h, NULL);
+			}
+		}
 		if ((d = mp_asprintf("%s/.staging/%lld", R->pdir, (long long)e->id))) {
 			mp__discard_staging(d);
 			free(d);
 		}
-		if ((ci = mp_pipeline_find(R->p, e->component_id)) < 0)
-			continue;
-		for (k = 0; k < R->p->comps[ci].noutputs; k++)
-			if ((d = mp_asprintf("%s/%s/%s/%lld", R->pdir, e->component_id,
-					     R->p->comps[ci].outputs[k].name, (long long)e->id))) {
-				mp_rmtree(d, NULL);
-				free(d);
-			}
+		if ((ci = mp_pipeline_find(R->p, e->component_id)) >= 0)
+			for (k = 0; k < R->p->comps[ci].noutputs; k++)
+				if ((d = mp_asprintf("%s/%s/%s/%lld", R->pdir, e->component_id,
+						     R->p->comps[ci].outputs[k].name, (long long)e->id))) {
+					mp_rmtree(d, NULL);
+					free(d);
+				}
+		rc = mp_store_finish_execution(R->st, e->id, &res, err);
 	}
 	mp_execution_list_release(&el);
-	if ((rc = mp_store_fail_running(R->st, run_id, "the orchestrator stopped before it finished", &n, err)) != 0)
-		return rc;
-	return 0;
+	return rc;
 }
+
+static int find_resume_run(mp__runner *R, const char *which, mp_run *run, mp_err *err);
 
 /* Runs of this pipeline left RUNNING by an orchestrator that is gone are
  * closed as FAILED, so they do not look alive forever. */
 int mp__sweep_dead_runs(mp__runner *R, mp_err *err)
 {
 	mp_run_list rl = {0};
+	int64_t resuming = 0;
 	size_t i;
 	int rc;
 
+	if (R->o->resume) {
+		/* the run --resume finishes is settled there: its jobs may be followed again */
+		mp_run run = {0};
+		mp_err e2;
+
+		if (find_resume_run(R, R->o->resume, &run, &e2) == 0)
+			resuming = run.id;
+		mp_run_release(&run);
+	}
 	if ((rc = mp_store_list_runs(R->st, R->p->name, 50, &rl, err)) != 0)
 		return rc;
 	for (i = 0; i < rl.n && rc == 0; i++) {
 		char host[256];
 		int64_t pid;
 
-		if (strcmp(rl.items[i].state, "RUNNING") != 0)
+		if (strcmp(rl.items[i].state, "RUNNING") != 0 || rl.items[i].id == resuming)
 			continue;
 		if ((rc = mp_store_get_run_owner(R->st, rl.items[i].id, &pid, host, sizeof(host), err)) != 0)
 			break;
@@ -78,7 +120,7 @@ int mp__sweep_dead_runs(mp__runner *R, mp_err *err)
 			continue;
 		mp_info("run %s was left running by process %lld, which is gone: marking it FAILED",
 			rl.items[i].name, (long long)pid);
-		if ((rc = settle_dead_run(R, rl.items[i].id, err)) == 0)
+		if ((rc = settle_dead_run(R, rl.items[i].id, NULL, 0, err)) == 0)
 			rc = mp_store_end_run(R->st, rl.items[i].id, MP_EXEC_FAILED, err);
 	}
 	mp_run_list_release(&rl);
@@ -254,8 +296,8 @@ int mp__prepare_resume(mp__runner *R, mp_err *err)
 	mp_run run = {0};
 	mp_execution_list el = {0};
 	char host[256];
-	int64_t pid;
-	size_t i;
+	int64_t pid, *keep = NULL;
+	size_t i, nkeep = 0;
 	int rc;
 
 	if ((rc = find_resume_run(R, R->o->resume, &run, err)) != 0)
@@ -283,7 +325,26 @@ int mp__prepare_resume(mp__runner *R, mp_err *err)
 		}
 		mp_info("run %s was left running by process %lld, which is gone", run.name, (long long)pid);
 	}
-	if ((rc = settle_dead_run(R, run.id, err)) != 0 ||
+	/* executions whose batch job may still run, or ended meanwhile: followed again */
+	if ((rc = mp_store_run_executions(R->st, run.id, &el, err)) != 0)
+		goto out;
+	if (!(keep = mp_calloc(el.n + 1, sizeof(*keep)))) {
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < el.n; i++) {
+		const mp_execution *e = &el.items[i];
+		int ci = mp_pipeline_find(R->p, e->component_id);
+		mp__node *n = ci >= 0 ? &R->nodes[ci] : NULL;
+
+		if (n && !strcmp(e->state, "RUNNING") && recorded_job(R, e->id, n->reattach, sizeof(n->reattach))) {
+			n->reattach_exec = e->id;
+			keep[nkeep++] = e->id;
+		}
+	}
+	mp_execution_list_release(&el);
+	memset(&el, 0, sizeof(el));
+	if ((rc = settle_dead_run(R, run.id, keep, nkeep, err)) != 0 ||
 	    (rc = mp_store_reopen_run(R->st, run.id, err)) != 0)
 		goto out;
 	if ((rc = mp_store_run_executions(R->st, run.id, &el, err)) != 0)
@@ -296,6 +357,7 @@ int mp__prepare_resume(mp__runner *R, mp_err *err)
 			R->nodes[ci].resume_exec = e->id;
 	}
 out:
+	free(keep);
 	mp_execution_list_release(&el);
 	mp_run_release(&run);
 	return rc;

@@ -154,7 +154,7 @@ static int launch(mp__runner *R, mp__node *n, mp_err *err)
 	struct stat sb;
 	int rc;
 
-	if ((rc = mp__prepare_staging(n, err)) != 0)
+	if (!n->reattach[0] && (rc = mp__prepare_staging(n, err)) != 0)
 		return rc;
 	n->attempt++;
 	if (n->attempt > 1) {
@@ -186,12 +186,46 @@ static int launch(mp__runner *R, mp__node *n, mp_err *err)
 		job.mpi_hostfile = R->p->mpi_hostfile;
 		job.mpi_args = R->p->mpi_args;
 		job.nmpi_args = R->p->nmpi_args;
-		n->ex = n->c->ranks > 1 ? &mp_mpi_executor : &mp_local_executor;
-		rc = n->ex->start(&n->job, &job, err);
+		{
+			mp_pl_exec e = mp_pl_effective_exec(R->p, n->c);
+			mp_exec_slurm sq = {e.partition, e.time, e.mem, e.cpus, e.extra, e.nextra};
+
+			job.slurm = &sq;
+			n->ex = e.kind == MP_EXEC_KIND_SLURM ? &mp_slurm_executor
+				: n->c->ranks > 1	     ? &mp_mpi_executor
+							     : &mp_local_executor;
+			rc = MP_ENOTFOUND;
+			if (n->reattach[0] && n->ex->attach) {
+				/* --resume: the job the killed orchestrator left, followed again */
+				if ((rc = n->ex->attach(&n->job, &job, n->reattach, err)) == 0)
+					say(R, "  %-*s reattached to %s job %s\n", R->idw, n->c->id, n->ex->name,
+					    n->reattach);
+				else if (rc == MP_ENOTFOUND)
+					log_note(n, err->msg);
+			}
+			if (rc == MP_ENOTFOUND && n->reattach[0]) {
+				/* gone without a trace: submitted again, from a fresh staging folder */
+				n->reattach[0] = '\0';
+				rc = mp__prepare_staging(n, err);
+				if (rc == 0)
+					rc = n->ex->start(&n->job, &job, err);
+			} else if (rc == MP_ENOTFOUND) {
+				rc = n->ex->start(&n->job, &job, err);
+			}
+			n->reattach[0] = '\0';
+		}
 	}
 	free_job_lists(ins, outs, n->c->noutputs, params);
 	if (rc != 0)
 		return rc;
+	/* a job that outlives this process is recorded, so --resume finds it */
+	if (n->ex->job_id && (rc = mp_store_set_execution_job(R->st, n->exec_id, n->ex->name, n->ex->job_id(n->job),
+							       err)) != 0) {
+		n->ex->cancel(n->job, 1);
+		n->ex->collect(n->job, NULL);
+		n->job = NULL;
+		return rc;
+	}
 	n->state = N_RUNNING;
 	R->running++;
 	if (R->o->show_starts)
@@ -387,7 +421,7 @@ static int start(mp__runner *R, mp__node *n, mp_err *err)
 			return 0;
 		}
 	}
-	if (!R->o->no_cache && n->c->cache) {
+	if (!R->o->no_cache && n->c->cache && !n->reattach_exec) {
 		int64_t src;
 
 		rc = mp_store_find_cached(R->st, n->key, &src, err);
@@ -411,12 +445,17 @@ static int start(mp__runner *R, mp__node *n, mp_err *err)
 			}
 		}
 	}
-	if ((rc = mp__exec_args_make(R, n, 1, &a, err)) != 0)
-		return rc;
-	rc = mp_store_begin_execution(R->st, &a.spec, &n->exec_id, err);
-	mp__exec_args_release(&a);
-	if (rc != 0)
-		return rc;
+	if (n->reattach_exec) {
+		/* the execution goes on where the killed orchestrator left it */
+		n->exec_id = n->reattach_exec;
+	} else {
+		if ((rc = mp__exec_args_make(R, n, 1, &a, err)) != 0)
+			return rc;
+		rc = mp_store_begin_execution(R->st, &a.spec, &n->exec_id, err);
+		mp__exec_args_release(&a);
+		if (rc != 0)
+			return rc;
+	}
 	n->staging = mp_asprintf("%s/.staging/%lld", R->pdir, (long long)n->exec_id);
 	n->log = mp_asprintf("%s/.logs/%lld-%s.log", R->pdir, (long long)n->exec_id, n->c->id);
 	n->scratch = mp_asprintf("%s/.scratch/%s-%.16s", R->pdir, n->c->id, n->key);

@@ -41,6 +41,8 @@ typedef struct mp__node {
 	char **out_fps;
 	char key[MP_HASH_HEX];
 	int64_t resume_exec; /* the execution of the resumed run to reuse, or 0 */
+	int64_t reattach_exec; /* the resumed run's execution whose job still runs (or ended), or 0 */
+	char reattach[64];     /* that job's id, until it is attached */
 	/* inputs found in the store (mp_resolve_spec), not wired in the file */
 	const char **extra_names;
 	int64_t *extra_ids;
