@@ -17,7 +17,7 @@ slurm_start() {
 		--log-file="$d/munge/munged.log" --seed-file="$d/munge/munged.seed" --force || return 1
 	cat >"$d/slurm.conf" <<EOF
 ClusterName=mlpipe-test
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmUser=root
 SlurmctldPort=$port
 SlurmdPort=$((port + 1))
@@ -41,7 +41,7 @@ ReturnToService=2
 MinJobAge=600
 KillWait=2
 SchedulerParameters=batch_sched_delay=0,sched_min_interval=0
-NodeName=$host CPUs=$(nproc) State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
 	export SLURM_CONF=$d/slurm.conf
