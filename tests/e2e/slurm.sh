@@ -95,6 +95,18 @@ grep -q "long .*reattached to slurm job [0-9]" "$TMP/out" && ok || { not_ok "not
 [ "$(wc -l <count)" = 1 ] && ok || not_ok "the job ran $(wc -l <count) times"
 [ "$(cat runs/c/long/out/*/f)" = done ] && ok || not_ok "the reattached job's output is not published"
 
+# ... and a job that ended while no orchestrator watched is collected, not run again
+rm -f count
+"$MLPIPE" run long.yaml --no-cache >long.out 2>&1 &
+RUN=$!
+for ((i = 0; i < 100; i++)); do [ -s count ] && break; sleep 0.1; done
+kill -KILL $RUN; wait $RUN 2>/dev/null
+for ((i = 0; i < 100; i++)); do [ -z "$(sjobs)" ] && break; sleep 0.1; done
+[ -z "$(sjobs)" ] && ok || not_ok "the job did not end"
+expect_exit 0 "$MLPIPE" run long.yaml --resume last
+grep -q "long .*reattached to slurm job [0-9]" "$TMP/out" && ok || { not_ok "the ended job was not collected:"; cat "$TMP/out"; }
+[ "$(wc -l <count)" = 1 ] && ok || not_ok "the ended job ran $(wc -l <count) times"
+
 # ---- a ranks: 2 Trainer as one job of 2 tasks, with MPI inside (not
 # under ThreadSanitizer, where OpenMPI cannot run: see mpi.sh)
 if nm "$MLPIPE" 2>/dev/null | grep -q __asan_init; then
