@@ -294,6 +294,20 @@ static int train_step(mp__trainer *T, const mp_batch *b, int cur, epoch_sums *s,
 	return 0;
 }
 
+static void share_cache(void *ctx, const void *mine, size_t n, void *all, const size_t *counts)
+{
+	mp_dist_allgather(ctx, mine, n, all, counts);
+}
+
+/* Whether the cache, as floats, stays within MPI's int counts (2 GiB): a
+ * larger split is decoded by every rank. */
+static int cache_fits(const mp__trainer *T)
+{
+	double rows = (double)mp_examples_split(&T->m, T->train_split)->rows;
+
+	return rows * (double)(T->nx + 1) * sizeof(float) < 2e9;
+}
+
 /* One dataset for every remaining epoch: with the cache, each epoch is a
  * permutation that depends on the seed and the epoch's number only, so a
  * resumed run sees the same batches. */
@@ -316,6 +330,11 @@ int mp__train_epochs(mp__trainer *T, mp_err *err)
 	o.first_epoch = T->ts.epoch;
 	o.shard = T->dist.rank;
 	o.nshards = T->dist.size;
+	if (T->dist.size > 1 && cache_fits(T)) {
+		/* the split is decoded once across the ranks */
+		o.share = share_cache;
+		o.share_ctx = &T->dist;
+	}
 	if ((rc = mp_dataset_open(&d, &o, err)) != 0)
 		return rc;
 	for (;;) {

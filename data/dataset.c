@@ -153,11 +153,25 @@ static int held_out(const mp_dataset *d, const mp_block *b, size_t r)
 	return (double)(h % 1000000) < d->o.holdout_fraction * 1000000;
 }
 
-/* Decodes j's record into rows (in a worker, or inline). */
+/* Whether the cache is filled once across the shards (see share). */
+static int shared_fill(const mp_dataset *d)
+{
+	return d->o.share && d->o.cache && d->o.nshards > 1;
+}
+
+/* Decodes j's record into rows (in a worker, or inline); in a shared fill,
+ * only this shard's blocks. */
 static void run_job(mp_dataset *d, job *j, mp_block *b)
 {
 	size_t r, k;
 
+	if (shared_fill(d) && j->seq % (uint64_t)d->o.nshards != (uint64_t)d->o.shard) {
+		j->rc = 0;
+		j->n = 0;
+		free(j->rec);
+		j->rec = NULL;
+		return;
+	}
 	j->rc = mp_block_decode(b, j->rec, j->rec_len, j->where, &j->err);
 	if (j->rc == 0) {
 		j->n = b->rows;
@@ -304,6 +318,22 @@ static int next_block(mp_dataset *d, job **out, int *epoch, mp_err *err)
 
 /* One example of the epoch being batched into row (stride floats): 1, or 0
  * when the epoch (or everything) has no more. */
+/* The cache kept as bytes so far, as floats from now on. */
+static int cache_to_floats(mp_dataset *d, mp_err *err)
+{
+	float *c = mp_malloc((d->cache_cap ? d->cache_cap : 1) * d->cstride * sizeof(float));
+	size_t k;
+
+	if (!c)
+		return mp_error(err, MP_ENOMEM, "out of memory (caching the split)");
+	for (k = 0; k < d->cache_n * d->cstride; k++)
+		c[k] = d->cache8[k];
+	free(d->cache8);
+	d->cache8 = NULL;
+	d->cache = c;
+	return 0;
+}
+
 /* Adds the decoded rows of j to the cache: as bytes while every value
  * fits one, as floats from the first that does not. */
 static int cache_add(mp_dataset *d, const job *j, mp_err *err)
@@ -313,17 +343,8 @@ static int cache_add(mp_dataset *d, const job *j, mp_err *err)
 
 	for (k = 0; bytes && k < cnt; k++)
 		bytes = j->rows[k] >= 0 && j->rows[k] <= 255 && j->rows[k] == (float)(int)j->rows[k];
-	if (!bytes && d->cache8) {
-		float *c = mp_malloc((d->cache_cap ? d->cache_cap : 1) * d->cstride * sizeof(float));
-
-		if (!c)
-			return mp_error(err, MP_ENOMEM, "out of memory (caching the split)");
-		for (k = 0; k < d->cache_n * d->cstride; k++)
-			c[k] = d->cache8[k];
-		free(d->cache8);
-		d->cache8 = NULL;
-		d->cache = c;
-	}
+	if (!bytes && d->cache8 && cache_to_floats(d, err) != 0)
+		return MP_ENOMEM;
 	if (d->cache_n + j->n > d->cache_cap) {
 		size_t cap = d->cache_cap ? d->cache_cap : 4096;
 		void *c;
@@ -342,25 +363,119 @@ static int cache_add(mp_dataset *d, const job *j, mp_err *err)
 	if (bytes)
 		for (k = 0; k < cnt; k++)
 			d->cache8[d->cache_n * d->cstride + k] = (uint8_t)j->rows[k];
-	else
+	else if (cnt) /* a block of no rows (another shard's, in a shared fill) adds nothing */
 		memcpy(d->cache + d->cache_n * d->cstride, j->rows, cnt * sizeof(float));
 	d->cache_n += j->n;
 	return 0;
 }
 
+/* A shared fill's exchange: every shard has decoded its blocks (rows[i]
+ * rows in its i-th, of nblocks in all, block s being shard s % nshards's);
+ * afterwards every shard's cache holds every block, in block order, as the
+ * fill of one shard would have. */
+static int share_cache(mp_dataset *d, const uint64_t *rows, size_t nblocks, mp_err *err)
+{
+	size_t n = (size_t)d->o.nshards, k, s, *counts = NULL, *at = NULL, elem, total = 0, cstride = d->cstride;
+	uint64_t mode = d->cache8 || !d->cache ? 0 : 1, *modes = NULL, *all_rows = NULL, *first = NULL;
+	uint8_t *all = NULL, *out = NULL;
+	int rc = MP_ENOMEM;
+
+	if (!(counts = mp_calloc(n, sizeof(*counts))) || !(at = mp_calloc(n, sizeof(*at))) ||
+	    !(modes = mp_calloc(n, sizeof(*modes))) || !(first = mp_calloc(n + 1, sizeof(*first))) ||
+	    !(all_rows = mp_calloc(nblocks + 1, sizeof(*all_rows))))
+		goto out;
+	/* floats everywhere when one shard needed them */
+	for (k = 0; k < n; k++)
+		counts[k] = sizeof(uint64_t);
+	d->o.share(d->o.share_ctx, &mode, sizeof(mode), modes, counts);
+	for (k = 0; k < n; k++)
+		mode |= modes[k];
+	if (mode && d->cache8 && cache_to_floats(d, err) != 0)
+		goto out;
+	elem = mode ? sizeof(float) : 1;
+	/* each shard's blocks' rows, shard by shard */
+	for (k = 0; k < n; k++) {
+		counts[k] = (nblocks > k ? (nblocks - k + n - 1) / n : 0) * sizeof(uint64_t);
+		first[k + 1] = first[k] + counts[k] / sizeof(uint64_t);
+	}
+	d->o.share(d->o.share_ctx, rows, counts[d->o.shard], all_rows, counts);
+	for (k = 0; k < n; k++) {
+		size_t r = 0, i;
+
+		for (i = first[k]; i < first[k + 1]; i++)
+			r += all_rows[i];
+		counts[k] = r * cstride * elem;
+		total += r;
+	}
+	if (!(all = mp_malloc(total * cstride * elem + 1)) || !(out = mp_malloc(total * cstride * elem + 1)))
+		goto out;
+	d->o.share(d->o.share_ctx, mode ? (void *)d->cache : (void *)d->cache8, d->cache_n * cstride * elem, all,
+		   counts);
+	/* back in block order: block s is shard s % n's (s / n)-th */
+	for (k = 1; k < n; k++)
+		at[k] = at[k - 1] + counts[k - 1];
+	{
+		size_t put = 0;
+
+		for (s = 0; s < nblocks; s++) {
+			size_t owner = s % n, bytes = (size_t)all_rows[first[owner] + s / n] * cstride * elem;
+
+			memcpy(out + put, all + at[owner], bytes);
+			at[owner] += bytes;
+			put += bytes;
+		}
+	}
+	if (mode) {
+		free(d->cache);
+		d->cache = (float *)out;
+	} else {
+		free(d->cache8);
+		d->cache8 = out;
+	}
+	out = NULL;
+	d->cache_n = d->cache_cap = total;
+	rc = 0;
+out:
+	if (rc != 0 && !err->msg[0])
+		mp_error(err, MP_ENOMEM, "out of memory (sharing the cache)");
+	free(counts);
+	free(at);
+	free(modes);
+	free(first);
+	free(all_rows);
+	free(all);
+	free(out);
+	return rc;
+}
+
 /* The whole split into memory, once; every epoch is then a permutation of
- * it, a function of the seed and the epoch. */
+ * it, a function of the seed and the epoch.  In a shared fill, this shard
+ * decodes its blocks and the shards exchange them. */
 static int fill_cache(mp_dataset *d, mp_err *err)
 {
+	uint64_t *rows = NULL;
+	size_t nblocks = 0, nmine = 0, alloc = 0;
 	job *j;
 	int ep, rc;
 
+	mp_err_clear(err);
 	while ((rc = next_block(d, &j, &ep, err)) == 1) {
-		rc = cache_add(d, j, err);
+		if (shared_fill(d) && nblocks++ % (size_t)d->o.nshards == (size_t)d->o.shard) {
+			if (mp_grow((void **)&rows, &alloc, nmine + 1, sizeof(*rows)) != 0)
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+			else
+				rows[nmine++] = j->n;
+		}
+		if (rc == 1)
+			rc = cache_add(d, j, err);
 		free_job(j);
-		if (rc != 0)
-			return rc;
+		if (rc != 0 && rc != 1)
+			break;
+		rc = 0;
 	}
+	if (rc == 0 && shared_fill(d))
+		rc = share_cache(d, rows, nblocks, err);
+	free(rows);
 	if (rc < 0)
 		return rc;
 	if (!(d->perm = mp_malloc((d->cache_n ? d->cache_n : 1) * sizeof(uint32_t))))

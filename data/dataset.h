@@ -55,6 +55,14 @@ typedef struct mp_dataset_opts {
 	 * are gathered and transformed).  Without the cache, whole batches.
 	 * 0 or 1: no shards. */
 	int shard, nshards;
+	/* With shards and the cache, the split can be decoded once across the
+	 * shards: each decodes every nshards-th block, and share (an
+	 * allgather, called on the thread that fills the cache) gives every
+	 * shard all of them: n bytes from this shard into all, which gets
+	 * counts[k] bytes from shard k, in shard order.  NULL: every shard
+	 * decodes the whole split. */
+	void (*share)(void *ctx, const void *mine, size_t n, void *all, const size_t *counts);
+	void *share_ctx;
 } mp_dataset_opts;
 
 typedef struct mp_batch {

@@ -3,6 +3,7 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 #ifdef MP_HAVE_MPI
 #include <mpi.h>
@@ -63,12 +64,13 @@ int mp_dist_init(mp_dist *d, mp_err *err)
 	{
 		int got, rc;
 
-		/* the input pipeline's threads never call MPI: only this one */
 		MPI_OWN_BEGIN();
-		rc = MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &got);
+		rc = MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, &got);
 		MPI_OWN_END();
 		if (rc != MPI_SUCCESS)
 			return mp_error(err, MP_EIO, "MPI_Init_thread failed");
+		if (got < MPI_THREAD_SERIALIZED)
+			return mp_error(err, MP_EIO, "this MPI cannot be called from more than one thread");
 	}
 	d->joined = 1;
 	MPI_Comm_rank(MPI_COMM_WORLD, &d->rank);
@@ -159,5 +161,36 @@ void mp_dist_bcast(const mp_dist *d, float *v, size_t n)
 		each_piece(v, n, sizeof(float), bcast_f32);
 #else
 	(void)d, (void)v, (void)n;
+#endif
+}
+
+void mp_dist_allgather(const mp_dist *d, const void *mine, size_t n, void *all, const size_t *counts)
+{
+#ifdef MP_HAVE_MPI
+	int *c, *at, k;
+
+	if (!d->joined) {
+		if (n)
+			memcpy(all, mine, n);
+		return;
+	}
+	c = mp_calloc((size_t)d->size, sizeof(int));
+	at = mp_calloc((size_t)d->size, sizeof(int));
+	if (!c || !at)
+		MPI_Abort(MPI_COMM_WORLD, 1); /* out of memory halfway through a collective */
+	for (k = 0; k < d->size; k++) {
+		c[k] = (int)counts[k];
+		at[k] = k ? at[k - 1] + c[k - 1] : 0;
+	}
+	MPI_OWN_BEGIN();
+	MPI_Allgatherv(mine, (int)n, MPI_BYTE, all, c, at, MPI_BYTE, MPI_COMM_WORLD);
+	MPI_OWN_END();
+	free(c);
+	free(at);
+#else
+	(void)d;
+	if (n)
+		memcpy(all, mine, n);
+	(void)counts;
 #endif
 }

@@ -32,7 +32,9 @@ int mp_dist_available(void);
 int mp_dist_env_rank(void);
 
 /* Joins the world that started this process (a world of one when none
- * did). */
+ * did).  One thread at a time may call MPI (MPI_THREAD_SERIALIZED): the
+ * training's, and the input pipeline's while it fills its cache (the
+ * training waits for it then). */
 int mp_dist_init(mp_dist *d, mp_err *err);
 /* Leaves it, after a success on every rank.  A rank that failed only exits
  * non-zero: mpirun then stops the others. */
@@ -43,5 +45,8 @@ void mp_dist_sum(const mp_dist *d, float *v, size_t n);
 void mp_dist_sum_f64(const mp_dist *d, double *v, size_t n);
 /* Rank 0's n values, on every rank. */
 void mp_dist_bcast(const mp_dist *d, float *v, size_t n);
+/* Every rank's bytes, in rank order: n from this rank into all, which
+ * gets counts[k] from rank k (each under 2 GiB, MPI's int counts). */
+void mp_dist_allgather(const mp_dist *d, const void *mine, size_t n, void *all, const size_t *counts);
 
 #endif

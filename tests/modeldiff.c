@@ -19,12 +19,19 @@ int main(int argc, char **argv)
 		fputs("usage: modeldiff A B\n", stderr);
 		return 2;
 	}
-	if (mp_model_load(&a, argv[1], 1, &err) != 0 || mp_model_load(&b, argv[2], 1, &err) != 0) {
+	if (mp_model_load(&a, argv[1], 1, &err) != 0) {
 		fprintf(stderr, "modeldiff: %s\n", err.msg);
+		return 2;
+	}
+	if (mp_model_load(&b, argv[2], 1, &err) != 0) {
+		fprintf(stderr, "modeldiff: %s\n", err.msg);
+		mp_model_release(&a);
 		return 2;
 	}
 	if (a.net.nparams != b.net.nparams || a.net.nin != b.net.nin) {
 		fprintf(stderr, "modeldiff: %zu and %zu parameters\n", a.net.nparams, b.net.nparams);
+		mp_model_release(&a);
+		mp_model_release(&b);
 		return 1;
 	}
 	for (i = 0; i < a.net.nparams; i++) {

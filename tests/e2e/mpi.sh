@@ -83,6 +83,28 @@ d=$("$HELPERS/modeldiff" step1/model.mlpm step2/model.mlpm)
 awk -v d="$d" 'BEGIN { exit !(d < 1e-6) }' && ok || not_ok "one step on two ranks differs by $d"
 [ -z "$(ls -d step2.tmp-* 2>/dev/null)" ] && ok || not_ok "a rank left its staging folder"
 
+# ... and with the transform applied per batch, where the ranks decode the
+# split once between them (each half of the blocks, then an allgather):
+# pixel-like bytes, and the penguins' floats and strings
+awk 'BEGIN { srand(7); print "a,b,c,d,e,f,y"; for (i = 0; i < 600; i++) {
+	y = i % 3; printf "%d,%d,%d,%d,%d,%d,%d\n", int(rand() * 200) + y * 20, int(rand() * 256), int(rand() * 256),
+	int(rand() * 256), int(rand() * 256), int(rand() * 256), y } }' >data/pixels.csv
+sed 's|path: data/penguins.csv, label: species|path: data/pixels.csv, label: y, block_rows: 64|; s/name: p,/name: px,/' \
+	one.yaml >px.yaml
+expect_exit 0 "$MLPIPE" --quiet run px.yaml
+for set in "px ingest" "p ingest"; do
+	set -- $set
+	raw=$(ls -td runs/$1/$2/examples/* | head -1)
+	tx=$(ls -td runs/$1/transform/transform/* | head -1)
+	app=(component Trainer --input examples="$raw" --input transform="$tx" --param apply_transform=true
+		--param epochs=1 --param batch_size=200 --param model='{layers: [{dense: 8, activation: relu}, {dense: auto}]}')
+	rm -rf a1 a2
+	expect_exit 0 "$MLPIPE" "${app[@]}" --output model=a1
+	expect_exit 0 "${MPIRUN[@]}" "$MLPIPE" "${app[@]}" --output model=a2
+	d=$("$HELPERS/modeldiff" a1/model.mlpm a2/model.mlpm)
+	awk -v d="$d" 'BEGIN { exit !(d < 1e-6) }' && ok || not_ok "$1: a shared decode gave other steps ($d)"
+done
+
 # ---- ranks: 1, and mpirun -np 1: byte-identical to today's Trainer
 pipeline r1.yaml "ranks: 1"
 expect_exit 0 "$MLPIPE" --quiet run r1.yaml --no-cache
