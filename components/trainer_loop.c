@@ -243,8 +243,8 @@ static int end_epoch(mp__trainer *T, int cur, const epoch_sums *s, int *stop, mp
 static void shared_step(mp__trainer *T, const mp_batch *b, double *l, int *correct)
 {
 	mp_net *n = &T->net;
-	size_t rows = b->global_rows, lo = 0, hi = b->rows, k;
-	float share, *g = n->grads;
+	size_t rows = b->global_rows, lo = 0, hi = b->rows;
+	float *g = n->grads;
 	double ml = 0;
 	int64_t t0;
 	int c = 0;
@@ -253,11 +253,12 @@ static void shared_step(mp__trainer *T, const mp_batch *b, double *l, int *corre
 		lo = rows * (size_t)T->dist.rank / (size_t)T->dist.size;
 		hi = rows * (size_t)(T->dist.rank + 1) / (size_t)T->dist.size;
 	}
-	share = (float)(hi - lo) / (float)rows;
 	if (hi > lo) {
+		/* the sum over this rank's rows divided by the global batch: the
+		 * ranks' gradients add up to the global mean's */
+		n->grad_rows = (int)rows;
 		mp_net_train_step(n, b->x + lo * (size_t)n->nin, b->y + lo, (int)(hi - lo), &ml, &c);
-		for (k = 0; k < n->nparams; k++)
-			g[k] *= share;
+		n->grad_rows = 0;
 	} else {
 		memset(g, 0, n->nparams * sizeof(float));
 	}

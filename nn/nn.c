@@ -347,7 +347,7 @@ static void loss_and_grad(mp_net *n, const float *y, int batch, float *d, double
 	int nout = mp_net_nout(n), r, k;
 	const float *zl = n->a[n->nlayers - 1];
 	double total = 0;
-	float inv = 1.0f / (float)batch;
+	float inv = 1.0f / (float)(n->grad_rows > 0 ? n->grad_rows : batch);
 
 	*correct = 0;
 	for (r = 0; r < batch; r++) {

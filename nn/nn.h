@@ -54,6 +54,10 @@ typedef struct mp_net {
 	float *da;    /* gradient with respect to a layer's input */
 	uint64_t rng;
 	int view;     /* a view (mp_net_view): layers, offsets and params are borrowed */
+	/* 0: a step's gradients are of its batch's mean loss.  Else of the sum
+	 * over its rows divided by grad_rows: a rank's share of a global batch
+	 * of grad_rows rows, so that the ranks' gradients add up to the mean's. */
+	int grad_rows;
 } mp_net;
 
 /* The largest network mlpipe makes or reads: sizes come from model files
