@@ -17,6 +17,7 @@
 
 #include "components/component.h"
 #include "nn/dist.h"
+#include "orchestrator/executor.h"
 
 typedef struct kvlist {
 	mp_kv *items;
@@ -279,47 +280,37 @@ out:
 static int run_staged(const mp_component_type *t, const kvlist *ins, const kvlist *outs, const kvlist *params,
 		      const char *scratch, const char *staging)
 {
-	mp_component_io io = {0};
+	mp_exec_job job = {0};
 	mp_err err = {0};
-	char cwd[4096], *undo = NULL, *path = NULL;
+	char cwd[4096], *path;
 	int rank = mp_dist_env_rank(), rc;
 
 #ifdef __linux__
 	prctl(PR_SET_PDEATHSIG, SIGKILL); /* a rank does not outlive its launcher */
 #endif
+	job.type = t;
+	job.inputs = ins->items;
+	job.ninputs = ins->n;
+	job.outputs = outs->items;
+	job.noutputs = outs->n;
+	job.params = params->items;
+	job.nparams = params->n;
+	job.workdir = cwd;
+	job.scratch = scratch;
+	job.staging = staging;
 	if (!getcwd(cwd, sizeof(cwd)))
 		rc = mp_error(&err, MP_EIO, "cannot read the current folder: %s", strerror(errno));
-	else if (!(undo = mp_asprintf("%s/.undo", staging)) || !(io.result = mp_result_new()))
-		rc = mp_error(&err, MP_ENOMEM, "out of memory");
-	else {
-		io.inputs = ins->items;
-		io.ninputs = ins->n;
-		io.outputs = outs->items;
-		io.noutputs = outs->n;
-		io.params = params->items;
-		io.nparams = params->n;
-		io.workdir = cwd;
-		io.scratch = scratch;
-		io.undo = undo;
-		rc = t->run(&io, &err);
-		fflush(NULL);
-		if (rc == 0 && rank == 0 &&
-		    (!(path = mp_asprintf("%s/.result", staging)) || mp_result_write(io.result, path, &err) != 0))
-			rc = err.code ? err.code : MP_ENOMEM;
-	}
+	else
+		rc = mp_exec_run_here(&job, rank == 0, &err);
+	if (rc == 0)
+		return MP_EXIT_OK;
+	mp_log(MP_LOG_QUIET, "%s failed%s: %s", t->name, rank ? " on a rank" : "", err.msg);
+	if (rank)
+		mp_error_wrap(&err, "rank %d", rank);
+	if ((path = mp_asprintf("%s/.error", staging)) && !mp_path_exists(path))
+		mp_write_file_atomic(path, err.msg, strlen(err.msg), NULL);
 	free(path);
-	path = NULL;
-	if (rc != 0) {
-		mp_log(MP_LOG_QUIET, "%s failed%s: %s", t->name, rank ? " on a rank" : "", err.msg);
-		if (rank)
-			mp_error_wrap(&err, "rank %d", rank);
-		if ((path = mp_asprintf("%s/.error", staging)) && !mp_path_exists(path))
-			mp_write_file_atomic(path, err.msg, strlen(err.msg), NULL);
-	}
-	free(path);
-	free(undo);
-	mp_result_free(io.result);
-	return rc == 0 ? MP_EXIT_OK : MP_EXIT_FAILED;
+	return MP_EXIT_FAILED;
 }
 
 int mp_cmd_component(int argc, char **argv)

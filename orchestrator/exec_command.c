@@ -6,21 +6,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int push(char ***argv, size_t *argc, size_t *alloc, char *s, mp_err *err)
+void mp__argv_add(mp__argv *a, char *s)
 {
-	if (!s || mp_grow((void **)argv, alloc, *argc + 2, sizeof(**argv)) != 0) {
+	char **v = s && !a->failed ? mp_realloc(a->v, (a->n + 2) * sizeof(*v)) : NULL;
+
+	if (!v) {
 		free(s);
-		return mp_error(err, MP_ENOMEM, "out of memory");
+		a->failed = 1;
+		return;
 	}
-	(*argv)[(*argc)++] = s;
-	(*argv)[*argc] = NULL;
-	return 0;
+	a->v = v;
+	a->v[a->n++] = s;
+	a->v[a->n] = NULL;
+}
+
+void mp__argv_release(mp__argv *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+	memset(a, 0, sizeof(*a));
 }
 
 /* type: for params, those at their default are left out (the command
  * fills in the defaults, and an empty default is no value to give). */
-static int push_kv(char ***argv, size_t *argc, size_t *alloc, const char *flag, const mp_kv *kv, size_t n,
-		   const mp_component_type *type, mp_err *err)
+static void add_kv(mp__argv *a, const char *flag, const mp_kv *kv, size_t n, const mp_component_type *type)
 {
 	size_t i;
 
@@ -29,30 +41,28 @@ static int push_kv(char ***argv, size_t *argc, size_t *alloc, const char *flag, 
 
 		if (spec && spec->def && !strcmp(spec->def, kv[i].value))
 			continue;
-		if (push(argv, argc, alloc, mp_strdup(flag), err) != 0 ||
-		    push(argv, argc, alloc, mp_asprintf("%s=%s", kv[i].key, kv[i].value), err) != 0)
-			return MP_ENOMEM;
+		mp__argv_add(a, mp_strdup(flag));
+		mp__argv_add(a, mp_asprintf("%s=%s", kv[i].key, kv[i].value));
 	}
-	return 0;
 }
 
-int mp__exec_component_argv(const mp_exec_job *job, char ***argv, size_t *argc, mp_err *err)
+int mp__exec_component_argv(const mp_exec_job *job, mp__argv *a, mp_err *err)
 {
-	size_t alloc = *argc + 1;
 	char self[4096];
 
 	if (mp_self_exe(self, sizeof(self)) != 0)
 		return mp_error(err, MP_EIO, "cannot find the mlpipe binary (/proc/self/exe)");
-	if (push(argv, argc, &alloc, mp_strdup(self), err) != 0 ||
-	    push(argv, argc, &alloc, mp_strdup("component"), err) != 0 ||
-	    push(argv, argc, &alloc, mp_strdup(job->type->name), err) != 0 ||
-	    push_kv(argv, argc, &alloc, "--input", job->inputs, job->ninputs, NULL, err) != 0 ||
-	    push_kv(argv, argc, &alloc, "--output", job->outputs, job->noutputs, NULL, err) != 0 ||
-	    push_kv(argv, argc, &alloc, "--param", job->params, job->nparams, job->type, err) != 0 ||
-	    (job->scratch && (push(argv, argc, &alloc, mp_strdup("--scratch"), err) != 0 ||
-			      push(argv, argc, &alloc, mp_strdup(job->scratch), err) != 0)) ||
-	    push(argv, argc, &alloc, mp_strdup("--staging"), err) != 0 ||
-	    push(argv, argc, &alloc, mp_strdup(job->staging), err) != 0)
-		return MP_ENOMEM;
-	return 0;
+	mp__argv_add(a, mp_strdup(self));
+	mp__argv_add(a, mp_strdup("component"));
+	mp__argv_add(a, mp_strdup(job->type->name));
+	add_kv(a, "--input", job->inputs, job->ninputs, NULL);
+	add_kv(a, "--output", job->outputs, job->noutputs, NULL);
+	add_kv(a, "--param", job->params, job->nparams, job->type);
+	if (job->scratch) {
+		mp__argv_add(a, mp_strdup("--scratch"));
+		mp__argv_add(a, mp_strdup(job->scratch));
+	}
+	mp__argv_add(a, mp_strdup("--staging"));
+	mp__argv_add(a, mp_strdup(job->staging));
+	return a->failed ? mp_error(err, MP_ENOMEM, "out of memory") : 0;
 }

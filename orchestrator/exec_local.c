@@ -61,17 +61,12 @@ static int child_begin(const mp_exec_job *job, pid_t parent)
 	return 0;
 }
 
-/* In the child: runs the component and leaves its result (or its error) in
- * the staging folder.  Never returns. */
-static void child_main(const mp_exec_job *job, pid_t parent, int errfd)
+int mp_exec_run_here(const mp_exec_job *job, int write_result, mp_err *err)
 {
 	mp_component_io io = {0};
-	mp_err err = {0};
-	char *path, *undo = NULL;
+	char *path = NULL, *undo = NULL;
 	int rc;
 
-	if (child_begin(job, parent) != 0)
-		_exit(1);
 	io.inputs = job->inputs;
 	io.ninputs = job->ninputs;
 	io.outputs = job->outputs;
@@ -80,27 +75,35 @@ static void child_main(const mp_exec_job *job, pid_t parent, int errfd)
 	io.nparams = job->nparams;
 	io.workdir = job->workdir;
 	io.scratch = job->scratch;
-	if (!(undo = mp_asprintf("%s/.undo", job->staging))) {
-		mp_error(&err, MP_ENOMEM, "out of memory");
-		goto fail;
+	if (!(undo = mp_asprintf("%s/.undo", job->staging)) || !(io.result = mp_result_new()))
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
+	else if (chdir(job->workdir) != 0)
+		rc = mp_error(err, MP_EIO, "cannot enter '%s': %s", job->workdir, strerror(errno));
+	else {
+		io.undo = undo;
+		rc = job->type->run(&io, err);
+		fflush(NULL);
+		if (rc == 0 && write_result &&
+		    (!(path = mp_asprintf("%s/.result", job->staging)) || mp_result_write(io.result, path, err) != 0))
+			rc = path ? err->code : mp_error(err, MP_ENOMEM, "out of memory");
 	}
-	io.undo = undo;
-	if (!(io.result = mp_result_new())) {
-		mp_error(&err, MP_ENOMEM, "out of memory");
-		goto fail;
-	}
-	if (chdir(job->workdir) != 0) {
-		mp_error(&err, MP_EIO, "cannot enter '%s': %s", job->workdir, strerror(errno));
-		goto fail;
-	}
-	rc = job->type->run(&io, &err);
-	fflush(NULL);
-	if (rc != 0)
-		goto fail;
-	if (!(path = mp_asprintf("%s/.result", job->staging)) || mp_result_write(io.result, path, &err) != 0)
-		goto fail;
-	_exit(0);
-fail:
+	free(path);
+	free(undo);
+	mp_result_free(io.result);
+	return rc;
+}
+
+/* In the child: runs the component and leaves its result (or its error) in
+ * the staging folder.  Never returns. */
+static void child_main(const mp_exec_job *job, pid_t parent, int errfd)
+{
+	mp_err err = {0};
+	char *path;
+
+	if (child_begin(job, parent) != 0)
+		_exit(1);
+	if (mp_exec_run_here(job, 1, &err) == 0)
+		_exit(0);
 	fflush(NULL);
 	/* the reason, through the pipe first: a full disk cannot lose it */
 	if (errfd >= 0) {

@@ -6,46 +6,31 @@
 #include <string.h>
 #include <unistd.h>
 
-static int push(char ***argv, size_t *argc, const char *s, mp_err *err)
-{
-	size_t alloc = *argc + 1;
-
-	if (mp_grow((void **)argv, &alloc, *argc + 2, sizeof(**argv)) != 0 || !((*argv)[*argc] = mp_strdup(s)))
-		return mp_error(err, MP_ENOMEM, "out of memory");
-	(*argv)[++*argc] = NULL;
-	return 0;
-}
-
 static int mpi_start(void **handle, const mp_exec_job *job, mp_err *err)
 {
-	char **argv = NULL, np[32];
-	size_t argc = 0, i;
+	mp__argv a = {0};
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t i;
 	int rc;
 
-	snprintf(np, sizeof(np), "%d", job->ranks);
-	rc = push(&argv, &argc, "mpirun", err);
-	if (rc == 0)
-		rc = push(&argv, &argc, "-np", err);
-	if (rc == 0)
-		rc = push(&argv, &argc, np, err);
+	mp__argv_add(&a, mp_strdup("mpirun"));
+	mp__argv_add(&a, mp_strdup("-np"));
+	mp__argv_add(&a, mp_asprintf("%d", job->ranks));
 	/* root may run ranks (CI, containers); more ranks than cores on this
 	 * machine were asked for, so they may share them */
-	if (rc == 0 && geteuid() == 0)
-		rc = push(&argv, &argc, "--allow-run-as-root", err);
-	if (rc == 0 && !job->mpi_hostfile && job->ranks > cores)
-		rc = push(&argv, &argc, "--oversubscribe", err);
-	if (rc == 0 && job->mpi_hostfile && (rc = push(&argv, &argc, "--hostfile", err)) == 0)
-		rc = push(&argv, &argc, job->mpi_hostfile, err);
-	for (i = 0; rc == 0 && i < job->nmpi_args; i++)
-		rc = push(&argv, &argc, job->mpi_args[i], err);
-	if (rc == 0)
-		rc = mp__exec_component_argv(job, &argv, &argc, err);
-	if (rc == 0)
-		rc = mp__exec_spawn(handle, job, argv, err);
-	for (i = 0; i < argc; i++)
-		free(argv[i]);
-	free(argv);
+	if (geteuid() == 0)
+		mp__argv_add(&a, mp_strdup("--allow-run-as-root"));
+	if (!job->mpi_hostfile && job->ranks > cores)
+		mp__argv_add(&a, mp_strdup("--oversubscribe"));
+	if (job->mpi_hostfile) {
+		mp__argv_add(&a, mp_strdup("--hostfile"));
+		mp__argv_add(&a, mp_strdup(job->mpi_hostfile));
+	}
+	for (i = 0; i < job->nmpi_args; i++)
+		mp__argv_add(&a, mp_strdup(job->mpi_args[i]));
+	if ((rc = mp__exec_component_argv(job, &a, err)) == 0)
+		rc = mp__exec_spawn(handle, job, a.v, err);
+	mp__argv_release(&a);
 	return rc;
 }
 

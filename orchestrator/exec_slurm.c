@@ -108,8 +108,8 @@ static void shell_quote(mp_strbuf *sb, const char *s)
 static int write_script(const mp_exec_job *job, const char *path, mp_err *err)
 {
 	mp_strbuf sb = MP_STRBUF_INIT;
-	char **argv = NULL;
-	size_t argc = 0, i;
+	mp__argv a = {0};
+	size_t i;
 	int rc;
 
 	mp_strbuf_adds(&sb, "#!/bin/sh\n# mlpipe: component ");
@@ -124,37 +124,28 @@ static int write_script(const mp_exec_job *job, const char *path, mp_err *err)
 			shell_quote(&sb, job->mpi_args[i]);
 		}
 	}
-	if ((rc = mp__exec_component_argv(job, &argv, &argc, err)) == 0) {
-		for (i = 0; i < argc; i++) {
+	if ((rc = mp__exec_component_argv(job, &a, err)) == 0) {
+		for (i = 0; i < a.n; i++) {
 			mp_strbuf_adds(&sb, " ");
-			shell_quote(&sb, argv[i]);
+			shell_quote(&sb, a.v[i]);
 		}
 		mp_strbuf_adds(&sb, "\n");
 		rc = sb.failed ? mp_error(err, MP_ENOMEM, "out of memory")
 			       : mp_write_file_atomic(path, sb.buf, sb.len, err);
 	}
-	for (i = 0; i < argc; i++)
-		free(argv[i]);
-	free(argv);
+	mp__argv_release(&a);
 	mp_strbuf_release(&sb);
 	return rc;
-}
-
-static int push(char **argv, size_t *argc, size_t cap, const char *fmt, const char *v)
-{
-	if (*argc + 1 >= cap || !(argv[*argc] = mp_asprintf(fmt, v)))
-		return -1;
-	argv[++*argc] = NULL;
-	return 0;
 }
 
 static int slurm_start(void **handle, const mp_exec_job *job, mp_err *err)
 {
 	const mp_exec_slurm *q = job->slurm;
-	char *argv[64] = {0}, *script, out[1024], num[32];
-	size_t argc = 0, i, cap = sizeof(argv) / sizeof(*argv);
+	char *script, out[1024];
+	mp__argv a = {0};
 	slurm_job *j;
-	int rc = 0, bad = 0;
+	size_t i;
+	int rc = 0;
 
 	*handle = NULL;
 	if (!(script = mp_asprintf("%s/job.sh", job->staging)))
@@ -163,39 +154,33 @@ static int slurm_start(void **handle, const mp_exec_job *job, mp_err *err)
 		free(script);
 		return rc;
 	}
-	bad |= push(argv, &argc, cap, "%s", "sbatch");
-	bad |= push(argv, &argc, cap, "%s", "--parsable");
-	bad |= push(argv, &argc, cap, "--job-name=mlpipe-%s", job->component_id);
-	bad |= push(argv, &argc, cap, "--output=%s", job->log);
-	bad |= push(argv, &argc, cap, "%s", "--open-mode=append");
+	mp__argv_add(&a, mp_strdup("sbatch"));
+	mp__argv_add(&a, mp_strdup("--parsable"));
+	mp__argv_add(&a, mp_asprintf("--job-name=mlpipe-%s", job->component_id));
+	mp__argv_add(&a, mp_asprintf("--output=%s", job->log));
+	mp__argv_add(&a, mp_strdup("--open-mode=append"));
 	if (q && q->partition)
-		bad |= push(argv, &argc, cap, "--partition=%s", q->partition);
+		mp__argv_add(&a, mp_asprintf("--partition=%s", q->partition));
 	if (q && q->time)
-		bad |= push(argv, &argc, cap, "--time=%s", q->time);
+		mp__argv_add(&a, mp_asprintf("--time=%s", q->time));
 	if (q && q->mem)
-		bad |= push(argv, &argc, cap, "--mem=%s", q->mem);
-	if (q && q->cpus > 0) {
-		snprintf(num, sizeof(num), "%d", q->cpus);
-		bad |= push(argv, &argc, cap, "--cpus-per-task=%s", num);
-	}
-	if (job->ranks > 1) {
-		snprintf(num, sizeof(num), "%d", job->ranks);
-		bad |= push(argv, &argc, cap, "--ntasks=%s", num);
-	}
+		mp__argv_add(&a, mp_asprintf("--mem=%s", q->mem));
+	if (q && q->cpus > 0)
+		mp__argv_add(&a, mp_asprintf("--cpus-per-task=%d", q->cpus));
+	if (job->ranks > 1)
+		mp__argv_add(&a, mp_asprintf("--ntasks=%d", job->ranks));
 	for (i = 0; q && i < q->nextra; i++)
-		bad |= push(argv, &argc, cap, "%s", q->extra[i]);
-	bad |= push(argv, &argc, cap, "%s", script);
-	free(script);
-	if (bad)
-		rc = mp_error(err, MP_ENOMEM, "out of memory, or too many sbatch arguments");
-	else if ((rc = capture(argv, out, sizeof(out))) != 0)
+		mp__argv_add(&a, mp_strdup(q->extra[i]));
+	mp__argv_add(&a, script);
+	if (a.failed)
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
+	else if ((rc = capture(a.v, out, sizeof(out))) != 0)
 		rc = mp_error(err, MP_EIO, "sbatch refused component '%s': %s", job->component_id,
 			      *out ? first_line(out) : "no answer");
 	else if (!(out[0] >= '0' && out[0] <= '9'))
 		rc = mp_error(err, MP_EIO, "sbatch gave no job id for component '%s': %s", job->component_id,
 			      first_line(out));
-	for (i = 0; i < argc; i++)
-		free(argv[i]);
+	mp__argv_release(&a);
 	if (rc != 0)
 		return rc;
 	if (!(j = mp_calloc(1, sizeof(*j))) || !(j->staging = mp_strdup(job->staging))) {
@@ -296,15 +281,16 @@ static void slurm_collect(void *handle, mp_exec_status *st)
 	mp_exec_status ignored;
 	int i;
 
-	if (!st)
-		st = &ignored;
-	memset(st, 0, sizeof(*st));
-	/* after a cancel, Slurm settles the job within KillWait */
-	for (i = 0; i < 600 && !j->ended; i++) {
+	/* after a cancel, Slurm settles the job within KillWait; a caller that
+	 * does not ask how it ended (a dead run's job, cancelled) does not wait */
+	for (i = 0; st && i < 600 && !j->ended; i++) {
 		j->next_poll = 0;
 		if (!slurm_poll(j))
 			nanosleep(&(struct timespec){0, 100000000L}, NULL);
 	}
+	if (!st)
+		st = &ignored;
+	memset(st, 0, sizeof(*st));
 	if (!strcmp(j->state, "COMPLETED") && !j->code && !j->signal) {
 		free(j->staging);
 		free(j);

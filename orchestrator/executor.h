@@ -66,7 +66,9 @@ typedef struct mp_executor {
 	/* Asks it to stop (hard: at once, with everything it started). */
 	void (*cancel)(void *handle, int hard);
 	/* Waits for the end (after a hard cancel, when poll has not said so),
-	 * fills *st and frees the handle; st may be NULL. */
+	 * fills *st and frees the handle.  st may be NULL: the caller does not
+	 * ask how it ended, and work that is not this process's child (a
+	 * Slurm job, cancelled) is not waited for. */
 	void (*collect)(void *handle, mp_exec_status *st);
 	/* Optional, for executors whose work outlives the orchestrator (a
 	 * batch job): the id to record, and a handle on that job again (for
@@ -91,9 +93,26 @@ extern const mp_executor mp_slurm_executor;
  * the handle is the local executor's, for its poll, cancel and collect,
  * which also read a launcher's account of a failure from the log. */
 int mp__exec_spawn(void **handle, const mp_exec_job *job, char *const argv[], mp_err *err);
+/* A command line being built: NULL-terminated v of n strings (owned).  An
+ * append that runs out of memory marks it failed, like mp_strbuf, so a
+ * caller checks once at the end. */
+typedef struct mp__argv {
+	char **v;
+	size_t n;
+	int failed;
+} mp__argv;
+/* Appends s, which it takes (NULL: out of memory). */
+void mp__argv_add(mp__argv *a, char *s);
+void mp__argv_release(mp__argv *a);
+
 /* The command that runs job's component from its artifact paths
- * (mlpipe component TYPE --input ... --staging DIR), appended to *argv
- * (grown; *argc counts; each string is the caller's to free). */
-int mp__exec_component_argv(const mp_exec_job *job, char ***argv, size_t *argc, mp_err *err);
+ * (mlpipe component TYPE --input ... --staging DIR), appended to a. */
+int mp__exec_component_argv(const mp_exec_job *job, mp__argv *a, mp_err *err);
+
+/* Runs job's component in this process, in job->workdir: 0, with its
+ * result in staging/.result when write_result, or an error in err.  The
+ * local executor's child, and `mlpipe component --staging` (a rank, a
+ * Slurm job), run a component this way. */
+int mp_exec_run_here(const mp_exec_job *job, int write_result, mp_err *err);
 
 #endif

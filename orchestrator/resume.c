@@ -63,6 +63,7 @@ static int settle_dead_run(mp__runner *R, int64_t run_id, const int64_t *keep, s
 			void *h;
 			mp_err e2;
 
+			/* its job is stopped, not followed: only the id matters */
 			none.staging = "";
 			if (ex->attach(&h, &none, job, &e2) == 0) {
 				ex->cancel(h, 1);
