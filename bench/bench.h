@@ -1,6 +1,6 @@
 /* What the benchmarks share: running a command as a timed child process,
- * and a copy of the demo pipeline under another name.  Each benchmark sets
- * bench_name first. */
+ * a copy of the demo pipeline under another name, and a metric from the
+ * store.  Each benchmark sets bench_name first. */
 #ifndef MP_BENCH_H
 #define MP_BENCH_H
 
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "metadata/store.h"
 
 extern char **environ;
 
@@ -98,6 +99,23 @@ static inline void bench_demo_pipeline(const char *yaml, const char *name, const
 		bench_die("cannot write the pipeline file");
 	free(text);
 	mp_strbuf_release(&sb);
+}
+
+/* The newest value of a metric of pipeline's component in the store db. */
+static inline double bench_metric(const char *db, const char *pipeline, const char *component, const char *name)
+{
+	mp_metric_filter f = {name, pipeline, component, 0};
+	mp_metric_history h;
+	mp_store *st;
+	mp_err err;
+	double v;
+
+	if (mp_store_open(&st, db, 0, &err) != 0 || mp_store_metric_history(st, &f, &h, &err) != 0 || !h.n)
+		bench_die("no metric in the store");
+	v = h.items[h.n - 1].value;
+	mp_metric_history_release(&h);
+	mp_store_close(st);
+	return v;
 }
 
 #endif

@@ -74,7 +74,18 @@ static double pipeline_rate(const char *dir, int map_threads, size_t prefetch, d
 	for (i = 0; i < 784; i++)
 		x[i] = i;
 	{
-		mp_dataset_opts o = {dir, &m, "train", x, 784, 784, 64, 0, 10000, 42, 1, map_threads, prefetch, 0, 0, NULL, NULL, 0, 0};
+		mp_dataset_opts o = {.dir = dir,
+				     .meta = &m,
+				     .split = "train",
+				     .x = x,
+				     .nx = 784,
+				     .y = 784,
+				     .batch_size = 64,
+				     .shuffle_buffer = 10000,
+				     .seed = 42,
+				     .epochs = 1,
+				     .map_threads = map_threads,
+				     .prefetch = prefetch};
 
 		if (mp_dataset_open(&d, &o, &err) != 0)
 			bench_die(err.msg);

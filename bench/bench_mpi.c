@@ -9,27 +9,9 @@
  */
 #include "bench/bench.h"
 
-#include "metadata/store.h"
 
 #define DATA "/usr/share/datasets/fashion-mnist"
 #define RUNS 3
-
-/* The newest value of a metric of the train step. */
-static double metric(const char *db, const char *name)
-{
-	mp_metric_filter f = {name, "bench_mpi", "train", 0};
-	mp_metric_history h;
-	mp_store *st;
-	mp_err err;
-	double v;
-
-	if (mp_store_open(&st, db, 0, &err) != 0 || mp_store_metric_history(st, &f, &h, &err) != 0 || !h.n)
-		bench_die("no metric in the store");
-	v = h.items[h.n - 1].value;
-	mp_metric_history_release(&h);
-	mp_store_close(st);
-	return v;
-}
 
 /* The demo pipeline up to the Evaluator, with the train block's model,
  * batch and epochs replaced, 1 BLAS thread, and ranks ranks. */
@@ -104,13 +86,13 @@ int main(int argc, char **argv)
 
 			snprintf(set, sizeof(set), "train.seed=%d", 100 + k);
 			bench_run(run, 1, &rss, -1);
-			sps[r][k] = metric(db, "samples_per_second");
+			sps[r][k] = bench_metric(db, "bench_mpi", "train", "samples_per_second");
 		}
 	{
 		char *run[] = {(char *)mlpipe, "--quiet", "run", y[2], "--set", "train.seed=7", NULL};
 
 		bench_run(run, 1, &rss, -1);
-		ms = metric(db, "allreduce_ms_per_step");
+		ms = bench_metric(db, "bench_mpi", "train", "allreduce_ms_per_step");
 	}
 	qsort(sps[0], RUNS, sizeof(double), cmp);
 	qsort(sps[1], RUNS, sizeof(double), cmp);

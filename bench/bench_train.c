@@ -14,27 +14,9 @@
 
 #include <cblas.h>
 
-#include "metadata/store.h"
 
 #define DATA "/usr/share/datasets/fashion-mnist"
 #define EPOCHS 10
-
-/* The last value of a metric of the newest run's train step. */
-static double metric(const char *db, const char *component, const char *name)
-{
-	mp_store *st;
-	mp_metric_history h;
-	mp_metric_filter f = {name, "bench_fashion_mnist", component, 0};
-	mp_err err;
-	double v;
-
-	if (mp_store_open(&st, db, 0, &err) != 0 || mp_store_metric_history(st, &f, &h, &err) != 0 || !h.n)
-		bench_die("no metric in the store");
-	v = h.items[h.n - 1].value;
-	mp_metric_history_release(&h);
-	mp_store_close(st);
-	return v;
-}
 
 /* OpenBLAS sgemm GFLOP/s at the training step's shapes (batch 64). */
 static double roofline(int threads)
@@ -104,8 +86,8 @@ int main(int argc, char **argv)
 
 		bench_run(k == 0 ? one : dflt, 1, &r, -1);
 		rss[k][0] = r;
-		sps[k][0] = metric(db, "train", "samples_per_second");
-		acc[k][0] = metric(db, "evaluate", "accuracy"); /* on t10k, which training never saw */
+		sps[k][0] = bench_metric(db, "bench_fashion_mnist", "train", "samples_per_second");
+		acc[k][0] = bench_metric(db, "bench_fashion_mnist", "evaluate", "accuracy"); /* on t10k, which training never saw */
 		torch(k == 0 ? 1 : 0, &sps[k][1], &acc[k][1], &rss[k][1]);
 		/* the roofline at the BLAS threads mlpipe used: by default one
 		 * core is the input pipeline's */

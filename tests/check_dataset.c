@@ -54,7 +54,7 @@ static int read_all(const mp_examples_meta *m, const char *path, size_t batch, s
 		    int map_threads, size_t prefetch, int drop, float *ids, int *epoch_of, int *nbatches)
 {
 	static const int x[] = {0, 2};
-	mp_dataset_opts o = {path, m, "train", x, 2, 3, batch, drop, shuffle, 42, epochs, map_threads, prefetch, 0, 0, NULL, NULL, 0, 0};
+	mp_dataset_opts o = {path, m, "train", x, 2, 3, batch, drop, shuffle, 42, epochs, map_threads, prefetch, 0, 0, NULL, NULL, 0, 0, 0, 0, NULL, NULL};
 	mp_dataset *d;
 	const mp_batch *b;
 	mp_err err;
@@ -146,7 +146,7 @@ START_TEST(dataset_prefetches_ahead_and_stops_midway)
 {
 	static const int x[] = {0};
 	mp_examples_meta m;
-	mp_dataset_opts o = {NULL, NULL, "train", x, 1, -1, 5, 0, 0, 1, 1000, 2, 3, 0, 0, NULL, NULL, 0, 0};
+	mp_dataset_opts o = {NULL, NULL, "train", x, 1, -1, 5, 0, 0, 1, 1000, 2, 3, 0, 0, NULL, NULL, 0, 0, 0, 0, NULL, NULL};
 	mp_dataset *d;
 	const mp_batch *b;
 	mp_err err;
@@ -184,7 +184,7 @@ START_TEST(dataset_reports_a_damaged_shard)
 {
 	static const int x[] = {0};
 	mp_examples_meta m;
-	mp_dataset_opts o = {NULL, NULL, "train", x, 1, 3, 8, 0, 16, 1, 1, 2, 2, 0, 0, NULL, NULL, 0, 0};
+	mp_dataset_opts o = {NULL, NULL, "train", x, 1, 3, 8, 0, 16, 1, 1, 2, 2, 0, 0, NULL, NULL, 0, 0, 0, 0, NULL, NULL};
 	mp_dataset *d;
 	const mp_batch *b;
 	mp_err err;
