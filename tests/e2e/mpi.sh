@@ -156,6 +156,14 @@ sleep 0.5
 [ -z "$(ranks_running)" ] && ok ||
 	{ not_ok "ranks are left after the timeout"; pkill -KILL -f "^[^ ]*mlpipe component Trainer.*--staging"; }
 
+# ---- a component's own error on the ranks is the failure's reason, not
+# mpirun's (two outputs for three species: found only while training)
+pipeline label.yaml "ranks: 2"
+sed -i 's/{dense: auto}/{dense: 2}/' label.yaml
+expect_exit 1 "$MLPIPE" run label.yaml
+grep -q "train .*failed after .*: \(rank 1: \)\?label 2 is out of range for an output layer of 2 classes" "$TMP/out" && ok ||
+	{ not_ok "the ranks' reason is lost:"; cat "$TMP/out"; }
+
 # ---- mistakes, at load time with their place
 pipeline bad.yaml "ranks: 0"
 expect_exit 2 "$MLPIPE" run bad.yaml
