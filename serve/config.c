@@ -395,20 +395,51 @@ int mp_serve_config_read(mp_serve_config *out, const char *path, mp_err *err)
 	return rc;
 }
 
+int mp_model_config_copy(mp_model_config *dst, const mp_model_config *src)
+{
+	size_t k;
+
+	memset(dst, 0, sizeof(*dst));
+	dst->policy = src->policy;
+	dst->num_versions = src->num_versions;
+	if (!(dst->name = mp_strdup(src->name)) || !(dst->base_path = mp_strdup(src->base_path)) ||
+	    (src->nversions && !(dst->versions = mp_calloc(src->nversions, sizeof(*dst->versions)))) ||
+	    (src->nlabels && !(dst->labels = mp_calloc(src->nlabels, sizeof(*dst->labels)))))
+		goto oom;
+	if (src->nversions)
+		memcpy(dst->versions, src->versions, src->nversions * sizeof(*dst->versions));
+	dst->nversions = src->nversions;
+	for (k = 0; k < src->nlabels; k++) {
+		dst->labels[k].version = src->labels[k].version;
+		if (!(dst->labels[k].label = mp_strdup(src->labels[k].label)))
+			goto oom;
+		dst->nlabels = k + 1;
+	}
+	return 0;
+oom:
+	mp_model_config_release(dst);
+	return MP_ENOMEM;
+}
+
+void mp_model_config_release(mp_model_config *c)
+{
+	size_t k;
+
+	free(c->name);
+	free(c->base_path);
+	free(c->versions);
+	for (k = 0; k < c->nlabels; k++)
+		free(c->labels[k].label);
+	free(c->labels);
+	memset(c, 0, sizeof(*c));
+}
+
 void mp_serve_config_release(mp_serve_config *c)
 {
-	size_t i, k;
+	size_t i;
 
-	for (i = 0; i < c->nmodels; i++) {
-		mp_model_config *m = &c->models[i];
-
-		free(m->name);
-		free(m->base_path);
-		free(m->versions);
-		for (k = 0; k < m->nlabels; k++)
-			free(m->labels[k].label);
-		free(m->labels);
-	}
+	for (i = 0; i < c->nmodels; i++)
+		mp_model_config_release(&c->models[i]);
 	free(c->models);
 	memset(c, 0, sizeof(*c));
 }

@@ -49,5 +49,8 @@ typedef struct mp_serve_config {
 int mp_serve_config_parse(mp_serve_config *out, const char *text, size_t len, const char *path, mp_err *err);
 int mp_serve_config_read(mp_serve_config *out, const char *path, mp_err *err);
 void mp_serve_config_release(mp_serve_config *c);
+/* A deep copy of src into dst: 0, or MP_ENOMEM with dst left empty. */
+int mp_model_config_copy(mp_model_config *dst, const mp_model_config *src);
+void mp_model_config_release(mp_model_config *c);
 
 #endif

@@ -15,13 +15,7 @@ typedef struct refusal {
 } refusal;
 
 typedef struct smodel {
-	char *name, *base;
-	mp_version_policy policy;
-	int num_versions; /* latest */
-	long *specific;	  /* specific */
-	size_t nspecific;
-	mp_version_label *labels;
-	size_t nlabels;
+	mp_model_config c; /* its name, base folder, version policy and labels (a copy) */
 	mp_sversion **v; /* served, ascending by version */
 	size_t n, alloc;
 	refusal *refused; /* versions that did not load, not tried again */
@@ -153,6 +147,17 @@ int mp_models_new(mp_models **out, int max_batch, FILE *log, mp_err *err)
 	return 0;
 }
 
+static void free_model(smodel *m)
+{
+	size_t k;
+
+	for (k = 0; k < m->nrefused; k++)
+		free(m->refused[k].why);
+	free(m->refused);
+	free(m->v);
+	mp_model_config_release(&m->c);
+}
+
 void mp_models_free(mp_models *M)
 {
 	size_t i, k;
@@ -164,16 +169,7 @@ void mp_models_free(mp_models *M)
 
 		for (k = 0; k < m->n; k++)
 			version_free(m->v[k]);
-		for (k = 0; k < m->nrefused; k++)
-			free(m->refused[k].why);
-		free(m->v);
-		free(m->refused);
-		free(m->name);
-		free(m->base);
-		free(m->specific);
-		for (k = 0; k < m->nlabels; k++)
-			free(m->labels[k].label);
-		free(m->labels);
+		free_model(m);
 	}
 	free(M->m);
 	pthread_mutex_destroy(&M->mu);
@@ -194,9 +190,9 @@ int mp_models_add(mp_models *M, const char *name, const char *base, mp_err *err)
 	}
 	m = &M->m[M->n++];
 	memset(m, 0, sizeof(*m));
-	m->name = n;
-	m->base = b;
-	m->num_versions = 1;
+	m->c.name = n;
+	m->c.base_path = b;
+	m->c.num_versions = 1;
 	pthread_mutex_unlock(&M->mu);
 	return 0;
 }
@@ -222,7 +218,7 @@ static int cmp_desc(const void *a, const void *b)
  * *out (free it); how many. */
 static size_t on_disk(const smodel *m, long **out)
 {
-	DIR *d = opendir(m->base);
+	DIR *d = opendir(m->c.base_path);
 	struct dirent *e;
 	size_t n = 0, alloc = 0;
 
@@ -248,7 +244,7 @@ static const char *refuse(mp_models *M, smodel *m, long version, const char *why
 {
 	refusal *r;
 
-	say(M, "model %s: version %ld refused: %s", m->name, version, why);
+	say(M, "model %s: version %ld refused: %s", m->c.name, version, why);
 	/* the status requests read the refusals: changed under the lock (only
 	 * the polling thread changes them, so it reads them without) */
 	pthread_mutex_lock(&M->mu);
@@ -277,20 +273,20 @@ static mp_sversion *load(mp_models *M, smodel *m, long want)
 	mp_err err;
 	char *path;
 
-	if (!(v = mp_calloc(1, sizeof(*v))) || !(path = mp_asprintf("%s/%ld", m->base, want))) {
+	if (!(v = mp_calloc(1, sizeof(*v))) || !(path = mp_asprintf("%s/%ld", m->c.base_path, want))) {
 		free(v);
 		return NULL;
 	}
 	v->version = want;
 	v->metrics = M->metrics;
-	if (!(v->model = mp_strdup(m->name)))
+	if (!(v->model = mp_strdup(m->c.name)))
 		mp_error(&err, MP_ENOMEM, "out of memory");
 	if (!v->model || mp_served_load(&v->s, path, M->max_batch, &err) != 0 ||
 	    mp_sversion_make_slots(v, M->threads, &err) != 0 ||
 	    (M->batch_timeout_us > 0 && mp_batcher_new(&v->batch, &v->s, M->batch_threads, (size_t)M->max_batch,
 						       M->batch_timeout_us, batch_seen, v, &err) != 0)) {
 		refuse(M, m, want, err.msg);
-		mp_serve_metrics_load(M->metrics, m->name, 0);
+		mp_serve_metrics_load(M->metrics, m->c.name, 0);
 		version_free(v);
 		v = NULL;
 	}
@@ -304,16 +300,16 @@ static int wanted(const smodel *m, long v, size_t taken)
 {
 	size_t i;
 
-	switch (m->policy) {
+	switch (m->c.policy) {
 	case MP_POLICY_ALL:
 		return 1;
 	case MP_POLICY_SPECIFIC:
-		for (i = 0; i < m->nspecific; i++)
-			if (m->specific[i] == v)
+		for (i = 0; i < m->c.nversions; i++)
+			if (m->c.versions[i] == v)
 				return 1;
 		return 0;
 	default:
-		return taken < (size_t)m->num_versions;
+		return taken < (size_t)m->c.num_versions;
 	}
 }
 
@@ -350,7 +346,7 @@ static void swap_in(mp_models *M, smodel *m, mp_sversion **set, size_t nset)
 	m->n = nset;
 	pthread_mutex_unlock(&M->mu);
 	for (i = 0; i < ngone; i++) {
-		say(M, "model %s: version %ld unloaded", m->name, gone[i]->version);
+		say(M, "model %s: version %ld unloaded", m->c.name, gone[i]->version);
 		version_free(gone[i]);
 	}
 	free(gone);
@@ -378,9 +374,9 @@ static int poll_model(mp_models *M, smodel *m)
 		if (!(v = served(m, disk[i]))) {
 			if (!(v = load(M, m, disk[i])))
 				continue;
-			say(M, "model %s: version %ld loaded (%s)", m->name, v->version,
+			say(M, "model %s: version %ld loaded (%s)", m->c.name, v->version,
 			    v->s.nclass ? "a classifier" : "a regression");
-			mp_serve_metrics_load(M->metrics, m->name, 1);
+			mp_serve_metrics_load(M->metrics, m->c.name, 1);
 			loaded++;
 		}
 		set[nset++] = v;
@@ -424,56 +420,17 @@ static void retire_all(smodel *m, mp_sversion **gone, size_t *ngone)
 	m->n = 0;
 }
 
-static void free_model(smodel *m)
+/* c (name, base folder, policy and labels) into m, as a copy. */
+static int set_config(smodel *m, const mp_model_config *c)
 {
-	size_t k;
+	mp_model_config copy;
 
-	for (k = 0; k < m->nrefused; k++)
-		free(m->refused[k].why);
-	for (k = 0; k < m->nlabels; k++)
-		free(m->labels[k].label);
-	free(m->refused);
-	free(m->labels);
-	free(m->specific);
-	free(m->v);
-	free(m->name);
-	free(m->base);
-}
-
-/* c's policy and labels into m (copies). */
-static int set_policy(smodel *m, const mp_model_config *c)
-{
-	long *spec = c->nversions ? mp_calloc(c->nversions, sizeof(*spec)) : NULL;
-	mp_version_label *labels = c->nlabels ? mp_calloc(c->nlabels, sizeof(*labels)) : NULL;
-	size_t k;
-
-	if ((c->nversions && !spec) || (c->nlabels && !labels)) {
-		free(spec);
-		free(labels);
+	if (mp_model_config_copy(&copy, c) != 0)
 		return MP_ENOMEM;
-	}
-	for (k = 0; k < c->nversions; k++)
-		spec[k] = c->versions[k];
-	for (k = 0; k < c->nlabels; k++) {
-		labels[k].version = c->labels[k].version;
-		if (!(labels[k].label = mp_strdup(c->labels[k].label))) {
-			while (k--)
-				free(labels[k].label);
-			free(spec);
-			free(labels);
-			return MP_ENOMEM;
-		}
-	}
-	for (k = 0; k < m->nlabels; k++)
-		free(m->labels[k].label);
-	free(m->labels);
-	free(m->specific);
-	m->policy = c->policy;
-	m->num_versions = c->num_versions > 0 ? c->num_versions : 1;
-	m->specific = spec;
-	m->nspecific = c->nversions;
-	m->labels = labels;
-	m->nlabels = c->nlabels;
+	if (copy.num_versions < 1)
+		copy.num_versions = 1;
+	mp_model_config_release(&m->c);
+	m->c = copy;
 	return 0;
 }
 
@@ -492,13 +449,13 @@ int mp_models_configure(mp_models *M, const mp_serve_config *cfg, mp_err *err)
 	}
 	/* models no longer configured go */
 	for (i = 0; i < M->n;) {
-		for (k = 0; k < cfg->nmodels && strcmp(cfg->models[k].name, M->m[i].name); k++)
+		for (k = 0; k < cfg->nmodels && strcmp(cfg->models[k].name, M->m[i].c.name); k++)
 			;
 		if (k < cfg->nmodels) {
 			i++;
 			continue;
 		}
-		say(M, "model %s: no longer configured", M->m[i].name);
+		say(M, "model %s: no longer configured", M->m[i].c.name);
 		retire_all(&M->m[i], gone, &ngone);
 		free_model(&M->m[i]);
 		memmove(&M->m[i], &M->m[i + 1], (M->n - i - 1) * sizeof(*M->m));
@@ -509,19 +466,10 @@ int mp_models_configure(mp_models *M, const mp_serve_config *cfg, mp_err *err)
 		smodel *m = NULL;
 
 		for (i = 0; i < M->n && !m; i++)
-			if (!strcmp(M->m[i].name, c->name))
+			if (!strcmp(M->m[i].c.name, c->name))
 				m = &M->m[i];
-		if (m && strcmp(m->base, c->base_path)) {
-			char *b = mp_strdup(c->base_path);
-
-			if (!b) {
-				rc = mp_error(err, MP_ENOMEM, "out of memory");
-				break;
-			}
+		if (m && strcmp(m->c.base_path, c->base_path))
 			retire_all(m, gone, &ngone); /* another folder: its versions are others */
-			free(m->base);
-			m->base = b;
-		}
 		if (!m) {
 			pthread_mutex_unlock(&M->mu);
 			rc = mp_models_add(M, c->name, c->base_path, err);
@@ -530,7 +478,7 @@ int mp_models_configure(mp_models *M, const mp_serve_config *cfg, mp_err *err)
 				break;
 			m = &M->m[M->n - 1];
 		}
-		if (set_policy(m, c) != 0)
+		if (set_config(m, c) != 0)
 			rc = mp_error(err, MP_ENOMEM, "out of memory");
 	}
 	pthread_mutex_unlock(&M->mu);
@@ -555,7 +503,7 @@ static smodel *find(mp_models *M, const char *name)
 	size_t i;
 
 	for (i = 0; i < M->n; i++)
-		if (!strcmp(M->m[i].name, name))
+		if (!strcmp(M->m[i].c.name, name))
 			return &M->m[i];
 	return NULL;
 }
@@ -565,10 +513,10 @@ static long label_version(const smodel *m, const char *label, mp_err *err)
 {
 	size_t i;
 
-	for (i = 0; i < m->nlabels; i++)
-		if (!strcmp(m->labels[i].label, label))
-			return m->labels[i].version;
-	mp_error(err, MP_ENOTFOUND, "model '%s' has no label '%s'", m->name, label);
+	for (i = 0; i < m->c.nlabels; i++)
+		if (!strcmp(m->c.labels[i].label, label))
+			return m->c.labels[i].version;
+	mp_error(err, MP_ENOTFOUND, "model '%s' has no label '%s'", m->c.name, label);
 	return 0;
 }
 
