@@ -174,7 +174,7 @@ static int check_outputs(const mp_component_type *t, const kvlist *outs, int fre
 					outs->items[i].value);
 	}
 	for (i = 0; i < t->noutputs; i++)
-		if (!kv_find(outs, t->outputs[i].name))
+		if (!t->outputs[i].optional && !kv_find(outs, t->outputs[i].name))
 			return mp_error(err, MP_EINVAL, "%s needs output '%s' (--output %s=PATH)", t->name,
 					t->outputs[i].name, t->outputs[i].name);
 	return 0;

@@ -376,6 +376,9 @@ static void print_levels(const mp_pipeline *p)
 					printf("%sno cache", first ? "" : ", ");
 				printf("]");
 			}
+			for (k = 0; k < c->nnot_produced; k++)
+				printf("%s%s%s", k ? ", " : "  [not produced, nothing reads it: ", c->not_produced[k],
+				       k + 1 == c->nnot_produced ? "]" : "");
 			printf("\n");
 		}
 	}

@@ -99,6 +99,10 @@ typedef struct mp_param_spec {
 typedef struct mp_io_spec {
 	const char *name;
 	const char *type; /* artifact type ("Examples"); NULL accepts any */
+	/* an input that may be left unwired; an output written only when
+	 * something reads it: the orchestrator leaves it out (no directory,
+	 * mp_io_output gives NULL) when no component of the pipeline takes it
+	 * as an input and the component does not name it in keep_outputs */
 	int optional;
 	const char *help;
 } mp_io_spec;

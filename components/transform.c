@@ -21,7 +21,9 @@ static const mp_io_spec inputs[] = {
 
 static const mp_io_spec outputs[] = {
 	{"transform", "TransformGraph", 0, "transform.tsv: the fitted transform"},
-	{"transformed_examples", "Examples", 0, "every split, transformed: numeric inputs and the label"},
+	{"transformed_examples", "Examples", 1,
+	 "every split, transformed: numeric inputs and the label (written only when a component reads it, or "
+	 "keep_outputs names it)"},
 };
 
 static const mp_shape s_rule = {MP_SHAPE_STRING, 0, 0, "zscore|minmax|none|onehot|drop|bucketize:N|divide:X",
@@ -189,6 +191,7 @@ static int write_transformed(const mp_component_io *io, const mp_transform *t, c
 static int run_transform(const mp_component_io *io, mp_err *err)
 {
 	const char *ex_dir = mp_io_input(io, "examples"), *st_dir = mp_io_input(io, "statistics");
+	const char *tx_dir = mp_io_output(io, "transformed_examples");
 	mp_examples_meta m = {0};
 	mp_stats st = {0};
 	mp_transform t = {0};
@@ -200,14 +203,17 @@ static int run_transform(const mp_component_io *io, mp_err *err)
 	if (!ex_dir || !st_dir)
 		return mp_error(err, MP_EINVAL, "Transform needs 'examples' and 'statistics' inputs");
 	if ((rc = mp_examples_meta_read(&m, ex_dir, err)) == 0 && (rc = mp_stats_read(&st, st_dir, err)) == 0 &&
-	    (rc = fit(io, &m, &st, &t, err)) == 0 && (rc = write_transform(io, &t, err)) == 0 &&
+	    (rc = fit(io, &m, &st, &t, err)) == 0 && (rc = write_transform(io, &t, err)) == 0 && tx_dir &&
 	    (rc = output_features(&t, &feats, err)) == 0)
 		rc = write_transformed(io, &t, &m, ex_dir, feats, &dropped, err);
 	width = (int64_t)mp_transform_width(&t);
-	if (rc == 0 && (mp_result_prop_int(io->result, "transform", "inputs", width) != 0 ||
-			mp_result_prop_int(io->result, "transformed_examples", "features", width) != 0 ||
-			(m.span >= 0 && mp_result_prop_int(io->result, "transformed_examples", "span", m.span) != 0) ||
-			mp_result_metric(io->result, "rows_without_label", 0, (double)dropped) != 0))
+	if (rc == 0 && mp_result_prop_int(io->result, "transform", "inputs", width) != 0)
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
+	/* the transformed examples only when they are wanted (an optional output) */
+	if (rc == 0 && tx_dir &&
+	    (mp_result_prop_int(io->result, "transformed_examples", "features", width) != 0 ||
+	     (m.span >= 0 && mp_result_prop_int(io->result, "transformed_examples", "span", m.span) != 0) ||
+	     mp_result_metric(io->result, "rows_without_label", 0, (double)dropped) != 0))
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
 	for (i = 0; feats && i <= (size_t)width; i++)
 		free(feats[i].name);

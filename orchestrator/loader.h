@@ -43,7 +43,7 @@ int mp__valid_name(const char *s);
 /* A component's nodes as found, before they are checked. */
 typedef struct raw_comp {
 	yaml_node_t *node, *id, *type, *inputs, *outputs, *params, *after;
-	yaml_node_t *retries, *timeout, *cache, *ranks, *executor;
+	yaml_node_t *retries, *timeout, *cache, *ranks, *executor, *keep_outputs;
 	/* it has a key that is not a component's: what seems missing is
 	 * probably under that key, and is not reported again */
 	int bad_keys;
@@ -59,4 +59,7 @@ void mp__load_component(loader *L, yaml_node_t *node, raw_comp *r, mp_pl_compone
 void mp__load_mpi(loader *L, yaml_node_t *block);
 void mp__load_exec(loader *L, yaml_node_t *block, mp_pl_exec *e);
 void mp__resolve_refs(loader *L, raw_comp *r, mp_pl_component *c);
+/* After every component's references: leaves out c's optional outputs that no
+ * component reads and keep_outputs does not name. */
+void mp__drop_unread_outputs(loader *L, raw_comp *r, mp_pl_component *c);
 #endif

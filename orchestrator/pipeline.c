@@ -381,6 +381,9 @@ void mp_pipeline_free(mp_pipeline *p)
 			free(c->outputs[k].type);
 		}
 		free(c->outputs);
+		for (k = 0; k < c->nnot_produced; k++)
+			free(c->not_produced[k]);
+		free(c->not_produced);
 		free(c->after);
 		mp_pl_exec_release(&c->exec);
 	}
@@ -520,6 +523,8 @@ static void load_document(loader *L, const char *const *sets, size_t nsets)
 	}
 	for (i = 0; i < n; i++)
 		mp__resolve_refs(L, &raw[i], &p->comps[i]);
+	for (i = 0; i < n; i++)
+		mp__drop_unread_outputs(L, &raw[i], &p->comps[i]);
 	for (i = 0; i < nsets; i++) {
 		size_t before = L->diags->n;
 		const char *dot = strchr(sets[i], '.');

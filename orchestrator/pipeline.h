@@ -61,6 +61,9 @@ typedef struct mp_pl_component {
 	size_t ninputs;
 	mp_pl_output *outputs;
 	size_t noutputs;
+	/* optional outputs of its type left out because nothing reads them */
+	char **not_produced;
+	size_t nnot_produced;
 	int *after; /* indices of components it must follow */
 	size_t nafter;
 	int retries;

@@ -28,6 +28,7 @@ static void comp_key(loader *L, const char *key, yaml_node_t *k, yaml_node_t *v,
 	else if (!strcmp(key, "cache")) r->cache = v;
 	else if (!strcmp(key, "ranks")) r->ranks = v;
 	else if (!strcmp(key, "executor")) r->executor = v;
+	else if (!strcmp(key, "keep_outputs")) r->keep_outputs = v;
 	else if (!strcmp(key, "description")) mp__expect(L, v, YAML_SCALAR_NODE, "'description'");
 }
 
@@ -402,7 +403,7 @@ int mp__cmp_value(const void *a, const void *b)
 void mp__load_component(loader *L, yaml_node_t *node, raw_comp *r, mp_pl_component *c)
 {
 	static const char *const keys[] = {"id", "type", "inputs", "outputs", "params", "after",
-					   "retries", "timeout", "cache", "ranks", "executor", "description", NULL};
+					   "retries", "timeout", "cache", "ranks", "executor", "keep_outputs", "description", NULL};
 	param_ctx pc = {c, 0};
 	size_t i;
 
@@ -653,6 +654,78 @@ void mp__resolve_refs(loader *L, raw_comp *r, mp_pl_component *c)
 	}
 	check_needed_inputs(L, r, c);
 	after_ids(L, r, c);
+}
+
+/* The optional output (written only when read) of c's type named name,
+ * or NULL. */
+static const mp_io_spec *optional_output(const mp_pl_component *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; c->type && i < c->type->noutputs; i++)
+		if (c->type->outputs[i].optional && strcmp(c->type->outputs[i].name, name) == 0)
+			return &c->type->outputs[i];
+	return NULL;
+}
+
+/* Whether keep_outputs names output. */
+static int kept(loader *L, raw_comp *r, const char *output)
+{
+	yaml_node_item_t *it;
+	int found = 0;
+
+	if (!r->keep_outputs || r->keep_outputs->type != YAML_SEQUENCE_NODE)
+		return 0;
+	for (it = r->keep_outputs->data.sequence.items.start; it < r->keep_outputs->data.sequence.items.top; it++) {
+		yaml_node_t *item = mp__node_at(L, *it);
+
+		found |= item->type == YAML_SCALAR_NODE && strcmp(mp__scalar(item), output) == 0;
+	}
+	return found;
+}
+
+static void check_keep_outputs(loader *L, raw_comp *r, const mp_pl_component *c)
+{
+	yaml_node_item_t *it;
+
+	if (!r->keep_outputs || !c->type || !mp__expect(L, r->keep_outputs, YAML_SEQUENCE_NODE, "'keep_outputs'"))
+		return;
+	for (it = r->keep_outputs->data.sequence.items.start; it < r->keep_outputs->data.sequence.items.top; it++) {
+		yaml_node_t *item = mp__node_at(L, *it);
+
+		if (mp__expect(L, item, YAML_SCALAR_NODE, "an output in 'keep_outputs'") &&
+		    !optional_output(c, mp__scalar(item)))
+			mp__problem(L, item, "keep_outputs: %s has no output '%s' that is left out when unread",
+				c->type->name, mp__scalar(item));
+	}
+}
+
+void mp__drop_unread_outputs(loader *L, raw_comp *r, mp_pl_component *c)
+{
+	mp_pipeline *p = L->p;
+	size_t i = 0, j, k;
+
+	check_keep_outputs(L, r, c);
+	if (!c->id || !c->type || !(c->not_produced = mp_calloc(c->noutputs + 1, sizeof(char *)))) {
+		L->oom |= c->id && c->type && !c->not_produced;
+		return;
+	}
+	while (i < c->noutputs) {
+		int read = !optional_output(c, c->outputs[i].name) || kept(L, r, c->outputs[i].name);
+
+		for (j = 0; !read && j < p->ncomps; j++)
+			for (k = 0; k < p->comps[j].ninputs; k++)
+				read |= &p->comps[p->comps[j].inputs[k].src] == c &&
+					strcmp(p->comps[j].inputs[k].output, c->outputs[i].name) == 0;
+		if (read) {
+			i++;
+			continue;
+		}
+		c->not_produced[c->nnot_produced++] = c->outputs[i].name;
+		free(c->outputs[i].type);
+		memmove(&c->outputs[i], &c->outputs[i + 1], (c->noutputs - i - 1) * sizeof(*c->outputs));
+		c->noutputs--;
+	}
 }
 
 int mp_pipeline_find(const mp_pipeline *p, const char *id)

@@ -11,7 +11,7 @@ int mp__exec_args_make(mp__runner *R, mp__node *n, int with_inputs, mp__exec_arg
 	size_t i;
 
 	memset(a, 0, sizeof(*a));
-	if (n->c->nparams && !(a->params = mp_calloc(n->c->nparams, sizeof(*a->params))))
+	if (!(a->params = mp_calloc(n->c->nparams + 1, sizeof(*a->params))))
 		return mp_error(err, MP_ENOMEM, "out of memory");
 	if ((n->c->ninputs || n->nextra) && !(a->inputs = mp_calloc(n->c->ninputs + n->nextra, sizeof(*a->inputs)))) {
 		free(a->params);
@@ -19,12 +19,25 @@ int mp__exec_args_make(mp__runner *R, mp__node *n, int with_inputs, mp__exec_arg
 	}
 	for (i = 0; i < n->c->nparams; i++)
 		a->params[i] = MP_PROP_S(n->c->params[i].name, n->c->params[i].value);
+	a->spec.nparams = n->c->nparams;
+	if (n->c->nnot_produced) {
+		mp_strbuf sb = MP_STRBUF_INIT;
+
+		for (i = 0; i < n->c->nnot_produced; i++)
+			mp_strbuf_addf(&sb, "%s%s", i ? "," : "", n->c->not_produced[i]);
+		if (sb.failed) {
+			mp_strbuf_release(&sb);
+			mp__exec_args_release(a);
+			return mp_error(err, MP_ENOMEM, "out of memory");
+		}
+		a->not_produced = sb.buf;
+		a->params[a->spec.nparams++] = MP_PROP_S("not_produced", a->not_produced);
+	}
 	a->spec.run_id = R->run_id;
 	a->spec.component_id = n->c->id;
 	a->spec.component_type = n->c->type->name;
 	a->spec.cache_key = n->key[0] ? n->key : NULL;
 	a->spec.params = a->params;
-	a->spec.nparams = n->c->nparams;
 	a->spec.inputs = a->inputs;
 	if (with_inputs) {
 		for (i = 0; i < n->c->ninputs; i++) {
@@ -48,6 +61,7 @@ int mp__exec_args_make(mp__runner *R, mp__node *n, int with_inputs, mp__exec_arg
 
 void mp__exec_args_release(mp__exec_args *a)
 {
+	free(a->not_produced);
 	free(a->params);
 	free(a->inputs);
 }

@@ -86,9 +86,10 @@ int mp__resolve_inputs(mp__runner *R, mp__node *n, mp_err *err);
 
 /* publish.c */
 typedef struct mp__exec_args { /* the store's view of n's params and inputs */
-	mp_prop *params;
+	mp_prop *params; /* with not_produced: the optional outputs left out, "a,b" */
 	mp_input *inputs;
 	mp_exec_spec spec;
+	char *not_produced;
 } mp__exec_args;
 int mp__exec_args_make(mp__runner *R, mp__node *n, int with_inputs, mp__exec_args *a, mp_err *err);
 void mp__exec_args_release(mp__exec_args *a);

@@ -42,13 +42,14 @@ static const mp_component_type probe = {
 };
 static const mp_io_spec source_outputs[] = {
 	{"examples", "Examples", 0, "examples"},
+	{"extra", "Examples", 1, "written only when read"},
 };
 static const mp_component_type source = {
 	.name = "Source",
 	.version = "1",
 	.summary = "test type",
 	.outputs = source_outputs,
-	.noutputs = 1,
+	.noutputs = 2,
 	.run = probe_run,
 };
 
@@ -421,6 +422,46 @@ START_TEST(cache_key_covers_what_matters)
 }
 END_TEST
 
+/* An optional output nothing reads is left out (no folder, no artifact,
+ * another cache key), unless keep_outputs names it. */
+START_TEST(unread_optional_outputs_are_left_out)
+{
+	char a[MP_HASH_HEX], b[MP_HASH_HEX];
+	mp_diags d = {0};
+	mp_pipeline *p;
+	int s;
+
+	register_types();
+	ck_assert_ptr_nonnull(p = parse("  - { id: s, type: Source }\n"
+					"  - { id: t, type: Probe, inputs: { examples: s.examples }, params: { label: y } }\n", &d));
+	s = mp_pipeline_find(p, "s");
+	ck_assert_uint_eq(p->comps[s].noutputs, 1);
+	ck_assert_str_eq(p->comps[s].outputs[0].name, "examples");
+	ck_assert_uint_eq(p->comps[s].nnot_produced, 1);
+	ck_assert_str_eq(p->comps[s].not_produced[0], "extra");
+	mp_pipeline_free(p);
+	/* read by a component: produced */
+	ck_assert_ptr_nonnull(p = parse("  - { id: s, type: Source }\n"
+					"  - { id: t, type: Probe, inputs: { examples: s.extra }, params: { label: y } }\n", &d));
+	s = mp_pipeline_find(p, "s");
+	ck_assert_uint_eq(p->comps[s].noutputs, 2);
+	ck_assert_uint_eq(p->comps[s].nnot_produced, 0);
+	mp_pipeline_free(p);
+	/* kept: produced, and keyed otherwise */
+	key_of("  - { id: s, type: Source }\n", "s", NULL, a);
+	key_of("  - { id: s, type: Source, keep_outputs: [extra] }\n", "s", NULL, b);
+	ck_assert_str_ne(a, b);
+	ck_assert_ptr_nonnull(p = parse("  - { id: s, type: Source, keep_outputs: [extra] }\n", &d));
+	ck_assert_uint_eq(p->comps[0].noutputs, 2);
+	mp_pipeline_free(p);
+	/* only optional outputs can be kept */
+	expect_diag("  - { id: s, type: Source, keep_outputs: [examples] }\n",
+		    "t.yaml:7:43: keep_outputs: Source has no output 'examples' that is left out when unread");
+	expect_diag("  - { id: s, type: Source, keep_outputs: extra }\n", "t.yaml:7:42: 'keep_outputs' must be a list");
+	mp_diags_release(&d);
+}
+END_TEST
+
 START_TEST(cache_key_covers_path_contents)
 {
 	char *dir = tu_mkdtemp(), *file = mp_asprintf("%s/data.csv", dir), *text;
@@ -503,6 +544,7 @@ static Suite *pipeline_suite(void)
 	tc = tcase_create("cache key");
 	tcase_add_test(tc, cache_key_covers_what_matters);
 	tcase_add_test(tc, cache_key_covers_path_contents);
+	tcase_add_test(tc, unread_optional_outputs_are_left_out);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -179,4 +179,29 @@ expect_out "day-4.csv:4:5: 1 fields, but there are 3 columns"
 expect_out "statistics canceled"
 [ -z "$(ls -A "$P/runs/spans/.staging")" ] && ok || not_ok "a failed ingest left staging behind"
 [ "$(ls "$P/runs/spans/ingest/examples" | wc -l)" = 3 ] && ok || not_ok "a failed ingest published an artifact"
+# an output that nothing reads is not written: the Trainer applies the
+# transform itself, so the Transform's transformed_examples is left out (no
+# folder, no artifact, recorded as not_produced) unless keep_outputs names it
+sed -e 's/name: penguins/name: lean/' \
+    -e 's|inputs: { examples: transform.transformed_examples, transform: transform.transform }|inputs: { examples: ingest.examples, transform: transform.transform }|' \
+    -e 's/early_stopping: { metric: val_loss, patience: 5 }/early_stopping: { metric: val_loss, patience: 5 }\n      apply_transform: true/' \
+    "$REPO/pipelines/penguins.yaml" >"$P/lean.yaml"
+expect_exit 0 "$MLPIPE" dag "$P/lean.yaml"
+expect_out "[not produced, nothing reads it: transformed_examples]"
+expect_exit 0 "$MLPIPE" run "$P/lean.yaml"
+expect_out "lean#1 COMPLETE"
+expect_exit 0 meta --json run lean#1
+expect_jq '.executions[4].outputs | map(.name) == ["transform"]'
+expect_jq '.executions[4].params.not_produced == "transformed_examples"'
+expect_jq '.executions[4].metrics | map(.name) | index("rows_without_label") == null'
+[ ! -e "$P/runs/lean/transform/transformed_examples" ] && ok || not_ok "an output nobody reads was written"
+sed 's/params: { rules: { year: drop } }/params: { rules: { year: drop } }\n    keep_outputs: [transformed_examples]/' "$P/lean.yaml" >"$P/lean2.yaml"
+mv "$P/lean2.yaml" "$P/lean.yaml"
+expect_exit 0 "$MLPIPE" run "$P/lean.yaml"
+expect_exit 0 meta --json run last
+expect_jq '.executions[4].state == "COMPLETE" and (.executions[4].outputs | map(.name) == ["transform", "transformed_examples"])'
+[ -f "$P"/runs/lean/transform/transformed_examples/*/examples.meta ] && ok || not_ok "keep_outputs did not write the output"
+sed -i 's/keep_outputs: \[transformed_examples\]/keep_outputs: [transform]/' "$P/lean.yaml"
+expect_exit 2 "$MLPIPE" run "$P/lean.yaml"
+expect_err "lean.yaml:35:20: keep_outputs: Transform has no output 'transform' that is left out when unread"
 finish
