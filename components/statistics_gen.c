@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "data/examples.h"
 #include "data/stats.h"
@@ -19,19 +20,28 @@ static const mp_io_spec outputs[] = {
 	 "distinct values and the most frequent ones per string"},
 };
 
+static const mp_param_spec params[] = {
+	{"threads", MP_PARAM_INT, "0", 0, 256,
+	 "threads that decode and measure blocks (0: one per core); the figures are the same for any number",
+	 NULL, NULL},
+};
+
 static int run_statistics_gen(const mp_component_io *io, mp_err *err)
 {
 	const char *in = mp_io_input(io, "examples"), *out = mp_io_output(io, "statistics");
 	mp_examples_meta m;
 	mp_stats st;
 	size_t i, f;
-	int rc;
+	int rc, threads;
 
 	if (!in)
 		return mp_error(err, MP_EINVAL, "StatisticsGen needs an 'examples' input");
 	if ((rc = mp_examples_meta_read(&m, in, err)) != 0)
 		return rc;
-	rc = mp_stats_compute(&st, &m, in, err);
+	threads = atoi(mp_io_param(io, "threads"));
+	if (threads == 0)
+		threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	rc = mp_stats_compute(&st, &m, in, threads > 0 ? threads : 1, err);
 	mp_examples_meta_release(&m);
 	if (rc != 0)
 		return rc;
@@ -62,11 +72,13 @@ static int run_statistics_gen(const mp_component_io *io, mp_err *err)
 
 const mp_component_type mp_statistics_gen_component = {
 	.name = "StatisticsGen",
-	.version = "2",
+	.version = "3",
 	.summary = "computes statistics of every split and feature of an Examples artifact",
 	.inputs = inputs,
 	.ninputs = MP_COUNTOF(inputs),
 	.outputs = outputs,
 	.noutputs = MP_COUNTOF(outputs),
+	.params = params,
+	.nparams = MP_COUNTOF(params),
 	.run = run_statistics_gen,
 };

@@ -352,10 +352,9 @@ int mp_examples_reader_open(mp_examples_reader *r, const mp_examples_meta *m, co
 	return 0;
 }
 
-int mp_examples_reader_next(mp_examples_reader *r, mp_block *b, mp_err *err)
+int mp_examples_reader_next_raw(mp_examples_reader *r, const uint8_t **data, size_t *n, char *where, size_t wsz,
+				mp_err *err)
 {
-	const uint8_t *data;
-	size_t n;
 	int rc;
 
 	for (;;) {
@@ -372,20 +371,30 @@ int mp_examples_reader_next(mp_examples_reader *r, mp_block *b, mp_err *err)
 				return rc == MP_ENOTFOUND ? mp_error(err, MP_ECORRUPT, "%s", err->msg) : rc;
 			r->open = 1;
 		}
-		rc = mp_rec_read(&r->rec, &data, &n, err);
+		rc = mp_rec_read(&r->rec, data, n, err);
 		if (rc < 0)
 			return rc;
 		if (rc == 1) {
-			char where[4200];
-
-			snprintf(where, sizeof(where), "'%s': the record at byte %llu", r->rec.path,
-				 (unsigned long long)(r->rec.offset - 16 - n));
-			return mp_block_decode(b, data, n, where, err) == 0 ? 1 : err->code;
+			snprintf(where, wsz, "'%s': the record at byte %llu", r->rec.path,
+				 (unsigned long long)(r->rec.offset - 16 - *n));
+			return 1;
 		}
 		mp_rec_reader_close(&r->rec);
 		r->open = 0;
 		r->shard++;
 	}
+}
+
+int mp_examples_reader_next(mp_examples_reader *r, mp_block *b, mp_err *err)
+{
+	const uint8_t *data;
+	char where[4200];
+	size_t n;
+	int rc = mp_examples_reader_next_raw(r, &data, &n, where, sizeof(where), err);
+
+	if (rc != 1)
+		return rc;
+	return mp_block_decode(b, data, n, where, err) == 0 ? 1 : err->code;
 }
 
 void mp_examples_reader_close(mp_examples_reader *r)

@@ -157,6 +157,11 @@ int mp_examples_reader_open(mp_examples_reader *r, const mp_examples_meta *m, co
 			    const char *split, mp_err *err);
 /* Reads the next block into b: 1, 0 at the end, or a negative MP_E*. */
 int mp_examples_reader_next(mp_examples_reader *r, mp_block *b, mp_err *err);
+/* The next block's record, not decoded (for mp_block_decode elsewhere):
+ * *data is valid until the next call; where (wsz bytes) names the record
+ * for errors.  1, 0 at the end, or a negative MP_E*. */
+int mp_examples_reader_next_raw(mp_examples_reader *r, const uint8_t **data, size_t *n, char *where, size_t wsz,
+				mp_err *err);
 void mp_examples_reader_close(mp_examples_reader *r);
 /* The path of shard i of split in dir. */
 char *mp_examples_shard_path(const char *dir, const char *split, int i);

@@ -54,8 +54,10 @@ typedef struct mp_stats {
 	size_t nsplits;
 } mp_stats;
 
-/* Two streaming passes over every split of the Examples at dir. */
-int mp_stats_compute(mp_stats *out, const mp_examples_meta *m, const char *dir, mp_err *err);
+/* Two streaming passes over every split of the Examples at dir, the blocks
+ * decoded and measured on threads workers (0: in the caller's thread);
+ * the figures do not depend on threads. */
+int mp_stats_compute(mp_stats *out, const mp_examples_meta *m, const char *dir, int threads, mp_err *err);
 /* statistics.tsv in dir: one line per split, feature and kept value. */
 int mp_stats_write(const mp_stats *s, const char *dir, mp_err *err);
 int mp_stats_read(mp_stats *s, const char *dir, mp_err *err);

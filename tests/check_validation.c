@@ -63,6 +63,58 @@ START_TEST(statistics_match_a_hand_computation)
 }
 END_TEST
 
+/* The same numbers from blocks of 2 rows (one block all missing), merged
+ * in block order, on any number of threads: the same file each time. */
+START_TEST(statistics_do_not_depend_on_blocks_or_threads)
+{
+	static const char *threads[] = {"param:threads=1", "param:threads=2", "param:threads=3", "param:threads=0"};
+	char *first = NULL;
+	size_t k;
+
+	tu_write("blocks.csv", "x,color,y\n1,red,0\n2,blue,1\n,red,0\n,green,1\n0,red,0\n7,red,1\n");
+	for (k = 0; k < MP_COUNTOF(threads); k++) {
+		char dir[32], arg[64], *path, *text;
+		const mp_feat_stats *x;
+		mp_stats st;
+		mp_err err;
+		size_t n;
+
+		snprintf(dir, sizeof(dir), "bst%zu", k);
+		snprintf(arg, sizeof(arg), "out:statistics=%s", dir);
+		if (k == 0)
+			ck_assert_int_eq(tu_run_component("ExampleGen", NULL, &err, "out:examples=bex", "param:format=csv",
+							  "param:path=blocks.csv", "param:label=y", "param:block_rows=2",
+							  (char *)NULL), 0);
+		ck_assert_int_eq(tu_run_component("StatisticsGen", NULL, &err, "in:examples=bex", arg, threads[k],
+						  (char *)NULL), 0);
+		path = tu_at(dir);
+		ck_assert_int_eq(mp_stats_read(&st, path, &err), 0);
+		x = mp_stats_feature(mp_stats_split(&st, "train"), "x");
+		ck_assert_int_eq(x->count, 4);
+		ck_assert_int_eq(x->missing, 2);
+		ck_assert_double_eq_tol(x->mean, 2.5, 1e-9);
+		ck_assert_double_eq_tol(x->std, sqrt(7.25), 1e-6);
+		ck_assert_double_eq(x->min, 0);
+		ck_assert_double_eq(x->max, 7);
+		ck_assert_int_eq(x->zeros, 1);
+		ck_assert_int_eq(x->hist[0] + x->hist[1] + x->hist[2] + x->hist[9], 4);
+		mp_stats_release(&st);
+		text = mp_asprintf("%s/statistics.tsv", path);
+		free(path);
+		path = text;
+		ck_assert_int_eq(mp_read_file(path, &text, &n, &err), 0);
+		if (!first) {
+			first = text;
+		} else {
+			ck_assert_str_eq(text, first);
+			free(text);
+		}
+		free(path);
+	}
+	free(first);
+}
+END_TEST
+
 START_TEST(statistics_file_round_trips_awkward_names)
 {
 	mp_stats a, b;
@@ -294,6 +346,7 @@ static Suite *validation_suite(void)
 
 	tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
 	tcase_add_test(tc, statistics_match_a_hand_computation);
+	tcase_add_test(tc, statistics_do_not_depend_on_blocks_or_threads);
 	tcase_add_test(tc, statistics_file_round_trips_awkward_names);
 	tcase_add_test(tc, schema_is_inferred_written_and_read_back);
 	tcase_add_test(tc, schema_file_problems_name_line_and_column);
