@@ -14,8 +14,8 @@
 
 SANITIZE ?=
 comma := ,
-PKGS := sqlite3 yaml-0.1 zlib nettle openblas libmicrohttpd jansson libcurl check
-DEB_PKGS := build-essential pkg-config libsqlite3-dev sqlite3 libyaml-dev zlib1g-dev \
+PKGS := sqlite3 yaml-0.1 zlib libzstd nettle openblas libmicrohttpd jansson libcurl check
+DEB_PKGS := build-essential pkg-config libsqlite3-dev sqlite3 libyaml-dev zlib1g-dev libzstd-dev \
 	nettle-dev libopenblas-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev check jq \
 	openmpi-bin libopenmpi-dev
 # what only the tests use: xmllint and headless Chromium check the reports,

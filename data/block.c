@@ -7,7 +7,10 @@
  *     2 float stored as bytes: rows u8 values (every value a whole number
  *               0..255, as pixels are: a quarter of the size to compress)
  *     1 string: rows u32 lengths (0xffffffff when missing), then the bytes
- * The record is a u32 raw length followed by the zlib stream.
+ * The record is a u32 raw length followed by a zstd frame (level 1: it
+ * decompresses about six times faster than zlib at the same size here).
+ * Shards written before zstd hold a zlib stream there instead, and still
+ * read: a zstd frame starts with its magic number, a zlib stream never does.
  */
 #include "core/bytes.h"
 #include "data/examples.h"
@@ -16,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "blocks store float32 in host order: a big-endian port must swap them"
@@ -194,9 +198,8 @@ int mp_block_encode(const mp_block *b, int level, uint8_t **out, size_t *outcap,
 		    mp_err *err)
 {
 	uint8_t *codec = mp_malloc(b->nfeat + 1), *tmp;
-	size_t raw, f;
-	uLongf bound;
-	int zrc;
+	size_t raw, f, bound, got;
+	ZSTD_CCtx *cc;
 
 	if (!codec)
 		return mp_error(err, MP_ENOMEM, "out of memory");
@@ -205,7 +208,7 @@ int mp_block_encode(const mp_block *b, int level, uint8_t **out, size_t *outcap,
 			   : fits_u8(b->num[f], b->rows)     ? CODEC_U8
 							     : CODEC_F32;
 	raw = raw_size(b, codec);
-	bound = compressBound((uLong)raw) + 4;
+	bound = ZSTD_compressBound(raw) + 4;
 	if (raw > 0xfffffff0u || !(tmp = mp_malloc(raw))) {
 		free(codec);
 		return raw > 0xfffffff0u ? mp_error(err, MP_EINVAL, "a block of %zu bytes is too large", raw)
@@ -224,52 +227,72 @@ int mp_block_encode(const mp_block *b, int level, uint8_t **out, size_t *outcap,
 		*outcap = bound;
 	}
 	mp_put_u32(*out, (uint32_t)raw);
-	{
-		z_stream zs;
-
-		memset(&zs, 0, sizeof(zs));
-		/* run-length matching only: most of a block is runs (zero
-		 * pixels, repeated bytes of floats) and it is several times
-		 * faster than the full search */
-		zrc = deflateInit2(&zs, level, Z_DEFLATED, 15, 8, Z_RLE);
-		if (zrc == Z_OK) {
-			zs.next_in = tmp;
-			zs.avail_in = (uInt)raw;
-			zs.next_out = *out + 4;
-			zs.avail_out = (uInt)(bound - 4);
-			zrc = deflate(&zs, Z_FINISH);
-			*outlen = zs.total_out + 4;
-			deflateEnd(&zs);
-			zrc = zrc == Z_STREAM_END ? Z_OK : zrc;
-		}
+	/* with the frame's checksum (XXH64), as zlib's stream had adler32:
+	 * a damaged block is refused, also where the record's CRC is not
+	 * checked */
+	if (!(cc = ZSTD_createCCtx())) {
+		free(tmp);
+		return mp_error(err, MP_ENOMEM, "out of memory");
 	}
+	got = ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, level);
+	if (!ZSTD_isError(got))
+		got = ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
+	if (!ZSTD_isError(got))
+		got = ZSTD_compress2(cc, *out + 4, bound - 4, tmp, raw);
+	ZSTD_freeCCtx(cc);
 	free(tmp);
-	if (zrc != Z_OK)
-		return mp_error(err, MP_EIO, "zlib could not compress a block (%d)", zrc);
+	if (ZSTD_isError(got))
+		return mp_error(err, MP_EIO, "zstd could not compress a block (%s)", ZSTD_getErrorName(got));
+	*outlen = got + 4;
+	return 0;
+}
+
+/* The raw bytes of a record's compressed block into tmp (raw of them):
+ * a zstd frame, or a zlib stream from before. */
+static int decompress(uint8_t *tmp, size_t raw, const uint8_t *data, size_t n, const char *where, mp_err *err)
+{
+	if (n >= 4 && mp_get_u32(data) == ZSTD_MAGICNUMBER) {
+		unsigned long long declared = ZSTD_getFrameContentSize(data, n);
+		size_t got;
+
+		if (declared != raw)
+			return mp_error(err, MP_ECORRUPT, "%s: the block's frame holds %llu bytes, not %zu", where,
+					declared, raw);
+		got = ZSTD_decompress(tmp, raw, data, n);
+		if (ZSTD_isError(got) || got != raw)
+			return mp_error(err, MP_ECORRUPT, "%s: the block does not decompress (zstd: %s)", where,
+					ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short");
+	} else {
+		uLongf len = (uLongf)raw;
+		int zrc = uncompress(tmp, &len, data, (uLong)n);
+
+		if (zrc != Z_OK || len != raw)
+			return mp_error(err, MP_ECORRUPT, "%s: the block does not decompress (zlib %d)", where, zrc);
+	}
 	return 0;
 }
 
 int mp_block_decode(mp_block *b, const uint8_t *data, size_t n, const char *where, mp_err *err)
 {
-	uLongf raw;
+	size_t raw;
 	uint8_t *tmp, *p, *end;
 	uint32_t rows, nfeat;
 	size_t f, r;
-	int zrc, rc = 0;
+	int rc = 0;
 
 	if (n < 4)
 		return mp_error(err, MP_ECORRUPT, "%s: block too short", where);
 	raw = mp_get_u32(data);
-	/* deflate shrinks data at most about 1032 times: a size beyond that is
-	 * a lie, and is refused before it is allocated */
-	if (raw < 12 || raw / 1032 > n)
-		return mp_error(err, MP_ECORRUPT, "%s: bad block size (%lu bytes from %zu)", where, (unsigned long)raw, n);
+	/* neither codec shrinks data more than about 32768 times (zstd's
+	 * run-length blocks; deflate about 1032): a size beyond that is a lie,
+	 * and is refused before it is allocated */
+	if (raw < 12 || raw / 32768 > n)
+		return mp_error(err, MP_ECORRUPT, "%s: bad block size (%zu bytes from %zu)", where, raw, n);
 	if (!(tmp = mp_malloc(raw)))
 		return mp_error(err, MP_ENOMEM, "out of memory");
-	zrc = uncompress(tmp, &raw, data + 4, (uLong)(n - 4));
-	if (zrc != Z_OK || raw != mp_get_u32(data)) {
+	if ((rc = decompress(tmp, raw, data + 4, n - 4, where, err)) != 0) {
 		free(tmp);
-		return mp_error(err, MP_ECORRUPT, "%s: the block does not decompress (zlib %d)", where, zrc);
+		return rc;
 	}
 	p = tmp;
 	end = tmp + raw;

@@ -154,38 +154,46 @@ typedef struct pass_ctx {
 	const mp_split_stats *ss; /* pass 1: the ranges found by pass 0 */
 } pass_ctx;
 
-/* Four running sums (a fixed order, whatever the machine) so the loop is
- * not one long chain of dependent additions. */
+/* Four running sums (lane r % 4, a fixed order whatever the machine), so
+ * that the loop is not one long chain of dependent additions, and no
+ * branch: a NaN (missing) adds nothing and never wins a comparison. */
 static void moments(const float *v, size_t n, part *p)
 {
-	double s[4] = {0, 0, 0, 0}, q[4] = {0, 0, 0, 0};
-	float mn = INFINITY, mx = -INFINITY;
-	int64_t c = 0, z = 0;
-	size_t r;
+	double s[4] = {0, 0, 0, 0}, q[4] = {0, 0, 0, 0}, mean;
+	float mn[4] = {INFINITY, INFINITY, INFINITY, INFINITY}, mx[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+	int64_t c[4] = {0, 0, 0, 0}, z[4] = {0, 0, 0, 0}, count;
+	size_t r, k, whole = n & ~(size_t)3;
 
-	for (r = 0; r < n; r++) {
-		float x = v[r];
+	for (r = 0; r < n; r += 4)
+		for (k = 0; k < 4 && r + k < n; k++) {
+			float x = v[r + k];
+			int ok = x == x;
 
-		if (x != x)
-			continue;
-		s[r & 3] += x;
-		c++;
-		z += x == 0;
-		mn = x < mn ? x : mn;
-		mx = x > mx ? x : mx;
+			s[k] += ok ? (double)x : 0.0;
+			c[k] += ok;
+			z[k] += x == 0.0f;
+			mn[k] = x < mn[k] ? x : mn[k];
+			mx[k] = x > mx[k] ? x : mx[k];
+		}
+	count = c[0] + c[1] + c[2] + c[3];
+	mean = count ? (s[0] + s[1] + s[2] + s[3]) / (double)count : 0;
+	for (r = 0; count && r < whole; r += 4)
+		for (k = 0; k < 4; k++) {
+			double d = (double)v[r + k] - mean;
+
+			q[k] += v[r + k] == v[r + k] ? d * d : 0.0;
+		}
+	for (r = whole; count && r < n; r++) {
+		double d = (double)v[r] - mean;
+
+		q[r & 3] += v[r] == v[r] ? d * d : 0.0;
 	}
-	p->count = c;
-	p->missing = (int64_t)n - c;
-	p->zeros = z;
-	p->min = mn;
-	p->max = mx;
-	p->mean = c ? (s[0] + s[1] + s[2] + s[3]) / (double)c : 0;
-	for (r = 0; c && r < n; r++) {
-		double d = (double)v[r] - p->mean;
-
-		if (v[r] == v[r])
-			q[r & 3] += d * d;
-	}
+	p->count = count;
+	p->missing = (int64_t)n - count;
+	p->zeros = z[0] + z[1] + z[2] + z[3];
+	p->min = fminf(fminf(mn[0], mn[1]), fminf(mn[2], mn[3]));
+	p->max = fmaxf(fmaxf(mx[0], mx[1]), fmaxf(mx[2], mx[3]));
+	p->mean = mean;
 	p->m2 = q[0] + q[1] + q[2] + q[3];
 }
 

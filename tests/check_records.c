@@ -5,6 +5,7 @@
 #include <math.h>
 #include <time.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "core/bytes.h"
 #include "core/tsv.h"
@@ -123,6 +124,50 @@ START_TEST(empty_strings_have_a_pointer)
 	ck_assert_uint_eq(n, 0);
 	ck_assert_int_eq(b.miss[0][0], 0);
 	mp_block_release(&b);
+}
+END_TEST
+
+/* Shards written before zstd hold zlib streams; they still read. */
+START_TEST(blocks_compressed_with_zlib_still_read)
+{
+	static const mp_feature f[] = {{"x", MP_FEAT_FLOAT}, {"s", MP_FEAT_STRING}};
+	uint8_t *enc = NULL, *raw, *old;
+	size_t cap = 0, len, n;
+	uLongf zlen;
+	mp_block b, d;
+	mp_err err;
+	int r;
+
+	ck_assert_int_eq(mp_block_init(&b, f, 2, 50, &err), 0);
+	for (r = 0; r < 50; r++) {
+		mp_block_set_float(&b, 0, r * 0.25f);
+		ck_assert_int_eq(mp_block_set_string(&b, 1, r % 2 ? "odd" : "even", r % 2 ? 3 : 4, &err), 0);
+		mp_block_end_row(&b);
+	}
+	ck_assert_int_eq(mp_block_encode(&b, 1, &enc, &cap, &len, &err), 0);
+	ck_assert_uint_eq(mp_get_u32(enc + 4), ZSTD_MAGICNUMBER);
+	/* the same raw bytes as a zlib stream, as older shards have them */
+	n = mp_get_u32(enc);
+	raw = malloc(n);
+	ck_assert_uint_eq(ZSTD_decompress(raw, n, enc + 4, len - 4), n);
+	zlen = compressBound((uLong)n);
+	old = malloc(zlen + 4);
+	ck_assert_int_eq(compress(old + 4, &zlen, raw, (uLong)n), Z_OK);
+	mp_put_u32(old, (uint32_t)n);
+	ck_assert_int_eq(mp_block_init(&d, f, 2, 1, &err), 0);
+	ck_assert_int_eq(mp_block_decode(&d, old, zlen + 4, "old", &err), 0);
+	ck_assert_uint_eq(d.rows, 50);
+	ck_assert(d.num[0][49] == 49 * 0.25f);
+	ck_assert(memcmp(d.str[1] + d.off[1][48], "even", 4) == 0);
+	/* a frame that declares another size than the record is refused */
+	mp_put_u32(enc, (uint32_t)n + 1);
+	ck_assert_int_ne(mp_block_decode(&d, enc, len, "new", &err), 0);
+	ck_assert_ptr_nonnull(strstr(err.msg, "new: the block's frame holds"));
+	free(raw);
+	free(old);
+	free(enc);
+	mp_block_release(&b);
+	mp_block_release(&d);
 }
 END_TEST
 
@@ -351,6 +396,7 @@ static Suite *suite(void)
 	tc = tcase_create("blocks");
 	tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
 	tcase_add_test(tc, blocks_round_trip);
+	tcase_add_test(tc, blocks_compressed_with_zlib_still_read);
 	tcase_add_test(tc, empty_strings_have_a_pointer);
 	tcase_add_test(tc, blocks_refuse_sizes_their_records_cannot_hold);
 	suite_add_tcase(s, tc);
