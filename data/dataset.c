@@ -489,7 +489,7 @@ static int fill_cache(mp_dataset *d, mp_err *err)
  * epoch's end. */
 static int cached_example(mp_dataset *d, float *row)
 {
-	size_t at, k;
+	size_t at;
 
 	if (d->perm_pos == d->cache_n)
 		return 0;
@@ -498,11 +498,12 @@ static int cached_example(mp_dataset *d, float *row)
 		memcpy(row, d->cache + at, d->stride * sizeof(float));
 		return 1;
 	}
-	if (d->cache8)
-		for (k = 0; k < d->cstride; k++)
-			d->pre[k] = d->cache8[at + k];
-	else
-		memcpy(d->pre, d->cache + at, d->cstride * sizeof(float));
+	if (d->cache8) {
+		mp_transform_apply_u8(d->o.transform, d->cache8 + at, d->pre, row);
+		row[d->o.nx] = d->cache8[at + d->cstride - 1];
+		return 1;
+	}
+	memcpy(d->pre, d->cache + at, d->cstride * sizeof(float));
 	mp_transform_apply(d->o.transform, d->pre, row);
 	row[d->o.nx] = d->pre[d->cstride - 1];
 	return 1;

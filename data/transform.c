@@ -611,7 +611,7 @@ void mp_transform_pre(const mp_transform *t, const int *idx, const mp_block *b, 
 	pre[t->nfeatures] = pre_label(t, idx, b, r);
 }
 
-void mp_transform_apply(const mp_transform *t, const float *pre, float *out)
+MP_VECTOR_CLONES void mp_transform_apply(const mp_transform *t, const float *pre, float *out)
 {
 	const float *sc = t->scale, *sh = t->shift, *ms = t->miss;
 	size_t i, n = t->nfeatures;
@@ -625,4 +625,20 @@ void mp_transform_apply(const mp_transform *t, const float *pre, float *out)
 	}
 	for (i = 0; i < n; i++)
 		o = apply_one(t, i, pre[i], o);
+}
+
+MP_VECTOR_CLONES void mp_transform_apply_u8(const mp_transform *t, const uint8_t *pre, float *tmp, float *out)
+{
+	const float *sc = t->scale, *sh = t->shift;
+	size_t i, n = t->nfeatures;
+
+	if (t->all_linear) {
+		/* bytes are never missing: one multiply-add per pixel */
+		for (i = 0; i < n; i++)
+			out[i] = (float)pre[i] * sc[i] + sh[i];
+		return;
+	}
+	for (i = 0; i < n; i++)
+		tmp[i] = pre[i];
+	mp_transform_apply(t, tmp, out);
 }

@@ -84,5 +84,8 @@ void mp_transform_row(const mp_transform *t, const int *idx, const mp_block *b, 
  * the arithmetic on them.  A cache can keep the first, which is smaller. */
 void mp_transform_pre(const mp_transform *t, const int *idx, const mp_block *b, size_t r, float *pre);
 void mp_transform_apply(const mp_transform *t, const float *pre, float *out);
+/* The same from raw values kept as bytes (a cache of pixels), in one pass
+ * where the arithmetic is linear; tmp (nfeatures floats) is scratch. */
+void mp_transform_apply_u8(const mp_transform *t, const uint8_t *pre, float *tmp, float *out);
 
 #endif

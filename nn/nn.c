@@ -521,7 +521,7 @@ void mp_optimizer_release(mp_optimizer *o)
 
 /* p and g are (n): the flat parameter and gradient buffers; m and v are
  * (n) too, the optimizer's state, in the same order. */
-void mp_optimizer_step(mp_optimizer *o, float *p, const float *g, float lr)
+MP_VECTOR_CLONES void mp_optimizer_step(mp_optimizer *o, float *p, const float *g, float lr)
 {
 	size_t i, n = o->n;
 	float wd = o->weight_decay;
