@@ -157,7 +157,7 @@ typedef struct pass_ctx {
 /* Four running sums (lane r % 4, a fixed order whatever the machine), so
  * that the loop is not one long chain of dependent additions, and no
  * branch: a NaN (missing) adds nothing and never wins a comparison. */
-static void moments(const float *v, size_t n, part *p)
+MP_VECTOR_CLONES static void moments(const float *v, size_t n, part *p)
 {
 	double s[4] = {0, 0, 0, 0}, q[4] = {0, 0, 0, 0}, mean;
 	float mn[4] = {INFINITY, INFINITY, INFINITY, INFINITY}, mx[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
