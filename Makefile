@@ -55,7 +55,9 @@ CFLAGS += -std=c11 $(OPT) $(MATH) $(WARN) $(LIB_CFLAGS) -MMD -MP
 
 ifneq ($(SANITIZE),)
 BUILD := build/san-$(subst $(comma),-,$(SANITIZE))
-CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+# no multiversioned loops under the sanitizers: their resolvers run before
+# the sanitizer's runtime is up (ThreadSanitizer crashed in one)
+CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all -DMP_NO_VECTOR_CLONES
 LDFLAGS += -fsanitize=$(SANITIZE)
 BIN := $(BUILD)/mlpipe
 else
@@ -223,7 +225,8 @@ help:
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_BUILD := build/fuzz
-FUZZ_FLAGS := -g -O1 -std=c11 -I. -D_XOPEN_SOURCE=700 $(LIB_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_FLAGS := -g -O1 -std=c11 -I. -D_XOPEN_SOURCE=700 $(LIB_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-DMP_NO_VECTOR_CLONES
 FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
 

@@ -31,8 +31,11 @@
  * everywhere.  Not AVX-512: on this project's AMD EPYC machines it ran the
  * optimizer step at half AVX2's speed (100 against 52 us for 101,770
  * weights).  Expressions are not contracted into fused multiply-adds
- * (-std=c11), so both versions compute bit for bit the same. */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
+ * (-std=c11), so both versions compute bit for bit the same.  GCC only
+ * (clang 14 left calls from other files unresolved), and not under the
+ * sanitizers (a resolver runs before their runtime is up). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && \
+	!defined(MP_NO_VECTOR_CLONES)
 #define MP_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define MP_VECTOR_CLONES
