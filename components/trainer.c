@@ -105,7 +105,11 @@ static const mp_param_spec params[] = {
 	 "{metric: val_loss|val_accuracy, patience: N, min_delta: D}; the best weights are kept", NULL,
 	 &s_early_stopping},
 	{"threads", MP_PARAM_INT, "0", 0, 256,
-	 "OpenBLAS threads; 0: one per core, less the cores the input pipeline's map threads use", NULL, NULL},
+	 "OpenBLAS threads; 0: one for each step thread (by default a step is split across the cores), or with "
+	 "step_threads 1, one per core less the input pipeline's map threads", NULL, NULL},
+	{"step_threads", MP_PARAM_INT, "0", 0, 64,
+	 "threads each training step is split across, the batch in equal parts (0: one per core when threads is 0, "
+	 "else 1); the model depends on it by float summation order only", NULL, NULL},
 	{"input_threads", MP_PARAM_INT, "1", 0, 64,
 	 "the input pipeline's map threads (decompress, decode, transform); 0: in the prefetch thread", NULL, NULL},
 	{"shuffle_buffer", MP_PARAM_INT, "10000", 0, 1e8,
@@ -372,7 +376,9 @@ static int build(mp__trainer *T, const char *base, mp_err *err)
 			return rc;
 		}
 	}
-	return T->dist.size > 1 ? join_ranks(T, err) : 0;
+	if (T->dist.size > 1 && (rc = join_ranks(T, err)) != 0)
+		return rc;
+	return mp_step_team_create(&T->team, &T->net, T->members, err);
 }
 
 /* The model file (the best weights under early stopping), the metrics of
@@ -398,6 +404,7 @@ static int save(mp__trainer *T, mp_err *err)
 	    mp_result_metric(io->result, "input_wait_fraction", 0, train_s > 0 ? wait_s / train_s : 0) != 0 ||
 	    mp_result_metric(io->result, "epochs", 0, T->ts.epoch) != 0 ||
 	    mp_result_metric(io->result, "ranks", 0, T->dist.size) != 0 ||
+	    mp_result_metric(io->result, "step_threads", 0, T->members) != 0 ||
 	    (T->reduce_steps > 0 && mp_result_metric(io->result, "allreduce_ms_per_step", 0,
 						     1e3 * T->reduce_s / (double)T->reduce_steps) != 0) ||
 	    record_kept(io->result, &T->ts, T->mse, T->have_val) != 0 ||
@@ -417,6 +424,7 @@ static int save(mp__trainer *T, mp_err *err)
 
 static void trainer_release(mp__trainer *T)
 {
+	mp_step_team_free(T->team);
 	mp_net_release(&T->net);
 	mp_optimizer_release(&T->opt);
 	free(T->ts.best_params);
@@ -431,18 +439,25 @@ static void trainer_release(mp__trainer *T)
 	mp_examples_meta_release(&T->m);
 }
 
-/* The cores are shared on purpose: the map threads get theirs, OpenBLAS
- * the rest (at least one).  With several ranks on this machine, each rank
- * has its share of the cores. */
-static void share_cores(const mp_component_io *io, const mp_dist *dist)
+/* The cores are shared on purpose.  With several ranks on this machine,
+ * each rank has its share of the cores.  By default a step is split across
+ * that many threads of one OpenBLAS thread each (the input pipeline's map
+ * threads run beside them; once the cache is filled they only gather and
+ * transform batches).  With an explicit `threads`, OpenBLAS gets those
+ * and a step runs in one thread, as before; step_threads overrides.
+ * Returns the step's threads. */
+static int share_cores(const mp_component_io *io, const mp_dist *dist)
 {
 	int blas = atoi(mp_io_param(io, "threads")), cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	int input = atoi(mp_io_param(io, "input_threads"));
+	int input = atoi(mp_io_param(io, "input_threads")), step = atoi(mp_io_param(io, "step_threads"));
 
 	cores = cores / dist->local_size > 1 ? cores / dist->local_size : 1;
+	if (step == 0)
+		step = blas == 0 ? cores : 1;
 	if (blas == 0)
-		blas = cores - input > 1 ? cores - input : 1;
+		blas = step > 1 ? 1 : cores - input > 1 ? cores - input : 1;
 	mp_blas_threads(blas);
+	return step;
 }
 
 static int run_trainer(const mp_component_io *io, mp_err *err)
@@ -467,7 +482,7 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 	T.apply = !strcmp(mp_io_param(io, "apply_transform"), "true");
 	if ((rc = mp_dist_init(&T.dist, err)) != 0)
 		return rc;
-	share_cores(io, &T.dist);
+	T.members = share_cores(io, &T.dist);
 	if ((rc = mp__train_config_parse(io, &T.c, err)) != 0)
 		return rc;
 	T.mse = T.c.loss == MP_LOSS_MSE;

@@ -15,6 +15,7 @@
 #include "data/transform.h"
 #include "nn/dist.h"
 #include "nn/nn.h"
+#include "nn/team.h"
 
 typedef struct mp__train_config {
 	mp_layer_spec *layers; /* free it */
@@ -49,6 +50,8 @@ typedef struct mp__trainer {
 	int batch, epochs, ckpt_every, tty;
 	uint64_t seed;
 	mp_net net;
+	mp_step_team *team; /* the threads one step is split across */
+	int members;	    /* how many (step_threads) */
 	mp_optimizer opt;
 	mp_train_state ts;
 	char *ckpt, *hist_path;

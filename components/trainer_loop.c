@@ -256,9 +256,8 @@ static void shared_step(mp__trainer *T, const mp_batch *b, double *l, int *corre
 	if (hi > lo) {
 		/* the sum over this rank's rows divided by the global batch: the
 		 * ranks' gradients add up to the global mean's */
-		n->grad_rows = (int)rows;
-		mp_net_train_step(n, b->x + lo * (size_t)n->nin, b->y + lo, (int)(hi - lo), &ml, &c);
-		n->grad_rows = 0;
+		mp_step_team_train(T->team, b->x + lo * (size_t)n->nin, b->y + lo, (int)(hi - lo), (int)rows, NULL, 0,
+				   &ml, &c);
 	} else {
 		memset(g, 0, n->nparams * sizeof(float));
 	}
@@ -277,17 +276,22 @@ static int train_step(mp__trainer *T, const mp_batch *b, int cur, epoch_sums *s,
 {
 	double l;
 	int correct, rc;
+	float lr = mp_schedule_lr(&T->c.sched, T->c.lr, T->ts.step);
 
 	if ((rc = check_label(b, T->c.loss, mp_net_nout(&T->net), err)) != 0)
 		return rc;
-	if (T->dist.size > 1)
+	if (T->dist.size > 1) {
 		shared_step(T, b, &l, &correct);
-	else
-		mp_net_train_step(&T->net, b->x, b->y, (int)b->rows, &l, &correct);
+		if (isfinite(l))
+			mp_optimizer_step(&T->opt, T->net.params, T->net.grads, lr);
+	} else {
+		/* the update in the same hand-over as the gradients; a NaN
+		 * loss fails the training below, so its weights never count */
+		mp_step_team_train(T->team, b->x, b->y, (int)b->rows, 0, &T->opt, lr, &l, &correct);
+	}
 	if (!isfinite(l))
 		return mp_error(err, MP_EINVAL, "the loss became %s at step %lld (epoch %d): lower the learning rate",
 				isnan(l) ? "NaN" : "infinite", (long long)T->ts.step + 1, cur + 1);
-	mp_optimizer_step(&T->opt, T->net.params, T->net.grads, mp_schedule_lr(&T->c.sched, T->c.lr, T->ts.step));
 	T->ts.step++;
 	s->loss += l * (double)b->global_rows;
 	s->correct += correct;

@@ -145,6 +145,35 @@ oom:
 	return mp_error(err, MP_ENOMEM, "out of memory");
 }
 
+int mp_net_train_view(mp_net *v, const mp_net *n, int k, mp_err *err)
+{
+	int l, rc = mp_net_view(v, n, err);
+	size_t widest = (size_t)n->nin;
+
+	if (rc != 0)
+		return rc;
+	v->rng = n->rng ^ (0x9e3779b97f4a7c15ULL * (uint64_t)k);
+	if (!(v->d = mp_calloc((size_t)n->nlayers, sizeof(float *))) ||
+	    !(v->mask = mp_calloc((size_t)n->nlayers, sizeof(uint8_t *))) ||
+	    !(v->grads = mp_calloc(n->nparams + 1, sizeof(float))))
+		goto oom;
+	for (l = 0; l < n->nlayers; l++) {
+		size_t cnt = (size_t)n->layers[l].units * (size_t)n->max_batch;
+
+		if (!(v->d[l] = mp_malloc(cnt * sizeof(float))) ||
+		    (n->layers[l].dropout > 0 && !(v->mask[l] = mp_malloc(cnt))))
+			goto oom;
+		if ((size_t)n->layers[l].units > widest)
+			widest = (size_t)n->layers[l].units;
+	}
+	if (!(v->da = mp_malloc(widest * (size_t)n->max_batch * sizeof(float))))
+		goto oom;
+	return 0;
+oom:
+	mp_net_release(v);
+	return mp_error(err, MP_ENOMEM, "out of memory");
+}
+
 int mp_net_count_params(int nin, const mp_layer_spec *layers, int nlayers, size_t *count, mp_err *err)
 {
 	size_t total = 0, w;
@@ -295,7 +324,7 @@ const float *mp_net_forward(mp_net *n, const float *x, int batch, int train)
 			memcpy(z + r * u, b, u * sizeof(float));
 		mp_gemm(0, 1, batch, ls->units, prev, 1.0f, in, prev, w, prev, 1.0f, z, ls->units);
 		activate(ls->act, z, a, cnt);
-		if (train && ls->dropout > 0 && !n->view) {
+		if (train && ls->dropout > 0 && n->mask && n->mask[l]) {
 			float keep = 1.0f - ls->dropout, scale = 1.0f / keep;
 			uint8_t *m = n->mask[l];
 
@@ -521,19 +550,24 @@ void mp_optimizer_release(mp_optimizer *o)
 
 /* p and g are (n): the flat parameter and gradient buffers; m and v are
  * (n) too, the optimizer's state, in the same order. */
-MP_VECTOR_CLONES void mp_optimizer_step(mp_optimizer *o, float *p, const float *g, float lr)
+void mp_optimizer_step(mp_optimizer *o, float *p, const float *g, float lr)
 {
-	size_t i, n = o->n;
+	o->t++;
+	mp_optimizer_apply(o, p, g, lr, 0, o->n);
+}
+
+MP_VECTOR_CLONES void mp_optimizer_apply(mp_optimizer *o, float *p, const float *g, float lr, size_t lo, size_t hi)
+{
+	size_t i, n = hi;
 	float wd = o->weight_decay;
 
-	o->t++;
 	switch (o->kind) {
 	case MP_OPT_SGD:
-		for (i = 0; i < n; i++)
+		for (i = lo; i < n; i++)
 			p[i] -= lr * (g[i] + wd * p[i]);
 		break;
 	case MP_OPT_MOMENTUM:
-		for (i = 0; i < n; i++) {
+		for (i = lo; i < n; i++) {
 			o->m[i] = o->momentum * o->m[i] + g[i] + wd * p[i];
 			p[i] -= lr * o->m[i];
 		}
@@ -553,7 +587,7 @@ MP_VECTOR_CLONES void mp_optimizer_step(mp_optimizer *o, float *p, const float *
 		if (decoupled) {
 			float shrink = 1.0f - lr * wd;
 
-			for (i = 0; i < n; i++) {
+			for (i = lo; i < n; i++) {
 				float gi = g[i];
 
 				m[i] = b1 * m[i] + a1 * gi;
@@ -561,7 +595,7 @@ MP_VECTOR_CLONES void mp_optimizer_step(mp_optimizer *o, float *p, const float *
 				p[i] = p[i] * shrink - step * m[i] / (sqrtf(v[i]) + eps);
 			}
 		} else {
-			for (i = 0; i < n; i++) {
+			for (i = lo; i < n; i++) {
 				float gi = g[i] + wd * p[i];
 
 				m[i] = b1 * m[i] + a1 * gi;

@@ -88,6 +88,9 @@ int mp_net_grad_room(mp_net *n, size_t extra, mp_err *err);
  * view).  n must outlive it; release
  * it with mp_net_release, which frees only its workspace. */
 int mp_net_view(mp_net *v, const mp_net *n, mp_err *err);
+/* A view that can also train: its own deltas, dropout masks (its own
+ * stream, the k-th derived from n's) and gradients (nparams floats). */
+int mp_net_train_view(mp_net *v, const mp_net *n, int k, mp_err *err);
 
 /* Forward pass for batch rows of x (batch x nin); returns the logits
  * (batch x nout), valid until the next call.  train enables dropout. */
@@ -120,6 +123,9 @@ int mp_optimizer_init(mp_optimizer *o, mp_opt_kind kind, size_t nparams, mp_err 
 void mp_optimizer_release(mp_optimizer *o);
 /* One update of params from grads at learning rate lr. */
 void mp_optimizer_step(mp_optimizer *o, float *params, const float *grads, float lr);
+/* The update of params[lo, hi) alone, at the step count o->t (which the
+ * caller advanced): slices of one step may run in different threads. */
+void mp_optimizer_apply(mp_optimizer *o, float *params, const float *grads, float lr, size_t lo, size_t hi);
 
 /* ---- learning-rate schedules ------------------------------------------- */
 

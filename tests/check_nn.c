@@ -7,6 +7,7 @@
 
 #include "core/bytes.h"
 #include "nn/nn.h"
+#include "nn/team.h"
 
 /* The mean loss of a batch, in double precision of the float network. */
 static double batch_loss(mp_net *n, const float *x, const float *y, int batch)
@@ -253,6 +254,80 @@ START_TEST(training_is_deterministic_for_a_seed)
 }
 END_TEST
 
+/* A step split across a team: the same loss and gradients as one thread
+ * (to float summation order), the same update, the same result on every
+ * run; a batch too small to split runs in one thread, bit for bit. */
+START_TEST(a_team_step_equals_one_thread)
+{
+	mp_layer_spec l[] = {{24, MP_ACT_RELU, 0, MP_INIT_AUTO}, {3, MP_ACT_NONE, 0, MP_INIT_AUTO}};
+	static float x[64 * 5], y[64];
+	int members, i, correct1, correct;
+	double loss1, loss;
+	mp_net one;
+	mp_err err;
+
+	for (i = 0; i < 64 * 5; i++)
+		x[i] = (float)((i * 37) % 19) / 19.0f - 0.5f;
+	for (i = 0; i < 64; i++)
+		y[i] = (float)(i % 3);
+	ck_assert_int_eq(mp_net_init(&one, 5, l, 2, MP_LOSS_SOFTMAX_CE, 64, 9, &err), 0);
+	for (members = 2; members <= 3; members++) {
+		float *first = NULL;
+		int run;
+
+		for (run = 0; run < 2; run++) {
+			mp_step_team *t;
+			mp_optimizer o1, o2;
+			mp_net n;
+			size_t k;
+
+			ck_assert_int_eq(mp_net_init(&n, 5, l, 2, MP_LOSS_SOFTMAX_CE, 64, 9, &err), 0);
+			ck_assert_int_eq(mp_step_team_create(&t, &n, members, &err), 0);
+			ck_assert_int_eq(mp_step_team_size(t), members);
+			/* 4 rows cannot be split: one thread, exactly */
+			mp_step_team_train(t, x, y, 4, 0, NULL, 0, &loss, &correct);
+			mp_net_train_step(&one, x, y, 4, &loss1, &correct1);
+			ck_assert(loss == loss1);
+			ck_assert(memcmp(n.grads, one.grads, n.nparams * sizeof(float)) == 0);
+			mp_net_train_step(&one, x, y, 64, &loss1, &correct1);
+			mp_step_team_train(t, x, y, 64, 0, NULL, 0, &loss, &correct);
+			ck_assert_double_eq_tol(loss, loss1, 1e-6);
+			ck_assert_int_eq(correct, correct1);
+			for (k = 0; k < n.nparams; k++)
+				ck_assert_float_eq_tol(n.grads[k], one.grads[k], 1e-6);
+			/* with the optimizer: each member updates its slice */
+			ck_assert_int_eq(mp_optimizer_init(&o1, MP_OPT_ADAM, n.nparams, &err), 0);
+			ck_assert_int_eq(mp_optimizer_init(&o2, MP_OPT_ADAM, n.nparams, &err), 0);
+			o1.beta1 = o2.beta1 = 0.9f;
+			o1.beta2 = o2.beta2 = 0.999f;
+			o1.eps = o2.eps = 1e-8f;
+			{
+				float *p0 = malloc(n.nparams * sizeof(float));
+
+				memcpy(p0, n.params, n.nparams * sizeof(float));
+				mp_step_team_train(t, x, y, 64, 0, &o1, 0.01f, &loss, &correct);
+				/* the same step by hand, from the same weights and gradients */
+				mp_optimizer_step(&o2, p0, n.grads, 0.01f);
+				ck_assert(memcmp(p0, n.params, n.nparams * sizeof(float)) == 0);
+				free(p0);
+			}
+			if (!first) {
+				first = malloc(n.nparams * sizeof(float));
+				memcpy(first, n.params, n.nparams * sizeof(float));
+			} else {
+				ck_assert(memcmp(first, n.params, n.nparams * sizeof(float)) == 0);
+			}
+			mp_step_team_free(t);
+			mp_optimizer_release(&o1);
+			mp_optimizer_release(&o2);
+			mp_net_release(&n);
+		}
+		free(first);
+	}
+	mp_net_release(&one);
+}
+END_TEST
+
 /* A model file with the given header and n zero parameters, with a right
  * checksum: a hostile file, not a damaged one. */
 static void write_model(const char *name, const char *header, size_t n)
@@ -356,6 +431,7 @@ static Suite *nn_suite(void)
 	tc = tcase_create("model files");
 	tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
 	tcase_add_test(tc, hostile_model_sizes_are_refused);
+	tcase_add_test(tc, a_team_step_equals_one_thread);
 	suite_add_tcase(s, tc);
 	return s;
 }

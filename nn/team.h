@@ -1,0 +1,32 @@
+/* nn/team: one training step split across threads.  The batch is cut into
+ * as many parts as the team has members (the caller's thread is the
+ * first); each member runs forward and backward on its part with its own
+ * view of the network (own activations, deltas and gradients, the same
+ * weights), and the parts' gradients are added in member order into the
+ * network's, so a step depends on the batch and the team's size only.
+ * OpenBLAS runs one thread per member: at the seed MLP's shapes (64 x 784
+ * x 128) its own threading was slower than one thread, and erratic.
+ */
+#ifndef MP_NN_TEAM_H
+#define MP_NN_TEAM_H
+
+#include "nn/nn.h"
+
+typedef struct mp_step_team mp_step_team;
+
+/* A team of members threads (1: no threads, the step runs in the caller)
+ * for net, which must outlive it. */
+int mp_step_team_create(mp_step_team **out, mp_net *net, int members, mp_err *err);
+void mp_step_team_free(mp_step_team *t); /* accepts NULL */
+int mp_step_team_size(const mp_step_team *t);
+
+/* mp_net_train_step over the members: net->grads gets the gradient of the
+ * batch's mean loss, or with grad_rows > 0 of its sum over grad_rows (an
+ * MPI rank's share, see mp_net.grad_rows); *loss is the batch's mean.
+ * With opt, the step's update too (at learning rate lr), each member
+ * updating its slice of the weights; without (the gradients are to be
+ * summed over ranks first), the caller runs the optimizer. */
+void mp_step_team_train(mp_step_team *t, const float *x, const float *y, int batch, int grad_rows, mp_optimizer *opt,
+			float lr, double *loss, int *correct);
+
+#endif
