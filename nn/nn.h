@@ -89,7 +89,8 @@ int mp_net_grad_room(mp_net *n, size_t extra, mp_err *err);
  * it with mp_net_release, which frees only its workspace. */
 int mp_net_view(mp_net *v, const mp_net *n, mp_err *err);
 /* A view that can also train: its own deltas, dropout masks (its own
- * stream, the k-th derived from n's) and gradients (nparams floats). */
+ * stream, the k-th derived from n's; a caller may seed v->rng again) and
+ * gradients (nparams floats). */
 int mp_net_train_view(mp_net *v, const mp_net *n, int k, mp_err *err);
 
 /* Forward pass for batch rows of x (batch x nin); returns the logits

@@ -47,6 +47,15 @@ struct mp_step_team {
 	float lr;
 };
 
+/* splitmix64's finaliser: a well-spread seed from a counter. */
+static uint64_t mix(uint64_t z)
+{
+	z += 0x9e3779b97f4a7c15ULL;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
 static void barrier(struct mp_step_team *t, member *me)
 {
 	int s = !me->sense, spins = 0;
@@ -204,6 +213,10 @@ void mp_step_team_train(mp_step_team *t, const float *x, const float *y, int bat
 	t->grad_rows = grad_rows;
 	t->opt = opt;
 	t->lr = lr;
+	/* the members' dropout streams come from the network's at this step,
+	 * which a checkpoint keeps: a resumed training draws the same masks */
+	for (k = 1; k < t->n; k++)
+		t->views[k].rng = mix(t->net->rng + (uint64_t)k);
 	pthread_mutex_lock(&t->mu);
 	atomic_fetch_add(&t->gen, 1);
 	pthread_cond_broadcast(&t->go);

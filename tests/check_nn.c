@@ -328,6 +328,49 @@ START_TEST(a_team_step_equals_one_thread)
 }
 END_TEST
 
+/* With dropout, a team's masks come from the network's stream at each
+ * step, which a checkpoint keeps: a team made again mid-training (as after
+ * a resume) goes on exactly as the first would have. */
+START_TEST(a_team_draws_the_same_dropout_after_a_restart)
+{
+	mp_layer_spec l[] = {{32, MP_ACT_RELU, 0.3f, MP_INIT_AUTO}, {3, MP_ACT_NONE, 0, MP_INIT_AUTO}};
+	static float x[64 * 5], y[64];
+	mp_step_team *ta, *tb;
+	mp_optimizer oa, ob;
+	mp_net a, b;
+	mp_err err;
+	double loss;
+	int i, correct;
+
+	for (i = 0; i < 64 * 5; i++)
+		x[i] = (float)((i * 29) % 23) / 23.0f - 0.5f;
+	for (i = 0; i < 64; i++)
+		y[i] = (float)(i % 3);
+	ck_assert_int_eq(mp_net_init(&a, 5, l, 2, MP_LOSS_SOFTMAX_CE, 64, 4, &err), 0);
+	ck_assert_int_eq(mp_net_init(&b, 5, l, 2, MP_LOSS_SOFTMAX_CE, 64, 4, &err), 0);
+	ck_assert_int_eq(mp_optimizer_init(&oa, MP_OPT_SGD, a.nparams, &err), 0);
+	ck_assert_int_eq(mp_optimizer_init(&ob, MP_OPT_SGD, b.nparams, &err), 0);
+	ck_assert_int_eq(mp_step_team_create(&ta, &a, 2, &err), 0);
+	ck_assert_int_eq(mp_step_team_create(&tb, &b, 2, &err), 0);
+	for (i = 0; i < 3; i++) {
+		mp_step_team_train(ta, x, y, 64, 0, &oa, 0.1f, &loss, &correct);
+		mp_step_team_train(tb, x, y, 64, 0, &ob, 0.1f, &loss, &correct);
+		if (i == 0) {
+			/* b's team made again, its views seeded afresh */
+			mp_step_team_free(tb);
+			ck_assert_int_eq(mp_step_team_create(&tb, &b, 2, &err), 0);
+		}
+	}
+	ck_assert(memcmp(a.params, b.params, a.nparams * sizeof(float)) == 0);
+	mp_step_team_free(ta);
+	mp_step_team_free(tb);
+	mp_optimizer_release(&oa);
+	mp_optimizer_release(&ob);
+	mp_net_release(&a);
+	mp_net_release(&b);
+}
+END_TEST
+
 /* A model file with the given header and n zero parameters, with a right
  * checksum: a hostile file, not a damaged one. */
 static void write_model(const char *name, const char *header, size_t n)
@@ -432,6 +475,7 @@ static Suite *nn_suite(void)
 	tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
 	tcase_add_test(tc, hostile_model_sizes_are_refused);
 	tcase_add_test(tc, a_team_step_equals_one_thread);
+	tcase_add_test(tc, a_team_draws_the_same_dropout_after_a_restart);
 	suite_add_tcase(s, tc);
 	return s;
 }
