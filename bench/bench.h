@@ -101,6 +101,21 @@ static inline void bench_demo_pipeline(const char *yaml, const char *name, const
 	mp_strbuf_release(&sb);
 }
 
+static inline int bench_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median of v's n values (sorting v): the middle one, or for an even
+ * n the mean of the two middle ones. */
+static inline double bench_median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(double), bench_cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 /* The newest value of a metric of pipeline's component in the store db. */
 static inline double bench_metric(const char *db, const char *pipeline, const char *component, const char *name)
 {

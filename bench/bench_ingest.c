@@ -105,13 +105,6 @@ static double pipeline_rate(const char *dir, int map_threads, size_t prefetch, d
 	return (double)batches / s;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 int main(int argc, char **argv)
 {
 	const char *out = argc > 1 ? argv[1] : "bench/out";
@@ -157,10 +150,8 @@ int main(int argc, char **argv)
 				bench_die("pandas anchor failed (needs python3-pandas for /usr/bin/python3)");
 			theirs[rep] = atof(line);
 		}
-		qsort(ours, 3, sizeof(double), cmp_double);
-		qsort(theirs, 3, sizeof(double), cmp_double);
-		t_ours = ours[1];
-		t_pandas = theirs[1];
+		t_ours = bench_median(ours, 3);
+		t_pandas = bench_median(theirs, 3);
 	}
 	printf("CSV ingest, %.0f MB (60,000 x 785), median of 3 alternating runs:\n", mb);
 	printf("  mlpipe ExampleGen   %6.2f s  %6.0f MB/s  peak RSS %4.0f MB\n", t_ours, mb / t_ours, rss);

@@ -14,19 +14,6 @@
 #define RUNS 5
 #define MAXC 16
 
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(double), cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* Each component's seconds in the one run of the store db. */
 static int component_seconds(const char *db, char names[MAXC][64], double *s)
 {
@@ -80,8 +67,8 @@ int main(int argc, char **argv)
 		wall[1][k] = bench_run(torch, 1, &rss[1][k], -1);
 	}
 	for (i = 0; i < 2; i++) {
-		w[i] = median(wall[i], RUNS);
-		m[i] = median(rss[i], RUNS);
+		w[i] = bench_median(wall[i], RUNS);
+		m[i] = bench_median(rss[i], RUNS);
 	}
 	printf("the whole Fashion-MNIST pipeline (%d components, --no-cache) against the PyTorch script\n"
 	       "(load the IDX files, train the seed MLP 10 epochs, score t10k), median of %d alternating runs:\n",
@@ -92,6 +79,6 @@ int main(int argc, char **argv)
 	printf("  %-34s %7.2fx %11.2fx   (goals: at most 0.5x and 0.25x)\n", "ratio", w[0] / w[1], m[0] / m[1]);
 	printf("  where mlpipe's time went (component's own seconds, median):\n");
 	for (i = 0; i < nc; i++)
-		printf("    %-14s %6.2f s\n", names[i], median(comp[i], RUNS));
+		printf("    %-14s %6.2f s\n", names[i], bench_median(comp[i], RUNS));
 	return 0;
 }

@@ -69,19 +69,6 @@ static void write_repeated(const char *dir, int times)
 	}
 }
 
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v)
-{
-	qsort(v, RUNS, sizeof(double), cmp);
-	return v[RUNS / 2];
-}
-
 int main(int argc, char **argv)
 {
 	static const char *const step_name[STEPS] = {"ExampleGen (IDX to shards)", "StatisticsGen",
@@ -135,7 +122,7 @@ int main(int argc, char **argv)
 	       "runs:\n", RUNS);
 	printf("  %-30s %8s %8s %7s %10s %10s %7s\n", "", "1x s", "4x s", "ratio", "1x RSS MB", "4x RSS MB", "ratio");
 	for (k = 0; k < STEPS; k++) {
-		double t1 = median(t[0][k]), t4 = median(t[1][k]), r1 = median(rss[0][k]), r4 = median(rss[1][k]);
+		double t1 = bench_median(t[0][k], RUNS), t4 = bench_median(t[1][k], RUNS), r1 = bench_median(rss[0][k], RUNS), r4 = bench_median(rss[1][k], RUNS);
 
 		printf("  %-30s %8.2f %8.2f %6.2fx %10.0f %10.0f %6.2fx\n", step_name[k], t1, t4, t4 / t1, r1, r4, r4 / r1);
 	}

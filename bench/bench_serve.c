@@ -105,19 +105,6 @@ static void drive(const char *url, const char *body, double *rps, double *p50, d
 		bench_die("wrk failed (needs Debian's wrk)");
 }
 
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v)
-{
-	qsort(v, RUNS, sizeof(*v), cmp);
-	return v[RUNS / 2];
-}
-
 int main(int argc, char **argv)
 {
 	const char *out = argc > 1 ? argv[1] : "bench/out";
@@ -177,7 +164,7 @@ int main(int argc, char **argv)
 
 		for (srv = 0; srv < 2; srv++)
 			for (k = 0; k < 3; k++)
-				m[srv][k] = median(res[i][srv][k]);
+				m[srv][k] = bench_median(res[i][srv][k], RUNS);
 		for (srv = 0; srv < 2; srv++)
 			printf("  %-5d %-22s %12.0f %10.3f %10.3f %12.0f\n", rows[i],
 			       srv ? "FastAPI+uvicorn+torch" : "mlpipe serve", m[srv][0], m[srv][1], m[srv][2],

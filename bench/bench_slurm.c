@@ -15,13 +15,6 @@
 
 #define STEPS 6
 
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static void write_chain(const char *path, const char *name, const char *kind)
 {
 	mp_strbuf sb = MP_STRBUF_INIT;
@@ -83,8 +76,8 @@ static double measure(const char *dir, const char *name, double *up, double *dow
 	mp_execution_list_release(&el);
 	mp_run_list_release(&rl);
 	mp_store_close(st);
-	qsort(up, STEPS, sizeof(double), cmp);
-	qsort(down, STEPS, sizeof(double), cmp);
+	qsort(up, STEPS, sizeof(double), bench_cmp_double);
+	qsort(down, STEPS, sizeof(double), bench_cmp_double);
 	return wall;
 }
 

@@ -74,19 +74,6 @@ static double peak(void)
 	return best;
 }
 
-static int cmp_double(const void *x, const void *y)
-{
-	double p = *(const double *)x, q = *(const double *)y;
-
-	return p < q ? -1 : p > q;
-}
-
-static double median3(double *v)
-{
-	qsort(v, 3, sizeof(double), cmp_double);
-	return v[1];
-}
-
 static void torch(int threads, double *sps, double *acc, double *rss)
 {
 	char cmd[512], line[256];
@@ -147,9 +134,9 @@ int main(int argc, char **argv)
 		double m[2][3];
 
 		for (side = 0; side < 2; side++) {
-			m[side][0] = median3(sps[k][side]);
-			m[side][1] = median3(acc[k][side]);
-			m[side][2] = median3(rss[k][side]);
+			m[side][0] = bench_median(sps[k][side], RUNS);
+			m[side][1] = bench_median(acc[k][side], RUNS);
+			m[side][2] = bench_median(rss[k][side], RUNS);
 			printf("  %-8s %-8s %12.0f %10.4f %12.0f\n", k ? "default" : "1", side ? "PyTorch" : "mlpipe",
 			       m[side][0], m[side][1], m[side][2]);
 		}

@@ -34,18 +34,11 @@ static char *only_entry(const char *dir)
 	return path;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 int main(int argc, char **argv)
 {
 	const char *mlpipe = getenv("MLPIPE") ? getenv("MLPIPE") : "./mlpipe";
 	char *dir, *csv, *yaml, *runs, *ex, *st, *sc, *model, *scratch;
-	double t[3][REPS], rss;
+	double t[3][REPS], med[3], rss;
 	uint64_t rng = 42;
 	mp_strbuf sb = MP_STRBUF_INIT;
 	mp_err err;
@@ -130,13 +123,13 @@ int main(int argc, char **argv)
 		free(o4);
 	}
 	for (k = 0; k < 3; k++)
-		qsort(t[k], REPS, sizeof(double), cmp_double);
+		med[k] = bench_median(t[k], REPS);
 	printf("wide data, %d rows x %d columns, median of %d alternating runs:\n", ROWS, COLS, REPS);
-	printf("  %-18s %8.3f s  (the anchor)\n", "StatisticsGen", t[0][REPS / 2]);
-	printf("  %-18s %8.3f s  %5.2fx StatisticsGen (goal <= 2x)\n", "ExampleValidator", t[1][REPS / 2],
-	       t[1][REPS / 2] / t[0][REPS / 2]);
-	printf("  %-18s %8.3f s  %5.2fx StatisticsGen (goal <= 2x)\n", "Evaluator", t[2][REPS / 2],
-	       t[2][REPS / 2] / t[0][REPS / 2]);
+	printf("  %-18s %8.3f s  (the anchor)\n", "StatisticsGen", med[0]);
+	printf("  %-18s %8.3f s  %5.2fx StatisticsGen (goal <= 2x)\n", "ExampleValidator", med[1],
+	       med[1] / med[0]);
+	printf("  %-18s %8.3f s  %5.2fx StatisticsGen (goal <= 2x)\n", "Evaluator", med[2],
+	       med[2] / med[0]);
 	mp_rmtree(dir, NULL);
 	free(dir);
 	free(csv);
