@@ -452,6 +452,14 @@ START_TEST(a_network_survives_failed_allocations)
 	TU_EACH_FAILED_ALLOC(20, rc, (memset(&o, 0, sizeof(o)), rc = mp_optimizer_init(&o, MP_OPT_ADAM, n.nparams, &err)),
 			     mp_optimizer_release(&o));
 	mp_optimizer_release(&o);
+	/* a team that cannot be made gives back its threads and views */
+	{
+		mp_step_team *t = NULL;
+
+		TU_EACH_FAILED_ALLOC(100, rc, rc = mp_step_team_create(&t, &n, 3, &err), ck_assert_ptr_null(t));
+		ck_assert_int_eq(mp_step_team_size(t), 3);
+		mp_step_team_free(t);
+	}
 	mp_net_release(&n);
 }
 END_TEST
