@@ -20,14 +20,18 @@ const char mp_meta_usage[] =
 	"\n"
 	"commands:\n"
 	"  runs [--pipeline P] [--limit N]      runs, newest first, with their counts\n"
+	"                                       (the newest 20 unless --limit; 0 for all)\n"
 	"  run RUN [--pipeline P]               one run: its executions, outputs, metrics\n"
-	"  artifacts [--type T] [--run ID] [--pipeline P] [--all]\n"
-	"                                       artifacts (--all: deleted ones too)\n"
-	"  lineage ARTIFACT_ID [--up|--down] [--depth N]\n"
+	"  artifacts [--type T] [--run ID] [--pipeline P] [--all] [--limit N]\n"
+	"                                       artifacts, oldest first (--all: deleted ones\n"
+	"                                       too; the newest 50 unless --limit; 0 for all)\n"
+	"  lineage ARTIFACT_ID [--up|--down] [--depth N] [--limit N]\n"
 	"                                       what an artifact came from and what came of it\n"
-	"                                       (12 levels unless --depth; 0 for all)\n"
-	"  metrics [--name M] [--pipeline P] [--component C] [--all-steps]\n"
-	"                                       a metric across runs, oldest first\n"
+	"                                       (12 levels and 1000 nodes each way unless\n"
+	"                                       --depth and --limit say otherwise; 0 for all)\n"
+	"  metrics [--name M] [--pipeline P] [--component C] [--all-steps] [--limit N]\n"
+	"                                       a metric across runs, oldest first (the\n"
+	"                                       newest 100 values unless --limit; 0 for all)\n"
 	"  diff RUN_A RUN_B [--all]             params and metrics side by side (--all:\n"
 	"                                       unchanged ones too)\n"
 	"  (RUN is a run id, a run name such as demo#3, or 'last')\n"
@@ -39,6 +43,12 @@ const char mp_meta_usage[] =
 	"  --json        print JSON instead of a table\n";
 
 /* ---- runs -------------------------------------------------------------- */
+
+/* Listings show a page, as `gh run list` does, and say when there is more:
+ * a store of years of scheduled runs has tens of thousands. */
+#define DEFAULT_ROWS 20
+#define DEFAULT_POINTS 100 /* metric values: a run history or a training curve */
+#define DEFAULT_ARTIFACTS 50
 
 static void json_run_fields(mp_json *j, const mp_run *r)
 {
@@ -75,15 +85,21 @@ static int cmd_runs(meta_ctx *c, mp_err *err)
 {
 	static const char *const heads[] = {">RUN", "PIPELINE", "STARTED", ">DURATION", "STATE",
 					    ">EXECUTED", ">CACHED", ">FAILED"};
-	int64_t limit = 0;
+	int64_t limit = DEFAULT_ROWS;
 	mp_run_list l;
 	size_t i;
-	int rc;
+	int rc, more = 0;
 
-	if (c->limit && (rc = mp_parse_i64(c->limit, 1, INT64_MAX, &limit, "--limit", err)) != 0)
+	if (c->limit && (rc = mp_parse_i64(c->limit, 0, INT64_MAX - 1, &limit, "--limit", err)) != 0)
 		return rc;
-	if ((rc = mp_store_list_runs(c->st, c->pipeline, limit, &l, err)) != 0)
+	/* one more than the page, to know whether there are more */
+	if ((rc = mp_store_list_runs(c->st, c->pipeline, limit ? limit + 1 : 0, &l, err)) != 0)
 		return rc;
+	if (limit && l.n > (size_t)limit) {
+		more = 1;
+		while (l.n > (size_t)limit)
+			mp_run_release(&l.items[--l.n]);
+	}
 	if (c->json) {
 		mp_json j;
 
@@ -118,6 +134,8 @@ static int cmd_runs(meta_ctx *c, mp_err *err)
 		else
 			mp__meta_print_table(t);
 		mp_table_free(t);
+		if (more)
+			printf("(the newest %lld runs: --limit N shows more, --limit 0 shows all)\n", (long long)limit);
 	}
 	mp_run_list_release(&l);
 	return 0;
@@ -344,9 +362,10 @@ static void json_artifact(mp_json *j, const mp_artifact *a)
 static int cmd_artifacts(meta_ctx *c, mp_err *err)
 {
 	static const char *const heads[] = {">ID", "TYPE", "NAME", "STATE", "CREATED", "PRODUCER", "URI"};
-	mp_artifact_filter f = {c->type, c->pipeline, 0, c->all};
+	mp_artifact_filter f = {c->type, c->pipeline, 0, c->all, 0, 0};
 	mp_artifact_list l;
-	size_t i;
+	int64_t limit = DEFAULT_ARTIFACTS;
+	size_t i, first = 0;
 	int rc;
 
 	if (c->npos)
@@ -361,14 +380,20 @@ static int cmd_artifacts(meta_ctx *c, mp_err *err)
 		f.run_id = r.id;
 		mp_run_release(&r);
 	}
+	if (c->limit && (rc = mp_parse_i64(c->limit, 0, INT64_MAX - 1, &limit, "--limit", err)) != 0)
+		return rc;
+	/* one more than the page, to know whether there are more */
+	f.limit = limit ? limit + 1 : 0;
 	if ((rc = mp_store_list_artifacts(c->st, &f, &l, err)) != 0)
 		return rc;
+	if (limit && l.n > (size_t)limit)
+		first = l.n - (size_t)limit;
 	if (c->json) {
 		mp_json j;
 
 		mp_json_init(&j, stdout, 1);
 		mp_json_begin_array(&j);
-		for (i = 0; i < l.n; i++)
+		for (i = first; i < l.n; i++)
 			json_artifact(&j, &l.items[i]);
 		mp_json_end_array(&j);
 		mp_json_finish(&j);
@@ -377,7 +402,7 @@ static int cmd_artifacts(meta_ctx *c, mp_err *err)
 	} else {
 		mp_table *t = mp_table_new(7, heads);
 
-		for (i = 0; t && i < l.n; i++) {
+		for (i = first; t && i < l.n; i++) {
 			const mp_artifact *a = &l.items[i];
 			char id[24], created[32], prod[160];
 			const char *row[7] = {id, a->type, a->name, a->state, created,
@@ -391,6 +416,9 @@ static int cmd_artifacts(meta_ctx *c, mp_err *err)
 		}
 		mp__meta_print_table(t);
 		mp_table_free(t);
+		if (first)
+			printf("(the newest %lld artifacts: --limit N shows more, --limit 0 shows all)\n",
+			       (long long)limit);
 	}
 	mp_artifact_list_release(&l);
 	return 0;
@@ -400,6 +428,7 @@ static int cmd_artifacts(meta_ctx *c, mp_err *err)
 
 #define MAX_INDENT 20
 #define DEFAULT_DEPTH 12
+#define DEFAULT_NODES 1000 /* each way, like ML Metadata's capped lineage queries */
 
 /* Whether a walk limited to depth stopped with more beyond it. */
 static int cut_short(const mp_lineage *l, int64_t depth)
@@ -440,13 +469,17 @@ static void print_lineage(const mp_lineage *l, int up)
 	}
 }
 
-/* Writes the nodes from *i on that are at depth as a JSON array, each with
- * its children nested. */
-static void json_lineage_level(mp_json *j, const mp_lineage *l, size_t *i, int depth)
+/* Writes a walk's nodes after the root as one flat JSON array, depth-first
+ * as the table shows them, each naming its parent by index (null for the
+ * artifact asked about): a chain of runs can be far deeper than nested JSON
+ * goes. */
+static void json_lineage(mp_json *j, const mp_lineage *l)
 {
+	size_t i;
+
 	mp_json_begin_array(j);
-	while (*i < l->n && l->items[*i].depth == depth) {
-		const mp_lineage_node *n = &l->items[(*i)++];
+	for (i = 1; i < l->n; i++) {
+		const mp_lineage_node *n = &l->items[i];
 
 		mp_json_begin_object(j);
 		mp_json_key(j, "kind");
@@ -463,75 +496,85 @@ static void json_lineage_level(mp_json *j, const mp_lineage *l, size_t *i, int d
 		mp_json_string(j, n->via);
 		mp_json_key(j, "repeated");
 		mp_json_bool(j, n->repeated);
-		mp_json_key(j, "children");
-		json_lineage_level(j, l, i, depth + 1);
+		mp_json_key(j, "depth");
+		mp_json_int(j, n->depth);
+		mp_json_key(j, "parent");
+		if (n->parent == 0)
+			mp_json_null(j);
+		else
+			mp_json_int(j, (int64_t)n->parent - 1);
 		mp_json_end_object(j);
 	}
 	mp_json_end_array(j);
 }
 
+static void json_root(mp_json *j, const mp_lineage_node *root)
+{
+	mp_json_key(j, "artifact");
+	mp_json_begin_object(j);
+	mp_json_key(j, "id");
+	mp_json_int(j, root->id);
+	mp_json_key(j, "type");
+	mp_json_string(j, root->label);
+	mp_json_key(j, "uri");
+	mp_json_string(j, root->detail);
+	mp_json_key(j, "state");
+	mp_json_string(j, root->state);
+	mp_json_end_object(j);
+}
+
 static int cmd_lineage(meta_ctx *c, mp_err *err)
 {
 	mp_lineage up = {0}, down = {0};
-	int64_t id, depth = DEFAULT_DEPTH;
+	int64_t id, depth = DEFAULT_DEPTH, limit = DEFAULT_NODES;
 	int want_up = c->up || !c->down, want_down = c->down || !c->up;
 	int rc;
 
 	if (c->npos != 1)
 		return mp_error(err, MP_EINVAL, "'meta lineage' needs one artifact id");
 	if ((rc = mp_parse_i64(c->pos[0], 1, INT64_MAX, &id, "artifact id", err)) != 0 ||
-	    (c->depth && (rc = mp_parse_i64(c->depth, 0, INT32_MAX, &depth, "--depth", err)) != 0))
+	    (c->depth && (rc = mp_parse_i64(c->depth, 0, INT32_MAX, &depth, "--depth", err)) != 0) ||
+	    (c->limit && (rc = mp_parse_i64(c->limit, 0, INT64_MAX, &limit, "--limit", err)) != 0))
 		return rc;
-	if ((want_up && (rc = mp_store_lineage(c->st, id, MP_LINEAGE_UP, (int)depth, &up, err)) != 0) ||
-	    (want_down && (rc = mp_store_lineage(c->st, id, MP_LINEAGE_DOWN, (int)depth, &down, err)) != 0))
+	if ((want_up && (rc = mp_store_lineage(c->st, id, MP_LINEAGE_UP, (int)depth, (size_t)limit, &up, err)) != 0) ||
+	    (want_down && (rc = mp_store_lineage(c->st, id, MP_LINEAGE_DOWN, (int)depth, (size_t)limit, &down, err)) != 0))
 		goto out;
-	{
+	if (c->json) {
+		mp_json j;
+
+		mp_json_init(&j, stdout, 1);
+		mp_json_begin_object(&j);
+		json_root(&j, want_up ? &up.items[0] : &down.items[0]);
+		if (want_up) {
+			mp_json_key(&j, "upstream");
+			json_lineage(&j, &up);
+		}
+		if (want_down) {
+			mp_json_key(&j, "downstream");
+			json_lineage(&j, &down);
+		}
+		mp_json_key(&j, "truncated");
+		mp_json_bool(&j, up.truncated || down.truncated);
+		mp_json_end_object(&j);
+		mp_json_finish(&j);
+	} else {
 		const mp_lineage_node *root = want_up ? &up.items[0] : &down.items[0];
 
-		if (c->json) {
-			mp_json j;
-			size_t i;
-
-			mp_json_init(&j, stdout, 1);
-			mp_json_begin_object(&j);
-			mp_json_key(&j, "artifact");
-			mp_json_begin_object(&j);
-			mp_json_key(&j, "id");
-			mp_json_int(&j, root->id);
-			mp_json_key(&j, "type");
-			mp_json_string(&j, root->label);
-			mp_json_key(&j, "uri");
-			mp_json_string(&j, root->detail);
-			mp_json_key(&j, "state");
-			mp_json_string(&j, root->state);
-			mp_json_end_object(&j);
-			if (want_up) {
-				i = 1;
-				mp_json_key(&j, "upstream");
-				json_lineage_level(&j, &up, &i, 1);
-			}
-			if (want_down) {
-				i = 1;
-				mp_json_key(&j, "downstream");
-				json_lineage_level(&j, &down, &i, 1);
-			}
-			mp_json_end_object(&j);
-			mp_json_finish(&j);
-		} else {
-			printf("artifact #%lld %s %s (%s)\n", (long long)root->id, root->label, root->detail,
-			       root->state);
-			if (want_up) {
-				printf("upstream (where it came from):\n");
-				print_lineage(&up, 1);
-			}
-			if (want_down) {
-				printf("downstream (what was derived from it):\n");
-				print_lineage(&down, 0);
-			}
-			if ((want_up && cut_short(&up, depth)) || (want_down && cut_short(&down, depth)))
-				printf("(cut at depth %lld: --depth N goes further, --depth 0 shows all)\n",
-				       (long long)depth);
+		printf("artifact #%lld %s %s (%s)\n", (long long)root->id, root->label, root->detail, root->state);
+		if (want_up) {
+			printf("upstream (where it came from):\n");
+			print_lineage(&up, 1);
 		}
+		if (want_down) {
+			printf("downstream (what was derived from it):\n");
+			print_lineage(&down, 0);
+		}
+		if ((want_up && cut_short(&up, depth)) || (want_down && cut_short(&down, depth)))
+			printf("(cut at depth %lld: --depth N goes further, --depth 0 shows all)\n",
+			       (long long)depth);
+		if (up.truncated || down.truncated)
+			printf("(stopped after %lld nodes each way: --limit N shows more, --limit 0 shows all)\n",
+			       (long long)limit);
 	}
 out:
 	mp_lineage_release(&up);
@@ -545,22 +588,29 @@ static int cmd_metrics(meta_ctx *c, mp_err *err)
 {
 	static const char *const heads[] = {">RUN", "PIPELINE", "STARTED", "COMPONENT", "METRIC",
 					    ">STEP", ">VALUE"};
-	mp_metric_filter f = {c->name, c->pipeline, c->component, c->all_steps};
+	mp_metric_filter f = {c->name, c->pipeline, c->component, c->all_steps, DEFAULT_POINTS};
 	mp_metric_history h;
-	size_t i;
+	int64_t limit = DEFAULT_POINTS;
+	size_t i, first = 0;
 	int rc;
 
 	if (c->npos)
 		return mp_error(err, MP_EINVAL, "unexpected argument '%s' for 'meta metrics'", c->pos[0]);
+	if (c->limit && (rc = mp_parse_i64(c->limit, 0, INT64_MAX - 1, &limit, "--limit", err)) != 0)
+		return rc;
+	/* one more than the page, to know whether there are more */
+	f.limit = limit ? limit + 1 : 0;
 	if ((rc = mp_store_metric_history(c->st, &f, &h, err)) != 0)
 		return rc;
+	if (limit && h.n > (size_t)limit)
+		first = h.n - (size_t)limit;
 	if (c->json) {
 		mp_json j;
 		char buf[32];
 
 		mp_json_init(&j, stdout, 1);
 		mp_json_begin_array(&j);
-		for (i = 0; i < h.n; i++) {
+		for (i = first; i < h.n; i++) {
 			const mp_metric_point *p = &h.items[i];
 
 			mp_json_begin_object(&j);
@@ -589,7 +639,7 @@ static int cmd_metrics(meta_ctx *c, mp_err *err)
 	} else {
 		mp_table *t = mp_table_new(7, heads);
 
-		for (i = 0; t && i < h.n; i++) {
+		for (i = first; t && i < h.n; i++) {
 			const mp_metric_point *p = &h.items[i];
 			char run[24], start[32], step[24], val[64];
 			const char *row[7] = {run, p->pipeline, start, p->component_id, p->name, step, val};
@@ -602,6 +652,8 @@ static int cmd_metrics(meta_ctx *c, mp_err *err)
 		}
 		mp__meta_print_table(t);
 		mp_table_free(t);
+		if (first)
+			printf("(the newest %lld values: --limit N shows more, --limit 0 shows all)\n", (long long)limit);
 	}
 	mp_metric_history_release(&h);
 	return 0;

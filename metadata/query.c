@@ -1,4 +1,5 @@
-/* The store's queries: artifacts, runs, executions, metric history, lineage. */
+/* The store's queries: artifacts, runs, executions, metric history (lineage
+ * is in lineage.c). */
 #include "metadata/store_int.h"
 
 #include <math.h>
@@ -81,7 +82,7 @@ static int collect_artifacts(mp_store *st, sqlite3_stmt *s, mp_artifact_list *ou
 			     mp_err *err)
 {
 	size_t alloc = 0, i;
-	int step, rc = 0;
+	int step, rc = 0, began = mp__read_begin(st);
 
 	memset(out, 0, sizeof(*out));
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
@@ -98,6 +99,7 @@ static int collect_artifacts(mp_store *st, sqlite3_stmt *s, mp_artifact_list *ou
 	for (i = 0; !rc && i < out->n; i++)
 		rc = mp__load_props(st, SQL_ARTIFACT_PROPS, out->items[i].id,
 				    &out->items[i].props, &out->items[i].nprops, err);
+	mp__read_end(st, began);
 	if (rc)
 		mp_artifact_list_release(out);
 	return rc;
@@ -138,15 +140,18 @@ int mp_store_get_artifact(mp_store *st, int64_t id, mp_artifact *out, mp_err *er
 	" (?1 IS NULL OR t.name = ?1)"                    \
 	" AND (?2 IS NULL OR p.name = ?2)"                \
 	" AND (?4 OR a.state <> 'DELETED')"
-static const char SQL_ARTIFACTS[] = ARTIFACT_SELECT " WHERE" ARTIFACT_FILTER " ORDER BY a.id";
+static const char SQL_ARTIFACTS[] =
+	ARTIFACT_SELECT " WHERE" ARTIFACT_FILTER " AND a.id < ?5 ORDER BY a.id DESC LIMIT ?6";
 static const char SQL_ARTIFACTS_OF_RUN[] =
 	ARTIFACT_SELECT " WHERE a.id IN (SELECT artifact_id FROM attribution WHERE context_id = ?3)"
-	" AND" ARTIFACT_FILTER " ORDER BY a.id";
+	" AND" ARTIFACT_FILTER " AND a.id < ?5 ORDER BY a.id DESC LIMIT ?6";
 
 int mp_store_list_artifacts(mp_store *st, const mp_artifact_filter *f,
 			    mp_artifact_list *out, mp_err *err)
 {
 	sqlite3_stmt *s = mp__stmt(st, f->run_id ? SQL_ARTIFACTS_OF_RUN : SQL_ARTIFACTS, err);
+	size_t i;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (!s)
@@ -158,7 +163,17 @@ int mp_store_list_artifacts(mp_store *st, const mp_artifact_filter *f,
 	if (f->run_id)
 		sqlite3_bind_int64(s, 3, f->run_id);
 	sqlite3_bind_int(s, 4, f->include_deleted != 0);
-	return collect_artifacts(st, s, out, err);
+	sqlite3_bind_int64(s, 5, f->before_id > 0 ? f->before_id : INT64_MAX);
+	sqlite3_bind_int64(s, 6, f->limit > 0 ? f->limit : -1);
+	if ((rc = collect_artifacts(st, s, out, err)) != 0)
+		return rc;
+	for (i = 0; i < out->n / 2; i++) { /* read newest first; listed oldest first */
+		mp_artifact t = out->items[i];
+
+		out->items[i] = out->items[out->n - 1 - i];
+		out->items[out->n - 1 - i] = t;
+	}
+	return 0;
 }
 
 static const char SQL_ARTIFACT_LATEST[] =
@@ -220,17 +235,18 @@ int mp_store_gc_candidates(mp_store *st, int64_t cutoff_ms, mp_artifact_list *ou
 
 /* ---- runs -------------------------------------------------------------- */
 
-#define RUN_COUNT(state)                                                             \
-	" (SELECT count(*) FROM association x JOIN execution e ON e.id = x.execution_id" \
-	"   WHERE x.context_id = r.id AND e.state = '" state "')"
 #define RUN_SELECT                                                                   \
-	"SELECT r.id, r.name, p.name, r.state, r.create_time_ms, r.end_time_ms,"         \
-	RUN_COUNT("COMPLETE") "," RUN_COUNT("CACHED") "," RUN_COUNT("FAILED") ","        \
-	RUN_COUNT("CANCELED")                                                            \
+	"SELECT r.id, r.name, p.name, r.state, r.create_time_ms, r.end_time_ms"          \
 	" FROM context r"                                                                \
 	" JOIN type rt ON rt.id = r.type_id AND rt.kind = 'context' AND rt.name = 'pipeline_run'" \
 	" JOIN parent_context pc ON pc.context_id = r.id"                                \
 	" JOIN context p ON p.id = pc.parent_context_id"
+
+/* Counted per run, after the page of runs is chosen: as columns of the
+ * query, they were counted for every run before ORDER BY ... LIMIT. */
+static const char SQL_RUN_COUNTS[] =
+	"SELECT e.state, count(*) FROM association x JOIN execution e ON e.id = x.execution_id"
+	" WHERE x.context_id = ?1 GROUP BY e.state";
 
 static const char SQL_RUNS[] =
 	RUN_SELECT " WHERE (?1 IS NULL OR p.name = ?1) ORDER BY r.id DESC LIMIT ?2";
@@ -262,10 +278,38 @@ void mp_run_list_release(mp_run_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/* Fills a run's counts of executions by state. */
+static int count_executions(mp_store *st, mp_run *r, mp_err *err)
+{
+	sqlite3_stmt *s = mp__stmt(st, SQL_RUN_COUNTS, err);
+	int step;
+
+	if (!s)
+		return mp__code(err);
+	sqlite3_bind_int64(s, 1, r->id);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(s, 0);
+		int n = sqlite3_column_int(s, 1);
+
+		if (!state)
+			continue;
+		if (!strcmp(state, "COMPLETE"))
+			r->executed = n;
+		else if (!strcmp(state, "CACHED"))
+			r->cached = n;
+		else if (!strcmp(state, "FAILED"))
+			r->failed = n;
+		else if (!strcmp(state, "CANCELED"))
+			r->canceled = n;
+	}
+	sqlite3_reset(s);
+	return step == SQLITE_DONE ? 0 : mp__db_error(st, err, "count a run's executions");
+}
+
 static int collect_runs(mp_store *st, sqlite3_stmt *s, mp_run_list *out, mp_err *err)
 {
 	size_t alloc = 0, i;
-	int step, rc = 0;
+	int step, rc = 0, began = mp__read_begin(st);
 
 	memset(out, 0, sizeof(*out));
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
@@ -284,10 +328,6 @@ static int collect_runs(mp_store *st, sqlite3_stmt *s, mp_run_list *out, mp_err 
 		r->state = mp__col_text(s, 3, &ok);
 		r->start_ms = sqlite3_column_int64(s, 4);
 		r->end_ms = sqlite3_column_int64(s, 5);
-		r->executed = sqlite3_column_int(s, 6);
-		r->cached = sqlite3_column_int(s, 7);
-		r->failed = sqlite3_column_int(s, 8);
-		r->canceled = sqlite3_column_int(s, 9);
 		if (!ok) {
 			rc = mp_error(err, MP_ENOMEM, "out of memory listing runs");
 			break;
@@ -297,8 +337,10 @@ static int collect_runs(mp_store *st, sqlite3_stmt *s, mp_run_list *out, mp_err 
 		rc = mp__db_error(st, err, "list runs");
 	sqlite3_reset(s);
 	for (i = 0; !rc && i < out->n; i++)
-		rc = mp__load_props(st, SQL_CONTEXT_PROPS, out->items[i].id,
-				    &out->items[i].params, &out->items[i].nparams, err);
+		if ((rc = count_executions(st, &out->items[i], err)) == 0)
+			rc = mp__load_props(st, SQL_CONTEXT_PROPS, out->items[i].id,
+					    &out->items[i].params, &out->items[i].nparams, err);
+	mp__read_end(st, began);
 	if (rc)
 		mp_run_list_release(out);
 	return rc;
@@ -501,7 +543,7 @@ static int collect_executions(mp_store *st, sqlite3_stmt *s, mp_execution_list *
 			      mp_err *err)
 {
 	size_t alloc = 0, i;
-	int step, rc = 0;
+	int step, rc = 0, began = mp__read_begin(st);
 
 	memset(out, 0, sizeof(*out));
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
@@ -539,6 +581,7 @@ static int collect_executions(mp_store *st, sqlite3_stmt *s, mp_execution_list *
 		    (rc = load_events(st, e, err)) == 0)
 			rc = load_metrics(st, e, err);
 	}
+	mp__read_end(st, began);
 	if (rc)
 		mp_execution_list_release(out);
 	return rc;
@@ -580,20 +623,29 @@ int mp_store_run_executions(mp_store *st, int64_t run_id, mp_execution_list *out
 
 /* ---- metric history ---------------------------------------------------- */
 
+/* From the association table, whose key (run, execution) is the order asked
+ * for, so that SQLite walks it in order and stops at the LIMIT instead of
+ * sorting every point in the store; CROSS JOIN keeps that join order. */
+#define METRIC_HISTORY                                                                             \
+	"SELECT r.id, m.execution_id, r.create_time_ms, p.name, e.component_id, m.name, m.step, m.value" \
+	" FROM association x"                                                                      \
+	" CROSS JOIN execution e ON e.id = x.execution_id"                                         \
+	" CROSS JOIN parent_context pc ON pc.context_id = x.context_id"                            \
+	" CROSS JOIN context r ON r.id = x.context_id"                                             \
+	" CROSS JOIN context p ON p.id = pc.parent_context_id"                                     \
+	" CROSS JOIN metric m ON m.execution_id = coalesce(e.cached_from, e.id)"                   \
+	" WHERE e.state IN ('COMPLETE', 'CACHED')"                                                 \
+	" AND (?1 IS NULL OR m.name = ?1) AND (?2 IS NULL OR p.name = ?2)"                         \
+	" AND (?3 IS NULL OR e.component_id = ?3)"                                                 \
+	" AND (?4 OR m.step = (SELECT CASE WHEN min(m2.step) = 0 THEN 0 ELSE max(m2.step) END"     \
+	"   FROM metric m2 WHERE m2.execution_id = m.execution_id AND m2.name = m.name))"
+
 static const char SQL_METRIC_HISTORY[] =
-	"SELECT r.id, m.execution_id, r.create_time_ms, p.name, e.component_id, m.name, m.step, m.value"
-	" FROM execution e"
-	" JOIN association x ON x.execution_id = e.id"
-	" JOIN parent_context pc ON pc.context_id = x.context_id"
-	" JOIN context r ON r.id = x.context_id"
-	" JOIN context p ON p.id = pc.parent_context_id"
-	" JOIN metric m ON m.execution_id = coalesce(e.cached_from, e.id)"
-	" WHERE e.state IN ('COMPLETE', 'CACHED')"
-	" AND (?1 IS NULL OR m.name = ?1) AND (?2 IS NULL OR p.name = ?2)"
-	" AND (?3 IS NULL OR e.component_id = ?3)"
-	" AND (?4 OR m.step = (SELECT CASE WHEN min(m2.step) = 0 THEN 0 ELSE max(m2.step) END FROM metric m2"
-	"   WHERE m2.execution_id = m.execution_id AND m2.name = m.name))"
-	" ORDER BY r.id, e.id, m.name, m.step";
+	METRIC_HISTORY " ORDER BY x.context_id, x.execution_id, m.name, m.step";
+static const char SQL_METRIC_NEWEST[] =
+	METRIC_HISTORY " ORDER BY x.context_id DESC, x.execution_id DESC, m.name DESC, m.step DESC LIMIT ?5";
+/* A name no execution recorded would otherwise walk the whole store. */
+static const char SQL_METRIC_NAMED[] = "SELECT 1 FROM metric WHERE name = ?1 LIMIT 1";
 
 int mp_execution_metric_is_summary(const mp_execution *e, size_t i)
 {
@@ -622,16 +674,37 @@ void mp_metric_history_release(mp_metric_history *h)
 	memset(h, 0, sizeof(*h));
 }
 
+/* Whether some execution recorded a metric of that name. */
+static int metric_named(mp_store *st, const char *name, mp_err *err)
+{
+	sqlite3_stmt *s = mp__stmt(st, SQL_METRIC_NAMED, err);
+	int step;
+
+	if (!s)
+		return -mp__code(err);
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	step = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return -mp__db_error(st, err, "read metrics");
+	return step == SQLITE_ROW;
+}
+
 int mp_store_metric_history(mp_store *st, const mp_metric_filter *f,
 			    mp_metric_history *out, mp_err *err)
 {
-	sqlite3_stmt *s = mp__stmt(st, SQL_METRIC_HISTORY, err);
-	size_t alloc = 0;
+	sqlite3_stmt *s;
+	size_t alloc = 0, i;
 	int step, ok = 1, rc = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (!s)
+	if (f->name && (rc = metric_named(st, f->name, err)) <= 0)
+		return -rc;
+	rc = 0;
+	if (!(s = mp__stmt(st, f->limit > 0 ? SQL_METRIC_NEWEST : SQL_METRIC_HISTORY, err)))
 		return mp__code(err);
+	if (f->limit > 0)
+		sqlite3_bind_int64(s, 5, f->limit);
 	if (f->name)
 		sqlite3_bind_text(s, 1, f->name, -1, SQLITE_STATIC);
 	if (f->pipeline)
@@ -664,198 +737,15 @@ int mp_store_metric_history(mp_store *st, const mp_metric_filter *f,
 	else if (step != SQLITE_DONE)
 		rc = mp__db_error(st, err, "read metrics");
 	sqlite3_reset(s);
-	if (rc)
+	if (rc) {
 		mp_metric_history_release(out);
-	return rc;
-}
-
-/* ---- lineage ----------------------------------------------------------- */
-
-/* Neighbours of a node: executions of an artifact (producers going up,
- * consumers going down) or artifacts of an execution (inputs up, outputs
- * down).  ?2 is the event type to follow. */
-static const char SQL_ARTIFACT_EXECS[] =
-	"SELECT e.id, e.component_id, t.name, e.state, ev.name FROM event ev"
-	" JOIN execution e ON e.id = ev.execution_id JOIN type t ON t.id = e.type_id"
-	" WHERE ev.artifact_id = ?1 AND ev.type = ?2"
-	" AND (?2 = 'INPUT' OR e.state = 'COMPLETE') ORDER BY e.id";
-static const char SQL_EXEC_ARTIFACTS[] =
-	"SELECT a.id, t.name, a.uri, a.state, ev.name FROM event ev"
-	" JOIN artifact a ON a.id = ev.artifact_id JOIN type t ON t.id = a.type_id"
-	" WHERE ev.execution_id = ?1 AND ev.type = ?2 ORDER BY ev.id";
-static const char SQL_LINEAGE_ROOT[] =
-	"SELECT a.id, t.name, a.uri, a.state, NULL FROM artifact a"
-	" JOIN type t ON t.id = a.type_id WHERE a.id = ?1";
-
-typedef struct lineage_walk {
-	mp_store *st;
-	mp_lineage *out;
-	size_t alloc;
-	mp_lineage_dir dir;
-	int max_depth;
-	int64_t *seen; /* open addressing: key = id * 2 + is_execution, 0 empty */
-	size_t seen_cap, seen_n;
-	mp_err *err;
-} lineage_walk;
-
-void mp_lineage_release(mp_lineage *l)
-{
-	size_t i;
-
-	if (!l)
-		return;
-	for (i = 0; i < l->n; i++) {
-		free(l->items[i].label);
-		free(l->items[i].detail);
-		free(l->items[i].state);
-		free(l->items[i].via);
-	}
-	free(l->items);
-	memset(l, 0, sizeof(*l));
-}
-
-/* Adds key to the seen set; returns 1 if it was there, <0 on no memory. */
-static int seen_add(lineage_walk *w, int64_t key)
-{
-	size_t i;
-
-	if ((w->seen_n + 1) * 2 > w->seen_cap) {
-		size_t cap = w->seen_cap ? w->seen_cap * 2 : 64, j;
-		int64_t *n = mp_calloc(cap, sizeof(*n));
-
-		if (!n)
-			return MP_ENOMEM;
-		for (j = 0; j < w->seen_cap; j++)
-			if (w->seen[j]) {
-				size_t k = (size_t)((uint64_t)w->seen[j] * 0x9E3779B97F4A7C15ull) & (cap - 1);
-
-				while (n[k])
-					k = (k + 1) & (cap - 1);
-				n[k] = w->seen[j];
-			}
-		free(w->seen);
-		w->seen = n;
-		w->seen_cap = cap;
-	}
-	i = (size_t)((uint64_t)key * 0x9E3779B97F4A7C15ull) & (w->seen_cap - 1);
-	while (w->seen[i]) {
-		if (w->seen[i] == key)
-			return 1;
-		i = (i + 1) & (w->seen_cap - 1);
-	}
-	w->seen[i] = key;
-	w->seen_n++;
-	return 0;
-}
-
-/* Reads the neighbours of one node into nodes[first..] of the output (each
- * at depth), before any recursion reuses the cached statement. */
-static int read_neighbours(lineage_walk *w, const char *sql, int64_t id, const char *event,
-			   int is_execution, int depth)
-{
-	sqlite3_stmt *s = mp__stmt(w->st, sql, w->err);
-	int step, ok = 1;
-
-	if (!s)
-		return mp__code(w->err);
-	sqlite3_bind_int64(s, 1, id);
-	if (event)
-		sqlite3_bind_text(s, 2, event, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		mp_lineage_node *n;
-
-		if (mp_grow((void **)&w->out->items, &w->alloc, w->out->n, sizeof(*n))) {
-			ok = 0;
-			break;
-		}
-		n = &w->out->items[w->out->n++];
-		memset(n, 0, sizeof(*n));
-		n->depth = depth;
-		n->is_execution = is_execution;
-		n->id = sqlite3_column_int64(s, 0);
-		n->label = mp__col_text(s, 1, &ok);
-		n->detail = mp__col_text(s, 2, &ok);
-		n->state = mp__col_text(s, 3, &ok);
-		n->via = mp__col_text(s, 4, &ok);
-		if (!ok)
-			break;
-	}
-	sqlite3_reset(s);
-	if (!ok)
-		return mp_error(w->err, MP_ENOMEM, "out of memory tracing lineage");
-	if (step != SQLITE_DONE)
-		return mp__db_error(w->st, w->err, "trace lineage");
-	return 0;
-}
-
-/* Expands node index i: appends its children, then moves each child's
- * subtree directly after it so the output stays in depth-first order. */
-static int expand(lineage_walk *w, size_t i)
-{
-	mp_lineage_node node = w->out->items[i];
-	const char *sql = node.is_execution ? SQL_EXEC_ARTIFACTS : SQL_ARTIFACT_EXECS;
-	const char *event = (w->dir == MP_LINEAGE_UP) == !node.is_execution ? "OUTPUT" : "INPUT";
-	size_t first, nchildren, c;
-	mp_lineage_node *children;
-	int rc;
-
-	if (w->max_depth && node.depth >= w->max_depth)
-		return 0;
-	first = w->out->n;
-	if ((rc = read_neighbours(w, sql, node.id, event, !node.is_execution, node.depth + 1)) != 0)
 		return rc;
-	nchildren = w->out->n - first;
-	if (nchildren == 0)
-		return 0;
-	/* Take the children out, then put each back followed by its subtree. */
-	if (!(children = mp_malloc(nchildren * sizeof(*children))))
-		return mp_error(w->err, MP_ENOMEM, "out of memory tracing lineage");
-	memcpy(children, &w->out->items[first], nchildren * sizeof(*children));
-	w->out->n = first;
-	for (c = 0; c < nchildren; c++) {
-		int seen = seen_add(w, children[c].id * 2 + children[c].is_execution);
-		size_t at = w->out->n;
-
-		if (seen < 0 || mp_grow((void **)&w->out->items, &w->alloc, w->out->n, sizeof(*children))) {
-			rc = mp_error(w->err, MP_ENOMEM, "out of memory tracing lineage");
-			break;
-		}
-		w->out->items[w->out->n++] = children[c];
-		children[c].label = children[c].detail = children[c].state = children[c].via = NULL;
-		w->out->items[at].repeated = seen;
-		if (!seen && (rc = expand(w, at)) != 0)
-			break;
 	}
-	for (; c < nchildren; c++) {
-		free(children[c].label);
-		free(children[c].detail);
-		free(children[c].state);
-		free(children[c].via);
-	}
-	free(children);
-	return rc;
-}
+	for (i = 0; f->limit > 0 && i < out->n / 2; i++) { /* newest first: turn it round */
+		mp_metric_point t = out->items[i];
 
-int mp_store_lineage(mp_store *st, int64_t artifact_id, mp_lineage_dir dir,
-		     int max_depth, mp_lineage *out, mp_err *err)
-{
-	lineage_walk w = {st, out, 0, dir, max_depth, NULL, 0, 0, err};
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	if ((rc = read_neighbours(&w, SQL_LINEAGE_ROOT, artifact_id, NULL, 0, 0)) != 0)
-		goto out;
-	if (out->n == 0) {
-		rc = mp_error(err, MP_ENOTFOUND, "no artifact %lld in '%s'", (long long)artifact_id, st->path);
-		goto out;
+		out->items[i] = out->items[out->n - 1 - i];
+		out->items[out->n - 1 - i] = t;
 	}
-	if ((rc = seen_add(&w, artifact_id * 2)) < 0)
-		rc = mp_error(err, MP_ENOMEM, "out of memory tracing lineage");
-	else
-		rc = expand(&w, 0);
-out:
-	free(w.seen);
-	if (rc)
-		mp_lineage_release(out);
-	return rc;
+	return 0;
 }

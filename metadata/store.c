@@ -209,6 +209,17 @@ int mp__commit(mp_store *st, mp_err *err)
 	return rc;
 }
 
+int mp__read_begin(mp_store *st)
+{
+	return sqlite3_get_autocommit(st->db) && sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+}
+
+void mp__read_end(mp_store *st, int began)
+{
+	if (began && !sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
 void mp__rollback(mp_store *st)
 {
 	if (!sqlite3_get_autocommit(st->db))

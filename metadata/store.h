@@ -225,10 +225,13 @@ typedef struct mp_artifact_filter {
 	const char *pipeline; /* NULL: any */
 	int64_t run_id;	      /* 0: any */
 	int include_deleted;  /* 0: DELETED artifacts are left out */
+	int64_t limit;	      /* > 0: only the newest limit of them */
+	int64_t before_id;    /* > 0: only ids below it (to page back with limit) */
 } mp_artifact_filter;
 
 int mp_store_get_artifact(mp_store *st, int64_t id, mp_artifact *out, mp_err *err);
-/* Oldest first. */
+/* Oldest first.  The store is read newest first, so a limited list costs
+ * what it returns, however old the store. */
 int mp_store_list_artifacts(mp_store *st, const mp_artifact_filter *f,
 			    mp_artifact_list *out, mp_err *err);
 /* The newest LIVE artifact of type in pipeline whose property prop equals
@@ -341,10 +344,13 @@ typedef struct mp_metric_filter {
 	const char *pipeline;	  /* NULL: every pipeline */
 	const char *component_id; /* NULL: every component */
 	int all_steps;		  /* 0: only each execution's last step */
+	int64_t limit;		  /* > 0: only the newest limit points */
 } mp_metric_filter;
 
 /* One point per run (and step, with all_steps), oldest run first.  A run
- * that reused a cached execution shows the metrics of the one it reused. */
+ * that reused a cached execution shows the metrics of the one it reused.
+ * Runs are walked newest first when limited, so the cost follows the points
+ * asked for, not the size of the store. */
 int mp_store_metric_history(mp_store *st, const mp_metric_filter *f,
 			    mp_metric_history *out, mp_err *err);
 
@@ -359,20 +365,24 @@ typedef struct mp_lineage_node {
 	char *state;
 	char *via;    /* the event name linking it to its parent in the tree */
 	int repeated; /* already shown above; its subtree is not repeated */
+	size_t parent; /* the index of the node it was reached from (0 at the top) */
 } mp_lineage_node;
 
 typedef struct mp_lineage {
 	mp_lineage_node *items; /* depth-first, parents before children */
 	size_t n;
+	int truncated; /* stopped at max_nodes with more to show */
 } mp_lineage;
 
 void mp_lineage_release(mp_lineage *l);
 
 /* The tree of executions and artifacts an artifact came from (UP: its
  * producer, that producer's inputs, ...) or what was derived from it (DOWN).
- * max_depth 0 means no limit.  MP_ENOTFOUND for an unknown artifact. */
+ * max_depth 0 means no limit; with max_nodes, the walk stops once that
+ * many nodes besides the artifact are out (setting truncated when more were
+ * left).  MP_ENOTFOUND for an unknown artifact. */
 int mp_store_lineage(mp_store *st, int64_t artifact_id, mp_lineage_dir dir,
-		     int max_depth, mp_lineage *out, mp_err *err);
+		     int max_depth, size_t max_nodes, mp_lineage *out, mp_err *err);
 
 /* Artifacts gc may delete: LIVE or MARKED_FOR_DELETION, created before
  * cutoff_ms, not a PushedModel, not an input of a COMPLETE Pusher execution

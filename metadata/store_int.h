@@ -42,6 +42,12 @@ int mp__db_error(mp_store *st, mp_err *err, const char *what);
 int mp__begin(mp_store *st, mp_err *err);
 int mp__commit(mp_store *st, mp_err *err);
 void mp__rollback(mp_store *st);
+/* A read transaction around a query of many statements, when none is open:
+ * one snapshot, and the file lock taken once rather than once a statement
+ * (which was most of a long lineage walk).  Returns whether it began one,
+ * for mp__read_end; a failure to begin only loses the saving. */
+int mp__read_begin(mp_store *st);
+void mp__read_end(mp_store *st, int began);
 /* NULL-safe text column copy; *ok cleared on allocation failure. */
 char *mp__col_text(sqlite3_stmt *s, int col, int *ok);
 /* Reads (name, int, double, text) rows of a property table for one owner. */

@@ -39,6 +39,25 @@ static int take_model(mp__runner *R, mp__node *n, const char *input, int64_t id,
 	return rc;
 }
 
+/* Artifacts are searched newest first a page at a time, so that finding a
+ * recent one costs the same in a store of years of runs as in a new one. */
+#define PAGE 64
+
+/* Replaces page with the next older page of what f asks for (items oldest
+ * to newest, as mp_store_list_artifacts lists them); empty when no more. */
+static int older_page(mp__runner *R, mp_artifact_filter *f, mp_artifact_list *page, mp_err *err)
+{
+	int more = page->n == 0 ? f->before_id == 0 : page->n == PAGE;
+
+	if (page->n)
+		f->before_id = page->items[0].id;
+	mp_artifact_list_release(page);
+	if (!more)
+		return 0;
+	f->limit = PAGE;
+	return mp_store_list_artifacts(R->st, f, page, err);
+}
+
 /* The model input of the execution that made the newest LIVE artifact of
  * type verdict in this pipeline whose property prop is 1 (made by the
  * component producer, unless NULL), added as input.  current is a model
@@ -53,33 +72,33 @@ static int resolve_model(mp__runner *R, mp__node *n, const char *input, const ch
 	mp_artifact_list all = {0};
 	mp_artifact_filter f = {0};
 	size_t k;
-	int rc, found = 0;
+	int rc = 0, found = 0;
 
 	f.type = verdict;
 	f.pipeline = R->p->name;
-	if ((rc = mp_store_list_artifacts(R->st, &f, &all, err)) != 0)
-		return rc;
-	for (k = all.n; k-- > 0 && !found && rc == 0;) {
-		const mp_artifact *a = &all.items[k];
-		mp_execution e = {0};
-		size_t i;
+	while (!found && rc == 0 && (rc = older_page(R, &f, &all, err)) == 0 && all.n > 0) {
+		for (k = all.n; k-- > 0 && !found && rc == 0;) {
+			const mp_artifact *a = &all.items[k];
+			mp_execution e = {0};
+			size_t i;
 
-		if (strcmp(a->state, "LIVE") != 0 || int_prop(a, prop) != 1 || !a->producer_id ||
-		    (producer && (!a->producer || strcmp(a->producer, producer) != 0)))
-			continue;
-		if ((rc = mp_store_get_execution(R->st, a->producer_id, &e, err)) != 0)
-			break;
-		for (i = 0; i < e.nevents && !found && rc >= 0; i++) {
-			if (e.events[i].is_output || strcmp(e.events[i].name, "model") != 0)
+			if (strcmp(a->state, "LIVE") != 0 || int_prop(a, prop) != 1 || !a->producer_id ||
+			    (producer && (!a->producer || strcmp(a->producer, producer) != 0)))
 				continue;
-			if (e.events[i].artifact_id == current) {
-				found = 2; /* the model being judged was blessed or pushed before: no other baseline */
+			if ((rc = mp_store_get_execution(R->st, a->producer_id, &e, err)) != 0)
 				break;
+			for (i = 0; i < e.nevents && !found && rc >= 0; i++) {
+				if (e.events[i].is_output || strcmp(e.events[i].name, "model") != 0)
+					continue;
+				if (e.events[i].artifact_id == current) {
+					found = 2; /* the model being judged was blessed or pushed before: no other baseline */
+					break;
+				}
+				if ((rc = take_model(R, n, input, e.events[i].artifact_id, model_type, err)) != 0)
+					found = rc > 0;
 			}
-			if ((rc = take_model(R, n, input, e.events[i].artifact_id, model_type, err)) != 0)
-				found = rc > 0;
+			mp_execution_release(&e);
 		}
-		mp_execution_release(&e);
 	}
 	mp_artifact_list_release(&all);
 	return rc < 0 ? rc : found;
@@ -95,36 +114,64 @@ static int previous_baseline(mp__runner *R, mp__node *n, const char *input, int6
 	mp_artifact_list all = {0};
 	mp_artifact_filter f = {0};
 	size_t k;
-	int rc, found = 0;
+	int rc = 0, found = 0;
 
 	f.type = "ModelBlessing";
 	f.pipeline = R->p->name;
-	if ((rc = mp_store_list_artifacts(R->st, &f, &all, err)) != 0)
-		return rc;
-	for (k = all.n; k-- > 0 && !found && rc == 0;) {
-		const mp_artifact *a = &all.items[k];
-		mp_execution e = {0};
-		int64_t base = 0;
-		size_t i;
+	while (!found && rc == 0 && (rc = older_page(R, &f, &all, err)) == 0 && all.n > 0) {
+		for (k = all.n; k-- > 0 && !found && rc == 0;) {
+			const mp_artifact *a = &all.items[k];
+			mp_execution e = {0};
+			int64_t base = 0;
+			size_t i;
 
-		if (strcmp(a->state, "LIVE") != 0 || !a->producer_id || !a->producer || strcmp(a->producer, n->c->id) != 0)
-			continue;
-		if ((rc = mp_store_get_execution(R->st, a->producer_id, &e, err)) != 0)
-			break;
-		for (i = 0; i < e.nevents; i++) {
-			if (e.events[i].is_output)
+			if (strcmp(a->state, "LIVE") != 0 || !a->producer_id || !a->producer || strcmp(a->producer, n->c->id) != 0)
 				continue;
-			if (!strcmp(e.events[i].name, "model") && e.events[i].artifact_id == current)
-				found = 2;
-			else if (!strcmp(e.events[i].name, input))
-				base = e.events[i].artifact_id;
+			if ((rc = mp_store_get_execution(R->st, a->producer_id, &e, err)) != 0)
+				break;
+			for (i = 0; i < e.nevents; i++) {
+				if (e.events[i].is_output)
+					continue;
+				if (!strcmp(e.events[i].name, "model") && e.events[i].artifact_id == current)
+					found = 2;
+				else if (!strcmp(e.events[i].name, input))
+					base = e.events[i].artifact_id;
+			}
+			if (found && base && (rc = take_model(R, n, input, base, NULL, err)) >= 0)
+				found = rc ? 1 : 0; /* 0: that baseline is gone: look again */
+			mp_execution_release(&e);
 		}
-		if (found && base && (rc = take_model(R, n, input, base, NULL, err)) >= 0)
-			found = rc ? 1 : 0; /* 0: that baseline is gone: look again */
-		mp_execution_release(&e);
 	}
 	mp_artifact_list_release(&all);
 	return rc < 0 ? rc : found;
+}
+
+/* The newest LIVE artifact of type that the producer of cur made for an
+ * earlier span than span (its folder present), added as input. */
+static int earlier_span(mp__runner *R, mp__node *n, const char *input, const char *type, const mp_artifact *cur,
+			int64_t span, mp_err *err)
+{
+	mp_artifact_list all = {0};
+	mp_artifact_filter f = {0};
+	size_t k;
+	int rc = 0, found = 0;
+
+	f.type = type;
+	f.pipeline = R->p->name;
+	while (!found && (rc = older_page(R, &f, &all, err)) == 0 && all.n > 0) {
+		for (k = all.n; k-- > 0 && !found;) {
+			const mp_artifact *a = &all.items[k];
+			int64_t s2 = int_prop(a, "span");
+
+			if (a->id == cur->id || strcmp(a->state, "LIVE") != 0 || !a->producer ||
+			    strcmp(a->producer, cur->producer) != 0 || s2 < 0 || s2 >= span || !mp_path_exists(a->uri))
+				continue;
+			found = 1;
+			rc = add_extra(n, input, a, err);
+		}
+	}
+	mp_artifact_list_release(&all);
+	return rc;
 }
 
 /* Finds the inputs the component type resolves from the store (see
@@ -146,10 +193,7 @@ int mp__resolve_inputs(mp__runner *R, mp__node *n, mp_err *err)
 		const mp_resolve_spec *rs = &t->resolves[r];
 		const mp_io_spec *spec = NULL;
 		mp_artifact cur = {0};
-		mp_artifact_list all = {0};
-		mp_artifact_filter f = {0};
 		int64_t span, from_id = 0;
-		size_t k;
 
 		for (i = 0; i < n->c->ninputs; i++)
 			if (!strcmp(n->c->inputs[i].name, rs->input))
@@ -193,28 +237,8 @@ int mp__resolve_inputs(mp__runner *R, mp__node *n, mp_err *err)
 			continue;
 		if ((rc = mp_store_get_artifact(R->st, from_id, &cur, err)) != 0)
 			break;
-		span = int_prop(&cur, "span");
-		f.type = spec->type;
-		f.pipeline = R->p->name;
-		if (span >= 0 && cur.producer && (rc = mp_store_list_artifacts(R->st, &f, &all, err)) == 0) {
-			for (k = all.n; k-- > 0;) {
-				const mp_artifact *a = &all.items[k];
-				int64_t s2 = int_prop(a, "span");
-
-				if (a->id == cur.id || strcmp(a->state, "LIVE") != 0 || !a->producer ||
-				    strcmp(a->producer, cur.producer) != 0 || s2 < 0 || s2 >= span || !mp_path_exists(a->uri))
-					continue;
-				n->extra_names[n->nextra] = rs->input;
-				n->extra_ids[n->nextra] = a->id;
-				n->extra_uris[n->nextra] = mp_strdup(a->uri);
-				n->extra_fps[n->nextra] = a->fingerprint ? mp_strdup(a->fingerprint) : NULL;
-				n->nextra++;
-				if (!n->extra_uris[n->nextra - 1])
-					rc = mp_error(err, MP_ENOMEM, "out of memory");
-				break;
-			}
-		}
-		mp_artifact_list_release(&all);
+		if ((span = int_prop(&cur, "span")) >= 0 && cur.producer)
+			rc = earlier_span(R, n, rs->input, spec->type, &cur, span, err);
 		mp_artifact_release(&cur);
 	}
 	return rc;

@@ -5,6 +5,10 @@
  *   mkfixture DB ROOT    ROOT is recorded as the pipelines' artifact root;
  *                        with --files the artifact directories are created
  *   mkfixture --files DB ROOT
+ *   mkfixture --bury DB PIPELINE ROOT N
+ *                        adds N runs of PIPELINE whose Evaluator blessed
+ *                        nothing and whose Pusher pushed nothing, burying
+ *                        the real ones deeper than a page of a search
  */
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +79,26 @@ static int64_t exec(int64_t run, const char *id, const char *type, const mp_prop
 	return eid;
 }
 
+/* mkfixture --bury: N runs of an evaluate and a push that judged and
+ * pushed nothing (their outputs carry no blessed or pushed property). */
+static int bury(const char *db, const char *pipeline, int n)
+{
+	static const char *const bless_out[] = {"blessing:ModelBlessing"};
+	static const char *const push_out[] = {"pushed_model:PushedModel"};
+	int64_t run;
+	int i;
+
+	die_if(mp_store_open(&st, db, 0, &err));
+	for (i = 0; i < n; i++) {
+		die_if(mp_store_begin_run(st, pipeline, root, NULL, 0, &run, &err));
+		exec(run, "evaluate", "Evaluator", NULL, 0, NULL, 0, bless_out, 1, NULL, 0, MP_EXEC_COMPLETE, NULL, NULL);
+		exec(run, "push", "Pusher", NULL, 0, NULL, 0, push_out, 1, NULL, 0, MP_EXEC_COMPLETE, NULL, NULL);
+		die_if(mp_store_end_run(st, run, MP_EXEC_COMPLETE, &err));
+	}
+	mp_store_close(st);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const ingest_out[] = {"examples:Examples"};
@@ -91,6 +115,10 @@ int main(int argc, char **argv)
 	int64_t run, ex, ing, train_id, examples, model[1], eval[2], ignored[2];
 	int argi = 1;
 
+	if (argc == 6 && strcmp(argv[1], "--bury") == 0) {
+		root = argv[4];
+		return bury(argv[2], argv[3], atoi(argv[5]));
+	}
 	if (argc > 1 && strcmp(argv[1], "--files") == 0) {
 		make_files = 1;
 		argi++;

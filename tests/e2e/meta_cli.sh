@@ -33,10 +33,28 @@ expect_jq '.executions[3] | .state == "FAILED" and .exit_reason == "killed by si
 expect_exit 0 meta --json artifacts --type PushedModel
 expect_jq 'length == 1 and .[0].producer.component == "push" and .[0].uri == "/srv/mlpipe/runs/push/pushed_model/4"'
 expect_exit 0 meta --json lineage 5 --up
-expect_jq '.artifact.type == "PushedModel" and .upstream[0].component == "push" and (.upstream[0].children | length == 2)'
+expect_jq '.artifact.type == "PushedModel" and .upstream[0].component == "push" and ([.upstream[] | select(.parent == 0)] | length == 2)'
+expect_jq '.upstream[1].depth == 2 and .upstream[1].parent == 0 and .upstream[2].parent == 1 and .truncated == false'
 expect_jq 'has("downstream") | not'
 expect_exit 0 meta --json metrics --name loss
 expect_jq 'map(.run) == [2, 3, 4] and map(.value) == [0.6, 0.41, 0.41]'
+# ---- pages: the newest N, saying when there is more (a store of years of runs)
+expect_exit 0 meta --json metrics --name loss --limit 2
+expect_jq 'map(.run) == [3, 4]'
+expect_exit 0 meta metrics --name loss --limit 2
+expect_out "(the newest 2 values: --limit N shows more, --limit 0 shows all)"
+expect_exit 0 meta metrics --name loss --limit 0
+grep -q "the newest" "$TMP/out" && not_ok "--limit 0 still says it cut the list" || ok
+expect_exit 0 meta --json artifacts --limit 3
+expect_jq 'map(.id) == [7, 8, 9]'
+expect_exit 0 meta artifacts --limit 3
+expect_out "(the newest 3 artifacts: --limit N shows more"
+expect_exit 0 meta --json runs --limit 0
+expect_jq 'length == 4'
+expect_exit 0 meta lineage 2 --limit 3
+expect_out "(stopped after 3 nodes each way: --limit N shows more, --limit 0 shows all)"
+expect_exit 0 meta --json lineage 2 --limit 3
+expect_jq '(.upstream | length) == 3 and (.downstream | length) == 3 and .truncated'
 expect_exit 0 meta --json diff 2 3
 expect_jq '.a == 2 and .b == 3 and (.changes | map(.name) | index("train.epochs") != null)'
 expect_jq '.changes[] | select(.name == "train.optimizer") | .a == "adam" and .b == "sgd"'
@@ -59,8 +77,8 @@ expect_exit 2 "$MLPIPE" meta --db "$DB" runs --bogus
 expect_err "unknown option '--bogus' for 'meta'"
 expect_exit 2 "$MLPIPE" meta --db "$DB" runs --limit
 expect_err "option '--limit' of 'meta' needs a value"
-expect_exit 2 "$MLPIPE" meta --db "$DB" runs --limit 0
-expect_err "--limit: 0 is out of range"
+expect_exit 2 "$MLPIPE" meta --db "$DB" runs --limit -1
+expect_err "--limit: -1 is out of range"
 expect_exit 2 "$MLPIPE" meta --db "$DB" runs extra
 expect_err "unexpected argument 'extra' for 'meta runs'"
 expect_exit 2 env -u MLPIPE_DB "$MLPIPE" meta runs
