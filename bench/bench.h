@@ -119,7 +119,7 @@ static inline double bench_median(double *v, int n)
 /* The newest value of a metric of pipeline's component in the store db. */
 static inline double bench_metric(const char *db, const char *pipeline, const char *component, const char *name)
 {
-	mp_metric_filter f = {name, pipeline, component, 0};
+	mp_metric_filter f = {name, pipeline, component, 0, 0};
 	mp_metric_history h;
 	mp_store *st;
 	mp_err err;
