@@ -43,6 +43,9 @@ typedef struct mp__trainer {
 	char *tx_text; /* the transform input's text, stored in the model; or NULL */
 	int *x, *tx_idx, y, nx, apply;
 	mp_dataset_opts base_opts, val_opts;
+	mp_dataset *val;	     /* the validation examples while training */
+	const mp_batch *val_next;    /* the first batch of the next pass, read already */
+	int val_epoch;		     /* the pass being read */
 	char val_name[160];
 	const char *train_split, *val_split;
 	int have_val, mse;

@@ -24,42 +24,57 @@ static void progress(int epoch, int epochs, int64_t done, int64_t total, double 
 	fflush(stderr);
 }
 
-/* Mean loss and accuracy over the examples tmpl reads, without training.
- * With several ranks, each scores every size-th batch and the sums are
- * added up over the ranks, so every rank has the same figures. */
-static int evaluate(mp_net *n, const mp_dist *dist, const mp_dataset_opts *tmpl, double *loss, double *acc,
-		    mp_err *err)
+/* The validation examples, opened once for every epoch left: with the
+ * cache, the first epoch's pass decodes the split (all of train, for a
+ * held-out part) and later ones read the examples from memory, in the same
+ * order, so the figures are those of a fresh pass. */
+static int open_validation(mp__trainer *T, int epochs, mp_err *err)
 {
-	mp_dataset_opts o = *tmpl;
-	mp_dataset *d;
+	mp_dataset_opts o = T->val_opts;
+
+	o.batch_size = (size_t)T->net.max_batch;
+	o.drop_remainder = 0;
+	o.shuffle_buffer = 0;
+	o.epochs = epochs;
+	o.prefetch = 0; /* read only while the training waits: no thread beside the step's */
+	o.cache = !strcmp(mp_io_param(T->io, "cache"), "true");
+	o.first_epoch = 0;
+	T->val_next = NULL;
+	T->val_epoch = 0;
+	return mp_dataset_open(&T->val, &o, err);
+}
+
+/* Mean loss and accuracy over one pass of the validation examples, without
+ * training.  With several ranks, each scores every size-th batch and the
+ * sums are added up over the ranks, so every rank has the same figures. */
+static int evaluate(mp__trainer *T, double *loss, double *acc, mp_err *err)
+{
+	const mp_dist *dist = &T->dist;
 	const mp_batch *b;
 	double total = 0, sums[3];
 	int64_t rows = 0, correct = 0, k = 0;
-	int rc;
+	int rc = 1;
 
-	o.batch_size = (size_t)n->max_batch;
-	o.drop_remainder = 0;
-	o.shuffle_buffer = 0;
-	o.epochs = 1;
-	o.prefetch = 2;
-	o.cache = 0;
-	o.first_epoch = 0;
-	if ((rc = mp_dataset_open(&d, &o, err)) != 0)
-		return rc;
-	while ((rc = mp_dataset_next(d, &b, err)) == 1) {
+	/* a pass ends where the next batch's epoch differs: that batch, kept
+	 * from the last pass, begins this one */
+	for (b = T->val_next, T->val_next = NULL; b || (rc = mp_dataset_next(T->val, &b, err)) == 1; b = NULL) {
 		double l;
 		int c;
 
+		if (b->epoch != T->val_epoch) {
+			T->val_next = b;
+			break;
+		}
 		if (k++ % dist->size != dist->rank)
 			continue;
-		mp_net_eval(n, b->x, b->y, (int)b->rows, &l, &c);
+		mp_net_eval(&T->net, b->x, b->y, (int)b->rows, &l, &c);
 		total += l * (double)b->rows;
 		correct += c;
 		rows += (int64_t)b->rows;
 	}
-	mp_dataset_close(d);
 	if (rc < 0)
 		return rc;
+	T->val_epoch++;
 	if (dist->size > 1) {
 		sums[0] = total;
 		sums[1] = (double)correct;
@@ -203,7 +218,7 @@ static int end_epoch(mp__trainer *T, int cur, const epoch_sums *s, int *stop, mp
 		fputc('\n', stderr);
 	if (!s->done)
 		return mp_error(err, MP_ECORRUPT, "epoch %d read no rows of split '%s'", cur + 1, T->train_split);
-	if (T->have_val && (rc = evaluate(&T->net, &T->dist, &T->val_opts, &vl, &va, err)) != 0)
+	if (T->have_val && (rc = evaluate(T, &vl, &va, err)) != 0)
 		return rc;
 	tl *= T->unit2;
 	vl *= T->unit2;
@@ -340,8 +355,13 @@ int mp__train_epochs(mp__trainer *T, mp_err *err)
 		o.share = share_cache;
 		o.share_ctx = &T->dist;
 	}
-	if ((rc = mp_dataset_open(&d, &o, err)) != 0)
+	if (T->have_val && (rc = open_validation(T, o.epochs, err)) != 0)
 		return rc;
+	if ((rc = mp_dataset_open(&d, &o, err)) != 0) {
+		mp_dataset_close(T->val);
+		T->val = NULL;
+		return rc;
+	}
 	for (;;) {
 		if ((rc = mp_dataset_next(d, &b, err)) < 0)
 			break;
@@ -369,5 +389,7 @@ int mp__train_epochs(mp__trainer *T, mp_err *err)
 	}
 	T->wait_s += mp_dataset_wait_seconds(d);
 	mp_dataset_close(d);
+	mp_dataset_close(T->val);
+	T->val = NULL;
 	return rc;
 }

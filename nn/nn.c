@@ -341,7 +341,7 @@ const float *mp_net_forward(mp_net *n, const float *x, int batch, int train)
 /* The softmax of one row, stably, in two steps the loss and prediction
  * share.  z is (n); returns sum(exp(z - max)), with *mx the max and *best
  * its index. */
-static double softmax_sum(const float *z, int n, float *mx, int *best)
+static double softmax_sum(const float *z, int n, float *mx, int *best, double *e)
 {
 	double sum = 0;
 	int k;
@@ -353,18 +353,28 @@ static double softmax_sum(const float *z, int n, float *mx, int *best)
 			*mx = z[k];
 			*best = k;
 		}
-	for (k = 0; k < n; k++)
-		sum += exp((double)(z[k] - *mx));
+	for (k = 0; k < n; k++) {
+		double v = exp((double)(z[k] - *mx));
+
+		if (e)
+			e[k] = v;
+		sum += v;
+	}
 	return sum;
 }
 
-/* out is (n): softmax(z) from softmax_sum's max and sum. */
-static void softmax(float *out, const float *z, int n, float mx, double sum)
+/* Classes up to this many keep their exponentials from softmax_sum for
+ * softmax, instead of computing them twice. */
+#define SOFTMAX_KEEP 64
+
+/* out is (n): softmax(z) from softmax_sum's max and sum, and its
+ * exponentials e when it kept them (else NULL). */
+static void softmax(float *out, const float *z, int n, float mx, double sum, const double *e)
 {
 	int k;
 
 	for (k = 0; k < n; k++)
-		out[k] = (float)(exp((double)(z[k] - mx)) / sum);
+		out[k] = (float)((e ? e[k] : exp((double)(z[k] - mx))) / sum);
 }
 
 /* Loss of the logits against y, the gradient with respect to the logits
@@ -386,13 +396,14 @@ static void loss_and_grad(mp_net *n, const float *y, int batch, float *d, double
 		if (n->loss == MP_LOSS_SOFTMAX_CE) {
 			int label = (int)y[r], best;
 			float mx;
-			double sum = softmax_sum(z, nout, &mx, &best);
+			double e[SOFTMAX_KEEP], *keep = g && nout <= SOFTMAX_KEEP ? e : NULL;
+			double sum = softmax_sum(z, nout, &mx, &best, keep);
 
 			total += log(sum) - (double)(z[label] - mx);
 			*correct += best == label;
 			if (g) {
 				/* d loss / d z = softmax(z) - onehot(label), over the batch */
-				softmax(g, z, nout, mx, sum);
+				softmax(g, z, nout, mx, sum, keep);
 				for (k = 0; k < nout; k++)
 					g[k] = g[k] * inv - (k == label ? inv : 0);
 			}
@@ -427,9 +438,10 @@ static void activation_grad(mp_act act, const float *z, const float *a, float *d
 	case MP_ACT_NONE:
 		break;
 	case MP_ACT_RELU:
+		/* a select, not a branch: the signs are random, and the branch
+		 * mispredicted half the time (most of this function's time) */
 		for (i = 0; i < cnt; i++)
-			if (z[i] <= 0)
-				d[i] = 0;
+			d[i] = z[i] <= 0 ? 0.0f : d[i];
 		break;
 	case MP_ACT_TANH:
 		for (i = 0; i < cnt; i++) {
@@ -509,9 +521,10 @@ void mp_net_predict(mp_net *n, const float *x, int batch, float *out)
 		if (n->loss == MP_LOSS_SOFTMAX_CE) {
 			float mx;
 			int best;
-			double sum = softmax_sum(zr, nout, &mx, &best);
+			double e[SOFTMAX_KEEP], *keep = nout <= SOFTMAX_KEEP ? e : NULL;
+			double sum = softmax_sum(zr, nout, &mx, &best, keep);
 
-			softmax(o, zr, nout, mx, sum);
+			softmax(o, zr, nout, mx, sum, keep);
 		} else if (n->loss == MP_LOSS_BCE) {
 			o[0] = 1.0f / (1.0f + expf(-zr[0]));
 		} else {
