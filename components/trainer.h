@@ -55,6 +55,7 @@ typedef struct mp__trainer {
 	mp_net net;
 	mp_step_team *team; /* the threads one step is split across */
 	int members;	    /* how many (step_threads) */
+	int input_threads, prefetch; /* the input pipeline's, as share_cores settled them */
 	mp_optimizer opt;
 	mp_train_state ts;
 	char *ckpt, *hist_path;

@@ -345,7 +345,7 @@ int mp__train_epochs(mp__trainer *T, mp_err *err)
 	o.shuffle_buffer = (size_t)atoll(mp_io_param(io, "shuffle_buffer"));
 	o.seed = T->seed;
 	o.epochs = T->epochs - T->ts.epoch;
-	o.prefetch = (size_t)atoll(mp_io_param(io, "prefetch"));
+	o.prefetch = (size_t)T->prefetch;
 	o.cache = !strcmp(mp_io_param(io, "cache"), "true");
 	o.first_epoch = T->ts.epoch;
 	o.shard = T->dist.rank;
