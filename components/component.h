@@ -236,6 +236,10 @@ typedef struct mp_component_type {
 	const mp_resolve_spec *resolves; /* inputs found in the store when not wired */
 	size_t nresolves;
 	int ranks; /* it runs as several MPI ranks (`ranks: N` in a pipeline) */
+	/* Params that cannot change the outputs (thread counts of work whose
+	 * result does not depend on them; a test says so for each): left out
+	 * of the cache key.  NULL-terminated; NULL: none. */
+	const char *const *unkeyed;
 	/* Runs in the process it is called in; writes only into the output
 	 * directories.  Returns 0 or a negative MP_E* with err filled. */
 	int (*run)(const mp_component_io *io, mp_err *err);

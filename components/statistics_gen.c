@@ -80,5 +80,6 @@ const mp_component_type mp_statistics_gen_component = {
 	.noutputs = MP_COUNTOF(outputs),
 	.params = params,
 	.nparams = MP_COUNTOF(params),
+	.unkeyed = (const char *const[]){"threads", NULL},
 	.run = run_statistics_gen,
 };

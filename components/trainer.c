@@ -537,6 +537,7 @@ const mp_component_type mp_trainer_component = {
 	.nparams = MP_COUNTOF(params),
 	.resolves = resolves,
 	.nresolves = MP_COUNTOF(resolves),
+	.unkeyed = (const char *const[]){"input_threads", "prefetch", NULL},
 	.ranks = 1,
 	.run = run_trainer,
 	.check = check_trainer,

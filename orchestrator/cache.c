@@ -59,6 +59,17 @@ static int cmp_input(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/* Whether a param of type t cannot change its outputs (a thread count). */
+static int unkeyed(const mp_component_type *t, const char *name)
+{
+	const char *const *u;
+
+	for (u = t->unkeyed; u && *u; u++)
+		if (!strcmp(*u, name))
+			return 1;
+	return 0;
+}
+
 int mp_cache_key(const mp_pipeline *p, const mp_pl_component *c,
 		 const char *const *input_fps, char key[MP_HASH_HEX], mp_err *err)
 {
@@ -82,6 +93,8 @@ int mp_cache_key(const mp_pipeline *p, const mp_pl_component *c,
 	for (i = 0; i < c->nparams && rc == 0; i++) {
 		const mp_param_spec *spec = mp_component_param(c->type, c->params[i].name);
 
+		if (unkeyed(c->type, c->params[i].name))
+			continue;
 		add_field(&sb, "param", c->params[i].name);
 		add_field(&sb, "value", c->params[i].value);
 		if (spec && (spec->type == MP_PARAM_PATH || spec->type == MP_PARAM_PATHS ||

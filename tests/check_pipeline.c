@@ -419,6 +419,12 @@ START_TEST(cache_key_covers_what_matters)
 	key_of("  - { id: t, type: Command, inputs: { y: s.examples, x: s.examples }, params: { cmd: x } }\n"
 	       "  - { id: s, type: Source }\n", "t", swapped, b);
 	ck_assert_str_eq(a, b);
+	/* a thread count that cannot change the outputs is not part of it */
+	key_of("  - { id: st, type: StatisticsGen, inputs: { examples: s.examples } }\n"
+	       "  - { id: s, type: Source }\n", "st", fp1, a);
+	key_of("  - { id: st, type: StatisticsGen, inputs: { examples: s.examples }, params: { threads: 1 } }\n"
+	       "  - { id: s, type: Source }\n", "st", fp1, b);
+	ck_assert_str_eq(a, b);
 }
 END_TEST
 
