@@ -145,35 +145,6 @@ oom:
 	return mp_error(err, MP_ENOMEM, "out of memory");
 }
 
-int mp_net_train_view(mp_net *v, const mp_net *n, int k, mp_err *err)
-{
-	int l, rc = mp_net_view(v, n, err);
-	size_t widest = (size_t)n->nin;
-
-	if (rc != 0)
-		return rc;
-	v->rng = n->rng ^ (0x9e3779b97f4a7c15ULL * (uint64_t)k);
-	if (!(v->d = mp_calloc((size_t)n->nlayers, sizeof(float *))) ||
-	    !(v->mask = mp_calloc((size_t)n->nlayers, sizeof(uint8_t *))) ||
-	    !(v->grads = mp_calloc(n->nparams + 1, sizeof(float))))
-		goto oom;
-	for (l = 0; l < n->nlayers; l++) {
-		size_t cnt = (size_t)n->layers[l].units * (size_t)n->max_batch;
-
-		if (!(v->d[l] = mp_malloc(cnt * sizeof(float))) ||
-		    (n->layers[l].dropout > 0 && !(v->mask[l] = mp_malloc(cnt))))
-			goto oom;
-		if ((size_t)n->layers[l].units > widest)
-			widest = (size_t)n->layers[l].units;
-	}
-	if (!(v->da = mp_malloc(widest * (size_t)n->max_batch * sizeof(float))))
-		goto oom;
-	return 0;
-oom:
-	mp_net_release(v);
-	return mp_error(err, MP_ENOMEM, "out of memory");
-}
-
 int mp_net_count_params(int nin, const mp_layer_spec *layers, int nlayers, size_t *count, mp_err *err)
 {
 	size_t total = 0, w;
@@ -304,6 +275,42 @@ static void activate(mp_act act, const float *z, float *a, size_t n)
 	}
 }
 
+/* Layer l's units [u0, u1) for batch rows of in (B, P): z[l][:, u0:u1] =
+ * in W[u0:u1]^T + b[u0:u1], a[l] likewise = act(z), then with train
+ * masked by dropout drawn from *rng, row by row.  Over all the units it is
+ * one product and elementwise loops over the whole (B, U). */
+void mp__net_forward_units(mp_net *n, int l, const float *in, int batch, int u0, int u1, int train, uint64_t *rng)
+{
+	const mp_layer_spec *ls = &n->layers[l];
+	int prev = l ? n->layers[l - 1].units : n->nin, all = u0 == 0 && u1 == ls->units;
+	size_t u = (size_t)ls->units, w = (size_t)(u1 - u0), r, i;
+	const float *wt = n->params + n->woff[l] + (size_t)u0 * (size_t)prev, *b = n->params + n->boff[l] + u0;
+	float *z = n->z[l] + u0, *a = n->a[l] + u0;
+
+	/* z = in W^T + b */
+	for (r = 0; r < (size_t)batch; r++)
+		memcpy(z + r * u, b, w * sizeof(float));
+	mp_gemm(0, 1, batch, u1 - u0, prev, 1.0f, in, prev, wt, prev, 1.0f, z, ls->units);
+	if (all)
+		activate(ls->act, z, a, w * (size_t)batch);
+	else
+		for (r = 0; r < (size_t)batch; r++)
+			activate(ls->act, z + r * u, a + r * u, w);
+	if (train && ls->dropout > 0 && n->mask && n->mask[l]) {
+		float keep = 1.0f - ls->dropout, scale = 1.0f / keep;
+
+		for (r = 0; r < (size_t)batch; r++) {
+			uint8_t *m = n->mask[l] + r * u + u0;
+			float *ar = a + r * u;
+
+			for (i = 0; i < w; i++) {
+				m[i] = uniform(rng) < keep;
+				ar[i] = m[i] ? ar[i] * scale : 0;
+			}
+		}
+	}
+}
+
 /* x is (B, nin).  Layer l with U units and P inputs (P is nin for the
  * first, the units below otherwise): z[l] is (B, U) = in (B, P) W^T + b,
  * W is (U, P) and b (U); a[l] is (B, U) = act(z[l]), then masked by
@@ -311,30 +318,11 @@ static void activate(mp_act act, const float *z, float *a, size_t n)
 const float *mp_net_forward(mp_net *n, const float *x, int batch, int train)
 {
 	const float *in = x;
-	int l, prev = n->nin;
+	int l;
 
 	for (l = 0; l < n->nlayers; l++) {
-		const mp_layer_spec *ls = &n->layers[l];
-		size_t u = (size_t)ls->units, i, r, cnt = u * (size_t)batch;
-		const float *w = n->params + n->woff[l], *b = n->params + n->boff[l];
-		float *z = n->z[l], *a = n->a[l];
-
-		/* z = in W^T + b */
-		for (r = 0; r < (size_t)batch; r++)
-			memcpy(z + r * u, b, u * sizeof(float));
-		mp_gemm(0, 1, batch, ls->units, prev, 1.0f, in, prev, w, prev, 1.0f, z, ls->units);
-		activate(ls->act, z, a, cnt);
-		if (train && ls->dropout > 0 && n->mask && n->mask[l]) {
-			float keep = 1.0f - ls->dropout, scale = 1.0f / keep;
-			uint8_t *m = n->mask[l];
-
-			for (i = 0; i < cnt; i++) {
-				m[i] = uniform(&n->rng) < keep;
-				a[i] = m[i] ? a[i] * scale : 0;
-			}
-		}
-		in = a;
-		prev = ls->units;
+		mp__net_forward_units(n, l, in, batch, 0, n->layers[l].units, train, &n->rng);
+		in = n->a[l];
 	}
 	return n->a[n->nlayers - 1];
 }
@@ -461,6 +449,52 @@ static void activation_grad(mp_act act, const float *z, const float *a, float *d
 	(void)a;
 }
 
+void mp__net_loss(mp_net *n, const float *y, int batch, double *loss, int *correct)
+{
+	loss_and_grad(n, y, batch, n->d[n->nlayers - 1], loss, correct);
+}
+
+/* Layer l's units [u0, u1), backward: d[l][:, u0:u1] through dropout and
+ * the activation (it comes in as the gradient with respect to a[l] and
+ * leaves as that with respect to z[l]); then those rows of dW = d^T in and
+ * entries of db = the column sums of d. */
+void mp__net_backward_units(mp_net *n, int l, const float *in, int batch, int u0, int u1)
+{
+	const mp_layer_spec *ls = &n->layers[l];
+	int prev = l ? n->layers[l - 1].units : n->nin, all = u0 == 0 && u1 == ls->units;
+	size_t u = (size_t)ls->units, w = (size_t)(u1 - u0), r, k;
+	float *d = n->d[l] + u0, *gw = n->grads + n->woff[l] + (size_t)u0 * (size_t)prev;
+	float *gb = n->grads + n->boff[l] + u0;
+
+	for (r = 0; r < (all ? 1 : (size_t)batch); r++) {
+		size_t cnt = all ? w * (size_t)batch : w, at = all ? 0 : r * u;
+
+		if (ls->dropout > 0) {
+			float scale = 1.0f / (1.0f - ls->dropout);
+			const uint8_t *m = n->mask[l] + u0 + at;
+
+			for (k = 0; k < cnt; k++)
+				d[at + k] = m[k] ? d[at + k] * scale : 0;
+		}
+		activation_grad(ls->act, n->z[l] + u0 + at, n->a[l] + u0 + at, d + at, cnt);
+	}
+	mp_gemm(1, 0, u1 - u0, prev, batch, 1.0f, d, ls->units, in, prev, 0.0f, gw, prev);
+	memset(gb, 0, w * sizeof(float));
+	for (r = 0; r < (size_t)batch; r++)
+		for (k = 0; k < w; k++)
+			gb[k] += d[r * u + k];
+}
+
+/* The gradient for layer l - 1's units [p0, p1): d[l-1][:, p0:p1] =
+ * d[l] (B, U) W[:, p0:p1]; it needs all of d[l]. */
+void mp__net_down_units(mp_net *n, int l, int batch, int p0, int p1)
+{
+	int prev = n->layers[l - 1].units;
+
+	mp_gemm(0, 0, batch, p1 - p0, n->layers[l].units, 1.0f, n->d[l], n->layers[l].units,
+		n->params + n->woff[l] + p0, prev, 0.0f, n->d[l - 1] + p0, prev);
+}
+
 /* One forward and backward pass; x is (B, nin).  For layer l (U units, P
  * inputs) d[l] is (B, U), the gradient with respect to z[l]; the gradients
  * of W (U, P) and b (U) go into grads at the same offsets as the
@@ -471,33 +505,11 @@ void mp_net_train_step(mp_net *n, const float *x, const float *y, int batch, dou
 	int l;
 
 	mp_net_forward(n, x, batch, 1);
-	loss_and_grad(n, y, batch, n->d[n->nlayers - 1], loss, correct);
+	mp__net_loss(n, y, batch, loss, correct);
 	for (l = n->nlayers - 1; l >= 0; l--) {
-		const mp_layer_spec *ls = &n->layers[l];
-		int prev = l ? n->layers[l - 1].units : n->nin;
-		const float *in = l ? n->a[l - 1] : x;
-		float *d = n->d[l], *gw = n->grads + n->woff[l], *gb = n->grads + n->boff[l];
-		size_t u = (size_t)ls->units, cnt = u * (size_t)batch, r, k;
-
-		/* through dropout, then the activation */
-		if (ls->dropout > 0) {
-			float scale = 1.0f / (1.0f - ls->dropout);
-
-			for (k = 0; k < cnt; k++)
-				d[k] = n->mask[l][k] ? d[k] * scale : 0;
-		}
-		activation_grad(ls->act, n->z[l], n->a[l], d, cnt);
-		/* dW = d^T in; db = column sums of d */
-		mp_gemm(1, 0, ls->units, prev, batch, 1.0f, d, ls->units, in, prev, 0.0f, gw, prev);
-		memset(gb, 0, u * sizeof(float));
-		for (r = 0; r < (size_t)batch; r++)
-			for (k = 0; k < u; k++)
-				gb[k] += d[r * u + k];
-		/* the gradient for the layer below: d W */
-		if (l > 0) {
-			mp_gemm(0, 0, batch, prev, ls->units, 1.0f, d, ls->units, n->params + n->woff[l], prev, 0.0f,
-				n->d[l - 1], prev);
-		}
+		mp__net_backward_units(n, l, l ? n->a[l - 1] : x, batch, 0, n->layers[l].units);
+		if (l > 0)
+			mp__net_down_units(n, l, batch, 0, n->layers[l - 1].units);
 	}
 }
 

@@ -88,10 +88,14 @@ int mp_net_grad_room(mp_net *n, size_t extra, mp_err *err);
  * view).  n must outlive it; release
  * it with mp_net_release, which frees only its workspace. */
 int mp_net_view(mp_net *v, const mp_net *n, mp_err *err);
-/* A view that can also train: its own deltas, dropout masks (its own
- * stream, the k-th derived from n's; a caller may seed v->rng again) and
- * gradients (nparams floats). */
-int mp_net_train_view(mp_net *v, const mp_net *n, int k, mp_err *err);
+
+/* The pieces of a training step by layer and range of units, for a step
+ * split across threads by units (nn/team.c): each piece over all of a
+ * layer's units is what mp_net_train_step does. */
+void mp__net_forward_units(mp_net *n, int l, const float *in, int batch, int u0, int u1, int train, uint64_t *rng);
+void mp__net_loss(mp_net *n, const float *y, int batch, double *loss, int *correct);
+void mp__net_backward_units(mp_net *n, int l, const float *in, int batch, int u0, int u1);
+void mp__net_down_units(mp_net *n, int l, int batch, int p0, int p1);
 
 /* Forward pass for batch rows of x (batch x nin); returns the logits
  * (batch x nout), valid until the next call.  train enables dropout. */

@@ -1,11 +1,19 @@
 /* A training step split across threads; see team.h.
  *
- * A step has two phases.  In the first, each member runs forward and
- * backward on its rows.  After a barrier, each member adds up its slice
- * of the gradients (and, given an optimizer, updates that slice of the
- * weights), then a second barrier ends the step.  The barriers spin
- * briefly before they yield: a step is a few hundred microseconds, and a
- * sleeping thread takes tens of them to wake. */
+ * Each member takes a range of every wide layer's units (a narrow layer is
+ * member 0's) and runs the step's pieces on it, on the network itself:
+ *   forward, layer by layer: its columns of z and a; a barrier after each
+ *   layer, since the next one reads all of a;
+ *   the loss (member 0), then a barrier;
+ *   backward, from the top: its columns of d through the activation, its
+ *   rows of dW and db, a barrier (the layer below reads all of d), then its
+ *   columns of the layer below's d;
+ *   with an optimizer, after a barrier (the weights are read until then),
+ *   the update of its own rows of the weights.
+ * No member's gradients overlap another's, so nothing is added up, and no
+ * member reads a gradient another core wrote.  The barriers spin briefly
+ * before they yield: a step is a few hundred microseconds, and a sleeping
+ * thread takes tens of them to wake. */
 #include "nn/team.h"
 
 #include <pthread.h>
@@ -14,25 +22,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Below this many rows per member a batch runs in the caller alone: the
- * hand-over would cost more than the halved products save. */
+/* Below this many rows a batch runs in the caller alone. */
 #define MIN_ROWS 8
+/* A layer is split when each member gets at least this many units. */
+#define MIN_UNITS 32
 #define SPINS 4000
 
 typedef struct member {
 	struct mp_step_team *team;
 	int k;
-	mp_net *net; /* the team's network for member 0, else a view of it */
-	double loss;
-	int correct, rows;
-	int sense; /* the barrier's, as this member last saw it */
+	uint64_t rng; /* its dropout stream for the step */
+	int sense;    /* the barrier's, as this member last saw it */
 } member;
 
 struct mp_step_team {
 	mp_net *net;
 	int n;
 	member *m;
-	mp_net *views; /* members 1 .. n-1 */
 	pthread_t *th;
 	int started; /* threads running */
 	pthread_mutex_t mu;
@@ -45,6 +51,8 @@ struct mp_step_team {
 	int batch, grad_rows;
 	mp_optimizer *opt;
 	float lr;
+	double loss;
+	int correct;
 };
 
 /* splitmix64's finaliser: a well-spread seed from a counter. */
@@ -71,30 +79,88 @@ static void barrier(struct mp_step_team *t, member *me)
 			sched_yield();
 }
 
+/* Member k's units of layer l: [*u0, *u1), empty for all but member 0 on
+ * a layer too narrow to split; ranges start on multiples of 16. */
+static void units_of(const struct mp_step_team *t, int l, int k, int *u0, int *u1)
+{
+	int u = t->net->layers[l].units;
+
+	if (u < MIN_UNITS * t->n) {
+		*u0 = 0;
+		*u1 = k == 0 ? u : 0;
+		return;
+	}
+	*u0 = k == 0 ? 0 : (u * k / t->n) & ~15;
+	*u1 = k + 1 == t->n ? u : (u * (k + 1) / t->n) & ~15;
+}
+
+/* Whether any layer is wide enough to split. */
+static int splits(const struct mp_step_team *t)
+{
+	int l;
+
+	for (l = 0; l < t->net->nlayers; l++)
+		if (t->net->layers[l].units >= MIN_UNITS * t->n)
+			return 1;
+	return 0;
+}
+
+/* The update of member k's rows of every layer's weights and biases. */
+static void update_own(struct mp_step_team *t, int k)
+{
+	mp_net *n = t->net;
+	int l, u0, u1;
+
+	for (l = 0; l < n->nlayers; l++) {
+		size_t prev = (size_t)(l ? n->layers[l - 1].units : n->nin);
+
+		units_of(t, l, k, &u0, &u1);
+		if (u1 <= u0)
+			continue;
+		mp_optimizer_apply(t->opt, n->params, n->grads, t->lr, n->woff[l] + (size_t)u0 * prev,
+				   n->woff[l] + (size_t)u1 * prev);
+		mp_optimizer_apply(t->opt, n->params, n->grads, t->lr, n->boff[l] + (size_t)u0, n->boff[l] + (size_t)u1);
+	}
+}
+
 static void run_step(struct mp_step_team *t, member *me)
 {
-	int lo = t->batch * me->k / t->n, hi = t->batch * (me->k + 1) / t->n, k;
-	size_t ystride = t->net->loss == MP_LOSS_MSE ? (size_t)mp_net_nout(t->net) : 1;
-	size_t np = t->net->nparams, from = (np * (size_t)me->k / (size_t)t->n) & ~(size_t)15, to, i;
-	float *g = t->net->grads;
+	mp_net *n = t->net;
+	const float *in = t->x;
+	uint64_t *rng = me->k ? &me->rng : &n->rng;
+	int l, u0, u1, p0, p1;
 
-	me->rows = hi - lo;
-	me->net->grad_rows = t->grad_rows > 0 ? t->grad_rows : t->batch;
-	mp_net_train_step(me->net, t->x + (size_t)lo * (size_t)t->net->nin, t->y + (size_t)lo * ystride, hi - lo,
-			  &me->loss, &me->correct);
-	me->net->grad_rows = 0;
-	barrier(t, me);
-	/* this member's slice: the gradients added in member order, then its
-	 * weights updated */
-	to = me->k + 1 == t->n ? np : (np * (size_t)(me->k + 1) / (size_t)t->n) & ~(size_t)15;
-	for (k = 1; k < t->n; k++) {
-		const float *gk = t->views[k].grads;
-
-		for (i = from; i < to; i++)
-			g[i] += gk[i];
+	for (l = 0; l < n->nlayers; l++) {
+		units_of(t, l, me->k, &u0, &u1);
+		if (u1 > u0)
+			mp__net_forward_units(n, l, in, t->batch, u0, u1, 1, rng);
+		barrier(t, me);
+		in = n->a[l];
 	}
-	if (t->opt)
-		mp_optimizer_apply(t->opt, t->net->params, g, t->lr, from, to);
+	if (me->k == 0) {
+		n->grad_rows = t->grad_rows;
+		mp__net_loss(n, t->y, t->batch, &t->loss, &t->correct);
+		n->grad_rows = 0;
+	}
+	barrier(t, me);
+	for (l = n->nlayers - 1; l >= 0; l--) {
+		units_of(t, l, me->k, &u0, &u1);
+		if (u1 > u0)
+			mp__net_backward_units(n, l, l ? n->a[l - 1] : t->x, t->batch, u0, u1);
+		if (l == 0)
+			break;
+		barrier(t, me);
+		/* the layer below's d, in the columns this member works on next */
+		units_of(t, l - 1, me->k, &p0, &p1);
+		if (p1 > p0)
+			mp__net_down_units(n, l, t->batch, p0, p1);
+	}
+	if (t->opt) {
+		/* every member has read the weights it passes gradients down
+		 * through before any of them changes */
+		barrier(t, me);
+		update_own(t, me->k);
+	}
 	barrier(t, me);
 }
 
@@ -132,7 +198,6 @@ int mp_step_team_create(mp_step_team **out, mp_net *net, int members, mp_err *er
 	if (members < 1)
 		members = 1;
 	if (!t || !(t->m = mp_calloc((size_t)members, sizeof(*t->m))) ||
-	    !(t->views = mp_calloc((size_t)members, sizeof(*t->views))) ||
 	    !(t->th = mp_calloc((size_t)members, sizeof(*t->th)))) {
 		mp_step_team_free(t);
 		return mp_error(err, MP_ENOMEM, "out of memory");
@@ -144,14 +209,11 @@ int mp_step_team_create(mp_step_team **out, mp_net *net, int members, mp_err *er
 	for (k = 0; k < members && rc == 0; k++) {
 		t->m[k].team = t;
 		t->m[k].k = k;
-		t->m[k].net = k ? &t->views[k] : net;
-		if (k && (rc = mp_net_train_view(&t->views[k], net, k, err)) == 0) {
-			if (pthread_create(&t->th[k], NULL, member_main, &t->m[k]) != 0) {
-				mp_net_release(&t->views[k]);
+		if (k) {
+			if (pthread_create(&t->th[k], NULL, member_main, &t->m[k]) != 0)
 				rc = mp_error(err, MP_EIO, "cannot start a training thread");
-			} else {
+			else
 				t->started = k;
-			}
 		}
 	}
 	if (rc != 0) {
@@ -175,13 +237,10 @@ void mp_step_team_free(mp_step_team *t)
 		pthread_mutex_unlock(&t->mu);
 		for (k = 1; k <= t->started; k++)
 			pthread_join(t->th[k], NULL);
-		for (k = 1; k <= t->started; k++)
-			mp_net_release(&t->views[k]);
 		pthread_mutex_destroy(&t->mu);
 		pthread_cond_destroy(&t->go);
 	}
 	free(t->th);
-	free(t->views);
 	free(t->m);
 	free(t);
 }
@@ -194,12 +253,11 @@ int mp_step_team_size(const mp_step_team *t)
 void mp_step_team_train(mp_step_team *t, const float *x, const float *y, int batch, int grad_rows, mp_optimizer *opt,
 			float lr, double *loss, int *correct)
 {
-	double total = 0;
 	int k;
 
 	if (opt)
 		opt->t++;
-	if (t->n == 1 || batch < MIN_ROWS * t->n) {
+	if (t->n == 1 || batch < MIN_ROWS || !splits(t)) {
 		t->net->grad_rows = grad_rows;
 		mp_net_train_step(t->net, x, y, batch, loss, correct);
 		t->net->grad_rows = 0;
@@ -216,16 +274,12 @@ void mp_step_team_train(mp_step_team *t, const float *x, const float *y, int bat
 	/* the members' dropout streams come from the network's at this step,
 	 * which a checkpoint keeps: a resumed training draws the same masks */
 	for (k = 1; k < t->n; k++)
-		t->views[k].rng = mix(t->net->rng + (uint64_t)k);
+		t->m[k].rng = mix(t->net->rng + (uint64_t)k);
 	pthread_mutex_lock(&t->mu);
 	atomic_fetch_add(&t->gen, 1);
 	pthread_cond_broadcast(&t->go);
 	pthread_mutex_unlock(&t->mu);
 	run_step(t, &t->m[0]);
-	*correct = 0;
-	for (k = 0; k < t->n; k++) {
-		total += t->m[k].loss * (double)t->m[k].rows;
-		*correct += t->m[k].correct;
-	}
-	*loss = total / (double)batch;
+	*loss = t->loss;
+	*correct = t->correct;
 }

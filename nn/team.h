@@ -1,9 +1,9 @@
-/* nn/team: one training step split across threads.  The batch is cut into
- * as many parts as the team has members (the caller's thread is the
- * first); each member runs forward and backward on its part with its own
- * view of the network (own activations, deltas and gradients, the same
- * weights), and the parts' gradients are added in member order into the
- * network's, so a step depends on the batch and the team's size only.
+/* nn/team: one training step split across threads.  Each member (the
+ * caller's thread is the first) takes a range of every wide layer's units
+ * and runs forward, backward and the update on those units of the network
+ * itself; a narrow layer (under 32 units a member) is the first member's.
+ * The members' gradients never overlap, so nothing is added up, and a step
+ * gives one thread's result to within the rounding of the products' blocks.
  * OpenBLAS runs one thread per member: at the seed MLP's shapes (64 x 784
  * x 128) its own threading was slower than one thread, and erratic.
  */

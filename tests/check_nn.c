@@ -254,12 +254,13 @@ START_TEST(training_is_deterministic_for_a_seed)
 }
 END_TEST
 
-/* A step split across a team: the same loss and gradients as one thread
- * (to float summation order), the same update, the same result on every
- * run; a batch too small to split runs in one thread, bit for bit. */
+/* A step split across a team (the 100 units of the first layer shared out,
+ * the 3 of the last member 0's): the same loss and gradients as one thread
+ * (to float rounding), the same update, the same result on every run; a
+ * batch too small to split runs in one thread, bit for bit. */
 START_TEST(a_team_step_equals_one_thread)
 {
-	mp_layer_spec l[] = {{24, MP_ACT_RELU, 0, MP_INIT_AUTO}, {3, MP_ACT_NONE, 0, MP_INIT_AUTO}};
+	mp_layer_spec l[] = {{100, MP_ACT_RELU, 0, MP_INIT_AUTO}, {3, MP_ACT_NONE, 0, MP_INIT_AUTO}};
 	static float x[64 * 5], y[64];
 	int members, i, correct1, correct;
 	double loss1, loss;
@@ -333,7 +334,7 @@ END_TEST
  * a resume) goes on exactly as the first would have. */
 START_TEST(a_team_draws_the_same_dropout_after_a_restart)
 {
-	mp_layer_spec l[] = {{32, MP_ACT_RELU, 0.3f, MP_INIT_AUTO}, {3, MP_ACT_NONE, 0, MP_INIT_AUTO}};
+	mp_layer_spec l[] = {{96, MP_ACT_RELU, 0.3f, MP_INIT_AUTO}, {3, MP_ACT_NONE, 0, MP_INIT_AUTO}};
 	static float x[64 * 5], y[64];
 	mp_step_team *ta, *tb;
 	mp_optimizer oa, ob;
