@@ -112,7 +112,7 @@ static const mp_param_spec params[] = {
 	 "else 1); the model depends on it by float summation order only", NULL, NULL},
 	{"input_threads", MP_PARAM_INT, "-1", -1, 64,
 	 "the input pipeline's map threads (decompress, decode, transform); 0: in the prefetch thread; -1: one "
-	 "when the step's threads leave a core free, else 0", NULL, NULL},
+	 "on a machine of more than one core", NULL, NULL},
 	{"shuffle_buffer", MP_PARAM_INT, "10000", 0, 1e8,
 	 "examples in the shuffle buffer (0: no shuffling); with the cache, any value above 1 shuffles fully", NULL, NULL},
 	{"cache", MP_PARAM_BOOL, "true", 0, 0,
@@ -447,11 +447,13 @@ static void trainer_release(mp__trainer *T)
  * each rank has its share of the cores.  By default a step is split across
  * that many threads of one OpenBLAS thread each.  With an explicit
  * `threads`, OpenBLAS gets those and a step runs in one thread, as before;
- * step_threads overrides.  The input pipeline's threads (input_threads,
- * prefetch) run beside the step only when it leaves a core free: on a
- * machine whose cores all compute, they only took turns with the step's
- * threads (measured on 2 cores: 128,000 samples/s with them, 154,000 with
- * the batches made between steps).  Returns the step's threads. */
+ * step_threads overrides.  A map thread decodes (with the cache, only
+ * while the split is read the first time, before any step); the prefetch
+ * thread, which makes every batch, runs beside the step only when it
+ * leaves a core free: on a machine whose cores all compute, it only took
+ * turns with the step's threads (measured on 2 cores: 128,000 samples/s
+ * with it, 154,000 with the batches made between steps).  Returns the
+ * step's threads. */
 static int share_cores(mp__trainer *T)
 {
 	const mp_component_io *io = T->io;
@@ -462,8 +464,8 @@ static int share_cores(mp__trainer *T)
 	cores = cores / T->dist.local_size > 1 ? cores / T->dist.local_size : 1;
 	if (step == 0)
 		step = blas == 0 ? cores : 1;
-	if (input < 0) /* a map thread when a core is left for it */
-		input = step == 1 && (blas == 0 ? cores > 1 : cores > blas) ? 1 : 0;
+	if (input < 0) /* with the cache it decodes only before the first step */
+		input = cores > 1 ? 1 : 0;
 	if (blas == 0)
 		blas = step > 1 ? 1 : cores - input > 1 ? cores - input : 1;
 	if (prefetch < 0)
