@@ -50,6 +50,31 @@ const char mp_meta_usage[] =
 #define DEFAULT_POINTS 100 /* metric values: a run history or a training curve */
 #define DEFAULT_ARTIFACTS 50
 
+/* --limit (def when not given; 0: everything) into *limit; returns how many
+ * to ask the store for: one more than the page, to know whether there are
+ * more (0: all). */
+static int page_limit(const meta_ctx *c, int64_t def, int64_t *limit, int64_t *fetch, mp_err *err)
+{
+	int rc;
+
+	*limit = def;
+	if (c->limit && (rc = mp_parse_i64(c->limit, 0, INT64_MAX - 1, limit, "--limit", err)) != 0)
+		return rc;
+	*fetch = *limit ? *limit + 1 : 0;
+	return 0;
+}
+
+/* How many of n fetched items are beyond the page: 0 when it holds them. */
+static size_t page_beyond(size_t n, int64_t limit)
+{
+	return limit && n > (size_t)limit ? n - (size_t)limit : 0;
+}
+
+static void page_note(int64_t limit, const char *what)
+{
+	printf("(the newest %lld %s: --limit N shows more, --limit 0 shows all)\n", (long long)limit, what);
+}
+
 static void json_run_fields(mp_json *j, const mp_run *r)
 {
 	int64_t d = mp__meta_run_duration(r);
@@ -85,21 +110,17 @@ static int cmd_runs(meta_ctx *c, mp_err *err)
 {
 	static const char *const heads[] = {">RUN", "PIPELINE", "STARTED", ">DURATION", "STATE",
 					    ">EXECUTED", ">CACHED", ">FAILED"};
-	int64_t limit = DEFAULT_ROWS;
+	int64_t limit, fetch;
 	mp_run_list l;
-	size_t i;
-	int rc, more = 0;
+	size_t i, more;
+	int rc;
 
-	if (c->limit && (rc = mp_parse_i64(c->limit, 0, INT64_MAX - 1, &limit, "--limit", err)) != 0)
+	if ((rc = page_limit(c, DEFAULT_ROWS, &limit, &fetch, err)) != 0 ||
+	    (rc = mp_store_list_runs(c->st, c->pipeline, fetch, &l, err)) != 0)
 		return rc;
-	/* one more than the page, to know whether there are more */
-	if ((rc = mp_store_list_runs(c->st, c->pipeline, limit ? limit + 1 : 0, &l, err)) != 0)
-		return rc;
-	if (limit && l.n > (size_t)limit) {
-		more = 1;
-		while (l.n > (size_t)limit)
-			mp_run_release(&l.items[--l.n]);
-	}
+	/* newest first: the ones beyond the page are at the end */
+	for (more = page_beyond(l.n, limit), i = 0; i < more; i++)
+		mp_run_release(&l.items[--l.n]);
 	if (c->json) {
 		mp_json j;
 
@@ -135,7 +156,7 @@ static int cmd_runs(meta_ctx *c, mp_err *err)
 			mp__meta_print_table(t);
 		mp_table_free(t);
 		if (more)
-			printf("(the newest %lld runs: --limit N shows more, --limit 0 shows all)\n", (long long)limit);
+			page_note(limit, "runs");
 	}
 	mp_run_list_release(&l);
 	return 0;
@@ -364,8 +385,8 @@ static int cmd_artifacts(meta_ctx *c, mp_err *err)
 	static const char *const heads[] = {">ID", "TYPE", "NAME", "STATE", "CREATED", "PRODUCER", "URI"};
 	mp_artifact_filter f = {c->type, c->pipeline, 0, c->all, 0, 0};
 	mp_artifact_list l;
-	int64_t limit = DEFAULT_ARTIFACTS;
-	size_t i, first = 0;
+	int64_t limit;
+	size_t i, first;
 	int rc;
 
 	if (c->npos)
@@ -380,14 +401,10 @@ static int cmd_artifacts(meta_ctx *c, mp_err *err)
 		f.run_id = r.id;
 		mp_run_release(&r);
 	}
-	if (c->limit && (rc = mp_parse_i64(c->limit, 0, INT64_MAX - 1, &limit, "--limit", err)) != 0)
+	if ((rc = page_limit(c, DEFAULT_ARTIFACTS, &limit, &f.limit, err)) != 0 ||
+	    (rc = mp_store_list_artifacts(c->st, &f, &l, err)) != 0)
 		return rc;
-	/* one more than the page, to know whether there are more */
-	f.limit = limit ? limit + 1 : 0;
-	if ((rc = mp_store_list_artifacts(c->st, &f, &l, err)) != 0)
-		return rc;
-	if (limit && l.n > (size_t)limit)
-		first = l.n - (size_t)limit;
+	first = page_beyond(l.n, limit); /* oldest first: the ones beyond the page come first */
 	if (c->json) {
 		mp_json j;
 
@@ -417,8 +434,7 @@ static int cmd_artifacts(meta_ctx *c, mp_err *err)
 		mp__meta_print_table(t);
 		mp_table_free(t);
 		if (first)
-			printf("(the newest %lld artifacts: --limit N shows more, --limit 0 shows all)\n",
-			       (long long)limit);
+			page_note(limit, "artifacts");
 	}
 	mp_artifact_list_release(&l);
 	return 0;
@@ -588,22 +604,18 @@ static int cmd_metrics(meta_ctx *c, mp_err *err)
 {
 	static const char *const heads[] = {">RUN", "PIPELINE", "STARTED", "COMPONENT", "METRIC",
 					    ">STEP", ">VALUE"};
-	mp_metric_filter f = {c->name, c->pipeline, c->component, c->all_steps, DEFAULT_POINTS};
+	mp_metric_filter f = {c->name, c->pipeline, c->component, c->all_steps, 0};
 	mp_metric_history h;
-	int64_t limit = DEFAULT_POINTS;
-	size_t i, first = 0;
+	int64_t limit;
+	size_t i, first;
 	int rc;
 
 	if (c->npos)
 		return mp_error(err, MP_EINVAL, "unexpected argument '%s' for 'meta metrics'", c->pos[0]);
-	if (c->limit && (rc = mp_parse_i64(c->limit, 0, INT64_MAX - 1, &limit, "--limit", err)) != 0)
+	if ((rc = page_limit(c, DEFAULT_POINTS, &limit, &f.limit, err)) != 0 ||
+	    (rc = mp_store_metric_history(c->st, &f, &h, err)) != 0)
 		return rc;
-	/* one more than the page, to know whether there are more */
-	f.limit = limit ? limit + 1 : 0;
-	if ((rc = mp_store_metric_history(c->st, &f, &h, err)) != 0)
-		return rc;
-	if (limit && h.n > (size_t)limit)
-		first = h.n - (size_t)limit;
+	first = page_beyond(h.n, limit); /* oldest first: the ones beyond the page come first */
 	if (c->json) {
 		mp_json j;
 		char buf[32];
@@ -653,7 +665,7 @@ static int cmd_metrics(meta_ctx *c, mp_err *err)
 		mp__meta_print_table(t);
 		mp_table_free(t);
 		if (first)
-			printf("(the newest %lld values: --limit N shows more, --limit 0 shows all)\n", (long long)limit);
+			page_note(limit, "values");
 	}
 	mp_metric_history_release(&h);
 	return 0;

@@ -108,8 +108,8 @@ static const mp_param_spec params[] = {
 	 "OpenBLAS threads; 0: one for each step thread (by default a step is split across the cores), or with "
 	 "step_threads 1, one per core less the input pipeline's map threads", NULL, NULL},
 	{"step_threads", MP_PARAM_INT, "0", 0, 64,
-	 "threads each training step is split across, the batch in equal parts (0: one per core when threads is 0, "
-	 "else 1); the model depends on it by float summation order only", NULL, NULL},
+	 "threads each training step is split across, each wide layer's units in equal parts (0: one per core when "
+	 "threads is 0, else 1); the model is one thread's to the rounding of the products", NULL, NULL},
 	{"input_threads", MP_PARAM_INT, "-1", -1, 64,
 	 "the input pipeline's map threads (decompress, decode, transform); 0: in the prefetch thread; -1: one "
 	 "on a machine of more than one core", NULL, NULL},

@@ -94,6 +94,8 @@ void mp_alloc_fail_after(long n);
 /* Makes room for element n of a growable array (*items, *alloc elements of
  * size bytes), doubling as needed; MP_ENOMEM leaves the array as it was. */
 int mp_grow(void **items, size_t *alloc, size_t n, size_t size);
+/* Reverses the order of n items of size bytes each, in place. */
+void mp_reverse(void *items, size_t n, size_t size);
 
 /* ---- logging ----------------------------------------------------------- */
 

@@ -133,6 +133,21 @@ int mp_grow(void **items, size_t *alloc, size_t n, size_t size)
 	return 0;
 }
 
+void mp_reverse(void *items, size_t n, size_t size)
+{
+	unsigned char *lo = items, *hi, t;
+	size_t k;
+
+	if (n < 2)
+		return;
+	for (hi = lo + (n - 1) * size; lo < hi; lo += size, hi -= size)
+		for (k = 0; k < size; k++) {
+			t = lo[k];
+			lo[k] = hi[k];
+			hi[k] = t;
+		}
+}
+
 char *mp_strndup(const char *s, size_t n)
 {
 	size_t len = strnlen(s, n);

@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- lineage ----------------------------------------------------------- */
-
 /* Neighbours of a node: executions of an artifact (producers going up,
  * consumers going down) or artifacts of an execution (inputs up, outputs
  * down).  ?2 is the event type to follow. */
@@ -31,7 +29,6 @@ typedef struct lineage_walk {
 	size_t ntodo, todo_alloc;
 	mp_lineage_dir dir;
 	int max_depth;
-	size_t max_nodes;
 	int64_t *seen; /* open addressing: key = id * 2 + is_execution, 0 empty */
 	size_t seen_cap, seen_n;
 	mp_err *err;
@@ -97,7 +94,7 @@ static int read_neighbours(lineage_walk *w, const char *sql, int64_t id, const c
 			   int is_execution, int depth, size_t parent)
 {
 	sqlite3_stmt *s = mp__stmt(w->st, sql, w->err);
-	size_t first = w->ntodo, i;
+	size_t first = w->ntodo;
 	int step, ok = 1;
 
 	if (!s)
@@ -130,12 +127,7 @@ static int read_neighbours(lineage_walk *w, const char *sql, int64_t id, const c
 		return mp_error(w->err, MP_ENOMEM, "out of memory tracing lineage");
 	if (step != SQLITE_DONE)
 		return mp__db_error(w->st, w->err, "trace lineage");
-	for (i = 0; first + 2 * i + 1 < w->ntodo; i++) {
-		mp_lineage_node t = w->todo[first + i];
-
-		w->todo[first + i] = w->todo[w->ntodo - 1 - i];
-		w->todo[w->ntodo - 1 - i] = t;
-	}
+	mp_reverse(w->todo + first, w->ntodo - first, sizeof(*w->todo));
 	return 0;
 }
 
@@ -171,7 +163,6 @@ int mp_store_lineage(mp_store *st, int64_t artifact_id, mp_lineage_dir dir,
 	w.out = out;
 	w.dir = dir;
 	w.max_depth = max_depth;
-	w.max_nodes = max_nodes;
 	w.err = err;
 	memset(out, 0, sizeof(*out));
 	/* An explicit stack, not recursion: a chain of retraining runs can be

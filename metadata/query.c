@@ -150,7 +150,6 @@ int mp_store_list_artifacts(mp_store *st, const mp_artifact_filter *f,
 			    mp_artifact_list *out, mp_err *err)
 {
 	sqlite3_stmt *s = mp__stmt(st, f->run_id ? SQL_ARTIFACTS_OF_RUN : SQL_ARTIFACTS, err);
-	size_t i;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -165,15 +164,9 @@ int mp_store_list_artifacts(mp_store *st, const mp_artifact_filter *f,
 	sqlite3_bind_int(s, 4, f->include_deleted != 0);
 	sqlite3_bind_int64(s, 5, f->before_id > 0 ? f->before_id : INT64_MAX);
 	sqlite3_bind_int64(s, 6, f->limit > 0 ? f->limit : -1);
-	if ((rc = collect_artifacts(st, s, out, err)) != 0)
-		return rc;
-	for (i = 0; i < out->n / 2; i++) { /* read newest first; listed oldest first */
-		mp_artifact t = out->items[i];
-
-		out->items[i] = out->items[out->n - 1 - i];
-		out->items[out->n - 1 - i] = t;
-	}
-	return 0;
+	if ((rc = collect_artifacts(st, s, out, err)) == 0) /* read newest first; listed oldest first */
+		mp_reverse(out->items, out->n, sizeof(*out->items));
+	return rc;
 }
 
 static const char SQL_ARTIFACT_LATEST[] =
@@ -674,19 +667,20 @@ void mp_metric_history_release(mp_metric_history *h)
 	memset(h, 0, sizeof(*h));
 }
 
-/* Whether some execution recorded a metric of that name. */
+/* 1 when some execution recorded a metric of that name, 0 when none did,
+ * or a negative MP_E*. */
 static int metric_named(mp_store *st, const char *name, mp_err *err)
 {
 	sqlite3_stmt *s = mp__stmt(st, SQL_METRIC_NAMED, err);
 	int step;
 
 	if (!s)
-		return -mp__code(err);
+		return mp__code(err);
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	step = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		return -mp__db_error(st, err, "read metrics");
+		return mp__db_error(st, err, "read metrics");
 	return step == SQLITE_ROW;
 }
 
@@ -694,12 +688,12 @@ int mp_store_metric_history(mp_store *st, const mp_metric_filter *f,
 			    mp_metric_history *out, mp_err *err)
 {
 	sqlite3_stmt *s;
-	size_t alloc = 0, i;
+	size_t alloc = 0;
 	int step, ok = 1, rc = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (f->name && (rc = metric_named(st, f->name, err)) <= 0)
-		return -rc;
+		return rc; /* none of that name (0), or the error */
 	rc = 0;
 	if (!(s = mp__stmt(st, f->limit > 0 ? SQL_METRIC_NEWEST : SQL_METRIC_HISTORY, err)))
 		return mp__code(err);
@@ -741,11 +735,7 @@ int mp_store_metric_history(mp_store *st, const mp_metric_filter *f,
 		mp_metric_history_release(out);
 		return rc;
 	}
-	for (i = 0; f->limit > 0 && i < out->n / 2; i++) { /* newest first: turn it round */
-		mp_metric_point t = out->items[i];
-
-		out->items[i] = out->items[out->n - 1 - i];
-		out->items[out->n - 1 - i] = t;
-	}
+	if (f->limit > 0) /* read newest first */
+		mp_reverse(out->items, out->n, sizeof(*out->items));
 	return 0;
 }

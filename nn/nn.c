@@ -275,40 +275,46 @@ static void activate(mp_act act, const float *z, float *a, size_t n)
 	}
 }
 
+/* a[l] = act(z[l]) over cnt values from offset at, then with train masked
+ * by dropout drawn from *rng. */
+static void activate_span(mp_net *n, int l, size_t at, size_t cnt, int train, uint64_t *rng)
+{
+	const mp_layer_spec *ls = &n->layers[l];
+	float *a = n->a[l] + at;
+	size_t i;
+
+	activate(ls->act, n->z[l] + at, a, cnt);
+	if (train && ls->dropout > 0 && n->mask && n->mask[l]) {
+		float keep = 1.0f - ls->dropout, scale = 1.0f / keep;
+		uint8_t *m = n->mask[l] + at;
+
+		for (i = 0; i < cnt; i++) {
+			m[i] = uniform(rng) < keep;
+			a[i] = m[i] ? a[i] * scale : 0;
+		}
+	}
+}
+
 /* Layer l's units [u0, u1) for batch rows of in (B, P): z[l][:, u0:u1] =
- * in W[u0:u1]^T + b[u0:u1], a[l] likewise = act(z), then with train
- * masked by dropout drawn from *rng, row by row.  Over all the units it is
- * one product and elementwise loops over the whole (B, U). */
+ * in W[u0:u1]^T + b[u0:u1], and a[l] likewise (activate_span), row by
+ * row.  Over all the units it is one product and one span of (B, U). */
 void mp__net_forward_units(mp_net *n, int l, const float *in, int batch, int u0, int u1, int train, uint64_t *rng)
 {
 	const mp_layer_spec *ls = &n->layers[l];
-	int prev = l ? n->layers[l - 1].units : n->nin, all = u0 == 0 && u1 == ls->units;
-	size_t u = (size_t)ls->units, w = (size_t)(u1 - u0), r, i;
+	int prev = l ? n->layers[l - 1].units : n->nin;
+	size_t u = (size_t)ls->units, w = (size_t)(u1 - u0), r;
 	const float *wt = n->params + n->woff[l] + (size_t)u0 * (size_t)prev, *b = n->params + n->boff[l] + u0;
-	float *z = n->z[l] + u0, *a = n->a[l] + u0;
+	float *z = n->z[l] + u0;
 
 	/* z = in W^T + b */
 	for (r = 0; r < (size_t)batch; r++)
 		memcpy(z + r * u, b, w * sizeof(float));
 	mp_gemm(0, 1, batch, u1 - u0, prev, 1.0f, in, prev, wt, prev, 1.0f, z, ls->units);
-	if (all)
-		activate(ls->act, z, a, w * (size_t)batch);
+	if (w == u)
+		activate_span(n, l, 0, u * (size_t)batch, train, rng);
 	else
 		for (r = 0; r < (size_t)batch; r++)
-			activate(ls->act, z + r * u, a + r * u, w);
-	if (train && ls->dropout > 0 && n->mask && n->mask[l]) {
-		float keep = 1.0f - ls->dropout, scale = 1.0f / keep;
-
-		for (r = 0; r < (size_t)batch; r++) {
-			uint8_t *m = n->mask[l] + r * u + u0;
-			float *ar = a + r * u;
-
-			for (i = 0; i < w; i++) {
-				m[i] = uniform(rng) < keep;
-				ar[i] = m[i] ? ar[i] * scale : 0;
-			}
-		}
-	}
+			activate_span(n, l, r * u + (size_t)u0, w, train, rng);
 }
 
 /* x is (B, nin).  Layer l with U units and P inputs (P is nin for the
@@ -454,30 +460,41 @@ void mp__net_loss(mp_net *n, const float *y, int batch, double *loss, int *corre
 	loss_and_grad(n, y, batch, n->d[n->nlayers - 1], loss, correct);
 }
 
+/* d[l] over cnt values from offset at, through dropout and the activation:
+ * it comes in as the gradient with respect to a[l] and leaves as that with
+ * respect to z[l]. */
+static void deactivate_span(mp_net *n, int l, size_t at, size_t cnt)
+{
+	const mp_layer_spec *ls = &n->layers[l];
+	float *d = n->d[l] + at;
+	size_t k;
+
+	if (ls->dropout > 0) {
+		float scale = 1.0f / (1.0f - ls->dropout);
+		const uint8_t *m = n->mask[l] + at;
+
+		for (k = 0; k < cnt; k++)
+			d[k] = m[k] ? d[k] * scale : 0;
+	}
+	activation_grad(ls->act, n->z[l] + at, n->a[l] + at, d, cnt);
+}
+
 /* Layer l's units [u0, u1), backward: d[l][:, u0:u1] through dropout and
- * the activation (it comes in as the gradient with respect to a[l] and
- * leaves as that with respect to z[l]); then those rows of dW = d^T in and
- * entries of db = the column sums of d. */
+ * the activation (deactivate_span, row by row), then those rows of dW =
+ * d^T in and entries of db = the column sums of d. */
 void mp__net_backward_units(mp_net *n, int l, const float *in, int batch, int u0, int u1)
 {
 	const mp_layer_spec *ls = &n->layers[l];
-	int prev = l ? n->layers[l - 1].units : n->nin, all = u0 == 0 && u1 == ls->units;
+	int prev = l ? n->layers[l - 1].units : n->nin;
 	size_t u = (size_t)ls->units, w = (size_t)(u1 - u0), r, k;
 	float *d = n->d[l] + u0, *gw = n->grads + n->woff[l] + (size_t)u0 * (size_t)prev;
 	float *gb = n->grads + n->boff[l] + u0;
 
-	for (r = 0; r < (all ? 1 : (size_t)batch); r++) {
-		size_t cnt = all ? w * (size_t)batch : w, at = all ? 0 : r * u;
-
-		if (ls->dropout > 0) {
-			float scale = 1.0f / (1.0f - ls->dropout);
-			const uint8_t *m = n->mask[l] + u0 + at;
-
-			for (k = 0; k < cnt; k++)
-				d[at + k] = m[k] ? d[at + k] * scale : 0;
-		}
-		activation_grad(ls->act, n->z[l] + u0 + at, n->a[l] + u0 + at, d + at, cnt);
-	}
+	if (w == u)
+		deactivate_span(n, l, 0, u * (size_t)batch);
+	else
+		for (r = 0; r < (size_t)batch; r++)
+			deactivate_span(n, l, r * u + (size_t)u0, w);
 	mp_gemm(1, 0, u1 - u0, prev, batch, 1.0f, d, ls->units, in, prev, 0.0f, gw, prev);
 	memset(gb, 0, w * sizeof(float));
 	for (r = 0; r < (size_t)batch; r++)

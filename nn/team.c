@@ -55,15 +55,6 @@ struct mp_step_team {
 	int correct;
 };
 
-/* splitmix64's finaliser: a well-spread seed from a counter. */
-static uint64_t mix(uint64_t z)
-{
-	z += 0x9e3779b97f4a7c15ULL;
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 static void barrier(struct mp_step_team *t, member *me)
 {
 	int s = !me->sense, spins = 0;
@@ -255,16 +246,16 @@ void mp_step_team_train(mp_step_team *t, const float *x, const float *y, int bat
 {
 	int k;
 
-	if (opt)
-		opt->t++;
 	if (t->n == 1 || batch < MIN_ROWS || !splits(t)) {
 		t->net->grad_rows = grad_rows;
 		mp_net_train_step(t->net, x, y, batch, loss, correct);
 		t->net->grad_rows = 0;
 		if (opt)
-			mp_optimizer_apply(opt, t->net->params, t->net->grads, lr, 0, opt->n);
+			mp_optimizer_step(opt, t->net->params, t->net->grads, lr);
 		return;
 	}
+	if (opt)
+		opt->t++; /* the members update their slices at this step count */
 	t->x = x;
 	t->y = y;
 	t->batch = batch;
@@ -273,8 +264,11 @@ void mp_step_team_train(mp_step_team *t, const float *x, const float *y, int bat
 	t->lr = lr;
 	/* the members' dropout streams come from the network's at this step,
 	 * which a checkpoint keeps: a resumed training draws the same masks */
-	for (k = 1; k < t->n; k++)
-		t->m[k].rng = mix(t->net->rng + (uint64_t)k);
+	for (k = 1; k < t->n; k++) {
+		uint64_t seed = t->net->rng + (uint64_t)k;
+
+		t->m[k].rng = mp_splitmix64(&seed);
+	}
 	pthread_mutex_lock(&t->mu);
 	atomic_fetch_add(&t->gen, 1);
 	pthread_cond_broadcast(&t->go);

@@ -40,6 +40,23 @@ START_TEST(error_wrap_truncates_long_messages)
 }
 END_TEST
 
+START_TEST(reverse_any_items)
+{
+	int even[] = {1, 2, 3, 4}, odd[] = {1, 2, 3}, one[] = {7};
+	double d[] = {0.5, 1.5};
+
+	mp_reverse(even, 4, sizeof(int));
+	ck_assert(even[0] == 4 && even[1] == 3 && even[2] == 2 && even[3] == 1);
+	mp_reverse(odd, 3, sizeof(int));
+	ck_assert(odd[0] == 3 && odd[1] == 2 && odd[2] == 1);
+	mp_reverse(one, 1, sizeof(int));
+	ck_assert_int_eq(one[0], 7);
+	mp_reverse(NULL, 0, sizeof(int));
+	mp_reverse(d, 2, sizeof(double));
+	ck_assert(d[0] == 1.5 && d[1] == 0.5);
+}
+END_TEST
+
 START_TEST(parse_numbers)
 {
 	int64_t i;
@@ -432,6 +449,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, error_wrap_truncates_long_messages);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("numbers");
+	tcase_add_test(tc, reverse_any_items);
 	tcase_add_test(tc, parse_numbers);
 	tcase_add_test(tc, format_durations_and_times);
 	tcase_add_test(tc, closest_names_a_likely_typo);

@@ -61,6 +61,17 @@ expect_exit 0 "$MLPIPE" run "$P/p.yaml" --no-cache
 m2=$(jq -r '.executions[3].outputs[0].uri' <(meta --json run last))/model.mlpm
 cmp -s "$m1" "$m2" && ok || not_ok "two runs gave different models"
 
+# the validation examples are read once and kept (cache: true): every
+# epoch's figures are those of a fresh pass, as without the cache
+for c in true false; do
+	expect_exit 0 "$MLPIPE" --quiet run "$P/p.yaml" --no-cache --set train.cache=$c --set train.shuffle_buffer=0 \
+		--set train.epochs=6 --set 'train.early_stopping={}'
+	meta --json run last | jq -c '.executions[3].metrics | map(select(.name == "val_loss" and .step > 0) | .value)' \
+		>"$TMP/val_$c"
+done
+[ "$(jq length "$TMP/val_true")" = 6 ] && cmp -s "$TMP/val_true" "$TMP/val_false" && ok ||
+	not_ok "the kept validation examples gave other figures: $(cat "$TMP/val_true") against $(cat "$TMP/val_false")"
+
 # a validation split of its own is used as it is
 expect_exit 0 "$MLPIPE" run "$P/p.yaml" --set ingest.validation_fraction=0.2
 expect_exit 0 meta --json run last
