@@ -14,9 +14,9 @@
 
 SANITIZE ?=
 comma := ,
-PKGS := sqlite3 yaml-0.1 zlib libzstd nettle openblas libmicrohttpd jansson libcurl check
+PKGS := sqlite3 yaml-0.1 zlib libzstd nettle openblas libmicrohttpd jansson libcurl xgboost check
 DEB_PKGS := build-essential pkg-config libsqlite3-dev sqlite3 libyaml-dev zlib1g-dev libzstd-dev \
-	nettle-dev libopenblas-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev check jq \
+	nettle-dev libopenblas-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libxgboost-dev check jq \
 	openmpi-bin libopenmpi-dev
 # what only the tests use: xmllint and headless Chromium check the reports,
 # clang's libFuzzer runs the fuzz targets
@@ -67,7 +67,7 @@ endif
 
 # the library, bottom up: core, then the libraries on it, then what uses
 # them; the command line (cli/) is not part of it
-LIB_DIRS := core metadata data nn eval export serve components orchestrator report
+LIB_DIRS := core metadata data nn trees eval export serve components orchestrator report
 LIB_SRC := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libmlpipe.a

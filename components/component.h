@@ -48,8 +48,9 @@ struct mp_shape;
 typedef struct mp_shape_key {
 	const char *name;
 	const struct mp_shape *shape;
-	int required;
+	int required; /* 1: required; MP_ONE_OF: exactly one of the keys so marked is given */
 } mp_shape_key;
+#define MP_ONE_OF 2
 
 typedef struct mp_shape {
 	mp_shape_kind kind;

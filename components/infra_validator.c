@@ -157,8 +157,8 @@ static size_t gather(char *data, size_t size, size_t n, void *ud)
 	return size * n;
 }
 
-/* Whether the answer holds the predictions want (rows x nout) within 1e-6;
- * why says what differs. */
+/* Whether the answer holds the predictions want (rows x nout) within 1e-6
+ * (of their size, past 1); why says what differs. */
 static int same_answer(const mp_served *sv, const char *body, size_t len, const float *want, size_t rows, char *why,
 		       size_t whysz)
 {
@@ -173,11 +173,11 @@ static int same_answer(const mp_served *sv, const char *body, size_t len, const 
 
 		for (k = 0; ok && k < sv->nout; k++) {
 			json_t *v = sv->nclass ? json_array_get(probs, k) : probs;
-			double got = json_is_number(v) ? json_number_value(v) : NAN;
+			double got = json_is_number(v) ? json_number_value(v) : NAN, w = (double)want[r * sv->nout + k];
 
-			if (!(fabs(got - (double)want[r * sv->nout + k]) <= 1e-6)) {
-				snprintf(why, whysz, "row %zu, output %zu: the server said %.9g, predict %.9g", r, k, got,
-					 (double)want[r * sv->nout + k]);
+			/* relative past 1: the answer's 9 digits hold a float of grams, not 1e-6 of it */
+			if (!(fabs(got - w) <= 1e-6 * (fabs(w) > 1 ? fabs(w) : 1))) {
+				snprintf(why, whysz, "row %zu, output %zu: the server said %.9g, predict %.9g", r, k, got, w);
 				ok = 0;
 			}
 		}

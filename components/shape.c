@@ -123,6 +123,37 @@ static void not_a_choice(walk *w, const yaml_node_t *n, const char *path, const 
 
 static void check(walk *w, const mp_shape *sh, yaml_node_t *n, const char *path, int depth);
 
+/* The keys marked MP_ONE_OF: exactly one of them is given. */
+static void check_one_of(walk *w, const mp_shape *sh, yaml_node_t *n, const char *path)
+{
+	yaml_node_pair_t *a;
+	const char *first = NULL;
+	char list[256] = "";
+	size_t i, o = 0;
+
+	for (i = 0; sh->keys && sh->keys[i].name; i++)
+		if (sh->keys[i].required == MP_ONE_OF)
+			o += (size_t)snprintf(list + o, o < sizeof(list) ? sizeof(list) - o : 0, "%s'%s'",
+					      o ? " or " : "", sh->keys[i].name);
+	if (!o)
+		return;
+	for (a = n->data.mapping.pairs.start; a < n->data.mapping.pairs.top; a++) {
+		yaml_node_t *k = yaml_document_get_node(w->doc, a->key);
+		const char *key = k ? text_of(k) : NULL;
+
+		for (i = 0; key && sh->keys[i].name; i++) {
+			if (sh->keys[i].required != MP_ONE_OF || strcmp(sh->keys[i].name, key))
+				continue;
+			if (first)
+				report(w, k, path, "'%s' and '%s' exclude each other: give one of %s", first, key, list);
+			else
+				first = key;
+		}
+	}
+	if (!first)
+		report(w, n, path, "needs %s", list);
+}
+
 static void check_map(walk *w, const mp_shape *sh, yaml_node_t *n, const char *path, int depth)
 {
 	yaml_node_pair_t *a, *b;
@@ -183,10 +214,11 @@ static void check_map(walk *w, const mp_shape *sh, yaml_node_t *n, const char *p
 		snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", key);
 		check(w, vs, v, sub, depth + 1);
 	}
+	check_one_of(w, sh, n, path);
 	for (i = 0; sh->keys && sh->keys[i].name; i++) {
 		int have = 0;
 
-		if (!sh->keys[i].required)
+		if (sh->keys[i].required != 1)
 			continue;
 		for (a = n->data.mapping.pairs.start; a < n->data.mapping.pairs.top; a++) {
 			yaml_node_t *k = yaml_document_get_node(w->doc, a->key);

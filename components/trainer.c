@@ -1,4 +1,4 @@
-/* Trainer: a dense network defined in the pipeline file, trained on
+/* Trainer: a dense network (or boosted trees, trainer_gbdt.c) defined in the pipeline file, trained on
  * (transformed) examples fed through the input pipeline, with per-epoch
  * metrics, checkpoints, early stopping and warm starts.  The model file it
  * writes carries the transform, so prediction applies the same arithmetic.
@@ -45,7 +45,26 @@ static const mp_shape_key layer_keys[] = {
 };
 static const mp_shape s_layer = {MP_SHAPE_MAP, 0, 0, NULL, layer_keys, NULL, NULL, NULL, 0};
 static const mp_shape s_layers = {MP_SHAPE_LIST, 0, 0, NULL, NULL, &s_layer, NULL, NULL, 1};
-static const mp_shape_key model_keys[] = {{"layers", &s_layers, 1}, {NULL, NULL, 0}};
+static const mp_shape s_rounds = {MP_SHAPE_INT, 1, 100000, NULL, NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_depth = {MP_SHAPE_INT, 1, 64, NULL, NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_fraction = {MP_SHAPE_NUMBER, 1e-6, 1, NULL, NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_nonneg = {MP_SHAPE_NUMBER, 0, 1e9, NULL, NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_tree_method = {MP_SHAPE_STRING, 0, 0, "hist|approx|exact", NULL, NULL, NULL, NULL, 0};
+static const mp_shape_key gbdt_keys[] = {
+	{"rounds", &s_rounds, 0},
+	{"max_depth", &s_depth, 0},
+	{"eta", &s_fraction, 0},
+	{"subsample", &s_fraction, 0},
+	{"colsample", &s_fraction, 0},
+	{"min_child_weight", &s_nonneg, 0},
+	{"lambda", &s_nonneg, 0},
+	{"alpha", &s_nonneg, 0},
+	{"gamma", &s_nonneg, 0},
+	{"tree_method", &s_tree_method, 0},
+	{NULL, NULL, 0},
+};
+static const mp_shape s_gbdt = {MP_SHAPE_MAP, 0, 0, NULL, gbdt_keys, NULL, NULL, NULL, 0};
+static const mp_shape_key model_keys[] = {{"layers", &s_layers, MP_ONE_OF}, {"gbdt", &s_gbdt, MP_ONE_OF}, {NULL, NULL, 0}};
 static const mp_shape s_model = {MP_SHAPE_MAP, 0, 0, NULL, model_keys, NULL, NULL, NULL, 0};
 
 static const mp_shape s_opt_name = {MP_SHAPE_STRING, 0, 0, "sgd|momentum|adam|adamw", NULL, NULL, NULL, NULL, 0};
@@ -91,7 +110,9 @@ static const mp_shape s_early_stopping = {MP_SHAPE_MAP, 0, 0, NULL, es_keys, NUL
 static const mp_param_spec params[] = {
 	{"model", MP_PARAM_JSON, "{\"layers\":[{\"dense\":128,\"activation\":\"relu\"},{\"dense\":\"auto\"}]}", 0, 0,
 	 "the network: {layers: [{dense: UNITS, activation: relu|tanh|sigmoid, dropout: P, init: he|glorot}, ...]}; "
-	 "the last layer gives the logits, and 'auto' units fit the label", NULL, &s_model},
+	 "the last layer gives the logits, and 'auto' units fit the label; or boosted trees (XGBoost): {gbdt: "
+	 "{rounds: 100, max_depth: 6, eta: 0.3, subsample: 1, colsample: 1, min_child_weight: 1, lambda: 1, "
+	 "alpha: 0, gamma: 0, tree_method: hist}}", NULL, &s_model},
 	{"loss", MP_PARAM_STRING, "softmax_cross_entropy", 0, 0, "softmax_cross_entropy, binary_cross_entropy or mse",
 	 "softmax_cross_entropy|binary_cross_entropy|mse", NULL},
 	{"optimizer", MP_PARAM_JSON, "{\"name\":\"adam\",\"lr\":0.001}", 0, 0,
@@ -102,10 +123,11 @@ static const mp_param_spec params[] = {
 	{"epochs", MP_PARAM_INT, "10", 1, 100000, "passes over the training split", NULL, NULL},
 	{"seed", MP_PARAM_INT, "42", 0, 9.2e18, "for the weights, dropout and the shuffle order", NULL, NULL},
 	{"early_stopping", MP_PARAM_JSON, "{}", 0, 0,
-	 "{metric: val_loss|val_accuracy, patience: N, min_delta: D}; the best weights are kept", NULL,
+	 "{metric: val_loss|val_accuracy, patience: N, min_delta: D}; the best weights are kept (boosted trees: "
+	 "patience counts rounds, 10 by default, and the rounds up to the best are kept)", NULL,
 	 &s_early_stopping},
 	{"threads", MP_PARAM_INT, "0", 0, 256,
-	 "OpenBLAS threads; 0: one for each step thread (by default a step is split across the cores), or with "
+	 "OpenBLAS threads (boosted trees: XGBoost's, 0 one per core); 0: one for each step thread (by default a step is split across the cores), or with "
 	 "step_threads 1, one per core less the input pipeline's map threads", NULL, NULL},
 	{"step_threads", MP_PARAM_INT, "0", 0, 64,
 	 "threads each training step is split across, each wide layer's units in equal parts (0: one per core when "
@@ -503,9 +525,14 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 		return rc;
 	T.mse = T.c.loss == MP_LOSS_MSE;
 	if ((rc = read_examples(&T, ex, err)) == 0 && (rc = read_transform(&T, mp_io_input(io, "transform"), err)) == 0 &&
-	    (rc = choose_data(&T, ex, err)) == 0 && (rc = build(&T, mp_io_input(io, "base_model"), err)) == 0 &&
-	    (T.ts.epoch >= T.epochs || (rc = mp__train_epochs(&T, err)) == 0))
+	    (rc = choose_data(&T, ex, err)) == 0 && T.c.gbdt) {
+		rc = mp_io_input(io, "base_model")
+			     ? mp_error(err, MP_EINVAL, "boosted trees start afresh: a base_model (warm_start) is for networks")
+			     : mp__train_gbdt(&T, err);
+	} else if (rc == 0 && (rc = build(&T, mp_io_input(io, "base_model"), err)) == 0 &&
+		   (T.ts.epoch >= T.epochs || (rc = mp__train_epochs(&T, err)) == 0)) {
 		rc = save(&T, err);
+	}
 	if (rc == 0)
 		mp_dist_finish(&T.dist); /* a failed rank only exits: mpirun stops the others */
 	trainer_release(&T);
@@ -530,7 +557,7 @@ static int check_trainer(const mp_component_io *io, mp_err *err)
 const mp_component_type mp_trainer_component = {
 	.name = "Trainer",
 	.version = "2",
-	.summary = "trains a dense network (OpenBLAS) on examples through the input pipeline",
+	.summary = "trains a dense network (OpenBLAS) or boosted trees (XGBoost) on examples through the input pipeline",
 	.inputs = inputs,
 	.ninputs = MP_COUNTOF(inputs),
 	.outputs = outputs,

@@ -5,6 +5,7 @@
  *                     early stopping) read into a mp__train_config
  *   trainer_loop.c    the epochs: steps, validation, early stopping,
  *                     checkpoints and per-epoch metrics
+ *   trainer_gbdt.c    boosted trees (XGBoost) instead of a network
  */
 #ifndef MP_COMPONENTS_TRAINER_H
 #define MP_COMPONENTS_TRAINER_H
@@ -16,6 +17,7 @@
 #include "nn/dist.h"
 #include "nn/nn.h"
 #include "nn/team.h"
+#include "trees/trees.h"
 
 typedef struct mp__train_config {
 	mp_layer_spec *layers; /* free it */
@@ -28,6 +30,8 @@ typedef struct mp__train_config {
 	int es_metric; /* 0: none, 1: val_loss, 2: val_accuracy */
 	int es_patience;
 	double es_min_delta;
+	int gbdt;	   /* boosted trees (model: {gbdt: ...}) instead of layers */
+	mp_gbdt_params gp; /* their params */
 } mp__train_config;
 
 /* Reads the Trainer's loss, model, optimizer, lr_schedule and
@@ -73,5 +77,9 @@ typedef struct mp__trainer {
 int mp__train_replay_history(mp__trainer *T, mp_err *err);
 /* Trains the epochs left (after a checkpoint, if any). */
 int mp__train_epochs(mp__trainer *T, mp_err *err);
+
+/* Boosted trees instead (trainer_gbdt.c): reads the splits into memory,
+ * boosts, saves the model and records the metrics. */
+int mp__train_gbdt(mp__trainer *T, mp_err *err);
 
 #endif

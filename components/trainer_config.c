@@ -3,6 +3,7 @@
 #include "components/trainer.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,12 +82,64 @@ static int parse_layer(const mp_jdoc *d, const mp_jnode *l, size_t i, int last, 
 	return 0;
 }
 
+/* model: {gbdt: {...}}: XGBoost's defaults, but 100 rounds (scikit-learn's) */
+static int parse_gbdt(const mp_jdoc *d, const mp_jnode *g, mp__train_config *c, mp_err *err)
+{
+	static const struct {
+		const char *key;
+		double lo, hi, def;
+		int whole;
+		size_t off;
+	} keys[] = {
+		{"rounds", 1, 100000, 100, 1, offsetof(mp_gbdt_params, rounds)},
+		{"max_depth", 1, 64, 6, 1, offsetof(mp_gbdt_params, max_depth)},
+		{"eta", 1e-6, 1, 0.3, 0, offsetof(mp_gbdt_params, eta)},
+		{"subsample", 1e-6, 1, 1, 0, offsetof(mp_gbdt_params, subsample)},
+		{"colsample", 1e-6, 1, 1, 0, offsetof(mp_gbdt_params, colsample)},
+		{"min_child_weight", 0, 1e9, 1, 0, offsetof(mp_gbdt_params, min_child_weight)},
+		{"lambda", 0, 1e9, 1, 0, offsetof(mp_gbdt_params, lambda)},
+		{"alpha", 0, 1e9, 0, 0, offsetof(mp_gbdt_params, alpha)},
+		{"gamma", 0, 1e9, 0, 0, offsetof(mp_gbdt_params, gamma)},
+	};
+	static const char *const methods[] = {"hist", "approx", "exact"};
+	const char *method = mp_jnode_str(mp_jnode_get(d, g, "tree_method"));
+	size_t k;
+	int rc;
+
+	c->gbdt = 1;
+	for (k = 0; k < MP_COUNTOF(keys); k++) {
+		double v = keys[k].def;
+		char *at = (char *)&c->gp + keys[k].off;
+
+		if ((rc = num_of(d, g, keys[k].key, keys[k].lo, keys[k].hi, &v, "model: gbdt", err)) < 0)
+			return rc;
+		if (keys[k].whole && v != floor(v))
+			return mp_error(err, MP_EINVAL, "model: gbdt: '%s' must be a whole number", keys[k].key);
+		if (keys[k].whole)
+			*(int *)at = (int)v;
+		else
+			*(double *)at = v;
+	}
+	c->gp.tree_method = "hist";
+	for (k = 0; method && k < MP_COUNTOF(methods); k++)
+		if (!strcmp(method, methods[k]))
+			c->gp.tree_method = methods[k];
+	if (method && strcmp(method, c->gp.tree_method))
+		return mp_error(err, MP_EINVAL, "model: gbdt: tree_method '%s' is not hist, approx or exact", method);
+	return 0;
+}
+
 static int parse_model(const mp_jdoc *d, mp__train_config *c, mp_err *err)
 {
 	const mp_jnode *layers = mp_jnode_get(d, mp_jdoc_root(d), "layers");
+	const mp_jnode *gbdt = mp_jnode_get(d, mp_jdoc_root(d), "gbdt");
 	size_t i;
 	int rc;
 
+	if (gbdt && layers)
+		return mp_error(err, MP_EINVAL, "model: 'layers' and 'gbdt' exclude each other: give one");
+	if (gbdt)
+		return parse_gbdt(d, gbdt, c, err);
 	if (!mp_jnode_is_list(layers) || mp_jnode_len(layers) == 0)
 		return mp_error(err, MP_EINVAL, "model: needs a non-empty 'layers' list");
 	c->nlayers = (int)mp_jnode_len(layers);
@@ -175,7 +228,7 @@ static int parse_early_stopping(const mp_jdoc *d, mp__train_config *c, mp_err *e
 		return mp_error(err, MP_EINVAL, "early_stopping: a regression (loss mse) has no val_accuracy; use val_loss");
 	else
 		return mp_error(err, MP_EINVAL, "early_stopping: metric '%s' is not val_loss or val_accuracy", s);
-	v = 3;
+	v = c->gbdt ? 10 : 3; /* epochs, or boosting rounds */
 	if ((rc = num_of(d, root, "patience", 1, 1e6, &v, "early_stopping", err)) < 0)
 		return rc;
 	c->es_patience = (int)v;

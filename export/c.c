@@ -72,14 +72,73 @@ static const char *const act_code[] = {
 	[MP_ACT_SIGMOID] = "1.0f / (1.0f + expf(-v))",
 };
 
+/* A network's weights and biases, per layer. */
+static void net_tables(const mp_net *n, mp_strbuf *sb)
+{
+	char name[64];
+	int l;
+
+	for (l = 0; l < n->nlayers; l++) {
+		int in = l ? n->layers[l - 1].units : n->nin;
+
+		snprintf(name, sizeof(name), "w%d", l);
+		c_floats(sb, name, n->params + n->woff[l], (size_t)n->layers[l].units * (size_t)in);
+		snprintf(name, sizeof(name), "b%d", l);
+		c_floats(sb, name, n->params + n->boff[l], (size_t)n->layers[l].units);
+	}
+}
+
+/* The trees as flat node arrays: where each tree starts, the output it
+ * adds to, and per node (numbered within its tree) the input, the
+ * threshold or leaf value, the children (-1: a leaf) and where a missing
+ * value goes. */
+static void tree_tables(const mp_forest *f, mp_strbuf *sb)
+{
+	size_t i;
+	int t;
+
+	mp_strbuf_addf(sb, "#define NUM_TREES %d\n#define NUM_GROUPS %d\n\n", f->ntrees, f->ngroup);
+	mp_strbuf_adds(sb, "static const int tree_start[NUM_TREES + 1] = {");
+	for (t = 0; t <= f->ntrees; t++)
+		mp_strbuf_addf(sb, "%s%d,", t % 12 ? " " : "\n\t", f->start[t]);
+	mp_strbuf_adds(sb, "\n};\nstatic const int tree_group[NUM_TREES] = {");
+	for (t = 0; t < f->ntrees; t++)
+		mp_strbuf_addf(sb, "%s%d,", t % 24 ? " " : "\n\t", f->group[t]);
+	mp_strbuf_adds(sb, "\n};\n\n/* input, threshold (x < it goes left) or leaf value, children, missing goes left */\n"
+			   "static const struct node {\n\tint feature;\n\tfloat value;\n\tint left, right;\n"
+			   "\tunsigned char dleft;\n} nodes[] = {\n");
+	for (i = 0; i < f->nnodes; i++) {
+		mp_strbuf_addf(sb, "\t{%d, ", f->feature[i]);
+		c_float(sb, f->value[i]);
+		mp_strbuf_addf(sb, ", %d, %d, %d},\n", f->left[i], f->right[i], f->dleft[i]);
+	}
+	mp_strbuf_adds(sb, "};\n\nstatic const float base_margin = ");
+	c_float(sb, f->base);
+	mp_strbuf_adds(sb, ";\n");
+}
+
+/* predict's walk of the trees: the margins into y, summed in tree order
+ * as XGBoost sums them, then x points at them. */
+static void tree_compute(const mp_forest *f, mp_strbuf *sb)
+{
+	(void)f;
+	mp_strbuf_adds(sb, "\t/* the trees: each adds its leaf to its output's margin */\n"
+			   "\tfor (k = 0; k < NUM_GROUPS; k++)\n\t\ty[k] = base_margin;\n"
+			   "\tfor (o = 0; o < NUM_TREES; o++) {\n"
+			   "\t\tconst struct node *nd = nodes + tree_start[o];\n\t\tint j = 0;\n\n"
+			   "\t\twhile (nd[j].left >= 0) {\n\t\t\tfloat v = x[nd[j].feature];\n\n"
+			   "\t\t\tj = v != v ? (nd[j].dleft ? nd[j].left : nd[j].right)\n"
+			   "\t\t\t\t : v < nd[j].value ? nd[j].left : nd[j].right;\n\t\t}\n"
+			   "\t\ty[tree_group[o]] += nd[j].value;\n\t}\n\tx = y;\n");
+}
+
 /* The source file. */
 static void source(const mp_served *s, const char *id, const char *upper, const char *base, mp_strbuf *sb)
 {
 	const mp_net *n = &s->model.net;
 	const mp_transform *t = &s->t;
 	size_t i, k, nvocab = 0, nf = s->has_transform ? t->nfeatures : s->nnum;
-	int l, maxw = n->nin;
-	char name[64];
+	int l, maxw = s->model.nin > s->model.nout ? s->model.nin : s->model.nout;
 
 	for (l = 0; l < n->nlayers; l++)
 		if (n->layers[l].units > maxw)
@@ -124,15 +183,10 @@ static void source(const mp_served *s, const char *id, const char *upper, const 
 		}
 	mp_strbuf_adds(sb, nvocab ? "\n};\n\n" : "NULL};\n\n");
 
-	/* the layers */
-	for (l = 0; l < n->nlayers; l++) {
-		int in = l ? n->layers[l - 1].units : n->nin;
-
-		snprintf(name, sizeof(name), "w%d", l);
-		c_floats(sb, name, n->params + n->woff[l], (size_t)n->layers[l].units * (size_t)in);
-		snprintf(name, sizeof(name), "b%d", l);
-		c_floats(sb, name, n->params + n->boff[l], (size_t)n->layers[l].units);
-	}
+	if (s->model.kind == MP_MODEL_GBDT)
+		tree_tables(&s->forest, sb);
+	else
+		net_tables(n, sb);
 	mp_strbuf_addf(sb, "\n#define MAX_WIDTH %d\n\n", maxw);
 
 	/* predict */
@@ -158,6 +212,8 @@ static void source(const mp_served *s, const char *id, const char *upper, const 
 		       "\t\t\tfor (k = 0; k < d->n; k++)\n\t\t\t\tx[i + k] = 0;\n"
 		       "\t\t\tif (hit >= 0)\n\t\t\t\tx[i + hit] = 1;\n\t\t\ti += d->n;\n\t\t}\n\t}\n",
 		       id);
+	if (s->model.kind == MP_MODEL_GBDT)
+		tree_compute(&s->forest, sb);
 	for (l = 0; l < n->nlayers; l++) {
 		int in = l ? n->layers[l - 1].units : n->nin;
 
@@ -169,14 +225,14 @@ static void source(const mp_served *s, const char *id, const char *upper, const 
 			       l, in, n->layers[l].units, mp_act_name(n->layers[l].act), n->layers[l].units, l, in, l,
 			       in, act_code[n->layers[l].act]);
 	}
-	if (n->loss == MP_LOSS_SOFTMAX_CE)
+	if (s->model.loss == MP_LOSS_SOFTMAX_CE)
 		mp_strbuf_addf(sb,
 			       "\t{\n\t\tfloat mx = x[0];\n\t\tdouble sum = 0;\n\n"
 			       "\t\tfor (k = 1; k < %d; k++)\n\t\t\tif (x[k] > mx)\n\t\t\t\tmx = x[k];\n"
 			       "\t\tfor (k = 0; k < %d; k++)\n\t\t\tsum += exp((double)(x[k] - mx));\n"
 			       "\t\tfor (k = 0; k < %d; k++)\n\t\t\tout[k] = (float)(exp((double)(x[k] - mx)) / sum);\n\t}\n",
 			       s->nclass, s->nclass, s->nclass);
-	else if (n->loss == MP_LOSS_BCE)
+	else if (s->model.loss == MP_LOSS_BCE)
 		mp_strbuf_adds(sb, "\tout[1] = 1.0f / (1.0f + expf(-x[0]));\n\tout[0] = 1 - out[1];\n");
 	else if (s->has_transform && s->t.label_scaled)
 		/* the label was z-scored for training: back in its units */
@@ -195,13 +251,17 @@ static void header(const mp_served *s, const char *id, const char *upper, const 
 	const mp_net *n = &s->model.net;
 	int l;
 
-	mp_strbuf_addf(sb, "/* %s.h: generated by mlpipe %s from %s.\n *\n * A network of %d inputs:", base, MP_VERSION,
-		       s->path, n->nin);
+	if (s->model.kind == MP_MODEL_GBDT)
+		mp_strbuf_addf(sb, "/* %s.h: generated by mlpipe %s from %s.\n *\n * Boosted trees (%d, XGBoost's) of %d inputs",
+			       base, MP_VERSION, s->path, s->forest.ntrees, s->model.nin);
+	else
+		mp_strbuf_addf(sb, "/* %s.h: generated by mlpipe %s from %s.\n *\n * A network of %d inputs:", base,
+			       MP_VERSION, s->path, n->nin);
 	for (l = 0; l < n->nlayers; l++)
 		mp_strbuf_addf(sb, " dense %d %s%s", n->layers[l].units, mp_act_name(n->layers[l].act),
 			       l + 1 < n->nlayers ? "," : "");
 	mp_strbuf_addf(sb, "; loss %s.\n * %s  Needs only a C99 compiler and libm (-lm).\n */\n",
-		       mp_loss_name(n->loss),
+		       mp_loss_name(s->model.loss),
 		       s->has_transform ? "The transform it was trained with is inside: give it raw features."
 					: "It was trained without a transform: give it the inputs as they were.");
 	mp_strbuf_addf(sb,

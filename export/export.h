@@ -17,10 +17,12 @@
 #include "data/examples.h"
 #include "data/transform.h"
 #include "nn/nn.h"
+#include "trees/trees.h"
 
 typedef struct mp_served {
 	char *path;		/* the model file */
 	mp_model model;
+	mp_forest forest;	/* a model of trees, read from model.booster */
 	mp_transform t;
 	int has_transform;
 	/* the raw inputs: features[0..nnum) are numbers, then nstr strings */

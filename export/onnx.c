@@ -9,7 +9,8 @@
  * compared with the bucket indices; strings are compared with their
  * vocabulary (Equal on strings is why the opset is 19).  The pieces are
  * concatenated in the transform's order, then each layer is a Gemm and its
- * activation.  Outputs: 'probabilities' float32 [N, C] and 'label' int64
+ * activation, or boosted trees are one TreeEnsembleRegressor (ai.onnx.ml)
+ * of the margins, which Softmax or Sigmoid turn into outputs.  Outputs: 'probabilities' float32 [N, C] and 'label' int64
  * [N] (ArgMax, first maximum as mlpipe), or 'value' float32 [N, O].
  */
 #include "export/export.h"
@@ -362,6 +363,134 @@ out:
 	return out;
 }
 
+/* ---- boosted trees: ai.onnx.ml's TreeEnsembleRegressor ------------------ */
+
+#define ML_DOMAIN "ai.onnx.ml"
+#define ML_OPSET 3
+enum { A_FLOATS = 6, A_STRINGS = 8, A_STRING = 3 };
+
+/* An attribute of n ints (which, when not NULL, takes the values of v32
+ * instead, or of v8), floats or strings. */
+static void attr_list(mp_strbuf *node_pb, const char *name, int type, const int32_t *v32, const uint8_t *v8,
+		      const float *vf, const char *const *vs, size_t n)
+{
+	mp_strbuf a = MP_STRBUF_INIT;
+	size_t j;
+
+	pb_str(&a, 1, name);
+	for (j = 0; j < n; j++) {
+		if (type == A_INTS) {
+			pb_int(&a, 8, v32 ? (int64_t)v32[j] : v8 ? (int64_t)v8[j] : (int64_t)j);
+		} else if (type == A_FLOATS) {
+			uint8_t f[4];
+
+			memcpy(f, &vf[j], 4);
+			pb_tag(&a, 7, 5);
+			mp_strbuf_add(&a, (const char *)f, 4);
+		} else {
+			pb_str(&a, 9, vs[j]);
+		}
+	}
+	pb_int(&a, 20, type);
+	pb_msg(node_pb, 5, &a);
+}
+
+static void attr_scalar(mp_strbuf *node_pb, const char *name, int type, int64_t i, const char *str)
+{
+	mp_strbuf a = MP_STRBUF_INIT;
+
+	pb_str(&a, 1, name);
+	if (type == A_INT)
+		pb_int(&a, 3, i);
+	else
+		pb_str(&a, 4, str);
+	pb_int(&a, 20, type);
+	pb_msg(node_pb, 5, &a);
+}
+
+/* The trees as one TreeEnsembleRegressor of the margins: branch nodes
+ * BRANCH_LT (x < value goes to the true, left, child; a missing value
+ * follows default_left), leaves as targets of their tree's output; the
+ * base margin as base_values.  Returns the margins' name ([N, groups]). */
+static const char *trees(graph *g, const mp_forest *f, const char *x)
+{
+	size_t n = f->nnodes, i, nleaf = 0, li = 0;
+	int32_t *tree = mp_malloc((n + 1) * sizeof(int32_t)), *local = mp_malloc((n + 1) * sizeof(int32_t));
+	int32_t *leaf_tree = NULL, *leaf_node = NULL, *leaf_group = NULL, *tchild = NULL, *fchild = NULL;
+	const char **modes = mp_malloc((n + 1) * sizeof(char *)), *out = fresh(g, "margins");
+	float *leaf_w = NULL, *thr = mp_malloc((n + 1) * sizeof(float)), *base = mp_malloc((size_t)f->ngroup * sizeof(float));
+	mp_strbuf nd = MP_STRBUF_INIT;
+	int t;
+
+	for (i = 0; i < n; i++)
+		nleaf += f->left[i] < 0;
+	leaf_tree = mp_malloc((nleaf + 1) * sizeof(int32_t));
+	leaf_node = mp_malloc((nleaf + 1) * sizeof(int32_t));
+	leaf_group = mp_malloc((nleaf + 1) * sizeof(int32_t));
+	leaf_w = mp_malloc((nleaf + 1) * sizeof(float));
+	tchild = mp_malloc((n + 1) * sizeof(int32_t));
+	fchild = mp_malloc((n + 1) * sizeof(int32_t));
+	if (!tree || !local || !modes || !thr || !base || !leaf_tree || !leaf_node || !leaf_group || !leaf_w || !tchild ||
+	    !fchild) {
+		g->failed = 1;
+		goto out;
+	}
+	for (t = 0; t < f->ntrees; t++)
+		for (i = (size_t)f->start[t]; i < (size_t)f->start[t + 1]; i++) {
+			int leafy = f->left[i] < 0;
+
+			tree[i] = t;
+			local[i] = (int32_t)(i - (size_t)f->start[t]);
+			modes[i] = leafy ? "LEAF" : "BRANCH_LT";
+			thr[i] = leafy ? 0 : f->value[i];
+			tchild[i] = leafy ? 0 : f->left[i];
+			fchild[i] = leafy ? 0 : f->right[i];
+			if (leafy) {
+				leaf_tree[li] = t;
+				leaf_node[li] = local[i];
+				leaf_group[li] = f->group[t];
+				leaf_w[li++] = f->value[i];
+			}
+		}
+	for (t = 0; t < f->ngroup; t++)
+		base[t] = f->base;
+	pb_str(&nd, 1, x);
+	pb_str(&nd, 2, out);
+	pb_str(&nd, 3, out);
+	pb_str(&nd, 4, "TreeEnsembleRegressor");
+	attr_scalar(&nd, "n_targets", A_INT, f->ngroup, NULL);
+	attr_scalar(&nd, "aggregate_function", A_STRING, 0, "SUM");
+	attr_scalar(&nd, "post_transform", A_STRING, 0, "NONE");
+	attr_list(&nd, "base_values", A_FLOATS, NULL, NULL, base, NULL, (size_t)f->ngroup);
+	attr_list(&nd, "nodes_treeids", A_INTS, tree, NULL, NULL, NULL, n);
+	attr_list(&nd, "nodes_nodeids", A_INTS, local, NULL, NULL, NULL, n);
+	attr_list(&nd, "nodes_featureids", A_INTS, f->feature, NULL, NULL, NULL, n);
+	attr_list(&nd, "nodes_values", A_FLOATS, NULL, NULL, thr, NULL, n);
+	attr_list(&nd, "nodes_modes", A_STRINGS, NULL, NULL, NULL, modes, n);
+	attr_list(&nd, "nodes_truenodeids", A_INTS, tchild, NULL, NULL, NULL, n);
+	attr_list(&nd, "nodes_falsenodeids", A_INTS, fchild, NULL, NULL, NULL, n);
+	attr_list(&nd, "nodes_missing_value_tracks_true", A_INTS, NULL, f->dleft, NULL, NULL, n);
+	attr_list(&nd, "target_treeids", A_INTS, leaf_tree, NULL, NULL, NULL, nleaf);
+	attr_list(&nd, "target_nodeids", A_INTS, leaf_node, NULL, NULL, NULL, nleaf);
+	attr_list(&nd, "target_ids", A_INTS, leaf_group, NULL, NULL, NULL, nleaf);
+	attr_list(&nd, "target_weights", A_FLOATS, NULL, NULL, leaf_w, NULL, nleaf);
+	pb_str(&nd, 7, ML_DOMAIN);
+	pb_msg(&g->nodes, 1, &nd);
+out:
+	free(tree);
+	free(local);
+	free(modes);
+	free(thr);
+	free(base);
+	free(leaf_tree);
+	free(leaf_node);
+	free(leaf_group);
+	free(leaf_w);
+	free(tchild);
+	free(fchild);
+	return out;
+}
+
 static void add_names(mp_strbuf *b, const char *key, const mp_feature *f, char *const *names, size_t n)
 {
 	mp_strbuf e = MP_STRBUF_INIT, v = MP_STRBUF_INIT;
@@ -395,6 +524,8 @@ int mp_export_onnx(const mp_served *s, const char *path, mp_err *err)
 		rc = err->code ? err->code : MP_ENOMEM;
 		goto out;
 	}
+	if (s->model.kind == MP_MODEL_GBDT)
+		h = trees(&g, &s->forest, h);
 	for (l = 0; l < n->nlayers; l++) {
 		int in = l ? n->layers[l - 1].units : n->nin;
 		attr tb = {"transB", A_INT, 1, 0, NULL, 0};
@@ -415,7 +546,7 @@ int mp_export_onnx(const mp_served *s, const char *path, mp_err *err)
 		attr axis = {"axis", A_INT, 1, 0, NULL, 0}, am[2] = {{"axis", A_INT, 1, 0, NULL, 0}, {"keepdims", A_INT, 0, 0, NULL, 0}};
 		const char *in[2];
 
-		if (n->loss == MP_LOSS_SOFTMAX_CE) {
+		if (s->model.loss == MP_LOSS_SOFTMAX_CE) {
 			node(&g, "Softmax", &h, 1, "probabilities", &axis, 1);
 		} else {
 			float one = 1;
@@ -472,6 +603,11 @@ int mp_export_onnx(const mp_served *s, const char *path, mp_err *err)
 	pb_str(&ops, 1, "");
 	pb_int(&ops, 2, OPSET);
 	pb_msg(&model, 8, &ops);
+	if (s->model.kind == MP_MODEL_GBDT) {
+		pb_str(&ops, 1, ML_DOMAIN);
+		pb_int(&ops, 2, ML_OPSET);
+		pb_msg(&model, 8, &ops);
+	}
 	add_names(&model, "numbers", s->features, NULL, s->nnum);
 	add_names(&model, "strings", s->features + s->nnum, NULL, s->nstr);
 	add_names(&model, "classes", NULL, s->class_names, (size_t)s->nclass);

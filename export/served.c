@@ -32,6 +32,7 @@ void mp_served_release(mp_served *s)
 	free(s->pre);
 	free(s->path);
 	mp_transform_release(&s->t);
+	mp_forest_release(&s->forest);
 	mp_model_release(&s->model);
 	memset(s, 0, sizeof(*s));
 }
@@ -77,8 +78,8 @@ static int transform_inputs(mp_served *s, mp_err *err)
 /* The workspaces mp_served_predict writes, for max_batch rows. */
 static int workspaces(mp_served *s, mp_err *err)
 {
-	if (!(s->x = mp_malloc((size_t)s->max_batch * (size_t)s->model.net.nin * sizeof(float))) ||
-	    !(s->raw = mp_malloc((size_t)s->max_batch * (size_t)mp_net_nout(&s->model.net) * sizeof(float))) ||
+	if (!(s->x = mp_malloc((size_t)s->max_batch * (size_t)s->model.nin * sizeof(float))) ||
+	    !(s->raw = mp_malloc((size_t)s->max_batch * (size_t)s->model.nout * sizeof(float))) ||
 	    !(s->pre = mp_malloc((s->t.nfeatures + 1) * sizeof(float))))
 		return mp_error(err, MP_ENOMEM, "out of memory");
 	return 0;
@@ -91,7 +92,7 @@ int mp_served_view(mp_served *v, const mp_served *s, mp_err *err)
 	*v = *s;
 	v->view = 1;
 	v->x = v->raw = v->pre = NULL;
-	if ((rc = mp_net_view(&v->model.net, &s->model.net, err)) != 0) {
+	if (s->model.kind == MP_MODEL_NET && (rc = mp_net_view(&v->model.net, &s->model.net, err)) != 0) {
 		memset(v, 0, sizeof(*v));
 		return rc;
 	}
@@ -113,19 +114,29 @@ int mp_served_load(mp_served *s, const char *path, int max_batch, mp_err *err)
 	if ((rc = mp_model_load(&s->model, s->path, max_batch, err)) != 0)
 		goto fail;
 	s->max_batch = max_batch;
-	nout = mp_net_nout(&s->model.net);
+	nout = s->model.nout;
+	if (s->model.kind == MP_MODEL_GBDT) {
+		if ((rc = mp_forest_parse(&s->forest, s->model.booster, s->model.booster_len, s->model.nin,
+					  s->model.loss, s->path, err)) != 0)
+			goto fail;
+		if (s->forest.ngroup != nout) {
+			rc = mp_error(err, MP_ECORRUPT, "'%s': the booster gives %d outputs, the header says %d",
+				      s->path, s->forest.ngroup, nout);
+			goto fail;
+		}
+	}
 	if (s->model.transform_text) {
 		s->has_transform = 1;
 		if ((rc = mp_transform_from_text(&s->t, s->model.transform_text, s->path, err)) != 0 ||
 		    (rc = transform_inputs(s, err)) != 0)
 			goto fail;
-		if (mp_transform_width(&s->t) != (size_t)s->model.net.nin) {
+		if (mp_transform_width(&s->t) != (size_t)s->model.nin) {
 			rc = mp_error(err, MP_ECORRUPT, "'%s': its transform makes %zu inputs for %d", s->path,
-				      mp_transform_width(&s->t), s->model.net.nin);
+				      mp_transform_width(&s->t), s->model.nin);
 			goto fail;
 		}
 	} else {
-		s->nnum = (size_t)s->model.net.nin;
+		s->nnum = (size_t)s->model.nin;
 		if (!(s->features = mp_calloc(s->nnum, sizeof(*s->features)))) {
 			rc = mp_error(err, MP_ENOMEM, "out of memory");
 			goto fail;
@@ -136,7 +147,7 @@ int mp_served_load(mp_served *s, const char *path, int max_batch, mp_err *err)
 				goto fail;
 			}
 	}
-	s->nclass = s->model.net.loss == MP_LOSS_SOFTMAX_CE ? nout : s->model.net.loss == MP_LOSS_BCE ? 2 : 0;
+	s->nclass = s->model.loss == MP_LOSS_SOFTMAX_CE ? nout : s->model.loss == MP_LOSS_BCE ? 2 : 0;
 	s->nout = s->nclass ? (size_t)s->nclass : (size_t)nout;
 	if (s->nclass && !(s->class_names = mp_calloc((size_t)s->nclass, sizeof(char *)))) {
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
@@ -175,6 +186,9 @@ int mp_served_exportable(const mp_served *s, mp_err *err)
 	for (i = 0; i < s->model.net.nparams; i++)
 		if (!isfinite(s->model.net.params[i]))
 			return mp_error(err, MP_EINVAL, "'%s': weight %zu is not a finite number", s->path, i);
+	for (i = 0; i < s->forest.nnodes; i++)
+		if (!isfinite(s->forest.value[i]))
+			return mp_error(err, MP_EINVAL, "'%s': tree node %zu's value is not a finite number", s->path, i);
 	for (i = 0; s->has_transform && i < s->t.nfeatures; i++)
 		if (!isfinite(s->t.scale[i]) || !isfinite(s->t.shift[i]) || isinf(s->t.miss[i]))
 			return mp_error(err, MP_EINVAL, "'%s': the transform of '%s' is not finite", s->path,
@@ -195,9 +209,9 @@ int mp_served_bind(mp_served *s, const mp_examples_meta *m, const char *where, m
 	for (f = 0; f < m->nfeatures; f++)
 		if ((int)f != s->label && m->features[f].type == MP_FEAT_FLOAT)
 			s->in[n++] = (int)f;
-	if (n != s->model.net.nin || s->label < 0)
+	if (n != s->model.nin || s->label < 0)
 		return mp_error(err, MP_EINVAL, "'%s' takes %d inputs; the examples in '%s' have %d numbers and %s label",
-				s->path, s->model.net.nin, where, n, s->label < 0 ? "no" : "a");
+				s->path, s->model.nin, where, n, s->label < 0 ? "no" : "a");
 	return 0;
 }
 
@@ -208,7 +222,7 @@ int mp_served_block(const mp_served *s, mp_block *b, size_t rows, mp_err *err)
 
 void mp_served_predict(mp_served *s, const mp_block *b, size_t from, size_t n, float *out, float *labels)
 {
-	int nin = s->model.net.nin, nraw = mp_net_nout(&s->model.net);
+	int nin = s->model.nin, nraw = s->model.nout;
 	size_t r, k;
 
 	for (r = 0; r < n; r++) {
@@ -229,12 +243,15 @@ void mp_served_predict(mp_served *s, const mp_block *b, size_t from, size_t n, f
 				labels[r] = s->label >= 0 ? b->num[s->label][row] : NAN;
 		}
 	}
-	mp_net_predict(&s->model.net, s->x, (int)n, s->raw);
+	if (s->model.kind == MP_MODEL_GBDT)
+		mp_forest_predict(&s->forest, s->x, (int)n, s->raw);
+	else
+		mp_net_predict(&s->model.net, s->x, (int)n, s->raw);
 	for (r = 0; r < n; r++) {
 		const float *p = s->raw + r * (size_t)nraw;
 		float *o = out + r * s->nout;
 
-		if (s->model.net.loss == MP_LOSS_BCE) {
+		if (s->model.loss == MP_LOSS_BCE) {
 			/* one logistic output: the probabilities of 0 and 1 */
 			o[0] = 1 - p[0];
 			o[1] = p[0];

@@ -25,40 +25,48 @@ static int header_text(const mp_net *n, const char *transform_text, mp_strbuf *s
 }
 
 /* Builds the whole file in memory: magic, header, params, extra, CRC. */
-static int build(const char *magic, const mp_net *n, const char *transform_text, const uint8_t *extra,
-		 size_t extra_len, uint8_t **out, size_t *len, mp_err *err)
+static int build_file(const char *magic, const mp_strbuf *h, const float *params, size_t nparams,
+		      const uint8_t *extra, size_t extra_len, uint8_t **out, size_t *len, mp_err *err)
 {
-	mp_strbuf h = MP_STRBUF_INIT;
 	size_t total, off = 0;
 	uint8_t *b;
 
-	if (header_text(n, transform_text, &h) != 0) {
-		mp_strbuf_release(&h);
+	total = 4 + 4 + 4 + h->len + 8 + nparams * 4 + extra_len + 4;
+	if (!(b = mp_malloc(total)))
 		return mp_error(err, MP_ENOMEM, "out of memory");
-	}
-	total = 4 + 4 + 4 + h.len + 8 + n->nparams * 4 + extra_len + 4;
-	if (!(b = mp_malloc(total))) {
-		mp_strbuf_release(&h);
-		return mp_error(err, MP_ENOMEM, "out of memory");
-	}
 	memcpy(b, magic, 4);
 	mp_put_u32(b + 4, MP_MODEL_VERSION);
-	mp_put_u32(b + 8, (uint32_t)h.len);
+	mp_put_u32(b + 8, (uint32_t)h->len);
 	off = 12;
-	memcpy(b + off, h.buf, h.len);
-	off += h.len;
-	mp_put_u64(b + off, n->nparams);
+	memcpy(b + off, h->buf, h->len);
+	off += h->len;
+	mp_put_u64(b + off, nparams);
 	off += 8;
-	memcpy(b + off, n->params, n->nparams * 4);
-	off += n->nparams * 4;
+	if (nparams)
+		memcpy(b + off, params, nparams * 4);
+	off += nparams * 4;
 	if (extra_len)
 		memcpy(b + off, extra, extra_len);
 	off += extra_len;
 	mp_put_u32(b + off, mp_crc32c(0, b, off));
-	mp_strbuf_release(&h);
 	*out = b;
 	*len = total;
 	return 0;
+}
+
+/* A network's file: its header, its weights, extra. */
+static int build(const char *magic, const mp_net *n, const char *transform_text, const uint8_t *extra,
+		 size_t extra_len, uint8_t **out, size_t *len, mp_err *err)
+{
+	mp_strbuf h = MP_STRBUF_INIT;
+	int rc;
+
+	if (header_text(n, transform_text, &h) != 0)
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
+	else
+		rc = build_file(magic, &h, n->params, n->nparams, extra, extra_len, out, len, err);
+	mp_strbuf_release(&h);
+	return rc;
 }
 
 int mp_model_save(const mp_net *n, const char *transform_text, const char *path, mp_err *err)
@@ -71,6 +79,27 @@ int mp_model_save(const mp_net *n, const char *transform_text, const char *path,
 		return rc;
 	rc = mp_write_file_atomic(path, b, len, err);
 	free(b);
+	return rc;
+}
+
+int mp_model_save_gbdt(int nin, mp_loss loss, int nout, const char *booster, size_t blen, const char *transform_text,
+		       const char *path, mp_err *err)
+{
+	mp_strbuf h = MP_STRBUF_INIT;
+	uint8_t *b = NULL;
+	size_t len;
+	int rc;
+
+	mp_strbuf_addf(&h, "mlpipe-model %d\ninputs %d\nloss %s\ngbdt %d\n", MP_MODEL_VERSION, nin, mp_loss_name(loss),
+		       nout);
+	if (transform_text)
+		mp_strbuf_addf(&h, "transform\n%s", transform_text);
+	if (h.failed)
+		rc = mp_error(err, MP_ENOMEM, "out of memory");
+	else if ((rc = build_file(MODEL_MAGIC, &h, NULL, 0, (const uint8_t *)booster, blen, &b, &len, err)) == 0)
+		rc = mp_write_file_atomic(path, b, len, err);
+	free(b);
+	mp_strbuf_release(&h);
 	return rc;
 }
 
@@ -106,7 +135,7 @@ static int parse(const char *magic, const uint8_t *data, size_t len, const char 
 }
 
 static int parse_header(const char *h, size_t hlen, const char *path, int *nin, mp_loss *loss, mp_layer_spec **layers,
-			int *nlayers, char **transform, mp_err *err)
+			int *nlayers, int *gbdt, char **transform, mp_err *err)
 {
 	char *text = mp_strndup(h, hlen), *line, *next;
 	size_t alloc = 0;
@@ -116,6 +145,7 @@ static int parse_header(const char *h, size_t hlen, const char *path, int *nin, 
 	*nlayers = 0;
 	*transform = NULL;
 	*nin = 0;
+	*gbdt = 0;
 	if (!text)
 		return mp_error(err, MP_ENOMEM, "out of memory");
 	for (line = text; *line && rc == 0; line = next) {
@@ -147,6 +177,13 @@ static int parse_header(const char *h, size_t hlen, const char *path, int *nin, 
 			if (k == 3)
 				rc = mp_error(err, MP_ECORRUPT, "'%s': unknown loss '%s'", path, line + 5);
 			*loss = (mp_loss)k;
+		} else if (!strncmp(line, "gbdt ", 5)) {
+			char *end;
+			long v = strtol(line + 5, &end, 10);
+
+			if (*end || v < 1 || v > 100000)
+				rc = mp_error(err, MP_ECORRUPT, "'%s': 'gbdt %s' is not 1 to 100000 outputs", path, line + 5);
+			*gbdt = (int)v;
 		} else if (sscanf(line, "layer %d %31s %f", &units, act, &drop) == 3) {
 			int k;
 
@@ -174,8 +211,12 @@ static int parse_header(const char *h, size_t hlen, const char *path, int *nin, 
 		}
 	}
 	free(text);
-	if (rc == 0 && (*nin < 1 || *nlayers < 1))
+	if (rc == 0 && (*nin < 1 || (*nlayers < 1 && !*gbdt)))
 		rc = mp_error(err, MP_ECORRUPT, "'%s': the header lacks inputs or layers", path);
+	else if (rc == 0 && *nlayers && *gbdt)
+		rc = mp_error(err, MP_ECORRUPT, "'%s': the header declares both layers and trees", path);
+	else if (rc == 0 && *gbdt && (*loss == MP_LOSS_SOFTMAX_CE ? *gbdt < 2 : *gbdt != 1))
+		rc = mp_error(err, MP_ECORRUPT, "'%s': %d outputs do not fit loss %s", path, *gbdt, mp_loss_name(*loss));
 	if (rc != 0) {
 		free(*layers);
 		free(*transform);
@@ -199,6 +240,46 @@ int mp_model_load(mp_model *m, const char *path, int max_batch, mp_err *err)
 	return rc;
 }
 
+/* A model of trees: the booster is kept as bytes for trees/ to read. */
+static int parse_gbdt(mp_model *m, uint64_t np, const uint8_t *extra, size_t extra_len, const char *path,
+		      mp_err *err)
+{
+	if (np != 0 || extra_len == 0)
+		return mp_error(err, MP_ECORRUPT, "'%s': a model of trees holds %llu parameters and %zu bytes of "
+				"booster", path, (unsigned long long)np, extra_len);
+	if (!(m->booster = mp_malloc(extra_len + 1)))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	memcpy(m->booster, extra, extra_len);
+	m->booster[extra_len] = '\0';
+	m->booster_len = extra_len;
+	m->kind = MP_MODEL_GBDT;
+	return 0;
+}
+
+/* A network: the sizes the header declares against what the file holds,
+ * before anything of that size is allocated. */
+static int parse_net(mp_model *m, const mp_layer_spec *layers, int nlayers, const uint8_t *params, uint64_t np,
+		     size_t extra_len, const char *path, int max_batch, mp_err *err)
+{
+	size_t need;
+	int rc;
+
+	if ((rc = mp_net_count_params(m->nin, layers, nlayers, &need, err)) != 0) {
+		mp_error_wrap(err, "'%s'", path);
+		return err->code = MP_ECORRUPT;
+	}
+	if (need != np)
+		return mp_error(err, MP_ECORRUPT, "'%s' holds %llu parameters, its layers need %zu", path,
+				(unsigned long long)np, need);
+	if (extra_len)
+		return mp_error(err, MP_ECORRUPT, "'%s' holds %zu bytes after a network's parameters", path, extra_len);
+	if ((rc = mp_net_init(&m->net, m->nin, layers, nlayers, m->loss, max_batch, 0, err)) != 0)
+		return rc;
+	memcpy(m->net.params, params, (size_t)np * 4);
+	m->nout = mp_net_nout(&m->net);
+	return 0;
+}
+
 int mp_model_parse(mp_model *m, const char *data, size_t len, const char *path, int max_batch, mp_err *err)
 {
 	const uint8_t *params, *extra;
@@ -206,39 +287,18 @@ int mp_model_parse(mp_model *m, const char *data, size_t len, const char *path, 
 	size_t hlen, extra_len;
 	uint64_t np;
 	mp_layer_spec *layers = NULL;
-	int nin, nlayers, rc;
-	mp_loss loss = MP_LOSS_SOFTMAX_CE;
+	int nlayers, rc, gbdt;
 
 	memset(m, 0, sizeof(*m));
+	m->loss = MP_LOSS_SOFTMAX_CE;
 	if ((rc = parse(MODEL_MAGIC, (const uint8_t *)data, len, path, &header, &hlen, &params, &np, &extra, &extra_len,
 			err)) != 0 ||
-	    (rc = parse_header(header, hlen, path, &nin, &loss, &layers, &nlayers, &m->transform_text, err)) != 0) {
+	    (rc = parse_header(header, hlen, path, &m->nin, &m->loss, &layers, &nlayers, &gbdt, &m->transform_text,
+			       err)) != 0)
 		return rc;
-	}
-	{
-		/* the sizes the header declares against what the file holds,
-		 * before anything of that size is allocated */
-		size_t need;
-
-		if ((rc = mp_net_count_params(nin, layers, nlayers, &need, err)) != 0) {
-			mp_error_wrap(err, "'%s'", path);
-			rc = err->code = MP_ECORRUPT;
-		} else if (need != np)
-			rc = mp_error(err, MP_ECORRUPT, "'%s' holds %llu parameters, its layers need %zu", path,
-				      (unsigned long long)np, need);
-		if (rc != 0) {
-			free(layers);
-			mp_model_release(m);
-			return rc;
-		}
-	}
-	if ((rc = mp_net_init(&m->net, nin, layers, nlayers, loss, max_batch, 0, err)) == 0) {
-		if (np != m->net.nparams)
-			rc = mp_error(err, MP_ECORRUPT, "'%s' holds %llu parameters, its layers need %zu", path,
-				      (unsigned long long)np, m->net.nparams);
-		else
-			memcpy(m->net.params, params, (size_t)np * 4);
-	}
+	m->nout = gbdt;
+	rc = gbdt ? parse_gbdt(m, np, extra, extra_len, path, err)
+		  : parse_net(m, layers, nlayers, params, np, extra_len, path, max_batch, err);
 	free(layers);
 	if (rc != 0)
 		mp_model_release(m);
@@ -248,6 +308,7 @@ int mp_model_parse(mp_model *m, const char *data, size_t len, const char *path, 
 void mp_model_release(mp_model *m)
 {
 	mp_net_release(&m->net);
+	free(m->booster);
 	free(m->transform_text);
 	memset(m, 0, sizeof(*m));
 }

@@ -149,20 +149,38 @@ float mp_schedule_lr(const mp_schedule *s, float base, int64_t step);
 /* ---- model files ------------------------------------------------------- */
 
 /* A model file: "MLPM", a u32 format version, a u32-length text header (the
- * architecture, the label's classes and the transform), u64 parameter count,
- * the parameters (float32 little-endian), and a CRC32C of everything before
- * it.  A checkpoint ("MLPC") adds the optimizer state and the training
- * position after the parameters. */
+ * kind, the architecture, the label's classes and the transform), u64
+ * parameter count, the parameters (float32 little-endian), the payload of
+ * kinds that are not networks, and a CRC32C of everything before it.  A
+ * checkpoint ("MLPC") adds the optimizer state and the training position
+ * after the parameters.
+ *
+ * Two kinds: a network (its layers in the header, its weights as the
+ * parameters) and boosted trees (a "gbdt OUTPUTS" line, no parameters, and
+ * the booster in XGBoost's JSON model format as the payload, which trees/
+ * reads).  The header, transform, classes and checksum are the same. */
 #define MP_MODEL_VERSION 1
+
+typedef enum { MP_MODEL_NET, MP_MODEL_GBDT } mp_model_kind;
 
 struct mp_transform;
 
 typedef struct mp_model {
-	mp_net net;
+	mp_model_kind kind;
+	int nin;	      /* inputs */
+	mp_loss loss;
+	int nout;	      /* outputs: the last layer's units, or the booster's groups */
+	mp_net net;	      /* MP_MODEL_NET */
+	char *booster;	      /* MP_MODEL_GBDT: XGBoost's JSON model, booster_len bytes and a NUL */
+	size_t booster_len;
 	char *transform_text; /* NULL when the model was trained without one */
 } mp_model;
 
 int mp_model_save(const mp_net *n, const char *transform_text, const char *path, mp_err *err);
+/* A model of boosted trees: nin inputs, nout outputs (the classes for
+ * softmax, else 1) and the booster's JSON (len bytes). */
+int mp_model_save_gbdt(int nin, mp_loss loss, int nout, const char *booster, size_t len, const char *transform_text,
+		       const char *path, mp_err *err);
 /* Loads a model for batches of up to max_batch rows. */
 int mp_model_load(mp_model *m, const char *path, int max_batch, mp_err *err);
 /* The same from the file's bytes; path names it in errors. */

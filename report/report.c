@@ -494,6 +494,37 @@ static void anomalies(const mp_execution *e, mp_strbuf *sb)
 	free_tsv(&t);
 }
 
+/* A model's importance.tsv (boosted trees: each input's share of the
+ * gain) as bars, the largest 20; nothing for a model without one. */
+static void importance(const mp_execution *e, mp_strbuf *sb)
+{
+	const mp_event_row *ev = event(e, 1, "model");
+	const char *labels[20];
+	double values[20];
+	size_t i, n = 0;
+	tsv t;
+
+	if (!ev || read_tsv(&t, ev->uri, "importance.tsv") != 0)
+		return;
+	for (i = 1; i < t.n && n < MP_COUNTOF(values); i++) {
+		char **f = t.rows[i], *end;
+
+		if (nfields(f) < 3)
+			continue;
+		values[n] = strtod(f[2], &end);
+		if (*end || !isfinite(values[n]))
+			continue;
+		labels[n++] = f[0];
+	}
+	if (n) {
+		mp_strbuf_adds(sb, "<h3>Feature importance: ");
+		mp__html_esc(sb, e->component_id);
+		mp_strbuf_adds(sb, "</h3>\n");
+		mp_svg_bars(sb, "each input's share of the trees' gain (total_gain)", labels, values, n, 640, 260);
+	}
+	free_tsv(&t);
+}
+
 static void pushed(const mp_execution *e, mp_strbuf *sb)
 {
 	size_t i;
@@ -610,8 +641,11 @@ int mp_report_run(mp_store *st, int64_t run_id, const char *pipeline, mp_strbuf 
 			mp_strbuf_adds(sb, "<h2>Training</h2>\n");
 			break;
 		}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		curves(last[i], sb);
+		if (!strcmp(last[i]->type, "Trainer"))
+			importance(last[i], sb);
+	}
 	for (i = 0; i < n; i++)
 		if (!strcmp(last[i]->type, "Evaluator"))
 			evaluation(st, last[i], sb);

@@ -13,13 +13,14 @@ declare -A below=(
 	[metadata]="core"
 	[data]="core"
 	[nn]="core data"
+	[trees]="core data nn"
 	[eval]="core"
-	[export]="core data nn eval"
-	[components]="core data nn eval export"
-	[orchestrator]="core metadata data nn eval export components"
-	[report]="core metadata data nn eval export"
-	[serve]="core data nn eval export"
-	[cli]="core metadata data nn eval export serve components orchestrator report"
+	[export]="core data nn trees eval"
+	[components]="core data nn trees eval export"
+	[orchestrator]="core metadata data nn trees eval export components"
+	[report]="core metadata data nn trees eval export"
+	[serve]="core data nn trees eval export"
+	[cli]="core metadata data nn trees eval export serve components orchestrator report"
 )
 for dir in "${!below[@]}"; do
 	bad=$(grep -Hn '^#include "[a-z_]*/' "$dir"/*.[ch] 2>/dev/null | while IFS= read -r line; do
@@ -29,7 +30,7 @@ for dir in "${!below[@]}"; do
 	if [ -z "$bad" ]; then ok; else not_ok "$dir/ includes what is above it:"; echo "$bad" | head -5 | sed 's/^/  /'; fi
 done
 
-sources=$(find core metadata data nn eval export serve components orchestrator report cli tests bench fuzz \
+sources=$(find core metadata data nn trees eval export serve components orchestrator report cli tests bench fuzz \
 	-name '*.[ch]' | sort)
 long=$(wc -l $sources | awk '$2 != "total" && $1 > 900 { print "  " $2 ": " $1 " lines" }')
 if [ -z "$long" ]; then ok; else not_ok "files over 900 lines:"; echo "$long"; fi
@@ -45,7 +46,7 @@ if [ -z "$long" ]; then ok; else not_ok "functions over 120 lines:"; echo "$long
 
 # circles: file A uses a symbol B defines and B one that A defines, or a
 # longer loop (the closure of "uses" over every library object)
-objs=$(cd "$BUILD" && find core metadata data nn eval export serve components orchestrator report cli -name '*.o' 2>/dev/null | sort)
+objs=$(cd "$BUILD" && find core metadata data nn trees eval export serve components orchestrator report cli -name '*.o' 2>/dev/null | sort)
 if [ -z "$objs" ]; then not_ok "no objects under $BUILD"; else
 	circles=$(cd "$BUILD" && for o in $objs; do
 		nm "$o" | awk -v f="${o%.o}.c" '$2 ~ /^[TDBRC]$/ { print "D", f, $3 } $1 == "U" { print "U", f, $2 }'
