@@ -272,6 +272,8 @@ static int ingest_idx(gen *g, mp_err *err)
 							     atoi(mp_io_param(g->io, "threads")), err);
 			if (rc != 0)
 				break;
+			/* the images keep their shape: rows, columns, one channel */
+			mp_examples_writer_set_shape(g->w, (const int[3]){(int)xi.shape[1], (int)xi.shape[2], 1});
 		} else if (xi.item_size != pixels) {
 			rc = mp_error(err, MP_EINVAL, "'%s' has images of %zu pixels, the first file %zu", xi.path,
 				      xi.item_size, pixels);

@@ -175,6 +175,10 @@ static int write_transformed(const mp_component_io *io, const mp_transform *t, c
 		rc = mp_block_init(&b, m->features, m->nfeatures, 1, err);
 	for (s = 0; rc == 0 && s < m->nsplits; s++)
 		rc = transform_split(t, idx, m, dir, s, w, &b, row, dropped, err);
+	/* images keep their shape while every pixel stays one input */
+	if (rc == 0 && m->shape[0] && (size_t)m->shape[0] * (size_t)m->shape[1] * (size_t)m->shape[2] == width &&
+	    t->all_linear)
+		mp_examples_writer_set_shape(w, m->shape);
 	if (rc == 0 && (rc = mp_examples_writer_set_label_names(w, m->label_names, m->nlabel_names, err)) == 0) {
 		rc = mp_examples_writer_close(w, t->label, m->span, m->version, 0, err);
 		w = NULL;

@@ -27,6 +27,7 @@ struct mp_examples_writer {
 	char *dir;
 	char **label_names;
 	size_t nlabel_names;
+	int shape[3];
 	mp_feature *features;
 	size_t nfeat;
 	split_writer *splits;
@@ -295,6 +296,7 @@ int mp_examples_writer_close(mp_examples_writer *w, const char *label, int64_t s
 		m.version = version;
 		m.label_names = w->label_names;
 		m.nlabel_names = w->nlabel_names;
+		memcpy(m.shape, w->shape, sizeof(m.shape));
 		if (!(m.splits = mp_calloc(w->nsplits + 1, sizeof(*m.splits))))
 			rc = mp_error(err, MP_ENOMEM, "out of memory");
 		for (i = 0; rc == 0 && i < w->nsplits; i++) {
@@ -324,6 +326,11 @@ int mp_examples_writer_set_label_names(mp_examples_writer *w, char *const *names
 		if (!(w->label_names[i] = mp_strdup(names[i])))
 			return mp_error(err, MP_ENOMEM, "out of memory");
 	return 0;
+}
+
+void mp_examples_writer_set_shape(mp_examples_writer *w, const int shape[3])
+{
+	memcpy(w->shape, shape, sizeof(w->shape));
 }
 
 int mp_examples_writer_set_bad(mp_examples_writer *w, size_t s, size_t f, int64_t n, mp_err *err)

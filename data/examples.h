@@ -50,6 +50,10 @@ typedef struct mp_examples_meta {
 	size_t nsplits;
 	char **label_names; /* a numeric label's class names, in index order, or NULL */
 	size_t nlabel_names;
+	/* images: the numeric features but the label are pixels of this
+	 * height, width and channels, row by row, channels last; 0s when not
+	 * images (IDX files record it) */
+	int shape[3];
 	mp_name_index ix; /* features by name, once read */
 } mp_examples_meta;
 
@@ -137,6 +141,8 @@ int mp_examples_writer_put(mp_examples_writer *w, size_t s, const uint8_t *data,
 int mp_examples_writer_set_bad(mp_examples_writer *w, size_t s, size_t f, int64_t n, mp_err *err);
 /* The class names of the (numeric) label, for examples.meta; copied. */
 int mp_examples_writer_set_label_names(mp_examples_writer *w, char *const *names, size_t n, mp_err *err);
+/* The images' height, width and channels, for examples.meta. */
+void mp_examples_writer_set_shape(mp_examples_writer *w, const int shape[3]);
 /* Flushes everything and writes examples.meta (label and span from meta);
  * always frees w.  With abort set, only frees. */
 int mp_examples_writer_close(mp_examples_writer *w, const char *label, int64_t span,

@@ -4,6 +4,7 @@
  *   label<TAB>NAME                 (absent when there is no label)
  *   label_names<TAB>N0<TAB>N1...   (a numeric label's class names, when given)
  *   span<TAB>N<TAB>VERSION
+ *   shape<TAB>H<TAB>W<TAB>C        (images: their pixels' layout, when known)
  *   feature<TAB>NAME<TAB>float|string
  *   split<TAB>NAME<TAB>ROWS<TAB>SHARDS
  *   bad_values<TAB>SPLIT<TAB>FEATURE<TAB>N   (cells read as missing, when any)
@@ -45,6 +46,8 @@ int mp_examples_meta_write(const mp_examples_meta *m, const char *dir, mp_err *e
 		mp_strbuf_release(&sb);
 	}
 	fprintf(af.fp, "span\t%lld\t%lld\n", (long long)m->span, (long long)m->version);
+	if (m->shape[0])
+		fprintf(af.fp, "shape\t%d\t%d\t%d\n", m->shape[0], m->shape[1], m->shape[2]);
 	for (i = 0; i < m->nfeatures; i++)
 		fprintf(af.fp, "feature\t%s\t%s\n", m->features[i].name,
 			m->features[i].type == MP_FEAT_FLOAT ? "float" : "string");
@@ -162,6 +165,14 @@ int mp_examples_meta_parse(mp_examples_meta *m, char *text, const char *path, mp
 		} else if (n == 3 && !strcmp(f[0], "span")) {
 			if (!whole(f[1], -1, &m->span) || !whole(f[2], -1, &m->version))
 				rc = mp_error(err, MP_ECORRUPT, "%s:%d: a span line without two numbers", path, lineno);
+		} else if (n == 4 && !strcmp(f[0], "shape")) {
+			int64_t v[3];
+
+			for (int k = 0; k < 3 && rc == 0; k++)
+				if (!whole(f[k + 1], 1, &v[k]) || v[k] > 1000000)
+					rc = mp_error(err, MP_ECORRUPT, "%s:%d: a shape line without three sizes", path, lineno);
+			for (int k = 0; k < 3 && rc == 0; k++)
+				m->shape[k] = (int)v[k];
 		} else if (n == 3 && !strcmp(f[0], "feature") &&
 			   (!strcmp(f[2], "float") || !strcmp(f[2], "string"))) {
 			if (mp_grow((void **)&m->features, &fa, m->nfeatures, sizeof(*m->features)) != 0 ||
