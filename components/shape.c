@@ -131,12 +131,19 @@ static void check_one_of(walk *w, const mp_shape *sh, yaml_node_t *n, const char
 	char list[256] = "";
 	size_t i, o = 0;
 
+	size_t count = 0, nth = 0;
+
 	for (i = 0; sh->keys && sh->keys[i].name; i++)
-		if (sh->keys[i].required == MP_ONE_OF)
-			o += (size_t)snprintf(list + o, o < sizeof(list) ? sizeof(list) - o : 0, "%s'%s'",
-					      o ? " or " : "", sh->keys[i].name);
-	if (!o)
+		count += sh->keys[i].required == MP_ONE_OF;
+	if (!count)
 		return;
+	/* "'a' or 'b'", "'a', 'b' or 'c'" */
+	for (i = 0; sh->keys[i].name; i++)
+		if (sh->keys[i].required == MP_ONE_OF && o < sizeof(list)) {
+			nth++;
+			o += (size_t)snprintf(list + o, sizeof(list) - o, "%s'%s'",
+					      nth == 1 ? "" : nth == count ? " or " : ", ", sh->keys[i].name);
+		}
 	for (a = n->data.mapping.pairs.start; a < n->data.mapping.pairs.top; a++) {
 		yaml_node_t *k = yaml_document_get_node(w->doc, a->key);
 		const char *key = k ? text_of(k) : NULL;

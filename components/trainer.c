@@ -36,8 +36,18 @@ static const mp_shape s_units = {MP_SHAPE_INT, 1, 1e6, "auto", NULL, NULL, NULL,
 static const mp_shape s_activation = {MP_SHAPE_STRING, 0, 0, "relu|tanh|sigmoid|none|linear", NULL, NULL, NULL, NULL, 0};
 static const mp_shape s_dropout = {MP_SHAPE_NUMBER, 0, 0.95, NULL, NULL, NULL, NULL, NULL, 0};
 static const mp_shape s_init = {MP_SHAPE_STRING, 0, 0, "he|glorot", NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_filters = {MP_SHAPE_INT, 1, 65536, NULL, NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_window = {MP_SHAPE_INT, 1, 1024, NULL, NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_padding = {MP_SHAPE_STRING, 0, 0, "same|valid", NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_flatten = {MP_SHAPE_BOOL, 0, 0, NULL, NULL, NULL, NULL, NULL, 0};
 static const mp_shape_key layer_keys[] = {
-	{"dense", &s_units, 1},
+	{"dense", &s_units, MP_ONE_OF},
+	{"conv", &s_filters, MP_ONE_OF},
+	{"pool", &s_window, MP_ONE_OF},
+	{"flatten", &s_flatten, MP_ONE_OF},
+	{"kernel", &s_window, 0},
+	{"stride", &s_window, 0},
+	{"padding", &s_padding, 0},
 	{"activation", &s_activation, 0},
 	{"dropout", &s_dropout, 0},
 	{"init", &s_init, 0},
@@ -107,12 +117,20 @@ static const mp_shape_key es_keys[] = {
 };
 static const mp_shape s_early_stopping = {MP_SHAPE_MAP, 0, 0, NULL, es_keys, NULL, NULL, NULL, 0};
 
+static const mp_shape s_side = {MP_SHAPE_INT, 1, 65536, NULL, NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_input_shape = {MP_SHAPE_LIST, 0, 0, NULL, NULL, &s_side, NULL, NULL, 0};
+
 static const mp_param_spec params[] = {
 	{"model", MP_PARAM_JSON, "{\"layers\":[{\"dense\":128,\"activation\":\"relu\"},{\"dense\":\"auto\"}]}", 0, 0,
 	 "the network: {layers: [{dense: UNITS, activation: relu|tanh|sigmoid, dropout: P, init: he|glorot}, ...]}; "
-	 "the last layer gives the logits, and 'auto' units fit the label; or boosted trees (XGBoost): {gbdt: "
+	 "the last layer gives the logits, and 'auto' units fit the label; images first through {conv: FILTERS, "
+	 "kernel: 3, stride: 1, padding: valid|same, activation: ...}, {pool: SIZE} (max) and {flatten: true}; "
+	 "or boosted trees (XGBoost): {gbdt: "
 	 "{rounds: 100, max_depth: 6, eta: 0.3, subsample: 1, colsample: 1, min_child_weight: 1, lambda: 1, "
 	 "alpha: 0, gamma: 0, tree_method: hist}}", NULL, &s_model},
+	{"input_shape", MP_PARAM_JSON, "[]", 0, 0,
+	 "[HEIGHT, WIDTH, CHANNELS] of images for conv layers, channels last (pixels row by row); by default the "
+	 "examples' own (ExampleGen records it for IDX files)", NULL, &s_input_shape},
 	{"loss", MP_PARAM_STRING, "softmax_cross_entropy", 0, 0, "softmax_cross_entropy, binary_cross_entropy or mse",
 	 "softmax_cross_entropy|binary_cross_entropy|mse", NULL},
 	{"optimizer", MP_PARAM_JSON, "{\"name\":\"adam\",\"lr\":0.001}", 0, 0,
@@ -324,6 +342,22 @@ static int fit_output(mp__trainer *T, mp_err *err)
 	return 0;
 }
 
+/* The layers sized for the inputs: images of input_shape, or of the
+ * examples' shape, when there are conv layers. */
+static int plan(mp__trainer *T, mp_err *err)
+{
+	const int *shape = T->c.shape[0] ? T->c.shape : T->m.shape[0] ? T->m.shape : NULL;
+
+	if (shape && (int64_t)shape[0] * shape[1] * shape[2] != T->nx && T->c.shape[0])
+		return mp_error(err, MP_EINVAL, "input_shape: %dx%dx%d is not the %d inputs", shape[0], shape[1], shape[2],
+				T->nx);
+	if (shape && (int64_t)shape[0] * shape[1] * shape[2] != T->nx)
+		shape = NULL; /* the examples' images are not what the Trainer reads */
+	if (mp_net_plan(T->nx, shape, T->c.layers, T->c.nlayers, err) != 0)
+		return mp_error_wrap(err, "model");
+	return 0;
+}
+
 /* A warm start: the weights of an earlier model of the same shape (with
  * warm_start, a pushed model of another shape means fresh weights). */
 static int warm_start(mp__trainer *T, const char *base, mp_err *err)
@@ -372,7 +406,7 @@ static int build(mp__trainer *T, const char *base, mp_err *err)
 	const mp__train_config *c = &T->c;
 	int rc;
 
-	if ((rc = fit_output(T, err)) != 0 ||
+	if ((rc = fit_output(T, err)) != 0 || (rc = plan(T, err)) != 0 ||
 	    (rc = mp_net_init(&T->net, T->nx, c->layers, c->nlayers, c->loss, T->batch > 256 ? T->batch : 256,
 			      T->seed, err)) != 0 ||
 	    (rc = mp_optimizer_init(&T->opt, c->opt, T->net.nparams, err)) != 0)

@@ -30,6 +30,7 @@ typedef struct mp__train_config {
 	int es_metric; /* 0: none, 1: val_loss, 2: val_accuracy */
 	int es_patience;
 	double es_min_delta;
+	int shape[3];	   /* input_shape, or 0s */
 	int gbdt;	   /* boosted trees (model: {gbdt: ...}) instead of layers */
 	mp_gbdt_params gp; /* their params */
 } mp__train_config;

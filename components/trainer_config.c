@@ -36,11 +36,72 @@ static int name_of(const char *s, const mp_name *t, size_t n, int def, const cha
 	return 0;
 }
 
-static const char *const layer_keys[] = {"dense", "activation", "dropout", "init"};
+static const char *const layer_keys[] = {"dense", "conv", "pool", "flatten", "kernel", "stride",
+					 "padding", "activation", "dropout", "init"};
+
+/* key of layer l as a whole number in [lo, hi] into *out (def when absent). */
+static int whole_key(const mp_jdoc *d, const mp_jnode *l, const char *key, double lo, double hi, int def, int *out,
+		     const char *where, mp_err *err)
+{
+	double v = def;
+	int rc;
+
+	if ((rc = num_of(d, l, key, lo, hi, &v, where, err)) < 0)
+		return rc;
+	if (v != floor(v))
+		return mp_error(err, MP_EINVAL, "%s: '%s' must be a whole number", where, key);
+	*out = (int)v;
+	return 0;
+}
+
+/* Which of dense, conv, pool and flatten the layer is, and the keys only
+ * some kinds take given to another. */
+static int layer_kind(const mp_jdoc *d, const mp_jnode *l, const char *where, mp_layer_kind *kind, mp_err *err)
+{
+	static const char *const kinds[] = {"dense", "conv", "pool", "flatten"};
+	int k, n = 0;
+
+	for (k = 0; k < 4; k++)
+		if (mp_jnode_get(d, l, kinds[k])) {
+			*kind = (mp_layer_kind)k;
+			n++;
+		}
+	if (n != 1)
+		return mp_error(err, MP_EINVAL, "%s needs one of 'dense: UNITS', 'conv: FILTERS', 'pool: SIZE' or "
+				"'flatten: true'", where);
+	if (*kind != MP_LAYER_CONV)
+		for (k = 0; k < 3; k++)
+			if (mp_jnode_get(d, l, (const char *[]){"kernel", "stride", "padding"}[k]))
+				return mp_error(err, MP_EINVAL, "%s: '%s' is for conv layers", where,
+						(const char *[]){"kernel", "stride", "padding"}[k]);
+	if ((*kind == MP_LAYER_POOL || *kind == MP_LAYER_FLATTEN) &&
+	    (mp_jnode_get(d, l, "activation") || mp_jnode_get(d, l, "dropout") || mp_jnode_get(d, l, "init")))
+		return mp_error(err, MP_EINVAL, "%s: a %s takes no activation, dropout or init", where, kinds[*kind]);
+	return 0;
+}
+
+/* A conv's filters, kernel, stride and padding; a pool's size. */
+static int image_layer(const mp_jdoc *d, const mp_jnode *l, const char *where, mp_layer_spec *ls, mp_err *err)
+{
+	const char *pad = mp_jnode_str(mp_jnode_get(d, l, "padding"));
+	int rc;
+
+	if (ls->kind == MP_LAYER_POOL)
+		return whole_key(d, l, "pool", 1, 1024, 2, &ls->kernel, where, err);
+	if ((rc = whole_key(d, l, "conv", 1, 65536, 0, &ls->filters, where, err)) != 0 ||
+	    (rc = whole_key(d, l, "kernel", 1, 1024, 3, &ls->kernel, where, err)) != 0 ||
+	    (rc = whole_key(d, l, "stride", 1, 1024, 1, &ls->stride, where, err)) != 0)
+		return rc;
+	if (pad && strcmp(pad, "same") && strcmp(pad, "valid"))
+		return mp_error(err, MP_EINVAL, "%s: padding '%s' is not same or valid", where, pad);
+	ls->same = pad && !strcmp(pad, "same");
+	return 0;
+}
 
 /* Layer i (from 0) of the model's list. */
 static int parse_layer(const mp_jdoc *d, const mp_jnode *l, size_t i, int last, mp__train_config *c, mp_err *err)
 {
+	mp_layer_spec *ls = &c->layers[i];
 	const char *units = mp_jnode_str(mp_jnode_get(d, l, "dense"));
 	char where[64];
 	double v;
@@ -58,27 +119,31 @@ static int parse_layer(const mp_jdoc *d, const mp_jnode *l, size_t i, int last, 
 			return mp_error_wrap(err, "%s", where);
 		}
 	}
-	if (!units)
-		return mp_error(err, MP_EINVAL, "%s needs 'dense: UNITS'", where);
-	if (!strcmp(units, "auto") && last)
-		c->auto_last = 1;
-	else if (mp_parse_double(units, 1, 1e6, &v, "dense", err) != 0 || v != floor(v))
-		return mp_error(err, MP_EINVAL, "%s: 'dense' must be a positive whole number%s", where,
-				last ? " or auto" : "");
-	else
-		c->layers[i].units = (int)v;
+	if ((rc = layer_kind(d, l, where, &ls->kind, err)) != 0)
+		return rc;
+	if (ls->kind == MP_LAYER_DENSE) {
+		if (!strcmp(units, "auto") && last)
+			c->auto_last = 1;
+		else if (mp_parse_double(units, 1, 1e6, &v, "dense", err) != 0 || v != floor(v))
+			return mp_error(err, MP_EINVAL, "%s: 'dense' must be a positive whole number%s", where,
+					last ? " or auto" : "");
+		else
+			ls->units = (int)v;
+	} else if (ls->kind != MP_LAYER_FLATTEN && (rc = image_layer(d, l, where, ls, err)) != 0) {
+		return rc;
+	}
 	if ((rc = name_of(mp_jnode_str(mp_jnode_get(d, l, "activation")), mp_act_names, mp_nact_names, MP_ACT_NONE,
 			  where, "activation", &e, err)) != 0)
 		return rc;
-	c->layers[i].act = (mp_act)e;
+	ls->act = (mp_act)e;
 	if ((rc = name_of(mp_jnode_str(mp_jnode_get(d, l, "init")), mp_init_names, mp_ninit_names, MP_INIT_AUTO,
 			  where, "init", &e, err)) != 0)
 		return rc;
-	c->layers[i].init = (mp_init)e;
+	ls->init = (mp_init)e;
 	v = 0;
 	if ((rc = num_of(d, l, "dropout", 0, 0.95, &v, "model", err)) < 0)
 		return rc;
-	c->layers[i].dropout = (float)v;
+	ls->dropout = (float)v;
 	return 0;
 }
 
@@ -142,6 +207,8 @@ static int parse_model(const mp_jdoc *d, mp__train_config *c, mp_err *err)
 		return parse_gbdt(d, gbdt, c, err);
 	if (!mp_jnode_is_list(layers) || mp_jnode_len(layers) == 0)
 		return mp_error(err, MP_EINVAL, "model: needs a non-empty 'layers' list");
+	if (mp_jnode_len(layers) > MP_NET_MAX_LAYERS)
+		return mp_error(err, MP_EINVAL, "model: more than %d layers", MP_NET_MAX_LAYERS);
 	c->nlayers = (int)mp_jnode_len(layers);
 	if (!(c->layers = mp_calloc((size_t)c->nlayers, sizeof(*c->layers))))
 		return mp_error(err, MP_ENOMEM, "out of memory");
@@ -150,6 +217,8 @@ static int parse_model(const mp_jdoc *d, mp__train_config *c, mp_err *err)
 			return rc;
 	if (c->layers[c->nlayers - 1].act != MP_ACT_NONE)
 		return mp_error(err, MP_EINVAL, "model: the last layer gives the logits and takes no activation");
+	if ((rc = mp_net_check_stack(c->layers, c->nlayers, err)) != 0)
+		return mp_error_wrap(err, "model");
 	return 0;
 }
 
@@ -239,6 +308,43 @@ static int parse_early_stopping(const mp_jdoc *d, mp__train_config *c, mp_err *e
 	return 0;
 }
 
+/* input_shape: [H, W, C]; with it, the layers are sized now, so a window
+ * larger than its input is found when the pipeline file is loaded. */
+static int parse_input_shape(const mp_component_io *io, mp__train_config *c, mp_err *err)
+{
+	mp_jdoc *d = NULL;
+	const mp_jnode *r;
+	int rc, k;
+
+	if ((rc = mp_jdoc_parse(&d, mp_io_param(io, "input_shape"), "input_shape", err)) != 0)
+		return rc;
+	r = mp_jdoc_root(d);
+	if (mp_jnode_len(r) != 0 && mp_jnode_len(r) != 3)
+		rc = mp_error(err, MP_EINVAL, "input_shape: give [HEIGHT, WIDTH, CHANNELS]");
+	for (k = 0; rc == 0 && mp_jnode_len(r) == 3 && k < 3; k++) {
+		double v;
+
+		if (mp_parse_double(mp_jnode_str(mp_jnode_at(d, r, (size_t)k)), 1, 65536, &v, "input_shape", err) != 0 ||
+		    v != floor(v))
+			rc = mp_error(err, MP_EINVAL, "input_shape: item %d is not a whole number from 1 to 65536", k + 1);
+		c->shape[k] = (int)v;
+	}
+	mp_jdoc_free(d);
+	if (rc == 0 && c->shape[0] && !c->gbdt) {
+		mp_layer_spec tmp[MP_NET_MAX_LAYERS];
+		int64_t nin = (int64_t)c->shape[0] * c->shape[1] * c->shape[2];
+
+		if (nin > MP_NET_MAX_UNITS)
+			return mp_error(err, MP_EINVAL, "input_shape: more than %d inputs", MP_NET_MAX_UNITS);
+		memcpy(tmp, c->layers, (size_t)c->nlayers * sizeof(*tmp));
+		if (c->auto_last)
+			tmp[c->nlayers - 1].units = 2;
+		if (mp_net_plan((int)nin, c->shape, tmp, c->nlayers, err) != 0)
+			return mp_error_wrap(err, "model");
+	}
+	return rc;
+}
+
 int mp__train_config_parse(const mp_component_io *io, mp__train_config *c, mp_err *err)
 {
 	static const struct {
@@ -265,6 +371,8 @@ int mp__train_config_parse(const mp_component_io *io, mp__train_config *c, mp_er
 			rc = parts[i].parse(d, c, err);
 		mp_jdoc_free(d);
 	}
+	if (rc == 0)
+		rc = parse_input_shape(io, c, err);
 	if (rc != 0) {
 		free(c->layers);
 		c->layers = NULL;

@@ -9,7 +9,8 @@
  * compared with the bucket indices; strings are compared with their
  * vocabulary (Equal on strings is why the opset is 19).  The pieces are
  * concatenated in the transform's order, then each layer is a Gemm and its
- * activation, or boosted trees are one TreeEnsembleRegressor (ai.onnx.ml)
+ * activation (conv layers a Conv, channels first, between a Reshape and
+ * Transpose in and out; pools a MaxPool), or boosted trees are one TreeEnsembleRegressor (ai.onnx.ml)
  * of the margins, which Softmax or Sigmoid turn into outputs.  Outputs: 'probabilities' float32 [N, C] and 'label' int64
  * [N] (ArgMax, first maximum as mlpipe), or 'value' float32 [N, O].
  */
@@ -491,6 +492,92 @@ out:
 	return out;
 }
 
+/* ---- images: Conv and MaxPool, channels first as ONNX has them -------- */
+
+static const char *transpose(graph *g, const char *x, const int64_t perm[4])
+{
+	attr a = {"perm", A_INTS, 0, 0, perm, 4};
+
+	return op1(g, "Transpose", x, "transpose", &a, 1);
+}
+
+static const char *reshape(graph *g, const char *x, const int64_t *dims, int64_t n)
+{
+	return op2(g, "Reshape", x, const_int64s(g, "shape", dims, n), "reshape");
+}
+
+/* Layer l, a conv, pool or flatten, on x: [N, H * W * C] (channels last)
+ * before the first, then [N, C, H, W]; a flatten goes back to channels
+ * last and [N, H * W * C], the layout the dense layers read.  A conv's
+ * weights are ours, (F, K, K, C), permuted to ONNX's (F, C, K, K); its
+ * padding is explicit: TensorFlow's 'same' puts the odd one below and
+ * right.  NULL when out of memory. */
+static const char *image_layer(graph *g, const mp_net *n, int l, const char *x)
+{
+	static const int64_t to_nchw[4] = {0, 3, 1, 2}, to_nhwc[4] = {0, 2, 3, 1};
+	const mp_layer_spec *ls = &n->layers[l];
+	int first = l == 0 || n->layers[l - 1].kind == MP_LAYER_DENSE;
+
+	if (ls->kind == MP_LAYER_FLATTEN) {
+		int64_t flat[2] = {-1, ls->units};
+
+		return reshape(g, transpose(g, x, to_nhwc), flat, 2);
+	}
+	if (first) {
+		int64_t dims[4] = {-1, ls->in[0], ls->in[1], ls->in[2]};
+
+		x = transpose(g, reshape(g, x, dims, 4), to_nchw);
+	}
+	if (ls->kind == MP_LAYER_POOL) {
+		int64_t k[2] = {ls->kernel, ls->kernel};
+		attr a[2] = {{"kernel_shape", A_INTS, 0, 0, k, 2}, {"strides", A_INTS, 0, 0, k, 2}};
+
+		return op1(g, "MaxPool", x, "maxpool", a, 2);
+	} else {
+		int F = ls->filters, K = ls->kernel, C = ls->in[2], f, c, ky, kx;
+		int64_t k[2] = {K, K}, st[2] = {ls->stride, ls->stride}, pads[4], wd[4] = {F, C, K, K};
+		float *w = mp_malloc((size_t)F * (size_t)C * (size_t)K * (size_t)K * sizeof(float));
+		const float *ours = n->params + n->woff[l];
+		const char *in[3], *out;
+
+		if (!w)
+			return NULL;
+		for (int side = 0; side < 2; side++) {
+			int total = (ls->out[side] - 1) * ls->stride + K - ls->in[side];
+
+			pads[side] = ls->pad;
+			pads[side + 2] = total - ls->pad > 0 ? total - ls->pad : 0;
+			if (!ls->same)
+				pads[side] = pads[side + 2] = 0;
+		}
+		for (f = 0; f < F; f++)
+			for (c = 0; c < C; c++)
+				for (ky = 0; ky < K; ky++)
+					for (kx = 0; kx < K; kx++)
+						w[((f * C + c) * K + ky) * K + kx] = ours[((f * K + ky) * K + kx) * C + c];
+		{
+			attr a[3] = {{"kernel_shape", A_INTS, 0, 0, k, 2}, {"strides", A_INTS, 0, 0, st, 2},
+				     {"pads", A_INTS, 0, 0, pads, 4}};
+			const char *wname = fresh(g, "conv_w");
+
+			init(g, wname, T_FLOAT, wd, 4, w, (size_t)F * (size_t)C * (size_t)K * (size_t)K * 4, NULL, 0);
+			in[0] = x;
+			in[1] = wname;
+			in[2] = const_floats(g, "conv_b", n->params + n->boff[l], 0, F);
+			out = fresh(g, "conv");
+			node(g, "Conv", in, 3, out, a, 3);
+		}
+		free(w);
+		if (ls->act == MP_ACT_RELU)
+			return op1(g, "Relu", out, "relu", NULL, 0);
+		if (ls->act == MP_ACT_TANH)
+			return op1(g, "Tanh", out, "tanh", NULL, 0);
+		if (ls->act == MP_ACT_SIGMOID)
+			return op1(g, "Sigmoid", out, "sigmoid", NULL, 0);
+		return out;
+	}
+}
+
 static void add_names(mp_strbuf *b, const char *key, const mp_feature *f, char *const *names, size_t n)
 {
 	mp_strbuf e = MP_STRBUF_INIT, v = MP_STRBUF_INIT;
@@ -529,6 +616,14 @@ int mp_export_onnx(const mp_served *s, const char *path, mp_err *err)
 	for (l = 0; l < n->nlayers; l++) {
 		int in = l ? n->layers[l - 1].units : n->nin;
 		attr tb = {"transB", A_INT, 1, 0, NULL, 0};
+
+		if (n->layers[l].kind != MP_LAYER_DENSE) {
+			if (!(h = image_layer(&g, n, l, h))) {
+				rc = mp_error(err, MP_ENOMEM, "out of memory");
+				goto out;
+			}
+			continue;
+		}
 		const char *inputs[3] = {h, const_floats(&g, "w", n->params + n->woff[l], n->layers[l].units, in), NULL};
 		const char *out = fresh(&g, "dense");
 

@@ -10,7 +10,7 @@ static mp_sversion versions[2];
 
 static void make_model(mp_sversion *v, const char *dir, const char *name, int nin, const char *tx)
 {
-	mp_layer_spec l[2] = {{4, MP_ACT_RELU, 0, MP_INIT_AUTO}, {2, MP_ACT_NONE, 0, MP_INIT_AUTO}};
+	mp_layer_spec l[2] = {{.units = 4, .act = MP_ACT_RELU, .dropout = 0, .init = MP_INIT_AUTO}, {.units = 2, .act = MP_ACT_NONE, .dropout = 0, .init = MP_INIT_AUTO}};
 	char path[512];
 	mp_net n;
 	mp_err err;

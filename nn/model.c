@@ -10,15 +10,27 @@
 #define MODEL_MAGIC "MLPM"
 #define CKPT_MAGIC "MLPC"
 
-/* The architecture as text. */
+/* The architecture as text: a shape line before image layers, then one
+ * line per layer ("layer" is a dense one). */
 static int header_text(const mp_net *n, const char *transform_text, mp_strbuf *sb)
 {
+	const mp_layer_spec *ls = n->layers;
 	int l;
 
 	mp_strbuf_addf(sb, "mlpipe-model %d\ninputs %d\nloss %s\n", MP_MODEL_VERSION, n->nin, mp_loss_name(n->loss));
-	for (l = 0; l < n->nlayers; l++)
-		mp_strbuf_addf(sb, "layer %d %s %.9g\n", n->layers[l].units, mp_act_name(n->layers[l].act),
-			       (double)n->layers[l].dropout);
+	if (ls[0].kind != MP_LAYER_DENSE)
+		mp_strbuf_addf(sb, "shape %d %d %d\n", ls[0].in[0], ls[0].in[1], ls[0].in[2]);
+	for (l = 0; l < n->nlayers; l++, ls++) {
+		if (ls->kind == MP_LAYER_CONV)
+			mp_strbuf_addf(sb, "conv %d %d %d %s %s %.9g\n", ls->filters, ls->kernel, ls->stride,
+				       ls->same ? "same" : "valid", mp_act_name(ls->act), (double)ls->dropout);
+		else if (ls->kind == MP_LAYER_POOL)
+			mp_strbuf_addf(sb, "pool %d\n", ls->kernel);
+		else if (ls->kind == MP_LAYER_FLATTEN)
+			mp_strbuf_adds(sb, "flatten\n");
+		else
+			mp_strbuf_addf(sb, "layer %d %s %.9g\n", ls->units, mp_act_name(ls->act), (double)ls->dropout);
+	}
 	if (transform_text)
 		mp_strbuf_addf(sb, "transform\n%s", transform_text);
 	return sb->failed ? MP_ENOMEM : 0;
@@ -134,94 +146,147 @@ static int parse(const char *magic, const uint8_t *data, size_t len, const char 
 	return 0;
 }
 
-static int parse_header(const char *h, size_t hlen, const char *path, int *nin, mp_loss *loss, mp_layer_spec **layers,
-			int *nlayers, int *gbdt, char **transform, mp_err *err)
+/* What a model header declares. */
+typedef struct model_header {
+	int nin, nlayers, gbdt, shape[3];
+	mp_loss loss;
+	mp_layer_spec *layers;
+	size_t alloc;
+	char *transform;
+} model_header;
+
+/* An activation by name, or -1. */
+static int act_of(const char *name)
 {
-	char *text = mp_strndup(h, hlen), *line, *next;
-	size_t alloc = 0;
+	int k;
+
+	for (k = 0; k < 4 && strcmp(mp_act_name((mp_act)k), name); k++)
+		;
+	return k < 4 ? k : -1;
+}
+
+/* A layer line into ls: 1, or 0 when line is no layer; -1 when it is a
+ * layer mlpipe does not make.  Sizes are checked again by mp_net_plan. */
+static int layer_line(const char *line, mp_layer_spec *ls)
+{
+	char act[32], pad[8], tail;
+	float drop = 0;
+	int a = 0, b = 0, c = 0;
+
+	memset(ls, 0, sizeof(*ls));
+	if (sscanf(line, "layer %d %31s %f %c", &a, act, &drop, &tail) == 3) {
+		ls->kind = MP_LAYER_DENSE;
+		ls->units = a;
+	} else if (sscanf(line, "conv %d %d %d %7s %31s %f %c", &a, &b, &c, pad, act, &drop, &tail) == 6) {
+		ls->kind = MP_LAYER_CONV;
+		ls->filters = a;
+		ls->kernel = b;
+		ls->stride = c;
+		ls->same = !strcmp(pad, "same");
+		if (!ls->same && strcmp(pad, "valid"))
+			return -1;
+	} else if (sscanf(line, "pool %d %c", &b, &tail) == 1) {
+		ls->kind = MP_LAYER_POOL;
+		ls->kernel = b;
+		strcpy(act, "none");
+	} else if (!strcmp(line, "flatten")) {
+		ls->kind = MP_LAYER_FLATTEN;
+		strcpy(act, "none");
+	} else {
+		return 0;
+	}
+	if (a < 0 || a > MP_NET_MAX_UNITS || b < 0 || b > 4096 || c < 0 || c > 4096 || !(drop >= 0 && drop < 1) ||
+	    act_of(act) < 0)
+		return -1;
+	ls->act = (mp_act)act_of(act);
+	ls->dropout = drop;
+	ls->init = MP_INIT_AUTO;
+	return 1;
+}
+
+/* "inputs N", "gbdt N": a whole number in [1, max] */
+static int whole_of(const char *s, long max, int *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	*out = (int)v;
+	return *end || end == s || v < 1 || v > max ? -1 : 0;
+}
+
+/* One header line into h (0), or an error. */
+static int header_line(model_header *h, const char *line, const char *path, mp_err *err)
+{
+	mp_layer_spec ls;
+	int k;
+
+	if (!strncmp(line, "inputs ", 7)) {
+		if (whole_of(line + 7, MP_NET_MAX_UNITS, &h->nin) != 0)
+			return mp_error(err, MP_ECORRUPT, "'%s': 'inputs %s' is not 1 to %d", path, line + 7,
+					MP_NET_MAX_UNITS);
+	} else if (!strncmp(line, "loss ", 5)) {
+		for (k = 0; k < 3 && strcmp(mp_loss_name((mp_loss)k), line + 5); k++)
+			;
+		if (k == 3)
+			return mp_error(err, MP_ECORRUPT, "'%s': unknown loss '%s'", path, line + 5);
+		h->loss = (mp_loss)k;
+	} else if (!strncmp(line, "gbdt ", 5)) {
+		if (whole_of(line + 5, 100000, &h->gbdt) != 0)
+			return mp_error(err, MP_ECORRUPT, "'%s': 'gbdt %s' is not 1 to 100000 outputs", path, line + 5);
+	} else if (!strncmp(line, "shape ", 6)) {
+		char tail;
+
+		if (sscanf(line + 6, "%d %d %d %c", &h->shape[0], &h->shape[1], &h->shape[2], &tail) != 3 ||
+		    h->shape[0] < 1 || h->shape[1] < 1 || h->shape[2] < 1)
+			return mp_error(err, MP_ECORRUPT, "'%s': '%s' is not an input shape", path, line);
+	} else if ((k = layer_line(line, &ls)) != 0) {
+		if (k < 0 || h->nlayers >= MP_NET_MAX_LAYERS)
+			return mp_error(err, MP_ECORRUPT, "'%s': '%s' is not a layer mlpipe makes", path, line);
+		if (mp_grow((void **)&h->layers, &h->alloc, (size_t)h->nlayers, sizeof(*h->layers)) != 0)
+			return mp_error(err, MP_ENOMEM, "out of memory");
+		h->layers[h->nlayers++] = ls;
+	}
+	return 0;
+}
+
+static int parse_header(const char *text_in, size_t hlen, const char *path, model_header *h, mp_err *err)
+{
+	char *text = mp_strndup(text_in, hlen), *line, *next;
 	int rc = 0, lineno = 0;
 
-	*layers = NULL;
-	*nlayers = 0;
-	*transform = NULL;
-	*nin = 0;
-	*gbdt = 0;
+	memset(h, 0, sizeof(*h));
+	h->loss = MP_LOSS_SOFTMAX_CE;
 	if (!text)
 		return mp_error(err, MP_ENOMEM, "out of memory");
 	for (line = text; *line && rc == 0; line = next) {
-		char act[32];
-		float drop;
-		int units;
-
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
 		else
 			next = line + strlen(line);
-		lineno++;
-		if (lineno == 1 && strncmp(line, "mlpipe-model ", 13) != 0) {
+		if (++lineno == 1 && strncmp(line, "mlpipe-model ", 13) != 0) {
 			rc = mp_error(err, MP_ECORRUPT, "'%s': not a model header", path);
-		} else if (!strncmp(line, "inputs ", 7)) {
-			char *end;
-			long v = strtol(line + 7, &end, 10);
-
-			if (*end || v < 1 || v > MP_NET_MAX_UNITS)
-				rc = mp_error(err, MP_ECORRUPT, "'%s': 'inputs %s' is not 1 to %d", path, line + 7,
-					      MP_NET_MAX_UNITS);
-			*nin = (int)v;
-		} else if (!strncmp(line, "loss ", 5)) {
-			int k;
-
-			for (k = 0; k < 3 && strcmp(mp_loss_name((mp_loss)k), line + 5); k++)
-				;
-			if (k == 3)
-				rc = mp_error(err, MP_ECORRUPT, "'%s': unknown loss '%s'", path, line + 5);
-			*loss = (mp_loss)k;
-		} else if (!strncmp(line, "gbdt ", 5)) {
-			char *end;
-			long v = strtol(line + 5, &end, 10);
-
-			if (*end || v < 1 || v > 100000)
-				rc = mp_error(err, MP_ECORRUPT, "'%s': 'gbdt %s' is not 1 to 100000 outputs", path, line + 5);
-			*gbdt = (int)v;
-		} else if (sscanf(line, "layer %d %31s %f", &units, act, &drop) == 3) {
-			int k;
-
-			if (units < 1 || units > MP_NET_MAX_UNITS || !(drop >= 0 && drop < 1) || *nlayers >= MP_NET_MAX_LAYERS) {
-				rc = mp_error(err, MP_ECORRUPT, "'%s': '%s' is not a layer mlpipe makes", path, line);
-				break;
-			}
-			if (mp_grow((void **)layers, &alloc, (size_t)*nlayers, sizeof(**layers)) != 0) {
-				rc = mp_error(err, MP_ENOMEM, "out of memory");
-				break;
-			}
-			for (k = 0; k < 4 && strcmp(mp_act_name((mp_act)k), act); k++)
-				;
-			if (k == 4)
-				rc = mp_error(err, MP_ECORRUPT, "'%s': unknown activation '%s'", path, act);
-			(*layers)[*nlayers].units = units;
-			(*layers)[*nlayers].act = (mp_act)k;
-			(*layers)[*nlayers].dropout = drop;
-			(*layers)[*nlayers].init = MP_INIT_AUTO;
-			(*nlayers)++;
 		} else if (!strcmp(line, "transform")) {
-			if (!(*transform = mp_strdup(next)))
+			if (!(h->transform = mp_strdup(next)))
 				rc = mp_error(err, MP_ENOMEM, "out of memory");
 			break;
+		} else {
+			rc = header_line(h, line, path, err);
 		}
 	}
 	free(text);
-	if (rc == 0 && (*nin < 1 || (*nlayers < 1 && !*gbdt)))
+	if (rc == 0 && (h->nin < 1 || (h->nlayers < 1 && !h->gbdt)))
 		rc = mp_error(err, MP_ECORRUPT, "'%s': the header lacks inputs or layers", path);
-	else if (rc == 0 && *nlayers && *gbdt)
+	else if (rc == 0 && h->nlayers && h->gbdt)
 		rc = mp_error(err, MP_ECORRUPT, "'%s': the header declares both layers and trees", path);
-	else if (rc == 0 && *gbdt && (*loss == MP_LOSS_SOFTMAX_CE ? *gbdt < 2 : *gbdt != 1))
-		rc = mp_error(err, MP_ECORRUPT, "'%s': %d outputs do not fit loss %s", path, *gbdt, mp_loss_name(*loss));
+	else if (rc == 0 && h->gbdt && (h->loss == MP_LOSS_SOFTMAX_CE ? h->gbdt < 2 : h->gbdt != 1))
+		rc = mp_error(err, MP_ECORRUPT, "'%s': %d outputs do not fit loss %s", path, h->gbdt,
+			      mp_loss_name(h->loss));
 	if (rc != 0) {
-		free(*layers);
-		free(*transform);
-		*layers = NULL;
-		*transform = NULL;
+		free(h->layers);
+		free(h->transform);
+		h->layers = NULL;
+		h->transform = NULL;
 	}
 	return rc;
 }
@@ -258,13 +323,16 @@ static int parse_gbdt(mp_model *m, uint64_t np, const uint8_t *extra, size_t ext
 
 /* A network: the sizes the header declares against what the file holds,
  * before anything of that size is allocated. */
-static int parse_net(mp_model *m, const mp_layer_spec *layers, int nlayers, const uint8_t *params, uint64_t np,
-		     size_t extra_len, const char *path, int max_batch, mp_err *err)
+static int parse_net(mp_model *m, model_header *h, const uint8_t *params, uint64_t np, size_t extra_len, const char *path,
+		     int max_batch, mp_err *err)
 {
+	mp_layer_spec *layers = h->layers;
+	int nlayers = h->nlayers;
 	size_t need;
 	int rc;
 
-	if ((rc = mp_net_count_params(m->nin, layers, nlayers, &need, err)) != 0) {
+	if ((rc = mp_net_plan(m->nin, h->shape[0] ? h->shape : NULL, layers, nlayers, err)) != 0 ||
+	    (rc = mp_net_count_params(m->nin, layers, nlayers, &need, err)) != 0) {
 		mp_error_wrap(err, "'%s'", path);
 		return err->code = MP_ECORRUPT;
 	}
@@ -283,23 +351,24 @@ static int parse_net(mp_model *m, const mp_layer_spec *layers, int nlayers, cons
 int mp_model_parse(mp_model *m, const char *data, size_t len, const char *path, int max_batch, mp_err *err)
 {
 	const uint8_t *params, *extra;
-	const char *header;
+	const char *htext;
 	size_t hlen, extra_len;
 	uint64_t np;
-	mp_layer_spec *layers = NULL;
-	int nlayers, rc, gbdt;
+	model_header h;
+	int rc;
 
 	memset(m, 0, sizeof(*m));
-	m->loss = MP_LOSS_SOFTMAX_CE;
-	if ((rc = parse(MODEL_MAGIC, (const uint8_t *)data, len, path, &header, &hlen, &params, &np, &extra, &extra_len,
+	if ((rc = parse(MODEL_MAGIC, (const uint8_t *)data, len, path, &htext, &hlen, &params, &np, &extra, &extra_len,
 			err)) != 0 ||
-	    (rc = parse_header(header, hlen, path, &m->nin, &m->loss, &layers, &nlayers, &gbdt, &m->transform_text,
-			       err)) != 0)
+	    (rc = parse_header(htext, hlen, path, &h, err)) != 0)
 		return rc;
-	m->nout = gbdt;
-	rc = gbdt ? parse_gbdt(m, np, extra, extra_len, path, err)
-		  : parse_net(m, layers, nlayers, params, np, extra_len, path, max_batch, err);
-	free(layers);
+	m->nin = h.nin;
+	m->loss = h.loss;
+	m->nout = h.gbdt;
+	m->transform_text = h.transform;
+	rc = h.gbdt ? parse_gbdt(m, np, extra, extra_len, path, err)
+		    : parse_net(m, &h, params, np, extra_len, path, max_batch, err);
+	free(h.layers);
 	if (rc != 0)
 		mp_model_release(m);
 	return rc;

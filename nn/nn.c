@@ -89,11 +89,18 @@ void mp_net_release(mp_net *n)
 		if (n->mask)
 			free(n->mask[l]);
 	}
+	for (l = 0; n->arg && l < n->nlayers; l++)
+		free(n->arg[l]);
+	for (l = 0; n->col && l < n->nlayers; l++)
+		free(n->col[l]);
 	free(n->z);
 	free(n->a);
 	free(n->d);
 	free(n->mask);
 	free(n->da);
+	free(n->col);
+	free(n->dcol);
+	free(n->arg);
 	free(n->grads);
 	if (!n->view) {
 		free(n->params);
@@ -112,6 +119,38 @@ int mp_net_grad_room(mp_net *n, size_t extra, mp_err *err)
 		return mp_error(err, MP_ENOMEM, "out of memory");
 	memset(g + n->nparams, 0, extra * sizeof(float));
 	n->grads = g;
+	return 0;
+}
+
+/* Each conv's im2col and each pool's argmax, for batches of max_batch:
+ * what a forward pass over images writes besides z and a; with train, the
+ * gradient of the largest im2col too. */
+static int image_workspaces(mp_net *n, int train)
+{
+	size_t dcol = 0;
+	int l;
+
+	for (l = 0; l < n->nlayers; l++) {
+		const mp_layer_spec *ls = &n->layers[l];
+		size_t c = (size_t)ls->out[0] * (size_t)ls->out[1] * (size_t)ls->kernel * (size_t)ls->kernel *
+			   (size_t)ls->in[2] * (size_t)n->max_batch;
+
+		if (ls->kind == MP_LAYER_CONV) {
+			if (!n->col && !(n->col = mp_calloc((size_t)n->nlayers, sizeof(*n->col))))
+				return -1;
+			if (!(n->col[l] = mp_malloc(c * sizeof(float))))
+				return -1;
+			dcol = c > dcol ? c : dcol;
+		}
+		if (ls->kind == MP_LAYER_POOL) {
+			if (!n->arg && !(n->arg = mp_calloc((size_t)n->nlayers, sizeof(*n->arg))))
+				return -1;
+			if (!(n->arg[l] = mp_malloc((size_t)ls->units * (size_t)n->max_batch * sizeof(int32_t))))
+				return -1;
+		}
+	}
+	if (train && dcol && !(n->dcol = mp_malloc(dcol * sizeof(float))))
+		return -1;
 	return 0;
 }
 
@@ -139,10 +178,125 @@ int mp_net_view(mp_net *v, const mp_net *n, mp_err *err)
 		if (!(v->z[l] = mp_malloc(cnt * sizeof(float))) || !(v->a[l] = mp_malloc(cnt * sizeof(float))))
 			goto oom;
 	}
+	if (image_workspaces(v, 0) != 0)
+		goto oom;
 	return 0;
 oom:
 	mp_net_release(v);
 	return mp_error(err, MP_ENOMEM, "out of memory");
+}
+
+size_t mp__layer_weights(const mp_layer_spec *ls, int prev)
+{
+	if (ls->kind == MP_LAYER_CONV)
+		return (size_t)ls->filters * (size_t)ls->kernel * (size_t)ls->kernel * (size_t)ls->in[2];
+	return ls->kind == MP_LAYER_DENSE ? (size_t)ls->units * (size_t)prev : 0;
+}
+
+int mp__layer_biases(const mp_layer_spec *ls)
+{
+	return ls->kind == MP_LAYER_CONV ? ls->filters : ls->kind == MP_LAYER_DENSE ? ls->units : 0;
+}
+
+static const char *const kind_names[] = {"dense", "conv", "pool", "flatten"};
+
+/* One conv or pool layer's output size along a side of size in. */
+static int conv_side(const mp_layer_spec *ls, int in, int *pad)
+{
+	int k = ls->kernel, s = ls->kind == MP_LAYER_POOL ? ls->kernel : ls->stride, out, total;
+
+	*pad = 0;
+	if (ls->kind == MP_LAYER_CONV && ls->same) {
+		out = (in + s - 1) / s;
+		total = (out - 1) * s + k - in;
+		*pad = total > 0 ? total / 2 : 0;
+		return out;
+	}
+	return (in - k) / s + 1;
+}
+
+int mp_net_check_stack(const mp_layer_spec *layers, int nlayers, mp_err *err)
+{
+	int l, conv = 0, flat = 0; /* a conv seen; a dense layer or flatten seen */
+
+	for (l = 0; l < nlayers; l++) {
+		mp_layer_kind k = layers[l].kind;
+
+		if ((k == MP_LAYER_CONV || k == MP_LAYER_POOL) && flat)
+			return mp_error(err, MP_EINVAL, "layer %d: a %s needs images: it comes after a dense layer or a "
+					"flatten", l + 1, kind_names[k]);
+		if (k == MP_LAYER_POOL && !conv)
+			return mp_error(err, MP_EINVAL, "layer %d: a pool before any conv", l + 1);
+		if (k == MP_LAYER_DENSE && conv && !flat)
+			return mp_error(err, MP_EINVAL, "layer %d: a dense layer after a conv or pool: put {flatten: "
+					"true} between them", l + 1);
+		conv |= k == MP_LAYER_CONV;
+		flat |= k == MP_LAYER_DENSE || k == MP_LAYER_FLATTEN;
+	}
+	if (nlayers > 0 && layers[nlayers - 1].kind != MP_LAYER_DENSE)
+		return mp_error(err, MP_EINVAL, "layer %d: the last layer gives the logits: it is a dense layer", nlayers);
+	return 0;
+}
+
+int mp_net_plan(int nin, const int *shape, mp_layer_spec *layers, int nlayers, mp_err *err)
+{
+	int l, cur[3] = {1, 1, nin}, image = 0, rc;
+
+	if ((rc = mp_net_check_stack(layers, nlayers, err)) != 0)
+		return rc;
+
+	if (shape && shape[0] > 0) {
+		if ((int64_t)shape[0] * shape[1] * shape[2] != nin)
+			return mp_error(err, MP_EINVAL, "the input shape %dx%dx%d is not the %d inputs", shape[0], shape[1],
+					shape[2], nin);
+		memcpy(cur, shape, sizeof(cur));
+		image = 1;
+	}
+	for (l = 0; l < nlayers; l++) {
+		mp_layer_spec *ls = &layers[l];
+		int pad = 0, k;
+
+		memcpy(ls->in, cur, sizeof(cur));
+		if (ls->kind == MP_LAYER_POOL || ls->kind == MP_LAYER_FLATTEN) {
+			ls->act = MP_ACT_NONE; /* they move values, nothing more */
+			ls->dropout = 0;
+		}
+		if (ls->kind == MP_LAYER_CONV || ls->kind == MP_LAYER_POOL) {
+			if (!image)
+				return mp_error(err, MP_EINVAL, "layer %d: a %s needs images: give the input's shape "
+						"(input_shape, or images from IDX)", l + 1, kind_names[ls->kind]);
+			if (ls->kernel < 1 || ls->kernel > cur[0] || ls->kernel > cur[1])
+				return mp_error(err, MP_EINVAL, "layer %d: a %s window of %d is larger than its %dx%d input",
+						l + 1, kind_names[ls->kind], ls->kernel, cur[0], cur[1]);
+			if (ls->kind == MP_LAYER_CONV && (ls->filters < 1 || ls->filters > 65536 || ls->stride < 1 ||
+							  ls->stride > ls->kernel + cur[0]))
+				return mp_error(err, MP_EINVAL, "layer %d: conv needs 1 to 65536 filters and a stride of 1 "
+						"or more", l + 1);
+			cur[0] = conv_side(ls, cur[0], &pad);
+			cur[1] = conv_side(ls, cur[1], &k);
+			if (ls->kind == MP_LAYER_CONV)
+				cur[2] = ls->filters;
+			ls->pad = pad;
+			if ((int64_t)cur[0] * cur[1] * cur[2] > MP_NET_MAX_UNITS)
+				return mp_error(err, MP_EINVAL, "layer %d: %dx%dx%d outputs are more than %d", l + 1, cur[0],
+						cur[1], cur[2], MP_NET_MAX_UNITS);
+			ls->units = cur[0] * cur[1] * cur[2];
+		} else if (ls->kind == MP_LAYER_FLATTEN) {
+			cur[2] *= cur[0] * cur[1];
+			cur[0] = cur[1] = 1;
+			ls->units = cur[2];
+			image = 0;
+		} else {
+			if (ls->units < 1 || ls->units > MP_NET_MAX_UNITS)
+				return mp_error(err, MP_EINVAL, "layer %d: 1 to %d units, not %d", l + 1, MP_NET_MAX_UNITS,
+						ls->units);
+			cur[0] = cur[1] = 1;
+			cur[2] = ls->units;
+			image = 0;
+		}
+		memcpy(ls->out, cur, sizeof(cur));
+	}
+	return 0;
 }
 
 int mp_net_count_params(int nin, const mp_layer_spec *layers, int nlayers, size_t *count, mp_err *err)
@@ -161,7 +315,7 @@ int mp_net_count_params(int nin, const mp_layer_spec *layers, int nlayers, size_
 		if (u < 1 || u > MP_NET_MAX_UNITS)
 			return mp_error(err, MP_EINVAL, "layer %d: 1 to %d units, not %d", l + 1, MP_NET_MAX_UNITS, u);
 		/* at most 10^12 each: no overflow in 64 bits, and checked below */
-		w = (size_t)u * (size_t)prev + (size_t)u;
+		w = mp__layer_weights(&layers[l], prev) + (size_t)mp__layer_biases(&layers[l]);
 		if (w > MP_NET_MAX_PARAMS || (total += w) > MP_NET_MAX_PARAMS)
 			return mp_error(err, MP_EINVAL, "the network has more than %u parameters (the limit)",
 					MP_NET_MAX_PARAMS);
@@ -178,10 +332,21 @@ int mp_net_init(mp_net *n, int nin, const mp_layer_spec *layers, int nlayers, mp
 	int l, prev = nin, rc;
 
 	memset(n, 0, sizeof(*n));
-	if (nin < 1 || nlayers < 1 || max_batch < 1 || max_batch > 1 << 20)
+	if (nin < 1 || nlayers < 1 || nlayers > MP_NET_MAX_LAYERS || max_batch < 1 || max_batch > 1 << 20)
 		return mp_error(err, MP_EINVAL, "a network needs inputs, layers and a batch size");
-	if ((rc = mp_net_count_params(nin, layers, nlayers, &total, err)) != 0)
-		return rc;
+	{
+		/* planned again here (a dense stack needs no plan of its caller's) */
+		mp_layer_spec planned[MP_NET_MAX_LAYERS];
+
+		memcpy(planned, layers, (size_t)nlayers * sizeof(*layers));
+		if ((rc = mp_net_plan(nin, layers[0].in[0] ? layers[0].in : NULL, planned, nlayers, err)) != 0 ||
+		    (rc = mp_net_count_params(nin, planned, nlayers, &total, err)) != 0)
+			return rc;
+		if (!(n->layers = mp_calloc((size_t)nlayers, sizeof(*n->layers))))
+			return mp_error(err, MP_ENOMEM, "out of memory");
+		memcpy(n->layers, planned, (size_t)nlayers * sizeof(*layers));
+		layers = n->layers;
+	}
 	if (layers[nlayers - 1].act != MP_ACT_NONE)
 		return mp_error(err, MP_EINVAL, "the last layer gives the logits: it takes no activation");
 	if (loss == MP_LOSS_BCE && layers[nlayers - 1].units != 1)
@@ -193,12 +358,10 @@ int mp_net_init(mp_net *n, int nin, const mp_layer_spec *layers, int nlayers, mp
 	n->loss = loss;
 	n->max_batch = max_batch;
 	n->rng = seed ^ 0xd1b54a32d192ed03ULL;
-	if (!(n->layers = mp_calloc((size_t)nlayers, sizeof(*n->layers))) ||
-	    !(n->woff = mp_calloc((size_t)nlayers, sizeof(size_t))) || !(n->boff = mp_calloc((size_t)nlayers, sizeof(size_t))) ||
+	if (!(n->woff = mp_calloc((size_t)nlayers, sizeof(size_t))) || !(n->boff = mp_calloc((size_t)nlayers, sizeof(size_t))) ||
 	    !(n->z = mp_calloc((size_t)nlayers, sizeof(float *))) || !(n->a = mp_calloc((size_t)nlayers, sizeof(float *))) ||
 	    !(n->d = mp_calloc((size_t)nlayers, sizeof(float *))) || !(n->mask = mp_calloc((size_t)nlayers, sizeof(uint8_t *))))
 		goto oom;
-	memcpy(n->layers, layers, (size_t)nlayers * sizeof(*layers));
 	for (l = 0; l < nlayers; l++) {
 		size_t u = (size_t)layers[l].units;
 
@@ -207,9 +370,9 @@ int mp_net_init(mp_net *n, int nin, const mp_layer_spec *layers, int nlayers, mp
 			return mp_error(err, MP_EINVAL, "layer %d: units must be positive and dropout in [0, 1)", l + 1);
 		}
 		n->woff[l] = off;
-		off += u * (size_t)prev;
+		off += mp__layer_weights(&layers[l], prev);
 		n->boff[l] = off;
-		off += u;
+		off += (size_t)mp__layer_biases(&layers[l]);
 		if (!(n->z[l] = mp_malloc(u * (size_t)max_batch * sizeof(float))) ||
 		    !(n->a[l] = mp_malloc(u * (size_t)max_batch * sizeof(float))) ||
 		    !(n->d[l] = mp_malloc(u * (size_t)max_batch * sizeof(float))) ||
@@ -220,8 +383,8 @@ int mp_net_init(mp_net *n, int nin, const mp_layer_spec *layers, int nlayers, mp
 		prev = layers[l].units;
 	}
 	n->nparams = off;
-	if (!(n->params = mp_calloc(off, sizeof(float))) || !(n->grads = mp_calloc(off, sizeof(float))) ||
-	    !(n->da = mp_malloc(widest * (size_t)max_batch * sizeof(float))))
+	if (!(n->params = mp_calloc(off ? off : 1, sizeof(float))) || !(n->grads = mp_calloc(off ? off : 1, sizeof(float))) ||
+	    !(n->da = mp_malloc(widest * (size_t)max_batch * sizeof(float))) || image_workspaces(n, 1) != 0)
 		goto oom;
 	/* initialisation: He (normal) for relu, Glorot (uniform) otherwise */
 	{
@@ -229,19 +392,23 @@ int mp_net_init(mp_net *n, int nin, const mp_layer_spec *layers, int nlayers, mp
 
 		prev = nin;
 		for (l = 0; l < nlayers; l++) {
-			size_t k, cnt = (size_t)layers[l].units * (size_t)prev;
-			mp_init init = layers[l].init;
+			const mp_layer_spec *ls = &layers[l];
+			size_t k, cnt = mp__layer_weights(ls, prev);
+			mp_init init = ls->init;
+			/* a conv's fans: its window over the channels in, and out */
+			double fan_in = ls->kind == MP_LAYER_CONV ? (double)ls->kernel * ls->kernel * ls->in[2] : prev;
+			double fan_out = ls->kind == MP_LAYER_CONV ? (double)ls->kernel * ls->kernel * ls->filters : ls->units;
 
 			if (init == MP_INIT_AUTO)
-				init = layers[l].act == MP_ACT_RELU ? MP_INIT_HE : MP_INIT_GLOROT;
+				init = ls->act == MP_ACT_RELU ? MP_INIT_HE : MP_INIT_GLOROT;
 			for (k = 0; k < cnt; k++) {
 				if (init == MP_INIT_HE)
-					n->params[n->woff[l] + k] = (float)(normal(&s) * sqrt(2.0 / prev));
+					n->params[n->woff[l] + k] = (float)(normal(&s) * sqrt(2.0 / fan_in));
 				else
 					n->params[n->woff[l] + k] =
-						(float)((uniform(&s) * 2 - 1) * sqrt(6.0 / (prev + layers[l].units)));
+						(float)((uniform(&s) * 2 - 1) * sqrt(6.0 / (fan_in + fan_out)));
 			}
-			prev = layers[l].units;
+			prev = ls->units;
 		}
 	}
 	return 0;
@@ -295,6 +462,186 @@ static void activate_span(mp_net *n, int l, size_t at, size_t cnt, int train, ui
 	}
 }
 
+/* ---- images: conv, pool, flatten ------------------------------------------ */
+
+/* n floats, a few at a time: a first conv's window rows are 3 floats,
+ * where memcpy's call costs more than the copy (a fifth of a step). */
+static inline void copy(float *restrict d, const float *restrict s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		d[i] = s[i];
+}
+
+/* col (B * Ho * Wo, K * K * C) of in (B, H, W, C) under conv ls: row
+ * (b, oy, ox) holds the window at (oy * stride - pad, ox * stride - pad),
+ * (ky, kx, c) in order; zeros where it is off the input.  With back, the
+ * reverse: col's values are added into in, which is zeroed first (the
+ * gradient with respect to the input). */
+static void im2col(const mp_layer_spec *ls, float *in, int batch, float *col, int back)
+{
+	int H = ls->in[0], W = ls->in[1], C = ls->in[2], Ho = ls->out[0], Wo = ls->out[1], K = ls->kernel;
+	int S = ls->stride, P = ls->pad, b, oy, ox, ky, kx;
+	size_t kkc = (size_t)K * (size_t)K * (size_t)C, kc = (size_t)K * (size_t)C, c;
+
+	if (back)
+		memset(in, 0, (size_t)batch * (size_t)H * (size_t)W * (size_t)C * sizeof(float));
+	for (b = 0; b < batch; b++)
+		for (oy = 0; oy < Ho; oy++)
+			for (ox = 0; ox < Wo; ox++) {
+				float *row = col + (((size_t)b * (size_t)Ho + (size_t)oy) * (size_t)Wo + (size_t)ox) * kkc;
+				int x0 = ox * S - P;
+
+				for (ky = 0; ky < K; ky++) {
+					int iy = oy * S - P + ky;
+					float *dst = row + (size_t)ky * kc;
+					float *src = in + (((size_t)b * (size_t)H + (size_t)iy) * (size_t)W) * (size_t)C;
+
+					if (iy < 0 || iy >= H) {
+						if (!back)
+							memset(dst, 0, kc * sizeof(float));
+						continue;
+					}
+					if (!back && x0 >= 0 && x0 + K <= W) { /* the window's row is inside: one copy */
+						copy(dst, src + (size_t)x0 * (size_t)C, kc);
+						continue;
+					}
+					for (kx = 0; kx < K; kx++) {
+						int ix = x0 + kx;
+						float *d = dst + (size_t)kx * (size_t)C;
+
+						if (ix < 0 || ix >= W) {
+							if (!back)
+								memset(d, 0, (size_t)C * sizeof(float));
+						} else if (!back) {
+							copy(d, src + (size_t)ix * (size_t)C, (size_t)C);
+						} else {
+							for (c = 0; c < (size_t)C; c++)
+								src[(size_t)ix * (size_t)C + c] += d[c];
+						}
+					}
+				}
+			}
+}
+
+/* conv forward: z (B * Ho * Wo, F) = col W^T + b, W is (F, K * K * C) */
+static void conv_forward(mp_net *n, int l, const float *in, int batch)
+{
+	const mp_layer_spec *ls = &n->layers[l];
+	int rows = batch * ls->out[0] * ls->out[1], kkc = ls->kernel * ls->kernel * ls->in[2], r, f, F = ls->filters;
+	const float *b = n->params + n->boff[l];
+	float *z = n->z[l];
+
+	im2col(ls, (float *)in, batch, n->col[l], 0);
+	mp_gemm(0, 1, rows, F, kkc, 1.0f, n->col[l], kkc, n->params + n->woff[l], kkc, 0.0f, z, F);
+	for (r = 0; r < rows; r++)
+		for (f = 0; f < F; f++)
+			z[(size_t)r * (size_t)F + (size_t)f] += b[f];
+}
+
+/* conv backward, with d[l] the gradient with respect to z[l]: dW = d^T
+ * col (the forward's), db = the column sums of d */
+static void conv_backward(mp_net *n, int l, int batch)
+{
+	const mp_layer_spec *ls = &n->layers[l];
+	int rows = batch * ls->out[0] * ls->out[1], kkc = ls->kernel * ls->kernel * ls->in[2], r, f, F = ls->filters;
+	float *gb = n->grads + n->boff[l];
+	const float *d = n->d[l];
+
+	mp_gemm(1, 0, F, kkc, rows, 1.0f, d, F, n->col[l], kkc, 0.0f, n->grads + n->woff[l], kkc);
+	memset(gb, 0, (size_t)F * sizeof(float));
+	for (r = 0; r < rows; r++)
+		for (f = 0; f < F; f++)
+			gb[f] += d[(size_t)r * (size_t)F + (size_t)f];
+}
+
+/* conv down: dcol = d W, then col2im into d[l-1] */
+static void conv_down(mp_net *n, int l, int batch)
+{
+	const mp_layer_spec *ls = &n->layers[l];
+	int rows = batch * ls->out[0] * ls->out[1], kkc = ls->kernel * ls->kernel * ls->in[2];
+
+	mp_gemm(0, 0, rows, kkc, ls->filters, 1.0f, n->d[l], ls->filters, n->params + n->woff[l], kkc, 0.0f, n->dcol, kkc);
+	im2col(ls, n->d[l - 1], batch, n->dcol, 1);
+}
+
+/* One window position's values (C channels from input index at) into the
+ * running maxima m and their indices arg, as masks: no branches. */
+MP_VECTOR_CLONES static void window_max(float *restrict m, int32_t *restrict arg, const float *restrict x, int32_t at,
+					int C)
+{
+	for (int c = 0; c < C; c++) {
+		int32_t better = -(int32_t)(x[c] > m[c]);
+
+		arg[c] = (arg[c] & ~better) | ((at + c) & better);
+		m[c] = x[c] > m[c] ? x[c] : m[c];
+	}
+}
+
+/* max pool forward: each (K x K) window's largest value, per channel, and
+ * where it was (arg: an index into the example's input), into out; the
+ * channels are the inner loop, and the comparisons selects, so it
+ * vectorizes (a branch per value was half of a step's time outside the
+ * products) */
+static void pool_forward(mp_net *n, int l, const float *in, int batch, float *out)
+{
+	const mp_layer_spec *ls = &n->layers[l];
+	int H = ls->in[0], W = ls->in[1], C = ls->in[2], Ho = ls->out[0], Wo = ls->out[1], K = ls->kernel;
+	int b, oy, ox, c, ky, kx;
+
+	(void)H;
+	for (b = 0; b < batch; b++) {
+		const float *x = in + (size_t)b * (size_t)H * (size_t)W * (size_t)C;
+
+		for (oy = 0; oy < Ho; oy++)
+			for (ox = 0; ox < Wo; ox++) {
+				size_t o = (size_t)b * (size_t)ls->units + (size_t)((oy * Wo + ox) * C);
+				float *restrict zo = out + o;
+				int32_t *restrict ao = n->arg[l] + o;
+				int32_t at0 = (int32_t)(((oy * K) * W + ox * K) * C);
+
+				for (c = 0; c < C; c++) {
+					zo[c] = x[at0 + c];
+					ao[c] = at0 + c;
+				}
+				for (ky = 0; ky < K; ky++)
+					for (kx = ky ? 0 : 1; kx < K; kx++) {
+						int32_t at = (int32_t)(((oy * K + ky) * W + ox * K + kx) * C);
+						const float *restrict xr = x + at;
+
+						window_max(zo, ao, xr, at, C);
+					}
+			}
+	}
+}
+
+/* max pool down: each output's gradient to the input it came from */
+static void pool_down(mp_net *n, int l, int batch)
+{
+	const mp_layer_spec *ls = &n->layers[l];
+	size_t in = (size_t)ls->in[0] * (size_t)ls->in[1] * (size_t)ls->in[2], u = (size_t)ls->units, b, i;
+
+	memset(n->d[l - 1], 0, (size_t)batch * in * sizeof(float));
+	for (b = 0; b < (size_t)batch; b++)
+		for (i = 0; i < u; i++)
+			n->d[l - 1][b * in + (size_t)n->arg[l][b * u + i]] += n->d[l][b * u + i];
+}
+
+/* A conv, pool or flatten layer forward, whole (they are never split). */
+static void image_forward(mp_net *n, int l, const float *in, int batch, int train, uint64_t *rng)
+{
+	const mp_layer_spec *ls = &n->layers[l];
+
+	if (ls->kind == MP_LAYER_CONV) {
+		conv_forward(n, l, in, batch);
+		activate_span(n, l, 0, (size_t)ls->units * (size_t)batch, train, rng);
+	} else if (ls->kind == MP_LAYER_POOL) {
+		/* no activation or dropout (the Trainer refuses them): straight into a */
+		pool_forward(n, l, in, batch, n->a[l]);
+	} else {
+		memcpy(n->a[l], in, (size_t)batch * (size_t)ls->units * sizeof(float));
+	}
+}
+
 /* Layer l's units [u0, u1) for batch rows of in (B, P): z[l][:, u0:u1] =
  * in W[u0:u1]^T + b[u0:u1], and a[l] likewise (activate_span), row by
  * row.  Over all the units it is one product and one span of (B, U). */
@@ -306,6 +653,10 @@ void mp__net_forward_units(mp_net *n, int l, const float *in, int batch, int u0,
 	const float *wt = n->params + n->woff[l] + (size_t)u0 * (size_t)prev, *b = n->params + n->boff[l] + u0;
 	float *z = n->z[l] + u0;
 
+	if (ls->kind != MP_LAYER_DENSE) {
+		image_forward(n, l, in, batch, train, rng);
+		return;
+	}
 	/* z = in W^T + b */
 	for (r = 0; r < (size_t)batch; r++)
 		memcpy(z + r * u, b, w * sizeof(float));
@@ -490,6 +841,12 @@ void mp__net_backward_units(mp_net *n, int l, const float *in, int batch, int u0
 	float *d = n->d[l] + u0, *gw = n->grads + n->woff[l] + (size_t)u0 * (size_t)prev;
 	float *gb = n->grads + n->boff[l] + u0;
 
+	if (ls->kind != MP_LAYER_DENSE) { /* whole: conv, pool and flatten are never split */
+		deactivate_span(n, l, 0, u * (size_t)batch);
+		if (ls->kind == MP_LAYER_CONV)
+			conv_backward(n, l, batch);
+		return;
+	}
 	if (w == u)
 		deactivate_span(n, l, 0, u * (size_t)batch);
 	else
@@ -507,6 +864,20 @@ void mp__net_backward_units(mp_net *n, int l, const float *in, int batch, int u0
 void mp__net_down_units(mp_net *n, int l, int batch, int p0, int p1)
 {
 	int prev = n->layers[l - 1].units;
+
+	switch (n->layers[l].kind) {
+	case MP_LAYER_CONV:
+		conv_down(n, l, batch);
+		return;
+	case MP_LAYER_POOL:
+		pool_down(n, l, batch);
+		return;
+	case MP_LAYER_FLATTEN:
+		memcpy(n->d[l - 1], n->d[l], (size_t)batch * (size_t)prev * sizeof(float));
+		return;
+	case MP_LAYER_DENSE:
+		break;
+	}
 
 	mp_gemm(0, 0, batch, p1 - p0, n->layers[l].units, 1.0f, n->d[l], n->layers[l].units,
 		n->params + n->woff[l] + p0, prev, 0.0f, n->d[l - 1] + p0, prev);

@@ -29,12 +29,36 @@ const char *mp_loss_name(mp_loss l);
 extern const mp_name mp_act_names[], mp_loss_names[], mp_opt_names[], mp_init_names[], mp_sched_names[];
 extern const size_t mp_nact_names, mp_nloss_names, mp_nopt_names, mp_ninit_names, mp_nsched_names;
 
+/* A dense layer; a convolution (im2col, then one product through
+ * mp_gemm), a max pool, or a flatten between them and the dense layers.
+ * Images are (height, width, channels), channels last, each example's
+ * values row by row: the layout of IDX pixels, and of every layer's a. */
+typedef enum { MP_LAYER_DENSE, MP_LAYER_CONV, MP_LAYER_POOL, MP_LAYER_FLATTEN } mp_layer_kind;
+
 typedef struct mp_layer_spec {
-	int units;
+	int units;     /* dense: its units; after mp_net_plan, every layer's outputs per example */
 	mp_act act;
 	float dropout; /* fraction dropped while training; 0: none */
 	mp_init init;  /* AUTO: He for relu, Glorot otherwise */
+	mp_layer_kind kind;
+	int filters;   /* conv: output channels */
+	int kernel;    /* conv: the window's side; pool: the window's side, and its stride */
+	int stride;    /* conv */
+	int same;      /* conv: padded to keep ceil(size / stride) (TensorFlow's 'same'); else 'valid' */
+	/* set by mp_net_plan: the input's and output's (height, width,
+	 * channels), and a conv's zeros above and left of the input */
+	int in[3], out[3], pad;
 } mp_layer_spec;
+
+/* Sizes every layer for nin inputs, of shape (height, width, channels)
+ * when shape is not NULL (needed by a first conv), into units, in, out
+ * and pad; checks the stack: conv and pool on images only (a pool after a
+ * conv, a flatten between them and dense layers), windows no larger than
+ * their input, a dense last layer.  Errors name the layer from 1. */
+int mp_net_plan(int nin, const int *shape, mp_layer_spec *layers, int nlayers, mp_err *err);
+/* The order rules of mp_net_plan alone, which need no sizes (the
+ * pipeline loader's check, before the data is known). */
+int mp_net_check_stack(const mp_layer_spec *layers, int nlayers, mp_err *err);
 
 typedef struct mp_net {
 	int nin;
@@ -52,6 +76,9 @@ typedef struct mp_net {
 	float **d;    /* per layer: gradient with respect to z */
 	uint8_t **mask; /* dropout masks */
 	float *da;    /* gradient with respect to a layer's input */
+	float **col;  /* per conv layer: the im2col of its input, (B * Ho * Wo, K * K * C), kept for backward */
+	float *dcol;  /* its gradient, for the largest conv (training only) */
+	int32_t **arg; /* per pool layer: each output's input, (B, U) */
 	uint64_t rng;
 	int view;     /* a view (mp_net_view): layers, offsets and params are borrowed */
 	/* 0: a step's gradients are of its batch's mean loss.  Else of the sum
@@ -67,11 +94,12 @@ typedef struct mp_net {
 #define MP_NET_MAX_PARAMS (1u << 28) /* 268 million floats: 1 GiB */
 
 /* How many parameters (weights and biases) nin inputs and these layers
- * take, with every size checked against the limits above and every
- * product against overflow. */
+ * (planned: see mp_net_plan) take, with every size checked against the
+ * limits above and every product against overflow. */
 int mp_net_count_params(int nin, const mp_layer_spec *layers, int nlayers, size_t *count, mp_err *err);
 
-/* Makes a network for nin inputs with freshly initialised weights (seeded). */
+/* Makes a network for nin inputs and planned layers (mp_net_plan; dense
+ * layers alone need no plan) with freshly initialised weights (seeded). */
 int mp_net_init(mp_net *n, int nin, const mp_layer_spec *layers, int nlayers, mp_loss loss, int max_batch,
 		uint64_t seed, mp_err *err);
 void mp_net_release(mp_net *n);
@@ -91,11 +119,15 @@ int mp_net_view(mp_net *v, const mp_net *n, mp_err *err);
 
 /* The pieces of a training step by layer and range of units, for a step
  * split across threads by units (nn/team.c): each piece over all of a
- * layer's units is what mp_net_train_step does. */
+ * layer's units is what mp_net_train_step does.  Conv, pool and flatten
+ * layers are never split: they take all their units at once. */
 void mp__net_forward_units(mp_net *n, int l, const float *in, int batch, int u0, int u1, int train, uint64_t *rng);
 void mp__net_loss(mp_net *n, const float *y, int batch, double *loss, int *correct);
 void mp__net_backward_units(mp_net *n, int l, const float *in, int batch, int u0, int u1);
 void mp__net_down_units(mp_net *n, int l, int batch, int p0, int p1);
+/* A planned layer's weights (prev: the units below it) and biases. */
+size_t mp__layer_weights(const mp_layer_spec *ls, int prev);
+int mp__layer_biases(const mp_layer_spec *ls);
 
 /* Forward pass for batch rows of x (batch x nin); returns the logits
  * (batch x nout), valid until the next call.  train enables dropout. */

@@ -76,7 +76,7 @@ static void units_of(const struct mp_step_team *t, int l, int k, int *u0, int *u
 {
 	int u = t->net->layers[l].units;
 
-	if (u < MIN_UNITS * t->n) {
+	if (u < MIN_UNITS * t->n || t->net->layers[l].kind != MP_LAYER_DENSE) {
 		*u0 = 0;
 		*u1 = k == 0 ? u : 0;
 		return;
@@ -91,7 +91,7 @@ static int splits(const struct mp_step_team *t)
 	int l;
 
 	for (l = 0; l < t->net->nlayers; l++)
-		if (t->net->layers[l].units >= MIN_UNITS * t->n)
+		if (t->net->layers[l].units >= MIN_UNITS * t->n && t->net->layers[l].kind == MP_LAYER_DENSE)
 			return 1;
 	return 0;
 }
@@ -108,6 +108,11 @@ static void update_own(struct mp_step_team *t, int k)
 		units_of(t, l, k, &u0, &u1);
 		if (u1 <= u0)
 			continue;
+		if (n->layers[l].kind != MP_LAYER_DENSE) { /* member 0's, whole */
+			mp_optimizer_apply(t->opt, n->params, n->grads, t->lr, n->woff[l],
+					   n->boff[l] + (size_t)mp__layer_biases(&n->layers[l]));
+			continue;
+		}
 		mp_optimizer_apply(t->opt, n->params, n->grads, t->lr, n->woff[l] + (size_t)u0 * prev,
 				   n->woff[l] + (size_t)u1 * prev);
 		mp_optimizer_apply(t->opt, n->params, n->grads, t->lr, n->boff[l] + (size_t)u0, n->boff[l] + (size_t)u1);

@@ -195,7 +195,7 @@ static void make_examples(void)
  * x > c, with probability sigmoid(2(x - c)). */
 static void make_model(const char *dir, double c)
 {
-	mp_layer_spec layer = {2, MP_ACT_NONE, 0, MP_INIT_AUTO};
+	mp_layer_spec layer = {.units = 2, .act = MP_ACT_NONE, .dropout = 0, .init = MP_INIT_AUTO};
 	char *d = tu_at(dir), *path = mp_asprintf("%s/model.mlpm", d);
 	mp_net n;
 	mp_err err;

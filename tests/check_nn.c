@@ -24,18 +24,18 @@ static void grad_check(mp_layer_spec *layers, int nlayers, mp_loss loss, const f
 {
 	mp_net n;
 	mp_err err;
-	float x[64], *g;
+	float x[256], *g;
 	double l0;
 	int correct, i;
 	size_t k, bad = 0;
 
-	ck_assert_int_le(nin * batch, 64);
+	ck_assert_int_le(nin * batch, 256);
 	for (i = 0; i < nin * batch; i++)
 		x[i] = (float)sin(1.3 * i + 0.2);
 	ck_assert_int_eq(mp_net_init(&n, nin, layers, nlayers, loss, batch, 7, &err), 0);
 	/* biases away from zero so relu kinks are not hit */
 	for (i = 0; i < nlayers; i++)
-		for (k = 0; k < (size_t)layers[i].units; k++)
+		for (k = 0; k < (size_t)mp__layer_biases(&n.layers[i]); k++)
 			n.params[n.boff[i] + k] = 0.05f * (float)(k % 3 + 1);
 	mp_net_train_step(&n, x, y, batch, &l0, &correct);
 	ck_assert_double_eq_tol(l0, batch_loss(&n, x, y, batch), 1e-6);
@@ -68,9 +68,9 @@ START_TEST(gradients_of_every_activation_and_loss)
 	size_t a;
 
 	for (a = 0; a < 4; a++) {
-		mp_layer_spec ce[] = {{5, acts[a], 0, MP_INIT_AUTO}, {4, acts[a], 0, MP_INIT_AUTO}, {3, MP_ACT_NONE, 0, MP_INIT_AUTO}};
-		mp_layer_spec bce[] = {{4, acts[a], 0, MP_INIT_AUTO}, {1, MP_ACT_NONE, 0, MP_INIT_AUTO}};
-		mp_layer_spec mse[] = {{6, acts[a], 0, MP_INIT_AUTO}, {2, MP_ACT_NONE, 0, MP_INIT_AUTO}};
+		mp_layer_spec ce[] = {{.units = 5, .act = acts[a], .dropout = 0, .init = MP_INIT_AUTO}, {.units = 4, .act = acts[a], .dropout = 0, .init = MP_INIT_AUTO}, {.units = 3, .act = MP_ACT_NONE, .dropout = 0, .init = MP_INIT_AUTO}};
+		mp_layer_spec bce[] = {{.units = 4, .act = acts[a], .dropout = 0, .init = MP_INIT_AUTO}, {.units = 1, .act = MP_ACT_NONE, .dropout = 0, .init = MP_INIT_AUTO}};
+		mp_layer_spec mse[] = {{.units = 6, .act = acts[a], .dropout = 0, .init = MP_INIT_AUTO}, {.units = 2, .act = MP_ACT_NONE, .dropout = 0, .init = MP_INIT_AUTO}};
 
 		grad_check(ce, 3, MP_LOSS_SOFTMAX_CE, cls, 3, 4);
 		grad_check(bce, 2, MP_LOSS_BCE, bin, 3, 4);
@@ -78,16 +78,115 @@ START_TEST(gradients_of_every_activation_and_loss)
 	}
 	/* a single dense layer (logistic regression) */
 	{
-		mp_layer_spec one[] = {{3, MP_ACT_NONE, 0, MP_INIT_GLOROT}};
+		mp_layer_spec one[] = {{.units = 3, .act = MP_ACT_NONE, .dropout = 0, .init = MP_INIT_GLOROT}};
 
 		grad_check(one, 1, MP_LOSS_SOFTMAX_CE, cls, 5, 4);
 	}
 }
 END_TEST
 
+static mp_layer_spec conv(int filters, int kernel, int stride, int same, mp_act act)
+{
+	return (mp_layer_spec){.kind = MP_LAYER_CONV, .filters = filters, .kernel = kernel, .stride = stride,
+			       .same = same, .act = act};
+}
+
+static mp_layer_spec layer(mp_layer_kind kind, int units_or_size)
+{
+	return (mp_layer_spec){.kind = kind, .units = kind == MP_LAYER_DENSE ? units_or_size : 0,
+			       .kernel = kind == MP_LAYER_POOL ? units_or_size : 0};
+}
+
+START_TEST(gradients_of_conv_and_pool)
+{
+	static const int shape[3] = {5, 5, 2};
+	float cls[2] = {2, 0}, reg[4] = {0.5f, -1, 2, 0.1f};
+	mp_err err;
+	/* same padding, a pool (after tanh: no ties for the max, as relu's
+	 * zeros would make), a valid conv down to 1x1, flatten, dense */
+	mp_layer_spec a[] = {conv(3, 3, 1, 1, MP_ACT_TANH), layer(MP_LAYER_POOL, 2), conv(2, 2, 1, 0, MP_ACT_RELU),
+			     layer(MP_LAYER_FLATTEN, 0), layer(MP_LAYER_DENSE, 3)};
+	/* strides with same padding (5 -> 3, a pad of 1), then valid with stride 2 (3 -> 1) */
+	mp_layer_spec b[] = {conv(2, 3, 2, 1, MP_ACT_SIGMOID), conv(3, 2, 2, 0, MP_ACT_NONE), layer(MP_LAYER_FLATTEN, 0),
+			     layer(MP_LAYER_DENSE, 2)};
+
+	ck_assert_msg(mp_net_plan(50, shape, a, 5, &err) == 0, "%s", err.msg);
+	grad_check(a, 5, MP_LOSS_SOFTMAX_CE, cls, 50, 2);
+	ck_assert_msg(mp_net_plan(50, shape, b, 4, &err) == 0, "%s", err.msg);
+	grad_check(b, 4, MP_LOSS_MSE, reg, 50, 2);
+}
+END_TEST
+
+START_TEST(conv_and_pool_output_shapes)
+{
+	static const struct {
+		int h, w, c, filters, k, stride, same, oh, ow, pad;
+	} cases[] = {
+		{28, 28, 1, 32, 3, 1, 1, 28, 28, 1}, {28, 28, 1, 8, 3, 1, 0, 26, 26, 0}, {28, 28, 3, 4, 5, 2, 1, 14, 14, 1},
+		{28, 28, 1, 4, 5, 2, 0, 12, 12, 0},  {7, 9, 2, 3, 3, 3, 1, 3, 3, 1},     {7, 9, 2, 3, 3, 3, 0, 2, 3, 0},
+		{4, 4, 1, 1, 4, 1, 0, 1, 1, 0},     {5, 5, 1, 2, 2, 2, 1, 3, 3, 0},
+	};
+	mp_err err;
+
+	for (size_t i = 0; i < MP_COUNTOF(cases); i++) {
+		int shape[3] = {cases[i].h, cases[i].w, cases[i].c};
+		mp_layer_spec l[] = {conv(cases[i].filters, cases[i].k, cases[i].stride, cases[i].same, MP_ACT_RELU),
+				     layer(MP_LAYER_FLATTEN, 0), layer(MP_LAYER_DENSE, 2)};
+
+		ck_assert_msg(mp_net_plan(shape[0] * shape[1] * shape[2], shape, l, 3, &err) == 0, "%s", err.msg);
+		ck_assert_msg(l[0].out[0] == cases[i].oh && l[0].out[1] == cases[i].ow && l[0].out[2] == cases[i].filters &&
+				      l[0].pad == cases[i].pad,
+			      "case %zu: %dx%dx%d pad %d", i, l[0].out[0], l[0].out[1], l[0].out[2], l[0].pad);
+		ck_assert_int_eq(l[1].units, cases[i].oh * cases[i].ow * cases[i].filters);
+	}
+	/* pools: 28 -> 14, 7 -> 3 (floor) */
+	{
+		int shape[3] = {28, 28, 1};
+		mp_layer_spec l[] = {conv(4, 3, 1, 1, MP_ACT_RELU), layer(MP_LAYER_POOL, 2), layer(MP_LAYER_POOL, 2),
+				     layer(MP_LAYER_POOL, 2), layer(MP_LAYER_FLATTEN, 0), layer(MP_LAYER_DENSE, 2)};
+
+		ck_assert_int_eq(mp_net_plan(784, shape, l, 6, &err), 0);
+		ck_assert_int_eq(l[1].out[0], 14);
+		ck_assert_int_eq(l[2].out[0], 7);
+		ck_assert_int_eq(l[3].out[0], 3);
+		ck_assert_int_eq(l[4].units, 3 * 3 * 4);
+	}
+}
+END_TEST
+
+START_TEST(bad_image_stacks_are_refused)
+{
+	int shape[3] = {6, 6, 1};
+	mp_err err;
+	mp_layer_spec pool_first[] = {layer(MP_LAYER_POOL, 2), layer(MP_LAYER_FLATTEN, 0), layer(MP_LAYER_DENSE, 2)};
+	mp_layer_spec big[] = {conv(2, 7, 1, 0, MP_ACT_RELU), layer(MP_LAYER_FLATTEN, 0), layer(MP_LAYER_DENSE, 2)};
+	mp_layer_spec no_flatten[] = {conv(2, 3, 1, 0, MP_ACT_RELU), layer(MP_LAYER_DENSE, 2)};
+	mp_layer_spec after_dense[] = {layer(MP_LAYER_DENSE, 4), conv(2, 3, 1, 0, MP_ACT_RELU), layer(MP_LAYER_FLATTEN, 0),
+				       layer(MP_LAYER_DENSE, 2)};
+	mp_layer_spec ok[] = {conv(2, 3, 1, 0, MP_ACT_RELU), layer(MP_LAYER_FLATTEN, 0), layer(MP_LAYER_DENSE, 2)};
+
+	ck_assert_int_eq(mp_net_plan(36, shape, pool_first, 3, &err), MP_EINVAL);
+	ck_assert_str_eq(err.msg, "layer 1: a pool before any conv");
+	ck_assert_int_eq(mp_net_plan(36, shape, big, 3, &err), MP_EINVAL);
+	ck_assert_str_eq(err.msg, "layer 1: a conv window of 7 is larger than its 6x6 input");
+	ck_assert_int_eq(mp_net_plan(36, shape, no_flatten, 2, &err), MP_EINVAL);
+	ck_assert_str_eq(err.msg, "layer 2: a dense layer after a conv or pool: put {flatten: true} between them");
+	ck_assert_int_eq(mp_net_plan(36, shape, after_dense, 4, &err), MP_EINVAL);
+	ck_assert_str_eq(err.msg, "layer 2: a conv needs images: it comes after a dense layer or a flatten");
+	ck_assert_int_eq(mp_net_plan(36, NULL, ok, 3, &err), MP_EINVAL);
+	ck_assert_str_eq(err.msg, "layer 1: a conv needs images: give the input's shape (input_shape, or images from IDX)");
+	/* the order alone, as the loader checks it before the data is known */
+	ck_assert_int_eq(mp_net_check_stack(ok, 3, &err), 0);
+	ck_assert_int_eq(mp_net_check_stack(pool_first, 3, &err), MP_EINVAL);
+	ck_assert_int_eq(mp_net_check_stack(no_flatten, 2, &err), MP_EINVAL);
+	ck_assert_int_eq(mp_net_plan(35, shape, ok, 3, &err), MP_EINVAL);
+	ck_assert_str_eq(err.msg, "the input shape 6x6x1 is not the 35 inputs");
+}
+END_TEST
+
 START_TEST(dropout_scales_and_masks)
 {
-	mp_layer_spec l[] = {{200, MP_ACT_NONE, 0.5f, MP_INIT_AUTO}, {2, MP_ACT_NONE, 0, MP_INIT_AUTO}};
+	mp_layer_spec l[] = {{.units = 200, .act = MP_ACT_NONE, .dropout = 0.5f, .init = MP_INIT_AUTO}, {.units = 2, .act = MP_ACT_NONE, .dropout = 0, .init = MP_INIT_AUTO}};
 	mp_net n;
 	mp_err err;
 	float x[4] = {1, 1, 1, 1};
@@ -217,8 +316,8 @@ static void train_tiny(mp_net *n, mp_opt_kind kind, float lr, int epochs, double
 
 START_TEST(a_tiny_dataset_is_fitted)
 {
-	mp_layer_spec l[] = {{16, MP_ACT_RELU, 0, MP_INIT_AUTO}, {2, MP_ACT_NONE, 0, MP_INIT_AUTO}};
-	mp_layer_spec lb[] = {{8, MP_ACT_TANH, 0, MP_INIT_AUTO}, {1, MP_ACT_NONE, 0, MP_INIT_AUTO}};
+	mp_layer_spec l[] = {{.units = 16, .act = MP_ACT_RELU, .dropout = 0, .init = MP_INIT_AUTO}, {.units = 2, .act = MP_ACT_NONE, .dropout = 0, .init = MP_INIT_AUTO}};
+	mp_layer_spec lb[] = {{.units = 8, .act = MP_ACT_TANH, .dropout = 0, .init = MP_INIT_AUTO}, {.units = 1, .act = MP_ACT_NONE, .dropout = 0, .init = MP_INIT_AUTO}};
 	mp_net n;
 	mp_err err;
 	double acc;
@@ -236,7 +335,7 @@ END_TEST
 
 START_TEST(training_is_deterministic_for_a_seed)
 {
-	mp_layer_spec l[] = {{16, MP_ACT_RELU, 0.2f, MP_INIT_AUTO}, {2, MP_ACT_NONE, 0, MP_INIT_AUTO}};
+	mp_layer_spec l[] = {{.units = 16, .act = MP_ACT_RELU, .dropout = 0.2f, .init = MP_INIT_AUTO}, {.units = 2, .act = MP_ACT_NONE, .dropout = 0, .init = MP_INIT_AUTO}};
 	mp_net a, b;
 	mp_err err;
 	double acc;
@@ -260,7 +359,7 @@ END_TEST
  * batch too small to split runs in one thread, bit for bit. */
 START_TEST(a_team_step_equals_one_thread)
 {
-	mp_layer_spec l[] = {{100, MP_ACT_RELU, 0, MP_INIT_AUTO}, {3, MP_ACT_NONE, 0, MP_INIT_AUTO}};
+	mp_layer_spec l[] = {{.units = 100, .act = MP_ACT_RELU, .dropout = 0, .init = MP_INIT_AUTO}, {.units = 3, .act = MP_ACT_NONE, .dropout = 0, .init = MP_INIT_AUTO}};
 	static float x[64 * 5], y[64];
 	int members, i, correct1, correct;
 	double loss1, loss;
@@ -334,7 +433,7 @@ END_TEST
  * a resume) goes on exactly as the first would have. */
 START_TEST(a_team_draws_the_same_dropout_after_a_restart)
 {
-	mp_layer_spec l[] = {{96, MP_ACT_RELU, 0.3f, MP_INIT_AUTO}, {3, MP_ACT_NONE, 0, MP_INIT_AUTO}};
+	mp_layer_spec l[] = {{.units = 96, .act = MP_ACT_RELU, .dropout = 0.3f, .init = MP_INIT_AUTO}, {.units = 3, .act = MP_ACT_NONE, .dropout = 0, .init = MP_INIT_AUTO}};
 	static float x[64 * 5], y[64];
 	mp_step_team *ta, *tb;
 	mp_optimizer oa, ob;
@@ -426,9 +525,9 @@ END_TEST
 
 START_TEST(bad_networks_are_refused)
 {
-	mp_layer_spec act_last[] = {{3, MP_ACT_RELU, 0, MP_INIT_AUTO}};
-	mp_layer_spec two[] = {{2, MP_ACT_NONE, 0, MP_INIT_AUTO}};
-	mp_layer_spec zero[] = {{0, MP_ACT_RELU, 0, MP_INIT_AUTO}, {2, MP_ACT_NONE, 0, MP_INIT_AUTO}};
+	mp_layer_spec act_last[] = {{.units = 3, .act = MP_ACT_RELU, .dropout = 0, .init = MP_INIT_AUTO}};
+	mp_layer_spec two[] = {{.units = 2, .act = MP_ACT_NONE, .dropout = 0, .init = MP_INIT_AUTO}};
+	mp_layer_spec zero[] = {{.units = 0, .act = MP_ACT_RELU, .dropout = 0, .init = MP_INIT_AUTO}, {.units = 2, .act = MP_ACT_NONE, .dropout = 0, .init = MP_INIT_AUTO}};
 	mp_net n;
 	mp_err err;
 
@@ -442,7 +541,7 @@ END_TEST
  * nothing half made (ASan checks the release). */
 START_TEST(a_network_survives_failed_allocations)
 {
-	mp_layer_spec l[2] = {{16, MP_ACT_RELU, 0.5f, MP_INIT_AUTO}, {3, MP_ACT_NONE, 0, MP_INIT_AUTO}};
+	mp_layer_spec l[2] = {{.units = 16, .act = MP_ACT_RELU, .dropout = 0.5f, .init = MP_INIT_AUTO}, {.units = 3, .act = MP_ACT_NONE, .dropout = 0, .init = MP_INIT_AUTO}};
 	mp_net n;
 	mp_optimizer o;
 	mp_err err;
@@ -471,6 +570,9 @@ static Suite *nn_suite(void)
 	TCase *tc = tcase_create("nn");
 
 	tcase_add_test(tc, gradients_of_every_activation_and_loss);
+	tcase_add_test(tc, gradients_of_conv_and_pool);
+	tcase_add_test(tc, conv_and_pool_output_shapes);
+	tcase_add_test(tc, bad_image_stacks_are_refused);
 	tcase_add_test(tc, dropout_scales_and_masks);
 	tcase_add_test(tc, optimizers_match_hand_computed_steps);
 	tcase_add_test(tc, schedules_warm_up_step_and_anneal);

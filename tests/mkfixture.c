@@ -9,9 +9,15 @@
  *                        adds N runs of PIPELINE whose Evaluator blessed
  *                        nothing and whose Pusher pushed nothing, burying
  *                        the real ones deeper than a page of a search
+ *   mkfixture --images DIR NAME N SEED
+ *                        writes DIR/NAME-images-idx3-ubyte.gz and its labels
+ *                        (IDX, gzip) and DIR/NAME.csv (the same pixels): N
+ *                        images of 28x28 as Fashion-MNIST's, of 3 classes
+ *                        told apart by where a bright bar is (a conv finds it)
  */
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "metadata/store.h"
 
@@ -79,6 +85,56 @@ static int64_t exec(int64_t run, const char *id, const char *type, const mp_prop
 	return eid;
 }
 
+/* mkfixture --images: class 0 has a horizontal bar, 1 a vertical one, 2
+ * a diagonal, each somewhere random, on noise. */
+static int images(const char *dir, const char *name, int n, uint64_t seed)
+{
+	char path[4096];
+	uint8_t head[16] = {0, 0, 8, 3, 0, 0, 0, 0, 0, 0, 0, 28, 0, 0, 0, 28}, lhead[8] = {0, 0, 8, 1, 0, 0, 0, 0};
+	uint8_t px[784];
+	gzFile gi, gl;
+	FILE *csv;
+	int i, k;
+
+	for (k = 0; k < 4; k++)
+		head[4 + k] = lhead[4 + k] = (uint8_t)((unsigned)n >> (24 - 8 * k));
+	snprintf(path, sizeof(path), "%s/%s-images-idx3-ubyte.gz", dir, name);
+	gi = gzopen(path, "wb");
+	snprintf(path, sizeof(path), "%s/%s-labels-idx1-ubyte.gz", dir, name);
+	gl = gzopen(path, "wb");
+	snprintf(path, sizeof(path), "%s/%s.csv", dir, name);
+	csv = fopen(path, "w");
+	if (!gi || !gl || !csv) {
+		fprintf(stderr, "mkfixture: cannot write into %s\n", dir);
+		return 1;
+	}
+	gzwrite(gi, head, 16);
+	gzwrite(gl, lhead, 8);
+	for (k = 0; k < 784; k++)
+		fprintf(csv, "%spixel%d", k ? "," : "", k);
+	fputc('\n', csv);
+	for (i = 0; i < n; i++) {
+		uint8_t label = (uint8_t)(mp_splitmix64(&seed) % 3);
+		int at = 4 + (int)(mp_splitmix64(&seed) % 20), from = 2 + (int)(mp_splitmix64(&seed) % 8);
+
+		for (k = 0; k < 784; k++)
+			px[k] = (uint8_t)(mp_splitmix64(&seed) % 90);
+		for (k = from; k < from + 16; k++) {
+			int y = label == 0 ? at : k, x = label == 1 ? at : label == 0 ? k : (k + at) % 28;
+
+			px[y * 28 + x] = (uint8_t)(200 + mp_splitmix64(&seed) % 56);
+		}
+		gzwrite(gi, px, 784);
+		gzwrite(gl, &label, 1);
+		for (k = 0; k < 784; k++)
+			fprintf(csv, "%s%d", k ? "," : "", px[k]);
+		fputc('\n', csv);
+	}
+	gzclose(gi);
+	gzclose(gl);
+	return fclose(csv) != 0;
+}
+
 /* mkfixture --bury: N runs of an evaluate and a push that judged and
  * pushed nothing (their outputs carry no blessed or pushed property). */
 static int bury(const char *db, const char *pipeline, int n)
@@ -115,6 +171,8 @@ int main(int argc, char **argv)
 	int64_t run, ex, ing, train_id, examples, model[1], eval[2], ignored[2];
 	int argi = 1;
 
+	if (argc == 6 && strcmp(argv[1], "--images") == 0)
+		return images(argv[2], argv[3], atoi(argv[4]), strtoull(argv[5], NULL, 10));
 	if (argc == 6 && strcmp(argv[1], "--bury") == 0) {
 		root = argv[4];
 		return bury(argv[2], argv[3], atoi(argv[5]));
