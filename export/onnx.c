@@ -593,6 +593,38 @@ static void add_names(mp_strbuf *b, const char *key, const mp_feature *f, char *
 	pb_msg(b, 14, &e);
 }
 
+/* The outputs from the logits (or margins) h: 'probabilities' and
+ * 'label', or 'value' in the label's units. */
+static void outputs(graph *g, const mp_served *s, const char *h)
+{
+	if (s->nclass) {
+		attr axis = {"axis", A_INT, 1, 0, NULL, 0}, am[2] = {{"axis", A_INT, 1, 0, NULL, 0}, {"keepdims", A_INT, 0, 0, NULL, 0}};
+		const char *in[2];
+
+		if (s->model.loss == MP_LOSS_SOFTMAX_CE) {
+			node(g, "Softmax", &h, 1, "probabilities", &axis, 1);
+		} else {
+			float one = 1;
+			const char *p1 = op1(g, "Sigmoid", h, "p1", NULL, 0);
+
+			in[0] = op2(g, "Sub", const_floats(g, "one", &one, 0, 1), p1, "p0");
+			in[1] = p1;
+			node(g, "Concat", in, 2, "probabilities", &axis, 1);
+		}
+		node(g, "ArgMax", (const char *[]){"probabilities"}, 1, "label", am, 2);
+	} else if (s->has_transform && s->t.label_scaled) {
+		/* the label was z-scored for training: back in its units */
+		float sd = (float)s->t.label_std, mean = (float)s->t.label_mean;
+		const char *in[2];
+
+		in[0] = op2(g, "Mul", h, const_floats(g, "label_std", &sd, 0, 1), "unscaled");
+		in[1] = const_floats(g, "label_mean", &mean, 0, 1);
+		node(g, "Add", in, 2, "value", NULL, 0);
+	} else {
+		node(g, "Identity", &h, 1, "value", NULL, 0);
+	}
+}
+
 int mp_export_onnx(const mp_served *s, const char *path, mp_err *err)
 {
 	const mp_net *n = &s->model.net;
@@ -637,32 +669,7 @@ int mp_export_onnx(const mp_served *s, const char *path, mp_err *err)
 		else if (n->layers[l].act == MP_ACT_SIGMOID)
 			h = op1(&g, "Sigmoid", h, "sigmoid", NULL, 0);
 	}
-	if (s->nclass) {
-		attr axis = {"axis", A_INT, 1, 0, NULL, 0}, am[2] = {{"axis", A_INT, 1, 0, NULL, 0}, {"keepdims", A_INT, 0, 0, NULL, 0}};
-		const char *in[2];
-
-		if (s->model.loss == MP_LOSS_SOFTMAX_CE) {
-			node(&g, "Softmax", &h, 1, "probabilities", &axis, 1);
-		} else {
-			float one = 1;
-			const char *p1 = op1(&g, "Sigmoid", h, "p1", NULL, 0);
-
-			in[0] = op2(&g, "Sub", const_floats(&g, "one", &one, 0, 1), p1, "p0");
-			in[1] = p1;
-			node(&g, "Concat", in, 2, "probabilities", &axis, 1);
-		}
-		node(&g, "ArgMax", (const char *[]){"probabilities"}, 1, "label", am, 2);
-	} else if (s->has_transform && s->t.label_scaled) {
-		/* the label was z-scored for training: back in its units */
-		float sd = (float)s->t.label_std, mean = (float)s->t.label_mean;
-		const char *in[2];
-
-		in[0] = op2(&g, "Mul", h, const_floats(&g, "label_std", &sd, 0, 1), "unscaled");
-		in[1] = const_floats(&g, "label_mean", &mean, 0, 1);
-		node(&g, "Add", in, 2, "value", NULL, 0);
-	} else {
-		node(&g, "Identity", &h, 1, "value", NULL, 0);
-	}
+	outputs(&g, s, h);
 
 	/* the graph: nodes, name, initializers, inputs, outputs */
 	mp_strbuf_add(&gp, g.nodes.buf ? g.nodes.buf : "", g.nodes.len);

@@ -1,7 +1,7 @@
-/* Dense networks: see nn.h. */
+/* Networks: making, forward and backward by layer, losses, optimizers and
+ * schedules (see nn.h); image layers are in conv.c, the kernels in kernels.c. */
 #include "nn/nn.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,28 +42,9 @@ const char *mp_loss_name(mp_loss l)
 	return s ? s : "?";
 }
 
-void mp_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
-	     int ldb, float beta, float *c, int ldc)
-{
-	cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k,
-		    alpha, a, lda, b, ldb, beta, c, ldc);
-}
-
-void mp_blas_threads(int n)
-{
-	if (n > 0)
-		openblas_set_num_threads(n);
-}
-
-/* Uniform in [0, 1). */
-static double uniform(uint64_t *s)
-{
-	return (double)(mp_splitmix64(s) >> 11) * (1.0 / 9007199254740992.0);
-}
-
 static double normal(uint64_t *s)
 {
-	double u1 = uniform(s), u2 = uniform(s);
+	double u1 = mp__uniform(s), u2 = mp__uniform(s);
 
 	if (u1 < 1e-300)
 		u1 = 1e-300;
@@ -186,119 +167,6 @@ oom:
 	return mp_error(err, MP_ENOMEM, "out of memory");
 }
 
-size_t mp__layer_weights(const mp_layer_spec *ls, int prev)
-{
-	if (ls->kind == MP_LAYER_CONV)
-		return (size_t)ls->filters * (size_t)ls->kernel * (size_t)ls->kernel * (size_t)ls->in[2];
-	return ls->kind == MP_LAYER_DENSE ? (size_t)ls->units * (size_t)prev : 0;
-}
-
-int mp__layer_biases(const mp_layer_spec *ls)
-{
-	return ls->kind == MP_LAYER_CONV ? ls->filters : ls->kind == MP_LAYER_DENSE ? ls->units : 0;
-}
-
-static const char *const kind_names[] = {"dense", "conv", "pool", "flatten"};
-
-/* One conv or pool layer's output size along a side of size in. */
-static int conv_side(const mp_layer_spec *ls, int in, int *pad)
-{
-	int k = ls->kernel, s = ls->kind == MP_LAYER_POOL ? ls->kernel : ls->stride, out, total;
-
-	*pad = 0;
-	if (ls->kind == MP_LAYER_CONV && ls->same) {
-		out = (in + s - 1) / s;
-		total = (out - 1) * s + k - in;
-		*pad = total > 0 ? total / 2 : 0;
-		return out;
-	}
-	return (in - k) / s + 1;
-}
-
-int mp_net_check_stack(const mp_layer_spec *layers, int nlayers, mp_err *err)
-{
-	int l, conv = 0, flat = 0; /* a conv seen; a dense layer or flatten seen */
-
-	for (l = 0; l < nlayers; l++) {
-		mp_layer_kind k = layers[l].kind;
-
-		if ((k == MP_LAYER_CONV || k == MP_LAYER_POOL) && flat)
-			return mp_error(err, MP_EINVAL, "layer %d: a %s needs images: it comes after a dense layer or a "
-					"flatten", l + 1, kind_names[k]);
-		if (k == MP_LAYER_POOL && !conv)
-			return mp_error(err, MP_EINVAL, "layer %d: a pool before any conv", l + 1);
-		if (k == MP_LAYER_DENSE && conv && !flat)
-			return mp_error(err, MP_EINVAL, "layer %d: a dense layer after a conv or pool: put {flatten: "
-					"true} between them", l + 1);
-		conv |= k == MP_LAYER_CONV;
-		flat |= k == MP_LAYER_DENSE || k == MP_LAYER_FLATTEN;
-	}
-	if (nlayers > 0 && layers[nlayers - 1].kind != MP_LAYER_DENSE)
-		return mp_error(err, MP_EINVAL, "layer %d: the last layer gives the logits: it is a dense layer", nlayers);
-	return 0;
-}
-
-int mp_net_plan(int nin, const int *shape, mp_layer_spec *layers, int nlayers, mp_err *err)
-{
-	int l, cur[3] = {1, 1, nin}, image = 0, rc;
-
-	if ((rc = mp_net_check_stack(layers, nlayers, err)) != 0)
-		return rc;
-
-	if (shape && shape[0] > 0) {
-		if ((int64_t)shape[0] * shape[1] * shape[2] != nin)
-			return mp_error(err, MP_EINVAL, "the input shape %dx%dx%d is not the %d inputs", shape[0], shape[1],
-					shape[2], nin);
-		memcpy(cur, shape, sizeof(cur));
-		image = 1;
-	}
-	for (l = 0; l < nlayers; l++) {
-		mp_layer_spec *ls = &layers[l];
-		int pad = 0, k;
-
-		memcpy(ls->in, cur, sizeof(cur));
-		if (ls->kind == MP_LAYER_POOL || ls->kind == MP_LAYER_FLATTEN) {
-			ls->act = MP_ACT_NONE; /* they move values, nothing more */
-			ls->dropout = 0;
-		}
-		if (ls->kind == MP_LAYER_CONV || ls->kind == MP_LAYER_POOL) {
-			if (!image)
-				return mp_error(err, MP_EINVAL, "layer %d: a %s needs images: give the input's shape "
-						"(input_shape, or images from IDX)", l + 1, kind_names[ls->kind]);
-			if (ls->kernel < 1 || ls->kernel > cur[0] || ls->kernel > cur[1])
-				return mp_error(err, MP_EINVAL, "layer %d: a %s window of %d is larger than its %dx%d input",
-						l + 1, kind_names[ls->kind], ls->kernel, cur[0], cur[1]);
-			if (ls->kind == MP_LAYER_CONV && (ls->filters < 1 || ls->filters > 65536 || ls->stride < 1 ||
-							  ls->stride > ls->kernel + cur[0]))
-				return mp_error(err, MP_EINVAL, "layer %d: conv needs 1 to 65536 filters and a stride of 1 "
-						"or more", l + 1);
-			cur[0] = conv_side(ls, cur[0], &pad);
-			cur[1] = conv_side(ls, cur[1], &k);
-			if (ls->kind == MP_LAYER_CONV)
-				cur[2] = ls->filters;
-			ls->pad = pad;
-			if ((int64_t)cur[0] * cur[1] * cur[2] > MP_NET_MAX_UNITS)
-				return mp_error(err, MP_EINVAL, "layer %d: %dx%dx%d outputs are more than %d", l + 1, cur[0],
-						cur[1], cur[2], MP_NET_MAX_UNITS);
-			ls->units = cur[0] * cur[1] * cur[2];
-		} else if (ls->kind == MP_LAYER_FLATTEN) {
-			cur[2] *= cur[0] * cur[1];
-			cur[0] = cur[1] = 1;
-			ls->units = cur[2];
-			image = 0;
-		} else {
-			if (ls->units < 1 || ls->units > MP_NET_MAX_UNITS)
-				return mp_error(err, MP_EINVAL, "layer %d: 1 to %d units, not %d", l + 1, MP_NET_MAX_UNITS,
-						ls->units);
-			cur[0] = cur[1] = 1;
-			cur[2] = ls->units;
-			image = 0;
-		}
-		memcpy(ls->out, cur, sizeof(cur));
-	}
-	return 0;
-}
-
 int mp_net_count_params(int nin, const mp_layer_spec *layers, int nlayers, size_t *count, mp_err *err)
 {
 	size_t total = 0, w;
@@ -406,7 +274,7 @@ int mp_net_init(mp_net *n, int nin, const mp_layer_spec *layers, int nlayers, mp
 					n->params[n->woff[l] + k] = (float)(normal(&s) * sqrt(2.0 / fan_in));
 				else
 					n->params[n->woff[l] + k] =
-						(float)((uniform(&s) * 2 - 1) * sqrt(6.0 / (fan_in + fan_out)));
+						(float)((mp__uniform(&s) * 2 - 1) * sqrt(6.0 / (fan_in + fan_out)));
 			}
 			prev = ls->units;
 		}
@@ -415,231 +283,6 @@ int mp_net_init(mp_net *n, int nin, const mp_layer_spec *layers, int nlayers, mp
 oom:
 	mp_net_release(n);
 	return mp_error(err, MP_ENOMEM, "out of memory");
-}
-
-/* a = act(z), elementwise; z and a are (n), and may be the same array. */
-static void activate(mp_act act, const float *z, float *a, size_t n)
-{
-	size_t i;
-
-	switch (act) {
-	case MP_ACT_NONE:
-		if (a != z)
-			memcpy(a, z, n * sizeof(float));
-		break;
-	case MP_ACT_RELU:
-		for (i = 0; i < n; i++)
-			a[i] = z[i] > 0 ? z[i] : 0;
-		break;
-	case MP_ACT_TANH:
-		for (i = 0; i < n; i++)
-			a[i] = tanhf(z[i]);
-		break;
-	case MP_ACT_SIGMOID:
-		for (i = 0; i < n; i++)
-			a[i] = 1.0f / (1.0f + expf(-z[i]));
-		break;
-	}
-}
-
-/* a[l] = act(z[l]) over cnt values from offset at, then with train masked
- * by dropout drawn from *rng. */
-static void activate_span(mp_net *n, int l, size_t at, size_t cnt, int train, uint64_t *rng)
-{
-	const mp_layer_spec *ls = &n->layers[l];
-	float *a = n->a[l] + at;
-	size_t i;
-
-	activate(ls->act, n->z[l] + at, a, cnt);
-	if (train && ls->dropout > 0 && n->mask && n->mask[l]) {
-		float keep = 1.0f - ls->dropout, scale = 1.0f / keep;
-		uint8_t *m = n->mask[l] + at;
-
-		for (i = 0; i < cnt; i++) {
-			m[i] = uniform(rng) < keep;
-			a[i] = m[i] ? a[i] * scale : 0;
-		}
-	}
-}
-
-/* ---- images: conv, pool, flatten ------------------------------------------ */
-
-/* n floats, a few at a time: a first conv's window rows are 3 floats,
- * where memcpy's call costs more than the copy (a fifth of a step). */
-static inline void copy(float *restrict d, const float *restrict s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		d[i] = s[i];
-}
-
-/* col (B * Ho * Wo, K * K * C) of in (B, H, W, C) under conv ls: row
- * (b, oy, ox) holds the window at (oy * stride - pad, ox * stride - pad),
- * (ky, kx, c) in order; zeros where it is off the input.  With back, the
- * reverse: col's values are added into in, which is zeroed first (the
- * gradient with respect to the input). */
-static void im2col(const mp_layer_spec *ls, float *in, int batch, float *col, int back)
-{
-	int H = ls->in[0], W = ls->in[1], C = ls->in[2], Ho = ls->out[0], Wo = ls->out[1], K = ls->kernel;
-	int S = ls->stride, P = ls->pad, b, oy, ox, ky, kx;
-	size_t kkc = (size_t)K * (size_t)K * (size_t)C, kc = (size_t)K * (size_t)C, c;
-
-	if (back)
-		memset(in, 0, (size_t)batch * (size_t)H * (size_t)W * (size_t)C * sizeof(float));
-	for (b = 0; b < batch; b++)
-		for (oy = 0; oy < Ho; oy++)
-			for (ox = 0; ox < Wo; ox++) {
-				float *row = col + (((size_t)b * (size_t)Ho + (size_t)oy) * (size_t)Wo + (size_t)ox) * kkc;
-				int x0 = ox * S - P;
-
-				for (ky = 0; ky < K; ky++) {
-					int iy = oy * S - P + ky;
-					float *dst = row + (size_t)ky * kc;
-					float *src = in + (((size_t)b * (size_t)H + (size_t)iy) * (size_t)W) * (size_t)C;
-
-					if (iy < 0 || iy >= H) {
-						if (!back)
-							memset(dst, 0, kc * sizeof(float));
-						continue;
-					}
-					if (!back && x0 >= 0 && x0 + K <= W) { /* the window's row is inside: one copy */
-						copy(dst, src + (size_t)x0 * (size_t)C, kc);
-						continue;
-					}
-					for (kx = 0; kx < K; kx++) {
-						int ix = x0 + kx;
-						float *d = dst + (size_t)kx * (size_t)C;
-
-						if (ix < 0 || ix >= W) {
-							if (!back)
-								memset(d, 0, (size_t)C * sizeof(float));
-						} else if (!back) {
-							copy(d, src + (size_t)ix * (size_t)C, (size_t)C);
-						} else {
-							for (c = 0; c < (size_t)C; c++)
-								src[(size_t)ix * (size_t)C + c] += d[c];
-						}
-					}
-				}
-			}
-}
-
-/* conv forward: z (B * Ho * Wo, F) = col W^T + b, W is (F, K * K * C) */
-static void conv_forward(mp_net *n, int l, const float *in, int batch)
-{
-	const mp_layer_spec *ls = &n->layers[l];
-	int rows = batch * ls->out[0] * ls->out[1], kkc = ls->kernel * ls->kernel * ls->in[2], r, f, F = ls->filters;
-	const float *b = n->params + n->boff[l];
-	float *z = n->z[l];
-
-	im2col(ls, (float *)in, batch, n->col[l], 0);
-	mp_gemm(0, 1, rows, F, kkc, 1.0f, n->col[l], kkc, n->params + n->woff[l], kkc, 0.0f, z, F);
-	for (r = 0; r < rows; r++)
-		for (f = 0; f < F; f++)
-			z[(size_t)r * (size_t)F + (size_t)f] += b[f];
-}
-
-/* conv backward, with d[l] the gradient with respect to z[l]: dW = d^T
- * col (the forward's), db = the column sums of d */
-static void conv_backward(mp_net *n, int l, int batch)
-{
-	const mp_layer_spec *ls = &n->layers[l];
-	int rows = batch * ls->out[0] * ls->out[1], kkc = ls->kernel * ls->kernel * ls->in[2], r, f, F = ls->filters;
-	float *gb = n->grads + n->boff[l];
-	const float *d = n->d[l];
-
-	mp_gemm(1, 0, F, kkc, rows, 1.0f, d, F, n->col[l], kkc, 0.0f, n->grads + n->woff[l], kkc);
-	memset(gb, 0, (size_t)F * sizeof(float));
-	for (r = 0; r < rows; r++)
-		for (f = 0; f < F; f++)
-			gb[f] += d[(size_t)r * (size_t)F + (size_t)f];
-}
-
-/* conv down: dcol = d W, then col2im into d[l-1] */
-static void conv_down(mp_net *n, int l, int batch)
-{
-	const mp_layer_spec *ls = &n->layers[l];
-	int rows = batch * ls->out[0] * ls->out[1], kkc = ls->kernel * ls->kernel * ls->in[2];
-
-	mp_gemm(0, 0, rows, kkc, ls->filters, 1.0f, n->d[l], ls->filters, n->params + n->woff[l], kkc, 0.0f, n->dcol, kkc);
-	im2col(ls, n->d[l - 1], batch, n->dcol, 1);
-}
-
-/* One window position's values (C channels from input index at) into the
- * running maxima m and their indices arg, as masks: no branches. */
-MP_VECTOR_CLONES static void window_max(float *restrict m, int32_t *restrict arg, const float *restrict x, int32_t at,
-					int C)
-{
-	for (int c = 0; c < C; c++) {
-		int32_t better = -(int32_t)(x[c] > m[c]);
-
-		arg[c] = (arg[c] & ~better) | ((at + c) & better);
-		m[c] = x[c] > m[c] ? x[c] : m[c];
-	}
-}
-
-/* max pool forward: each (K x K) window's largest value, per channel, and
- * where it was (arg: an index into the example's input), into out; the
- * channels are the inner loop, and the comparisons selects, so it
- * vectorizes (a branch per value was half of a step's time outside the
- * products) */
-static void pool_forward(mp_net *n, int l, const float *in, int batch, float *out)
-{
-	const mp_layer_spec *ls = &n->layers[l];
-	int H = ls->in[0], W = ls->in[1], C = ls->in[2], Ho = ls->out[0], Wo = ls->out[1], K = ls->kernel;
-	int b, oy, ox, c, ky, kx;
-
-	(void)H;
-	for (b = 0; b < batch; b++) {
-		const float *x = in + (size_t)b * (size_t)H * (size_t)W * (size_t)C;
-
-		for (oy = 0; oy < Ho; oy++)
-			for (ox = 0; ox < Wo; ox++) {
-				size_t o = (size_t)b * (size_t)ls->units + (size_t)((oy * Wo + ox) * C);
-				float *restrict zo = out + o;
-				int32_t *restrict ao = n->arg[l] + o;
-				int32_t at0 = (int32_t)(((oy * K) * W + ox * K) * C);
-
-				for (c = 0; c < C; c++) {
-					zo[c] = x[at0 + c];
-					ao[c] = at0 + c;
-				}
-				for (ky = 0; ky < K; ky++)
-					for (kx = ky ? 0 : 1; kx < K; kx++) {
-						int32_t at = (int32_t)(((oy * K + ky) * W + ox * K + kx) * C);
-						const float *restrict xr = x + at;
-
-						window_max(zo, ao, xr, at, C);
-					}
-			}
-	}
-}
-
-/* max pool down: each output's gradient to the input it came from */
-static void pool_down(mp_net *n, int l, int batch)
-{
-	const mp_layer_spec *ls = &n->layers[l];
-	size_t in = (size_t)ls->in[0] * (size_t)ls->in[1] * (size_t)ls->in[2], u = (size_t)ls->units, b, i;
-
-	memset(n->d[l - 1], 0, (size_t)batch * in * sizeof(float));
-	for (b = 0; b < (size_t)batch; b++)
-		for (i = 0; i < u; i++)
-			n->d[l - 1][b * in + (size_t)n->arg[l][b * u + i]] += n->d[l][b * u + i];
-}
-
-/* A conv, pool or flatten layer forward, whole (they are never split). */
-static void image_forward(mp_net *n, int l, const float *in, int batch, int train, uint64_t *rng)
-{
-	const mp_layer_spec *ls = &n->layers[l];
-
-	if (ls->kind == MP_LAYER_CONV) {
-		conv_forward(n, l, in, batch);
-		activate_span(n, l, 0, (size_t)ls->units * (size_t)batch, train, rng);
-	} else if (ls->kind == MP_LAYER_POOL) {
-		/* no activation or dropout (the Trainer refuses them): straight into a */
-		pool_forward(n, l, in, batch, n->a[l]);
-	} else {
-		memcpy(n->a[l], in, (size_t)batch * (size_t)ls->units * sizeof(float));
-	}
 }
 
 /* Layer l's units [u0, u1) for batch rows of in (B, P): z[l][:, u0:u1] =
@@ -654,7 +297,7 @@ void mp__net_forward_units(mp_net *n, int l, const float *in, int batch, int u0,
 	float *z = n->z[l] + u0;
 
 	if (ls->kind != MP_LAYER_DENSE) {
-		image_forward(n, l, in, batch, train, rng);
+		mp__net_image_forward(n, l, in, 0, batch, train, rng);
 		return;
 	}
 	/* z = in W^T + b */
@@ -662,10 +305,10 @@ void mp__net_forward_units(mp_net *n, int l, const float *in, int batch, int u0,
 		memcpy(z + r * u, b, w * sizeof(float));
 	mp_gemm(0, 1, batch, u1 - u0, prev, 1.0f, in, prev, wt, prev, 1.0f, z, ls->units);
 	if (w == u)
-		activate_span(n, l, 0, u * (size_t)batch, train, rng);
+		mp__net_activate_span(n, l, 0, u * (size_t)batch, train, rng);
 	else
 		for (r = 0; r < (size_t)batch; r++)
-			activate_span(n, l, r * u + (size_t)u0, w, train, rng);
+			mp__net_activate_span(n, l, r * u + (size_t)u0, w, train, rng);
 }
 
 /* x is (B, nin).  Layer l with U units and P inputs (P is nin for the
@@ -773,61 +416,9 @@ static void loss_and_grad(mp_net *n, const float *y, int batch, float *d, double
 	*loss = total / batch;
 }
 
-/* d *= act'(z), elementwise: z, a and d are (cnt); d comes in as the
- * gradient with respect to a and leaves as that with respect to z. */
-static void activation_grad(mp_act act, const float *z, const float *a, float *d, size_t cnt)
-{
-	size_t i;
-
-	switch (act) {
-	case MP_ACT_NONE:
-		break;
-	case MP_ACT_RELU:
-		/* a select, not a branch: the signs are random, and the branch
-		 * mispredicted half the time (most of this function's time) */
-		for (i = 0; i < cnt; i++)
-			d[i] = z[i] <= 0 ? 0.0f : d[i];
-		break;
-	case MP_ACT_TANH:
-		for (i = 0; i < cnt; i++) {
-			float t = tanhf(z[i]);
-
-			d[i] *= 1 - t * t;
-		}
-		break;
-	case MP_ACT_SIGMOID:
-		for (i = 0; i < cnt; i++) {
-			float s = 1.0f / (1.0f + expf(-z[i]));
-
-			d[i] *= s * (1 - s);
-		}
-		break;
-	}
-	(void)a;
-}
-
 void mp__net_loss(mp_net *n, const float *y, int batch, double *loss, int *correct)
 {
 	loss_and_grad(n, y, batch, n->d[n->nlayers - 1], loss, correct);
-}
-
-/* d[l] over cnt values from offset at, through dropout and the activation:
- * it comes in as the gradient with respect to a[l] and leaves as that with
- * respect to z[l]. */
-static void deactivate_span(mp_net *n, int l, size_t at, size_t cnt)
-{
-	const mp_layer_spec *ls = &n->layers[l];
-	float *d = n->d[l] + at;
-	size_t k;
-
-	if (ls->dropout > 0) {
-		float scale = 1.0f / (1.0f - ls->dropout);
-		const uint8_t *m = n->mask[l] + at;
-
-		for (k = 0; k < cnt; k++)
-			d[k] = m[k] ? d[k] * scale : 0;
-	}
-	activation_grad(ls->act, n->z[l] + at, n->a[l] + at, d, cnt);
 }
 
 /* Layer l's units [u0, u1), backward: d[l][:, u0:u1] through dropout and
@@ -841,17 +432,16 @@ void mp__net_backward_units(mp_net *n, int l, const float *in, int batch, int u0
 	float *d = n->d[l] + u0, *gw = n->grads + n->woff[l] + (size_t)u0 * (size_t)prev;
 	float *gb = n->grads + n->boff[l] + u0;
 
-	if (ls->kind != MP_LAYER_DENSE) { /* whole: conv, pool and flatten are never split */
-		deactivate_span(n, l, 0, u * (size_t)batch);
-		if (ls->kind == MP_LAYER_CONV)
-			conv_backward(n, l, batch);
+	if (ls->kind != MP_LAYER_DENSE) { /* whole: the team splits these its own way */
+		mp__net_image_deactivate(n, l, 0, batch);
+		mp__net_image_grads(n, l, batch, 0, ls->kind == MP_LAYER_CONV ? ls->filters : 0);
 		return;
 	}
 	if (w == u)
-		deactivate_span(n, l, 0, u * (size_t)batch);
+		mp__net_deactivate_span(n, l, 0, u * (size_t)batch);
 	else
 		for (r = 0; r < (size_t)batch; r++)
-			deactivate_span(n, l, r * u + (size_t)u0, w);
+			mp__net_deactivate_span(n, l, r * u + (size_t)u0, w);
 	mp_gemm(1, 0, u1 - u0, prev, batch, 1.0f, d, ls->units, in, prev, 0.0f, gw, prev);
 	memset(gb, 0, w * sizeof(float));
 	for (r = 0; r < (size_t)batch; r++)
@@ -865,18 +455,9 @@ void mp__net_down_units(mp_net *n, int l, int batch, int p0, int p1)
 {
 	int prev = n->layers[l - 1].units;
 
-	switch (n->layers[l].kind) {
-	case MP_LAYER_CONV:
-		conv_down(n, l, batch);
+	if (n->layers[l].kind != MP_LAYER_DENSE) {
+		mp__net_image_down(n, l, 0, batch);
 		return;
-	case MP_LAYER_POOL:
-		pool_down(n, l, batch);
-		return;
-	case MP_LAYER_FLATTEN:
-		memcpy(n->d[l - 1], n->d[l], (size_t)batch * (size_t)prev * sizeof(float));
-		return;
-	case MP_LAYER_DENSE:
-		break;
 	}
 
 	mp_gemm(0, 0, batch, p1 - p0, n->layers[l].units, 1.0f, n->d[l], n->layers[l].units,

@@ -125,6 +125,23 @@ void mp__net_forward_units(mp_net *n, int l, const float *in, int batch, int u0,
 void mp__net_loss(mp_net *n, const float *y, int batch, double *loss, int *correct);
 void mp__net_backward_units(mp_net *n, int l, const float *in, int batch, int u0, int u1);
 void mp__net_down_units(mp_net *n, int l, int batch, int p0, int p1);
+/* Image layers (conv, pool, flatten), split by examples and, for a conv's
+ * weight gradients, by filters (nn/team.c): the forward pass of examples
+ * [s0, s1) of the batch (in is the whole batch's input); backward,
+ * mp__net_image_deactivate of examples [s0, s1), then, once every
+ * example's is done, mp__net_image_grads of filters [f0, f1); the
+ * gradient down of examples [s0, s1). */
+void mp__net_image_forward(mp_net *n, int l, const float *in, int s0, int s1, int train, uint64_t *rng);
+void mp__net_image_deactivate(mp_net *n, int l, int s0, int s1);
+void mp__net_image_grads(mp_net *n, int l, int batch, int f0, int f1);
+void mp__net_image_down(mp_net *n, int l, int s0, int s1);
+/* a[l] = act(z[l]) over cnt values from offset at, then with train
+ * masked by dropout drawn from *rng; and back, d[l] over cnt values from
+ * at turned from the gradient with respect to a[l] into that of z[l]. */
+void mp__net_activate_span(mp_net *n, int l, size_t at, size_t cnt, int train, uint64_t *rng);
+void mp__net_deactivate_span(mp_net *n, int l, size_t at, size_t cnt);
+/* Uniform in [0, 1) from the splitmix64 state *s. */
+double mp__uniform(uint64_t *s);
 /* A planned layer's weights (prev: the units below it) and biases. */
 size_t mp__layer_weights(const mp_layer_spec *ls, int prev);
 int mp__layer_biases(const mp_layer_spec *ls);

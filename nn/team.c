@@ -85,13 +85,14 @@ static void units_of(const struct mp_step_team *t, int l, int k, int *u0, int *u
 	*u1 = k + 1 == t->n ? u : (u * (k + 1) / t->n) & ~15;
 }
 
-/* Whether any layer is wide enough to split. */
+/* Whether any layer is wide enough to split, or an image layer (split by
+ * examples). */
 static int splits(const struct mp_step_team *t)
 {
 	int l;
 
 	for (l = 0; l < t->net->nlayers; l++)
-		if (t->net->layers[l].units >= MIN_UNITS * t->n && t->net->layers[l].kind == MP_LAYER_DENSE)
+		if (t->net->layers[l].units >= MIN_UNITS * t->n || t->net->layers[l].kind != MP_LAYER_DENSE)
 			return 1;
 	return 0;
 }
@@ -119,16 +120,45 @@ static void update_own(struct mp_step_team *t, int k)
 	}
 }
 
+/* Member k's share [*a0, *a1) of n things (examples of a batch, filters). */
+static void share_of(const struct mp_step_team *t, int n, int k, int *a0, int *a1)
+{
+	*a0 = (int)((int64_t)n * k / t->n);
+	*a1 = (int)((int64_t)n * (k + 1) / t->n);
+}
+
+static int is_image(const mp_net *n, int l)
+{
+	return n->layers[l].kind != MP_LAYER_DENSE;
+}
+
+/* Backward through image layer l: this member's examples through the
+ * activation, and once every member's are, its filters' gradients. */
+static void image_backward(struct mp_step_team *t, member *me, int l)
+{
+	mp_net *n = t->net;
+	int s0, s1, f0, f1;
+
+	share_of(t, t->batch, me->k, &s0, &s1);
+	mp__net_image_deactivate(n, l, s0, s1);
+	barrier(t, me);
+	share_of(t, n->layers[l].kind == MP_LAYER_CONV ? n->layers[l].filters : 0, me->k, &f0, &f1);
+	mp__net_image_grads(n, l, t->batch, f0, f1);
+}
+
 static void run_step(struct mp_step_team *t, member *me)
 {
 	mp_net *n = t->net;
 	const float *in = t->x;
 	uint64_t *rng = me->k ? &me->rng : &n->rng;
-	int l, u0, u1, p0, p1;
+	int l, u0, u1, p0, p1, s0, s1;
 
+	share_of(t, t->batch, me->k, &s0, &s1);
 	for (l = 0; l < n->nlayers; l++) {
 		units_of(t, l, me->k, &u0, &u1);
-		if (u1 > u0)
+		if (is_image(n, l))
+			mp__net_image_forward(n, l, in, s0, s1, 1, rng);
+		else if (u1 > u0)
 			mp__net_forward_units(n, l, in, t->batch, u0, u1, 1, rng);
 		barrier(t, me);
 		in = n->a[l];
@@ -141,15 +171,29 @@ static void run_step(struct mp_step_team *t, member *me)
 	barrier(t, me);
 	for (l = n->nlayers - 1; l >= 0; l--) {
 		units_of(t, l, me->k, &u0, &u1);
-		if (u1 > u0)
+		if (is_image(n, l))
+			image_backward(t, me, l);
+		else if (u1 > u0)
 			mp__net_backward_units(n, l, l ? n->a[l - 1] : t->x, t->batch, u0, u1);
 		if (l == 0)
 			break;
 		barrier(t, me);
-		/* the layer below's d, in the columns this member works on next */
+		if (is_image(n, l)) {
+			/* by examples: the layer below is an image layer too, and
+			 * goes on with the same examples */
+			mp__net_image_down(n, l, s0, s1);
+			continue;
+		}
+		/* the layer below's d, in the columns this member works on next;
+		 * below a dense layer that is an image layer (a flatten), whose
+		 * backward goes by examples: a barrier first */
 		units_of(t, l - 1, me->k, &p0, &p1);
+		if (is_image(n, l - 1))
+			share_of(t, n->layers[l - 1].units, me->k, &p0, &p1);
 		if (p1 > p0)
 			mp__net_down_units(n, l, t->batch, p0, p1);
+		if (is_image(n, l - 1))
+			barrier(t, me);
 	}
 	if (t->opt) {
 		/* every member has read the weights it passes gradients down

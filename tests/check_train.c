@@ -263,8 +263,8 @@ START_TEST(bad_params_stop_with_a_clear_error)
 	ck_assert_str_eq(param_error("model", "{layers: [{dense: 8, activation: swish}, {dense: auto}]}"),
 			 "model.layers[1].activation: 'swish' is not one of relu, tanh, sigmoid, none, linear"
 			 " (column 34 of the value)");
-	ck_assert_str_eq(param_error("model", "{layers: [{conv: 8}]}"),
-			 "model.layers[1]: unknown key 'conv' (dense, activation, dropout, init) (column 12 of the value)");
+	ck_assert_str_eq(param_error("model", "{layers: [{convv: 8}]}"),
+			 "model.layers[1]: unknown key 'convv' (did you mean 'conv'?) (column 12 of the value)");
 	ck_assert_str_eq(param_error("optimizer", "{name: adam, lr: -1}"),
 			 "optimizer.lr: -1 is out of range (1e-12 to 1e+06) (column 18 of the value)");
 	ck_assert_str_eq(param_error("optimizer", "{name: adam, lrr: 0.5}"),
