@@ -357,6 +357,63 @@ END_TEST
  * the 3 of the last member 0's): the same loss and gradients as one thread
  * (to float rounding), the same update, the same result on every run; a
  * batch too small to split runs in one thread, bit for bit. */
+/* A conv net split across a team (examples, then filters) gives one
+ * thread's gradients and update to rounding, whatever the member count. */
+START_TEST(a_team_step_on_images_equals_one_thread)
+{
+	static const int shape[3] = {8, 8, 2};
+	mp_layer_spec l[] = {conv(6, 3, 1, 1, MP_ACT_RELU), layer(MP_LAYER_POOL, 2), conv(4, 3, 2, 0, MP_ACT_TANH),
+			     layer(MP_LAYER_FLATTEN, 0), layer(MP_LAYER_DENSE, 70), layer(MP_LAYER_DENSE, 3)};
+	static float x[37 * 128], y[37];
+	double loss1, loss;
+	int members, i, correct1, correct;
+	mp_net one;
+	mp_err err;
+
+	l[4].act = MP_ACT_RELU;
+	for (i = 0; i < 37 * 128; i++)
+		x[i] = (float)((i * 53) % 23) / 23.0f - 0.4f;
+	for (i = 0; i < 37; i++)
+		y[i] = (float)(i % 3);
+	ck_assert_int_eq(mp_net_plan(128, shape, l, 6, &err), 0);
+	ck_assert_int_eq(mp_net_init(&one, 128, l, 6, MP_LOSS_SOFTMAX_CE, 64, 5, &err), 0);
+	mp_net_train_step(&one, x, y, 37, &loss1, &correct1);
+	for (members = 2; members <= 3; members++) {
+		mp_step_team *t;
+		mp_optimizer o;
+		mp_net n;
+		size_t k;
+
+		ck_assert_int_eq(mp_net_init(&n, 128, l, 6, MP_LOSS_SOFTMAX_CE, 64, 5, &err), 0);
+		ck_assert_int_eq(mp_step_team_create(&t, &n, members, &err), 0);
+		/* 37 examples: shares of 18 and 19, or 12, 12 and 13 */
+		mp_step_team_train(t, x, y, 37, 0, NULL, 0, &loss, &correct);
+		ck_assert_double_eq_tol(loss, loss1, 1e-6);
+		ck_assert_int_eq(correct, correct1);
+		for (k = 0; k < n.nparams; k++)
+			ck_assert_msg(fabsf(n.grads[k] - one.grads[k]) <= 1e-5f + 1e-4f * fabsf(one.grads[k]),
+				      "%d members, gradient %zu: %g against %g", members, k, n.grads[k], one.grads[k]);
+		/* the update: every parameter moves, the image layers' too */
+		ck_assert_int_eq(mp_optimizer_init(&o, MP_OPT_SGD, n.nparams, &err), 0);
+		{
+			float *p0 = malloc(n.nparams * sizeof(float));
+			size_t moved = 0;
+
+			memcpy(p0, n.params, n.nparams * sizeof(float));
+			mp_step_team_train(t, x, y, 37, 0, &o, 0.1f, &loss, &correct);
+			for (k = 0; k < n.woff[4]; k++)
+				moved += n.params[k] != p0[k];
+			ck_assert_uint_gt(moved, n.woff[4] / 2);
+			free(p0);
+		}
+		mp_optimizer_release(&o);
+		mp_step_team_free(t);
+		mp_net_release(&n);
+	}
+	mp_net_release(&one);
+}
+END_TEST
+
 START_TEST(a_team_step_equals_one_thread)
 {
 	mp_layer_spec l[] = {{.units = 100, .act = MP_ACT_RELU, .dropout = 0, .init = MP_INIT_AUTO}, {.units = 3, .act = MP_ACT_NONE, .dropout = 0, .init = MP_INIT_AUTO}};
@@ -586,6 +643,7 @@ static Suite *nn_suite(void)
 	tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
 	tcase_add_test(tc, hostile_model_sizes_are_refused);
 	tcase_add_test(tc, a_team_step_equals_one_thread);
+	tcase_add_test(tc, a_team_step_on_images_equals_one_thread);
 	tcase_add_test(tc, a_team_draws_the_same_dropout_after_a_restart);
 	suite_add_tcase(s, tc);
 	return s;
