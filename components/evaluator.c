@@ -9,7 +9,7 @@
  * finds in the metadata store.  Without a baseline only value thresholds
  * count.  Not blessed is an outcome, not a failure.
  */
-#include "components/component.h"
+#include "components/evaluator.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -59,6 +59,11 @@ static const mp_param_spec params[] = {
 	 "category of a string, per value of a number with at most slice_buckets values, else per bucket)", NULL, NULL},
 	{"slice_buckets", MP_PARAM_INT, "4", 1, 100,
 	 "a number with more distinct values than this is cut into this many equal-width buckets", NULL, NULL},
+	{"feature_importance", MP_PARAM_STRING, "none", 0, 0,
+	 "permutation: each input the model reads shuffled across the split's rows, and how far the score falls "
+	 "(importance.tsv, metrics importance:FEATURE); none: not computed", "none|permutation", NULL},
+	{"importance_repeats", MP_PARAM_INT, "3", 1, 100, "shuffles of each input (their mean and spread)", NULL, NULL},
+	{"seed", MP_PARAM_INT, "42", 0, 9.2e18, "for the shuffles", NULL, NULL},
 	{"thresholds", MP_PARAM_JSON, "{}", 0, 0,
 	 "{METRIC: {min: X, max: Y, max_drop: D, max_rise: R}}; metrics: accuracy, log_loss, macro_f1, "
 	 "macro_precision, macro_recall, auc, mse, mae, r2", NULL, &s_thresholds},
@@ -661,8 +666,9 @@ static int run_evaluator(const mp_component_io *io, mp_err *err)
 	else if (rc == 0 && !si->rows)
 		rc = mp_error(err, MP_EINVAL, "split '%s' has no rows: there is nothing to evaluate on", E.split);
 	if (rc == 0 && (rc = open_slices(&E, err)) == 0 && (rc = evaluate_both(&E, err)) == 0 &&
-	    (rc = evaluation_of(&E, &e, err)) == 0 && (rc = bless(&E, &b, err)) == 0)
-		rc = write_files(&E, &e, &b, err);
+	    (rc = evaluation_of(&E, &e, err)) == 0 && (rc = bless(&E, &b, err)) == 0 &&
+	    (rc = write_files(&E, &e, &b, err)) == 0 && !strcmp(mp_io_param(io, "feature_importance"), "permutation"))
+		rc = mp__eval_importance(io, E.mpath, &E.m, E.ex, E.split, err);
 	mp_evaluation_release(&e);
 	mp_blessing_release(&b);
 	evaluator_release(&E);

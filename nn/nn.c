@@ -210,17 +210,17 @@ int mp_net_init(mp_net *n, int nin, const mp_layer_spec *layers, int nlayers, mp
 		if ((rc = mp_net_plan(nin, layers[0].in[0] ? layers[0].in : NULL, planned, nlayers, err)) != 0 ||
 		    (rc = mp_net_count_params(nin, planned, nlayers, &total, err)) != 0)
 			return rc;
+		if (planned[nlayers - 1].act != MP_ACT_NONE)
+			return mp_error(err, MP_EINVAL, "the last layer gives the logits: it takes no activation");
+		if (loss == MP_LOSS_BCE && planned[nlayers - 1].units != 1)
+			return mp_error(err, MP_EINVAL, "binary_cross_entropy needs a last layer of 1 unit");
+		if (loss == MP_LOSS_SOFTMAX_CE && planned[nlayers - 1].units < 2)
+			return mp_error(err, MP_EINVAL, "softmax_cross_entropy needs a last layer of 2 units or more");
 		if (!(n->layers = mp_calloc((size_t)nlayers, sizeof(*n->layers))))
 			return mp_error(err, MP_ENOMEM, "out of memory");
 		memcpy(n->layers, planned, (size_t)nlayers * sizeof(*layers));
 		layers = n->layers;
 	}
-	if (layers[nlayers - 1].act != MP_ACT_NONE)
-		return mp_error(err, MP_EINVAL, "the last layer gives the logits: it takes no activation");
-	if (loss == MP_LOSS_BCE && layers[nlayers - 1].units != 1)
-		return mp_error(err, MP_EINVAL, "binary_cross_entropy needs a last layer of 1 unit");
-	if (loss == MP_LOSS_SOFTMAX_CE && layers[nlayers - 1].units < 2)
-		return mp_error(err, MP_EINVAL, "softmax_cross_entropy needs a last layer of 2 units or more");
 	n->nin = nin;
 	n->nlayers = nlayers;
 	n->loss = loss;

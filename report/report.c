@@ -494,11 +494,12 @@ static void anomalies(const mp_execution *e, mp_strbuf *sb)
 	free_tsv(&t);
 }
 
-/* A model's importance.tsv (boosted trees: each input's share of the
- * gain) as bars, the largest 20; nothing for a model without one. */
-static void importance(const mp_execution *e, mp_strbuf *sb)
+/* An importance.tsv of output (a model's: boosted trees' gain shares; an
+ * evaluation's: permutation importance) as bars, the largest 20, value in
+ * column col; nothing when there is none. */
+static void importance(const mp_execution *e, const char *output, size_t col, const char *what, mp_strbuf *sb)
 {
-	const mp_event_row *ev = event(e, 1, "model");
+	const mp_event_row *ev = event(e, 1, output);
 	const char *labels[20];
 	double values[20];
 	size_t i, n = 0;
@@ -509,9 +510,9 @@ static void importance(const mp_execution *e, mp_strbuf *sb)
 	for (i = 1; i < t.n && n < MP_COUNTOF(values); i++) {
 		char **f = t.rows[i], *end;
 
-		if (nfields(f) < 3)
+		if (nfields(f) <= col)
 			continue;
-		values[n] = strtod(f[2], &end);
+		values[n] = strtod(f[col], &end);
 		if (*end || !isfinite(values[n]))
 			continue;
 		labels[n++] = f[0];
@@ -520,7 +521,7 @@ static void importance(const mp_execution *e, mp_strbuf *sb)
 		mp_strbuf_adds(sb, "<h3>Feature importance: ");
 		mp__html_esc(sb, e->component_id);
 		mp_strbuf_adds(sb, "</h3>\n");
-		mp_svg_bars(sb, "each input's share of the trees' gain (total_gain)", labels, values, n, 640, 260);
+		mp_svg_bars(sb, what, labels, values, n, 640, 260);
 	}
 	free_tsv(&t);
 }
@@ -644,11 +645,14 @@ int mp_report_run(mp_store *st, int64_t run_id, const char *pipeline, mp_strbuf 
 	for (i = 0; i < n; i++) {
 		curves(last[i], sb);
 		if (!strcmp(last[i]->type, "Trainer"))
-			importance(last[i], sb);
+			importance(last[i], "model", 2, "each input's share of the trees' gain (total_gain)", sb);
 	}
 	for (i = 0; i < n; i++)
-		if (!strcmp(last[i]->type, "Evaluator"))
+		if (!strcmp(last[i]->type, "Evaluator")) {
 			evaluation(st, last[i], sb);
+			importance(last[i], "evaluation", 1,
+				   "how far the score falls when the input is shuffled (permutation importance)", sb);
+		}
 	for (i = 0; i < n; i++)
 		if (!strcmp(last[i]->type, "StatisticsGen"))
 			statistics(last[i], sb);

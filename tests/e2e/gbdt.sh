@@ -1,8 +1,9 @@
 # Boosted trees (model: {gbdt: ...}) from the pipeline file to serving:
 # each loss on the penguins, missing values left to the trees, the
-# Evaluator, InfraValidator (mlpipe serve), BulkInferrer and the Pusher on
-# them; predict, the C export and the ONNX export agree; the importance
-# file; mistakes in the model param are load-time errors with positions.
+# Evaluator (with permutation importance), InfraValidator (mlpipe serve),
+# BulkInferrer and the Pusher on them; predict, the C export and the ONNX
+# export agree; the importance files; mistakes in the model param are
+# load-time errors with positions.
 source "$(dirname "$0")/lib.sh"
 REPO=$(cd "$E2E_DIR/../.." && pwd)
 ORT_DIR=$REPO/tests/node
@@ -40,6 +41,7 @@ components:
   - id: evaluate
     type: Evaluator
     inputs: { examples: ingest.examples, model: train.model }
+    params: { feature_importance: permutation, importance_repeats: 4 }
   - id: infra
     type: InfraValidator
     inputs: { model: train.model, examples: ingest.examples }
@@ -111,9 +113,22 @@ awk -F'\t' 'NR > 1 { s += $3; if (NR <= 3) top = top " " $1 } END { exit !(s > 0
 # the rows with a missing measurement are predicted (the trees route NaN), not dropped
 grep -c . "$TMP/species.csv" | grep -qx 345 && ok || not_ok "predict gave $(grep -c . "$TMP/species.csv") lines"
 
+# permutation importance on eval: the species hangs on the bill and the island, not on the sex
+PI=$(ls "$P"/runs/species/evaluate/evaluation/*/importance.tsv)
+[ "$(head -1 "$PI")" = "$(printf 'feature\timportance\tstd\taccuracy')" ] && ok || not_ok "importance.tsv's header: $(head -1 "$PI")"
+awk -F'\t' 'NR == 2 { top = $1 } $1 == "sex" { sex = $2 } END { exit !((top == "bill_length_mm" || top == "island" || top == "flipper_length_mm") && sex < 0.02) }' "$PI" &&
+	ok || not_ok "permutation importance: $(tr '\n' ' ' <"$PI")"
+expect_exit 0 "$MLPIPE" meta --db "$DB" --json metrics --component evaluate
+expect_jq 'map(select(.name | startswith("importance:"))) | length == 6'
+# seeded: the same shuffles again give the same figures
+cp "$PI" "$TMP/pi1.tsv"
+expect_exit 0 "$MLPIPE" --quiet run "$P/species.yaml" --no-cache
+PI2=$(ls -t "$P"/runs/species/evaluate/evaluation/*/importance.tsv | head -1)
+[ "$PI2" != "$PI" ] && cmp -s "$PI2" "$TMP/pi1.tsv" && ok || not_ok "permutation importance is not the same on a rerun"
 # the run report draws the importance and the per-round curves, well-formed
 expect_exit 0 "$MLPIPE" report --db "$DB" "species#1" -o "$TMP/report.html"
-grep -q "Feature importance: train" "$TMP/report.html" && ok || not_ok "the report lacks the importance"
+grep -q "Feature importance: train" "$TMP/report.html" && ok || not_ok "the report lacks the trees' importance"
+grep -q "Feature importance: evaluate" "$TMP/report.html" && ok || not_ok "the report lacks the permutation importance"
 grep -q "bill_length_mm" "$TMP/report.html" && ok || not_ok "the importance lacks its features"
 if command -v xmllint >/dev/null; then
 	xmllint --html --noout "$TMP/report.html" 2>"$TMP/xml.err" && ok || { not_ok "the report is not well-formed:"; head -3 "$TMP/xml.err"; }
