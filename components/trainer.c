@@ -342,6 +342,42 @@ static int fit_output(mp__trainer *T, mp_err *err)
 	return 0;
 }
 
+/* A network over a transform with embed:D features starts with an
+ * embedding of each: the index the transform gives (its column among the
+ * transform's outputs) picks a row of a learned table (the vocabulary and
+ * a row for unseen values) of D floats.  They come last column first, so
+ * each column is where the transform put it. */
+static int add_embeddings(mp__trainer *T, mp_err *err)
+{
+	mp__train_config *c = &T->c;
+	mp_layer_spec *l;
+	size_t i, col = 0, n = 0;
+	int k;
+
+	for (i = 0; T->tx_text && i < T->tx.nfeatures; i++)
+		n += T->tx.features[i].kind == MP_TX_EMBED;
+	if (!n || c->gbdt)
+		return 0;
+	if ((size_t)c->nlayers + n > MP_NET_MAX_LAYERS || !(l = mp_calloc((size_t)c->nlayers + n, sizeof(*l))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	memcpy(l + n, c->layers, (size_t)c->nlayers * sizeof(*l));
+	for (i = 0, k = (int)n - 1; i < T->tx.nfeatures; col += mp_tx_feature_width(&T->tx.features[i++])) {
+		const mp_tx_feature *tf = &T->tx.features[i];
+
+		if (tf->kind != MP_TX_EMBED)
+			continue;
+		l[k].kind = MP_LAYER_EMBED;
+		l[k].column = (int)col;
+		l[k].rows = (int)tf->nvocab + 1;
+		l[k].dim = tf->dim;
+		k--;
+	}
+	free(c->layers);
+	c->layers = l;
+	c->nlayers += (int)n;
+	return 0;
+}
+
 /* The layers sized for the inputs: images of input_shape, or of the
  * examples' shape, when there are conv layers. */
 static int plan(mp__trainer *T, mp_err *err)
@@ -406,7 +442,7 @@ static int build(mp__trainer *T, const char *base, mp_err *err)
 	const mp__train_config *c = &T->c;
 	int rc;
 
-	if ((rc = fit_output(T, err)) != 0 || (rc = plan(T, err)) != 0 ||
+	if ((rc = fit_output(T, err)) != 0 || (rc = add_embeddings(T, err)) != 0 || (rc = plan(T, err)) != 0 ||
 	    (rc = mp_net_init(&T->net, T->nx, c->layers, c->nlayers, c->loss, T->batch > 256 ? T->batch : 256,
 			      T->seed, err)) != 0 ||
 	    (rc = mp_optimizer_init(&T->opt, c->opt, T->net.nparams, err)) != 0)

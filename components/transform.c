@@ -26,7 +26,7 @@ static const mp_io_spec outputs[] = {
 	 "keep_outputs names it)"},
 };
 
-static const mp_shape s_rule = {MP_SHAPE_STRING, 0, 0, "zscore|minmax|none|onehot|drop|bucketize:N|divide:X",
+static const mp_shape s_rule = {MP_SHAPE_STRING, 0, 0, "zscore|minmax|none|onehot|embed:N|drop|bucketize:N|divide:X",
 				NULL, NULL, NULL, NULL, 0};
 static const mp_shape s_rules = {MP_SHAPE_MAP, 0, 0, NULL, NULL, &s_rule, NULL, NULL, 0};
 
@@ -35,7 +35,8 @@ static const mp_param_spec params[] = {
 	 "how numbers are scaled by default: zscore, minmax, none or divide:N (pixels: divide:255)",
 	 "zscore|minmax|none|divide:X", NULL},
 	{"rules", MP_PARAM_JSON, "{}", 0, 0,
-	 "per feature: zscore, minmax, none, onehot, bucketize:N or drop ({age: bucketize:5})", NULL, &s_rules},
+	 "per feature: zscore, minmax, none, onehot, embed:D (a string's index, which the Trainer embeds in D "
+	 "learned floats), bucketize:N or drop ({age: bucketize:5})", NULL, &s_rules},
 	{"split", MP_PARAM_STRING, "train", 0, 0, "the split the transform is fitted on", NULL, NULL},
 	{"max_vocabulary", MP_PARAM_INT, "0", 0, 1000,
 	 "a string feature with more distinct values than this is one-hot encoded only when a rule says onehot "

@@ -8,6 +8,7 @@
  *   label_names  N0  N1 ...            (a numeric label's class names)
  *   label_zscore MEAN  STD             (a regression label, z-scored)
  *   feature  NAME  none|zscore|minmax|onehot|bucketize  A  B  [BUCKETS | V1 V2 ...]
+ *   feature  NAME  embed  0  0  DIM  V1 V2 ...
  * Names and values are escaped as in statistics.tsv.
  */
 #include "core/tsv.h"
@@ -21,8 +22,8 @@
 #include <string.h>
 
 
-static const char *const kind_names[] = {"none", "zscore", "minmax", "onehot", "bucketize", "divide"};
-#define NKINDS 6
+static const char *const kind_names[] = {"none", "zscore", "minmax", "onehot", "bucketize", "divide", "embed"};
+#define NKINDS 7
 
 void mp_transform_release(mp_transform *t)
 {
@@ -200,13 +201,27 @@ static int fit_label(mp_transform *out, const mp_feat_stats *fs, const char *lab
 	return sorted_values(fs, &out->label_vocab, &out->nlabel_vocab, err);
 }
 
-/* A string feature: one-hot on its values, when there are not too many. */
+/* A string feature: one-hot on its values, when there are not too many;
+ * or (embed:D) its index in them, for the Trainer to embed: every value
+ * the statistics kept (all of them up to MP_STATS_VALUES, else the
+ * MP_STATS_TOP most frequent) has a row, the rest share one. */
 static int fit_string(mp_tx_feature *tf, const mp_feat_stats *fs, const char *rule, int64_t limit,
 		      const mp_split_stats *ss, const char *split, mp_err *err)
 {
+	if (rule && !strncmp(rule, "embed:", 6)) {
+		char *end;
+		long d = strtol(rule + 6, &end, 10);
+
+		if (*end || d < 1 || d > 1024)
+			return mp_error(err, MP_EINVAL, "rules: '%s' for '%s' needs a width of 1 to 1024 (embed:8)", rule,
+					fs->name);
+		tf->kind = MP_TX_EMBED;
+		tf->dim = (int)d;
+		return sorted_values(fs, &tf->vocab, &tf->nvocab, err);
+	}
 	if (rule && strcmp(rule, "onehot") != 0)
-		return mp_error(err, MP_EINVAL, "rules: '%s' is a string feature: onehot or drop, not '%s'", fs->name,
-				rule);
+		return mp_error(err, MP_EINVAL, "rules: '%s' is a string feature: onehot, embed:D or drop, not '%s'",
+				fs->name, rule);
 	if (!fs->all_values)
 		return mp_error(err, MP_EINVAL,
 				"'%s' has more than %d distinct values: too many to one-hot (drop it with rules)", fs->name,
@@ -369,6 +384,8 @@ int mp_transform_to_text(const mp_transform *t, mp_strbuf *sb)
 		mp_strbuf_addf(sb, "\t%s\t%.17g\t%.17g", kind_names[tf->kind], tf->a, tf->b);
 		if (tf->kind == MP_TX_BUCKETIZE)
 			mp_strbuf_addf(sb, "\t%d", tf->buckets);
+		if (tf->kind == MP_TX_EMBED)
+			mp_strbuf_addf(sb, "\t%d", tf->dim);
 		for (v = 0; v < tf->nvocab; v++) {
 			mp_strbuf_adds(sb, "\t");
 			mp_tsv_escape(sb, tf->vocab[v]);
@@ -457,10 +474,20 @@ int mp_transform_from_text(mp_transform *out, const char *text, const char *wher
 							      lineno);
 					tf->buckets = (int)bk;
 				}
-				if (rc == 0 && tf->kind == MP_TX_ONEHOT && n > 5) {
-					if (!(tf->vocab = mp_calloc(n - 5, sizeof(char *))))
+				if (rc == 0 && tf->kind == MP_TX_EMBED) {
+					long d = n > 5 ? strtol(f[5], &e1, 10) : 0;
+
+					if (n <= 5 || *e1 || d < 1 || d > 1024)
+						rc = mp_error(err, MP_ECORRUPT, "%s:%d: an embed needs a width of 1 to 1024",
+							      where, lineno);
+					tf->dim = (int)d;
+				}
+				if (rc == 0 && mp_tx_reads_string(tf->kind) && n > 5 + (tf->kind == MP_TX_EMBED)) {
+					size_t v0 = 5 + (tf->kind == MP_TX_EMBED);
+
+					if (!(tf->vocab = mp_calloc(n - v0, sizeof(char *))))
 						rc = mp_error(err, MP_ENOMEM, "out of memory");
-					for (k = 5; rc == 0 && k < n; k++)
+					for (k = v0; rc == 0 && k < n; k++)
 						if (!(tf->vocab[tf->nvocab++] = mp_strdup(f[k])))
 							rc = mp_error(err, MP_ENOMEM, "out of memory");
 				}
@@ -488,7 +515,7 @@ int mp_transform_bind(const mp_transform *t, const mp_examples_meta *m, int *idx
 
 	for (i = 0; i < t->nfeatures; i++) {
 		idx[i] = mp_examples_feature(m, t->features[i].name);
-		if (idx[i] >= 0 && (m->features[idx[i]].type == MP_FEAT_STRING) != (t->features[i].kind == MP_TX_ONEHOT))
+		if (idx[i] >= 0 && (m->features[idx[i]].type == MP_FEAT_STRING) != mp_tx_reads_string(t->features[i].kind))
 			return mp_error(err, MP_EINVAL, "feature '%s' is %s in the data, not what the transform expects",
 					t->features[i].name,
 					m->features[idx[i]].type == MP_FEAT_STRING ? "a string" : "a number");
@@ -526,7 +553,7 @@ static int vocab_index(char *const *vocab, size_t nvocab, const char *s, size_t 
  * or unseen). */
 static float pre_one(const mp_tx_feature *tf, int f, const mp_block *b, size_t r)
 {
-	if (tf->kind == MP_TX_ONEHOT) {
+	if (mp_tx_reads_string(tf->kind)) {
 		if (f < 0 || b->miss[f][r])
 			return -1;
 	{
@@ -551,6 +578,10 @@ static float *apply_one(const mp_transform *t, size_t i, float v, float *o)
 		if (v >= 0)
 			o[(size_t)v] = 1;
 		return o + tf->nvocab;
+	}
+	if (tf->kind == MP_TX_EMBED) { /* unseen or missing: the row after the vocabulary's */
+		*o = v >= 0 ? v : (float)tf->nvocab;
+		return o + 1;
 	}
 	{
 		double x = v;

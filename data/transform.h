@@ -17,14 +17,23 @@ typedef enum {
 	MP_TX_ONEHOT,	 /* one 0/1 input per vocabulary value (unseen: all 0) */
 	MP_TX_BUCKETIZE, /* one 0/1 input per bucket between equal-width bounds */
 	MP_TX_DIVIDE,	 /* x / a, a constant (pixels: divide:255) */
+	MP_TX_EMBED,	 /* a string's index in its vocabulary (unseen or missing: nvocab), one
+			  * input, which the Trainer's first layers embed in dim floats */
 } mp_tx_kind;
+
+/* Whether a kind reads a string feature (one-hot, embed). */
+static inline int mp_tx_reads_string(mp_tx_kind k)
+{
+	return k == MP_TX_ONEHOT || k == MP_TX_EMBED;
+}
 
 typedef struct mp_tx_feature {
 	char *name;
 	mp_tx_kind kind;
 	double a, b;   /* zscore: mean, std; minmax: min, max; bucketize: min, max */
 	int buckets;   /* bucketize */
-	char **vocab;  /* onehot */
+	int dim;       /* embed: the width of each value's learned vector */
+	char **vocab;  /* onehot, embed: sorted */
 	size_t nvocab;
 } mp_tx_feature;
 
@@ -49,8 +58,8 @@ struct mp_transform {
 
 /* Fits a transform to the statistics of split: numbers by num_default
  * (zscore, minmax, none or divide by num_divisor), strings one-hot on their values; rules (JSON
- * {"feature": "zscore" | "minmax" | "none" | "onehot" | "bucketize:N" |
- * "drop"}, may be NULL) override per feature.  The label is kept apart.  A
+ * {"feature": "zscore" | "minmax" | "none" | "onehot" | "embed:D" |
+ * "bucketize:N" | "drop"}, may be NULL) override per feature.  The label is kept apart.  A
  * string with more than max_vocab distinct values (0: 1000 or half the
  * split's rows, whichever is lower) is refused unless its rule is onehot. */
 int mp_transform_fit(mp_transform *out, const mp_stats *st, const char *split, const char *label,

@@ -81,12 +81,13 @@ static void net_tables(const mp_net *n, mp_strbuf *sb)
 	for (l = 0; l < n->nlayers; l++) {
 		int in = l ? n->layers[l - 1].units : n->nin;
 
-		if (!mp__layer_biases(&n->layers[l]))
+		if (!mp__layer_weights(&n->layers[l], in))
 			continue; /* a pool or flatten has no weights */
 		snprintf(name, sizeof(name), "w%d", l);
 		c_floats(sb, name, n->params + n->woff[l], mp__layer_weights(&n->layers[l], in));
 		snprintf(name, sizeof(name), "b%d", l);
-		c_floats(sb, name, n->params + n->boff[l], (size_t)mp__layer_biases(&n->layers[l]));
+		if (mp__layer_biases(&n->layers[l])) /* an embedding has none */
+			c_floats(sb, name, n->params + n->boff[l], (size_t)mp__layer_biases(&n->layers[l]));
 	}
 }
 
@@ -97,6 +98,20 @@ static void net_tables(const mp_net *n, mp_strbuf *sb)
 static void image_compute(const mp_layer_spec *ls, int l, mp_strbuf *sb)
 {
 	const int *in = ls->in, *out = ls->out, K = ls->kernel;
+
+	if (ls->kind == MP_LAYER_EMBED) {
+		mp_strbuf_addf(sb, "\t/* layer %d: input %d picks a row of %d of a table of %d floats each */\n", l,
+			       ls->column, ls->rows, ls->dim);
+		mp_strbuf_addf(sb, "\t{\n\t\tint row = x[%d] >= 0 && x[%d] < %d ? (int)x[%d] : %d;\n\n", ls->column,
+			       ls->column, ls->rows - 1, ls->column, ls->rows - 1);
+		mp_strbuf_addf(sb, "\t\tfor (k = 0; k < %d; k++)\n\t\t\ty[k] = x[k];\n", ls->column);
+		mp_strbuf_addf(sb, "\t\tfor (k = 0; k < %d; k++)\n\t\t\ty[%d + k] = w%d[row * %d + k];\n", ls->dim,
+			       ls->column, l, ls->dim);
+		mp_strbuf_addf(sb, "\t\tfor (k = %d; k < %d; k++)\n\t\t\ty[k + %d] = x[k];\n\t}\n", ls->column + 1,
+			       in[2], ls->dim - 1);
+		mp_strbuf_adds(sb, "\tx = y;\n\ty = x == h[0] ? h[1] : h[0];\n");
+		return;
+	}
 
 	if (ls->kind == MP_LAYER_FLATTEN) {
 		mp_strbuf_addf(sb, "\t/* layer %d: flatten (channels last: already in order) */\n", l);
@@ -198,31 +213,32 @@ static void source(const mp_served *s, const char *id, const char *upper, const 
 	c_names(sb, id, "class", upper, "NUM_CLASSES", NULL, s->class_names, (size_t)s->nclass);
 
 	/* the transform, one entry per feature */
-	mp_strbuf_adds(sb, "\nenum { LINEAR, BUCKETIZE, ONEHOT };\n\n"
+	mp_strbuf_adds(sb, "\nenum { LINEAR, BUCKETIZE, ONEHOT, EMBED };\n\n"
 			   "/* kind, the input it reads, x * scale + shift (miss when missing); buckets between a and\n"
-			   " * b; one-hot over vocabulary[vocab .. vocab + n) */\n"
+			   " * b; one-hot over vocabulary[vocab .. vocab + n); embed: the index in it (n: unseen) */\n"
 			   "static const struct feature {\n\tint kind, src;\n\tfloat scale, shift, miss;\n"
 			   "\tdouble a, b;\n\tint n, vocab;\n} features[] = {\n");
 	for (i = 0; i < nf; i++) {
 		const mp_tx_feature *tf = s->has_transform ? &t->features[i] : NULL;
-		int kind = !tf ? 0 : tf->kind == MP_TX_ONEHOT ? 2 : tf->kind == MP_TX_BUCKETIZE ? 1 : 0;
-		int src = !tf ? (int)i : kind == 2 ? s->idx[i] - (int)s->nnum : s->idx[i];
+		static const char *const kinds[] = {"LINEAR", "BUCKETIZE", "ONEHOT", "EMBED"};
+		int kind = !tf ? 0 : tf->kind == MP_TX_ONEHOT ? 2 : tf->kind == MP_TX_EMBED ? 3 : tf->kind == MP_TX_BUCKETIZE ? 1 : 0;
+		int src = !tf ? (int)i : kind >= 2 ? s->idx[i] - (int)s->nnum : s->idx[i];
 
-		mp_strbuf_addf(sb, "\t{%s, %d, ", kind == 0 ? "LINEAR" : kind == 1 ? "BUCKETIZE" : "ONEHOT", src);
+		mp_strbuf_addf(sb, "\t{%s, %d, ", kinds[kind], src);
 		c_float(sb, tf ? t->scale[i] : 1.0f);
 		mp_strbuf_adds(sb, ", ");
 		c_float(sb, tf ? t->shift[i] : 0.0f);
 		mp_strbuf_adds(sb, ", ");
 		c_float(sb, tf ? t->miss[i] : NAN);
 		mp_strbuf_addf(sb, ", %a, %a, %d, %zu},\n", tf ? tf->a : 0.0, tf ? tf->b : 0.0,
-			       !tf ? 1 : kind == 2 ? (int)tf->nvocab : kind == 1 ? tf->buckets : 1, nvocab);
-		if (kind == 2)
+			       !tf ? 1 : kind >= 2 ? (int)tf->nvocab : kind == 1 ? tf->buckets : 1, nvocab);
+		if (kind >= 2)
 			nvocab += tf->nvocab;
 	}
-	mp_strbuf_adds(sb, "};\n\n/* each one-hot feature's values, sorted (strcmp) */\n"
+	mp_strbuf_adds(sb, "};\n\n/* each one-hot or embedded feature's values, sorted (strcmp) */\n"
 			   "static const char *const vocabulary[] = {");
 	for (i = 0; s->has_transform && i < t->nfeatures; i++)
-		for (k = 0; t->features[i].kind == MP_TX_ONEHOT && k < t->features[i].nvocab; k++) {
+		for (k = 0; mp_tx_reads_string(t->features[i].kind) && k < t->features[i].nvocab; k++) {
 			mp_strbuf_adds(sb, "\n\t");
 			c_string(sb, t->features[i].vocab[k]);
 			mp_strbuf_adds(sb, ",");
@@ -253,6 +269,9 @@ static void source(const mp_served *s, const char *id, const char *upper, const 
 		       "\t\t\tfor (k = 0; k < d->n; k++)\n\t\t\t\tx[i + k] = 0;\n"
 		       "\t\t\tif (v == v) {\n\t\t\t\tint bk = w > 0 ? (int)((v - d->a) / w) : 0;\n\n"
 		       "\t\t\t\tx[i + (bk < 0 ? 0 : bk >= d->n ? d->n - 1 : bk)] = 1;\n\t\t\t}\n\t\t\ti += d->n;\n"
+		       "\t\t} else if (d->kind == EMBED) {\n\t\t\tconst char *s = strings[d->src];\n"
+		       "\t\t\tint hit = s ? find(vocabulary + d->vocab, d->n, s) : -1;\n\n"
+		       "\t\t\tx[i++] = (float)(hit >= 0 ? hit : d->n);\n"
 		       "\t\t} else {\n\t\t\tconst char *s = strings[d->src];\n"
 		       "\t\t\tint hit = s ? find(vocabulary + d->vocab, d->n, s) : -1;\n\n"
 		       "\t\t\tfor (k = 0; k < d->n; k++)\n\t\t\t\tx[i + k] = 0;\n"
@@ -310,7 +329,9 @@ static void header(const mp_served *s, const char *id, const char *upper, const 
 	for (l = 0; l < n->nlayers; l++) {
 		const mp_layer_spec *ls = &n->layers[l];
 
-		if (ls->kind == MP_LAYER_CONV)
+		if (ls->kind == MP_LAYER_EMBED)
+			mp_strbuf_addf(sb, " embedding of input %d (%d x %d)", ls->column, ls->rows, ls->dim);
+		else if (ls->kind == MP_LAYER_CONV)
 			mp_strbuf_addf(sb, " conv %d %dx%d %s", ls->filters, ls->kernel, ls->kernel, mp_act_name(ls->act));
 		else if (ls->kind == MP_LAYER_POOL)
 			mp_strbuf_addf(sb, " max pool %d", ls->kernel);

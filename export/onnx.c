@@ -262,6 +262,35 @@ static void value_info(mp_strbuf *graph_pb, int field, const char *name, int typ
 	pb_msg(graph_pb, field, &vi);
 }
 
+/* An embedded string's index from its one-hot eq ([N, V] of 0 and 1):
+ * eq (0, 1, ..., V - 1) for a value of the vocabulary, V for any other
+ * (the unseen values' row): eq r + (1 - eq 1) V, as [N, 1]. */
+static const char *vocab_index(graph *g, const char *eq, size_t nv)
+{
+	float *r = mp_malloc((nv + 1) * sizeof(float)), *ones = mp_malloc((nv + 1) * sizeof(float)), v = (float)nv, one = 1;
+	const char *hit, *seen, *out;
+	size_t k;
+
+	if (!r || !ones) {
+		free(r);
+		free(ones);
+		return NULL;
+	}
+	for (k = 0; k < nv; k++) {
+		r[k] = (float)k;
+		ones[k] = 1;
+	}
+	hit = op2(g, "MatMul", eq, const_floats(g, "rows", r, (int64_t)nv, 1), "hit");
+	seen = op2(g, "MatMul", eq, const_floats(g, "ones", ones, (int64_t)nv, 1), "seen");
+	out = op2(g, "Add", hit,
+		  op2(g, "Mul", op2(g, "Sub", const_floats(g, "one", &one, 0, 1), seen, "unseen"),
+		      const_floats(g, "nvocab", &v, 0, 1), "oov"),
+		  "index");
+	free(r);
+	free(ones);
+	return out;
+}
+
 /* The transform's inputs to the network, from 'numbers' and 'strings'. */
 static const char *transform(graph *g, const mp_served *s, mp_err *err)
 {
@@ -279,7 +308,7 @@ static const char *transform(graph *g, const mp_served *s, mp_err *err)
 		goto out;
 	}
 	for (i = 0; i < t->nfeatures; i++)
-		if (t->features[i].kind != MP_TX_ONEHOT) {
+		if (!mp_tx_reads_string(t->features[i].kind)) {
 			int j = s->idx[i];
 			int linear = t->features[i].kind != MP_TX_BUCKETIZE;
 
@@ -300,7 +329,7 @@ static const char *transform(graph *g, const mp_served *s, mp_err *err)
 	}
 	for (i = 0; i <= t->nfeatures; i++) {
 		const mp_tx_feature *tf = i < t->nfeatures ? &t->features[i] : NULL;
-		int linear = tf && tf->kind != MP_TX_ONEHOT && tf->kind != MP_TX_BUCKETIZE;
+		int linear = tf && !mp_tx_reads_string(tf->kind) && tf->kind != MP_TX_BUCKETIZE;
 
 		if (linear) {
 			if (!run_len)
@@ -341,11 +370,16 @@ static const char *transform(graph *g, const mp_served *s, mp_err *err)
 		} else {
 			/* one-hot: the string column against the vocabulary */
 			int64_t n = (int64_t)tf->nvocab;
-			const char *vocab = fresh(g, "vocab");
+			const char *vocab = fresh(g, "vocab"), *eq;
 			int col = s->idx[i] - (int)s->nnum;
 
 			init(g, vocab, T_STRING, &n, 1, NULL, 0, tf->vocab, tf->nvocab);
-			pieces[npieces++] = cast(g, op2(g, "Equal", columns(g, "strings", col, col + 1), vocab, "eq"), T_FLOAT);
+			eq = cast(g, op2(g, "Equal", columns(g, "strings", col, col + 1), vocab, "eq"), T_FLOAT);
+			pieces[npieces++] = tf->kind == MP_TX_EMBED ? vocab_index(g, eq, tf->nvocab) : eq;
+			if (!pieces[npieces - 1]) {
+				mp_error(err, MP_ENOMEM, "out of memory");
+				goto out;
+			}
 		}
 	}
 	if (npieces == 1) {
@@ -506,6 +540,33 @@ static const char *reshape(graph *g, const char *x, const int64_t *dims, int64_t
 	return op2(g, "Reshape", x, const_int64s(g, "shape", dims, n), "reshape");
 }
 
+/* ---- embeddings: Gather -------------------------------------------------- */
+
+/* x [N, P] with column c (an index) replaced by its table row: Slice,
+ * Cast, Gather, Reshape and Concat. */
+static const char *embed_layer(graph *g, const mp_net *n, int l, const char *x)
+{
+	const mp_layer_spec *ls = &n->layers[l];
+	int64_t d[2] = {-1, ls->dim}, dims[2] = {ls->rows, ls->dim};
+	const char *pieces[3], *table = fresh(g, "table"), *in[2], *rows, *out;
+	int np = 0;
+	attr axis = {"axis", A_INT, 1, 0, NULL, 0}, a0 = {"axis", A_INT, 0, 0, NULL, 0};
+
+	init(g, table, T_FLOAT, dims, 2, n->params + n->woff[l], (size_t)ls->rows * (size_t)ls->dim * 4, NULL, 0);
+	if (ls->column > 0)
+		pieces[np++] = columns(g, x, 0, ls->column);
+	in[0] = table;
+	in[1] = cast(g, columns(g, x, ls->column, ls->column + 1), T_INT64);
+	rows = fresh(g, "gather");
+	node(g, "Gather", in, 2, rows, &a0, 1);
+	pieces[np++] = reshape(g, rows, d, 2);
+	if (ls->column + 1 < ls->in[2])
+		pieces[np++] = columns(g, x, ls->column + 1, ls->in[2]);
+	out = fresh(g, "embedded");
+	node(g, "Concat", pieces, np, out, &axis, 1);
+	return out;
+}
+
 /* Layer l, a conv, pool or flatten, on x: [N, H * W * C] (channels last)
  * before the first, then [N, C, H, W]; a flatten goes back to channels
  * last and [N, H * W * C], the layout the dense layers read.  A conv's
@@ -516,8 +577,10 @@ static const char *image_layer(graph *g, const mp_net *n, int l, const char *x)
 {
 	static const int64_t to_nchw[4] = {0, 3, 1, 2}, to_nhwc[4] = {0, 2, 3, 1};
 	const mp_layer_spec *ls = &n->layers[l];
-	int first = l == 0 || n->layers[l - 1].kind == MP_LAYER_DENSE;
+	int first = l == 0 || n->layers[l - 1].kind == MP_LAYER_DENSE || n->layers[l - 1].kind == MP_LAYER_EMBED;
 
+	if (ls->kind == MP_LAYER_EMBED)
+		return embed_layer(g, n, l, x);
 	if (ls->kind == MP_LAYER_FLATTEN) {
 		int64_t flat[2] = {-1, ls->units};
 

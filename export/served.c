@@ -51,7 +51,7 @@ static int transform_inputs(mp_served *s, mp_err *err)
 		return mp_error(err, MP_ENOMEM, "out of memory");
 	for (pass = 0; pass < 2; pass++)
 		for (i = 0; i < t->nfeatures; i++) {
-			int is_str = t->features[i].kind == MP_TX_ONEHOT;
+			int is_str = mp_tx_reads_string(t->features[i].kind);
 
 			if (is_str != pass)
 				continue;

@@ -1,5 +1,6 @@
 /* Image layers: planning a stack (sizes, order), and conv, max pool and
- * flatten forward and backward (see nn.h).  Images are channels last, so
+ * flatten forward and backward (see nn.h); embeddings, which go by
+ * examples the same way, too.  Images are channels last, so
  * a conv's im2col copies runs of channels and a pool's selects run over
  * them; every product goes through mp_gemm. */
 #include "nn/nn.h"
@@ -9,6 +10,8 @@
 
 size_t mp__layer_weights(const mp_layer_spec *ls, int prev)
 {
+	if (ls->kind == MP_LAYER_EMBED)
+		return (size_t)ls->rows * (size_t)ls->dim;
 	if (ls->kind == MP_LAYER_CONV)
 		return (size_t)ls->filters * (size_t)ls->kernel * (size_t)ls->kernel * (size_t)ls->in[2];
 	return ls->kind == MP_LAYER_DENSE ? (size_t)ls->units * (size_t)prev : 0;
@@ -19,7 +22,7 @@ int mp__layer_biases(const mp_layer_spec *ls)
 	return ls->kind == MP_LAYER_CONV ? ls->filters : ls->kind == MP_LAYER_DENSE ? ls->units : 0;
 }
 
-static const char *const kind_names[] = {"dense", "conv", "pool", "flatten"};
+static const char *const kind_names[] = {"dense", "conv", "pool", "flatten", "embed"};
 
 /* One conv or pool layer's output size along a side of size in. */
 static int conv_side(const mp_layer_spec *ls, int in, int *pad)
@@ -43,6 +46,10 @@ int mp_net_check_stack(const mp_layer_spec *layers, int nlayers, mp_err *err)
 	for (l = 0; l < nlayers; l++) {
 		mp_layer_kind k = layers[l].kind;
 
+		if (k == MP_LAYER_EMBED && l && layers[l - 1].kind != MP_LAYER_EMBED)
+			return mp_error(err, MP_EINVAL, "layer %d: embeddings come before every other layer", l + 1);
+		if (k == MP_LAYER_EMBED)
+			continue;
 		if ((k == MP_LAYER_CONV || k == MP_LAYER_POOL) && flat)
 			return mp_error(err, MP_EINVAL, "layer %d: a %s needs images: it comes after a dense layer or a "
 					"flatten", l + 1, kind_names[k]);
@@ -102,6 +109,15 @@ int mp_net_plan(int nin, const int *shape, mp_layer_spec *layers, int nlayers, m
 				return mp_error(err, MP_EINVAL, "layer %d: %dx%dx%d outputs are more than %d", l + 1, cur[0],
 						cur[1], cur[2], MP_NET_MAX_UNITS);
 			ls->units = cur[0] * cur[1] * cur[2];
+		} else if (ls->kind == MP_LAYER_EMBED) {
+			ls->act = MP_ACT_NONE;
+			ls->dropout = 0;
+			if (image || ls->column < 0 || ls->column >= cur[2] || ls->rows < 1 || ls->rows > MP_NET_MAX_UNITS ||
+			    ls->dim < 1 || ls->dim > 1024 || (int64_t)cur[2] - 1 + ls->dim > MP_NET_MAX_UNITS)
+				return mp_error(err, MP_EINVAL, "layer %d: an embedding of column %d (of %d), %d rows of %d, "
+						"is not one mlpipe makes", l + 1, ls->column, cur[2], ls->rows, ls->dim);
+			cur[2] += ls->dim - 1;
+			ls->units = cur[2];
 		} else if (ls->kind == MP_LAYER_FLATTEN) {
 			cur[2] *= cur[0] * cur[1];
 			cur[0] = cur[1] = 1;
@@ -296,11 +312,79 @@ static void pool_down(mp_net *n, int l, int s0, int s1)
 			n->d[l - 1][b * in + (size_t)n->arg[l][b * u + i]] += n->d[l][b * u + i];
 }
 
+/* ---- embeddings ---------------------------------------------------------- */
+
+/* The row example b's index in column selects: out of range or NaN, the
+ * last (the unseen values'). */
+static size_t embed_row(const mp_layer_spec *ls, const float *x)
+{
+	float v = x[ls->column];
+
+	return v >= 0 && v < (float)(ls->rows - 1) ? (size_t)v : (size_t)(ls->rows - 1);
+}
+
+/* out (B, P - 1 + D): each example's inputs with its table row in place
+ * of the index column. */
+static void embed_forward(mp_net *n, int l, const float *in, int s0, int s1)
+{
+	const mp_layer_spec *ls = &n->layers[l];
+	size_t P = (size_t)ls->in[2], D = (size_t)ls->dim, c = (size_t)ls->column, U = (size_t)ls->units;
+	const float *table = n->params + n->woff[l];
+
+	for (size_t b = (size_t)s0; b < (size_t)s1; b++) {
+		const float *x = in + b * P;
+		float *o = n->a[l] + b * U;
+
+		memcpy(o, x, c * sizeof(float));
+		memcpy(o + c, table + embed_row(ls, x) * D, D * sizeof(float));
+		memcpy(o + c + D, x + c + 1, (P - c - 1) * sizeof(float));
+	}
+}
+
+/* The table's gradient: each example's d of its row's values, added up
+ * (one thread: two examples may share a row). */
+static void embed_grads(mp_net *n, int l, const float *in, int batch)
+{
+	const mp_layer_spec *ls = &n->layers[l];
+	size_t P = (size_t)ls->in[2], D = (size_t)ls->dim, c = (size_t)ls->column, U = (size_t)ls->units, k;
+	float *g = n->grads + n->woff[l];
+
+	memset(g, 0, (size_t)ls->rows * D * sizeof(float));
+	for (size_t b = 0; b < (size_t)batch; b++) {
+		float *gr = g + embed_row(ls, in + b * P) * D;
+		const float *d = n->d[l] + b * U + c;
+
+		for (k = 0; k < D; k++)
+			gr[k] += d[k];
+	}
+}
+
+/* The gradient of the layer below (another embedding): its other columns'
+ * from ours, none for the index. */
+static void embed_down(mp_net *n, int l, int s0, int s1)
+{
+	const mp_layer_spec *ls = &n->layers[l];
+	size_t P = (size_t)ls->in[2], D = (size_t)ls->dim, c = (size_t)ls->column, U = (size_t)ls->units;
+
+	for (size_t b = (size_t)s0; b < (size_t)s1; b++) {
+		float *dl = n->d[l - 1] + b * P;
+		const float *d = n->d[l] + b * U;
+
+		memcpy(dl, d, c * sizeof(float));
+		dl[c] = 0;
+		memcpy(dl + c + 1, d + c + D, (P - c - 1) * sizeof(float));
+	}
+}
+
 void mp__net_image_forward(mp_net *n, int l, const float *in, int s0, int s1, int train, uint64_t *rng)
 {
 	const mp_layer_spec *ls = &n->layers[l];
 	size_t u = (size_t)ls->units;
 
+	if (ls->kind == MP_LAYER_EMBED) {
+		embed_forward(n, l, in, s0, s1);
+		return;
+	}
 	if (ls->kind == MP_LAYER_CONV) {
 		conv_forward(n, l, in, s0, s1);
 		mp__net_activate_span(n, l, (size_t)s0 * u, (size_t)(s1 - s0) * u, train, rng);
@@ -319,10 +403,12 @@ void mp__net_image_deactivate(mp_net *n, int l, int s0, int s1)
 	mp__net_deactivate_span(n, l, (size_t)s0 * u, (size_t)(s1 - s0) * u);
 }
 
-void mp__net_image_grads(mp_net *n, int l, int batch, int f0, int f1)
+void mp__net_image_grads(mp_net *n, int l, const float *in, int batch, int f0, int f1)
 {
 	if (n->layers[l].kind == MP_LAYER_CONV && f1 > f0)
 		conv_grads(n, l, batch, f0, f1);
+	if (n->layers[l].kind == MP_LAYER_EMBED && f1 > f0)
+		embed_grads(n, l, in, batch);
 }
 
 void mp__net_image_down(mp_net *n, int l, int s0, int s1)
@@ -331,6 +417,8 @@ void mp__net_image_down(mp_net *n, int l, int s0, int s1)
 
 	if (ls->kind == MP_LAYER_CONV)
 		conv_down(n, l, s0, s1);
+	else if (ls->kind == MP_LAYER_EMBED)
+		embed_down(n, l, s0, s1);
 	else if (ls->kind == MP_LAYER_POOL)
 		pool_down(n, l, s0, s1);
 	else

@@ -18,10 +18,12 @@ static int header_text(const mp_net *n, const char *transform_text, mp_strbuf *s
 	int l;
 
 	mp_strbuf_addf(sb, "mlpipe-model %d\ninputs %d\nloss %s\n", MP_MODEL_VERSION, n->nin, mp_loss_name(n->loss));
-	if (ls[0].kind != MP_LAYER_DENSE)
+	if (ls[0].kind == MP_LAYER_CONV || ls[0].kind == MP_LAYER_POOL)
 		mp_strbuf_addf(sb, "shape %d %d %d\n", ls[0].in[0], ls[0].in[1], ls[0].in[2]);
 	for (l = 0; l < n->nlayers; l++, ls++) {
-		if (ls->kind == MP_LAYER_CONV)
+		if (ls->kind == MP_LAYER_EMBED)
+			mp_strbuf_addf(sb, "embed %d %d %d\n", ls->column, ls->rows, ls->dim);
+		else if (ls->kind == MP_LAYER_CONV)
 			mp_strbuf_addf(sb, "conv %d %d %d %s %s %.9g\n", ls->filters, ls->kernel, ls->stride,
 				       ls->same ? "same" : "valid", mp_act_name(ls->act), (double)ls->dropout);
 		else if (ls->kind == MP_LAYER_POOL)
@@ -192,6 +194,15 @@ static int layer_line(const char *line, mp_layer_spec *ls)
 	} else if (!strcmp(line, "flatten")) {
 		ls->kind = MP_LAYER_FLATTEN;
 		strcpy(act, "none");
+	} else if (sscanf(line, "embed %d %d %d %c", &a, &b, &c, &tail) == 3) {
+		ls->kind = MP_LAYER_EMBED;
+		ls->column = a;
+		ls->rows = b;
+		ls->dim = c;
+		strcpy(act, "none");
+		if (b > MP_NET_MAX_UNITS)
+			return -1;
+		b = c = 0; /* checked above; the limits below are a conv's */
 	} else {
 		return 0;
 	}

@@ -207,7 +207,9 @@ int mp_net_init(mp_net *n, int nin, const mp_layer_spec *layers, int nlayers, mp
 		mp_layer_spec planned[MP_NET_MAX_LAYERS];
 
 		memcpy(planned, layers, (size_t)nlayers * sizeof(*layers));
-		if ((rc = mp_net_plan(nin, layers[0].in[0] ? layers[0].in : NULL, planned, nlayers, err)) != 0 ||
+		int img = layers[0].kind == MP_LAYER_CONV || layers[0].kind == MP_LAYER_POOL;
+
+		if ((rc = mp_net_plan(nin, img && layers[0].in[0] ? layers[0].in : NULL, planned, nlayers, err)) != 0 ||
 		    (rc = mp_net_count_params(nin, planned, nlayers, &total, err)) != 0)
 			return rc;
 		if (planned[nlayers - 1].act != MP_ACT_NONE)
@@ -434,7 +436,7 @@ void mp__net_backward_units(mp_net *n, int l, const float *in, int batch, int u0
 
 	if (ls->kind != MP_LAYER_DENSE) { /* whole: the team splits these its own way */
 		mp__net_image_deactivate(n, l, 0, batch);
-		mp__net_image_grads(n, l, batch, 0, ls->kind == MP_LAYER_CONV ? ls->filters : 0);
+		mp__net_image_grads(n, l, in, batch, 0, ls->kind == MP_LAYER_CONV ? ls->filters : 1);
 		return;
 	}
 	if (w == u)

@@ -30,10 +30,11 @@ extern const mp_name mp_act_names[], mp_loss_names[], mp_opt_names[], mp_init_na
 extern const size_t mp_nact_names, mp_nloss_names, mp_nopt_names, mp_ninit_names, mp_nsched_names;
 
 /* A dense layer; a convolution (im2col, then one product through
- * mp_gemm), a max pool, or a flatten between them and the dense layers.
+ * mp_gemm), a max pool, or a flatten between them and the dense layers;
+ * or an embedding of one input column, before everything else.
  * Images are (height, width, channels), channels last, each example's
  * values row by row: the layout of IDX pixels, and of every layer's a. */
-typedef enum { MP_LAYER_DENSE, MP_LAYER_CONV, MP_LAYER_POOL, MP_LAYER_FLATTEN } mp_layer_kind;
+typedef enum { MP_LAYER_DENSE, MP_LAYER_CONV, MP_LAYER_POOL, MP_LAYER_FLATTEN, MP_LAYER_EMBED } mp_layer_kind;
 
 typedef struct mp_layer_spec {
 	int units;     /* dense: its units; after mp_net_plan, every layer's outputs per example */
@@ -45,6 +46,10 @@ typedef struct mp_layer_spec {
 	int kernel;    /* conv: the window's side; pool: the window's side, and its stride */
 	int stride;    /* conv */
 	int same;      /* conv: padded to keep ceil(size / stride) (TensorFlow's 'same'); else 'valid' */
+	/* embed: input column holds an index into a learned table of rows x
+	 * dim, whose row takes its place (an index out of range, or NaN, takes
+	 * the last row, the unseen values'); embeddings come first */
+	int column, rows, dim;
 	/* set by mp_net_plan: the input's and output's (height, width,
 	 * channels), and a conv's zeros above and left of the input */
 	int in[3], out[3], pad;
@@ -125,15 +130,16 @@ void mp__net_forward_units(mp_net *n, int l, const float *in, int batch, int u0,
 void mp__net_loss(mp_net *n, const float *y, int batch, double *loss, int *correct);
 void mp__net_backward_units(mp_net *n, int l, const float *in, int batch, int u0, int u1);
 void mp__net_down_units(mp_net *n, int l, int batch, int p0, int p1);
-/* Image layers (conv, pool, flatten), split by examples and, for a conv's
- * weight gradients, by filters (nn/team.c): the forward pass of examples
+/* Image layers (conv, pool, flatten) and embeddings, split by examples
+ * and, for a conv's weight gradients, by filters (an embedding's table:
+ * filters [0, 1), the first member's) (nn/team.c): the forward pass of examples
  * [s0, s1) of the batch (in is the whole batch's input); backward,
  * mp__net_image_deactivate of examples [s0, s1), then, once every
  * example's is done, mp__net_image_grads of filters [f0, f1); the
  * gradient down of examples [s0, s1). */
 void mp__net_image_forward(mp_net *n, int l, const float *in, int s0, int s1, int train, uint64_t *rng);
 void mp__net_image_deactivate(mp_net *n, int l, int s0, int s1);
-void mp__net_image_grads(mp_net *n, int l, int batch, int f0, int f1);
+void mp__net_image_grads(mp_net *n, int l, const float *in, int batch, int f0, int f1);
 void mp__net_image_down(mp_net *n, int l, int s0, int s1);
 /* a[l] = act(z[l]) over cnt values from offset at, then with train
  * masked by dropout drawn from *rng; and back, d[l] over cnt values from

@@ -142,8 +142,8 @@ static void image_backward(struct mp_step_team *t, member *me, int l)
 	share_of(t, t->batch, me->k, &s0, &s1);
 	mp__net_image_deactivate(n, l, s0, s1);
 	barrier(t, me);
-	share_of(t, n->layers[l].kind == MP_LAYER_CONV ? n->layers[l].filters : 0, me->k, &f0, &f1);
-	mp__net_image_grads(n, l, t->batch, f0, f1);
+	share_of(t, n->layers[l].kind == MP_LAYER_CONV ? n->layers[l].filters : 1, me->k, &f0, &f1);
+	mp__net_image_grads(n, l, l ? n->a[l - 1] : t->x, t->batch, f0, f1);
 }
 
 static void run_step(struct mp_step_team *t, member *me)

@@ -117,6 +117,73 @@ START_TEST(gradients_of_conv_and_pool)
 }
 END_TEST
 
+/* Embeddings: two tables, their rows picked by index columns (one out of
+ * range: the last row), then dense layers; every table gradient against
+ * finite differences. */
+START_TEST(gradients_of_embeddings)
+{
+	mp_layer_spec l[4] = {{.kind = MP_LAYER_EMBED, .column = 3, .rows = 4, .dim = 2},
+			      {.kind = MP_LAYER_EMBED, .column = 1, .rows = 5, .dim = 3},
+			      {.kind = MP_LAYER_DENSE, .units = 6, .act = MP_ACT_TANH},
+			      {.kind = MP_LAYER_DENSE, .units = 3}};
+	/* 4 inputs: a number, an index (0..4), a number, an index (0..3) */
+	float x[4 * 5] = {0.3f, 0, -1, 1, 1.2f, 2, 0.4f, 3, -0.5f, 4, 0.1f, 9, 0.9f, 7, 2, 0, 0.0f, 3, -0.2f, NAN};
+	float y[5] = {0, 1, 2, 1, 0}, *g;
+	double l0;
+	int correct;
+	mp_net n;
+	mp_err err;
+	size_t k, bad = 0;
+
+	ck_assert_msg(mp_net_init(&n, 4, l, 4, MP_LOSS_SOFTMAX_CE, 5, 3, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(n.layers[0].units, 5);
+	ck_assert_int_eq(n.layers[1].units, 7);
+	/* the tables are the first 8 and 15 parameters */
+	ck_assert_uint_eq(n.woff[1], 8);
+	ck_assert_uint_eq(n.woff[2], 8 + 15);
+	for (k = 0; k < n.woff[2]; k++)
+		n.params[k] = 0.3f * sinf((float)k);
+	mp_net_train_step(&n, x, y, 5, &l0, &correct);
+	g = malloc(n.nparams * sizeof(float));
+	memcpy(g, n.grads, n.nparams * sizeof(float));
+	for (k = 0; k < n.nparams; k++) {
+		float save = n.params[k], h = 1e-2f;
+		double lp, lm, num;
+
+		n.params[k] = save + h;
+		lp = batch_loss(&n, x, y, 5);
+		n.params[k] = save - h;
+		lm = batch_loss(&n, x, y, 5);
+		n.params[k] = save;
+		num = (lp - lm) / (2.0 * h);
+		if (fabs(num - g[k]) > 2e-3 + 2e-2 * fabs(num)) {
+			fprintf(stderr, "param %zu: analytic %g, numeric %g\n", k, g[k], num);
+			bad++;
+		}
+	}
+	ck_assert_uint_eq(bad, 0);
+	/* a row no example picks gets no gradient: the first table's row 2
+	 * (column 3 holds 1, 3, 9, 0 and NaN), the second's row 1 (column 1
+	 * holds 0, 2, 4, 7 and 3) */
+	for (k = 2 * 2; k < 3 * 2; k++)
+		ck_assert_float_eq(g[k], 0);
+	for (k = 8 + 1 * 3; k < 8 + 2 * 3; k++)
+		ck_assert_float_eq(g[k], 0);
+	/* 9, 7 and NaN are out of range: the last rows (the unseen values') learn */
+	ck_assert(g[8 + 4 * 3] != 0 && g[3 * 2] != 0);
+	free(g);
+	mp_net_release(&n);
+	/* embeddings come first */
+	{
+		mp_layer_spec late[3] = {{.kind = MP_LAYER_DENSE, .units = 4}, {.kind = MP_LAYER_EMBED, .column = 0, .rows = 3, .dim = 2},
+					 {.kind = MP_LAYER_DENSE, .units = 2}};
+
+		ck_assert_int_eq(mp_net_init(&n, 4, late, 3, MP_LOSS_SOFTMAX_CE, 5, 3, &err), MP_EINVAL);
+		ck_assert_str_eq(err.msg, "layer 2: embeddings come before every other layer");
+	}
+}
+END_TEST
+
 START_TEST(conv_and_pool_output_shapes)
 {
 	static const struct {
@@ -628,6 +695,7 @@ static Suite *nn_suite(void)
 
 	tcase_add_test(tc, gradients_of_every_activation_and_loss);
 	tcase_add_test(tc, gradients_of_conv_and_pool);
+	tcase_add_test(tc, gradients_of_embeddings);
 	tcase_add_test(tc, conv_and_pool_output_shapes);
 	tcase_add_test(tc, bad_image_stacks_are_refused);
 	tcase_add_test(tc, dropout_scales_and_masks);
