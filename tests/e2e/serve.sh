@@ -22,7 +22,7 @@ start_server() {
 	"$MLPIPE" serve --model_name "$name" --model_base_path "$base" --rest_api_port 0 \
 		--file_system_poll_wait_seconds 1 "$@" 2>"$TMP/serve.log" &
 	PID=$!
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < 300; i++)); do
 		grep -q ' on http://' "$TMP/serve.log" && break
 		sleep 0.1
 	done
@@ -235,7 +235,7 @@ EOF
 "$MLPIPE" serve --model_config_file "$TMP/models.config" --rest_api_port 0 --file_system_poll_wait_seconds 1 \
 	2>"$TMP/serve.log" &
 PID=$!
-for ((i = 0; i < 100; i++)); do grep -q ' on http://' "$TMP/serve.log" && break; sleep 0.1; done
+for ((i = 0; i < 300; i++)); do grep -q ' on http://' "$TMP/serve.log" && break; sleep 0.1; done
 URL=$(grep -o 'http://[0-9.:]*' "$TMP/serve.log" | head -1)
 http GET /v1/models/penguins; expect_code 200 "status under a config"
 expect_jq '[.model_version_status[] | select(.state == "AVAILABLE") | .version] == ["1", "2"]'
