@@ -102,6 +102,11 @@ int mp_net_plan(int nin, const int *shape, mp_layer_spec *layers, int nlayers, m
 						"or more", l + 1);
 			cur[0] = conv_side(ls, cur[0], &pad);
 			cur[1] = conv_side(ls, cur[1], &k);
+			/* a conv's im2col is its outputs' windows: bounded, as a layer's units are */
+			if (ls->kind == MP_LAYER_CONV &&
+			    (int64_t)cur[0] * cur[1] * ls->kernel * ls->kernel * ls->in[2] > (int64_t)MP_NET_MAX_UNITS * 16)
+				return mp_error(err, MP_EINVAL, "layer %d: a conv whose windows hold more than %d values an "
+						"example", l + 1, MP_NET_MAX_UNITS * 16);
 			if (ls->kind == MP_LAYER_CONV)
 				cur[2] = ls->filters;
 			ls->pad = pad;
