@@ -171,14 +171,15 @@ static void im2col(const mp_layer_spec *ls, float *in, int batch, float *col, in
 
 				for (ky = 0; ky < K; ky++) {
 					int iy = oy * S - P + ky;
-					float *dst = row + (size_t)ky * kc;
-					float *src = in + (((size_t)b * (size_t)H + (size_t)iy) * (size_t)W) * (size_t)C;
+					float *dst = row + (size_t)ky * kc, *src;
 
 					if (iy < 0 || iy >= H) {
 						if (!back)
 							memset(dst, 0, kc * sizeof(float));
 						continue;
 					}
+					/* only now: a row above the input is no pointer into it */
+					src = in + (((size_t)b * (size_t)H + (size_t)iy) * (size_t)W) * (size_t)C;
 					if (!back && x0 >= 0 && x0 + K <= W) { /* the window's row is inside: one copy */
 						copy(dst, src + (size_t)x0 * (size_t)C, kc);
 						continue;
