@@ -65,24 +65,26 @@ static inline double bench_run(char *const argv[], int reps, double *rss_mb, int
 	return best;
 }
 
-/* Writes the demo pipeline (pipelines/fashion_mnist.yaml) to yaml, named
- * name with its root (and store) in root below the file's folder; with
- * stop_at, only the components before the one with that id. */
-static inline void bench_demo_pipeline(const char *yaml, const char *name, const char *root, const char *stop_at)
+/* Writes the pipeline file src (whose pipeline is called from) to yaml,
+ * named name with its root (and store) in root below the file's folder;
+ * with stop_at, only the components before the one with that id. */
+static inline void bench_pipeline_copy(const char *src, const char *from, const char *yaml, const char *name,
+				       const char *root, const char *stop_at)
 {
 	mp_strbuf sb = MP_STRBUF_INIT;
-	char *text, stop[128];
+	char *text, stop[128], key[128];
 	const char *p;
-	size_t n;
+	size_t n, klen;
 	mp_err err;
 
 	snprintf(stop, sizeof(stop), "  - id: %s\n", stop_at ? stop_at : "");
-	if (mp_read_file("pipelines/fashion_mnist.yaml", &text, &n, &err) != 0)
+	klen = (size_t)snprintf(key, sizeof(key), "name: %s\n", from);
+	if (mp_read_file(src, &text, &n, &err) != 0)
 		bench_die(err.msg);
 	for (p = text; *p;) {
-		if (!strncmp(p, "name: fashion_mnist", 19)) {
-			mp_strbuf_addf(&sb, "name: %s", name);
-			p += 19;
+		if (!strncmp(p, key, klen)) {
+			mp_strbuf_addf(&sb, "name: %s\n", name);
+			p += klen;
 		} else if (!strncmp(p, "root: runs", 10)) {
 			mp_strbuf_addf(&sb, "root: %s", root);
 			p += 10;
@@ -99,6 +101,12 @@ static inline void bench_demo_pipeline(const char *yaml, const char *name, const
 		bench_die("cannot write the pipeline file");
 	free(text);
 	mp_strbuf_release(&sb);
+}
+
+/* The demo pipeline (pipelines/fashion_mnist.yaml), as bench_pipeline_copy. */
+static inline void bench_demo_pipeline(const char *yaml, const char *name, const char *root, const char *stop_at)
+{
+	bench_pipeline_copy("pipelines/fashion_mnist.yaml", "fashion_mnist", yaml, name, root, stop_at);
 }
 
 static inline int bench_cmp_double(const void *a, const void *b)

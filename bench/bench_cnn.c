@@ -27,40 +27,6 @@ static void torch(int threads, double *sps, double *acc)
 		bench_die("cannot read the PyTorch anchor's output");
 }
 
-/* pipelines/fashion_mnist_cnn.yaml up to the evaluation, named and
- * rooted for the benchmark, with the data where Debian puts it. */
-static void write_pipeline(const char *yaml)
-{
-	mp_strbuf sb = MP_STRBUF_INIT;
-	char *text;
-	const char *p, *cut;
-	size_t n;
-	mp_err err;
-
-	if (mp_read_file("pipelines/fashion_mnist_cnn.yaml", &text, &n, &err) != 0)
-		bench_die(err.msg);
-	if (!(cut = strstr(text, "  - id: infra\n")))
-		bench_die("pipelines/fashion_mnist_cnn.yaml has no infra step to stop at");
-	for (p = text; p < cut;) {
-		if (!strncmp(p, "name: fashion_mnist_cnn", 23)) {
-			mp_strbuf_adds(&sb, "name: bench_cnn");
-			p += 23;
-		} else if (!strncmp(p, "root: runs", 10)) {
-			mp_strbuf_adds(&sb, "root: cnn_runs");
-			p += 10;
-		} else if (!strncmp(p, "metadata: runs/", 15)) {
-			mp_strbuf_adds(&sb, "metadata: cnn_runs/");
-			p += 15;
-		} else {
-			mp_strbuf_add(&sb, p++, 1);
-		}
-	}
-	if (sb.failed || mp_write_file_atomic(yaml, sb.buf, sb.len, &err) != 0)
-		bench_die("cannot write the pipeline file");
-	free(text);
-	mp_strbuf_release(&sb);
-}
-
 int main(int argc, char **argv)
 {
 	const char *out = argc > 1 ? argv[1] : "bench/out";
@@ -78,7 +44,9 @@ int main(int argc, char **argv)
 	snprintf(yaml, sizeof(yaml), "%s/bench_cnn.yaml", out);
 	snprintf(db, sizeof(db), "%s/cnn_runs/metadata.db", out);
 	snprintf(epochs, sizeof(epochs), "train.epochs=%d", EPOCHS);
-	write_pipeline(yaml);
+	/* pipelines/fashion_mnist_cnn.yaml up to the evaluation */
+	bench_pipeline_copy("pipelines/fashion_mnist_cnn.yaml", "fashion_mnist_cnn", yaml, "bench_cnn", "cnn_runs",
+			    "infra");
 	for (run = 0; run < RUNS; run++)
 		for (k = 0; k < 2; k++) {
 			char *one[] = {(char *)mlpipe, "--quiet", "run", yaml, "--no-cache", "--set", epochs, "--set",

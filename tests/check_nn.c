@@ -19,6 +19,30 @@ static double batch_loss(mp_net *n, const float *x, const float *y, int batch)
 	return loss;
 }
 
+/* How many of the gradients g disagree with (L(p + h) - L(p - h)) / 2h,
+ * each one named on stderr. */
+static size_t fd_mismatches(mp_net *n, const float *x, const float *y, int batch, const float *g)
+{
+	size_t k, bad = 0;
+
+	for (k = 0; k < n->nparams; k++) {
+		float save = n->params[k], h = 1e-2f;
+		double lp, lm, num;
+
+		n->params[k] = save + h;
+		lp = batch_loss(n, x, y, batch);
+		n->params[k] = save - h;
+		lm = batch_loss(n, x, y, batch);
+		n->params[k] = save;
+		num = (lp - lm) / (2.0 * h);
+		if (fabs(num - g[k]) > 2e-3 + 2e-2 * fabs(num)) {
+			fprintf(stderr, "param %zu: analytic %g, numeric %g\n", k, g[k], num);
+			bad++;
+		}
+	}
+	return bad;
+}
+
 /* Checks every parameter's gradient against (L(p + h) - L(p - h)) / 2h. */
 static void grad_check(mp_layer_spec *layers, int nlayers, mp_loss loss, const float *y, int nin, int batch)
 {
@@ -27,7 +51,7 @@ static void grad_check(mp_layer_spec *layers, int nlayers, mp_loss loss, const f
 	float x[256], *g;
 	double l0;
 	int correct, i;
-	size_t k, bad = 0;
+	size_t k;
 
 	ck_assert_int_le(nin * batch, 256);
 	for (i = 0; i < nin * batch; i++)
@@ -41,22 +65,7 @@ static void grad_check(mp_layer_spec *layers, int nlayers, mp_loss loss, const f
 	ck_assert_double_eq_tol(l0, batch_loss(&n, x, y, batch), 1e-6);
 	g = malloc(n.nparams * sizeof(float));
 	memcpy(g, n.grads, n.nparams * sizeof(float));
-	for (k = 0; k < n.nparams; k++) {
-		float save = n.params[k], h = 1e-2f;
-		double lp, lm, num;
-
-		n.params[k] = save + h;
-		lp = batch_loss(&n, x, y, batch);
-		n.params[k] = save - h;
-		lm = batch_loss(&n, x, y, batch);
-		n.params[k] = save;
-		num = (lp - lm) / (2.0 * h);
-		if (fabs(num - g[k]) > 2e-3 + 2e-2 * fabs(num)) {
-			fprintf(stderr, "param %zu: analytic %g, numeric %g\n", k, g[k], num);
-			bad++;
-		}
-	}
-	ck_assert_uint_eq(bad, 0);
+	ck_assert_uint_eq(fd_mismatches(&n, x, y, batch, g), 0);
 	free(g);
 	mp_net_release(&n);
 }
@@ -133,7 +142,7 @@ START_TEST(gradients_of_embeddings)
 	int correct;
 	mp_net n;
 	mp_err err;
-	size_t k, bad = 0;
+	size_t k;
 
 	ck_assert_msg(mp_net_init(&n, 4, l, 4, MP_LOSS_SOFTMAX_CE, 5, 3, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(n.layers[0].units, 5);
@@ -146,22 +155,7 @@ START_TEST(gradients_of_embeddings)
 	mp_net_train_step(&n, x, y, 5, &l0, &correct);
 	g = malloc(n.nparams * sizeof(float));
 	memcpy(g, n.grads, n.nparams * sizeof(float));
-	for (k = 0; k < n.nparams; k++) {
-		float save = n.params[k], h = 1e-2f;
-		double lp, lm, num;
-
-		n.params[k] = save + h;
-		lp = batch_loss(&n, x, y, 5);
-		n.params[k] = save - h;
-		lm = batch_loss(&n, x, y, 5);
-		n.params[k] = save;
-		num = (lp - lm) / (2.0 * h);
-		if (fabs(num - g[k]) > 2e-3 + 2e-2 * fabs(num)) {
-			fprintf(stderr, "param %zu: analytic %g, numeric %g\n", k, g[k], num);
-			bad++;
-		}
-	}
-	ck_assert_uint_eq(bad, 0);
+	ck_assert_uint_eq(fd_mismatches(&n, x, y, 5, g), 0);
 	/* a row no example picks gets no gradient: the first table's row 2
 	 * (column 3 holds 1, 3, 9, 0 and NaN), the second's row 1 (column 1
 	 * holds 0, 2, 4, 7 and 3) */

@@ -4,12 +4,8 @@
 # CSV, the C export and the ONNX export (run in ONNX Runtime) agree; bad
 # stacks are load-time errors with the file's line and column.
 source "$(dirname "$0")/lib.sh"
-REPO=$(cd "$E2E_DIR/../.." && pwd)
-ORT_DIR=$REPO/tests/node
 P=$TMP/proj
 mkdir -p "$P/data"
-have_ort() { command -v node >/dev/null && [ -d "$ORT_DIR/node_modules/onnxruntime-node" ]; }
-if ! have_ort && [ "${CI:-}" = true ]; then not_ok "onnxruntime-node is not installed: make deps installs it"; fi
 
 "$HELPERS/mkfixture" --images "$P/data" train 600 1 && "$HELPERS/mkfixture" --images "$P/data" t10k 150 2 && ok ||
 	not_ok "mkfixture --images failed"
@@ -73,26 +69,7 @@ grep -aq "^shape 28 28 1$" "$V/model.mlpm" && grep -aq "^conv 6 3 2 same tanh 0$
 expect_exit 0 "$MLPIPE" predict "$V" "$P/data/t10k-images-idx3-ubyte.gz" -o "$TMP/idx.csv"
 expect_exit 0 "$MLPIPE" predict "$V" "$P/data/t10k.csv" -o "$TMP/pred.csv"
 cmp -s "$TMP/idx.csv" "$TMP/pred.csv" && ok || not_ok "IDX and CSV predictions differ"
-agree() {
-	[ "$(wc -l <"$1")" -eq "$(wc -l <"$2")" ] || { not_ok "$1 and $2 differ in length"; return; }
-	paste -d, "$1" "$2" | awk -F, -v a="$1" -v b="$2" '
-		NR == 1 { next }
-		{ n = NF / 2; if ($1 != $(n + 1)) bad++
-		  for (i = 2; i <= n; i++) { d = $i - $(n + i); if (d < 0) d = -d; if (d > m) m = d } }
-		END { if (bad || m > 1e-5) { printf "%s vs %s: %d classes differ, max difference %g\n", a, b, bad, m; exit 1 } }' &&
-		ok || not_ok "predictions differ"
-}
-mkdir -p "$TMP/c"
-cp "$V/model.c" "$V/model.h" "$TMP/c/"
-if cc -std=c99 -pedantic -Wall -Wextra -Werror -O2 -I "$TMP/c" "$E2E_DIR/export_main.c" "$TMP/c/model.c" -lm \
-	-o "$TMP/c/run" 2>"$TMP/cc.err"; then ok; else not_ok "the exported C does not compile:"; head -5 "$TMP/cc.err"; fi
-"$TMP/c/run" "$P/data/t10k.csv" >"$TMP/c.csv" && ok || not_ok "the C program failed"
-agree "$TMP/pred.csv" "$TMP/c.csv"
-if have_ort; then
-	node "$ORT_DIR/onnx_predict.js" "$V/model.onnx" "$P/data/t10k.csv" >"$TMP/onnx.csv" 2>"$TMP/node.err" && ok ||
-		{ not_ok "ONNX Runtime failed:"; head -5 "$TMP/node.err"; }
-	agree "$TMP/pred.csv" "$TMP/onnx.csv"
-fi
+exports_agree cnn "$V" "$P/data/t10k.csv" "$TMP/pred.csv" 1e-5 1e-5
 
 # ---- mistakes in the stack, found before anything runs
 bad() { # bad NAME SED-EXPR: the pipeline changed by SED-EXPR, its one-line error in $TMP/err

@@ -4,12 +4,8 @@
 # accurate and several times smaller.  Unseen cities fall in the
 # out-of-vocabulary row; predict, the C export and the ONNX export agree.
 source "$(dirname "$0")/lib.sh"
-REPO=$(cd "$E2E_DIR/../.." && pwd)
-ORT_DIR=$REPO/tests/node
 P=$TMP/proj
 mkdir -p "$P/data"
-have_ort() { command -v node >/dev/null && [ -d "$ORT_DIR/node_modules/onnxruntime-node" ]; }
-if ! have_ort && [ "${CI:-}" = true ]; then not_ok "onnxruntime-node is not installed: make deps installs it"; fi
 
 # rows CITIES ROWS SEED FIRST: label 1 when the city's lean plus a little of x is high
 rows() {
@@ -80,27 +76,8 @@ expect_exit 0 "$MLPIPE" predict "$V" "$P/data/unseen.csv" -o "$TMP/unseen.csv"
 
 # the exports agree with predict (unseen cities of test.csv too)
 expect_exit 0 "$MLPIPE" predict "$V" "$P/data/test.csv" -o "$TMP/pred.csv"
-agree() {
-	[ "$(wc -l <"$1")" -eq "$(wc -l <"$2")" ] || { not_ok "$1 and $2 differ in length"; return; }
-	paste -d, "$1" "$2" | awk -F, -v a="$1" -v b="$2" '
-		NR == 1 { next }
-		{ n = NF / 2; if ($1 != $(n + 1)) bad++
-		  for (i = 2; i <= n; i++) { d = $i - $(n + i); if (d < 0) d = -d; if (d > m) m = d } }
-		END { if (bad || m > 1e-5) { printf "%s vs %s: %d classes differ, max difference %g\n", a, b, bad, m; exit 1 } }' &&
-		ok || not_ok "predictions differ"
-}
-mkdir -p "$TMP/c"
-cp "$V/model.c" "$V/model.h" "$TMP/c/"
-if cc -std=c99 -pedantic -Wall -Wextra -Werror -O2 -I "$TMP/c" "$E2E_DIR/export_main.c" "$TMP/c/model.c" -lm \
-	-o "$TMP/c/run" 2>"$TMP/cc.err"; then ok; else not_ok "the exported C does not compile:"; head -5 "$TMP/cc.err"; fi
 cut -d, -f1,2 "$P/data/test.csv" >"$TMP/test_in.csv"
-"$TMP/c/run" "$TMP/test_in.csv" >"$TMP/c.csv" && ok || not_ok "the C program failed"
-agree "$TMP/pred.csv" "$TMP/c.csv"
-if have_ort; then
-	node "$ORT_DIR/onnx_predict.js" "$V/model.onnx" "$TMP/test_in.csv" >"$TMP/onnx.csv" 2>"$TMP/node.err" && ok ||
-		{ not_ok "ONNX Runtime failed:"; head -5 "$TMP/node.err"; }
-	agree "$TMP/pred.csv" "$TMP/onnx.csv"
-fi
+exports_agree embedded "$V" "$TMP/test_in.csv" "$TMP/pred.csv" 1e-5 1e-5
 
 # a bad width is a load-time error with its position
 sed 's/city: "embed:4"/city: "embed:0"/' "$P/embedded.yaml" >"$P/bad.yaml"
