@@ -10,7 +10,6 @@ decayed to 0 by a cosine over all steps), batch 64, pixels scaled to
 usage: torch_cnn.py DATA_DIR EPOCHS THREADS   (THREADS 0: PyTorch's default)
 prints one line: samples_per_second test_accuracy peak_rss_mb train_seconds
 """
-import gzip
 import math
 import resource
 import sys
@@ -19,10 +18,7 @@ import time
 import numpy as np
 import torch
 
-
-def load(path, offset):
-    with gzip.open(path, "rb") as f:
-        return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
+from torch_mlp import load  # the IDX reader the MLP anchor uses
 
 
 def main():

@@ -313,7 +313,7 @@ static int fit_output(mp__trainer *T, mp_err *err)
 	if (!T->c.auto_last)
 		return 0;
 	if (T->c.loss == MP_LOSS_SOFTMAX_CE) {
-		classes = T->tx_text ? (int)(T->tx.nlabel_vocab ? T->tx.nlabel_vocab : T->tx.nlabel_names) : 0;
+		classes = mp__train_transform_classes(T);
 		if (!classes) {
 			mp_dataset_opts o = T->base_opts;
 			mp_dataset *d;
@@ -382,14 +382,14 @@ static int add_embeddings(mp__trainer *T, mp_err *err)
  * examples' shape, when there are conv layers. */
 static int plan(mp__trainer *T, mp_err *err)
 {
-	const int *shape = T->c.shape[0] ? T->c.shape : T->m.shape[0] ? T->m.shape : NULL;
+	const int *shape = T->c.shape[0] ? T->c.shape : T->m.shape;
+	int64_t n = (int64_t)shape[0] * shape[1] * shape[2];
 
-	if (shape && (int64_t)shape[0] * shape[1] * shape[2] != T->nx && T->c.shape[0])
+	if (T->c.shape[0] && n != T->nx)
 		return mp_error(err, MP_EINVAL, "input_shape: %dx%dx%d is not the %d inputs", shape[0], shape[1], shape[2],
 				T->nx);
-	if (shape && (int64_t)shape[0] * shape[1] * shape[2] != T->nx)
-		shape = NULL; /* the examples' images are not what the Trainer reads */
-	if (mp_net_plan(T->nx, shape, T->c.layers, T->c.nlayers, err) != 0)
+	/* the examples' images, unless the Trainer reads something else of them */
+	if (mp_net_plan(T->nx, n && n == T->nx ? shape : NULL, T->c.layers, T->c.nlayers, err) != 0)
 		return mp_error_wrap(err, "model");
 	return 0;
 }

@@ -2,7 +2,8 @@
  *
  *   trainer.c         the component: specs, setup, saving the model
  *   trainer_config.c  its structured params (model, optimizer, schedule,
- *                     early stopping) read into a mp__train_config
+ *                     early stopping) read into a mp__train_config; the
+ *                     label's classes from the transform
  *   trainer_loop.c    the epochs: steps, validation, early stopping,
  *                     checkpoints and per-epoch metrics
  *   trainer_gbdt.c    boosted trees (XGBoost) instead of a network
@@ -78,6 +79,10 @@ typedef struct mp__trainer {
 int mp__train_replay_history(mp__trainer *T, mp_err *err);
 /* Trains the epochs left (after a checkpoint, if any). */
 int mp__train_epochs(mp__trainer *T, mp_err *err);
+
+/* The classes the transform names for the label (its vocabulary, or
+ * label_names), or 0 when there is no transform or it names none. */
+int mp__train_transform_classes(const mp__trainer *T);
 
 /* Boosted trees instead (trainer_gbdt.c): reads the splits into memory,
  * boosts, saves the model and records the metrics. */

@@ -379,3 +379,8 @@ int mp__train_config_parse(const mp_component_io *io, mp__train_config *c, mp_er
 	}
 	return rc;
 }
+
+int mp__train_transform_classes(const mp__trainer *T)
+{
+	return T->tx_text ? (int)(T->tx.nlabel_vocab ? T->tx.nlabel_vocab : T->tx.nlabel_names) : 0;
+}

@@ -75,7 +75,7 @@ static int check_labels(mp__trainer *T, const rows *r, const char *what, int *nc
 	size_t i;
 
 	if (!*nclass && T->c.loss == MP_LOSS_SOFTMAX_CE) {
-		*nclass = T->tx_text ? (int)(T->tx.nlabel_vocab ? T->tx.nlabel_vocab : T->tx.nlabel_names) : 0;
+		*nclass = mp__train_transform_classes(T);
 		for (i = 0; !T->tx_text && i < r->n; i++)
 			if (r->y[i] >= *nclass && r->y[i] < 1e5)
 				*nclass = (int)r->y[i] + 1;

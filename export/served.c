@@ -124,6 +124,10 @@ int mp_served_load(mp_served *s, const char *path, int max_batch, mp_err *err)
 				      s->path, s->forest.ngroup, nout);
 			goto fail;
 		}
+		/* the flat arrays are what scores: a server keeps no megabytes of JSON */
+		free(s->model.booster);
+		s->model.booster = NULL;
+		s->model.booster_len = 0;
 	}
 	if (s->model.transform_text) {
 		s->has_transform = 1;

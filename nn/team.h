@@ -1,8 +1,10 @@
 /* nn/team: one training step split across threads.  Each member (the
  * caller's thread is the first) takes a range of every wide layer's units
  * and runs forward, backward and the update on those units of the network
- * itself; a narrow layer (under 32 units a member), and every conv, pool
- * and flatten, is the first member's.
+ * itself; a narrow layer (under 32 units a member) is the first member's.
+ * Conv, pool, flatten and embedding layers are split by examples instead
+ * (a conv's weight gradients by filters; an embedding's table is the
+ * first member's).
  * The members' gradients never overlap, so nothing is added up, and a step
  * gives one thread's result to within the rounding of the products' blocks.
  * OpenBLAS runs one thread per member: at the seed MLP's shapes (64 x 784

@@ -120,6 +120,14 @@ check sex sex binary_cross_entropy
 check mass body_mass_g mse
 [ "$(head -1 "$TMP/mass.csv")" = value ] && ok || not_ok "mass's header: $(head -1 "$TMP/mass.csv")"
 
+# ---- what the trees cannot take, said in one line when the Trainer starts
+# three species are no 0/1 label for a logistic loss
+expect_exit 1 "$MLPIPE" run "$P/species.yaml" --set train.loss=binary_cross_entropy
+grep -q "is not in \[0, 1\] (binary_cross_entropy)" "$TMP/out" "$TMP/err" && ok || not_ok "a 3-class label under bce: $(tail -3 "$TMP/out")"
+# a warm start is for networks: the pushed model is not continued
+expect_exit 1 "$MLPIPE" run "$P/species.yaml" --set train.warm_start=true
+grep -q "boosted trees start afresh" "$TMP/out" "$TMP/err" && ok || not_ok "a warm start of trees: $(tail -3 "$TMP/out")"
+
 # ---- a damaged booster is refused with the checksum
 cp "$P/serving/species/1/model.mlpm" "$TMP/bad.mlpm"
 SIZE=$(stat -c %s "$TMP/bad.mlpm")
