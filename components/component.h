@@ -44,6 +44,8 @@ typedef enum {
 } mp_shape_kind;
 
 struct mp_shape;
+struct yaml_document_s;
+struct yaml_node_s;
 
 typedef struct mp_shape_key {
 	const char *name;
@@ -63,6 +65,12 @@ typedef struct mp_shape {
 	const char *key_choices;
 	const char *key_what; /* what a key is, for messages ("metric") */
 	int min_items;
+	/* A check of its own instead (with kind MP_SHAPE_ANY): what no table
+	 * says, such as the Tuner's paths into another component's params.
+	 * Reports each problem through fn as mp_shape_check_node does and
+	 * returns how many. */
+	int (*custom)(struct yaml_document_s *doc, struct yaml_node_s *node, const char *path,
+		      void (*fn)(void *ud, int line, int col, const char *msg), void *ud);
 } mp_shape;
 
 /* Whether value is one of choices (see mp_shape); the closest choice to a
@@ -71,9 +79,6 @@ int mp_choice_match(const char *choices, const char *value);
 const char *mp_choice_closest(const char *choices, const char *value, char *buf, size_t n);
 /* The choices as "a, b, c" into buf. */
 const char *mp_choice_list(const char *choices, char *buf, size_t n);
-
-struct yaml_document_s;
-struct yaml_node_s;
 
 typedef void (*mp_shape_fn)(void *ud, int line, int col, const char *msg);
 /* Checks node against sh, calling fn for each problem with the line and
@@ -289,6 +294,7 @@ extern const mp_component_type mp_schema_gen_component;
 extern const mp_component_type mp_example_validator_component;
 extern const mp_component_type mp_transform_component;
 extern const mp_component_type mp_trainer_component;
+extern const mp_component_type mp_tuner_component;
 extern const mp_component_type mp_evaluator_component;
 extern const mp_component_type mp_pusher_component;
 extern const mp_component_type mp_bulk_inferrer_component;

@@ -41,7 +41,7 @@ static const mp_io_spec outputs[] = {
 /* thresholds: {METRIC: {min: X, max: Y, max_drop: D, max_rise: R}}; the
  * metric names are those of metric_table below */
 #define METRIC_NAMES "accuracy|log_loss|macro_f1|macro_precision|macro_recall|auc|mse|mae|r2"
-static const mp_shape s_limit = {MP_SHAPE_NUMBER, -1e300, 1e300, NULL, NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_limit = {MP_SHAPE_NUMBER, -1e300, 1e300, NULL, NULL, NULL, NULL, NULL, 0, NULL};
 static const mp_shape_key limit_keys[] = {
 	{"min", &s_limit, 0},
 	{"max", &s_limit, 0},
@@ -49,8 +49,8 @@ static const mp_shape_key limit_keys[] = {
 	{"max_rise", &s_limit, 0},
 	{NULL, NULL, 0},
 };
-static const mp_shape s_limits = {MP_SHAPE_MAP, 0, 0, NULL, limit_keys, NULL, NULL, NULL, 0};
-static const mp_shape s_thresholds = {MP_SHAPE_MAP, 0, 0, NULL, NULL, &s_limits, METRIC_NAMES, "metric", 0};
+static const mp_shape s_limits = {MP_SHAPE_MAP, 0, 0, NULL, limit_keys, NULL, NULL, NULL, 0, NULL};
+static const mp_shape s_thresholds = {MP_SHAPE_MAP, 0, 0, NULL, NULL, &s_limits, METRIC_NAMES, "metric", 0, NULL};
 
 static const mp_param_spec params[] = {
 	{"split", MP_PARAM_STRING, "eval", 0, 0, "the split to evaluate on", NULL, NULL},

@@ -18,6 +18,7 @@ static const mp_component_type *const registry[] = {
 	&mp_example_validator_component,
 	&mp_transform_component,
 	&mp_trainer_component,
+	&mp_tuner_component,
 	&mp_evaluator_component,
 	&mp_infra_validator_component,
 	&mp_pusher_component,

@@ -242,6 +242,10 @@ static void check(walk *w, const mp_shape *sh, yaml_node_t *n, const char *path,
 	const char *s = text_of(n);
 	double v;
 
+	if (sh && sh->custom) {
+		w->problems += sh->custom(w->doc, n, path, w->fn, w->ud);
+		return;
+	}
 	if (!sh || sh->kind == MP_SHAPE_ANY)
 		return;
 	if (depth > 64) {

@@ -11,6 +11,7 @@
  *   early_stopping: {metric: val_loss, patience: 3}
  */
 #include "components/trainer.h"
+#include "components/hparams.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@ static const mp_io_spec inputs[] = {
 	{"base_model", "Model", 1,
 	 "a model to start from (warm start), of the same architecture; with warm_start, the last pushed model "
 	 "when not wired"},
+	{"hyperparameters", "HyperParameters", 1,
+	 "values that override these params (a Tuner's best_hyperparameters), recorded on the model"},
 };
 
 static const mp_io_spec outputs[] = {
@@ -32,14 +35,14 @@ static const mp_io_spec outputs[] = {
 
 /* The shapes of the structured params, which the pipeline loader checks
  * (parse_config below reads them, and checks what shapes cannot say). */
-static const mp_shape s_units = {MP_SHAPE_INT, 1, 1e6, "auto", NULL, NULL, NULL, NULL, 0};
-static const mp_shape s_activation = {MP_SHAPE_STRING, 0, 0, "relu|tanh|sigmoid|none|linear", NULL, NULL, NULL, NULL, 0};
-static const mp_shape s_dropout = {MP_SHAPE_NUMBER, 0, 0.95, NULL, NULL, NULL, NULL, NULL, 0};
-static const mp_shape s_init = {MP_SHAPE_STRING, 0, 0, "he|glorot", NULL, NULL, NULL, NULL, 0};
-static const mp_shape s_filters = {MP_SHAPE_INT, 1, 65536, NULL, NULL, NULL, NULL, NULL, 0};
-static const mp_shape s_window = {MP_SHAPE_INT, 1, 1024, NULL, NULL, NULL, NULL, NULL, 0};
-static const mp_shape s_padding = {MP_SHAPE_STRING, 0, 0, "same|valid", NULL, NULL, NULL, NULL, 0};
-static const mp_shape s_flatten = {MP_SHAPE_BOOL, 0, 0, NULL, NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_units = {MP_SHAPE_INT, 1, 1e6, "auto", NULL, NULL, NULL, NULL, 0, NULL};
+static const mp_shape s_activation = {MP_SHAPE_STRING, 0, 0, "relu|tanh|sigmoid|none|linear", NULL, NULL, NULL, NULL, 0, NULL};
+static const mp_shape s_dropout = {MP_SHAPE_NUMBER, 0, 0.95, NULL, NULL, NULL, NULL, NULL, 0, NULL};
+static const mp_shape s_init = {MP_SHAPE_STRING, 0, 0, "he|glorot", NULL, NULL, NULL, NULL, 0, NULL};
+static const mp_shape s_filters = {MP_SHAPE_INT, 1, 65536, NULL, NULL, NULL, NULL, NULL, 0, NULL};
+static const mp_shape s_window = {MP_SHAPE_INT, 1, 1024, NULL, NULL, NULL, NULL, NULL, 0, NULL};
+static const mp_shape s_padding = {MP_SHAPE_STRING, 0, 0, "same|valid", NULL, NULL, NULL, NULL, 0, NULL};
+static const mp_shape s_flatten = {MP_SHAPE_BOOL, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, NULL};
 static const mp_shape_key layer_keys[] = {
 	{"dense", &s_units, MP_ONE_OF},
 	{"conv", &s_filters, MP_ONE_OF},
@@ -53,13 +56,13 @@ static const mp_shape_key layer_keys[] = {
 	{"init", &s_init, 0},
 	{NULL, NULL, 0},
 };
-static const mp_shape s_layer = {MP_SHAPE_MAP, 0, 0, NULL, layer_keys, NULL, NULL, NULL, 0};
-static const mp_shape s_layers = {MP_SHAPE_LIST, 0, 0, NULL, NULL, &s_layer, NULL, NULL, 1};
-static const mp_shape s_rounds = {MP_SHAPE_INT, 1, 100000, NULL, NULL, NULL, NULL, NULL, 0};
-static const mp_shape s_depth = {MP_SHAPE_INT, 1, 64, NULL, NULL, NULL, NULL, NULL, 0};
-static const mp_shape s_fraction = {MP_SHAPE_NUMBER, 1e-6, 1, NULL, NULL, NULL, NULL, NULL, 0};
-static const mp_shape s_nonneg = {MP_SHAPE_NUMBER, 0, 1e9, NULL, NULL, NULL, NULL, NULL, 0};
-static const mp_shape s_tree_method = {MP_SHAPE_STRING, 0, 0, "hist|approx|exact", NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_layer = {MP_SHAPE_MAP, 0, 0, NULL, layer_keys, NULL, NULL, NULL, 0, NULL};
+static const mp_shape s_layers = {MP_SHAPE_LIST, 0, 0, NULL, NULL, &s_layer, NULL, NULL, 1, NULL};
+static const mp_shape s_rounds = {MP_SHAPE_INT, 1, 100000, NULL, NULL, NULL, NULL, NULL, 0, NULL};
+static const mp_shape s_depth = {MP_SHAPE_INT, 1, 64, NULL, NULL, NULL, NULL, NULL, 0, NULL};
+static const mp_shape s_fraction = {MP_SHAPE_NUMBER, 1e-6, 1, NULL, NULL, NULL, NULL, NULL, 0, NULL};
+static const mp_shape s_nonneg = {MP_SHAPE_NUMBER, 0, 1e9, NULL, NULL, NULL, NULL, NULL, 0, NULL};
+static const mp_shape s_tree_method = {MP_SHAPE_STRING, 0, 0, "hist|approx|exact", NULL, NULL, NULL, NULL, 0, NULL};
 static const mp_shape_key gbdt_keys[] = {
 	{"rounds", &s_rounds, 0},
 	{"max_depth", &s_depth, 0},
@@ -73,15 +76,15 @@ static const mp_shape_key gbdt_keys[] = {
 	{"tree_method", &s_tree_method, 0},
 	{NULL, NULL, 0},
 };
-static const mp_shape s_gbdt = {MP_SHAPE_MAP, 0, 0, NULL, gbdt_keys, NULL, NULL, NULL, 0};
+static const mp_shape s_gbdt = {MP_SHAPE_MAP, 0, 0, NULL, gbdt_keys, NULL, NULL, NULL, 0, NULL};
 static const mp_shape_key model_keys[] = {{"layers", &s_layers, MP_ONE_OF}, {"gbdt", &s_gbdt, MP_ONE_OF}, {NULL, NULL, 0}};
-static const mp_shape s_model = {MP_SHAPE_MAP, 0, 0, NULL, model_keys, NULL, NULL, NULL, 0};
+static const mp_shape s_model = {MP_SHAPE_MAP, 0, 0, NULL, model_keys, NULL, NULL, NULL, 0, NULL};
 
-static const mp_shape s_opt_name = {MP_SHAPE_STRING, 0, 0, "sgd|momentum|adam|adamw", NULL, NULL, NULL, NULL, 0};
-static const mp_shape s_lr = {MP_SHAPE_NUMBER, 1e-12, 1e6, NULL, NULL, NULL, NULL, NULL, 0};
-static const mp_shape s_decay = {MP_SHAPE_NUMBER, 0, 1e6, NULL, NULL, NULL, NULL, NULL, 0};
-static const mp_shape s_beta = {MP_SHAPE_NUMBER, 0, 0.9999, NULL, NULL, NULL, NULL, NULL, 0};
-static const mp_shape s_beta2 = {MP_SHAPE_NUMBER, 0, 0.99999999, NULL, NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_opt_name = {MP_SHAPE_STRING, 0, 0, "sgd|momentum|adam|adamw", NULL, NULL, NULL, NULL, 0, NULL};
+static const mp_shape s_lr = {MP_SHAPE_NUMBER, 1e-12, 1e6, NULL, NULL, NULL, NULL, NULL, 0, NULL};
+static const mp_shape s_decay = {MP_SHAPE_NUMBER, 0, 1e6, NULL, NULL, NULL, NULL, NULL, 0, NULL};
+static const mp_shape s_beta = {MP_SHAPE_NUMBER, 0, 0.9999, NULL, NULL, NULL, NULL, NULL, 0, NULL};
+static const mp_shape s_beta2 = {MP_SHAPE_NUMBER, 0, 0.99999999, NULL, NULL, NULL, NULL, NULL, 0, NULL};
 static const mp_shape_key opt_keys[] = {
 	{"name", &s_opt_name, 0},
 	{"lr", &s_lr, 0},
@@ -91,12 +94,12 @@ static const mp_shape_key opt_keys[] = {
 	{"beta2", &s_beta2, 0},
 	{NULL, NULL, 0},
 };
-static const mp_shape s_optimizer = {MP_SHAPE_MAP, 0, 0, NULL, opt_keys, NULL, NULL, NULL, 0};
+static const mp_shape s_optimizer = {MP_SHAPE_MAP, 0, 0, NULL, opt_keys, NULL, NULL, NULL, 0, NULL};
 
-static const mp_shape s_sched_name = {MP_SHAPE_STRING, 0, 0, "constant|step|cosine", NULL, NULL, NULL, NULL, 0};
-static const mp_shape s_steps0 = {MP_SHAPE_INT, 0, 1e12, NULL, NULL, NULL, NULL, NULL, 0};
-static const mp_shape s_steps1 = {MP_SHAPE_INT, 1, 1e12, NULL, NULL, NULL, NULL, NULL, 0};
-static const mp_shape s_gamma = {MP_SHAPE_NUMBER, 0, 1, NULL, NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_sched_name = {MP_SHAPE_STRING, 0, 0, "constant|step|cosine", NULL, NULL, NULL, NULL, 0, NULL};
+static const mp_shape s_steps0 = {MP_SHAPE_INT, 0, 1e12, NULL, NULL, NULL, NULL, NULL, 0, NULL};
+static const mp_shape s_steps1 = {MP_SHAPE_INT, 1, 1e12, NULL, NULL, NULL, NULL, NULL, 0, NULL};
+static const mp_shape s_gamma = {MP_SHAPE_NUMBER, 0, 1, NULL, NULL, NULL, NULL, NULL, 0, NULL};
 static const mp_shape_key sched_keys[] = {
 	{"name", &s_sched_name, 0},
 	{"warmup_steps", &s_steps0, 0},
@@ -104,21 +107,21 @@ static const mp_shape_key sched_keys[] = {
 	{"gamma", &s_gamma, 0},
 	{NULL, NULL, 0},
 };
-static const mp_shape s_schedule = {MP_SHAPE_MAP, 0, 0, NULL, sched_keys, NULL, NULL, NULL, 0};
+static const mp_shape s_schedule = {MP_SHAPE_MAP, 0, 0, NULL, sched_keys, NULL, NULL, NULL, 0, NULL};
 
-static const mp_shape s_es_metric = {MP_SHAPE_STRING, 0, 0, "val_loss|val_accuracy", NULL, NULL, NULL, NULL, 0};
-static const mp_shape s_patience = {MP_SHAPE_INT, 1, 1e6, NULL, NULL, NULL, NULL, NULL, 0};
-static const mp_shape s_min_delta = {MP_SHAPE_NUMBER, 0, 1e9, NULL, NULL, NULL, NULL, NULL, 0};
+static const mp_shape s_es_metric = {MP_SHAPE_STRING, 0, 0, "val_loss|val_accuracy", NULL, NULL, NULL, NULL, 0, NULL};
+static const mp_shape s_patience = {MP_SHAPE_INT, 1, 1e6, NULL, NULL, NULL, NULL, NULL, 0, NULL};
+static const mp_shape s_min_delta = {MP_SHAPE_NUMBER, 0, 1e9, NULL, NULL, NULL, NULL, NULL, 0, NULL};
 static const mp_shape_key es_keys[] = {
 	{"metric", &s_es_metric, 0},
 	{"patience", &s_patience, 0},
 	{"min_delta", &s_min_delta, 0},
 	{NULL, NULL, 0},
 };
-static const mp_shape s_early_stopping = {MP_SHAPE_MAP, 0, 0, NULL, es_keys, NULL, NULL, NULL, 0};
+static const mp_shape s_early_stopping = {MP_SHAPE_MAP, 0, 0, NULL, es_keys, NULL, NULL, NULL, 0, NULL};
 
-static const mp_shape s_side = {MP_SHAPE_INT, 1, 65536, NULL, NULL, NULL, NULL, NULL, 0};
-static const mp_shape s_input_shape = {MP_SHAPE_LIST, 0, 0, NULL, NULL, &s_side, NULL, NULL, 0};
+static const mp_shape s_side = {MP_SHAPE_INT, 1, 65536, NULL, NULL, NULL, NULL, NULL, 0, NULL};
+static const mp_shape s_input_shape = {MP_SHAPE_LIST, 0, 0, NULL, NULL, &s_side, NULL, NULL, 0, NULL};
 
 static const mp_param_spec params[] = {
 	{"model", MP_PARAM_JSON, "{\"layers\":[{\"dense\":128,\"activation\":\"relu\"},{\"dense\":\"auto\"}]}", 0, 0,
@@ -568,7 +571,7 @@ static int share_cores(mp__trainer *T)
 	return step;
 }
 
-static int run_trainer(const mp_component_io *io, mp_err *err)
+static int train(const mp_component_io *io, mp_err *err)
 {
 	const char *ex = mp_io_input(io, "examples");
 	mp__trainer T;
@@ -606,6 +609,39 @@ static int run_trainer(const mp_component_io *io, mp_err *err)
 	if (rc == 0)
 		mp_dist_finish(&T.dist); /* a failed rank only exits: mpirun stops the others */
 	trainer_release(&T);
+	return rc;
+}
+
+/* With a hyperparameters input, its values override the params (the
+ * input is in the cache key, as every input is), and the model records
+ * them. */
+static int run_trainer(const mp_component_io *io, mp_err *err)
+{
+	const char *hp = mp_io_input(io, "hyperparameters");
+	char **paths = NULL, **values = NULL, *json = NULL;
+	mp_component_io hio = *io;
+	mp_kv *kv = NULL;
+	size_t n = 0, nkv = 0;
+	int rc;
+
+	if (!hp)
+		return train(io, err);
+	if ((rc = mp_hp_file_read(hp, &paths, &values, &n, &json, err)) != 0)
+		return mp_error_wrap(err, "hyperparameters");
+	if ((rc = mp_hp_override(&mp_trainer_component, io->params, io->nparams, (const char *const *)paths,
+				 (const char *const *)values, n, &kv, &nkv, err)) != 0) {
+		rc = mp_error_wrap(err, "hyperparameters");
+	} else {
+		fprintf(stderr, "mlpipe: hyperparameters from the input: %s\n", json);
+		hio.params = kv;
+		hio.nparams = nkv;
+		if ((rc = train(&hio, err)) == 0 && mp_result_prop_string(io->result, "model", "hyperparameters", json))
+			rc = mp_error(err, MP_ENOMEM, "out of memory");
+	}
+	mp_hp_params_free(kv, nkv);
+	mp_hp_strings_free(paths, n);
+	mp_hp_strings_free(values, n);
+	free(json);
 	return rc;
 }
 

@@ -27,8 +27,8 @@ static const mp_io_spec outputs[] = {
 };
 
 static const mp_shape s_rule = {MP_SHAPE_STRING, 0, 0, "zscore|minmax|none|onehot|embed:N|drop|bucketize:N|divide:X",
-				NULL, NULL, NULL, NULL, 0};
-static const mp_shape s_rules = {MP_SHAPE_MAP, 0, 0, NULL, NULL, &s_rule, NULL, NULL, 0};
+				NULL, NULL, NULL, NULL, 0, NULL};
+static const mp_shape s_rules = {MP_SHAPE_MAP, 0, 0, NULL, NULL, &s_rule, NULL, NULL, 0, NULL};
 
 static const mp_param_spec params[] = {
 	{"numbers", MP_PARAM_STRING, "zscore", 0, 0,

@@ -271,6 +271,11 @@ static void emit(const mp_jdoc *d, const yaml_node_t *n, mp_strbuf *sb)
 	}
 }
 
+void mp_jnode_json(const mp_jdoc *d, const mp_jnode *n, mp_strbuf *sb)
+{
+	emit(d, &n->n, sb);
+}
+
 int mp_yaml_to_json(const char *text, char **json, mp_err *err)
 {
 	mp_strbuf sb = MP_STRBUF_INIT;

@@ -47,6 +47,8 @@ const mp_jnode *mp_jnode_at(const mp_jdoc *d, const mp_jnode *n, size_t i);
 const char *mp_jnode_key(const mp_jdoc *d, const mp_jnode *n, size_t i);
 /* A scalar's text, or NULL. */
 const char *mp_jnode_str(const mp_jnode *n);
+/* Appends the compact JSON of n, a node of d, to sb. */
+void mp_jnode_json(const mp_jdoc *d, const mp_jnode *n, mp_strbuf *sb);
 /* Compact JSON of any YAML text ("{name: adam}" -> {"name":"adam"}). */
 int mp_yaml_to_json(const char *text, char **json, mp_err *err);
 
