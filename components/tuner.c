@@ -70,8 +70,8 @@ static const mp_param_spec params[] = {
 	{"direction", MP_PARAM_STRING, "auto", 0, 0, "maximize or minimize the objective (auto: accuracy up, loss down)",
 	 "auto|maximize|minimize", NULL},
 	{"halving", MP_PARAM_JSON, "{}", 0, 0,
-	 "{min_budget: 1, max_budget: the base's epochs (trees: rounds), reduction: 3}: the budgets of the rungs, "
-	 "min_budget times reduction^k, and the share of trials each keeps", NULL, &s_halving},
+	 "{min_budget: 1, max_budget: the base's epochs (trees: rounds), reduction: 3}: the rungs' budgets are "
+	 "max_budget / reduction^k down to min_budget, and each rung keeps the best 1/reduction of the one before", NULL, &s_halving},
 	{"parallel", MP_PARAM_INT, "1", 1, 64, "trials run at the same time, each a child process", NULL, NULL},
 	{"trial_threads", MP_PARAM_INT, "0", 0, 256,
 	 "threads of each trial (its step_threads, or a tree model's threads) unless the trainer params give "
@@ -111,55 +111,6 @@ static char *values_json(const tuner *T, char *const *v)
 		mp_strbuf_addf(&sb, "%s%s", i ? "," : "", v[i]);
 	mp_strbuf_adds(&sb, "]");
 	return mp_strbuf_detach(&sb);
-}
-
-/* ---- the plan ----------------------------------------------------------- */
-
-/* Every trial's values: the grid's combinations, or seeded samples (a
- * sample that repeats an earlier trial is drawn again, a few times). */
-static int plan_trials(tuner *T, mp_err *err)
-{
-	size_t n = T->c.space.n, t;
-	int rc = 0, attempt, same;
-
-	if (!(T->values = mp_calloc((size_t)T->c.trials * n + 1, sizeof(char *))))
-		return mp_error(err, MP_ENOMEM, "out of memory");
-	for (t = 0; rc == 0 && t < (size_t)T->c.trials; t++) {
-		char **v = T->values + t * n;
-
-		if (T->c.strategy == MP_TUNE_GRID) {
-			rc = mp__tune_grid_values(&T->c.space, t, v, err);
-			continue;
-		}
-		for (attempt = 0, same = 1; rc == 0 && same && attempt < 50; attempt++) {
-			size_t u, i;
-
-			for (i = 0; i < n && attempt; i++) {
-				free(v[i]);
-				v[i] = NULL;
-			}
-			rc = mp__tune_random_values(&T->c.space, T->c.seed, (int)t + 1, attempt, v, err);
-			for (u = 0, same = 0; rc == 0 && u < t && !same; u++) {
-				for (i = 0; i < n && !strcmp(v[i], T->values[u * n + i]); i++)
-					;
-				same = i == n;
-			}
-		}
-	}
-	return rc;
-}
-
-static mp__tune_eval *add_eval(tuner *T, int trial, int rung, int budget)
-{
-	mp__tune_eval *e = &T->ev[T->nev++];
-
-	memset(e, 0, sizeof(*e));
-	e->trial = trial;
-	e->rung = rung;
-	e->budget = budget;
-	e->values = T->values + (size_t)(trial - 1) * T->c.space.n;
-	e->objective = NAN;
-	return e;
 }
 
 /* ---- the journal ---------------------------------------------------------- */
@@ -421,8 +372,9 @@ static int finish_eval(tuner *T, mp__tune_eval *e, int status, mp_err *err)
 
 /* Runs T->ev[from, to) that the journal does not have, up to parallel at
  * a time. */
-static int run_evals(tuner *T, size_t from, size_t to, mp_err *err)
+static int run_evals(void *ud, size_t from, size_t to, mp_err *err)
 {
+	tuner *T = ud;
 	size_t par = (size_t)T->c.parallel, next, running = 0, j;
 	pid_t *pids = mp_calloc(par, sizeof(pid_t));
 	size_t *which = mp_calloc(par, sizeof(size_t));
@@ -473,56 +425,6 @@ static int run_evals(tuner *T, size_t from, size_t to, mp_err *err)
 	free(pids);
 	free(which);
 	return rc;
-}
-
-/* ---- the strategies ------------------------------------------------------- */
-
-static int search(tuner *T, mp_err *err)
-{
-	size_t first = 0, n, keep, i, *idx;
-	int t, k, rc;
-
-	for (t = 1; t <= T->c.trials; t++)
-		add_eval(T, t, 0, T->c.strategy == MP_TUNE_HALVING ? T->c.budgets[0] : 0);
-	if ((rc = run_evals(T, 0, T->nev, err)) != 0 || T->c.strategy != MP_TUNE_HALVING)
-		return rc;
-	if (!(idx = mp_calloc((size_t)T->c.trials, sizeof(size_t))))
-		return mp_error(err, MP_ENOMEM, "out of memory");
-	/* each rung keeps the best 1/reduction of the one before */
-	for (k = 1; rc == 0 && k < T->c.nrungs; k++) {
-		n = T->nev - first;
-		keep = mp__tune_rank(T->ev + first, n, T->c.maximize, mp__tune_keep(n, T->c.reduction), idx);
-		if (!keep)
-			break;
-		for (i = 0; i < keep; i++)
-			T->ev[first + idx[i]].promoted = 1;
-		first = T->nev;
-		for (i = 0; i < n; i++)
-			if (T->ev[first - n + i].promoted)
-				add_eval(T, T->ev[first - n + i].trial, k, T->c.budgets[k]);
-		rc = run_evals(T, first, T->nev, err);
-	}
-	free(idx);
-	return rc;
-}
-
-/* The best of the highest rung any trial finished (the only one for
- * random and grid), or NULL when every trial failed. */
-static const mp__tune_eval *best_eval(const tuner *T)
-{
-	size_t i, best;
-	int rung;
-
-	for (rung = T->nev ? T->ev[T->nev - 1].rung : 0; rung >= 0; rung--) {
-		size_t from = T->nev;
-
-		for (i = 0; i < T->nev; i++)
-			if (T->ev[i].rung == rung && from == T->nev)
-				from = i;
-		if (from < T->nev && mp__tune_rank(T->ev + from, T->nev - from, T->c.maximize, 1, &best))
-			return &T->ev[from + best];
-	}
-	return NULL;
 }
 
 /* ---- the outputs ------------------------------------------------------------ */
@@ -732,9 +634,10 @@ static int run_tuner(const mp_component_io *io, mp_err *err)
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = plan_trials(&T, err)) != 0 || (rc = open_dir(&T, err)) != 0 || (rc = search(&T, err)) != 0)
+	if ((rc = mp__tune_plan(&T.c, &T.values, err)) != 0 || (rc = open_dir(&T, err)) != 0 ||
+	    (rc = mp__tune_search(&T.c, T.values, T.ev, &T.nev, run_evals, &T, err)) != 0)
 		goto out;
-	if (!(b = best_eval(&T))) {
+	if (!(b = mp__tune_best(T.ev, T.nev, T.c.maximize))) {
 		rc = mp_error(err, MP_EINVAL, "every trial failed; the first: %s", T.ev[0].error ? T.ev[0].error : "?");
 		goto out;
 	}

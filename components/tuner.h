@@ -63,13 +63,30 @@ int mp__tune_grid_values(const mp_hp_space *s, uint64_t k, char **values, mp_err
  * machine, and another for each attempt (to avoid repeating a trial). */
 int mp__tune_random_values(const mp_hp_space *s, uint64_t seed, int trial, int attempt, char **values,
 			   mp_err *err);
-/* Successive halving's budgets, min_budget times reduction^k up to
- * max_budget, which is always the last: how many, into budgets. */
+/* Successive halving's budgets, as Hyperband's: max_budget divided by
+ * reduction^k (rounded down) for as long as that is min_budget or more,
+ * smallest first: how many, into budgets. */
 int mp__tune_rungs(int min_budget, int max_budget, int reduction, int *budgets);
 /* The trials a rung keeps of n: n / reduction, at least 1. */
 size_t mp__tune_keep(size_t n, int reduction);
 /* The best keep of e[0..n) that finished, best first (ties: the lower
  * trial): their positions into idx; returns how many. */
 size_t mp__tune_rank(const mp__tune_eval *e, size_t n, int maximize, size_t keep, size_t *idx);
+
+/* Every trial's values, trials x domains JSON texts into *values (free
+ * each and the array): the grid's combinations, or seeded samples. */
+int mp__tune_plan(const mp__tune_config *c, char ***values, mp_err *err);
+
+/* Runs the evaluations [from, to) of the search's array, filling in their
+ * results (done, failed, objective). */
+typedef int (*mp__tune_run_fn)(void *ud, size_t from, size_t to, mp_err *err);
+/* The search: every trial (at the first rung's budget with halving), then
+ * for halving each rung with the best 1/reduction of the one before.  ev
+ * has room for trials x rungs; *nev gets how many were planned. */
+int mp__tune_search(const mp__tune_config *c, char **values, mp__tune_eval *ev, size_t *nev, mp__tune_run_fn run,
+		    void *ud, mp_err *err);
+/* The best of the highest rung any trial finished (the only one for
+ * random and grid), or NULL when every trial failed. */
+const mp__tune_eval *mp__tune_best(const mp__tune_eval *ev, size_t nev, int maximize);
 
 #endif

@@ -68,14 +68,22 @@ int mp__tune_random_values(const mp_hp_space *s, uint64_t seed, int trial, int a
 
 int mp__tune_rungs(int min_budget, int max_budget, int reduction, int *budgets)
 {
-	int n = 0;
-	double b = min_budget;
+	int s = 0, n = 0, k;
+	double p = 1;
 
-	while (b < max_budget && n < MP_TUNE_MAX_RUNGS - 1) {
-		budgets[n++] = (int)b;
-		b *= reduction;
+	/* Hyperband's: max_budget / reduction^(s - k), the smallest no less than min_budget */
+	while (s < MP_TUNE_MAX_RUNGS - 1 && (double)max_budget / (p * reduction) >= min_budget - 1e-9) {
+		p *= reduction;
+		s++;
 	}
-	budgets[n++] = max_budget;
+	for (k = s; k >= 0; k--) {
+		int b = (int)floor((double)max_budget / pow(reduction, k) + 1e-9);
+
+		if (b < min_budget)
+			b = min_budget;
+		if (!n || b > budgets[n - 1])
+			budgets[n++] = b;
+	}
 	return n;
 }
 
@@ -117,4 +125,94 @@ size_t mp__tune_rank(const mp__tune_eval *e, size_t n, int maximize, size_t keep
 		idx[i] = r[i].i;
 	free(r);
 	return i;
+}
+
+int mp__tune_plan(const mp__tune_config *c, char ***out, mp_err *err)
+{
+	size_t n = c->space.n, t;
+	char **values;
+	int rc = 0, attempt, same;
+
+	if (!(*out = values = mp_calloc((size_t)c->trials * n + 1, sizeof(char *))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	for (t = 0; rc == 0 && t < (size_t)c->trials; t++) {
+		char **v = values + t * n;
+
+		if (c->strategy == MP_TUNE_GRID) {
+			rc = mp__tune_grid_values(&c->space, t, v, err);
+			continue;
+		}
+		/* a sample that repeats an earlier trial is drawn again, a few times */
+		for (attempt = 0, same = 1; rc == 0 && same && attempt < 50; attempt++) {
+			size_t u, i;
+
+			if (attempt)
+				free_values(v, n);
+			rc = mp__tune_random_values(&c->space, c->seed, (int)t + 1, attempt, v, err);
+			for (u = 0, same = 0; rc == 0 && u < t && !same; u++) {
+				for (i = 0; i < n && !strcmp(v[i], values[u * n + i]); i++)
+					;
+				same = i == n;
+			}
+		}
+	}
+	return rc;
+}
+
+static mp__tune_eval *add_eval(const mp__tune_config *c, char **values, mp__tune_eval *ev, size_t *nev, int trial,
+			       int rung, int budget)
+{
+	mp__tune_eval *e = &ev[(*nev)++];
+
+	memset(e, 0, sizeof(*e));
+	e->trial = trial;
+	e->rung = rung;
+	e->budget = budget;
+	e->values = values + (size_t)(trial - 1) * c->space.n;
+	e->objective = NAN;
+	return e;
+}
+
+int mp__tune_search(const mp__tune_config *c, char **values, mp__tune_eval *ev, size_t *nev, mp__tune_run_fn run,
+		    void *ud, mp_err *err)
+{
+	size_t first = 0, n, keep, i, *idx;
+	int t, k, rc;
+
+	*nev = 0;
+	for (t = 1; t <= c->trials; t++)
+		add_eval(c, values, ev, nev, t, 0, c->strategy == MP_TUNE_HALVING ? c->budgets[0] : 0);
+	if ((rc = run(ud, 0, *nev, err)) != 0 || c->strategy != MP_TUNE_HALVING)
+		return rc;
+	if (!(idx = mp_calloc((size_t)c->trials, sizeof(size_t))))
+		return mp_error(err, MP_ENOMEM, "out of memory");
+	/* each rung keeps the best 1/reduction of the one before */
+	for (k = 1; rc == 0 && k < c->nrungs; k++) {
+		n = *nev - first;
+		keep = mp__tune_rank(ev + first, n, c->maximize, mp__tune_keep(n, c->reduction), idx);
+		if (!keep)
+			break;
+		for (i = 0; i < keep; i++)
+			ev[first + idx[i]].promoted = 1;
+		for (i = first, first = *nev; i < first; i++)
+			if (ev[i].promoted)
+				add_eval(c, values, ev, nev, ev[i].trial, k, c->budgets[k]);
+		rc = run(ud, first, *nev, err);
+	}
+	free(idx);
+	return rc;
+}
+
+const mp__tune_eval *mp__tune_best(const mp__tune_eval *ev, size_t nev, int maximize)
+{
+	size_t from, best;
+	int rung;
+
+	for (rung = nev ? ev[nev - 1].rung : 0; rung >= 0; rung--) {
+		for (from = 0; from < nev && ev[from].rung != rung; from++)
+			;
+		if (from < nev && mp__tune_rank(ev + from, nev - from, maximize, 1, &best))
+			return &ev[from + best];
+	}
+	return NULL;
 }
