@@ -37,6 +37,8 @@ const char mp_meta_usage[] =
 	"  (RUN is a run id, a run name such as demo#3, or 'last')\n"
 	"  gc --older-than DAYS [--dry-run]     delete old artifacts that were never pushed\n"
 	"  stats ARTIFACT_ID [--split S]        the statistics a StatisticsGen artifact holds\n"
+	"  trials [ARTIFACT_ID] [--pipeline P]  a Tuner's trials: each one's values, budget and\n"
+	"                                       objective (the newest search unless an id)\n"
 	"\n"
 	"options:\n"
 	"  --db PATH     the metadata store\n"
@@ -688,6 +690,7 @@ static const meta_cmd meta_cmds[] = {
 	{"diff", mp__meta_diff, 2},
 	{"gc", mp__meta_gc, 0},
 	{"stats", mp__meta_stats, 1},
+	{"trials", mp__meta_trials, 1},
 };
 
 #define NMETA_CMDS MP_COUNTOF(meta_cmds)

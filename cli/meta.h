@@ -4,6 +4,7 @@
  *   cmd_meta_diff.c   diff: two runs side by side
  *   cmd_meta_gc.c     gc: deleting what no run needs
  *   cmd_meta_stats.c  stats: an ExampleStatistics artifact's numbers
+ *   cmd_meta_trials.c trials: a Tuner's trials
  *   meta_util.c       printing and argument helpers
  */
 #ifndef MP_CLI_META_H
@@ -35,5 +36,6 @@ int mp__meta_parse_run_arg(mp_store *st, const char *s, int64_t *id, mp_err *err
 int mp__meta_diff(meta_ctx *c, mp_err *err);
 int mp__meta_gc(meta_ctx *c, mp_err *err);
 int mp__meta_stats(meta_ctx *c, mp_err *err);
+int mp__meta_trials(meta_ctx *c, mp_err *err);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/json.h"
 #include "core/tsv.h"
 #include "data/examples.h"
 #include "data/stats.h"
@@ -526,6 +527,197 @@ static void importance(const mp_execution *e, const char *output, size_t col, co
 	free_tsv(&t);
 }
 
+/* ---- the Tuner ------------------------------------------------------------ */
+
+#define TRIAL_COLS 7
+#define MP_TUNE_RUNGS 16 /* trial rung budget status objective start end, then the paths */
+
+/* A searched value as a position on the x axis: the number, its log10
+ * when the numbers span two decades or more, or the category's index. */
+typedef struct axis {
+	int numeric, log;
+	const char *cats[16];
+	size_t ncats;
+} axis;
+
+static void fit_axis(axis *a, const tsv *t, size_t col)
+{
+	double lo = INFINITY, hi = -INFINITY, v;
+	size_t i, k;
+	char *end;
+
+	memset(a, 0, sizeof(*a));
+	a->numeric = 1;
+	for (i = 1; i < t->n && nfields(t->rows[i]) > col; i++) {
+		v = strtod(t->rows[i][col], &end);
+		if (*end || !*t->rows[i][col]) {
+			a->numeric = 0;
+			for (k = 0; k < a->ncats && strcmp(a->cats[k], t->rows[i][col]); k++)
+				;
+			if (k == a->ncats && k < MP_COUNTOF(a->cats))
+				a->cats[a->ncats++] = t->rows[i][col];
+		}
+		lo = fmin(lo, v);
+		hi = fmax(hi, v);
+	}
+	a->log = a->numeric && lo > 0 && hi / lo >= 100;
+}
+
+static double place(const axis *a, const char *s)
+{
+	size_t k;
+
+	if (a->numeric)
+		return a->log ? log10(strtod(s, NULL)) : strtod(s, NULL);
+	for (k = 0; k < a->ncats && strcmp(a->cats[k], s); k++)
+		;
+	return k < a->ncats ? (double)k : NAN;
+}
+
+/* Each trial's objective against one searched value (the trial's last
+ * rung), the best trial marked apart. */
+static void trial_chart(const tsv *t, size_t col, const char *objective, int best, mp_strbuf *sb)
+{
+	double *x = mp_calloc(t->n, sizeof(double)), *y = mp_calloc(t->n, sizeof(double)), bx = NAN, by = NAN;
+	char xlabel[300], note[600] = "";
+	size_t i, j, m = 0, o = 0, k;
+	mp_series se[2];
+	mp_chart c;
+	axis a;
+
+	if (!x || !y)
+		goto out;
+	fit_axis(&a, t, col);
+	for (i = 1; i < t->n; i++) {
+		char **f = t->rows[i];
+		int later = 0;
+
+		if (nfields(f) <= col || !strcmp(f[3], "failed"))
+			continue;
+		for (j = i + 1; j < t->n; j++) /* only the trial's last rung */
+			later |= nfields(t->rows[j]) > col && !strcmp(t->rows[j][0], f[0]) && strcmp(t->rows[j][3], "failed");
+		if (later)
+			continue;
+		x[m] = place(&a, f[col]);
+		y[m] = strtod(f[4], NULL);
+		if (atoi(f[0]) == best)
+			bx = x[m], by = y[m];
+		m++;
+	}
+	snprintf(xlabel, sizeof(xlabel), "%s%s%s", a.log ? "log10 " : "", t->rows[0][col],
+		 a.numeric ? "" : " (categories)");
+	for (k = 0; !a.numeric && k < a.ncats && o < sizeof(note) - 60; k++)
+		o += (size_t)snprintf(note + o, sizeof(note) - o, "%s%zu: %.40s", k ? ", " : "", k, a.cats[k]);
+	se[0] = (mp_series){"trials", x, y, m, NULL};
+	se[1] = (mp_series){"best", &bx, &by, 1, NULL};
+	memset(&c, 0, sizeof(c));
+	c.title = t->rows[0][col];
+	c.xlabel = xlabel;
+	c.ylabel = objective;
+	c.width = 320;
+	c.height = 240;
+	c.series = se;
+	c.nseries = 2;
+	c.points = 1;
+	c.x_integer = !a.numeric;
+	c.note = *note ? note : NULL;
+	mp_svg_line_chart(sb, &c);
+out:
+	free(x);
+	free(y);
+}
+
+/* Successive halving's rungs: the objective of each trial that went on,
+ * against the budget. */
+static void rung_chart(const tsv *t, const char *objective, mp_strbuf *sb)
+{
+	double x[12][MP_TUNE_RUNGS], y[12][MP_TUNE_RUNGS];
+	char names[12][32];
+	mp_series se[12];
+	size_t ns = 0, i, j;
+	mp_chart c;
+
+	for (i = 1; i < t->n && ns < 12; i++) {
+		char **f = t->rows[i];
+		size_t n = 0;
+
+		if (nfields(f) < TRIAL_COLS || strcmp(f[1], "1") || strcmp(f[3], "promoted"))
+			continue;
+		for (j = i; j < t->n && n < MP_TUNE_RUNGS; j++)
+			if (nfields(t->rows[j]) >= TRIAL_COLS && !strcmp(t->rows[j][0], f[0])) {
+				x[ns][n] = strtod(t->rows[j][2], NULL);
+				y[ns][n++] = strtod(t->rows[j][4], NULL);
+			}
+		snprintf(names[ns], sizeof(names[ns]), "trial %s", f[0]);
+		se[ns] = (mp_series){names[ns], x[ns], y[ns], n, NULL};
+		ns++;
+	}
+	if (!ns)
+		return;
+	memset(&c, 0, sizeof(c));
+	c.title = "the rungs: the trials each rung kept";
+	c.xlabel = "budget";
+	c.ylabel = objective;
+	c.width = 640;
+	c.height = 300;
+	c.series = se;
+	c.nseries = ns;
+	mp_svg_line_chart(sb, &c);
+}
+
+static void tuner(const mp_execution *e, mp_strbuf *sb)
+{
+	const mp_event_row *ev = event(e, 1, "best_hyperparameters");
+	char objective[64] = "objective", *path, *text = NULL;
+	int best = 0, halving = 0;
+	double best_v = NAN;
+	size_t i, k, cols;
+	mp_jdoc *d;
+	mp_err err;
+	tsv t;
+
+	if (section(sb, "h2", "Tuner", e, "best_hyperparameters", "trials.tsv", &t) != 0)
+		return;
+	/* the objective's name, from the hyperparameters file beside */
+	if ((path = mp_asprintf("%s/hyperparameters.json", ev->uri)) && mp_read_file(path, &text, NULL, NULL) == 0 &&
+	    mp_jdoc_parse(&d, text, path, &err) == 0) {
+		const char *o = mp_jnode_str(mp_jnode_get(d, mp_jdoc_root(d), "objective"));
+
+		if (o)
+			snprintf(objective, sizeof(objective), "%s", o);
+		mp_jdoc_free(d);
+	}
+	free(text);
+	free(path);
+	for (k = 0; k < e->nmetrics; k++) {
+		if (!strcmp(e->metrics[k].name, "best_trial"))
+			best = (int)e->metrics[k].value;
+		if (!strcmp(e->metrics[k].name, "best_objective"))
+			best_v = e->metrics[k].value;
+	}
+	cols = t.n ? nfields(t.rows[0]) : 0;
+	for (i = 1; i < t.n; i++)
+		halving |= nfields(t.rows[i]) > 3 && (!strcmp(t.rows[i][3], "promoted") || !strcmp(t.rows[i][3], "stopped"));
+	mp_strbuf_addf(sb, "<p>%zu evaluations; the best is trial %d, %s %.6g", t.n ? t.n - 1 : 0, best, objective,
+		       best_v);
+	for (i = t.n; i-- > 1;)
+		if (nfields(t.rows[i]) == cols && atoi(t.rows[i][0]) == best) {
+			for (k = TRIAL_COLS; k < cols; k++) {
+				mp_strbuf_adds(sb, k == TRIAL_COLS ? ", with " : ", ");
+				mp__html_esc(sb, t.rows[0][k]);
+				mp_strbuf_adds(sb, " = ");
+				mp__html_esc(sb, t.rows[i][k]);
+			}
+			break;
+		}
+	mp_strbuf_adds(sb, "</p>\n");
+	for (k = TRIAL_COLS; k < cols; k++)
+		trial_chart(&t, k, objective, best, sb);
+	if (halving)
+		rung_chart(&t, objective, sb);
+	free_tsv(&t);
+}
+
 static void pushed(const mp_execution *e, mp_strbuf *sb)
 {
 	size_t i;
@@ -647,6 +839,9 @@ int mp_report_run(mp_store *st, int64_t run_id, const char *pipeline, mp_strbuf 
 		if (!strcmp(last[i]->type, "Trainer"))
 			importance(last[i], "model", 2, "each input's share of the trees' gain (total_gain)", sb);
 	}
+	for (i = 0; i < n; i++)
+		if (!strcmp(last[i]->type, "Tuner"))
+			tuner(last[i], sb);
 	for (i = 0; i < n; i++)
 		if (!strcmp(last[i]->type, "Evaluator")) {
 			evaluation(st, last[i], sb);

@@ -211,7 +211,7 @@ void mp_svg_line_chart(mp_strbuf *sb, const mp_chart *c)
 			mp_strbuf_addf(sb, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s%s%s d=\"", col,
 				       *styles[s % NSTYLES].dash ? " stroke-dasharray=\"" : "", styles[s % NSTYLES].dash,
 				       *styles[s % NSTYLES].dash ? "\"" : "");
-			for (k = 0; k < se->n; k++) {
+			for (k = 0; k < se->n && !c->points; k++) {
 				if (isnan(se->y[k]) || isnan(se->x[k])) {
 					pen = 0;
 					continue;

@@ -42,6 +42,7 @@ typedef struct mp_chart {
 	int y_fixed;   /* the y axis spans [ymin, ymax] whatever the data */
 	double ymin, ymax;
 	const char *note; /* a line under the chart (a legend for marks), or NULL */
+	int points;	  /* markers only, no lines between them (a scatter plot) */
 } mp_chart;
 
 void mp_svg_line_chart(mp_strbuf *sb, const mp_chart *c);
