@@ -237,10 +237,18 @@ static void comp_param(loader *L, const char *key, yaml_node_t *k, yaml_node_t *
 	if (spec && spec->type == MP_PARAM_JSON) {
 		mp_strbuf sb = MP_STRBUF_INIT;
 
-		if (spec->shape && mp_shape_check_node(spec->shape, L->doc, v, key, shape_problem, L) > 0)
-			return;
+		int bad = spec->shape && mp_shape_check_node(spec->shape, L->doc, v, key, shape_problem, L) > 0;
+
 		json_of(L, v, &sb);
 		text = mp_strbuf_detach(&sb);
+		if (bad) {
+			/* reported; keep it so that the param does not also look missing */
+			if (text)
+				mp__add_value(L, &c->params, &c->nparams, &pc->alloc, key, text, v);
+			else
+				L->oom = 1;
+			return;
+		}
 	} else if (v->type == YAML_MAPPING_NODE && spec && spec->type == MP_PARAM_PATH_MAP) {
 		mp_strbuf sb = MP_STRBUF_INIT;
 		yaml_node_pair_t *pr;
