@@ -140,7 +140,7 @@ check: test
 
 # make bench installs its anchors first (PyTorch, pandas, FastAPI, uvicorn,
 # wrk, curl) and the real data, then runs every benchmark.
-BENCH_PKGS := $(DATA_PKGS) python3-torch python3-pandas python3-fastapi python3-uvicorn python3-xgboost python3-sklearn wrk curl
+BENCH_PKGS := $(DATA_PKGS) python3-torch python3-pandas python3-fastapi python3-uvicorn python3-xgboost python3-sklearn python3-optuna wrk curl
 bench:
 	@$(MAKE) --no-print-directory deps EXTRA_PKGS="$(BENCH_PKGS)" TEST_TOOLS=0
 	@$(MAKE) --no-print-directory run-bench

@@ -294,8 +294,9 @@ START_TEST(the_hyperparameters_file_reads_back)
 	size_t n;
 	mp_err err;
 
-	ck_assert_int_eq(mp_write_file_atomic(path, "{\"values\":{\"optimizer.lr\":0.01,\"model.layers.0\":{\"dense\":8}},"
-						   "\"trial\":3}", 73, &err), 0);
+	const char *good = "{\"values\":{\"optimizer.lr\":0.01,\"model.layers.0\":{\"dense\":8}},\"trial\":3}";
+
+	ck_assert_int_eq(mp_write_file_atomic(path, good, strlen(good), &err), 0);
 	ck_assert_msg(mp_hp_file_read(dir, &paths, &values, &n, &json, &err) == 0, "%s", err.msg);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_str_eq(paths[0], "optimizer.lr");
