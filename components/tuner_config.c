@@ -47,6 +47,7 @@ static const char *kv_value(const mp_kv *kv, size_t n, const char *key)
  * they make trees, the budget they train for, their loss. */
 typedef struct base_facts {
 	int gbdt, budget, mse;
+	int scores_on_eval; /* validation_split is the Evaluator's (by default) */
 } base_facts;
 
 static int read_base(const mp__tune_config *c, base_facts *f, mp_err *err)
@@ -60,6 +61,7 @@ static int read_base(const mp__tune_config *c, base_facts *f, mp_err *err)
 	if ((rc = mp_hp_params(&mp_trainer_component, c->base, NULL, NULL, 0, &kv, &n, err)) != 0)
 		return mp_error_wrap(err, "trainer");
 	f->mse = !strcmp(kv_value(kv, n, "loss"), "mse");
+	f->scores_on_eval = !strcmp(kv_value(kv, n, "validation_split"), "eval");
 	f->budget = atoi(kv_value(kv, n, "epochs"));
 	if ((rc = mp_jdoc_parse(&d, kv_value(kv, n, "model"), "model", err)) == 0 &&
 	    (gbdt = mp_jnode_get(d, mp_jdoc_root(d), "gbdt"))) {
@@ -133,7 +135,7 @@ int mp__tune_config_parse(const mp_component_io *io, mp__tune_config *c, mp_err 
 {
 	const char *dir = mp_io_param(io, "direction");
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	base_facts f = {0, 0, 0};
+	base_facts f = {0};
 	int k, rc;
 
 	memset(c, 0, sizeof(*c));
@@ -153,6 +155,9 @@ int mp__tune_config_parse(const mp_component_io *io, mp__tune_config *c, mp_err 
 	    (rc = read_base(c, &f, err)) != 0)
 		return rc;
 	c->budget_path = f.gbdt ? "model.gbdt.rounds" : "epochs";
+	if (f.scores_on_eval)
+		return mp_error(err, MP_EINVAL, "trainer: validation_split 'eval' is the split the Evaluator reports on: "
+				"the trials would be chosen on it (leave validation_split out: 10%% of train is held out)");
 	if (f.mse && strstr(c->objective, "accuracy"))
 		return mp_error(err, MP_EINVAL, "objective: %s needs a classifier, and the Trainer's loss is mse",
 				c->objective);

@@ -835,7 +835,8 @@ int mp_report_run(mp_store *st, int64_t run_id, const char *pipeline, mp_strbuf 
 			break;
 		}
 	for (i = 0; i < n; i++) {
-		curves(last[i], sb);
+		if (strcmp(last[i]->type, "Tuner")) /* its steps are trials: its own section draws them */
+			curves(last[i], sb);
 		if (!strcmp(last[i]->type, "Trainer"))
 			importance(last[i], "model", 2, "each input's share of the trees' gain (total_gain)", sb);
 	}

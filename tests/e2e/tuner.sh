@@ -158,8 +158,7 @@ for _ in $(seq 1 300); do
 	[ -n "$J" ] && [ "$(wc -l <"$J")" -ge 2 ] && break
 	sleep 0.1
 done
-kill -KILL "$PID"
-wait "$PID" 2>/dev/null
+{ kill -KILL "$PID"; wait "$PID"; } 2>/dev/null
 sleep 0.5
 DONE=$(wc -l <"$J")
 [ "$DONE" -ge 2 ] && [ "$DONE" -lt 6 ] && ok || not_ok "the search was not killed in the middle ($DONE trials done)"
@@ -208,4 +207,7 @@ expect_exit 2 "$MLPIPE" run "$P/rand.yaml" --dry-run --set 'tune.search={model.g
 expect_err "param search: with model.gbdt.max_depth = 2: model: 'layers' and 'gbdt' exclude each other"
 expect_exit 2 "$MLPIPE" run "$P/halving.yaml" --dry-run --set 'tune.search={epochs: {int: [2, 4]}}'
 expect_err "search: epochs is the halving budget"
+# trials are never chosen on the split the Evaluator reports on
+expect_exit 2 "$MLPIPE" run "$P/rand.yaml" --dry-run --set 'tune.trainer={validation_split: eval}'
+expect_err "trainer: validation_split 'eval' is the split the Evaluator reports on"
 finish
