@@ -63,7 +63,7 @@ static const mp_param_spec params[] = {
 	 "random (seeded samples), grid (every combination of choice and int domains) or halving (successive "
 	 "halving: every trial at the smallest budget, the best 1/reduction at the next, up to max_budget)",
 	 "random|grid|halving", NULL},
-	{"trials", MP_PARAM_INT, "0", 0, 100000,
+	{"trials", MP_PARAM_INT, "0", 0, 10000,
 	 "configurations to try (0: 10; a grid: all its combinations)", NULL, NULL},
 	{"objective", MP_PARAM_STRING, "val_accuracy", 0, 0, "the Trainer's validation metric to optimise",
 	 "val_accuracy|val_loss", NULL},
@@ -126,11 +126,14 @@ static int journal_find(tuner *T, mp__tune_eval *e)
 		return 0;
 	v = values_json(T, e->values);
 	for (cur = text; !found && v && (line = mp_text_line(&cur));) {
+		size_t nf = mp_tsv_fields(line, f, 9, 7);
 		char *end;
 		long trial, rung, budget;
 
-		if (mp_tsv_fields(line, f, 9, 7) < 8)
+		if (nf < 8) /* a line torn by a crash */
 			continue;
+		if (nf < 9)
+			f[8] = NULL;
 		trial = strtol(f[0], &end, 10);
 		rung = strtol(f[1], NULL, 10);
 		budget = strtol(f[2], NULL, 10);
@@ -349,6 +352,8 @@ static int finish_eval(tuner *T, mp__tune_eval *e, int status, mp_err *err)
 		e->failed = 1;
 		if (mp_read_file(errp, &why, NULL, NULL) == 0 && *why)
 			e->error = why, why = NULL;
+		else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			e->error = mp_strdup(err->msg); /* its result could not be read */
 		else if (WIFSIGNALED(status))
 			e->error = mp_asprintf("killed by signal %d", WTERMSIG(status));
 		else

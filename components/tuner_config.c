@@ -122,8 +122,9 @@ static int check_strategy(mp__tune_config *c, mp_err *err)
 		if (!mp_hp_domain_size(&c->space.d[i]))
 			return mp_error(err, MP_EINVAL, "search: grid search takes choice or int domains, and %s is "
 					"continuous", c->space.d[i].path);
-	if (size > 100000)
-		return mp_error(err, MP_EINVAL, "search: the grid has more than 100000 combinations");
+	if (size > 10000)
+		return mp_error(err, MP_EINVAL, "search: the grid has more than 10000 combinations, the most trials "
+				"a search takes");
 	if (c->trials && (uint64_t)c->trials < size)
 		return mp_error(err, MP_EINVAL, "trials: %d is fewer than the grid's %llu combinations (0 runs them "
 				"all)", c->trials, (unsigned long long)size);
