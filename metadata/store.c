@@ -498,6 +498,28 @@ static int check_schema(mp_store *st, mp_err *err)
 	return rc;
 }
 
+/* The connection's journal and sync modes.  Two processes opening a new
+ * store at once both ask for WAL: the one that finds the file turned to
+ * WAL by the other after it last read it would need the write lock to
+ * turn it again, and can be kept waiting as long as the other writes.  A
+ * read just before shows the connection the WAL (the pragma is then a
+ * no-op), and on a busy store it reads and asks again. */
+static int configure(mp_store *st, int wal, mp_err *err)
+{
+	int rc, tries;
+
+	if (!wal)
+		return exec_sql(st, "PRAGMA foreign_keys = ON; PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL",
+				"configure", err);
+	for (tries = 0;; tries++) {
+		sqlite3_exec(st->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+		rc = exec_sql(st, "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL",
+			      "configure", err);
+		if (rc != MP_EBUSY || tries == 1)
+			return rc;
+	}
+}
+
 /* Opens an existing file (or, with init, an empty one) as a store; in WAL
  * mode unless it is a new store being built (wal 0: a rollback journal, so
  * everything committed is in the file itself). */
@@ -542,9 +564,7 @@ static int open_db(mp_store **out, const char *path, int init, int wal, mp_err *
 	}
 	/* WAL lets a scheduler write while a person reads; NORMAL sync in WAL
 	 * never corrupts, a power cut may only lose the last commits. */
-	if ((rc = exec_sql(st, wal ? "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL"
-				   : "PRAGMA foreign_keys = ON; PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL",
-			       "configure", err)) != 0)
+	if ((rc = configure(st, wal, err)) != 0)
 		goto fail;
 	if (version < MP_STORE_SCHEMA_VERSION && (rc = migrate(st, err)) != 0)
 		goto fail;
