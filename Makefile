@@ -158,13 +158,13 @@ demo:
 	@echo "validation accuracy after each epoch (10% of train, held out by hash):"
 	@./mlpipe meta --db pipelines/runs/metadata.db metrics --name val_accuracy --component train --all-steps | awk 'NR > 1 && $$7 > 0' | tail -n 10
 	@echo "accuracy per class (t10k), from the evaluation's slices:"
-	@grep '^slice' "$$(./mlpipe meta --db pipelines/runs/metadata.db --json artifacts --type ModelEvaluation | jq -r '.[-1].uri')/evaluation.tsv" | \
+	@grep '^slice' "$$(./mlpipe meta --db pipelines/runs/metadata.db --json artifacts --pipeline fashion_mnist --type ModelEvaluation | jq -r '.[-1].uri')/evaluation.tsv" | \
 		awk -F'\t' '{ printf "  class %s: %s (%s examples)\n", $$3, $$7, $$5 }'
 	@echo "the blessing:"
-	@cat "$$(./mlpipe meta --db pipelines/runs/metadata.db --json artifacts --type ModelBlessing | jq -r '.[-1].uri')/blessing.tsv"
+	@cat "$$(./mlpipe meta --db pipelines/runs/metadata.db --json artifacts --pipeline fashion_mnist --type ModelBlessing | jq -r '.[-1].uri')/blessing.tsv"
 	@echo "pushed:"
-	@cat "$$(./mlpipe meta --db pipelines/runs/metadata.db --json artifacts --type PushedModel | jq -r '.[-1].uri')/pushed.tsv"
-	@ls -l "$$(./mlpipe meta --db pipelines/runs/metadata.db --json artifacts --type PushedModel | jq -r '.[-1].properties.path // empty')" 2>/dev/null | tail -n +2 || true
+	@cat "$$(./mlpipe meta --db pipelines/runs/metadata.db --json artifacts --pipeline fashion_mnist --type PushedModel | jq -r '.[-1].uri')/pushed.tsv"
+	@ls -l "$$(./mlpipe meta --db pipelines/runs/metadata.db --json artifacts --pipeline fashion_mnist --type PushedModel | jq -r '.[-1].properties.path // empty')" 2>/dev/null | tail -n +2 || true
 
 # TEST_TOOLS=0 leaves out what only the tests use: xmllint, Chromium,
 # Node.js and onnxruntime-node (the demo does not need them).  The npm

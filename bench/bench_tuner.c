@@ -6,7 +6,8 @@
  *     wall time (the ratio is the speed-up) and the best val_accuracy;
  *   - at equal cost (48 epochs of training), random (16 trials of 3
  *     epochs) against successive halving (24 trials of 1 epoch, the best
- *     8 of them to 3): wall time and the best val_accuracy each reaches;
+ *     8 of them to 3), and halving with 18 trials (about random's wall
+ *     time): wall time and the best val_accuracy each reaches;
  *   - when Debian's python3-optuna is installed, the anchor: Optuna's TPE
  *     with the same 16 x 2-epoch budget over the same space, on the same
  *     MLP in PyTorch (bench/optuna_tune.py).
@@ -69,6 +70,9 @@ static const setting settings[] = {
 	{"random 16x3, parallel 2", 3, {"tune.parallel=2", NULL}},
 	{"halving 24, 1->3, par. 2", 3,
 	 {"tune.parallel=2", "tune.strategy=halving", "tune.trials=24", "tune.halving={min_budget: 1, reduction: 3}",
+	  NULL}},
+	{"halving 18, 1->3, par. 2", 3,
+	 {"tune.parallel=2", "tune.strategy=halving", "tune.trials=18", "tune.halving={min_budget: 1, reduction: 3}",
 	  NULL}},
 };
 #define NSET MP_COUNTOF(settings)
