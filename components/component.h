@@ -89,6 +89,9 @@ int mp_shape_check_node(const mp_shape *sh, struct yaml_document_s *doc, struct 
 /* The same for a value's text (a --set, a --param): the first problem
  * into err, prefixed with name, as MP_EINVAL. */
 int mp_shape_check_text(const mp_shape *sh, const char *text, const char *name, mp_err *err);
+/* The same for a value the program made (another value with parts set):
+ * no position, which would point into text nobody wrote. */
+int mp_shape_check_made(const mp_shape *sh, const char *text, const char *name, mp_err *err);
 
 typedef struct mp_param_spec {
 	const char *name;

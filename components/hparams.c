@@ -295,22 +295,26 @@ static int scalar_text(const char *value, const char *path, char **out, mp_err *
 	return rc;
 }
 
-/* text checked against spec and, for JSON, its shape; *text replaced by
- * its canonical form. */
+/* text checked against spec (for JSON, its shape: text the program made,
+ * so without positions); *text replaced by its canonical form. */
 static int settle(const mp_param_spec *spec, char **text, mp_err *err)
 {
 	char *canon = NULL;
 	int rc;
 
-	if ((rc = mp_param_check(spec, *text, &canon, err)) != 0)
-		return rc;
-	if (canon) {
+	if (spec->type != MP_PARAM_JSON)
+		rc = mp_param_check(spec, *text, &canon, err);
+	else if ((rc = mp_yaml_to_json(*text, &canon, err)) != 0)
+		rc = mp_error_wrap(err, "%s", spec->name);
+	else
+		rc = mp_shape_check_made(spec->shape, *text, spec->name, err);
+	if (rc == 0 && canon) {
 		free(*text);
 		*text = canon;
+		canon = NULL;
 	}
-	if (spec->type == MP_PARAM_JSON && spec->shape)
-		return mp_shape_check_text(spec->shape, *text, spec->name, err);
-	return 0;
+	free(canon);
+	return rc;
 }
 
 /* params[k] (the param of path's first segment) with the value at path set. */
@@ -351,16 +355,8 @@ static int set_path(const mp_component_type *t, mp_kv *params, size_t np, const 
 			rc = mp_error(err, MP_ENOMEM, "out of memory");
 		mp_strbuf_release(&sb);
 	}
-	if (rc == 0 && (rc = settle(spec, &text, err)) != 0 && nseg > 1) {
-		/* a column of the text made here would mean nothing to anyone */
-		char *at = strstr(err->msg, " (column ");
-
-		if (!at)
-			at = strstr(err->msg, " (line ");
-		if (at)
-			*at = '\0';
+	if (rc == 0 && (rc = settle(spec, &text, err)) != 0 && nseg > 1)
 		rc = mp_error_wrap(err, "with %s = %s", path, value);
-	}
 	if (rc == 0) {
 		free((char *)params[k].value);
 		params[k].value = text;

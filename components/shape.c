@@ -322,7 +322,7 @@ int mp_shape_check_node(const mp_shape *sh, struct yaml_document_s *doc, struct 
 
 typedef struct first {
 	mp_err *err;
-	const char *name;
+	int positions; /* say where in the value the mistake is */
 	int got;
 } first;
 
@@ -332,17 +332,19 @@ static void keep_first(void *ud, int line, int col, const char *msg)
 
 	if (f->got++)
 		return;
-	if (line > 1)
+	if (!f->positions)
+		mp_error(f->err, MP_EINVAL, "%s", msg);
+	else if (line > 1)
 		mp_error(f->err, MP_EINVAL, "%s (line %d, column %d of the value)", msg, line, col);
 	else
 		mp_error(f->err, MP_EINVAL, "%s (column %d of the value)", msg, col);
 }
 
-int mp_shape_check_text(const mp_shape *sh, const char *text, const char *name, mp_err *err)
+static int check_text(const mp_shape *sh, const char *text, const char *name, int positions, mp_err *err)
 {
 	yaml_document_t doc;
 	yaml_node_t *root;
-	first f = {err, name, 0};
+	first f = {err, positions, 0};
 	int rc;
 
 	if (!sh)
@@ -353,4 +355,14 @@ int mp_shape_check_text(const mp_shape *sh, const char *text, const char *name, 
 		mp_shape_check_node(sh, &doc, root, name, keep_first, &f);
 	yaml_document_delete(&doc);
 	return f.got ? MP_EINVAL : 0;
+}
+
+int mp_shape_check_text(const mp_shape *sh, const char *text, const char *name, mp_err *err)
+{
+	return check_text(sh, text, name, 1, err);
+}
+
+int mp_shape_check_made(const mp_shape *sh, const char *text, const char *name, mp_err *err)
+{
+	return check_text(sh, text, name, 0, err);
 }
