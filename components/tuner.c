@@ -90,7 +90,6 @@ typedef struct tuner {
 	char *dir;     /* the trials' folders and the journal */
 	int own_dir;   /* dir is ours to remove (no scratch) */
 	char *journal; /* the journal's text when the search started */
-	int gbdt, set_threads, set_input, set_prefetch;
 	int64_t t0;
 	int reused;
 } tuner;
@@ -187,7 +186,8 @@ static int journal_add(tuner *T, const mp__tune_eval *e, mp_err *err)
 static int trial_params(const tuner *T, const mp__tune_eval *e, mp_kv **kv, size_t *n, mp_err *err)
 {
 	size_t nd = T->c.space.n, k = 0, i;
-	const char **paths = mp_calloc(nd + 6, sizeof(char *)), **vals = mp_calloc(nd + 6, sizeof(char *));
+	const char **paths = mp_calloc(nd + MP_TUNE_SHARE + 1, sizeof(char *));
+	const char **vals = mp_calloc(nd + MP_TUNE_SHARE + 1, sizeof(char *));
 	char threads[24], budget[24];
 	int rc;
 
@@ -196,19 +196,8 @@ static int trial_params(const tuner *T, const mp__tune_eval *e, mp_kv **kv, size
 		free(vals);
 		return mp_error(err, MP_ENOMEM, "out of memory");
 	}
-	snprintf(threads, sizeof(threads), "%d", T->c.trial_threads);
 	snprintf(budget, sizeof(budget), "%d", e->budget);
-	if (T->set_threads && T->gbdt) {
-		paths[k] = "threads", vals[k++] = threads;
-	} else if (T->set_threads) {
-		paths[k] = "step_threads", vals[k++] = threads;
-		paths[k] = "threads", vals[k++] = "1";
-	}
-	/* fewer threads than cores: the input pipeline's run in the step's */
-	if (T->set_input && T->c.trial_threads < sysconf(_SC_NPROCESSORS_ONLN))
-		paths[k] = "input_threads", vals[k++] = "0";
-	if (T->set_prefetch && T->c.trial_threads < sysconf(_SC_NPROCESSORS_ONLN))
-		paths[k] = "prefetch", vals[k++] = "0";
+	k = mp__tune_share_cores(&T->c, paths, vals, threads);
 	if (e->budget)
 		paths[k] = T->c.budget_path, vals[k++] = budget;
 	for (i = 0; i < nd; i++)
@@ -311,7 +300,7 @@ static void print_eval(const tuner *T, const mp__tune_eval *e)
 		mp_strbuf_addf(&sb, " %s=%s", T->c.space.d[i].path, e->values[i]);
 	if (e->budget)
 		fprintf(stderr, "mlpipe: tuner: trial %d/%d, rung %d (%s %d):", e->trial, T->c.trials, e->rung + 1,
-			T->gbdt ? "rounds" : "epochs", e->budget);
+			T->c.gbdt ? "rounds" : "epochs", e->budget);
 	else
 		fprintf(stderr, "mlpipe: tuner: trial %d/%d:", e->trial, T->c.trials);
 	if (e->failed)
@@ -586,24 +575,6 @@ static int open_dir(tuner *T, mp_err *err)
 	return 0;
 }
 
-/* Which settings the trials get from the Tuner: those the base leaves out. */
-static int read_base_keys(tuner *T, mp_err *err)
-{
-	const mp_jnode *root;
-	mp_jdoc *d;
-	int rc;
-
-	if ((rc = mp_jdoc_parse(&d, T->c.base, "trainer", err)) != 0)
-		return rc;
-	root = mp_jdoc_root(d);
-	T->set_threads = !mp_jnode_get(d, root, "threads") && !mp_jnode_get(d, root, "step_threads");
-	T->set_input = !mp_jnode_get(d, root, "input_threads");
-	T->set_prefetch = !mp_jnode_get(d, root, "prefetch");
-	T->gbdt = !strcmp(T->c.budget_path, "model.gbdt.rounds");
-	mp_jdoc_free(d);
-	return 0;
-}
-
 static void tuner_release(tuner *T)
 {
 	size_t i;
@@ -632,7 +603,7 @@ static int run_tuner(const mp_component_io *io, mp_err *err)
 	T.t0 = mp_monotonic_ns();
 	if (!mp_io_input(io, "examples"))
 		return mp_error(err, MP_EINVAL, "Tuner needs an 'examples' input");
-	if ((rc = mp__tune_config_parse(io, &T.c, err)) != 0 || (rc = read_base_keys(&T, err)) != 0)
+	if ((rc = mp__tune_config_parse(io, &T.c, err)) != 0)
 		goto out;
 	T.cap = (size_t)T.c.trials * (size_t)(T.c.nrungs ? T.c.nrungs : 1);
 	if (!(T.ev = mp_calloc(T.cap, sizeof(*T.ev)))) {

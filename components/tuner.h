@@ -30,12 +30,20 @@ typedef struct mp__tune_config {
 	int parallel, trial_threads;
 	uint64_t seed;
 	const char *base; /* the Trainer's params as JSON (the trainer param) */
+	int gbdt;	  /* the base makes boosted trees */
+	/* which of the Trainer's thread params the base sets itself */
+	int base_threads, base_input_threads, base_prefetch;
 } mp__tune_config;
 
 /* Reads io's params into c (release it with mp__tune_config_release, also
  * after a failure); checks what the shapes cannot say. */
 int mp__tune_config_parse(const mp_component_io *io, mp__tune_config *c, mp_err *err);
 void mp__tune_config_release(mp__tune_config *c);
+/* The cores shared on purpose: the Trainer params each trial gets (those
+ * the base leaves out), into paths and values (which may point into buf);
+ * returns how many, at most MP_TUNE_SHARE. */
+#define MP_TUNE_SHARE 4
+size_t mp__tune_share_cores(const mp__tune_config *c, const char **paths, const char **values, char buf[24]);
 /* The load-time check: the config, then the Trainer's own check of the
  * base params and of the first and last value of every domain. */
 int mp__tune_check(const mp_component_io *io, mp_err *err);

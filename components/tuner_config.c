@@ -43,16 +43,17 @@ static const char *kv_value(const mp_kv *kv, size_t n, const char *key)
 	return NULL;
 }
 
-/* What the base Trainer params say that the search depends on: whether
- * they make trees, the budget they train for, their loss. */
+/* What the base Trainer params say that the search depends on: the
+ * budget they train for, their loss (c gets whether they make trees, and
+ * which thread params they set). */
 typedef struct base_facts {
-	int gbdt, budget, mse;
+	int budget, mse;
 	int scores_on_eval; /* validation_split is the Evaluator's (by default) */
 } base_facts;
 
-static int read_base(const mp__tune_config *c, base_facts *f, mp_err *err)
+static int read_base(mp__tune_config *c, base_facts *f, mp_err *err)
 {
-	const mp_jnode *gbdt, *rounds;
+	const mp_jnode *gbdt, *rounds, *root;
 	mp_jdoc *d = NULL;
 	mp_kv *kv;
 	size_t n;
@@ -60,12 +61,20 @@ static int read_base(const mp__tune_config *c, base_facts *f, mp_err *err)
 
 	if ((rc = mp_hp_params(&mp_trainer_component, c->base, NULL, NULL, 0, &kv, &n, err)) != 0)
 		return mp_error_wrap(err, "trainer");
+	if ((rc = mp_jdoc_parse(&d, c->base, "trainer", err)) == 0) {
+		root = mp_jdoc_root(d);
+		c->base_threads = mp_jnode_get(d, root, "threads") || mp_jnode_get(d, root, "step_threads");
+		c->base_input_threads = mp_jnode_get(d, root, "input_threads") != NULL;
+		c->base_prefetch = mp_jnode_get(d, root, "prefetch") != NULL;
+		mp_jdoc_free(d);
+		d = NULL;
+	}
 	f->mse = !strcmp(kv_value(kv, n, "loss"), "mse");
 	f->scores_on_eval = !strcmp(kv_value(kv, n, "validation_split"), "eval");
 	f->budget = atoi(kv_value(kv, n, "epochs"));
-	if ((rc = mp_jdoc_parse(&d, kv_value(kv, n, "model"), "model", err)) == 0 &&
+	if (rc == 0 && (rc = mp_jdoc_parse(&d, kv_value(kv, n, "model"), "model", err)) == 0 &&
 	    (gbdt = mp_jnode_get(d, mp_jdoc_root(d), "gbdt"))) {
-		f->gbdt = 1;
+		c->gbdt = 1;
 		rounds = mp_jnode_get(d, gbdt, "rounds");
 		f->budget = rounds && mp_jnode_str(rounds) ? atoi(mp_jnode_str(rounds)) : 100;
 	}
@@ -96,7 +105,7 @@ static int parse_halving(const mp_component_io *io, mp__tune_config *c, const ba
 		return 0;
 	if (lo > hi)
 		return mp_error(err, MP_EINVAL, "halving: min_budget %d is above max_budget %d (the %s)", lo, hi,
-				f->gbdt ? "boosting rounds" : "epochs");
+				c->gbdt ? "boosting rounds" : "epochs");
 	for (i = 0; i < c->space.n; i++)
 		if (!strcmp(c->space.d[i].path, c->budget_path))
 			return mp_error(err, MP_EINVAL, "search: %s is the halving budget: it cannot be searched too",
@@ -155,7 +164,7 @@ int mp__tune_config_parse(const mp_component_io *io, mp__tune_config *c, mp_err 
 	if ((rc = mp_hp_space_parse(&c->space, mp_io_param(io, "search"), err)) != 0 ||
 	    (rc = read_base(c, &f, err)) != 0)
 		return rc;
-	c->budget_path = f.gbdt ? "model.gbdt.rounds" : "epochs";
+	c->budget_path = c->gbdt ? "model.gbdt.rounds" : "epochs";
 	if (f.scores_on_eval)
 		return mp_error(err, MP_EINVAL, "trainer: validation_split 'eval' is the split the Evaluator reports on: "
 				"the trials would be chosen on it (leave validation_split out: 10%% of train is held out)");
@@ -165,6 +174,27 @@ int mp__tune_config_parse(const mp_component_io *io, mp__tune_config *c, mp_err 
 	if ((rc = parse_halving(io, c, &f, err)) != 0)
 		return rc;
 	return check_strategy(c, err);
+}
+
+size_t mp__tune_share_cores(const mp__tune_config *c, const char **paths, const char **values, char buf[24])
+{
+	size_t k = 0;
+
+	snprintf(buf, 24, "%d", c->trial_threads);
+	if (!c->base_threads && c->gbdt) {
+		paths[k] = "threads", values[k++] = buf;
+	} else if (!c->base_threads) {
+		paths[k] = "step_threads", values[k++] = buf;
+		paths[k] = "threads", values[k++] = "1";
+	}
+	/* fewer threads than cores: the input pipeline's run in the step's */
+	if (c->trial_threads < sysconf(_SC_NPROCESSORS_ONLN)) {
+		if (!c->base_input_threads)
+			paths[k] = "input_threads", values[k++] = "0";
+		if (!c->base_prefetch)
+			paths[k] = "prefetch", values[k++] = "0";
+	}
+	return k;
 }
 
 /* The Trainer's check of the base with every domain at one end (u 0: the
