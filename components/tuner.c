@@ -89,7 +89,10 @@ typedef struct tuner {
 	char **values; /* trials x domains JSON texts */
 	char *dir;     /* the trials' folders and the journal */
 	int own_dir;   /* dir is ours to remove (no scratch) */
-	char *journal; /* the journal's text when the search started */
+	char *jpath;   /* the journal */
+	char *jtext;   /* its text when the search started, split into jrows */
+	struct jrow *jrows;
+	size_t njrows;
 	int64_t t0;
 	int reused;
 } tuner;
@@ -114,50 +117,81 @@ static char *values_json(const tuner *T, char *const *v)
 
 /* ---- the journal ---------------------------------------------------------- */
 
-/* A finished evaluation from the journal of an earlier attempt of this
- * search (the same cache key, so the same plan): 1 when found. */
-static int journal_find(tuner *T, mp__tune_eval *e)
-{
-	char *text, *cur, *line, *f[9] = {0}, *v;
-	int found = 0;
+/* An evaluation the journal holds: trial rung budget ok|failed objective
+ * start end values error, tab-separated, one per line. */
+typedef struct jrow {
+	long trial, rung, budget;
+	int failed;
+	double objective, start, end;
+	const char *values, *error; /* into the tuner's jtext */
+} jrow;
 
-	if (!T->journal || !(text = mp_strdup(T->journal)))
-		return 0;
-	v = values_json(T, e->values);
-	for (cur = text; !found && v && (line = mp_text_line(&cur));) {
+/* The journal of an earlier attempt of this search (the same cache key,
+ * so the same plan), read once; a line torn by a crash is left out. */
+static int journal_load(tuner *T, mp_err *err)
+{
+	char *cur, *line, *f[9];
+	size_t alloc = 0;
+
+	if (mp_read_file(T->jpath, &T->jtext, NULL, NULL) != 0) {
+		T->jtext = NULL;
+		return 0; /* a first attempt */
+	}
+	for (cur = T->jtext; (line = mp_text_line(&cur));) {
 		size_t nf = mp_tsv_fields(line, f, 9, 7);
 		char *end;
-		long trial, rung, budget;
+		jrow r;
 
-		if (nf < 8) /* a line torn by a crash */
+		if (nf < 8)
 			continue;
-		if (nf < 9)
-			f[8] = NULL;
-		trial = strtol(f[0], &end, 10);
-		rung = strtol(f[1], NULL, 10);
-		budget = strtol(f[2], NULL, 10);
-		if (*end || trial != e->trial || rung != e->rung || budget != e->budget || strcmp(f[7], v))
+		r.trial = strtol(f[0], &end, 10);
+		if (*end)
 			continue;
-		found = 1;
+		r.rung = strtol(f[1], NULL, 10);
+		r.budget = strtol(f[2], NULL, 10);
+		r.failed = strcmp(f[3], "ok") != 0;
+		r.objective = strtod(f[4], NULL);
+		r.start = strtod(f[5], NULL);
+		r.end = strtod(f[6], NULL);
+		r.values = f[7];
+		r.error = nf > 8 && *f[8] ? f[8] : "failed";
+		if (mp_grow((void **)&T->jrows, &alloc, T->njrows, sizeof(*T->jrows)) != 0)
+			return mp_error(err, MP_ENOMEM, "out of memory");
+		T->jrows[T->njrows++] = r;
+	}
+	return 0;
+}
+
+/* e as the journal has it, finished: 1 when found. */
+static int journal_find(tuner *T, mp__tune_eval *e)
+{
+	char *v = T->njrows ? values_json(T, e->values) : NULL;
+	size_t i;
+
+	for (i = 0; v && i < T->njrows; i++) {
+		const jrow *r = &T->jrows[i];
+
+		if (r->trial != e->trial || r->rung != e->rung || r->budget != e->budget || strcmp(r->values, v))
+			continue;
 		e->done = e->reused = 1;
-		e->failed = strcmp(f[3], "ok") != 0;
-		e->objective = strtod(f[4], NULL);
-		e->start = strtod(f[5], NULL);
-		e->end = strtod(f[6], NULL);
+		e->failed = r->failed;
+		e->objective = r->objective;
+		e->start = r->start;
+		e->end = r->end;
 		if (e->failed)
-			e->error = mp_strdup(f[8] ? f[8] : "failed");
+			e->error = mp_strdup(r->error);
+		T->reused++;
+		break;
 	}
 	free(v);
-	free(text);
-	T->reused += found;
-	return found;
+	return v && i < T->njrows;
 }
 
 /* Notes e in the journal, durably: a killed search does not run it again. */
 static int journal_add(tuner *T, const mp__tune_eval *e, mp_err *err)
 {
 	mp_strbuf sb = MP_STRBUF_INIT;
-	char *path = mp_asprintf("%s/journal.tsv", T->dir), *v = values_json(T, e->values);
+	char *v = values_json(T, e->values);
 	int fd = -1, rc = 0;
 
 	mp_strbuf_addf(&sb, "%d\t%d\t%d\t%s\t%.17g\t%.3f\t%.3f\t", e->trial, e->rung, e->budget,
@@ -166,15 +200,14 @@ static int journal_add(tuner *T, const mp__tune_eval *e, mp_err *err)
 	mp_strbuf_adds(&sb, "\t");
 	mp_tsv_escape(&sb, e->error ? e->error : "");
 	mp_strbuf_adds(&sb, "\n");
-	if (!path || !v || sb.failed)
+	if (!v || sb.failed)
 		rc = mp_error(err, MP_ENOMEM, "out of memory");
-	else if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644)) < 0 ||
+	else if ((fd = open(T->jpath, O_WRONLY | O_CREAT | O_APPEND, 0644)) < 0 ||
 		 write(fd, sb.buf, sb.len) != (ssize_t)sb.len || fsync(fd) != 0)
-		rc = mp_error(err, MP_EIO, "cannot note trial %d in '%s': %s", e->trial, path, strerror(errno));
+		rc = mp_error(err, MP_EIO, "cannot note trial %d in '%s': %s", e->trial, T->jpath, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	mp_strbuf_release(&sb);
-	free(path);
 	free(v);
 	return rc;
 }
@@ -556,7 +589,6 @@ static int record(const tuner *T, const mp__tune_eval *b, mp_err *err)
 static int open_dir(tuner *T, mp_err *err)
 {
 	const char *out = mp_io_output(T->io, "best_hyperparameters");
-	char *jp;
 	int rc;
 
 	if (T->io->scratch) {
@@ -567,12 +599,9 @@ static int open_dir(tuner *T, mp_err *err)
 	}
 	if (!T->dir || (rc = mp_mkdirs(T->dir, 0755, err)) != 0)
 		return T->dir ? rc : mp_error(err, MP_ENOMEM, "out of memory");
-	if (!(jp = mp_asprintf("%s/journal.tsv", T->dir)))
+	if (!(T->jpath = mp_asprintf("%s/journal.tsv", T->dir)))
 		return mp_error(err, MP_ENOMEM, "out of memory");
-	if (mp_read_file(jp, &T->journal, NULL, NULL) != 0)
-		T->journal = NULL;
-	free(jp);
-	return 0;
+	return journal_load(T, err);
 }
 
 static void tuner_release(tuner *T)
@@ -588,7 +617,9 @@ static void tuner_release(tuner *T)
 	if (T->own_dir && T->dir)
 		mp_rmtree(T->dir, NULL);
 	free(T->dir);
-	free(T->journal);
+	free(T->jpath);
+	free(T->jtext);
+	free(T->jrows);
 	mp__tune_config_release(&T->c);
 }
 
