@@ -207,7 +207,32 @@ expect_exit 2 "$MLPIPE" run "$P/rand.yaml" --dry-run --set 'tune.search={model.g
 expect_err "param search: with model.gbdt.max_depth = 2: model: 'layers' and 'gbdt' exclude each other"
 expect_exit 2 "$MLPIPE" run "$P/halving.yaml" --dry-run --set 'tune.search={epochs: {int: [2, 4]}}'
 expect_err "search: epochs is the halving budget"
+expect_exit 2 "$MLPIPE" run "$P/rand.yaml" --dry-run --set tune.strategy=grid
+expect_err "param search: grid search takes choice or int domains, and optimizer.lr is continuous"
+expect_exit 2 "$MLPIPE" run "$P/rand.yaml" --dry-run --set tune.objective=val_accuracy --set 'tune.trainer={loss: mse}'
+expect_err "param objective: val_accuracy needs a classifier, and the Trainer's loss is mse"
+expect_exit 2 "$MLPIPE" run "$P/halving.yaml" --dry-run --set 'tune.halving={min_budget: 20, max_budget: 5}'
+expect_err "param halving: min_budget 20 is above max_budget 5 (the epochs)"
 # trials are never chosen on the split the Evaluator reports on
 expect_exit 2 "$MLPIPE" run "$P/rand.yaml" --dry-run --set 'tune.trainer={validation_split: eval}'
 expect_err "trainer: validation_split 'eval' is the split the Evaluator reports on"
+
+# ---- failures at run time: each names its reason, and nothing is published
+expect_exit 0 "$MLPIPE" meta --db "$DB" --json artifacts --type HyperParameters
+NHP=$(jq length "$TMP/out")
+# every trial diverges: the Tuner fails with the first one's reason
+expect_exit 1 "$MLPIPE" run "$P/rand.yaml" --set 'tune.search={optimizer.lr: {log_uniform: [100000, 1000000]}}' --set tune.trials=3
+grep -q "tune .*failed after .*: every trial failed; the first: the loss became NaN" "$TMP/out" && ok ||
+	not_ok "a search of diverging trials did not fail with their reason: $(grep tune "$TMP/out")"
+# no validation data to score a trial on: the search stops at the first
+expect_exit 1 "$MLPIPE" run "$P/rand.yaml" --set 'tune.trainer={validation_split: nosuch, validation_fraction: 0}'
+grep -q "tune .*failed after .*: trial [0-9]* has no val_loss: the Trainer needs validation data" "$TMP/out" && ok ||
+	not_ok "a search without validation data did not say so: $(grep tune "$TMP/out")"
+expect_exit 0 "$MLPIPE" meta --db "$DB" --json artifacts --type HyperParameters
+[ "$(jq length "$TMP/out")" -eq "$NHP" ] && ok || not_ok "a failed search published a HyperParameters artifact"
+# meta trials of something that is not a search
+expect_exit 2 "$MLPIPE" meta --db "$DB" trials 1
+expect_err "artifact 1 is Examples, not HyperParameters (a Tuner's output)"
+expect_exit 2 "$MLPIPE" meta --db "$DB" trials --pipeline bad
+expect_err "no Tuner has run in pipeline bad"
 finish
