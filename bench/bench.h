@@ -27,6 +27,19 @@ static inline void bench_die(const char *msg)
 	exit(1);
 }
 
+/* The first line the anchor cmd (most often a Python script) prints, into
+ * line; when it fails, dies naming the anchor (what) and what it needs. */
+static inline void bench_anchor(const char *cmd, char *line, int n, const char *what, const char *needs)
+{
+	char msg[512];
+	FILE *p;
+
+	if (!(p = popen(cmd, "r")) || !fgets(line, n, p) || pclose(p) != 0) {
+		snprintf(msg, sizeof(msg), "the %s anchor failed (needs %s)", what, needs);
+		bench_die(msg);
+	}
+}
+
 /* Runs argv reps times (stdout to /dev/null unless out_fd >= 0); the best
  * wall seconds, and the largest peak RSS in MB of it and the children it
  * waited for. */

@@ -56,12 +56,10 @@ static void write_pipeline(const char *path, const char *data, const set *s, int
 static void python(const char *data, const set *s, int rounds, double *sec, double *metric)
 {
 	char cmd[8192], line[256];
-	FILE *p;
 
 	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 bench/xgb_train.py %s %s %d %d 6 0.1 1", data, s->loss, s->classes,
 		 rounds);
-	if (!(p = popen(cmd, "r")) || !fgets(line, sizeof(line), p) || pclose(p) != 0)
-		bench_die("the XGBoost anchor failed (needs python3-xgboost for /usr/bin/python3)");
+	bench_anchor(cmd, line, sizeof(line), "XGBoost", "python3-xgboost for /usr/bin/python3");
 	if (sscanf(line, "%lf %lf", sec, metric) != 2)
 		bench_die("cannot read the XGBoost anchor's output");
 }

@@ -139,15 +139,13 @@ int main(int argc, char **argv)
 			char *av[] = {(char *)mlpipe, "component", "ExampleGen", "--output", arg_out, "--param", "format=csv",
 				      "--param", arg_path, "--param", "label=label", NULL};
 			char line[256];
-			FILE *p;
 
 			mp_rmtree(ex_csv, NULL);
 			snprintf(arg_out, sizeof(arg_out), "examples=%s", ex_csv);
 			snprintf(arg_path, sizeof(arg_path), "path=%s", csv);
 			ours[rep] = bench_run(av, 1, &rss, -1);
 			snprintf(cmd, sizeof(cmd), "/usr/bin/python3 bench/pandas_read_csv.py '%s' 1", csv);
-			if (!(p = popen(cmd, "r")) || !fgets(line, sizeof(line), p) || pclose(p) != 0)
-				bench_die("pandas anchor failed (needs python3-pandas for /usr/bin/python3)");
+			bench_anchor(cmd, line, sizeof(line), "pandas", "python3-pandas for /usr/bin/python3");
 			theirs[rep] = atof(line);
 		}
 		t_ours = bench_median(ours, 3);

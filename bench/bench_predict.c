@@ -25,7 +25,6 @@ int main(int argc, char **argv)
 	char yaml[4096], root[4096], csv[4096], tcsv[4096], cmd[8192], line[256];
 	double best, rss = 0, tsps = 0, trss = 0, r;
 	glob_t g;
-	FILE *fp;
 	int i;
 	mp_err err;
 
@@ -58,8 +57,8 @@ int main(int argc, char **argv)
 		double sps, m;
 
 		snprintf(cmd, sizeof(cmd), "/usr/bin/python3 bench/torch_predict.py %s %s", IMAGES, tcsv);
-		if (!(fp = popen(cmd, "r")) || !fgets(line, sizeof(line), fp) || pclose(fp) != 0)
-			bench_die("the PyTorch anchor failed (needs python3-torch and python3-pandas for /usr/bin/python3)");
+		bench_anchor(cmd, line, sizeof(line),
+			     "PyTorch", "python3-torch and python3-pandas for /usr/bin/python3");
 		if (sscanf(line, "%lf %lf", &sps, &m) != 2)
 			bench_die("cannot read the PyTorch anchor's output");
 		if (sps > tsps)

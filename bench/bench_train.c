@@ -77,11 +77,9 @@ static double peak(void)
 static void torch(int threads, double *sps, double *acc, double *rss)
 {
 	char cmd[512], line[256];
-	FILE *p;
 
 	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 bench/torch_mlp.py %s %d %d", DATA, EPOCHS, threads);
-	if (!(p = popen(cmd, "r")) || !fgets(line, sizeof(line), p) || pclose(p) != 0)
-		bench_die("the PyTorch anchor failed (needs python3-torch for /usr/bin/python3)");
+	bench_anchor(cmd, line, sizeof(line), "PyTorch", "python3-torch for /usr/bin/python3");
 	if (sscanf(line, "%lf %lf %lf", sps, acc, rss) != 3)
 		bench_die("cannot read the PyTorch anchor's output");
 }

@@ -80,11 +80,9 @@ static const setting settings[] = {
 static void optuna(double *seconds, double *best)
 {
 	char cmd[512], line[256];
-	FILE *p;
 
 	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 bench/optuna_tune.py %s 16 2", DATA);
-	if (!(p = popen(cmd, "r")) || !fgets(line, sizeof(line), p) || pclose(p) != 0)
-		bench_die("the Optuna anchor failed");
+	bench_anchor(cmd, line, sizeof(line), "Optuna", "python3-optuna and python3-torch for /usr/bin/python3");
 	if (sscanf(line, "%lf %lf", seconds, best) != 2)
 		bench_die("cannot read the Optuna anchor's output");
 }

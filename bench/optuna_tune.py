@@ -10,7 +10,6 @@ One thread per trial's PyTorch: the trials run one after the other.
 usage: optuna_tune.py DATA_DIR TRIALS EPOCHS
 prints one line: seconds best_val_accuracy
 """
-import gzip
 import sys
 import time
 
@@ -18,10 +17,7 @@ import numpy as np
 import optuna
 import torch
 
-
-def load(path, offset):
-    with gzip.open(path, "rb") as f:
-        return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
+from torch_mlp import accuracy, fit, load  # the MLP anchor's reader and training loop
 
 
 def main():
@@ -42,18 +38,8 @@ def main():
         lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
         torch.manual_seed(42)
         model = torch.nn.Sequential(torch.nn.Linear(784, width), torch.nn.ReLU(), torch.nn.Linear(width, 10))
-        opt = torch.optim.Adam(model.parameters(), lr=lr)
-        loss_fn = torch.nn.CrossEntropyLoss()
-        n = x_tr.shape[0]
-        for _ in range(epochs):
-            p = torch.randperm(n)
-            for i in range(0, n, 64):
-                idx = p[i:i + 64]
-                opt.zero_grad()
-                loss_fn(model(x_tr[idx]), y_tr[idx]).backward()
-                opt.step()
-        with torch.no_grad():
-            return (model(x_val).argmax(1) == y_val).float().mean().item()
+        fit(model, x_tr, y_tr, epochs, lr, cosine=False)
+        return accuracy(model, x_val, y_val)
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     t0 = time.perf_counter()

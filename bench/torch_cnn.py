@@ -10,15 +10,13 @@ decayed to 0 by a cosine over all steps), batch 64, pixels scaled to
 usage: torch_cnn.py DATA_DIR EPOCHS THREADS   (THREADS 0: PyTorch's default)
 prints one line: samples_per_second test_accuracy peak_rss_mb train_seconds
 """
-import math
 import resource
 import sys
-import time
 
 import numpy as np
 import torch
 
-from torch_mlp import load  # the IDX reader the MLP anchor uses
+from torch_mlp import accuracy, fit, load  # the MLP anchor's reader and training loop
 
 
 def main():
@@ -34,25 +32,9 @@ def main():
     model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                           nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                           nn.Linear(32 * 7 * 7, 64), nn.ReLU(), nn.Linear(64, 10))
-    opt = torch.optim.Adam(model.parameters(), lr=0.001)
-    loss_fn = nn.CrossEntropyLoss()
     n = x_train.shape[0]
-    total, step = epochs * ((n + 63) // 64), 0
-    t0 = time.perf_counter()
-    for _ in range(epochs):
-        perm = torch.randperm(n)
-        for i in range(0, n, 64):
-            idx = perm[i:i + 64]
-            opt.param_groups[0]["lr"] = 0.001 * 0.5 * (1 + math.cos(math.pi * step / total))
-            step += 1
-            opt.zero_grad()
-            loss = loss_fn(model(x_train[idx]), y_train[idx])
-            loss.backward()
-            opt.step()
-    train_s = time.perf_counter() - t0
-    with torch.no_grad():
-        acc = sum((model(x_test[i:i + 1000]).argmax(1) == y_test[i:i + 1000]).sum().item()
-                  for i in range(0, x_test.shape[0], 1000)) / x_test.shape[0]
+    train_s = fit(model, x_train, y_train, epochs)
+    acc = accuracy(model, x_test, y_test, 1000)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(f"{epochs * n / train_s:.1f} {acc:.4f} {rss_mb:.1f} {train_s:.2f}")
 
