@@ -50,8 +50,15 @@ static void check_scalar(checker *c, const mp_param_spec *spec, yaml_node_t *v, 
 		report(c, v, "%s: takes a single value, not a list or a mapping", path);
 		return;
 	}
-	if (mp_param_check(spec, text_of(v), &canon, &err) != 0)
-		report(c, v, "%s: %s", path, strchr(err.msg, ':') ? strchr(err.msg, ':') + 2 : err.msg);
+	if (mp_param_check(spec, text_of(v), &canon, &err) != 0) {
+		size_t n = strlen(spec->name);
+		const char *msg = err.msg;
+
+		/* "epochs: 0 is out of range": the path names the param already */
+		if (!strncmp(msg, spec->name, n) && !strncmp(msg + n, ": ", 2))
+			msg += n + 2;
+		report(c, v, "%s: %s", path, msg);
+	}
 	free(canon);
 }
 

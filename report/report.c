@@ -529,8 +529,8 @@ static void importance(const mp_execution *e, const char *output, size_t col, co
 
 /* ---- the Tuner ------------------------------------------------------------ */
 
-#define TRIAL_COLS 7
-#define MP_TUNE_RUNGS 16 /* trial rung budget status objective start end, then the paths */
+#define TRIAL_COLS 7 /* trials.tsv: trial rung budget status objective start end, then the paths */
+#define MAX_RUNGS 16  /* the most a search has (the Tuner's MP_TUNE_MAX_RUNGS) */
 
 /* A searched value as a position on the x axis: the number, its log10
  * when the numbers span two decades or more, or the category's index. */
@@ -631,7 +631,7 @@ out:
  * against the budget. */
 static void rung_chart(const tsv *t, const char *objective, mp_strbuf *sb)
 {
-	double x[12][MP_TUNE_RUNGS], y[12][MP_TUNE_RUNGS];
+	double x[12][MAX_RUNGS], y[12][MAX_RUNGS];
 	char names[12][32];
 	mp_series se[12];
 	size_t ns = 0, i, j;
@@ -643,7 +643,7 @@ static void rung_chart(const tsv *t, const char *objective, mp_strbuf *sb)
 
 		if (nfields(f) < TRIAL_COLS || strcmp(f[1], "1") || strcmp(f[3], "promoted"))
 			continue;
-		for (j = i; j < t->n && n < MP_TUNE_RUNGS; j++)
+		for (j = i; j < t->n && n < MAX_RUNGS; j++)
 			if (nfields(t->rows[j]) >= TRIAL_COLS && !strcmp(t->rows[j][0], f[0])) {
 				x[ns][n] = strtod(t->rows[j][2], NULL);
 				y[ns][n++] = strtod(t->rows[j][4], NULL);
